@@ -1,0 +1,62 @@
+//! The one error type of the crate. Every failure names what is wrong (file, field, byte
+//! offset, limit) so a user can act on it; `wasm.rs` maps each variant to a typed JS error.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bytes do not start with the GGUF magic.
+    #[error("not a GGUF file: expected magic \"GGUF\" at byte 0, found {found}")]
+    NotGguf { found: String },
+
+    #[error("unsupported GGUF version {version} (Hearth reads versions 2 and 3)")]
+    UnsupportedGgufVersion { version: u32 },
+
+    /// The file ends before a structure it declares.
+    #[error("truncated GGUF: {what} at byte offset {offset} needs {needed} bytes, but the file is {file_len} bytes long")]
+    Truncated { what: String, offset: u64, needed: u64, file_len: u64 },
+
+    /// A value in the header is impossible (bad type tag, overflow, misaligned offset, ...).
+    #[error("corrupt GGUF at byte offset {offset}: {reason}")]
+    Corrupt { offset: u64, reason: String },
+
+    /// The header would need more memory than we are willing to give it.
+    #[error("GGUF header field {what} at byte offset {offset} claims {claimed} bytes, over the limit of {limit}")]
+    TooLarge { what: String, offset: u64, claimed: u64, limit: u64 },
+
+    #[error("tensor `{tensor}` has tensor type {type_id} ({type_name}), which Hearth does not support")]
+    UnsupportedTensorType { tensor: String, type_id: u32, type_name: &'static str },
+
+    #[error("metadata key `{key}` is missing")]
+    MissingMetadata { key: String },
+
+    #[error("metadata key `{key}` is {found}, expected {expected}")]
+    MetadataType { key: String, expected: &'static str, found: String },
+
+    #[error("tensor `{name}` is not in the model")]
+    MissingTensor { name: String },
+
+    #[error("unsupported model architecture `{arch}` (supported: {supported})")]
+    UnsupportedModel { arch: String, supported: String },
+
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+
+    #[error("chat template: {0}")]
+    ChatTemplate(String),
+
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl Error {
+    pub(crate) fn corrupt(offset: u64, reason: impl Into<String>) -> Self {
+        Error::Corrupt { offset, reason: reason.into() }
+    }
+}

@@ -1,0 +1,10 @@
+//! Hearth: small open language models (GGUF) on the GPU through WebGPU/wgpu,
+//! in the browser (wasm32) and natively. This file is the module tree and re-exports only.
+
+pub mod chat;
+pub mod error;
+pub mod gguf;
+pub mod quant;
+pub mod tokenizer;
+
+pub use error::{Error, Result};
