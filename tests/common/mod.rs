@@ -1,0 +1,37 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The three real models that `scripts/fetch-models.sh` puts in `models/`.
+pub const SMOLLM2: &str = "smollm2-135m-instruct-q4_1.gguf";
+pub const QWEN25: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
+pub const GEMMA3: &str = "gemma-3-270m-q4_k_m.gguf";
+pub const ALL_MODELS: [&str; 3] = [SMOLLM2, QWEN25, GEMMA3];
+
+/// `models/` at the repo root, or `$HEARTH_MODELS_DIR`.
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("HEARTH_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"))
+}
+
+/// Path of a model file. A missing model is a failure, never a skip: the tests that use
+/// real models are the ones that matter most.
+pub fn model_path(name: &str) -> PathBuf {
+    let path = models_dir().join(name);
+    assert!(path.is_file(), "{} is missing: run scripts/fetch-models.sh first", path.display());
+    path
+}
+
+/// A committed fixture under `tests/fixtures/`.
+pub fn fixture_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
+pub fn read_fixture_json(rel: &str) -> serde_json::Value {
+    let path = fixture_path(rel);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (regenerate with the scripts in scripts/fixtures/)", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
