@@ -55,7 +55,12 @@ impl GgufHeader {
             }
         }
         check_magic(prefix, file_len)?;
-        match parse_after_magic(prefix, file_len) {
+        // Two passes over the same code: the first skims arrays (lengths only, nothing
+        // allocated) so that a truncated or oversized header is rejected cheaply, before the
+        // second pass allocates for its strings and arrays.
+        let parsed = parse_after_magic(prefix, file_len, Pass::Skim)
+            .and_then(|_| parse_after_magic(prefix, file_len, Pass::Build));
+        match parsed {
             Ok(header) => Ok(Parsed::Complete(header)),
             Err(Stop::NeedMore(total_bytes)) => Ok(Parsed::NeedMore { total_bytes }),
             Err(Stop::Fail(e)) => Err(e),
@@ -93,7 +98,14 @@ fn check_magic(prefix: &[u8], file_len: Option<u64>) -> Result<()> {
     Ok(())
 }
 
-fn parse_after_magic(prefix: &[u8], file_len: Option<u64>) -> Step<GgufHeader> {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// Walk the structure, skipping array contents; metadata arrays come out empty.
+    Skim,
+    Build,
+}
+
+fn parse_after_magic(prefix: &[u8], file_len: Option<u64>, pass: Pass) -> Step<GgufHeader> {
     let mut r = Reader::new(prefix, file_len);
     r.bytes(4, &|| "magic".into())?;
     let version = r.u32(&|| "version".into())?;
@@ -119,7 +131,13 @@ fn parse_after_magic(prefix: &[u8], file_len: Option<u64>) -> Step<GgufHeader> {
         if key == ALIGNMENT_KEY {
             alignment_at = Some(r.pos());
         }
-        let value = read_value(&mut r, ty, &key, 0)?;
+        let value = match (ty, pass) {
+            (ValueType::Array, Pass::Skim) => {
+                skim_array(&mut r, &key, 0)?;
+                MetaValue::Array(MetaArray::U8(Vec::new()))
+            }
+            _ => read_value(&mut r, ty, &key, 0)?,
+        };
         if !metadata.insert(key.clone(), value) {
             return Err(Error::corrupt(key_at, format!("duplicate metadata key `{key}`")).into());
         }
@@ -240,6 +258,41 @@ fn read_array(r: &mut Reader, key: &str, depth: u32) -> Step<MetaArray> {
             MetaArray::Array(v)
         }
     })
+}
+
+/// Steps over an array without allocating: fixed-size elements in one jump, strings and
+/// nested arrays by their lengths. Element values (UTF-8, bool bytes) are checked by the
+/// build pass.
+fn skim_array(r: &mut Reader, key: &str, depth: u32) -> Step<()> {
+    if depth >= MAX_ARRAY_NESTING {
+        return Err(Error::corrupt(r.pos(), format!("metadata `{key}` nests arrays deeper than {MAX_ARRAY_NESTING}")).into());
+    }
+    let tag_at = r.pos();
+    let tag = r.u32(&|| format!("element type of metadata `{key}`"))?;
+    let ty = ValueType::from_tag(tag)
+        .ok_or_else(|| Error::corrupt(tag_at, format!("metadata `{key}` is an array of unknown type {tag}")))?;
+    let count_at = r.pos();
+    let n = r.u64(&|| format!("length of metadata `{key}`"))?;
+    let what = || format!("{n} elements of metadata `{key}` (length at byte {count_at})");
+    r.need(n.saturating_mul(ty.min_encoded_len()), &what)?;
+    match ty {
+        ValueType::String => {
+            for _ in 0..n {
+                let len = r.u64(&what)?;
+                r.bytes(len, &what)?;
+            }
+        }
+        ValueType::Array => {
+            for _ in 0..n {
+                skim_array(r, key, depth + 1)?;
+            }
+        }
+        // Fixed size: min_encoded_len is the exact size, already checked by need().
+        _ => {
+            r.bytes(n * ty.min_encoded_len(), &what)?;
+        }
+    }
+    Ok(())
 }
 
 /// A tensor info as read, before it is checked against the rest of the header.
