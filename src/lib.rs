@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod error;
 pub mod gguf;
+pub mod inspect;
 pub mod quant;
 pub mod tokenizer;
 

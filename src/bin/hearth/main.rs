@@ -1,0 +1,47 @@
+//! `hearth`: the native command-line interface. Each subcommand lives in its own file;
+//! this one parses arguments, dispatches, and turns errors into a message and exit code.
+
+mod inspect;
+mod tokenize;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "hearth", version, about = "Run small GGUF language models on the GPU")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show a model's architecture, sizes, tensor formats and tokenizer.
+    Inspect(inspect::Args),
+    /// Print the token ids of a text (BOS/EOS as the model's metadata says).
+    Tokenize(tokenize::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(args) => inspect::run(args),
+        Command::Tokenize(args) => tokenize::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hearth: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens a model file, prefixing any error with its path.
+fn open_model(path: &std::path::Path) -> Result<hearth::gguf::GgufFile, String> {
+    hearth::gguf::GgufFile::open(path).map_err(|e| match e {
+        hearth::Error::Io { .. } => e.to_string(),
+        e => format!("{}: {e}", path.display()),
+    })
+}
