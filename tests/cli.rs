@@ -1,0 +1,74 @@
+//! The `hearth` binary end to end: output on the real models (checked against the
+//! gguf-py header fixtures) and error reporting on bad files.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn hearth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth")).args(args).output().expect("run hearth")
+}
+
+fn stdout_json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn inspect_json_matches_the_reference_header() {
+    for model in common::ALL_MODELS {
+        let path = common::model_path(model);
+        let got = stdout_json(&hearth(&["inspect", "--json", path.to_str().unwrap()]));
+        let fx = common::read_fixture_json(&format!("gguf/{}.json", model.trim_end_matches(".gguf")));
+        let meta = &fx["metadata"];
+        let arch = meta["general.architecture"]["value"].as_str().unwrap();
+        assert_eq!(got["architecture"], arch, "{model}");
+        assert_eq!(got["block_count"], meta[format!("{arch}.block_count")]["value"], "{model}");
+        assert_eq!(got["embedding_length"], meta[format!("{arch}.embedding_length")]["value"], "{model}");
+        assert_eq!(got["context_length"], meta[format!("{arch}.context_length")]["value"], "{model}");
+        assert_eq!(got["tokenizer"]["vocab_size"], meta["tokenizer.ggml.tokens"]["len"], "{model}");
+        assert_eq!(got["tokenizer"]["model"], meta["tokenizer.ggml.model"]["value"], "{model}");
+        assert_eq!(got["chat_template"], meta.get("tokenizer.chat_template").is_some(), "{model}");
+        let tensors = fx["tensors"].as_array().unwrap();
+        assert_eq!(got["tensor_count"], tensors.len(), "{model}");
+        let params: u64 = tensors.iter().map(|t| t["n_elements"].as_u64().unwrap()).sum();
+        assert_eq!(got["parameter_count"], params, "{model}");
+        let q8 = tensors.iter().filter(|t| t["type"] == "Q8_0").count();
+        assert_eq!(got["tensor_types"]["Q8_0"], q8, "{model}");
+    }
+}
+
+#[test]
+fn inspect_text_names_the_essentials() {
+    let path = common::model_path(common::SMOLLM2);
+    let out = hearth(&["inspect", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in ["llama", "layers          30", "Q4_1: 210", "gpt2 (pre smollm), vocab 49152", "chat template   yes"] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn bad_files_fail_with_a_message_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("hearth-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = dir.join("picture.gguf");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n0000").unwrap();
+    let model = std::fs::read(common::model_path(common::SMOLLM2)).unwrap();
+    let truncated = dir.join("truncated.gguf");
+    std::fs::write(&truncated, &model[..500_000]).unwrap();
+    let cases = [
+        (png.clone(), "not a GGUF file"),
+        (truncated.clone(), "truncated GGUF"),
+        (dir.join("missing.gguf"), "No such file"),
+    ];
+    for (path, needle) in cases {
+        let out = hearth(&["inspect", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", path.display());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle) && err.contains(path.file_name().unwrap().to_str().unwrap()), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
