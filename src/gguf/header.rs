@@ -276,12 +276,7 @@ fn skim_array(r: &mut Reader, key: &str, depth: u32) -> Step<()> {
     let what = || format!("{n} elements of metadata `{key}` (length at byte {count_at})");
     r.need(n.saturating_mul(ty.min_encoded_len()), &what)?;
     match ty {
-        ValueType::String => {
-            for _ in 0..n {
-                let len = r.u64(&what)?;
-                r.bytes(len, &what)?;
-            }
-        }
+        ValueType::String => r.skip_strings(n, &what)?,
         ValueType::Array => {
             for _ in 0..n {
                 skim_array(r, key, depth + 1)?;

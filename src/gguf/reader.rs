@@ -88,6 +88,25 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
 
+    /// Steps over `n` strings without allocating. A tight loop over the length prefixes
+    /// (skimming a 262k-token vocabulary is the bulk of a header parse); when a string runs
+    /// past the bytes at hand, the ordinary reads produce the error or `NeedMore`.
+    pub fn skip_strings(&mut self, n: u64, what: &dyn Fn() -> String) -> Step<()> {
+        for _ in 0..n {
+            let rest = &self.buf[self.pos..];
+            let len = rest.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+            match len.and_then(|l| usize::try_from(l).ok()).filter(|&l| l <= rest.len() - 8) {
+                Some(len) => self.pos += 8 + len,
+                None => {
+                    // Not all at hand: the checked reads report the error or `NeedMore`.
+                    let len = self.u64(what)?;
+                    self.bytes(len, what)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A GGUF string: u64 byte length, then UTF-8 bytes (no terminator).
     pub fn string(&mut self, what: &dyn Fn() -> String) -> Step<String> {
         let len = self.u64(&|| format!("length of {}", what()))?;
