@@ -42,6 +42,14 @@ pub enum Error {
     #[error("unsupported model architecture `{arch}` (supported: {supported})")]
     UnsupportedModel { arch: String, supported: String },
 
+    /// No usable GPU: no WebGPU in this browser, no adapter, or the device was refused.
+    #[error("no GPU: {reason}")]
+    NoGpu { reason: String },
+
+    /// The GPU reported an error (validation, out of memory, device lost).
+    #[error("GPU error: {0}")]
+    Gpu(String),
+
     #[error("tokenizer: {0}")]
     Tokenizer(String),
 

@@ -4,7 +4,9 @@
 pub mod chat;
 pub mod error;
 pub mod gguf;
+pub mod gpu;
 pub mod inspect;
+pub mod kernels;
 pub mod quant;
 pub mod tokenizer;
 

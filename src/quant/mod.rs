@@ -3,5 +3,7 @@
 //! tested against).
 
 mod dtype;
+pub mod gpu_layout;
+pub mod shader;
 
 pub use dtype::{DType, QK_K, ggml_type_name};

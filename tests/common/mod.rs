@@ -37,3 +37,35 @@ pub fn read_fixture_json(rel: &str) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{}: {e} (regenerate with the scripts in scripts/fixtures/)", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// Opens the GPU for a test. No adapter is a failure, never a skip: CI installs Mesa's
+/// lavapipe (a Vulkan device on the CPU) so there is always one.
+pub fn gpu_with(options: hearth::gpu::GpuOptions) -> hearth::gpu::GpuContext {
+    pollster::block_on(hearth::gpu::GpuContext::new(options)).unwrap_or_else(|e| {
+        panic!("{e}: install a Vulkan driver (Debian: mesa-vulkan-drivers for lavapipe) — scripts/setup.sh does")
+    })
+}
+
+pub fn gpu() -> hearth::gpu::GpuContext {
+    gpu_with(Default::default())
+}
+
+/// Decodes a hex string from a fixture.
+pub fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect()
+}
+
+/// xorshift64*: seeded test data that is the same on every machine.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// Uniform in [-1, 1).
+    pub fn signed_unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+}

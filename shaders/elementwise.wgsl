@@ -1,0 +1,47 @@
+// Element-wise kernels over n f32 values (one entry point each):
+//   add_in_place: a[i] += b[i]                      (residual connections)
+//   swiglu:       a[i] = silu(a[i]) * b[i]           (llama FFN: gate, up)
+//   geglu_tanh:   a[i] = gelu_tanh(a[i]) * b[i]      (gemma FFN)
+// Bindings: a (read_write), b, params. Dispatch: (ceil(n / 64 / rows_y), rows_y) via split.
+
+struct Params {
+    n: u32,
+    groups_x: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+fn index(gid: vec3<u32>) -> u32 {
+    return gid.x + gid.y * p.groups_x * 64u;
+}
+
+@compute @workgroup_size(64)
+fn add_in_place(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index(gid);
+    if (i < p.n) {
+        a[i] += b[i];
+    }
+}
+
+@compute @workgroup_size(64)
+fn swiglu(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index(gid);
+    if (i < p.n) {
+        let g = a[i];
+        a[i] = g / (1.0 + exp(-g)) * b[i];
+    }
+}
+
+@compute @workgroup_size(64)
+fn geglu_tanh(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = index(gid);
+    if (i < p.n) {
+        let g = a[i];
+        let inner = 0.7978845608028654 * (g + 0.044715 * g * g * g);
+        a[i] = 0.5 * g * (1.0 + tanh(inner)) * b[i];
+    }
+}

@@ -1,0 +1,79 @@
+// Quantised matrix × activations: y[t, row] = sum_c W[row, c] * x[t, c].
+// Decode is the n_tokens = 1 case; prefill batches tokens so each dequantised chunk of W
+// is reused for up to TOKENS_PER_GROUP tokens.
+//
+// Assembled after shaders/quant/common.wgsl and the weight format's snippet, which give
+// BLOCK_SIZE, BLOCK_WORDS, CHUNKS_PER_BLOCK and load_chunk() (fills `chunk`, 32 values).
+//
+// Bindings:
+//   w: [rows × cols] in the format's GPU layout (one part of a possibly split matrix)
+//   x: [n_tokens × x_stride] f32, the row of token t starts at t * x_stride
+//   y: [n_tokens × y_stride] f32, this part writes columns y_row_offset .. + rows
+// Dispatch: (min(rows, 65535), ceil(rows / 65535), ceil(n_tokens / TOKENS_PER_GROUP)).
+
+struct Params {
+    rows: u32,
+    cols: u32,
+    n_tokens: u32,
+    x_stride: u32,
+    y_stride: u32,
+    y_row_offset: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> w: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+const WG: u32 = 64u;
+const TOKENS_PER_GROUP: u32 = 8u;
+
+var<workgroup> partial: array<f32, 512>; // TOKENS_PER_GROUP * WG
+
+@compute @workgroup_size(64)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let row = wid.x + wid.y * groups.x;
+    let t0 = wid.z * TOKENS_PER_GROUP;
+    // Uniform per workgroup, so returning before the barriers is allowed.
+    if (row >= p.rows) {
+        return;
+    }
+    let nt = min(TOKENS_PER_GROUP, p.n_tokens - t0);
+    let n_chunks = p.cols / 32u;
+    let row_word = row * (p.cols / BLOCK_SIZE) * BLOCK_WORDS;
+
+    var acc: array<f32, 8>;
+    for (var c = lid; c < n_chunks; c += WG) {
+        load_chunk(row_word + (c / CHUNKS_PER_BLOCK) * BLOCK_WORDS, c % CHUNKS_PER_BLOCK);
+        for (var t = 0u; t < nt; t++) {
+            let xb = (t0 + t) * p.x_stride + c * 32u;
+            var s = 0.0;
+            for (var i = 0u; i < 32u; i++) {
+                s += chunk[i] * x[xb + i];
+            }
+            acc[t] += s;
+        }
+    }
+
+    for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
+        partial[t * WG + lid] = acc[t];
+    }
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+        if (lid < stride) {
+            for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
+                partial[t * WG + lid] += partial[t * WG + lid + stride];
+            }
+        }
+        workgroupBarrier();
+    }
+    if (lid < nt) {
+        y[(t0 + lid) * p.y_stride + p.y_row_offset + row] = partial[lid * WG];
+    }
+}

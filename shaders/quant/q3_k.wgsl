@@ -1,0 +1,37 @@
+// Q3_K, repacked to 112 bytes (28 words): hmask[32], qs[64] (low 2 bits), scales[12]
+// (sixteen 6-bit scales, offset by 32), d (f16, word 27 low), 2 pad bytes.
+// Chunk s: half n = s / 4, shift 2 * (s % 4) into qs[32n + l], high bit = bit s of
+// hmask[l] (set means +0, clear means -4), scale 8n + 2(s % 4) (+1 for l >= 16).
+const BLOCK_SIZE: u32 = 256u;
+const BLOCK_WORDS: u32 = 28u;
+const CHUNKS_PER_BLOCK: u32 = 8u;
+
+// Scale i (0..15) as a signed value.
+fn q3k_scale(bw: u32, i: u32) -> f32 {
+    let a0 = w[bw + 24u];
+    let a1 = w[bw + 25u];
+    let t = w[bw + 26u];
+    var s: u32;
+    switch (i / 4u) {
+        case 0u: { s = (a0 & 0x0f0f0f0fu) | ((t & 0x03030303u) << 4u); }
+        case 1u: { s = (a1 & 0x0f0f0f0fu) | (((t >> 2u) & 0x03030303u) << 4u); }
+        case 2u: { s = ((a0 >> 4u) & 0x0f0f0f0fu) | (((t >> 4u) & 0x03030303u) << 4u); }
+        default: { s = ((a1 >> 4u) & 0x0f0f0f0fu) | (((t >> 6u) & 0x03030303u) << 4u); }
+    }
+    return f32(i32((s >> (8u * (i % 4u))) & 0xffu) - 32);
+}
+
+fn load_chunk(bw: u32, sub: u32) {
+    let d = wf16(bw + 27u, 0u);
+    let n = sub / 4u;
+    let j = sub % 4u;
+    for (var half = 0u; half < 2u; half++) {
+        let dl = d * q3k_scale(bw, 8u * n + 2u * j + half);
+        for (var l = 0u; l < 16u; l++) {
+            let i = 16u * half + l;
+            let q = i32((wbyte(bw, 32u + 32u * n + i) >> (2u * j)) & 3u);
+            let high = (wbyte(bw, i) >> sub) & 1u;
+            chunk[i] = dl * f32(q - select(4, 0, high == 1u));
+        }
+    }
+}

@@ -1,0 +1,21 @@
+// Q4_K (144 bytes = 36 words): d, dmin (word 0), scales[12] (k_scale_min), qs[128].
+// Chunk s: group g = s / 2 of 64 elements, low (s even) or high nibble of qs[32g + l];
+// x = d * scale_s * q - dmin * min_s.
+const BLOCK_SIZE: u32 = 256u;
+const BLOCK_WORDS: u32 = 36u;
+const CHUNKS_PER_BLOCK: u32 = 8u;
+
+fn load_chunk(bw: u32, sub: u32) {
+    let dm = unpack2x16float(w[bw]);
+    let sm = k_scale_min(bw, sub);
+    let scale = dm.x * sm.x;
+    let offset = dm.y * sm.y;
+    let shift = 4u * (sub % 2u);
+    let base = bw + 4u + 8u * (sub / 2u);
+    for (var k = 0u; k < 8u; k++) {
+        let q = w[base + k] >> shift;
+        for (var b = 0u; b < 4u; b++) {
+            chunk[4u * k + b] = scale * f32((q >> (8u * b)) & 0xfu) - offset;
+        }
+    }
+}

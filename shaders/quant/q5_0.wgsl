@@ -1,0 +1,22 @@
+// Q5_0, repacked: word 0 = d (low) | pad; word 1 = qh (bit j = 5th bit of element j);
+// words 2..6 = qs[16]. x[j] = ((lo4(qs[j]) | bit j of qh << 4) - 16) * d, and element
+// j + 16 takes the high nibble and bit j + 16.
+const BLOCK_SIZE: u32 = 32u;
+const BLOCK_WORDS: u32 = 6u;
+const CHUNKS_PER_BLOCK: u32 = 1u;
+
+fn load_chunk(bw: u32, sub: u32) {
+    let d = wf16(bw, 0u);
+    let qh = w[bw + 1u];
+    for (var k = 0u; k < 4u; k++) {
+        let q = w[bw + 2u + k];
+        for (var b = 0u; b < 4u; b++) {
+            let j = 4u * k + b;
+            let byte = (q >> (8u * b)) & 0xffu;
+            let h0 = ((qh >> j) & 1u) << 4u;
+            let h1 = ((qh >> (j + 16u)) & 1u) << 4u;
+            chunk[j] = (f32((byte & 0xfu) | h0) - 16.0) * d;
+            chunk[j + 16u] = (f32((byte >> 4u) | h1) - 16.0) * d;
+        }
+    }
+}

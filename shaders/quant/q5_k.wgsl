@@ -1,0 +1,22 @@
+// Q5_K (176 bytes = 44 words): d, dmin (word 0), scales[12] (k_scale_min), qh[32]
+// (bit s of qh[l] is the 5th bit of element l of chunk s), qs[128] as in Q4_K.
+const BLOCK_SIZE: u32 = 256u;
+const BLOCK_WORDS: u32 = 44u;
+const CHUNKS_PER_BLOCK: u32 = 8u;
+
+fn load_chunk(bw: u32, sub: u32) {
+    let dm = unpack2x16float(w[bw]);
+    let sm = k_scale_min(bw, sub);
+    let scale = dm.x * sm.x;
+    let offset = dm.y * sm.y;
+    let shift = 4u * (sub % 2u);
+    let base = bw + 12u + 8u * (sub / 2u);
+    for (var k = 0u; k < 8u; k++) {
+        let q = w[base + k] >> shift;
+        let h = w[bw + 4u + k] >> sub;
+        for (var b = 0u; b < 4u; b++) {
+            let v = ((q >> (8u * b)) & 0xfu) | (((h >> (8u * b)) & 1u) << 4u);
+            chunk[4u * k + b] = scale * f32(v) - offset;
+        }
+    }
+}

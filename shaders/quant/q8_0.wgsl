@@ -1,0 +1,14 @@
+// Q8_0, repacked: word 0 = d (low) | pad; words 1..9 = qs[32] as i8. x[j] = qs[j] * d.
+const BLOCK_SIZE: u32 = 32u;
+const BLOCK_WORDS: u32 = 9u;
+const CHUNKS_PER_BLOCK: u32 = 1u;
+
+fn load_chunk(bw: u32, sub: u32) {
+    let d = wf16(bw, 0u);
+    for (var k = 0u; k < 8u; k++) {
+        let q = w[bw + 1u + k];
+        for (var b = 0u; b < 4u; b++) {
+            chunk[4u * k + b] = f32(sbyte((q >> (8u * b)) & 0xffu)) * d;
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The GPU device: adapter selection, the limits we ask for, and the optional features we
+//! use when the adapter has them. Everything must also work without any optional feature
+//! (SwiftShader in headless Chromium has no shader-f16).
+
+use crate::error::{Error, Result};
+
+/// Options for opening the GPU.
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Pretend the device cannot bind more than this many bytes per storage buffer, to test
+    /// the paths that split large tensors (phones often have 128 MiB).
+    pub max_storage_binding: Option<u64>,
+}
+
+/// Optional capabilities, decided once from the adapter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GpuFeatures {
+    pub shader_f16: bool,
+    pub subgroups: bool,
+    pub timestamps: bool,
+}
+
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub features: GpuFeatures,
+    /// The largest storage-buffer binding a kernel may use (the device limit, or less
+    /// when `GpuOptions::max_storage_binding` asks for less).
+    pub max_storage_binding: u64,
+    pub limits: wgpu::Limits,
+}
+
+impl GpuContext {
+    /// Opens the first high-performance adapter (natively Vulkan/Metal/DX12; WebGPU in
+    /// the browser) with the adapter's own buffer limits.
+    pub async fn new(options: GpuOptions) -> Result<GpuContext> {
+        // Every compiled-in backend (WGPU_BACKEND and friends can narrow it).
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::NoGpu { reason: format!("no GPU adapter: {e}") })?;
+        Self::from_adapter(adapter, options).await
+    }
+
+    pub async fn from_adapter(adapter: wgpu::Adapter, options: GpuOptions) -> Result<GpuContext> {
+        let info = adapter.get_info();
+        let available = adapter.features();
+        let mut wanted = wgpu::Features::empty();
+        let features = GpuFeatures {
+            shader_f16: available.contains(wgpu::Features::SHADER_F16),
+            subgroups: available.contains(wgpu::Features::SUBGROUP),
+            timestamps: available.contains(wgpu::Features::TIMESTAMP_QUERY),
+        };
+        for (on, f) in [
+            (features.shader_f16, wgpu::Features::SHADER_F16),
+            (features.subgroups, wgpu::Features::SUBGROUP),
+            (features.timestamps, wgpu::Features::TIMESTAMP_QUERY),
+        ] {
+            if on {
+                wanted |= f;
+            }
+        }
+        // Ask for what the adapter offers: model weights need big buffers and bindings.
+        let adapter_limits = adapter.limits();
+        let limits = wgpu::Limits {
+            max_storage_buffer_binding_size: adapter_limits.max_storage_buffer_binding_size,
+            max_buffer_size: adapter_limits.max_buffer_size,
+            max_storage_buffers_per_shader_stage: adapter_limits.max_storage_buffers_per_shader_stage.min(10),
+            max_compute_workgroup_storage_size: adapter_limits.max_compute_workgroup_storage_size,
+            max_compute_invocations_per_workgroup: adapter_limits.max_compute_invocations_per_workgroup,
+            max_compute_workgroup_size_x: adapter_limits.max_compute_workgroup_size_x,
+            max_compute_workgroups_per_dimension: adapter_limits.max_compute_workgroups_per_dimension,
+            ..wgpu::Limits::downlevel_defaults()
+        };
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("hearth"),
+                required_features: wanted,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::NoGpu { reason: format!("the adapter refused a device: {e}") })?;
+        let device_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let max_storage_binding = options.max_storage_binding.map_or(device_binding, |m| m.min(device_binding));
+        Ok(GpuContext { device, queue, info, features, max_storage_binding, limits })
+    }
+
+    /// "llvmpipe (Vulkan)", "NVIDIA H100 (Vulkan)", ...
+    pub fn describe(&self) -> String {
+        format!("{} ({:?})", self.info.name, self.info.backend)
+    }
+}

@@ -1,0 +1,10 @@
+//! GPU plumbing shared by every kernel: the device, weight upload, pipelines, readback.
+
+mod context;
+mod pipelines;
+mod readback;
+mod weights;
+
+pub use context::{GpuContext, GpuFeatures, GpuOptions};
+pub use pipelines::{Kernel, PipelineCache};
+pub use weights::{GpuMatrix, WeightPart};

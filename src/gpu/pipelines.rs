@@ -1,0 +1,65 @@
+//! Compute pipelines, compiled once per typed spec and cached. A spec names a kernel
+//! family and what it is specialised for (the weight format), so a typo is a compile
+//! error and an invalid shader is an `Error::Gpu` from the first test that builds it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::context::GpuContext;
+use crate::error::{Error, Result};
+use crate::quant::{self, DType};
+
+/// Every compute pipeline Hearth builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in this format.
+    Matmul(DType),
+}
+
+impl Kernel {
+    fn label(self) -> String {
+        match self {
+            Kernel::Matmul(d) => format!("matmul_{d}"),
+        }
+    }
+
+    /// The assembled WGSL: the format's snippet (if any) in front of the kernel body.
+    pub fn source(self) -> String {
+        match self {
+            Kernel::Matmul(d) => quant::shader::wgsl(d) + include_str!("../../shaders/matmul.wgsl"),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct PipelineCache {
+    pipelines: RefCell<HashMap<Kernel, wgpu::ComputePipeline>>,
+}
+
+impl PipelineCache {
+    /// The pipeline for `kernel`, compiling it on first use.
+    pub async fn get(&self, ctx: &GpuContext, kernel: Kernel) -> Result<wgpu::ComputePipeline> {
+        if let Some(p) = self.pipelines.borrow().get(&kernel) {
+            return Ok(p.clone());
+        }
+        let label = kernel.label();
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&label),
+            source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+        });
+        let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = scope.pop().await {
+            return Err(Error::Gpu(format!("building kernel {label}: {e}")));
+        }
+        self.pipelines.borrow_mut().insert(kernel, pipeline.clone());
+        Ok(pipeline)
+    }
+}
