@@ -1,10 +1,10 @@
-// Greedy sampling on the GPU: out[0] = index of the largest of x[0 .. n] (ties: lowest
+// Greedy sampling on the GPU: out[0] = i for the largest x[offset + i], i < n (ties: lowest
 // index), so a greedy decode step reads back 4 bytes instead of the logits.
 // Bindings: x [n] f32, out [1] u32, params. Dispatch: (1, 1, 1).
 
 struct Params {
     n: u32,
-    _pad0: u32,
+    offset: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -22,8 +22,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     var v = -3.4e38;
     var idx = 0xffffffffu;
     for (var i = lid; i < p.n; i += WG) {
-        if (x[i] > v) {
-            v = x[i];
+        let xi = x[p.offset + i];
+        if (xi > v) {
+            v = xi;
             idx = i;
         }
     }

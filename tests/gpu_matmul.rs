@@ -6,7 +6,7 @@
 mod common;
 
 use hearth::gpu::{GpuContext, GpuMatrix, GpuOptions, PipelineCache};
-use hearth::kernels::matmul::BoundMatmul;
+use hearth::kernels::matmul::matmul;
 use hearth::quant::{self, DType};
 
 /// Real blocks of `dtype` from its fixture.
@@ -40,11 +40,11 @@ fn run_matmul(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, n_tokens
     let w = GpuMatrix::upload(ctx, "w", dtype, rows as u32, cols as u32, &bytes).unwrap();
     let xb = ctx.f32_buffer_from("x", &x);
     let yb = ctx.f32_buffer("y", n_tokens * rows);
-    let mm = pollster::block_on(BoundMatmul::new(ctx, &cache, &w, &xb, &yb, n_tokens as u32)).unwrap();
+    let mm = pollster::block_on(matmul(ctx, &cache, &w, &xb, &yb, n_tokens as u32)).unwrap();
     let mut enc = ctx.device.create_command_encoder(&Default::default());
     {
         let mut pass = enc.begin_compute_pass(&Default::default());
-        mm.dispatch(&mut pass);
+        mm.iter().for_each(|d| d.record(&mut pass));
     }
     ctx.queue.submit([enc.finish()]);
     let got = pollster::block_on(ctx.read_f32(&yb, n_tokens * rows)).unwrap();

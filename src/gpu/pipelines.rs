@@ -14,12 +14,48 @@ use crate::quant::{self, DType};
 pub enum Kernel {
     /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in this format.
     Matmul(DType),
+    /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
+    Embed(DType),
+    RmsNorm,
+    Rope,
+    KvStore,
+    Attention,
+    Elementwise(ElementwiseOp),
+    Argmax,
+}
+
+/// The entry points of shaders/elementwise.wgsl.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ElementwiseOp {
+    AddInPlace,
+    SwiGlu,
+    GeGluTanh,
+}
+
+impl ElementwiseOp {
+    fn entry_point(self) -> &'static str {
+        match self {
+            ElementwiseOp::AddInPlace => "add_in_place",
+            ElementwiseOp::SwiGlu => "swiglu",
+            ElementwiseOp::GeGluTanh => "geglu_tanh",
+        }
+    }
 }
 
 impl Kernel {
     fn label(self) -> String {
         match self {
             Kernel::Matmul(d) => format!("matmul_{d}"),
+            Kernel::Embed(d) => format!("embed_{d}"),
+            Kernel::Elementwise(op) => op.entry_point().to_string(),
+            other => format!("{other:?}").to_lowercase(),
+        }
+    }
+
+    fn entry_point(self) -> &'static str {
+        match self {
+            Kernel::Elementwise(op) => op.entry_point(),
+            _ => "main",
         }
     }
 
@@ -27,6 +63,13 @@ impl Kernel {
     pub fn source(self) -> String {
         match self {
             Kernel::Matmul(d) => quant::shader::wgsl(d) + include_str!("../../shaders/matmul.wgsl"),
+            Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
+            Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
+            Kernel::Rope => include_str!("../../shaders/rope.wgsl").into(),
+            Kernel::KvStore => include_str!("../../shaders/kv_store.wgsl").into(),
+            Kernel::Attention => include_str!("../../shaders/attention.wgsl").into(),
+            Kernel::Elementwise(_) => include_str!("../../shaders/elementwise.wgsl").into(),
+            Kernel::Argmax => include_str!("../../shaders/argmax.wgsl").into(),
         }
     }
 }
@@ -52,7 +95,7 @@ impl PipelineCache {
             label: Some(&label),
             layout: None,
             module: &module,
-            entry_point: Some("main"),
+            entry_point: Some(kernel.entry_point()),
             compilation_options: Default::default(),
             cache: None,
         });

@@ -1,0 +1,39 @@
+//! Launcher for shaders/embed.wgsl: gathers embedding rows for token ids.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::{Dispatch, uniform};
+use crate::error::Result;
+use crate::gpu::{GpuContext, GpuMatrix, Kernel, PipelineCache};
+
+/// Mirrors `struct Params` in shaders/embed.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct Params {
+    cols: u32,
+    first_row: u32,
+    rows: u32,
+    scale: f32,
+}
+const _: () = assert!(std::mem::size_of::<Params>() == 16);
+
+/// `out[t, :] = scale * table[ids[t], :]` for `n_tokens` ids; one dispatch per part of the
+/// table (each part fills the tokens whose id falls in its rows).
+pub async fn embed(
+    ctx: &GpuContext,
+    cache: &PipelineCache,
+    table: &GpuMatrix,
+    ids: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+    n_tokens: u32,
+    scale: f32,
+) -> Result<Vec<Dispatch>> {
+    let mut dispatches = Vec::new();
+    for part in &table.parts {
+        let u = uniform(ctx, &Params { cols: table.cols, first_row: part.first_row, rows: part.rows, scale });
+        let resources = [part.buffer.as_entire_binding(), ids.as_entire_binding(), out.as_entire_binding(), u.as_entire_binding()];
+        let groups = [(table.cols / 32).div_ceil(64), n_tokens, 1];
+        dispatches.push(Dispatch::new(ctx, cache, Kernel::Embed(table.dtype), &resources, groups).await?);
+    }
+    Ok(dispatches)
+}

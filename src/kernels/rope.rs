@@ -1,0 +1,100 @@
+//! Launchers for shaders/rope.wgsl and shaders/kv_store.wgsl, and the per-step uniform
+//! (`Step`: the position of the first token of this forward pass) they share with
+//! attention. The step uniform is the only buffer written per token.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::{Dispatch, uniform};
+use crate::error::Result;
+use crate::gpu::{GpuContext, Kernel, PipelineCache};
+
+/// Mirrors `struct Step` in the rope, kv_store and attention shaders.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct Step {
+    pub pos0: u32,
+    pub _pad: [u32; 3],
+}
+const _: () = assert!(std::mem::size_of::<Step>() == 16);
+
+/// How pairs of dimensions are rotated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RopeStyle {
+    /// Adjacent pairs (x[2i], x[2i+1]): llama in GGUF (Q/K rows are stored permuted).
+    Normal,
+    /// Halves (x[i], x[i + n_rot/2]): qwen2, gemma3 and other NeoX-style models.
+    Neox,
+}
+
+/// The per-pair inverse frequencies `freq_scale * base^(-2i / n_rot)`, computed in f64
+/// once so the shader only multiplies by the position.
+pub fn inv_freq(n_rot: u32, base: f32, freq_scale: f32) -> Vec<f32> {
+    (0..n_rot / 2)
+        .map(|i| (f64::from(freq_scale) * f64::from(base).powf(-2.0 * f64::from(i) / f64::from(n_rot))) as f32)
+        .collect()
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct RopeParams {
+    n_heads: u32,
+    head_dim: u32,
+    n_rot: u32,
+    neox: u32,
+}
+const _: () = assert!(std::mem::size_of::<RopeParams>() == 16);
+
+/// Rotates `x` ([n_tokens × n_heads × head_dim]) in place.
+#[allow(clippy::too_many_arguments)]
+pub async fn rope(
+    ctx: &GpuContext,
+    cache: &PipelineCache,
+    x: &wgpu::Buffer,
+    inv_freq: &wgpu::Buffer,
+    step: &wgpu::Buffer,
+    n_heads: u32,
+    head_dim: u32,
+    n_rot: u32,
+    style: RopeStyle,
+    n_tokens: u32,
+) -> Result<Dispatch> {
+    let params = RopeParams { n_heads, head_dim, n_rot, neox: u32::from(style == RopeStyle::Neox) };
+    let u = uniform(ctx, &params);
+    let resources = [x.as_entire_binding(), inv_freq.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
+    Dispatch::new(ctx, cache, Kernel::Rope, &resources, [(n_rot / 2).div_ceil(64), n_heads, n_tokens]).await
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+struct KvParams {
+    kv_dim: u32,
+    n_ctx: u32,
+    _pad: [u32; 2],
+}
+const _: () = assert!(std::mem::size_of::<KvParams>() == 16);
+
+/// Appends `k` and `v` ([n_tokens × kv_dim]) to the caches at `step.pos0`.
+#[allow(clippy::too_many_arguments)]
+pub async fn kv_store(
+    ctx: &GpuContext,
+    cache: &PipelineCache,
+    k: &wgpu::Buffer,
+    v: &wgpu::Buffer,
+    k_cache: &wgpu::Buffer,
+    v_cache: &wgpu::Buffer,
+    step: &wgpu::Buffer,
+    kv_dim: u32,
+    n_ctx: u32,
+    n_tokens: u32,
+) -> Result<Dispatch> {
+    let u = uniform(ctx, &KvParams { kv_dim, n_ctx, _pad: [0; 2] });
+    let resources = [
+        k.as_entire_binding(),
+        v.as_entire_binding(),
+        k_cache.as_entire_binding(),
+        v_cache.as_entire_binding(),
+        u.as_entire_binding(),
+        step.as_entire_binding(),
+    ];
+    Dispatch::new(ctx, cache, Kernel::KvStore, &resources, [kv_dim.div_ceil(64), n_tokens, 1]).await
+}
