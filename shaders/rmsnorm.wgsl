@@ -1,4 +1,5 @@
-// RMSNorm per row: out[t, i] = x[t, i] / sqrt(mean(x[t, :]^2) + eps) * weight[i].
+// RMSNorm per row: out[r, i] = x[first_row + r, i] / sqrt(mean(x[first_row + r, :]^2) + eps) * weight[i].
+// (first_row lets the final norm process only the last token when only its logits are needed.)
 // Bindings:
 //   x:      [n_rows × n] f32
 //   weight: [n] f32
@@ -8,7 +9,7 @@
 struct Params {
     n: u32,
     eps: f32,
-    _pad0: u32,
+    first_row: u32,
     _pad1: u32,
 }
 
@@ -22,7 +23,8 @@ var<workgroup> partial: array<f32, 64>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let base = wid.x * p.n;
+    let base = (p.first_row + wid.x) * p.n;
+    let out_base = wid.x * p.n;
     var ss = 0.0;
     for (var i = lid; i < p.n; i += WG) {
         let v = x[base + i];
@@ -38,6 +40,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     let inv = inverseSqrt(partial[0] / f32(p.n) + p.eps);
     for (var i = lid; i < p.n; i += WG) {
-        out[base + i] = x[base + i] * inv * weight[i];
+        out[out_base + i] = x[base + i] * inv * weight[i];
     }
 }

@@ -7,6 +7,7 @@ pub mod gguf;
 pub mod gpu;
 pub mod inspect;
 pub mod kernels;
+pub mod model;
 pub mod quant;
 pub mod tokenizer;
 

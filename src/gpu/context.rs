@@ -20,6 +20,7 @@ pub struct GpuFeatures {
     pub timestamps: bool,
 }
 
+#[derive(Clone)]
 pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,

@@ -38,6 +38,12 @@ impl GpuContext {
         let mut encoder = self.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
         self.queue.submit([encoder.finish()]);
+        self.map_read(&staging).await
+    }
+
+    /// Maps a MAP_READ buffer after the work writing it was submitted, copies its
+    /// contents out and unmaps it again (so a staging buffer can be reused every token).
+    pub async fn map_read(&self, staging: &wgpu::Buffer) -> Result<Vec<u8>> {
         let (tx, rx) = futures_channel::oneshot::channel();
         staging.map_async(wgpu::MapMode::Read, .., move |r| {
             let _ = tx.send(r);

@@ -12,22 +12,31 @@ use crate::gpu::{GpuContext, Kernel, PipelineCache};
 struct Params {
     n: u32,
     eps: f32,
-    _pad: [u32; 2],
+    first_row: u32,
+    _pad: u32,
 }
 const _: () = assert!(std::mem::size_of::<Params>() == 16);
 
-/// `out[r, :] = rmsnorm(x[r, :]) * weight` for `n_rows` rows of `n`.
+/// Which rows of `x` to normalise: `n_rows` rows of `n` starting at `first_row`.
+#[derive(Clone, Copy, Debug)]
+pub struct Rows {
+    pub n: u32,
+    pub first_row: u32,
+    pub n_rows: u32,
+}
+
+/// `out[r, :] = rmsnorm(x[first_row + r, :]) * weight`.
 pub async fn rmsnorm(
     ctx: &GpuContext,
     cache: &PipelineCache,
     x: &wgpu::Buffer,
     weight: &wgpu::Buffer,
     out: &wgpu::Buffer,
-    n: u32,
-    n_rows: u32,
+    rows: Rows,
     eps: f32,
 ) -> Result<Dispatch> {
-    let u = uniform(ctx, &Params { n, eps, _pad: [0; 2] });
+    let Rows { n, first_row, n_rows } = rows;
+    let u = uniform(ctx, &Params { n, eps, first_row, _pad: 0 });
     let resources = [x.as_entire_binding(), weight.as_entire_binding(), out.as_entire_binding(), u.as_entire_binding()];
     Dispatch::new(ctx, cache, Kernel::RmsNorm, &resources, [n_rows, 1, 1]).await
 }

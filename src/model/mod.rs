@@ -1,0 +1,160 @@
+//! A transformer on the GPU: config from GGUF metadata, weights by tensor name, a KV
+//! cache, and prebuilt forward graphs (one per batch size) that append tokens to the cache.
+
+mod config;
+mod graph;
+mod kv_cache;
+mod weights;
+
+use std::collections::HashMap;
+
+pub use config::{Arch, ModelConfig};
+pub use graph::Logits;
+pub use weights::{ModelWeights, TensorSource};
+
+use self::graph::{Graph, Shared, context_full};
+use self::kv_cache::KvCache;
+use crate::error::{Error, Result};
+use crate::gpu::{GpuContext, PipelineCache};
+use crate::kernels::rope::inv_freq;
+
+/// The most tokens one forward pass processes; longer inputs are split.
+pub const MAX_BATCH: usize = 256;
+/// Context length used when the caller does not choose one (capped by the model's own).
+pub const DEFAULT_CONTEXT: u32 = 4096;
+/// Distinct batch sizes whose graphs are kept; past this the cache is cleared.
+const MAX_CACHED_GRAPHS: usize = 16;
+
+#[derive(Clone, Debug, Default)]
+pub struct ModelOptions {
+    /// Context length (KV cache size). Default: min(model's, 4096).
+    pub n_ctx: Option<u32>,
+}
+
+pub struct Model {
+    ctx: GpuContext,
+    pub config: ModelConfig,
+    weights: ModelWeights,
+    kv: KvCache,
+    pipelines: PipelineCache,
+    step: wgpu::Buffer,
+    inv_freq: wgpu::Buffer,
+    graphs: HashMap<(u32, Logits), Graph>,
+    /// Tokens in the KV cache.
+    n_past: u32,
+}
+
+/// The result of feeding tokens: the greedy next token and, when asked, logits
+/// (`[rows × vocab]`, rows = 1 for `Logits::Last`, one per input token for `Logits::All`).
+pub struct Forward {
+    pub argmax: u32,
+    pub logits: Option<Vec<f32>>,
+}
+
+impl Model {
+    pub async fn load(ctx: &GpuContext, src: &mut dyn TensorSource, options: ModelOptions) -> Result<Model> {
+        let config = ModelConfig::from_metadata(&src.header().metadata)?;
+        let n_ctx = options.n_ctx.unwrap_or(DEFAULT_CONTEXT.min(config.n_ctx_train)).max(1);
+        let weights = ModelWeights::load(ctx, &config, src)?;
+        let kv = KvCache::new(ctx, &config, n_ctx);
+        let step = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("step"),
+            size: 16,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let inv_freq = ctx.f32_buffer_from("inv_freq", &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale));
+        let mut model = Model {
+            ctx: ctx.clone(),
+            config,
+            weights,
+            kv,
+            pipelines: PipelineCache::default(),
+            step,
+            inv_freq,
+            graphs: HashMap::new(),
+            n_past: 0,
+        };
+        // The decode graph is always needed: build it (and compile its shaders) at load.
+        model.graph(1, Logits::Last).await?;
+        Ok(model)
+    }
+
+    pub fn n_ctx(&self) -> u32 {
+        self.kv.n_ctx
+    }
+
+    /// Tokens currently in the KV cache.
+    pub fn n_past(&self) -> u32 {
+        self.n_past
+    }
+
+    /// Forgets the cached context (the next tokens start at position 0).
+    pub fn reset(&mut self) {
+        self.n_past = 0;
+    }
+
+    /// Rewinds the cache to `n` tokens (to reuse a shared prompt prefix).
+    pub fn truncate(&mut self, n: u32) {
+        self.n_past = self.n_past.min(n);
+    }
+
+    async fn graph(&mut self, n: u32, mode: Logits) -> Result<&Graph> {
+        if !self.graphs.contains_key(&(n, mode)) {
+            if self.graphs.len() >= MAX_CACHED_GRAPHS {
+                self.graphs.retain(|&(size, _), _| size == 1);
+            }
+            let shared = Shared {
+                ctx: &self.ctx,
+                pipelines: &self.pipelines,
+                cfg: &self.config,
+                weights: &self.weights,
+                kv: &self.kv,
+                step: &self.step,
+                inv_freq: &self.inv_freq,
+            };
+            let graph = Graph::build(&shared, n, mode).await?;
+            self.graphs.insert((n, mode), graph);
+        }
+        Ok(&self.graphs[&(n, mode)])
+    }
+
+    /// Appends `ids` to the context and runs the model over them. With `Logits::All`, the
+    /// logits of every input token are returned; otherwise those of the last, if asked.
+    pub async fn forward(&mut self, ids: &[u32], mode: Logits, read_logits: bool) -> Result<Forward> {
+        if ids.is_empty() {
+            return Err(Error::InvalidArgument("forward needs at least one token".into()));
+        }
+        if let Some(&bad) = ids.iter().find(|&&id| id >= self.config.vocab) {
+            return Err(Error::InvalidArgument(format!("token id {bad} is outside the vocabulary of {}", self.config.vocab)));
+        }
+        if self.n_past as usize + ids.len() > self.kv.n_ctx as usize {
+            return Err(context_full(self.n_past, ids.len(), self.kv.n_ctx));
+        }
+        let mut argmax = 0;
+        let mut all_logits = Vec::new();
+        for chunk in ids.chunks(MAX_BATCH) {
+            let n = chunk.len() as u32;
+            let pos0 = self.n_past;
+            let ctx = self.ctx.clone();
+            let step = self.step.clone();
+            let graph = self.graph(n, mode).await?;
+            let (id, logits) = graph.run(&ctx, &step, chunk, pos0, read_logits).await?;
+            argmax = id;
+            if let Some(l) = logits {
+                all_logits.extend(l);
+            }
+            self.n_past += n;
+        }
+        let logits = if read_logits {
+            if mode == Logits::Last {
+                let v = self.config.vocab as usize;
+                all_logits.drain(..all_logits.len() - v);
+            }
+            Some(all_logits)
+        } else {
+            None
+        };
+        Ok(Forward { argmax, logits })
+    }
+}
