@@ -4,12 +4,17 @@
 //! tensor and the values `gguf.quants.dequantize` gives for them
 //! (scripts/fixtures/quant_fixtures.py).
 //!
-//! Tolerance: none. Results must be bit-identical, sign of zero included. The reference
-//! computes in float32 with the same operations in the same order as ggml (f16 -> f32
-//! scale, `d * sc` first, then `* q`, then `- dmin * m` or `+ m`), every step is a single
-//! IEEE-rounded f32 operation on both sides, and Rust never contracts `a * b + c` into an
-//! FMA, so any difference is a bug. The JSON numbers are the float32 values written as
-//! exact decimals; `fixture_values` checks each one is an f32 (up to JSON parsing).
+//! Tolerance: none. Results must be bit-identical, sign of zero included, because there is
+//! at most one rounding per value on both sides. Every product is exact in f32 (24
+//! significant bits): an f16 scale has at most 11, a sub-block scale at most 7 (Q6_K's
+//! i8) and a code at most 7 (Q8_0's i8), and the widest product, Q6_K's `d * sc * q`, needs
+//! 11 + 7 + 5 = 23. So Q4_0, Q5_0, Q8_0, Q3_K, Q6_K and the float formats are exact
+//! outright, and the affine ones (Q4_1, Q5_1: `d*q + m`; Q2_K, Q4_K, Q5_K: `dl*q - ml`)
+//! round once, in the final add, which IEEE defines exactly: evaluation order or an FMA
+//! cannot change the result (the GPU kernels can be held to the same standard).
+//!
+//! The JSON numbers are the float32 values written as exact decimals; `fixture_values`
+//! checks each one is an f32 (up to JSON parsing).
 
 mod common;
 
@@ -20,7 +25,6 @@ use hearth::gguf::GgufFile;
 use hearth::quant::{DType, dequantize, dequantize_to_vec};
 
 struct Fixture {
-    dtype: DType,
     model: String,
     tensor: String,
     first_block: u64,
@@ -37,7 +41,6 @@ fn fixture(dtype: DType) -> Fixture {
     let source = &json["source"];
     let hex = json["bytes_hex"].as_str().unwrap_or_else(|| panic!("{rel}: bytes_hex"));
     Fixture {
-        dtype,
         model: source["model"].as_str().unwrap_or_else(|| panic!("{rel}: source.model")).to_string(),
         tensor: source["tensor"].as_str().unwrap_or_else(|| panic!("{rel}: source.tensor")).to_string(),
         first_block: source["first_block"].as_u64().unwrap_or_else(|| panic!("{rel}: source.first_block")),
@@ -84,12 +87,8 @@ fn check_against_reference(dtype: DType) {
 
     let got = dequantize_to_vec(dtype, &fx.bytes).expect("whole blocks must dequantise");
     assert_eq!(got.len(), fx.values.len());
-    let mismatches: Vec<_> = got
-        .iter()
-        .zip(&fx.values)
-        .enumerate()
-        .filter(|(_, (g, e))| g.to_bits() != e.to_bits())
-        .collect();
+    let mismatches: Vec<_> =
+        got.iter().zip(&fx.values).enumerate().filter(|(_, (g, e))| g.to_bits() != e.to_bits()).collect();
     if let Some(&(i, (g, e))) = mismatches.first() {
         panic!(
             "{dtype}: {} of {} values differ from gguf.quants; first at {i} (block {}, element {}): got {g:e}, expected {e:e}",

@@ -105,7 +105,7 @@ mod tests {
     #[test]
     fn unaligned_input_is_fine() {
         // A Q8_0 block at an odd address: GGUF blocks are byte-packed.
-        let mut bytes = vec![0u8; 1 + 34];
+        let mut bytes = [0u8; 1 + 34];
         bytes[1..3].copy_from_slice(&half::f16::from_f32(2.0).to_le_bytes());
         bytes[3] = 0xFF; // -1
         let v = dequantize_to_vec(DType::Q8_0, &bytes[1..]).unwrap();
