@@ -7,9 +7,9 @@ mod common;
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use hearth::Error;
 use hearth::gguf::{GgufFile, MetaArray, MetaValue, Metadata};
 use hearth::tokenizer::Tokenizer;
-use hearth::Error;
 use serde_json::Value;
 
 struct Loaded {
@@ -51,11 +51,14 @@ fn hex(s: &str) -> Vec<u8> {
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
 }
 
-fn cases(l: &Loaded) -> &Vec<Value> {
+/// The curated strings, then the script's 150 seeded random ones.
+fn cases(l: &Loaded) -> Vec<&Value> {
     let cases = l.fixture["cases"].as_array().expect("cases");
     let strings = common::read_fixture_json("tokenizer/strings.json");
     assert_eq!(cases.len(), strings["strings"].as_array().unwrap().len(), "fixture is stale: rerun the script");
-    cases
+    let random = l.fixture["random_cases"].as_array().expect("random_cases");
+    assert_eq!(random.len(), 150);
+    cases.iter().chain(random).collect()
 }
 
 /// Every string, with and without BOS/EOS, gives llama.cpp's ids. All mismatches are
@@ -84,7 +87,11 @@ fn check_decode(l: &Loaded) {
         let want = hex(case["detok_hex"].as_str().unwrap());
         let got = l.tok.decode_bytes(&plain, false).expect("decode");
         if got != want {
-            bad.push(format!("{text:?}: llama.cpp {:?}, hearth {:?}", String::from_utf8_lossy(&want), String::from_utf8_lossy(&got)));
+            bad.push(format!(
+                "{text:?}: llama.cpp {:?}, hearth {:?}",
+                String::from_utf8_lossy(&want),
+                String::from_utf8_lossy(&got)
+            ));
         }
         let round = l.tok.decode(&l.tok.encode(text, false).unwrap(), false).unwrap();
         if round != text {

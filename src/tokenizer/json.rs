@@ -17,8 +17,7 @@ pub fn build(json: &[u8], bos: Option<u32>, eos: Option<u32>) -> Result<Tokenize
     // SentencePiece-like ('▁' for space, `<0xNN>` byte tokens).
     let raw: serde_json::Value =
         serde_json::from_slice(json).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
-    let mentions_byte_level =
-        |key: &str| raw.get(key).is_some_and(|v| v.to_string().contains("\"ByteLevel\""));
+    let mentions_byte_level = |key: &str| raw.get(key).is_some_and(|v| v.to_string().contains("\"ByteLevel\""));
     let model = if mentions_byte_level("decoder") || mentions_byte_level("pre_tokenizer") {
         ModelKind::Gpt2
     } else {

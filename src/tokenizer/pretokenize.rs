@@ -4,11 +4,11 @@
 //! GPT-2 byte-to-unicode mapping. In `tokenizers` terms: a Sequence of
 //! `Split(regex, Isolated)` followed by a `ByteLevel` that has no regex of its own.
 
+use tokenizers::SplitDelimiterBehavior;
 use tokenizers::pre_tokenizers::PreTokenizerWrapper;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::pre_tokenizers::split::{Split, SplitPattern};
-use tokenizers::SplitDelimiterBehavior;
 
 use crate::error::{Error, Result};
 
@@ -65,16 +65,25 @@ pub fn resolve(pre: Option<&str>) -> Result<PreKind> {
     let name = pre.unwrap_or("default");
     NAMES.iter().find(|(n, _)| *n == name).map(|(_, k)| *k).ok_or_else(|| {
         let supported: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
-        Error::Tokenizer(format!(
-            "unsupported tokenizer.ggml.pre `{name}` (supported: {})",
-            supported.join(", ")
-        ))
+        Error::Tokenizer(format!("unsupported tokenizer.ggml.pre `{name}` (supported: {})", supported.join(", ")))
     })
 }
 
 /// Pre-tokenizers for which llama.cpp turns `clean_spaces` off.
 pub fn keeps_spaces(pre: &str) -> bool {
-    matches!(pre, "qwen2" | "smollm" | "command-r" | "deepseek-llm" | "deepseek-coder" | "deepseek-v3" | "poro-chat" | "viking" | "tekken" | "chameleon")
+    matches!(
+        pre,
+        "qwen2"
+            | "smollm"
+            | "command-r"
+            | "deepseek-llm"
+            | "deepseek-coder"
+            | "deepseek-v3"
+            | "poro-chat"
+            | "viking"
+            | "tekken"
+            | "chameleon"
+    )
 }
 
 /// Pre-tokenizers for which llama.cpp adds BOS by default.

@@ -4,6 +4,10 @@
 //! leftmost-longest matching, so it is done here rather than by `tokenizers`' added
 //! vocabulary. User-defined tokens are always matched; control/unknown ones only when
 //! special parsing is on (Hearth always parses specials in `encode`).
+//!
+//! Cost: one substring search per special token over the text, like llama.cpp. With Gemma
+//! 3's 6,414 special/user-defined tokens a 100 KB prompt encodes in about 0.27 s (test
+//! profile); an Aho-Corasick pass would be faster if that ever matters.
 
 use super::vocab::Attr;
 

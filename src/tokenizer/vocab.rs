@@ -283,7 +283,6 @@ impl GgufVocab {
         Ok(())
     }
 
-
     fn mark_control(&mut self, id: u32) {
         let a = &mut self.attrs[id as usize];
         *a = a.with(Attr::CONTROL);
@@ -353,7 +352,7 @@ impl GgufVocab {
         let has_call = has(self, &eog, "<|call|>").is_some() || has(self, &eog, "<|calls|>").is_some();
         let has_flush = has(self, &eog, "<|flush|>").is_some();
         if let Some(end) = has(self, &eog, "<|end|>") {
-            if (has_return && has_call) || (has_call && has_flush) {
+            if has_call && (has_return || has_flush) {
                 eog.retain(|&x| x != end);
                 self.attrs[end as usize] = Attr::USER_DEFINED;
             }
