@@ -14,7 +14,8 @@ pub struct Metadata {
 
 impl Metadata {
     /// Adds a key; returns `false` (and keeps the first value) if the key was already there.
-    pub(crate) fn insert(&mut self, key: String, value: MetaValue) -> bool {
+    /// Public so metadata can be built by hand (tests, synthetic models).
+    pub fn insert(&mut self, key: String, value: MetaValue) -> bool {
         if self.index.contains_key(&key) {
             return false;
         }
