@@ -6,7 +6,7 @@ use minijinja::value::Value;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind};
 
 use super::clock::{CivilTime, Clock, strftime};
-use super::{json, pyfmt};
+use super::{json, pyfmt, pymethods};
 
 /// The name the template is stored under; errors read `(in chat_template:LINE)`.
 pub const TEMPLATE_NAME: &str = "chat_template";
@@ -25,7 +25,7 @@ pub fn build(source: &str, clock: Clock) -> Result<Environment<'static>, Error> 
     // Prompts are plain text: never HTML-escape.
     env.set_auto_escape_callback(|_| AutoEscape::None);
     // `.strip()`, `.split()`, `.startswith()`, `.items()`, ... on strings, lists and dicts.
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_unknown_method_callback(pymethods::unknown_method);
     // Print values the way Python's `str()` does (None, True, 1.0, ['a']).
     env.set_formatter(|out, _state, value| {
         match value.as_str() {

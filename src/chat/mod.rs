@@ -10,6 +10,7 @@ mod clock;
 mod env;
 mod json;
 mod pyfmt;
+mod pymethods;
 
 use std::fmt;
 use std::sync::Arc;

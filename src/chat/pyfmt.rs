@@ -130,8 +130,9 @@ pub fn push_float(out: &mut String, f: f64) {
 }
 
 /// Python's `repr(str)`: single quotes unless the text has `'` and no `"`; backslash,
-/// the quote and non-printable characters escaped. Python's "printable" test is
-/// approximated by control characters and non-space whitespace.
+/// the quote and non-printable characters escaped. Python's "printable" test (Unicode
+/// categories C* and Z* except the space) is approximated by control characters,
+/// non-space whitespace and the common invisible format characters.
 fn push_str_repr(out: &mut String, s: &str) {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
@@ -149,7 +150,7 @@ fn push_str_repr(out: &mut String, s: &str) {
                 out.push('\\');
                 out.push(c);
             }
-            c if c.is_control() || (c.is_whitespace() && c != ' ') => {
+            c if c.is_control() || (c.is_whitespace() && c != ' ') || is_format_char(c) => {
                 let code = u32::from(c);
                 let _ = match code {
                     0..=0xff => write!(out, "\\x{code:02x}"),
@@ -161,4 +162,10 @@ fn push_str_repr(out: &mut String, s: &str) {
         }
     }
     out.push(quote);
+}
+
+/// Common Unicode format (Cf) characters: soft hyphen, zero-width and bidi controls, BOM.
+fn is_format_char(c: char) -> bool {
+    matches!(c, '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}')
 }
