@@ -43,8 +43,64 @@ pub fn build(source: &str, clock: Clock) -> Result<Environment<'static>, Error> 
     env.add_function("raise_exception", raise_exception);
     env.add_filter("tojson", json::tojson);
     set_clock(&mut env, clock);
-    env.add_template_owned(TEMPLATE_NAME, source.to_string())?;
+    env.add_template_owned(TEMPLATE_NAME, rewrite_generation_tags(source))?;
     Ok(env)
+}
+
+/// transformers adds a `{% generation %}...{% endgeneration %}` block (it marks assistant
+/// text for training masks) that renders its body unchanged; minijinja has no custom tags.
+/// Each such tag becomes `{% if true %}`/`{% endif %}` with the same whitespace-control
+/// markers, so trimming and line numbers stay exactly as written.
+fn rewrite_generation_tags(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find("{%") {
+        out.push_str(&rest[..start]);
+        let tag = &rest[start..];
+        match parse_generation_tag(tag) {
+            Some((len, open, close, is_end)) => {
+                let body = if is_end { " endif " } else { " if true " };
+                out.push_str(&format!("{{%{open}{body}{close}%}}"));
+                rest = &tag[len..];
+            }
+            None => {
+                out.push_str("{%");
+                rest = &tag[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// For `{%[-+] [end]generation [-+]%}` at the start of `tag`: its length, the markers after
+/// `{%` and before `%}`, and whether it is the end tag.
+fn parse_generation_tag(tag: &str) -> Option<(usize, &str, &str, bool)> {
+    let after_open = &tag[2..];
+    let open = marker(after_open);
+    let body = after_open[open.len()..].trim_start();
+    let (is_end, after_word) = if let Some(r) = body.strip_prefix("endgeneration") {
+        (true, r)
+    } else {
+        (false, body.strip_prefix("generation")?)
+    };
+    // The word must end where the tag ends (not `{% generation_x %}`).
+    if !after_word.starts_with(|c: char| c.is_whitespace() || matches!(c, '-' | '+' | '%')) {
+        return None;
+    }
+    let after_space = after_word.trim_start();
+    let close = marker(after_space);
+    let after_close = after_space[close.len()..].strip_prefix("%}")?;
+    Some((tag.len() - after_close.len(), open, close, is_end))
+}
+
+/// The whitespace-control marker (`-` or `+`) at the start of `s`, or "".
+fn marker(s: &str) -> &str {
+    if s.starts_with(['-', '+']) {
+        &s[..1]
+    } else {
+        ""
+    }
 }
 
 /// (Re)binds `strftime_now(fmt)` to `clock`.
