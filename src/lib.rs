@@ -6,6 +6,7 @@ pub mod error;
 pub mod gguf;
 pub mod inspect;
 pub mod quant;
+pub mod sample;
 pub mod tokenizer;
 
 pub use error::{Error, Result};
