@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod kernels;
 pub mod model;
 pub mod quant;
+pub mod sample;
 pub mod tokenizer;
 
 pub use error::{Error, Result};

@@ -1,0 +1,16 @@
+//! Token sampling on the CPU, over one row of logits read back from the GPU.
+//!
+//! - [`SamplingParams`]: the request (OpenAI-style JSON through serde), validated up front.
+//! - [`Sampler`]: penalties, greedy or top-k/top-p/min-p/temperature and a seeded draw.
+//! - [`StopChecker`]: stop strings and stop tokens over streamed text.
+//! - [`Pcg64`]: the seeded generator, bit-identical on native and wasm32.
+
+mod params;
+mod rng;
+mod sampler;
+mod stop;
+
+pub use params::SamplingParams;
+pub use rng::Pcg64;
+pub use sampler::Sampler;
+pub use stop::{Step, StopChecker, StopReason};

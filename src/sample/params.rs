@@ -1,0 +1,222 @@
+//! `SamplingParams`: what the caller asks of the sampler, with OpenAI-style JSON names so the
+//! browser API can pass a request body through serde unchanged.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::{Error, Result};
+
+/// Sampling settings. Every field is optional in JSON (`#[serde(default)]` fills the rest from
+/// [`SamplingParams::default`]); unknown fields such as `model` or `messages` are ignored, so a
+/// whole OpenAI chat request can be deserialized into this.
+///
+/// The defaults are greedy and neutral, so that output is reproducible unless sampling is
+/// asked for, and raising `temperature` alone gives plain softmax sampling:
+///
+/// | field | default | meaning of the default |
+/// |---|---|---|
+/// | `temperature` | 0.0 | greedy (argmax); > 0 samples |
+/// | `top_k` | 0 | off (all tokens) |
+/// | `top_p` | 1.0 | off |
+/// | `min_p` | 0.0 | off |
+/// | `repetition_penalty` | 1.0 | off |
+/// | `presence_penalty`, `frequency_penalty` | 0.0 | off |
+/// | `penalty_last_n` | 64 | window of the penalties (llama.cpp's default) |
+/// | `seed` | none | fresh seed per sampler |
+/// | `max_tokens` | 256 | |
+/// | `stop`, `stop_token_ids` | empty | |
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SamplingParams {
+    /// Softmax temperature, >= 0. 0 means greedy decoding.
+    pub temperature: f32,
+    /// Keep only the `top_k` most likely tokens; 0 disables.
+    pub top_k: u32,
+    /// Nucleus sampling: keep the smallest set of most likely tokens whose probability mass is
+    /// at least `top_p`, in (0, 1]; 1 disables.
+    pub top_p: f32,
+    /// Drop tokens whose probability is below `min_p` times the most likely token's, in [0, 1];
+    /// 0 disables.
+    pub min_p: f32,
+    /// Divides positive logits and multiplies negative logits of recently seen tokens
+    /// (CTRL paper, llama.cpp's `repeat_penalty`), > 0; 1 disables.
+    #[serde(alias = "repeat_penalty")]
+    pub repetition_penalty: f32,
+    /// OpenAI: subtracted once from the logit of every recently seen token, in [-2, 2].
+    pub presence_penalty: f32,
+    /// OpenAI: subtracted per occurrence from the logit of recently seen tokens, in [-2, 2].
+    pub frequency_penalty: f32,
+    /// The penalties look at the last `penalty_last_n` tokens of the history; 0 disables them.
+    #[serde(alias = "repeat_last_n")]
+    pub penalty_last_n: u32,
+    /// Seed of the random generator; the same seed, parameters and logits give the same tokens.
+    pub seed: Option<u64>,
+    /// Most tokens to generate, >= 1 (enforced by the generation loop, not the sampler).
+    pub max_tokens: u32,
+    /// Generation stops before any of these strings; OpenAI accepts one string or a list.
+    #[serde(deserialize_with = "string_or_list")]
+    pub stop: Vec<String>,
+    /// Generation stops when one of these tokens is sampled (the token's text is not emitted).
+    pub stop_token_ids: Vec<u32>,
+}
+
+impl Default for SamplingParams {
+    fn default() -> Self {
+        SamplingParams {
+            temperature: 0.0,
+            top_k: 0,
+            top_p: 1.0,
+            min_p: 0.0,
+            repetition_penalty: 1.0,
+            presence_penalty: 0.0,
+            frequency_penalty: 0.0,
+            penalty_last_n: 64,
+            seed: None,
+            max_tokens: 256,
+            stop: Vec::new(),
+            stop_token_ids: Vec::new(),
+        }
+    }
+}
+
+impl SamplingParams {
+    /// Checks every field against its allowed range; the error names the field, its value and
+    /// the range. NaN fails every check because each one is written as "value is inside".
+    pub fn validate(&self) -> Result<()> {
+        let finite = |x: f32| x.is_finite();
+        check(
+            "temperature",
+            self.temperature,
+            "a finite number >= 0",
+            finite(self.temperature) && self.temperature >= 0.0,
+        )?;
+        check("top_p", self.top_p, "(0, 1]", self.top_p > 0.0 && self.top_p <= 1.0)?;
+        check("min_p", self.min_p, "[0, 1]", (0.0..=1.0).contains(&self.min_p))?;
+        check(
+            "repetition_penalty",
+            self.repetition_penalty,
+            "a finite number > 0",
+            finite(self.repetition_penalty) && self.repetition_penalty > 0.0,
+        )?;
+        check("presence_penalty", self.presence_penalty, "[-2, 2]", (-2.0..=2.0).contains(&self.presence_penalty))?;
+        check("frequency_penalty", self.frequency_penalty, "[-2, 2]", (-2.0..=2.0).contains(&self.frequency_penalty))?;
+        if self.max_tokens == 0 {
+            return Err(Error::InvalidArgument("sampling parameter `max_tokens` is 0, allowed: >= 1".into()));
+        }
+        if let Some(i) = self.stop.iter().position(String::is_empty) {
+            return Err(Error::InvalidArgument(format!(
+                "sampling parameter `stop[{i}]` is empty, allowed: non-empty strings (an empty stop string would stop at once)"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn check(field: &str, value: f32, allowed: &str, ok: bool) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!("sampling parameter `{field}` is {value}, allowed: {allowed}")))
+    }
+}
+
+/// OpenAI's `stop` is either a string or an array of strings (or null).
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stop {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<Stop>::deserialize(d)? {
+        None => Vec::new(),
+        Some(Stop::One(s)) => vec![s],
+        Some(Stop::Many(v)) => v,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(p: SamplingParams, field: &str) {
+        match p.validate() {
+            Err(Error::InvalidArgument(msg)) => assert!(msg.contains(&format!("`{field}")), "{msg}"),
+            other => panic!("expected InvalidArgument naming {field}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid_and_greedy() {
+        let p = SamplingParams::default();
+        p.validate().unwrap();
+        assert_eq!(p.temperature, 0.0);
+    }
+
+    #[test]
+    fn out_of_range_values_are_rejected_naming_the_field() {
+        let d = SamplingParams::default;
+        rejected(SamplingParams { temperature: -0.1, ..d() }, "temperature");
+        rejected(SamplingParams { temperature: f32::NAN, ..d() }, "temperature");
+        rejected(SamplingParams { temperature: f32::INFINITY, ..d() }, "temperature");
+        rejected(SamplingParams { top_p: 0.0, ..d() }, "top_p");
+        rejected(SamplingParams { top_p: 1.01, ..d() }, "top_p");
+        rejected(SamplingParams { top_p: f32::NAN, ..d() }, "top_p");
+        rejected(SamplingParams { min_p: -0.01, ..d() }, "min_p");
+        rejected(SamplingParams { min_p: 1.5, ..d() }, "min_p");
+        rejected(SamplingParams { repetition_penalty: 0.0, ..d() }, "repetition_penalty");
+        rejected(SamplingParams { repetition_penalty: f32::NAN, ..d() }, "repetition_penalty");
+        rejected(SamplingParams { presence_penalty: 2.5, ..d() }, "presence_penalty");
+        rejected(SamplingParams { frequency_penalty: -3.0, ..d() }, "frequency_penalty");
+        rejected(SamplingParams { frequency_penalty: f32::NAN, ..d() }, "frequency_penalty");
+        rejected(SamplingParams { max_tokens: 0, ..d() }, "max_tokens");
+        rejected(SamplingParams { stop: vec!["ok".into(), String::new()], ..d() }, "stop[1]");
+    }
+
+    #[test]
+    fn boundary_values_are_accepted() {
+        let p = SamplingParams {
+            temperature: 2.0,
+            top_p: 1.0,
+            min_p: 1.0,
+            presence_penalty: -2.0,
+            frequency_penalty: 2.0,
+            repetition_penalty: 0.5,
+            ..SamplingParams::default()
+        };
+        p.validate().unwrap();
+        SamplingParams { top_p: 1e-6, min_p: 0.0, ..p }.validate().unwrap();
+    }
+
+    #[test]
+    fn openai_json_with_defaults_for_missing_fields() {
+        let p: SamplingParams = serde_json::from_str(
+            r#"{"model": "x", "messages": [], "temperature": 0.7, "top_p": 0.9, "seed": 42,
+                "max_tokens": 10, "stop": "\n\n", "presence_penalty": 0.5}"#,
+        )
+        .unwrap();
+        assert_eq!(p.temperature, 0.7);
+        assert_eq!(p.top_p, 0.9);
+        assert_eq!(p.seed, Some(42));
+        assert_eq!(p.max_tokens, 10);
+        assert_eq!(p.stop, vec!["\n\n".to_string()]);
+        assert_eq!(p.presence_penalty, 0.5);
+        assert_eq!(p.top_k, 0);
+        assert_eq!(p.penalty_last_n, 64);
+
+        let p: SamplingParams =
+            serde_json::from_str(r#"{"stop": ["a", "b"], "repeat_penalty": 1.1, "stop_token_ids": [2]}"#).unwrap();
+        assert_eq!(p.stop, vec!["a".to_string(), "b".to_string()]);
+        assert_eq!(p.repetition_penalty, 1.1);
+        assert_eq!(p.stop_token_ids, vec![2]);
+        let p: SamplingParams = serde_json::from_str(r#"{"stop": null}"#).unwrap();
+        assert!(p.stop.is_empty());
+        assert_eq!(serde_json::from_str::<SamplingParams>("{}").unwrap(), SamplingParams::default());
+    }
+
+    #[test]
+    fn wrong_json_types_are_errors() {
+        assert!(serde_json::from_str::<SamplingParams>(r#"{"temperature": "hot"}"#).is_err());
+        assert!(serde_json::from_str::<SamplingParams>(r#"{"top_k": -1}"#).is_err());
+        assert!(serde_json::from_str::<SamplingParams>(r#"{"stop": 3}"#).is_err());
+    }
+}
