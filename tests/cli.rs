@@ -72,3 +72,30 @@ fn bad_files_fail_with_a_message_naming_the_file() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `hearth tokenize --json` gives llama.cpp's ids (BOS per metadata) for the hard strings
+/// of the tokenizer fixtures, on all three models.
+#[test]
+fn tokenize_json_matches_llama_cpp() {
+    for (model, fixture) in [(common::SMOLLM2, "smollm2"), (common::QWEN25, "qwen25"), (common::GEMMA3, "gemma3")] {
+        let path = common::model_path(model);
+        let fx = common::read_fixture_json(&format!("tokenizer/{fixture}.json"));
+        for case in fx["cases"].as_array().unwrap().iter().step_by(4) {
+            let text = case["text"].as_str().unwrap();
+            let got = stdout_json(&hearth(&["tokenize", "--model", path.to_str().unwrap(), "--json", text]));
+            assert_eq!(got, case["ids"], "{model}: {text:?}");
+        }
+    }
+}
+
+#[test]
+fn tokenize_text_output_and_errors() {
+    let path = common::model_path(common::GEMMA3);
+    let out = hearth(&["tokenize", "--model", path.to_str().unwrap(), " leading space"]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "2 5830 2557"); // from tests/fixtures/tokenizer/gemma3.json
+    let out = hearth(&["tokenize", "--model", path.to_str().unwrap(), "--no-special", " leading space"]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "5830 2557");
+    let out = hearth(&["tokenize", "--model", "/nonexistent/model.gguf", "hi"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("model.gguf"));
+}

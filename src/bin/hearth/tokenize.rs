@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use hearth::tokenizer::Tokenizer;
+
 #[derive(clap::Args)]
 pub struct Args {
     /// The GGUF model file whose tokenizer to use.
@@ -8,10 +10,23 @@ pub struct Args {
     /// Print a JSON array instead of space-separated ids.
     #[arg(long)]
     json: bool,
-    /// The text to tokenise.
+    /// Do not add BOS/EOS even where the model's metadata asks for them.
+    #[arg(long)]
+    no_special: bool,
+    /// The text to tokenise. Special tokens written in it (`<|im_start|>`) are recognised.
     text: String,
 }
 
-pub fn run(_args: Args) -> Result<(), String> {
-    Err("tokenize: not wired yet".into())
+pub fn run(args: Args) -> Result<(), String> {
+    let file = crate::open_model(&args.model)?;
+    let context = |e: hearth::Error| format!("{}: {e}", args.model.display());
+    let tokenizer = Tokenizer::from_gguf(&file.header().metadata).map_err(context)?;
+    let ids = tokenizer.encode(&args.text, !args.no_special).map_err(context)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&ids).map_err(|e| e.to_string())?);
+    } else {
+        let text: Vec<String> = ids.iter().map(u32::to_string).collect();
+        println!("{}", text.join(" "));
+    }
+    Ok(())
 }
