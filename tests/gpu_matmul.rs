@@ -5,7 +5,7 @@
 
 mod common;
 
-use hearth::gpu::{GpuContext, GpuMatrix, GpuOptions, PipelineCache};
+use hearth::gpu::{GpuContext, GpuMatrix, GpuOptions, PipelineCache, Tuning};
 use hearth::kernels::matmul::matmul;
 use hearth::quant::{self, DType};
 
@@ -82,15 +82,22 @@ fn assert_close(label: &str, got: &[f32], want: &[f64], scale: &[f64]) {
 
 #[test]
 fn matmul_matches_cpu_reference_for_every_format() {
-    let ctx = common::gpu();
+    // Every row-sharing variant: 1 (CPU-like devices), 16 (GPUs), 64 (whole workgroup).
+    for threads_per_row in [1, 16, 64] {
+        let ctx = common::gpu_with(GpuOptions { tuning: Some(Tuning { matmul_threads_per_row: threads_per_row }), ..Default::default() });
+        check_every_format(&ctx, threads_per_row);
+    }
+}
+
+fn check_every_format(ctx: &GpuContext, threads_per_row: u32) {
     for dtype in DType::ALL {
         let unit = dtype.block_size().max(32);
         // (rows, blocks per row, tokens): odd row counts, chunk counts around and above
         // the 64-thread workgroup, single-token decode and a batch that is not a multiple of 8.
         for (rows, blocks, tokens) in [(67, 9, 1), (5, 3, 11), (130, 70 * 32 / unit + 1, 3)] {
             let cols = blocks * unit;
-            let (got, want, scale) = run_matmul(&ctx, dtype, rows, cols, tokens);
-            assert_close(&format!("{dtype} {rows}x{cols}x{tokens}"), &got, &want, &scale);
+            let (got, want, scale) = run_matmul(ctx, dtype, rows, cols, tokens);
+            assert_close(&format!("{dtype} {rows}x{cols}x{tokens} t{threads_per_row}"), &got, &want, &scale);
         }
     }
 }
@@ -99,7 +106,7 @@ fn matmul_matches_cpu_reference_for_every_format() {
 fn matrices_split_across_bindings_give_the_same_result() {
     // A 4 KiB binding limit splits a 300-row Q8_0 matrix (36 bytes per block in the GPU
     // layout, 8 blocks per row) into 15 parts.
-    let ctx = common::gpu_with(GpuOptions { max_storage_binding: Some(4096) });
+    let ctx = common::gpu_with(GpuOptions { max_storage_binding: Some(4096), ..Default::default() });
     let (got, want, scale) = run_matmul(&ctx, DType::Q8_0, 300, 256, 2);
     assert_close("split Q8_0", &got, &want, &scale);
     let w = GpuMatrix::upload(&ctx, "w", DType::Q8_0, 300, 256, &tiled_matrix(DType::Q8_0, 300, 256)).unwrap();

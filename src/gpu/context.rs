@@ -10,6 +10,25 @@ pub struct GpuOptions {
     /// Pretend the device cannot bind more than this many bytes per storage buffer, to test
     /// the paths that split large tensors (phones often have 128 MiB).
     pub max_storage_binding: Option<u64>,
+    /// Kernel shapes to use instead of the ones chosen for the device (tests use this to
+    /// run every variant on whatever device they have).
+    pub tuning: Option<Tuning>,
+}
+
+/// Kernel shapes chosen for the device at hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    /// Threads that share one matrix row in shaders/matmul.wgsl. CPU-like devices
+    /// (lavapipe, SwiftShader) run a workgroup as SIMD lanes and pay per workgroup, so one
+    /// row per thread is fastest; GPUs want neighbouring threads on neighbouring bytes.
+    pub matmul_threads_per_row: u32,
+}
+
+impl Tuning {
+    pub fn for_device(info: &wgpu::AdapterInfo) -> Tuning {
+        let cpu = info.device_type == wgpu::DeviceType::Cpu;
+        Tuning { matmul_threads_per_row: if cpu { 1 } else { 16 } }
+    }
 }
 
 /// Optional capabilities, decided once from the adapter.
@@ -30,6 +49,7 @@ pub struct GpuContext {
     /// when `GpuOptions::max_storage_binding` asks for less).
     pub max_storage_binding: u64,
     pub limits: wgpu::Limits,
+    pub tuning: Tuning,
 }
 
 impl GpuContext {
@@ -89,7 +109,8 @@ impl GpuContext {
             .map_err(|e| Error::NoGpu { reason: format!("the adapter refused a device: {e}") })?;
         let device_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         let max_storage_binding = options.max_storage_binding.map_or(device_binding, |m| m.min(device_binding));
-        Ok(GpuContext { device, queue, info, features, max_storage_binding, limits })
+        let tuning = options.tuning.unwrap_or_else(|| Tuning::for_device(&info));
+        Ok(GpuContext { device, queue, info, features, max_storage_binding, limits, tuning })
     }
 
     /// "llvmpipe (Vulkan)", "NVIDIA H100 (Vulkan)", ...

@@ -5,6 +5,6 @@ mod pipelines;
 mod readback;
 mod weights;
 
-pub use context::{GpuContext, GpuFeatures, GpuOptions};
+pub use context::{GpuContext, GpuFeatures, GpuOptions, Tuning};
 pub use pipelines::{ElementwiseOp, Kernel, PipelineCache};
 pub use weights::{GpuMatrix, WeightPart};

@@ -12,8 +12,9 @@ use crate::quant::{self, DType};
 /// Every compute pipeline Hearth builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in this format.
-    Matmul(DType),
+    /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in this format,
+    /// with this many threads sharing a row (a power of two, 1 ..= 64).
+    Matmul { dtype: DType, threads_per_row: u32 },
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
     RmsNorm,
@@ -45,7 +46,7 @@ impl ElementwiseOp {
 impl Kernel {
     fn label(self) -> String {
         match self {
-            Kernel::Matmul(d) => format!("matmul_{d}"),
+            Kernel::Matmul { dtype, threads_per_row } => format!("matmul_{dtype}_t{threads_per_row}"),
             Kernel::Embed(d) => format!("embed_{d}"),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
@@ -62,7 +63,11 @@ impl Kernel {
     /// The assembled WGSL: the format's snippet (if any) in front of the kernel body.
     pub fn source(self) -> String {
         match self {
-            Kernel::Matmul(d) => quant::shader::wgsl(d) + include_str!("../../shaders/matmul.wgsl"),
+            Kernel::Matmul { dtype, threads_per_row } => {
+                format!("const THREADS_PER_ROW: u32 = {threads_per_row}u;\n")
+                    + &quant::shader::wgsl(dtype)
+                    + include_str!("../../shaders/matmul.wgsl")
+            }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
             Kernel::Rope => include_str!("../../shaders/rope.wgsl").into(),

@@ -53,7 +53,8 @@ pub async fn matmul(
             _pad: [0; 2],
         };
         let u = uniform(ctx, &params);
-        let (gx, gy) = split_groups(part.rows);
+        let tpr = ctx.tuning.matmul_threads_per_row;
+        let (gx, gy) = split_groups(part.rows.div_ceil(64 / tpr));
         let resources = [
             part.buffer.as_entire_binding(),
             x.as_entire_binding(),
@@ -61,7 +62,7 @@ pub async fn matmul(
             u.as_entire_binding(),
         ];
         let groups = [gx, gy, n_tokens.div_ceil(TOKENS_PER_GROUP)];
-        out.push(Dispatch::new(ctx, cache, Kernel::Matmul(w.dtype), &resources, groups).await?);
+        out.push(Dispatch::new(ctx, cache, Kernel::Matmul { dtype: w.dtype, threads_per_row: tpr }, &resources, groups).await?);
     }
     Ok(out)
 }
