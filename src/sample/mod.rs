@@ -14,3 +14,15 @@ pub use params::SamplingParams;
 pub use rng::Pcg64;
 pub use sampler::Sampler;
 pub use stop::{Step, StopChecker, StopReason};
+
+/// Index of the largest value (the first one among equal maxima; 0 for an empty slice).
+/// NaN never wins. The GPU's argmax kernel follows the same rule.
+pub fn argmax(values: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate() {
+        if v > values[best] || values[best].is_nan() && !v.is_nan() {
+            best = i;
+        }
+    }
+    best as u32
+}
