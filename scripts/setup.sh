@@ -31,3 +31,15 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 scripts/fetch-models.sh
+
+# SmolLM2 requantised to Q8_0 and Q4_K_M by llama.cpp's own quantiser (through
+# llama-cpp-python, built from source: ~5 min once), for the GPU logits tests. The
+# quantiser is deterministic; scripts/requant.sha256 pins the files the fixtures were made on.
+if ! (cd models/requant 2>/dev/null && sha256sum --quiet -c ../../scripts/requant.sha256 2>/dev/null); then
+  if ! python3 -c "import llama_cpp" 2>/dev/null; then
+    say "building llama-cpp-python 0.3.36 (reference quantiser)"
+    CMAKE_ARGS="-DGGML_NATIVE=OFF" python3 -m pip install --quiet --disable-pip-version-check llama-cpp-python==0.3.36
+  fi
+  python3 scripts/fixtures/requantize.py Q8_0 Q4_K_M
+  (cd models/requant && sha256sum -c ../../scripts/requant.sha256)
+fi

@@ -2,6 +2,7 @@
 //! in the browser (wasm32) and natively. This file is the module tree and re-exports only.
 
 pub mod chat;
+pub mod engine;
 pub mod error;
 pub mod gguf;
 pub mod gpu;

@@ -37,7 +37,6 @@ pub struct Shared<'a> {
 
 pub struct Graph {
     pub n_tokens: u32,
-    pub logits_rows: u32,
     pub ids: wgpu::Buffer,
     pub logits: wgpu::Buffer,
     argmax_out: wgpu::Buffer,
@@ -124,7 +123,7 @@ impl Graph {
         ds.extend(matmul(ctx, p, w.lm_head(), &h_out, &logits, logits_rows).await?);
         let last = (logits_rows - 1) * cfg.vocab;
         ds.push(argmax(ctx, p, &logits, last, &argmax_out, cfg.vocab).await?);
-        Ok(Graph { n_tokens, logits_rows, ids, logits, argmax_out, id_staging, logits_staging, dispatches: ds })
+        Ok(Graph { n_tokens, ids, logits, argmax_out, id_staging, logits_staging, dispatches: ds })
     }
 
     /// Runs the graph on `ids` (whose first token is at position `pos0`) and returns the

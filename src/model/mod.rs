@@ -84,6 +84,11 @@ impl Model {
         self.kv.n_ctx
     }
 
+    /// GPU memory taken by the KV cache.
+    pub fn kv_cache_bytes(&self) -> u64 {
+        self.kv.bytes()
+    }
+
     /// Tokens currently in the KV cache.
     pub fn n_past(&self) -> u32 {
         self.n_past

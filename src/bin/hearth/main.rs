@@ -1,6 +1,7 @@
 //! `hearth`: the native command-line interface. Each subcommand lives in its own file;
 //! this one parses arguments, dispatches, and turns errors into a message and exit code.
 
+mod generate;
 mod inspect;
 mod tokenize;
 
@@ -21,6 +22,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Print the token ids of a text (BOS/EOS as the model's metadata says).
     Tokenize(tokenize::Args),
+    /// Generate text on the GPU, streaming it to stdout.
+    Generate(generate::Args),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Tokenize(args) => tokenize::run(args),
+        Command::Generate(args) => generate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,4 +48,12 @@ fn open_model(path: &std::path::Path) -> Result<hearth::gguf::GgufFile, String> 
         hearth::Error::Io { .. } => e.to_string(),
         e => format!("{}: {e}", path.display()),
     })
+}
+
+/// Opens the GPU and loads a model with its tokenizer and chat template.
+fn load_engine(path: &std::path::Path, n_ctx: Option<u32>) -> Result<hearth::engine::Engine, String> {
+    let mut file = open_model(path)?;
+    let ctx = pollster::block_on(hearth::gpu::GpuContext::new(Default::default())).map_err(|e| e.to_string())?;
+    let options = hearth::model::ModelOptions { n_ctx };
+    pollster::block_on(hearth::engine::Engine::load(&ctx, &mut file, options)).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -1,0 +1,94 @@
+use std::io::Write;
+use std::path::PathBuf;
+
+use hearth::chat::ChatMessage;
+use hearth::sample::SamplingParams;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The GGUF model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Treat the prompt as a user message and apply the model's chat template.
+    #[arg(long)]
+    chat: bool,
+    /// A system message (with --chat).
+    #[arg(long)]
+    system: Option<String>,
+    /// The most tokens to generate.
+    #[arg(short = 'n', long, default_value_t = 128)]
+    max_tokens: u32,
+    /// 0 = greedy.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    #[arg(long, default_value_t = 0)]
+    top_k: u32,
+    #[arg(long, default_value_t = 1.0)]
+    top_p: f32,
+    #[arg(long, default_value_t = 0.0)]
+    min_p: f32,
+    #[arg(long, default_value_t = 1.0)]
+    repetition_penalty: f32,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Stop when this text appears (repeatable).
+    #[arg(long)]
+    stop: Vec<String>,
+    /// Context length (default: the smaller of the model's and 4096).
+    #[arg(long)]
+    ctx: Option<u32>,
+    /// Print one JSON object (ids, text, timings) instead of streaming text.
+    #[arg(long)]
+    json: bool,
+    prompt: String,
+}
+
+pub fn run(args: Args) -> Result<(), String> {
+    let mut engine = crate::load_engine(&args.model, args.ctx)?;
+    let context = |e: hearth::Error| format!("{}: {e}", args.model.display());
+    let prompt_ids = if args.chat {
+        let mut messages = Vec::new();
+        if let Some(system) = &args.system {
+            messages.push(ChatMessage::system(system));
+        }
+        messages.push(ChatMessage::user(&args.prompt));
+        engine.encode_chat(&messages).map_err(context)?
+    } else {
+        engine.encode_prompt(&args.prompt).map_err(context)?
+    };
+    let params = SamplingParams {
+        temperature: args.temperature,
+        top_k: args.top_k,
+        top_p: args.top_p,
+        min_p: args.min_p,
+        repetition_penalty: args.repetition_penalty,
+        seed: args.seed,
+        max_tokens: args.max_tokens,
+        stop: args.stop.clone(),
+        ..Default::default()
+    };
+    let json = args.json;
+    let mut stdout = std::io::stdout();
+    let mut on_text = |t: &str| {
+        if !json {
+            let _ = stdout.write_all(t.as_bytes());
+            let _ = stdout.flush();
+        }
+        true
+    };
+    let g = pollster::block_on(engine.generate(&prompt_ids, &params, &mut on_text)).map_err(context)?;
+    if json {
+        println!("{}", serde_json::to_string(&g).map_err(|e| e.to_string())?);
+    } else {
+        println!();
+        eprintln!(
+            "[{} prompt tokens at {:.1} tok/s, {} generated at {:.1} tok/s, {:?}]",
+            g.prefill_tokens,
+            g.prefill_tok_s,
+            g.ids.len(),
+            g.decode_tok_s,
+            g.finish_reason
+        );
+    }
+    Ok(())
+}

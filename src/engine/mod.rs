@@ -1,0 +1,170 @@
+//! The generation loop: prompt → prefill → decode, streaming text as it is produced,
+//! stopping on end-of-generation tokens, stop strings or the token limit, with timings.
+
+mod utf8_stream;
+
+use crate::chat::{ChatMessage, ChatTemplate};
+use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+use crate::model::{Logits, Model, ModelOptions, TensorSource};
+use crate::sample::{Sampler, SamplingParams, StopChecker};
+use crate::tokenizer::Tokenizer;
+pub use utf8_stream::Utf8Stream;
+
+/// Why a generation ended (the OpenAI `finish_reason` values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// An end-of-generation token or a stop string.
+    Stop,
+    /// `max_tokens` or the context length.
+    Length,
+    /// The caller asked to stop.
+    Aborted,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Generation {
+    pub prompt_ids: Vec<u32>,
+    /// Generated ids, including a final stop token if one ended the generation.
+    pub ids: Vec<u32>,
+    pub text: String,
+    pub finish_reason: FinishReason,
+    pub prefill_tokens: usize,
+    pub prefill_seconds: f64,
+    pub decode_seconds: f64,
+    pub prefill_tok_s: f64,
+    pub decode_tok_s: f64,
+}
+
+pub struct Engine {
+    pub model: Model,
+    pub tokenizer: Tokenizer,
+    pub chat_template: Option<ChatTemplate>,
+    /// The ids whose keys/values are in the model's cache, to reuse a shared prefix.
+    cached: Vec<u32>,
+}
+
+impl Engine {
+    pub async fn load(ctx: &GpuContext, src: &mut dyn TensorSource, options: ModelOptions) -> Result<Engine> {
+        let meta = &src.header().metadata;
+        let tokenizer = Tokenizer::from_gguf(meta)?;
+        let chat_template = ChatTemplate::from_gguf(meta)?;
+        let model = Model::load(ctx, src, options).await?;
+        Ok(Engine { model, tokenizer, chat_template, cached: Vec::new() })
+    }
+
+    /// A plain prompt: tokenised with BOS/EOS as the model's metadata says.
+    pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>> {
+        self.tokenizer.encode(text, true)
+    }
+
+    /// A chat prompt: the model's template with a generation prompt, tokenised without
+    /// adding BOS again (templates write `bos_token` themselves, as in transformers).
+    pub fn encode_chat(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
+        let template = self
+            .chat_template
+            .as_ref()
+            .ok_or_else(|| Error::ChatTemplate("this model has no chat template (tokenizer.chat_template)".into()))?;
+        let prompt = template.render(messages, true)?;
+        self.tokenizer.encode(&prompt, false)
+    }
+
+    /// Generates a continuation of `prompt_ids`. `on_text` receives text as it becomes final
+    /// (never half a character, never part of a stop string) and returns `false` to stop.
+    pub async fn generate(
+        &mut self,
+        prompt_ids: &[u32],
+        params: &SamplingParams,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<Generation> {
+        params.validate()?;
+        if prompt_ids.is_empty() {
+            return Err(Error::InvalidArgument("the prompt is empty".into()));
+        }
+        let n_ctx = self.model.n_ctx() as usize;
+        if prompt_ids.len() >= n_ctx {
+            return Err(Error::InvalidArgument(format!(
+                "the prompt has {} tokens; the context holds {n_ctx}",
+                prompt_ids.len()
+            )));
+        }
+        let greedy = params.temperature == 0.0
+            && params.repetition_penalty == 1.0
+            && params.presence_penalty == 0.0
+            && params.frequency_penalty == 0.0;
+        let mut sampler = Sampler::new(params.clone())?;
+        let mut stops = StopChecker::from_params(params);
+        for &id in self.tokenizer.stop_ids() {
+            stops.add_stop_token(id);
+        }
+
+        // Reuse the cached prefix; at least one token must be fed to get logits.
+        let common = self.cached.iter().zip(prompt_ids).take_while(|(a, b)| a == b).count().min(prompt_ids.len() - 1);
+        self.model.truncate(common as u32);
+        if self.model.n_past() as usize != common {
+            self.model.reset();
+        }
+        let fed_from = self.model.n_past() as usize;
+        self.cached.truncate(fed_from);
+
+        let start = web_time::Instant::now();
+        let new = &prompt_ids[fed_from..];
+        let first = self.model.forward(new, Logits::Last, !greedy).await?;
+        self.cached.extend_from_slice(new);
+        let prefill_seconds = start.elapsed().as_secs_f64();
+
+        let decode_start = web_time::Instant::now();
+        let mut history: Vec<u32> = prompt_ids.to_vec();
+        let mut ids = Vec::new();
+        let mut text = String::new();
+        let mut utf8 = Utf8Stream::default();
+        let mut next = match first.logits {
+            Some(l) => sampler.sample(&l, &history)?,
+            None => first.argmax,
+        };
+        let finish_reason = loop {
+            ids.push(next);
+            history.push(next);
+            let piece = utf8.push(&self.tokenizer.decode_token_bytes(next)?);
+            let step = stops.push(next, &piece);
+            text.push_str(&step.emit);
+            if !step.emit.is_empty() && !on_text(&step.emit) {
+                break FinishReason::Aborted;
+            }
+            if step.stop.is_some() {
+                break FinishReason::Stop;
+            }
+            if ids.len() >= params.max_tokens as usize || history.len() >= n_ctx {
+                break FinishReason::Length;
+            }
+            let out = self.model.forward(&[next], Logits::Last, !greedy).await?;
+            self.cached.push(next);
+            next = match out.logits {
+                Some(l) => sampler.sample(&l, &history)?,
+                None => out.argmax,
+            };
+        };
+        if finish_reason != FinishReason::Stop {
+            let rest = stops.finish() + &utf8.finish();
+            if !rest.is_empty() {
+                text.push_str(&rest);
+                on_text(&rest);
+            }
+        }
+        let decode_seconds = decode_start.elapsed().as_secs_f64();
+        // The first token comes from the prefill pass; the decode passes made the rest.
+        let decode_passes = ids.len().saturating_sub(1);
+        Ok(Generation {
+            prompt_ids: prompt_ids.to_vec(),
+            ids,
+            text,
+            finish_reason,
+            prefill_tokens: new.len(),
+            prefill_seconds,
+            decode_seconds,
+            prefill_tok_s: new.len() as f64 / prefill_seconds.max(1e-9),
+            decode_tok_s: decode_passes as f64 / decode_seconds.max(1e-9),
+        })
+    }
+}
