@@ -1,6 +1,7 @@
 //! The generation loop: prompt → prefill → decode, streaming text as it is produced,
 //! stopping on end-of-generation tokens, stop strings or the token limit, with timings.
 
+mod perplexity;
 mod utf8_stream;
 
 use crate::chat::{ChatMessage, ChatTemplate};
@@ -9,6 +10,7 @@ use crate::gpu::GpuContext;
 use crate::model::{Logits, Model, ModelOptions, TensorSource};
 use crate::sample::{Sampler, SamplingParams, StopChecker};
 use crate::tokenizer::Tokenizer;
+pub use perplexity::{Perplexity, perplexity};
 pub use utf8_stream::Utf8Stream;
 
 /// Why a generation ended (the OpenAI `finish_reason` values).
