@@ -80,6 +80,11 @@ impl Model {
         Ok(model)
     }
 
+    /// The GPU this model runs on.
+    pub fn gpu(&self) -> &GpuContext {
+        &self.ctx
+    }
+
     pub fn n_ctx(&self) -> u32 {
         self.kv.n_ctx
     }

@@ -1,8 +1,10 @@
 //! `hearth`: the native command-line interface. Each subcommand lives in its own file;
 //! this one parses arguments, dispatches, and turns errors into a message and exit code.
 
+mod bench;
 mod generate;
 mod inspect;
+mod perplexity;
 mod tokenize;
 
 use std::process::ExitCode;
@@ -24,6 +26,10 @@ enum Command {
     Tokenize(tokenize::Args),
     /// Generate text on the GPU, streaming it to stdout.
     Generate(generate::Args),
+    /// Perplexity of a text file (non-overlapping windows).
+    Perplexity(perplexity::Args),
+    /// Median prefill and decode speed.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +38,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Tokenize(args) => tokenize::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Perplexity(args) => perplexity::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
