@@ -22,7 +22,11 @@ const tsOnly = process.argv.includes('--ts-only');
 
 function run(cmd, args, cwd) {
   console.log(`build: ${cmd} ${args.join(' ')}`);
-  execFileSync(cmd, args, { cwd, stdio: 'inherit' });
+  try {
+    execFileSync(cmd, args, { cwd, stdio: 'inherit' });
+  } catch (e) {
+    fail(`${cmd} failed (exit ${e.status ?? e.signal})`);
+  }
 }
 
 function fail(message) {

@@ -10,7 +10,6 @@ import {
   completionBody,
   responseHeader,
   textCompletion,
-  type ResponseHeader,
 } from './openai.js';
 import { PushIterator } from './push_iterator.js';
 import type {

@@ -1,22 +1,12 @@
 // The Rust core's wasm surface (src/wasm.rs), typed by hand from its contract: wasm-bindgen
 // types most of it as `any`, and this file is where the JS side says what it relies on.
 
-import type { AdapterInfo, ModelInfo } from './types.js';
+import type { AdapterInfo, ModelInfo, SamplingParams } from './types.js';
 
-/** The body `WasmEngine.generate` accepts: exactly one of messages / prompt. */
-export interface WasmGenerateRequest {
+/** The body `WasmEngine.generate` accepts: exactly one of messages / prompt, plus sampling. */
+export interface WasmGenerateRequest extends SamplingParams {
   messages?: { role: string; content: string }[];
   prompt?: string;
-  max_tokens?: number;
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  min_p?: number;
-  seed?: number;
-  stop?: string | string[];
-  presence_penalty?: number;
-  frequency_penalty?: number;
-  repetition_penalty?: number;
 }
 
 export interface WasmGenerateResult {
