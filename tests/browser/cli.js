@@ -6,11 +6,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './server.js';
 
-export const CLI = join(repoRoot, 'target', 'release', 'hearth');
+/** HEARTH_CLI (scripts/test.sh sets it), else the release build. */
+export const CLI = process.env.HEARTH_CLI ?? join(repoRoot, 'target', 'release', 'hearth');
 
 /** `hearth generate --json` for one prompt: {prompt_ids, ids, text, finish_reason, ...}. */
 export function cliGenerate({ model, prompt, chat = false, maxTokens }) {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: cargo build --release --bin hearth`);
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: cargo build --release --bin hearth (or set HEARTH_CLI)`);
   const args = ['generate', '--json', '--model', join(repoRoot, 'models', model), '-n', String(maxTokens)];
   if (chat) args.push('--chat');
   args.push(prompt);
