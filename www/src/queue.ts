@@ -4,7 +4,7 @@
 import { AbortError, abortMessage } from './errors.js';
 
 export class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
+  private tail: Promise<void> = Promise.resolve();
 
   /**
    * Runs `task` after every task submitted before it has settled. If `signal` fires while the
@@ -12,25 +12,26 @@ export class SerialQueue {
    * the task never starts; once started, cancelling is the task's own business.
    */
   run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const previous = this.tail;
-    const result = new Promise<T>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(new AbortError(abortMessage(signal)));
-        return;
-      }
-      const onAbort = () => reject(new AbortError(signal ? abortMessage(signal) : undefined));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      void previous.then(() => {
-        signal?.removeEventListener('abort', onAbort);
-        if (signal?.aborted) return; // already rejected while waiting
-        task().then(resolve, reject);
-      });
+    let resolve!: (value: T) => void;
+    let reject!: (error: unknown) => void;
+    const result = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
     });
-    // The next task waits for this one whether it succeeds or fails.
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
+    const onAbort = () => reject(new AbortError(signal ? abortMessage(signal) : undefined));
+    // The queue's tail is this task's own turn (never rejecting), not `result`: a task aborted
+    // while waiting settles `result` early, but the next task must still wait for the earlier ones.
+    this.tail = this.tail.then(async () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) return; // rejected while waiting; never started
+      try {
+        resolve(await task());
+      } catch (e) {
+        reject(e);
+      }
+    });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     return result;
   }
 }
