@@ -14,14 +14,23 @@ fn fixture_blocks(dtype: DType) -> Vec<Vec<u8>> {
     let fx = common::read_fixture_json(&format!("quant/{}.json", dtype.name()));
     let bytes = common::hex_bytes(fx["bytes_hex"].as_str().unwrap());
     // Float formats: treat 32 elements as a "block" so rows can be assembled the same way.
-    let unit = if dtype.is_quantized() { dtype.block_bytes() } else { 32 * dtype.block_bytes() };
+    let unit = if dtype.is_quantized() {
+        dtype.block_bytes()
+    } else {
+        32 * dtype.block_bytes()
+    };
     bytes.chunks_exact(unit).map(<[u8]>::to_vec).collect()
 }
 
 /// A `rows × cols` matrix made of fixture blocks, each row starting at a different block.
 fn tiled_matrix(dtype: DType, rows: usize, cols: usize) -> Vec<u8> {
     let blocks = fixture_blocks(dtype);
-    let per_row = cols / if dtype.is_quantized() { dtype.block_size() } else { 32 };
+    let per_row = cols
+        / if dtype.is_quantized() {
+            dtype.block_size()
+        } else {
+            32
+        };
     let mut out = Vec::new();
     for r in 0..rows {
         for b in 0..per_row {
@@ -31,7 +40,13 @@ fn tiled_matrix(dtype: DType, rows: usize, cols: usize) -> Vec<u8> {
     out
 }
 
-fn run_matmul(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, n_tokens: usize) -> (Vec<f32>, Vec<f64>, Vec<f64>) {
+fn run_matmul(
+    ctx: &GpuContext,
+    dtype: DType,
+    rows: usize,
+    cols: usize,
+    n_tokens: usize,
+) -> (Vec<f32>, Vec<f64>, Vec<f64>) {
     let bytes = tiled_matrix(dtype, rows, cols);
     let mut rng = common::Rng(0x1234 + rows as u64 * 31 + cols as u64);
     let x: Vec<f32> = (0..n_tokens * cols).map(|_| rng.signed_unit()).collect();
@@ -76,7 +91,10 @@ fn assert_close(label: &str, got: &[f32], want: &[f64], scale: &[f64]) {
     assert_eq!(got.len(), want.len());
     for (i, ((&g, &w), &s)) in got.iter().zip(want).zip(scale).enumerate() {
         let tol = 2e-5 * s + 1e-6;
-        assert!((f64::from(g) - w).abs() <= tol, "{label}: y[{i}] = {g}, want {w} (tolerance {tol})");
+        assert!(
+            (f64::from(g) - w).abs() <= tol,
+            "{label}: y[{i}] = {g}, want {w} (tolerance {tol})"
+        );
     }
 }
 
@@ -84,7 +102,12 @@ fn assert_close(label: &str, got: &[f32], want: &[f64], scale: &[f64]) {
 fn matmul_matches_cpu_reference_for_every_format() {
     // Every row-sharing variant: 1 (CPU-like devices), 16 (GPUs), 64 (whole workgroup).
     for threads_per_row in [1, 16, 64] {
-        let ctx = common::gpu_with(GpuOptions { tuning: Some(Tuning { matmul_threads_per_row: threads_per_row }), ..Default::default() });
+        let ctx = common::gpu_with(GpuOptions {
+            tuning: Some(Tuning {
+                matmul_threads_per_row: threads_per_row,
+            }),
+            ..Default::default()
+        });
         check_every_format(&ctx, threads_per_row);
     }
 }
@@ -97,7 +120,12 @@ fn check_every_format(ctx: &GpuContext, threads_per_row: u32) {
         for (rows, blocks, tokens) in [(67, 9, 1), (5, 3, 11), (130, 70 * 32 / unit + 1, 3)] {
             let cols = blocks * unit;
             let (got, want, scale) = run_matmul(ctx, dtype, rows, cols, tokens);
-            assert_close(&format!("{dtype} {rows}x{cols}x{tokens} t{threads_per_row}"), &got, &want, &scale);
+            assert_close(
+                &format!("{dtype} {rows}x{cols}x{tokens} t{threads_per_row}"),
+                &got,
+                &want,
+                &scale,
+            );
         }
     }
 }
@@ -106,9 +134,20 @@ fn check_every_format(ctx: &GpuContext, threads_per_row: u32) {
 fn matrices_split_across_bindings_give_the_same_result() {
     // A 4 KiB binding limit splits a 300-row Q8_0 matrix (36 bytes per block in the GPU
     // layout, 8 blocks per row) into 15 parts.
-    let ctx = common::gpu_with(GpuOptions { max_storage_binding: Some(4096), ..Default::default() });
+    let ctx = common::gpu_with(GpuOptions {
+        max_storage_binding: Some(4096),
+        ..Default::default()
+    });
     let (got, want, scale) = run_matmul(&ctx, DType::Q8_0, 300, 256, 2);
     assert_close("split Q8_0", &got, &want, &scale);
-    let w = GpuMatrix::upload(&ctx, "w", DType::Q8_0, 300, 256, &tiled_matrix(DType::Q8_0, 300, 256)).unwrap();
+    let w = GpuMatrix::upload(
+        &ctx,
+        "w",
+        DType::Q8_0,
+        300,
+        256,
+        &tiled_matrix(DType::Q8_0, 300, 256),
+    )
+    .unwrap();
     assert_eq!(w.parts.len(), 300usize.div_ceil(4096 / (8 * 36)));
 }

@@ -14,7 +14,10 @@ use crate::quant::{self, DType};
 pub enum Kernel {
     /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in this format,
     /// with this many threads sharing a row (a power of two, 1 ..= 64).
-    Matmul { dtype: DType, threads_per_row: u32 },
+    Matmul {
+        dtype: DType,
+        threads_per_row: u32,
+    },
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
     RmsNorm,
@@ -46,7 +49,10 @@ impl ElementwiseOp {
 impl Kernel {
     fn label(self) -> String {
         match self {
-            Kernel::Matmul { dtype, threads_per_row } => format!("matmul_{dtype}_t{threads_per_row}"),
+            Kernel::Matmul {
+                dtype,
+                threads_per_row,
+            } => format!("matmul_{dtype}_t{threads_per_row}"),
             Kernel::Embed(d) => format!("embed_{d}"),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
@@ -63,7 +69,10 @@ impl Kernel {
     /// The assembled WGSL: the format's snippet (if any) in front of the kernel body.
     pub fn source(self) -> String {
         match self {
-            Kernel::Matmul { dtype, threads_per_row } => {
+            Kernel::Matmul {
+                dtype,
+                threads_per_row,
+            } => {
                 format!("const THREADS_PER_ROW: u32 = {threads_per_row}u;\n")
                     + &quant::shader::wgsl(dtype)
                     + include_str!("../../shaders/matmul.wgsl")
@@ -92,18 +101,22 @@ impl PipelineCache {
         }
         let label = kernel.label();
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(&label),
-            source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
-        });
-        let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(&label),
-            layout: None,
-            module: &module,
-            entry_point: Some(kernel.entry_point()),
-            compilation_options: Default::default(),
-            cache: None,
-        });
+        let module = ctx
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&label),
+                source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+            });
+        let pipeline = ctx
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: None,
+                module: &module,
+                entry_point: Some(kernel.entry_point()),
+                compilation_options: Default::default(),
+                cache: None,
+            });
         if let Some(e) = scope.pop().await {
             return Err(Error::Gpu(format!("building kernel {label}: {e}")));
         }

@@ -43,7 +43,9 @@ pub async fn attention(
     n_tokens: u32,
 ) -> Result<Dispatch> {
     if shape.head_dim > 256 || shape.n_kv_heads == 0 || shape.n_heads % shape.n_kv_heads != 0 {
-        return Err(Error::InvalidArgument(format!("unsupported attention shape {shape:?}")));
+        return Err(Error::InvalidArgument(format!(
+            "unsupported attention shape {shape:?}"
+        )));
     }
     let params = Params {
         n_heads: shape.n_heads,
@@ -62,5 +64,12 @@ pub async fn attention(
         u.as_entire_binding(),
         step.as_entire_binding(),
     ];
-    Dispatch::new(ctx, cache, Kernel::Attention, &resources, [shape.n_heads, n_tokens, 1]).await
+    Dispatch::new(
+        ctx,
+        cache,
+        Kernel::Attention,
+        &resources,
+        [shape.n_heads, n_tokens, 1],
+    )
+    .await
 }

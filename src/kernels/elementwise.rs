@@ -26,8 +26,19 @@ pub async fn elementwise(
     n: u32,
 ) -> Result<Dispatch> {
     let (gx, gy) = split_groups(n.div_ceil(64));
-    let u = uniform(ctx, &Params { n, groups_x: gx, _pad: [0; 2] });
-    let resources = [a.as_entire_binding(), b.as_entire_binding(), u.as_entire_binding()];
+    let u = uniform(
+        ctx,
+        &Params {
+            n,
+            groups_x: gx,
+            _pad: [0; 2],
+        },
+    );
+    let resources = [
+        a.as_entire_binding(),
+        b.as_entire_binding(),
+        u.as_entire_binding(),
+    ];
     Dispatch::new(ctx, cache, Kernel::Elementwise(op), &resources, [gx, gy, 1]).await
 }
 
@@ -43,8 +54,26 @@ const _: () = assert!(std::mem::size_of::<ArgmaxParams>() == 16);
 
 /// `out[0] = argmax(x[offset .. offset + n])` (index relative to `offset`), ties to the
 /// lowest index.
-pub async fn argmax(ctx: &GpuContext, cache: &PipelineCache, x: &wgpu::Buffer, offset: u32, out: &wgpu::Buffer, n: u32) -> Result<Dispatch> {
-    let u = uniform(ctx, &ArgmaxParams { n, offset, _pad: [0; 2] });
-    let resources = [x.as_entire_binding(), out.as_entire_binding(), u.as_entire_binding()];
+pub async fn argmax(
+    ctx: &GpuContext,
+    cache: &PipelineCache,
+    x: &wgpu::Buffer,
+    offset: u32,
+    out: &wgpu::Buffer,
+    n: u32,
+) -> Result<Dispatch> {
+    let u = uniform(
+        ctx,
+        &ArgmaxParams {
+            n,
+            offset,
+            _pad: [0; 2],
+        },
+    );
+    let resources = [
+        x.as_entire_binding(),
+        out.as_entire_binding(),
+        u.as_entire_binding(),
+    ];
     Dispatch::new(ctx, cache, Kernel::Argmax, &resources, [1, 1, 1]).await
 }

@@ -34,12 +34,18 @@ pub async fn matmul(
     n_tokens: u32,
 ) -> Result<Vec<Dispatch>> {
     if w.cols % 32 != 0 {
-        return Err(Error::InvalidArgument(format!("{}: {} columns is not a multiple of 32", w.name, w.cols)));
+        return Err(Error::InvalidArgument(format!(
+            "{}: {} columns is not a multiple of 32",
+            w.name, w.cols
+        )));
     }
     let need_x = u64::from(n_tokens) * u64::from(w.cols) * 4;
     let need_y = u64::from(n_tokens) * u64::from(w.rows) * 4;
     if x.size() < need_x || y.size() < need_y {
-        return Err(Error::InvalidArgument(format!("{}: activation buffers too small", w.name)));
+        return Err(Error::InvalidArgument(format!(
+            "{}: activation buffers too small",
+            w.name
+        )));
     }
     let mut out = Vec::new();
     for part in &w.parts {
@@ -62,7 +68,19 @@ pub async fn matmul(
             u.as_entire_binding(),
         ];
         let groups = [gx, gy, n_tokens.div_ceil(TOKENS_PER_GROUP)];
-        out.push(Dispatch::new(ctx, cache, Kernel::Matmul { dtype: w.dtype, threads_per_row: tpr }, &resources, groups).await?);
+        out.push(
+            Dispatch::new(
+                ctx,
+                cache,
+                Kernel::Matmul {
+                    dtype: w.dtype,
+                    threads_per_row: tpr,
+                },
+                &resources,
+                groups,
+            )
+            .await?,
+        );
     }
     Ok(out)
 }

@@ -30,7 +30,10 @@ pub enum RopeStyle {
 /// once so the shader only multiplies by the position.
 pub fn inv_freq(n_rot: u32, base: f32, freq_scale: f32) -> Vec<f32> {
     (0..n_rot / 2)
-        .map(|i| (f64::from(freq_scale) * f64::from(base).powf(-2.0 * f64::from(i) / f64::from(n_rot))) as f32)
+        .map(|i| {
+            (f64::from(freq_scale) * f64::from(base).powf(-2.0 * f64::from(i) / f64::from(n_rot)))
+                as f32
+        })
         .collect()
 }
 
@@ -58,10 +61,27 @@ pub async fn rope(
     style: RopeStyle,
     n_tokens: u32,
 ) -> Result<Dispatch> {
-    let params = RopeParams { n_heads, head_dim, n_rot, neox: u32::from(style == RopeStyle::Neox) };
+    let params = RopeParams {
+        n_heads,
+        head_dim,
+        n_rot,
+        neox: u32::from(style == RopeStyle::Neox),
+    };
     let u = uniform(ctx, &params);
-    let resources = [x.as_entire_binding(), inv_freq.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
-    Dispatch::new(ctx, cache, Kernel::Rope, &resources, [(n_rot / 2).div_ceil(64), n_heads, n_tokens]).await
+    let resources = [
+        x.as_entire_binding(),
+        inv_freq.as_entire_binding(),
+        u.as_entire_binding(),
+        step.as_entire_binding(),
+    ];
+    Dispatch::new(
+        ctx,
+        cache,
+        Kernel::Rope,
+        &resources,
+        [(n_rot / 2).div_ceil(64), n_heads, n_tokens],
+    )
+    .await
 }
 
 #[repr(C)]
@@ -87,7 +107,14 @@ pub async fn kv_store(
     n_ctx: u32,
     n_tokens: u32,
 ) -> Result<Dispatch> {
-    let u = uniform(ctx, &KvParams { kv_dim, n_ctx, _pad: [0; 2] });
+    let u = uniform(
+        ctx,
+        &KvParams {
+            kv_dim,
+            n_ctx,
+            _pad: [0; 2],
+        },
+    );
     let resources = [
         k.as_entire_binding(),
         v.as_entire_binding(),
@@ -96,5 +123,12 @@ pub async fn kv_store(
         u.as_entire_binding(),
         step.as_entire_binding(),
     ];
-    Dispatch::new(ctx, cache, Kernel::KvStore, &resources, [kv_dim.div_ceil(64), n_tokens, 1]).await
+    Dispatch::new(
+        ctx,
+        cache,
+        Kernel::KvStore,
+        &resources,
+        [kv_dim.div_ceil(64), n_tokens, 1],
+    )
+    .await
 }
