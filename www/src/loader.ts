@@ -57,7 +57,11 @@ export async function loadModel(
       signal?.aborted ? new AbortError(abortMessage(signal)) : toHearthError(e);
     reader.cancel().catch(() => {});
     await opened.fail();
-    engine.unload();
+    try {
+      engine.unload(); // drop a half-loaded model; wasm already did if it rejected a chunk
+    } catch {
+      // nothing loaded, nothing to drop
+    }
     throw error;
   }
 }

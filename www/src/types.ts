@@ -46,8 +46,12 @@ export interface ModelInfo {
 export interface AdapterInfo {
   name: string;
   backend: string;
+  deviceType: string;
+  /** The optional features Hearth uses that this GPU has (shader-f16, subgroups, ...). */
   features: string[];
+  /** The binding size Hearth asked for and got (tensors larger than this are split). */
   maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
 }
 
 export interface ChatMessage {
