@@ -15,6 +15,11 @@ export function cliGenerate({ model, prompt, chat = false, maxTokens }) {
   const args = ['generate', '--json', '--model', join(repoRoot, 'models', model), '-n', String(maxTokens)];
   if (chat) args.push('--chat');
   args.push(prompt);
-  const out = execFileSync(CLI, args, { encoding: 'utf8', timeout: 300_000 });
-  return JSON.parse(out);
+  // stderr is captured (Mesa's lavapipe prints warnings there) and shown only on failure.
+  try {
+    const out = execFileSync(CLI, args, { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out);
+  } catch (e) {
+    throw new Error(`${CLI} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+  }
 }

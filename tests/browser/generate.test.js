@@ -17,6 +17,11 @@ const PROMPTS = [
   { chat: false, prompt: 'def fibonacci(n):' },
 ];
 const GREEDY_TOKENS = 32;
+/** A short system message: SmolLM2's template otherwise adds a long default one to prefill. */
+const COUNTING = [
+  { role: 'system', content: 'Be brief.' },
+  { role: 'user', content: 'Count from one to ten.' },
+];
 
 let server;
 let browser;
@@ -104,11 +109,11 @@ test('no request reaches the server during generation', async () => {
 });
 
 test('streaming: chunks arrive while the model is still generating; the page keeps painting', async () => {
-  const r = await page.evaluate(async () => {
+  const r = await page.evaluate(async (COUNTING) => {
     const t0 = performance.now();
     frames.start();
     const stream = await engine.chat.completions.create({
-      messages: [{ role: 'user', content: 'Count from one to ten.' }],
+      messages: COUNTING,
       max_tokens: 16,
       stream: true,
     });
@@ -116,11 +121,11 @@ test('streaming: chunks arrive while the model is still generating; the page kee
     for await (const chunk of stream) chunks.push({ at: performance.now() - t0, chunk });
     const painted = frames.stop();
     const whole = await engine.chat.completions.create({
-      messages: [{ role: 'user', content: 'Count from one to ten.' }],
+      messages: COUNTING,
       max_tokens: 16,
     });
     return { chunks, painted, whole };
-  });
+  }, COUNTING);
   const content = r.chunks.filter((c) => c.chunk.choices[0].delta.content);
   const last = r.chunks.at(-1);
   console.log(

@@ -6,11 +6,14 @@
 //   /models/NAME      models/NAME from the repo (real GGUF files)
 //   /bytes/NAME       in-memory files a test registered with serveBytes()
 //   /prefix/N/NAME    the first N bytes of models/NAME (a truncated download)
+//   /gzip/NAME        models/NAME gzip-encoded without Content-Length when the client accepts
+//                     gzip, as `vite preview` serves it; "Range: bytes=0-" gets a 206
 
 import { createReadStream, statSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createGzip } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = join(here, '..', '..');
@@ -64,7 +67,7 @@ export class TestServer {
 
   /** Requests so far that were for anything but test pages and the package (i.e. models). */
   modelRequests() {
-    return this.requestsUnder('/models/') + this.requestsUnder('/bytes/') + this.requestsUnder('/prefix/');
+    return ['/models/', '/bytes/', '/prefix/', '/gzip/'].reduce((n, p) => n + this.requestsUnder(p), 0);
   }
 
   #handle(req, res) {
@@ -89,6 +92,23 @@ export class TestServer {
       if (!full || !Number.isSafeInteger(n) || n < 1 || n > full.size) return this.#notFound(res);
       res.writeHead(200, { ...headers, 'Content-Type': TYPES['.gguf'], 'Content-Length': n });
       createReadStream(full.path, { start: 0, end: n - 1 }).pipe(res);
+      return;
+    }
+    if (root === 'gzip') {
+      const full = this.#file(ROOTS.models, name);
+      if (!full) return this.#notFound(res);
+      // Like compression middleware: gzip whenever the client accepts it (Chromium asks for
+      // identity on range requests), Content-Length only when not compressing.
+      const range = req.headers.range === 'bytes=0-';
+      const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+      res.writeHead(range ? 206 : 200, {
+        ...headers,
+        'Content-Type': TYPES['.gguf'],
+        ...(gzip ? { 'Content-Encoding': 'gzip' } : { 'Content-Length': full.size }),
+        ...(range ? { 'Content-Range': `bytes 0-${full.size - 1}/${full.size}` } : {}),
+      });
+      const body = createReadStream(full.path);
+      (gzip ? body.pipe(createGzip({ level: 1 })) : body).pipe(res);
       return;
     }
     const file = ROOTS[root] ? this.#file(ROOTS[root], name) : null;

@@ -3,7 +3,7 @@
 // reports progress, and cleans up on failure so the engine can load something else.
 
 import { AbortError, ModelFormatError, abortMessage, toHearthError } from './errors.js';
-import { openSource } from './source.js';
+import { openSource, type OpenedSource } from './source.js';
 import type { LoadOptions, LoadProgress, ModelInfo, ModelSource } from './types.js';
 import type { WasmEngineInstance } from './wasm_contract.js';
 
@@ -20,8 +20,27 @@ export async function loadModel(
   source: ModelSource,
   options: LoadOptions,
 ): Promise<ModelInfo> {
-  const { signal, onProgress } = options;
-  const opened = await openSource(source, { signal, useCache: options.useCache ?? true });
+  const { signal } = options;
+  let opened: OpenedSource | null = null;
+  try {
+    // Whatever happens, the model loaded before is gone (as beginLoad would drop it), so a
+    // failed load never leaves the engine answering with a model the page did not ask for.
+    dropModel(engine);
+    opened = await openSource(source, { signal, useCache: options.useCache ?? true });
+    return await streamIntoEngine(engine, opened, options);
+  } catch (e) {
+    const error = signal?.aborted ? new AbortError(abortMessage(signal)) : toHearthError(e);
+    await opened?.fail();
+    dropModel(engine);
+    throw error;
+  }
+}
+
+async function streamIntoEngine(
+  engine: WasmEngineInstance,
+  opened: OpenedSource,
+  { signal, onProgress }: LoadOptions,
+): Promise<ModelInfo> {
   const phase: LoadProgress['phase'] = opened.origin === 'network' ? 'download' : 'upload';
   const total = opened.totalBytes;
   const report = throttled(onProgress);
@@ -53,16 +72,17 @@ export async function loadModel(
     if (info.name === undefined || info.name === null || info.name === '') info.name = opened.label;
     return info;
   } catch (e) {
-    const error =
-      signal?.aborted ? new AbortError(abortMessage(signal)) : toHearthError(e);
     reader.cancel().catch(() => {});
-    await opened.fail();
-    try {
-      engine.unload(); // drop a half-loaded model; wasm already did if it rejected a chunk
-    } catch {
-      // nothing loaded, nothing to drop
-    }
-    throw error;
+    throw e;
+  }
+}
+
+/** Drops a loaded or half-loaded model (wasm already did if it rejected a chunk). */
+function dropModel(engine: WasmEngineInstance): void {
+  try {
+    engine.unload();
+  } catch {
+    // nothing to drop
   }
 }
 

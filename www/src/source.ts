@@ -58,27 +58,28 @@ async function openNetwork(
   const detach = () => options.signal?.removeEventListener('abort', onAbort);
 
   let response: Response;
+  let totalBytes: number | null;
   try {
-    response = await fetch(url, { signal: controller.signal });
+    response = await get(url, controller.signal, false);
+    totalBytes = plainLength(response);
+    if (totalBytes === null) {
+      // A compressing server (vite preview, some CDNs) hides the file's size: the browser
+      // inflates the body, but Content-Length (if any) counts compressed bytes. Asking for the
+      // range "bytes=0-" gets the size from Content-Range (and still the whole file).
+      void response.body?.cancel().catch(() => {});
+      response = await get(url, controller.signal, true);
+      totalBytes = rangeTotal(response) ?? plainLength(response);
+    }
   } catch (e) {
     detach();
-    if (e instanceof Error && e.name === 'AbortError') throw e;
-    throw new HearthError(`${url}: the download failed (${String(e)})`);
+    throw e;
   }
-  if (!response.ok || !response.body) {
-    detach();
-    throw new HearthError(`${url}: the server answered ${response.status} ${response.statusText}`);
-  }
-  const length = response.headers.get('Content-Length');
-  const encoding = response.headers.get('Content-Encoding');
-  const totalBytes = Number(length);
-  if (length === null || !Number.isSafeInteger(totalBytes) || (encoding && encoding !== 'identity')) {
+  if (totalBytes === null || !response.body) {
     detach();
     controller.abort();
     throw new HearthError(
-      `${url}: the server sent no usable Content-Length` +
-        (encoding ? ` (the body is ${encoding}-encoded)` : '') +
-        '; Hearth needs the file size before the first byte (serve the file uncompressed)',
+      `${url}: the server gave no file size (no Content-Length for an uncompressed body, no ` +
+        'Content-Range for a range request); Hearth needs the size before the first byte',
     );
   }
 
@@ -114,6 +115,42 @@ async function openNetwork(
       if (stored) await deleteModelFromCache(url);
     },
   };
+}
+
+async function get(url: string, signal: AbortSignal, range: boolean): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(url, range ? { signal, headers: { Range: 'bytes=0-' } } : { signal });
+  } catch (e) {
+    if (e instanceof Error && e.name === 'AbortError') throw e;
+    throw new HearthError(`${url}: the download failed (${String(e)})`);
+  }
+  if (!response.ok) {
+    void response.body?.cancel().catch(() => {});
+    throw new HearthError(`${url}: the server answered ${response.status} ${response.statusText}`);
+  }
+  return response;
+}
+
+/** The body's size from a 200 response that is not content-encoded, else null. */
+function plainLength(r: Response): number | null {
+  const encoding = r.headers.get('Content-Encoding');
+  if (r.status !== 200 || (encoding && encoding !== 'identity')) return null;
+  return byteCount(r.headers.get('Content-Length'));
+}
+
+/** The file's size from a 206 answer to "bytes=0-" ("Content-Range: bytes 0-N/N+1"), else null. */
+function rangeTotal(r: Response): number | null {
+  const m = /^bytes 0-(\d+)\/(\d+)$/.exec(r.headers.get('Content-Range') ?? '');
+  if (r.status !== 206 || !m) return null;
+  const total = byteCount(m[2]!);
+  return total !== null && byteCount(m[1]!) === total - 1 ? total : null;
+}
+
+function byteCount(text: string | null): number | null {
+  if (text === null || !/^\d+$/.test(text)) return null;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 function baseName(url: string): string {

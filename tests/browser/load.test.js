@@ -1,7 +1,8 @@
-// Bad input to load() in an in-thread Engine: a truncated GGUF and a PNG renamed .gguf reject
-// with ModelFormatError (an instance of the class in the page), a load aborted by its signal
-// rejects with AbortError; none of them leaves a cache entry, and the engine then loads the
-// real model and generates.
+// load() in an in-thread Engine. Bad input: a truncated GGUF and a PNG renamed .gguf reject
+// with ModelFormatError (an instance of the class in the page), a 404 with HearthError, a
+// load aborted by its signal with AbortError; none leaves a cache entry, and the engine then
+// loads the real model and generates. Other sources: a File (no network), and a server that
+// gzips the file without giving its size (the size then comes from a Range request).
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -72,6 +73,38 @@ test('a load aborted by its signal -> AbortError', async () => {
   assert.equal(r.outcome.name, 'AbortError', JSON.stringify(r.outcome));
   assert.ok(r.outcome.classes.includes('AbortError'));
   assert.equal(r.cached, false);
+});
+
+test('a missing file (HTTP 404) -> HearthError naming the status', async () => {
+  const r = await page.evaluate((u) => tryLoad(u), `${server.origin}/models/no-such-model.gguf`);
+  assert.equal(r.outcome.name, 'HearthError', JSON.stringify(r.outcome));
+  assert.match(r.outcome.message, /404/);
+  assert.equal(r.modelInfo, null);
+});
+
+test('a File loads with no request, phase "upload"', async () => {
+  const url = `${server.origin}/models/${SMOLLM2}`;
+  await page.evaluate(async (u) => {
+    window.modelFile = new File([await (await fetch(u)).blob()], 'smollm2.gguf');
+  }, url);
+  const before = server.modelRequests();
+  const r = await page.evaluate(async () => {
+    const phases = new Set();
+    const info = await engine.load(modelFile, { onProgress: (p) => phases.add(p.phase) });
+    delete window.modelFile;
+    return { phases: [...phases], info };
+  });
+  assert.equal(server.modelRequests(), before);
+  assert.deepEqual(r.phases, ['upload', 'compile']);
+  assert.equal(r.info.architecture, 'llama');
+});
+
+test('a server that gzips the file and gives no size: the size comes from a Range request', async () => {
+  const path = `/gzip/${SMOLLM2}`;
+  const r = await page.evaluate((u) => tryLoad(u, { useCache: false }), `${server.origin}${path}`);
+  assert.equal(r.outcome, 'loaded', JSON.stringify(r.outcome));
+  assert.equal(r.modelInfo.architecture, 'llama');
+  assert.equal(server.requestsUnder(path), 2, 'a plain GET, then one with Range: bytes=0-');
 });
 
 test('after those failures the engine loads the real model and generates', async () => {
