@@ -9,7 +9,9 @@ say() { echo "setup: $*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages (command -> package).
-declare -A NEED=([unzip]=unzip [python3]=python3 [sha256sum]=coreutils)
+declare -A NEED=([unzip]=unzip [python3]=python3 [sha256sum]=coreutils [node]=nodejs [npm]=npm)
+# Headless Chromium for the browser tests (WebGPU on SwiftShader, see tests/browser/).
+if [ ! -x /usr/bin/chromium ]; then NEED[chromium]=chromium; fi
 missing=()
 for cmd in "${!NEED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
@@ -29,6 +31,23 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding rust target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
 fi
+
+# wasm-bindgen's CLI must be exactly the version of the wasm-bindgen crate in Cargo.lock.
+# (Not --locked: one of its locked dependencies is missing from the registry.)
+wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wb_version" ]; then
+  say "installing wasm-bindgen-cli $wb_version"
+  cargo install --quiet wasm-bindgen-cli --version "$wb_version"
+fi
+
+# npm packages of the browser package (www/) and its tests (tests/browser/), from their
+# lockfiles; again only when the lockfile changed since the last install.
+for dir in www tests/browser; do
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 
 scripts/fetch-models.sh
 
