@@ -217,6 +217,7 @@ test('demo: after one visit, the page and the model work with the network off', 
       }
     });
     const before = server.requestsUnder('/');
+    const countsBefore = new Map(server.counts);
     await context.setOffline(true);
     await page.reload();
     // The page comes back from the service worker and reloads the model from the cache.
@@ -227,7 +228,8 @@ test('demo: after one visit, the page and the model work with the network off', 
     await waitState(page, ['ready'], REPLY_TIMEOUT);
     const reply = await lastReply(page);
     assert.ok(reply.text.length > 0, 'a reply streamed offline');
-    assert.equal(server.requestsUnder('/'), before, 'nothing reached the server while offline');
+    const during = [...server.counts].filter(([path, n]) => n !== (countsBefore.get(path) ?? 0)).map(([path]) => path);
+    assert.equal(server.requestsUnder('/'), before, `nothing reached the server while offline: ${during}`);
     await page.screenshot({ path: join(ARTIFACTS, 'demo-offline.png'), fullPage: true });
   } finally {
     await context.close();

@@ -5,42 +5,43 @@
 // PRECACHE and VERSION are filled in by build-demo.mjs: the shell's files and a hash of
 // their contents, so a new build installs a fresh cache and drops the old one.
 
-/// <reference lib="webworker" />
-declare const self: ServiceWorkerGlobalScope;
 declare const PRECACHE: string[];
 declare const VERSION: string;
+const sw = self as unknown as ServiceWorkerGlobalScope;
 
 const PREFIX = 'hearth-demo-shell-';
 const CACHE = PREFIX + VERSION;
-const shellUrls = new Set(PRECACHE.map((path) => new URL(path, self.registration.scope).href));
+const shellUrls = new Set(PRECACHE.map((path) => new URL(path, sw.registration.scope).href));
 
-self.addEventListener('install', (event) => {
+sw.addEventListener('install', (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
       .then((cache) => cache.addAll([...shellUrls]))
-      .then(() => self.skipWaiting()),
+      .then(() => sw.skipWaiting()),
   );
 });
 
-self.addEventListener('activate', (event) => {
+sw.addEventListener('activate', (event) => {
   event.waitUntil(
     caches
       .keys()
       .then((names) => Promise.all(names.filter((n) => n.startsWith(PREFIX) && n !== CACHE).map((n) => caches.delete(n))))
-      .then(() => self.clients.claim()),
+      .then(() => sw.clients.claim()),
   );
 });
 
-self.addEventListener('fetch', (event) => {
+sw.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   url.search = '';
   // The page itself (any query string) and the shell's files come from the cache first.
-  const key = request.mode === 'navigate' ? new URL('./', self.registration.scope).href : url.href;
-  if (!shellUrls.has(key) && !(request.mode === 'navigate' && url.href.startsWith(self.registration.scope))) return;
+  const key = request.mode === 'navigate' ? new URL('./', sw.registration.scope).href : url.href;
+  if (!shellUrls.has(key) && !(request.mode === 'navigate' && url.href.startsWith(sw.registration.scope))) return;
   event.respondWith(
     caches.open(CACHE).then(async (cache) => (await cache.match(key)) ?? fetch(request)),
   );
 });
+
+export {};
