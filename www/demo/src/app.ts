@@ -333,7 +333,8 @@ async function start(): Promise<void> {
   try {
     engine = await CreateWorkerEngine(new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }));
     const gpu = await engine.adapterInfo();
-    ui.device.textContent = `on ${gpu.name || 'a WebGPU device'}${gpu.features.includes('shader-f16') ? ' (f16)' : ''}`;
+    const kind = gpu.deviceType === 'Cpu' ? 'a software (CPU) WebGPU adapter' : 'a WebGPU device';
+    ui.device.textContent = `on ${gpu.name || kind}${gpu.features.includes('shader-f16') ? ' (f16)' : ''}`;
   } catch (e) {
     showError(`Could not start the engine. ${describe(e)}`);
     setState('no-webgpu');
