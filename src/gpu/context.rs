@@ -31,7 +31,10 @@ impl Tuning {
         // Browsers report little about the adapter: a software one shows as a fallback
         // adapter (device type Cpu) or by name.
         let name = info.name.to_lowercase();
-        let cpu = info.device_type == wgpu::DeviceType::Cpu || ["swiftshader", "llvmpipe", "lavapipe"].iter().any(|n| name.contains(n));
+        let cpu = info.device_type == wgpu::DeviceType::Cpu
+            || ["swiftshader", "llvmpipe", "lavapipe"]
+                .iter()
+                .any(|n| name.contains(n));
         Tuning {
             matmul_threads_per_row: if cpu { 1 } else { 16 },
         }
@@ -85,10 +88,15 @@ impl GpuContext {
         if adapter.is_err() {
             // Some browsers (and headless setups) offer only a software fallback adapter.
             adapter = instance
-                .request_adapter(&wgpu::RequestAdapterOptions { force_fallback_adapter: true, ..Default::default() })
+                .request_adapter(&wgpu::RequestAdapterOptions {
+                    force_fallback_adapter: true,
+                    ..Default::default()
+                })
                 .await;
         }
-        let adapter = adapter.map_err(|e| Error::NoGpu { reason: format!("no GPU adapter: {e}") })?;
+        let adapter = adapter.map_err(|e| Error::NoGpu {
+            reason: format!("no GPU adapter: {e}"),
+        })?;
         Self::from_adapter(adapter, options).await
     }
 
