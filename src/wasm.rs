@@ -91,6 +91,20 @@ impl Inner {
         Ok(std::mem::replace(&mut *state, State::Busy(doing)))
     }
 
+    /// Takes the state out when `pick` accepts it; otherwise leaves it as it was and
+    /// refuses with `wrong_state` (a call in the wrong order must not drop a model).
+    fn take_as<T>(
+        &self,
+        doing: &'static str,
+        wrong_state: &str,
+        pick: impl FnOnce(State) -> Result<T, State>,
+    ) -> Result<T, JsValue> {
+        pick(self.take(doing)?).map_err(|state| {
+            self.put(state);
+            js_error_named("InvalidArgumentError", wrong_state)
+        })
+    }
+
     fn put(&self, state: State) {
         *self.state.borrow_mut() = state;
     }
@@ -207,13 +221,14 @@ impl WasmEngine {
     pub fn push_chunk(&self, chunk: Vec<u8>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let State::Loading(mut stream) = inner.take("push model bytes")? else {
-                inner.put(State::Empty);
-                return Err(js_error_named(
-                    "InvalidArgumentError",
-                    "pushChunk without beginLoad",
-                ));
-            };
+            let mut stream = inner.take_as(
+                "push model bytes",
+                "pushChunk without beginLoad",
+                |s| match s {
+                    State::Loading(x) => Ok(x),
+                    other => Err(other),
+                },
+            )?;
             match stream.push(&chunk).await {
                 Ok(()) => {
                     inner.progress.set(stream.progress());
@@ -240,13 +255,14 @@ impl WasmEngine {
     pub fn finish_load(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let State::Loading(stream) = inner.take("finish a load")? else {
-                inner.put(State::Empty);
-                return Err(js_error_named(
-                    "InvalidArgumentError",
-                    "finishLoad without beginLoad",
-                ));
-            };
+            let stream = inner.take_as(
+                "finish a load",
+                "finishLoad without beginLoad",
+                |s| match s {
+                    State::Loading(x) => Ok(x),
+                    other => Err(other),
+                },
+            )?;
             let summary = stream.header().map(ModelSummary::from_header).transpose();
             let loaded = async {
                 let summary = summary?;
@@ -299,13 +315,14 @@ impl WasmEngine {
                 .map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
             let prompt: PromptPart = serde_wasm_bindgen::from_value(request)
                 .map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
-            let State::Ready(mut engine) = inner.take("generate")? else {
-                inner.put(State::Empty);
-                return Err(js_error_named(
-                    "InvalidArgumentError",
-                    "generate before a model finished loading",
-                ));
-            };
+            let mut engine = inner.take_as(
+                "generate",
+                "generate before a model finished loading",
+                |s| match s {
+                    State::Ready(x) => Ok(x),
+                    other => Err(other),
+                },
+            )?;
             inner.interrupt.set(false);
             let result = run_generation(&mut engine, &inner, &params, prompt, &on_text).await;
             inner.put(State::Ready(engine));

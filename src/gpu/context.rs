@@ -28,7 +28,13 @@ pub struct Tuning {
 
 impl Tuning {
     pub fn for_device(info: &wgpu::AdapterInfo) -> Tuning {
-        let cpu = info.device_type == wgpu::DeviceType::Cpu;
+        // Browsers report little about the adapter: a software one shows as a fallback
+        // adapter (device type Cpu) or by name.
+        let name = info.name.to_lowercase();
+        let cpu = info.device_type == wgpu::DeviceType::Cpu
+            || ["swiftshader", "llvmpipe", "lavapipe"]
+                .iter()
+                .any(|n| name.contains(n));
         Tuning {
             matmul_threads_per_row: if cpu { 1 } else { 16 },
         }
@@ -73,15 +79,24 @@ impl GpuContext {
         // Every compiled-in backend (WGPU_BACKEND and friends can narrow it).
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = instance
+        let mut adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
                 ..Default::default()
             })
-            .await
-            .map_err(|e| Error::NoGpu {
-                reason: format!("no GPU adapter: {e}"),
-            })?;
+            .await;
+        if adapter.is_err() {
+            // Some browsers (and headless setups) offer only a software fallback adapter.
+            adapter = instance
+                .request_adapter(&wgpu::RequestAdapterOptions {
+                    force_fallback_adapter: true,
+                    ..Default::default()
+                })
+                .await;
+        }
+        let adapter = adapter.map_err(|e| Error::NoGpu {
+            reason: format!("no GPU adapter: {e}"),
+        })?;
         Self::from_adapter(adapter, options).await
     }
 

@@ -3,6 +3,7 @@
 //
 //   /www/...          the built package (www/dist/), e.g. /www/index.js
 //   /pages/...        test pages (tests/browser/pages/)
+//   /demo/...         the built demo site (www/demo-dist/; /demo/ is its index.html)
 //   /models/NAME      models/NAME from the repo (real GGUF files)
 //   /bytes/NAME       in-memory files a test registered with serveBytes()
 //   /prefix/N/NAME    the first N bytes of models/NAME (a truncated download)
@@ -21,6 +22,7 @@ export const repoRoot = join(here, '..', '..');
 const ROOTS = {
   www: join(repoRoot, 'www', 'dist'),
   pages: join(here, 'pages'),
+  demo: join(repoRoot, 'www', 'demo-dist'),
   models: join(repoRoot, 'models'),
 };
 
@@ -31,6 +33,9 @@ const TYPES = {
   '.wasm': 'application/wasm',
   '.json': 'application/json',
   '.gguf': 'application/octet-stream',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.webmanifest': 'application/manifest+json',
 };
 
 export class TestServer {
@@ -111,7 +116,8 @@ export class TestServer {
       (gzip ? body.pipe(createGzip({ level: 1 })) : body).pipe(res);
       return;
     }
-    const file = ROOTS[root] ? this.#file(ROOTS[root], name) : null;
+    // A folder URL means its index.html (the demo is opened as /demo/).
+    const file = ROOTS[root] ? this.#file(ROOTS[root], name === '' || name.endsWith('/') ? `${name}index.html` : name) : null;
     if (!file) return this.#notFound(res);
     res.writeHead(200, {
       ...headers,
