@@ -1,6 +1,6 @@
 //! The browser surface: `WasmEngine`, driven by the `hearth-llm` package's worker. Only
 //! conversions between JS values and the core's types live here, no model logic. The
-//! contract with www/ is documented on each method and in www/src/wasm-types.ts.
+//! contract with www/ is documented on each method and in www/src/wasm_contract.ts.
 //!
 //! Every method takes `&self` and returns at once (async work is handed back as a
 //! Promise), so `interrupt()` can be called while a `generate()` is running. The state a
@@ -310,6 +310,9 @@ impl WasmEngine {
     /// as soon as it is final. Resolves with the ids, text, finish reason and timings.
     pub fn generate(&self, request: JsValue, on_text: js_sys::Function) -> Promise {
         let inner = self.inner.clone();
+        // Cleared here, when the call is made, not when the future first runs: an
+        // `interrupt()` that JS sends right after this call must still count.
+        inner.interrupt.set(false);
         future_to_promise(async move {
             let params: SamplingParams = serde_wasm_bindgen::from_value(request.clone())
                 .map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
@@ -323,7 +326,6 @@ impl WasmEngine {
                     other => Err(other),
                 },
             )?;
-            inner.interrupt.set(false);
             let result = run_generation(&mut engine, &inner, &params, prompt, &on_text).await;
             inner.put(State::Ready(engine));
             result
