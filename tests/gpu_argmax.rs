@@ -64,3 +64,17 @@ fn argmax_over_a_row_of_a_larger_buffer() {
     let row = &x[2 * vocab..3 * vocab];
     assert_eq!(gpu_argmax(&ctx, &x, 2 * vocab, vocab), reference(row));
 }
+
+#[test]
+fn infinite_values() {
+    // -inf logits (masked tokens) are valid inputs; the largest finite value still wins, and
+    // a row that is -inf everywhere gives index 0 like the CPU sampler.
+    let ctx = common::gpu();
+    let n = 700;
+    let mut x = vec![f32::NEG_INFINITY; n];
+    assert_eq!(gpu_argmax(&ctx, &x, 0, n), 0, "all -inf");
+    x[650] = -1e30;
+    assert_eq!(gpu_argmax(&ctx, &x, 0, n), 650, "one finite value");
+    x[3] = f32::INFINITY;
+    assert_eq!(gpu_argmax(&ctx, &x, 0, n), 3, "+inf");
+}
