@@ -79,3 +79,17 @@ fn tables_split_across_bindings_gather_every_row() {
         assert_rows_close(&format!("split {dtype} ({parts} parts)"), &got, &want, cols);
     }
 }
+
+#[test]
+fn rows_that_are_not_whole_chunks_are_an_error() {
+    // The kernel gathers 32 columns per thread: an F32 table 40 wide must be refused
+    // rather than read from the wrong offsets.
+    let ctx = common::gpu();
+    let bytes = vec![0u8; 3 * 40 * 4];
+    let table = GpuMatrix::upload(&ctx, "narrow", DType::F32, 3, 40, &bytes).unwrap();
+    let ids = u32_buffer(&ctx, &[0]);
+    let out = ctx.f32_buffer("out", 40);
+    let err = pollster::block_on(embed(&ctx, &PipelineCache::default(), &table, &ids, &out, 1, 1.0)).err().expect("an error");
+    assert!(matches!(err, hearth::Error::InvalidArgument(_)), "{err}");
+    assert!(err.to_string().contains("narrow"), "{err}");
+}
