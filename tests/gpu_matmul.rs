@@ -55,26 +55,63 @@ fn assert_close(label: &str, got: &[f32], want: &[f64], scale: &[f64]) {
     }
 }
 
-#[test]
-fn matmul_matches_cpu_reference_for_every_format() {
-    // Every row-sharing variant: 1 (CPU-like devices), 16 (GPUs), 64 (whole workgroup).
-    for threads_per_row in [1, 16, 64] {
-        let ctx = common::gpu_with(GpuOptions { tuning: Some(Tuning { matmul_threads_per_row: threads_per_row }), ..Default::default() });
-        check_every_format(&ctx, threads_per_row);
+/// (rows, blocks per row, tokens): odd row counts, chunk counts around and above the
+/// 64-thread workgroup, single-token decode and batches that are not a multiple of the
+/// tokens per workgroup.
+fn shapes(dtype: DType) -> [(usize, usize, usize); 3] {
+    [(67, 9, 1), (5, 3, 11), (130, 70 * 32 / row_unit(dtype) + 1, 3)]
+}
+
+fn check(ctx: &GpuContext, dtype: DType, label: &str) {
+    for (rows, blocks, tokens) in shapes(dtype) {
+        let cols = blocks * row_unit(dtype);
+        let (got, want, scale) = run_matmul(ctx, dtype, rows, cols, tokens);
+        assert_close(&format!("{dtype} {rows}x{cols}x{tokens} {label}"), &got, &want, &scale);
     }
 }
 
-fn check_every_format(ctx: &GpuContext, threads_per_row: u32) {
-    for dtype in DType::ALL {
-        let unit = row_unit(dtype);
-        // (rows, blocks per row, tokens): odd row counts, chunk counts around and above
-        // the 64-thread workgroup, single-token decode and a batch that is not a multiple of 8.
-        for (rows, blocks, tokens) in [(67, 9, 1), (5, 3, 11), (130, 70 * 32 / unit + 1, 3)] {
-            let cols = blocks * unit;
-            let (got, want, scale) = run_matmul(ctx, dtype, rows, cols, tokens);
-            assert_close(&format!("{dtype} {rows}x{cols}x{tokens} t{threads_per_row}"), &got, &want, &scale);
+fn gpu_with_tuning(tuning: Tuning) -> GpuContext {
+    common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() })
+}
+
+#[test]
+fn matmul_matches_cpu_reference_for_every_format() {
+    // Both tunings Hearth picks (CPU-like devices, GPUs), whatever device runs the test.
+    for (name, tuning) in [("cpu tuning", Tuning::CPU), ("gpu tuning", Tuning::GPU)] {
+        let ctx = gpu_with_tuning(tuning);
+        for dtype in DType::ALL {
+            check(&ctx, dtype, name);
         }
     }
+}
+
+#[test]
+fn every_tile_shape_gives_the_same_result() {
+    // Threads per row, rows per thread and tokens per workgroup change how the work is
+    // split, never the result: the extremes and mixes of each, on a format with one chunk
+    // per block (Q4_1), one with eight (Q6_K) and a float format (F16).
+    let tiles = [(1, 1, 1), (1, 2, 4), (1, 8, 2), (1, 16, 32), (2, 4, 8), (16, 1, 8), (16, 4, 2), (64, 2, 8)];
+    for (threads_per_row, rows_per_thread, tokens) in tiles {
+        let tuning = Tuning {
+            matmul_threads_per_row: threads_per_row,
+            matmul_decode_rows_per_thread: rows_per_thread,
+            matmul_prefill_rows_per_thread: rows_per_thread,
+            matmul_prefill_tokens: tokens,
+        };
+        let ctx = gpu_with_tuning(tuning);
+        for dtype in [DType::Q4_1, DType::Q6_K, DType::F16] {
+            check(&ctx, dtype, &format!("{threads_per_row} threads/row, {rows_per_thread} rows/thread, {tokens} tokens"));
+        }
+    }
+}
+
+#[test]
+fn tunings_that_are_not_powers_of_two_are_errors() {
+    let ctx = gpu_with_tuning(Tuning { matmul_prefill_rows_per_thread: 3, ..Tuning::CPU });
+    let w = GpuMatrix::upload(&ctx, "w", DType::Q8_0, 4, 32, &tiled_matrix(DType::Q8_0, 4, 32)).unwrap();
+    let (x, y) = (ctx.f32_buffer("x", 64), ctx.f32_buffer("y", 8));
+    let r = pollster::block_on(matmul(&ctx, &PipelineCache::default(), &w, &x, &y, 2));
+    assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "rows per thread 3 was accepted");
 }
 
 #[test]
