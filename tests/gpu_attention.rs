@@ -6,7 +6,7 @@
 mod common;
 
 use common::kernels::{read_f32, step_buffer, submit};
-use hearth::gpu::PipelineCache;
+use hearth::gpu::{GpuOptions, PipelineCache, Tuning};
 use hearth::kernels::attention::{AttentionShape, attention};
 
 #[derive(Clone, Copy, Debug)]
@@ -71,7 +71,15 @@ fn reference(q: &[f32], k: &[f32], v: &[f32], c: Case, scale: f32) -> (Vec<f64>,
 
 #[test]
 fn attention_matches_f64_reference() {
-    let ctx = common::gpu();
+    // Both entry points, whatever device runs the test: a workgroup per query (GPUs) and
+    // a thread per query (CPU-like devices).
+    for thread_per_query in [false, true] {
+        let tuning = Tuning { attention_thread_per_query: thread_per_query, ..Tuning::CPU };
+        check_cases(&common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() }));
+    }
+}
+
+fn check_cases(ctx: &hearth::gpu::GpuContext) {
     let cache = PipelineCache::default();
     let mut rng = common::Rng(0xa77e);
     let case = |n_heads, n_kv_heads, head_dim, window, pos0, n_tokens| Case { n_heads, n_kv_heads, head_dim, window, pos0, n_tokens };
@@ -114,10 +122,10 @@ fn attention_matches_f64_reference() {
         let shape = AttentionShape { n_heads: c.n_heads, n_kv_heads: c.n_kv_heads, head_dim: c.head_dim, window: c.window, scale };
         let (qb, kb, vb) = (ctx.f32_buffer_from("q", &q), ctx.f32_buffer_from("k", &k), ctx.f32_buffer_from("v", &v));
         let out = ctx.f32_buffer("out", q.len());
-        let step = step_buffer(&ctx, c.pos0);
-        let d = pollster::block_on(attention(&ctx, &cache, &qb, &kb, &vb, &out, &step, shape, c.n_tokens)).unwrap();
-        submit(&ctx, &[d]);
-        let got = read_f32(&ctx, &out, q.len());
+        let step = step_buffer(ctx, c.pos0);
+        let d = pollster::block_on(attention(ctx, &cache, &qb, &kb, &vb, &out, &step, shape, c.n_tokens)).unwrap();
+        submit(ctx, &[d]);
+        let got = read_f32(ctx, &out, q.len());
         let (want, tol) = reference(&q, &k, &v, c, scale);
 
         // Error bound, per output row: each f32 score is within head_dim·ε·Σ|q·k|·scale of
@@ -131,7 +139,7 @@ fn attention_matches_f64_reference() {
             worst = worst.max(diff / e);
             assert!(diff <= e, "{c:?}: out[{i}] (token {}, head {}) = {g}, want {w} (tolerance {e:.2e})", i / (nh * hd), i / hd % nh);
         }
-        eprintln!("{c:?}: worst error {:.1}% of the bound", worst * 100.0);
+        eprintln!("{c:?} ({}): worst error {:.1}% of the bound", ctx.tuning.attention_thread_per_query, worst * 100.0);
     }
 }
 
@@ -144,6 +152,7 @@ fn unsupported_shapes_are_errors() {
         AttentionShape { n_heads: 4, n_kv_heads: 1, head_dim: 320, window: 0, scale: 1.0 },
         AttentionShape { n_heads: 6, n_kv_heads: 4, head_dim: 64, window: 0, scale: 1.0 },
         AttentionShape { n_heads: 4, n_kv_heads: 0, head_dim: 64, window: 0, scale: 1.0 },
+        AttentionShape { n_heads: 4, n_kv_heads: 2, head_dim: 66, window: 0, scale: 1.0 },
     ];
     for shape in bad {
         let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &b, &b, &b, &b, &step, shape, 1));

@@ -97,6 +97,7 @@ fn every_tile_shape_gives_the_same_result() {
             matmul_decode_rows_per_thread: rows_per_thread,
             matmul_prefill_rows_per_thread: rows_per_thread,
             matmul_prefill_tokens: tokens,
+            ..Tuning::CPU
         };
         let ctx = gpu_with_tuning(tuning);
         for dtype in [DType::Q4_1, DType::Q6_K, DType::F16] {

@@ -29,6 +29,9 @@ pub struct Tuning {
     pub matmul_prefill_rows_per_thread: u32,
     /// The most tokens one matmul workgroup computes (a power of two).
     pub matmul_prefill_tokens: u32,
+    /// shaders/attention.wgsl: a thread per query (`per_query`, no barriers) rather than a
+    /// workgroup per query (`main`).
+    pub attention_thread_per_query: bool,
 }
 
 impl Tuning {
@@ -47,6 +50,7 @@ impl Tuning {
         matmul_decode_rows_per_thread: 4,
         matmul_prefill_rows_per_thread: 8,
         matmul_prefill_tokens: 2,
+        attention_thread_per_query: true,
     };
 
     pub const GPU: Tuning = Tuning {
@@ -54,6 +58,7 @@ impl Tuning {
         matmul_decode_rows_per_thread: 1,
         matmul_prefill_rows_per_thread: 1,
         matmul_prefill_tokens: 8,
+        attention_thread_per_query: false,
     };
 }
 

@@ -21,7 +21,9 @@ pub enum Kernel {
     RmsNorm,
     Rope,
     KvStore,
-    Attention,
+    /// Attention (shaders/attention.wgsl) for heads of this size, with a workgroup per
+    /// query (GPUs) or a thread per query (CPU-like devices).
+    Attention { head_dim: u32, thread_per_query: bool },
     Elementwise(ElementwiseOp),
     Argmax,
 }
@@ -51,6 +53,9 @@ impl Kernel {
                 format!("matmul_{dtype}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}")
             }
             Kernel::Embed(d) => format!("embed_{d}"),
+            Kernel::Attention { head_dim, thread_per_query } => {
+                format!("attention_d{head_dim}_{}", if thread_per_query { "per_query" } else { "per_workgroup" })
+            }
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
         }
@@ -59,6 +64,7 @@ impl Kernel {
     fn entry_point(self) -> &'static str {
         match self {
             Kernel::Elementwise(op) => op.entry_point(),
+            Kernel::Attention { thread_per_query: true, .. } => "per_query",
             _ => "main",
         }
     }
@@ -77,7 +83,9 @@ impl Kernel {
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
             Kernel::Rope => include_str!("../../shaders/rope.wgsl").into(),
             Kernel::KvStore => include_str!("../../shaders/kv_store.wgsl").into(),
-            Kernel::Attention => include_str!("../../shaders/attention.wgsl").into(),
+            Kernel::Attention { head_dim, .. } => {
+                format!("const HEAD_DIM: u32 = {head_dim}u;\n") + include_str!("../../shaders/attention.wgsl")
+            }
             Kernel::Elementwise(_) => include_str!("../../shaders/elementwise.wgsl").into(),
             Kernel::Argmax => include_str!("../../shaders/argmax.wgsl").into(),
         }
