@@ -1,5 +1,7 @@
 // Greedy sampling on the GPU: out[0] = i for the largest x[offset + i], i < n (ties: lowest
-// index), so a greedy decode step reads back 4 bytes instead of the logits.
+// index, like hearth::sample::argmax), so a greedy decode step reads back 4 bytes instead of
+// the logits. Any finite or infinite values work (a row of -inf gives 0); NaN is not
+// handled (WGSL lets implementations assume there is none).
 // Bindings: x [n] f32, out [1] u32, params. Dispatch: (1, 1, 1).
 
 struct Params {
@@ -14,16 +16,26 @@ struct Params {
 @group(0) @binding(2) var<uniform> p: Params;
 
 const WG: u32 = 256u;
+const NONE: u32 = 0xffffffffu; // a thread that has seen no element yet
 var<workgroup> best_val: array<f32, 256>;
 var<workgroup> best_idx: array<u32, 256>;
 
+// Whether (v, i) beats the best so far (bv, bi). No sentinel value is used for "nothing
+// yet", since any f32 (even -inf) may be the maximum.
+fn beats(v: f32, i: u32, bv: f32, bi: u32) -> bool {
+    if (i == NONE) {
+        return false;
+    }
+    return bi == NONE || v > bv || (v == bv && i < bi);
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
-    var v = -3.4e38;
-    var idx = 0xffffffffu;
+    var v = 0.0;
+    var idx = NONE;
     for (var i = lid; i < p.n; i += WG) {
         let xi = x[p.offset + i];
-        if (xi > v) {
+        if (beats(xi, i, v, idx)) {
             v = xi;
             idx = i;
         }
@@ -32,13 +44,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     best_idx[lid] = idx;
     workgroupBarrier();
     for (var s = WG / 2u; s > 0u; s /= 2u) {
-        if (lid < s) {
-            let ov = best_val[lid + s];
-            let oi = best_idx[lid + s];
-            if (ov > best_val[lid] || (ov == best_val[lid] && oi < best_idx[lid])) {
-                best_val[lid] = ov;
-                best_idx[lid] = oi;
-            }
+        if (lid < s && beats(best_val[lid + s], best_idx[lid + s], best_val[lid], best_idx[lid])) {
+            best_val[lid] = best_val[lid + s];
+            best_idx[lid] = best_idx[lid + s];
         }
         workgroupBarrier();
     }

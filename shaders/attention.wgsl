@@ -1,18 +1,26 @@
-// Causal grouped-query attention over the KV cache, one path for prefill and decode.
+// Causal grouped-query attention over the KV cache, for prefill and decode alike.
 // Query token t (position pos = step.pos0 + t) of head h attends to cached positions
-// max(0, pos + 1 - window) ..= pos (window = 0: no limit), using kv head h / group.
-// Keys are visited in tiles of 64 with an online softmax (running max and sum), so no
-// score buffer is needed and any context length works.
+// max(0, pos + 1 - window) ..= pos (window = 0: no limit), using kv head h / group, with
+// an online softmax (running max and sum), so no score buffer is needed and any context
+// length works.
+//
+// Assembled after a generated `const HEAD_DIM: u32 = N;` (a multiple of 4, at most 256).
+// Two entry points, picked per device (Tuning::attention_thread_per_query):
+//   main:      a workgroup per (head, token); its 64 threads score 64 keys at a time and
+//              share the output dims. Dispatch (n_heads, n_tokens). Suits GPUs.
+//   per_query: a thread per (token, head), walking its keys alone with q and the output
+//              in registers: no barriers and 4-wide loads, which suits CPU-like devices
+//              (lavapipe runs a workgroup as SIMD lanes and pays for every barrier and
+//              every load). Dispatch (ceil(n_tokens * n_heads / 64)).
 // Bindings:
 //   q:       [n_tokens × n_heads × head_dim] f32
 //   k_cache, v_cache: [n_ctx × n_kv_heads × head_dim] f32
 //   out:     [n_tokens × n_heads × head_dim] f32
-// Dispatch: (n_heads, n_tokens). head_dim <= 256.
 
 struct Params {
     n_heads: u32,
     n_kv_heads: u32,
-    head_dim: u32,
+    n_tokens: u32,
     window: u32,
     scale: f32,
     _pad0: u32,
@@ -27,81 +35,123 @@ struct Step {
     _pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> q: array<f32>;
-@group(0) @binding(1) var<storage, read> k_cache: array<f32>;
-@group(0) @binding(2) var<storage, read> v_cache: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> k_cache: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> v_cache: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<uniform> step: Step;
 
+const V4: u32 = HEAD_DIM / 4u; // vec4s per head
 const TILE: u32 = 64u;
-const MAX_DIMS_PER_THREAD: u32 = 4u; // head_dim <= 4 * 64
+const LOWEST: f32 = -3.4e38;   // below any score; exp(LOWEST - s) is 0
 
-var<workgroup> q_shared: array<f32, 256>;
-var<workgroup> scores: array<f32, 64>;
+// The first position query position `pos` may see.
+fn first_visible(pos: u32) -> u32 {
+    if (p.window > 0u && pos + 1u > p.window) {
+        return pos + 1u - p.window;
+    }
+    return 0u;
+}
+
+var<workgroup> q_shared: array<vec4<f32>, 64>;
+var<workgroup> weights: array<f32, 64>;
+var<workgroup> tile_max: f32;
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let h = wid.x;
     let t = wid.y;
     let pos = step.pos0 + t;
-    let kvh = h / (p.n_heads / p.n_kv_heads);
-    let kv_stride = p.n_kv_heads * p.head_dim;
-    let q_base = (t * p.n_heads + h) * p.head_dim;
-    for (var d = lid; d < p.head_dim; d += TILE) {
-        q_shared[d] = q[q_base + d];
-    }
-    var first = 0u;
-    if (p.window > 0u && pos + 1u > p.window) {
-        first = pos + 1u - p.window;
+    let kv_base = (h / (p.n_heads / p.n_kv_heads)) * V4;
+    let kv_stride = p.n_kv_heads * V4;
+    let q_base = (t * p.n_heads + h) * V4;
+    if (lid < V4) {
+        q_shared[lid] = q[q_base + lid] * p.scale;
     }
     workgroupBarrier();
 
-    var m = -3.4e38;          // running max of the scores
-    var l = 0.0;              // running sum of exp(score - m)
-    var acc: array<f32, 4>;   // this thread's output dims: lid, lid + 64, ...
-    for (var start = first; start <= pos; start += TILE) {
-        // One score per thread.
+    var m = LOWEST;            // running max of the scores
+    var l = 0.0;               // running sum of exp(score - m)
+    var acc = vec4<f32>(0.0);  // output dims 4 lid .. 4 lid + 3 (threads lid < V4)
+    for (var start = first_visible(pos); start <= pos; start += TILE) {
+        // One key per thread.
         let j = start + lid;
-        var s = -3.4e38;
+        var s = LOWEST;
         if (j <= pos) {
-            let kb = j * kv_stride + kvh * p.head_dim;
-            var dot = 0.0;
-            for (var d = 0u; d < p.head_dim; d++) {
-                dot += q_shared[d] * k_cache[kb + d];
+            let kb = j * kv_stride + kv_base;
+            var dot4 = vec4<f32>(0.0);
+            for (var d = 0u; d < V4; d++) {
+                dot4 += q_shared[d] * k_cache[kb + d];
             }
-            s = dot * p.scale;
+            s = (dot4.x + dot4.y) + (dot4.z + dot4.w);
         }
-        scores[lid] = s;
+        weights[lid] = s;
         workgroupBarrier();
         let n = min(TILE, pos + 1u - start);
-        var tile_max = m;
-        for (var i = 0u; i < n; i++) {
-            tile_max = max(tile_max, scores[i]);
+        if (lid == 0u) {
+            var mx = m;
+            for (var i = 0u; i < n; i++) {
+                mx = max(mx, weights[i]);
+            }
+            tile_max = mx;
         }
-        let correction = exp(m - tile_max);
+        workgroupBarrier();
+        let new_m = tile_max;
+        weights[lid] = exp(s - new_m); // 0 for keys past pos
+        workgroupBarrier();
+        let correction = exp(m - new_m);
         l *= correction;
-        for (var r = 0u; r < MAX_DIMS_PER_THREAD; r++) {
-            acc[r] *= correction;
-        }
+        acc *= correction;
         for (var i = 0u; i < n; i++) {
-            let e = exp(scores[i] - tile_max);
+            let e = weights[i];
             l += e;
-            let vb = (start + i) * kv_stride + kvh * p.head_dim;
-            for (var r = 0u; r < MAX_DIMS_PER_THREAD; r++) {
-                let d = lid + r * TILE;
-                if (d < p.head_dim) {
-                    acc[r] += e * v_cache[vb + d];
-                }
+            if (lid < V4) {
+                acc += e * v_cache[(start + i) * kv_stride + kv_base + lid];
             }
         }
-        m = tile_max;
+        m = new_m;
         workgroupBarrier();
     }
-    for (var r = 0u; r < MAX_DIMS_PER_THREAD; r++) {
-        let d = lid + r * TILE;
-        if (d < p.head_dim) {
-            out[q_base + d] = acc[r] / l;
+    if (lid < V4) {
+        out[q_base + lid] = acc / l;
+    }
+}
+
+@compute @workgroup_size(64)
+fn per_query(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x; // t * n_heads + h
+    if (i >= p.n_tokens * p.n_heads) {
+        return;
+    }
+    let h = i % p.n_heads;
+    let pos = step.pos0 + i / p.n_heads;
+    let kv_base = (h / (p.n_heads / p.n_kv_heads)) * V4;
+    let kv_stride = p.n_kv_heads * V4;
+    var qv: array<vec4<f32>, V4>;
+    for (var d = 0u; d < V4; d++) {
+        qv[d] = q[i * V4 + d] * p.scale;
+    }
+    var m = LOWEST;
+    var l = 0.0;
+    var acc: array<vec4<f32>, V4>;
+    for (var j = first_visible(pos); j <= pos; j++) {
+        let kb = j * kv_stride + kv_base;
+        var dot4 = vec4<f32>(0.0);
+        for (var d = 0u; d < V4; d++) {
+            dot4 += qv[d] * k_cache[kb + d];
         }
+        let s = (dot4.x + dot4.y) + (dot4.z + dot4.w);
+        let new_m = max(m, s);
+        let correction = exp(m - new_m);
+        let e = exp(s - new_m);
+        l = l * correction + e;
+        for (var d = 0u; d < V4; d++) {
+            acc[d] = acc[d] * correction + e * v_cache[kb + d];
+        }
+        m = new_m;
+    }
+    for (var d = 0u; d < V4; d++) {
+        out[i * V4 + d] = acc[d] / l;
     }
 }

@@ -31,7 +31,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let row_word = (id - p.first_row) * (p.cols / BLOCK_SIZE) * BLOCK_WORDS;
     load_chunk(row_word + (c / CHUNKS_PER_BLOCK) * BLOCK_WORDS, c % CHUNKS_PER_BLOCK);
     let base = t * p.cols + c * 32u;
-    for (var i = 0u; i < 32u; i++) {
-        out[base + i] = chunk[i] * p.scale;
+    for (var k = 0u; k < 8u; k++) {
+        let v = chunk[k] * p.scale;
+        out[base + 4u * k] = v.x;
+        out[base + 4u * k + 1u] = v.y;
+        out[base + 4u * k + 2u] = v.z;
+        out[base + 4u * k + 3u] = v.w;
     }
 }

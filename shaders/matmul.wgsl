@@ -1,16 +1,31 @@
 // Quantised matrix × activations: y[t, row] = sum_c W[row, c] * x[t, c].
-// Decode is the n_tokens = 1 case; prefill batches tokens so each dequantised chunk of W
-// is reused for up to TOKENS_PER_GROUP tokens.
+// A workgroup computes a tile of rows × TOKENS_PER_GROUP tokens; each thread holds
+// ROWS_PER_THREAD rows × TOKENS_PER_GROUP tokens of it in registers, so every dequantised
+// weight serves TOKENS_PER_GROUP tokens and every activation ROWS_PER_THREAD rows.
+// Decode is the n_tokens = 1 case (TOKENS_PER_GROUP = 1).
 //
-// Assembled after a generated line `const THREADS_PER_ROW: u32 = N;` (1, 2, 4, ... 64:
-// threads sharing one row; 1 suits CPU-like devices such as lavapipe, 16 suits GPUs where
-// neighbouring threads should read neighbouring memory), shaders/quant/common.wgsl and the
-// weight format's snippet, which gives BLOCK_SIZE, BLOCK_WORDS, CHUNKS_PER_BLOCK and
-// load_chunk() (fills `chunk` with 32 values).
+// Assembled after generated constants (src/gpu/pipelines.rs):
+//   THREADS_PER_ROW   threads sharing one row (1, 2, 4, ... 64): 1 suits CPU-like devices
+//                     such as lavapipe, 16 suits GPUs, where neighbouring threads should
+//                     read neighbouring memory;
+//   ROWS_PER_THREAD   rows per thread (1, 2, 4): more reuse of each activation load;
+//   TOKENS_PER_GROUP  tokens per workgroup (1 for decode, more for prefill);
+// then shaders/quant/common.wgsl and the weight format's snippet, which gives BLOCK_SIZE,
+// BLOCK_WORDS, CHUNKS_PER_BLOCK and load_chunk() (fills `chunk` with 32 values, 8 vec4s).
+//
+// Per chunk of 32 columns a thread loads the activations of its tokens once, then
+// dequantises the chunk of each of its rows once. On CPU-like devices every load from a
+// storage buffer is a per-lane gather (even when all lanes read the same address), so
+// loads, not arithmetic, set the speed: 8·TOKENS_PER_GROUP + ROWS_PER_THREAD·(block words)
+// loads per 32·ROWS_PER_THREAD·TOKENS_PER_GROUP multiply-adds.
+//
+// Every loop bound is the same for the whole workgroup (rows and tokens past the end
+// repeat the last one and write nothing): CPU-like devices then run the loops without
+// per-lane masks and unroll the inner ones, keeping the accumulators in registers.
 //
 // Bindings:
 //   w: [rows × cols] in the format's GPU layout (one part of a possibly split matrix)
-//   x: [n_tokens × x_stride] f32, the row of token t starts at t * x_stride
+//   x: [n_tokens × x_stride] f32 read as vec4 (x_stride and cols multiples of 32)
 //   y: [n_tokens × y_stride] f32, this part writes columns y_row_offset .. + rows
 // Dispatch: groups = ceil(rows / ROWS_PER_GROUP) split as (x, y) with x <= 65535,
 //           z = ceil(n_tokens / TOKENS_PER_GROUP).
@@ -27,15 +42,16 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> w: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
 const WG: u32 = 64u;
-const ROWS_PER_GROUP: u32 = WG / THREADS_PER_ROW;
-const TOKENS_PER_GROUP: u32 = 8u;
+const ROWS_PER_GROUP: u32 = WG / THREADS_PER_ROW * ROWS_PER_THREAD;
+const TILE: u32 = ROWS_PER_THREAD * TOKENS_PER_GROUP;
+const XV_LEN: u32 = 8u * TOKENS_PER_GROUP;
 
-var<workgroup> partial: array<f32, 512>; // TOKENS_PER_GROUP * WG
+var<workgroup> partial: array<f32, 64>;
 
 @compute @workgroup_size(64)
 fn main(
@@ -43,48 +59,61 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let row = (wid.x + wid.y * groups.x) * ROWS_PER_GROUP + lid / THREADS_PER_ROW;
+    // This thread's rows: row0, row0 + 1, ...
+    let row0 = (wid.x + wid.y * groups.x) * ROWS_PER_GROUP + (lid / THREADS_PER_ROW) * ROWS_PER_THREAD;
     let lane = lid % THREADS_PER_ROW;
     let t0 = wid.z * TOKENS_PER_GROUP;
-    let nt = min(TOKENS_PER_GROUP, p.n_tokens - t0);
-    let n_chunks = select(0u, p.cols / 32u, row < p.rows); // rows past the end do no work
-    let row_word = row * (p.cols / BLOCK_SIZE) * BLOCK_WORDS;
+    let n_chunks = p.cols / 32u;
+    let words_per_row = (p.cols / BLOCK_SIZE) * BLOCK_WORDS;
+    var row_word: array<u32, ROWS_PER_THREAD>;
+    for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+        row_word[r] = min(row0 + r, p.rows - 1u) * words_per_row;
+    }
+    // Where each token's activations start, in vec4s.
+    var x_base: array<u32, TOKENS_PER_GROUP>;
+    for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
+        x_base[t] = min(t0 + t, p.n_tokens - 1u) * (p.x_stride / 4u);
+    }
 
-    var acc: array<f32, 8>;
+    var acc: array<f32, TILE>; // acc[r * TOKENS_PER_GROUP + t]
+    var xv: array<vec4<f32>, XV_LEN>; // xv[8t + k]: the chunk's activations of token t
     for (var c = lane; c < n_chunks; c += THREADS_PER_ROW) {
-        load_chunk(row_word + (c / CHUNKS_PER_BLOCK) * BLOCK_WORDS, c % CHUNKS_PER_BLOCK);
-        for (var t = 0u; t < nt; t++) {
-            let xb = (t0 + t) * p.x_stride + c * 32u;
-            var s = 0.0;
-            for (var i = 0u; i < 32u; i++) {
-                s += chunk[i] * x[xb + i];
+        for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
+            for (var k = 0u; k < 8u; k++) {
+                xv[8u * t + k] = x[x_base[t] + 8u * c + k];
             }
-            acc[t] += s;
+        }
+        let block = (c / CHUNKS_PER_BLOCK) * BLOCK_WORDS;
+        for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+            load_chunk(row_word[r] + block, c % CHUNKS_PER_BLOCK);
+            for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
+                var s = chunk[0] * xv[8u * t];
+                for (var k = 1u; k < 8u; k++) {
+                    s += chunk[k] * xv[8u * t + k];
+                }
+                acc[r * TOKENS_PER_GROUP + t] += (s.x + s.y) + (s.z + s.w);
+            }
         }
     }
 
-    if (THREADS_PER_ROW > 1u) {
-        // Sum the lanes of each row: partial[t * WG + lid], reduced within groups of
-        // THREADS_PER_ROW consecutive threads.
-        for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
-            partial[t * WG + lid] = acc[t];
-        }
-        workgroupBarrier();
-        for (var stride = THREADS_PER_ROW / 2u; stride > 0u; stride /= 2u) {
-            if (lane < stride) {
-                for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
-                    partial[t * WG + lid] += partial[t * WG + lid + stride];
+    for (var i = 0u; i < TILE; i++) {
+        let r = i / TOKENS_PER_GROUP;
+        let t = i % TOKENS_PER_GROUP;
+        if (THREADS_PER_ROW > 1u) {
+            // Sum the lanes of each row: groups of THREADS_PER_ROW consecutive threads.
+            partial[lid] = acc[i];
+            workgroupBarrier();
+            for (var stride = THREADS_PER_ROW / 2u; stride > 0u; stride /= 2u) {
+                if (lane < stride) {
+                    partial[lid] += partial[lid + stride];
                 }
+                workgroupBarrier();
             }
+            acc[i] = partial[lid];
             workgroupBarrier();
         }
-        for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
-            acc[t] = partial[t * WG + lid];
-        }
-    }
-    if (lane == 0u && row < p.rows) {
-        for (var t = 0u; t < nt; t++) {
-            y[(t0 + t) * p.y_stride + p.y_row_offset + row] = acc[t];
+        if (lane == 0u && row0 + r < p.rows && t0 + t < p.n_tokens) {
+            y[(t0 + t) * p.y_stride + p.y_row_offset + row0 + r] = acc[i];
         }
     }
 }

@@ -9,44 +9,9 @@ use hearth::gpu::{GpuContext, GpuMatrix, GpuOptions, PipelineCache, Tuning};
 use hearth::kernels::matmul::matmul;
 use hearth::quant::{self, DType};
 
-/// Real blocks of `dtype` from its fixture.
-fn fixture_blocks(dtype: DType) -> Vec<Vec<u8>> {
-    let fx = common::read_fixture_json(&format!("quant/{}.json", dtype.name()));
-    let bytes = common::hex_bytes(fx["bytes_hex"].as_str().unwrap());
-    // Float formats: treat 32 elements as a "block" so rows can be assembled the same way.
-    let unit = if dtype.is_quantized() {
-        dtype.block_bytes()
-    } else {
-        32 * dtype.block_bytes()
-    };
-    bytes.chunks_exact(unit).map(<[u8]>::to_vec).collect()
-}
+use common::quant_blocks::{row_unit, tiled_matrix};
 
-/// A `rows × cols` matrix made of fixture blocks, each row starting at a different block.
-fn tiled_matrix(dtype: DType, rows: usize, cols: usize) -> Vec<u8> {
-    let blocks = fixture_blocks(dtype);
-    let per_row = cols
-        / if dtype.is_quantized() {
-            dtype.block_size()
-        } else {
-            32
-        };
-    let mut out = Vec::new();
-    for r in 0..rows {
-        for b in 0..per_row {
-            out.extend_from_slice(&blocks[(r * 7 + b * 3) % blocks.len()]);
-        }
-    }
-    out
-}
-
-fn run_matmul(
-    ctx: &GpuContext,
-    dtype: DType,
-    rows: usize,
-    cols: usize,
-    n_tokens: usize,
-) -> (Vec<f32>, Vec<f64>, Vec<f64>) {
+fn run_matmul(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, n_tokens: usize) -> (Vec<f32>, Vec<f64>, Vec<f64>) {
     let bytes = tiled_matrix(dtype, rows, cols);
     let mut rng = common::Rng(0x1234 + rows as u64 * 31 + cols as u64);
     let x: Vec<f32> = (0..n_tokens * cols).map(|_| rng.signed_unit()).collect();
@@ -56,13 +21,8 @@ fn run_matmul(
     let xb = ctx.f32_buffer_from("x", &x);
     let yb = ctx.f32_buffer("y", n_tokens * rows);
     let mm = pollster::block_on(matmul(ctx, &cache, &w, &xb, &yb, n_tokens as u32)).unwrap();
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = enc.begin_compute_pass(&Default::default());
-        mm.iter().for_each(|d| d.record(&mut pass));
-    }
-    ctx.queue.submit([enc.finish()]);
-    let got = pollster::block_on(ctx.read_f32(&yb, n_tokens * rows)).unwrap();
+    common::kernels::submit(ctx, &mm);
+    let got = common::kernels::read_f32(ctx, &yb, n_tokens * rows);
 
     // Reference: CPU dequantisation, f64 dot products; and the scale of each sum.
     let wf = quant::dequantize_to_vec(dtype, &bytes).unwrap();
@@ -91,63 +51,84 @@ fn assert_close(label: &str, got: &[f32], want: &[f64], scale: &[f64]) {
     assert_eq!(got.len(), want.len());
     for (i, ((&g, &w), &s)) in got.iter().zip(want).zip(scale).enumerate() {
         let tol = 2e-5 * s + 1e-6;
-        assert!(
-            (f64::from(g) - w).abs() <= tol,
-            "{label}: y[{i}] = {g}, want {w} (tolerance {tol})"
-        );
+        assert!((f64::from(g) - w).abs() <= tol, "{label}: y[{i}] = {g}, want {w} (tolerance {tol})");
     }
+}
+
+/// (rows, blocks per row, tokens): odd row counts, chunk counts around and above the
+/// 64-thread workgroup, single-token decode and batches that are not a multiple of the
+/// tokens per workgroup.
+fn shapes(dtype: DType) -> [(usize, usize, usize); 3] {
+    [(67, 9, 1), (5, 3, 11), (130, 70 * 32 / row_unit(dtype) + 1, 3)]
+}
+
+fn check(ctx: &GpuContext, dtype: DType, label: &str) {
+    for (rows, blocks, tokens) in shapes(dtype) {
+        let cols = blocks * row_unit(dtype);
+        let (got, want, scale) = run_matmul(ctx, dtype, rows, cols, tokens);
+        assert_close(&format!("{dtype} {rows}x{cols}x{tokens} {label}"), &got, &want, &scale);
+    }
+}
+
+fn gpu_with_tuning(tuning: Tuning) -> GpuContext {
+    common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() })
 }
 
 #[test]
 fn matmul_matches_cpu_reference_for_every_format() {
-    // Every row-sharing variant: 1 (CPU-like devices), 16 (GPUs), 64 (whole workgroup).
-    for threads_per_row in [1, 16, 64] {
-        let ctx = common::gpu_with(GpuOptions {
-            tuning: Some(Tuning {
-                matmul_threads_per_row: threads_per_row,
-            }),
-            ..Default::default()
-        });
-        check_every_format(&ctx, threads_per_row);
-    }
-}
-
-fn check_every_format(ctx: &GpuContext, threads_per_row: u32) {
-    for dtype in DType::ALL {
-        let unit = dtype.block_size().max(32);
-        // (rows, blocks per row, tokens): odd row counts, chunk counts around and above
-        // the 64-thread workgroup, single-token decode and a batch that is not a multiple of 8.
-        for (rows, blocks, tokens) in [(67, 9, 1), (5, 3, 11), (130, 70 * 32 / unit + 1, 3)] {
-            let cols = blocks * unit;
-            let (got, want, scale) = run_matmul(ctx, dtype, rows, cols, tokens);
-            assert_close(
-                &format!("{dtype} {rows}x{cols}x{tokens} t{threads_per_row}"),
-                &got,
-                &want,
-                &scale,
-            );
+    // Both tunings Hearth picks (CPU-like devices, GPUs), whatever device runs the test.
+    for (name, tuning) in [("cpu tuning", Tuning::CPU), ("gpu tuning", Tuning::GPU)] {
+        let ctx = gpu_with_tuning(tuning);
+        for dtype in DType::ALL {
+            check(&ctx, dtype, name);
         }
     }
 }
 
 #[test]
+fn every_tile_shape_gives_the_same_result() {
+    // Threads per row, rows per thread and tokens per workgroup change how the work is
+    // split, never the result: the extremes and mixes of each, on a format with one chunk
+    // per block (Q4_1), one with eight (Q6_K) and a float format (F16).
+    let tiles = [(1, 1, 1), (1, 2, 4), (1, 8, 2), (1, 16, 32), (2, 4, 8), (16, 1, 8), (16, 4, 2), (64, 2, 8)];
+    for (threads_per_row, rows_per_thread, tokens) in tiles {
+        let tuning = Tuning {
+            matmul_threads_per_row: threads_per_row,
+            matmul_decode_rows_per_thread: rows_per_thread,
+            matmul_prefill_rows_per_thread: rows_per_thread,
+            matmul_prefill_tokens: tokens,
+            ..Tuning::CPU
+        };
+        let ctx = gpu_with_tuning(tuning);
+        for dtype in [DType::Q4_1, DType::Q6_K, DType::F16] {
+            check(&ctx, dtype, &format!("{threads_per_row} threads/row, {rows_per_thread} rows/thread, {tokens} tokens"));
+        }
+    }
+}
+
+#[test]
+fn tunings_that_are_not_powers_of_two_are_errors() {
+    let ctx = gpu_with_tuning(Tuning { matmul_prefill_rows_per_thread: 3, ..Tuning::CPU });
+    let w = GpuMatrix::upload(&ctx, "w", DType::Q8_0, 4, 32, &tiled_matrix(DType::Q8_0, 4, 32)).unwrap();
+    let (x, y) = (ctx.f32_buffer("x", 64), ctx.f32_buffer("y", 8));
+    let r = pollster::block_on(matmul(&ctx, &PipelineCache::default(), &w, &x, &y, 2));
+    assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "rows per thread 3 was accepted");
+}
+
+#[test]
 fn matrices_split_across_bindings_give_the_same_result() {
-    // A 4 KiB binding limit splits a 300-row Q8_0 matrix (36 bytes per block in the GPU
-    // layout, 8 blocks per row) into 15 parts.
-    let ctx = common::gpu_with(GpuOptions {
-        max_storage_binding: Some(4096),
-        ..Default::default()
-    });
-    let (got, want, scale) = run_matmul(&ctx, DType::Q8_0, 300, 256, 2);
-    assert_close("split Q8_0", &got, &want, &scale);
-    let w = GpuMatrix::upload(
-        &ctx,
-        "w",
-        DType::Q8_0,
-        300,
-        256,
-        &tiled_matrix(DType::Q8_0, 300, 256),
-    )
-    .unwrap();
-    assert_eq!(w.parts.len(), 300usize.div_ceil(4096 / (8 * 36)));
+    // A 4 KiB binding limit splits every matrix below into several parts (a 256-column
+    // Q8_0 row takes 8 × 36 bytes in the GPU layout: 14 rows per part, 22 parts for 300
+    // rows); every format goes through the same part loop.
+    let ctx = common::gpu_with(GpuOptions { max_storage_binding: Some(4096), ..Default::default() });
+    for dtype in DType::ALL {
+        let (rows, cols) = (300, 2 * row_unit(dtype).max(128));
+        let w = GpuMatrix::upload(&ctx, "w", dtype, rows as u32, cols as u32, &tiled_matrix(dtype, rows, cols)).unwrap();
+        assert!(w.parts.len() > 1, "{dtype}: {} part(s)", w.parts.len());
+        assert!(w.parts.iter().all(|p| p.buffer.size() <= 4096), "{dtype}: a part is over the limit");
+        for tokens in [1, 9] {
+            let (got, want, scale) = run_matmul(&ctx, dtype, rows, cols, tokens);
+            assert_close(&format!("split {dtype} ({} parts) x{tokens}", w.parts.len()), &got, &want, &scale);
+        }
+    }
 }

@@ -4,9 +4,9 @@ const BLOCK_WORDS: u32 = 16u;
 const CHUNKS_PER_BLOCK: u32 = 1u;
 
 fn load_chunk(bw: u32, sub: u32) {
-    for (var i = 0u; i < 16u; i++) {
-        let v = w[bw + i];
-        chunk[2u * i] = bitcast<f32>(v << 16u);
-        chunk[2u * i + 1u] = bitcast<f32>(v & 0xffff0000u);
+    for (var k = 0u; k < 8u; k++) {
+        let a = w[bw + 2u * k];
+        let b = w[bw + 2u * k + 1u];
+        chunk[k] = bitcast<vec4<f32>>(vec4<u32>(a << 16u, a & 0xffff0000u, b << 16u, b & 0xffff0000u));
     }
 }

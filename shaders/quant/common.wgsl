@@ -1,9 +1,30 @@
 // Shared helpers for the quant snippets. Weights live in `w: array<u32>` (declared by the
 // kernel), repacked at load so every block starts on a u32 boundary (src/quant/gpu_layout.rs).
-// A snippet fills `chunk` with 32 consecutive dequantised values of one block:
+// A snippet fills `chunk` with 32 consecutive dequantised values of one block, as eight
+// vec4s (chunk[k] = values 4k .. 4k + 3), reading each weight word once:
 //   fn load_chunk(block_word: u32, sub: u32)   // sub = 0 .. CHUNKS_PER_BLOCK-1
+// vec4s rather than 32 scalars: kernels then read activations as vec4 too, which CPU-like
+// devices (lavapipe) load about as fast as one scalar, and GPUs no slower.
 
-var<private> chunk: array<f32, 32>;
+var<private> chunk: array<vec4<f32>, 8>;
+
+// Bit offsets of the 4 bytes of a word.
+const BYTE_SHIFTS: vec4<u32> = vec4<u32>(0u, 8u, 16u, 24u);
+
+// Bits `shift .. shift + width` of each byte of `q` (width given as the mask `m`).
+fn byte_bits(q: u32, shift: u32, m: u32) -> vec4<u32> {
+    return (vec4<u32>(q) >> (BYTE_SHIFTS + vec4<u32>(shift))) & vec4<u32>(m);
+}
+
+// The 4 bytes of `q` as signed values.
+fn sbytes(q: u32) -> vec4<f32> {
+    return vec4<f32>((bitcast<vec4<i32>>(vec4<u32>(q) << vec4<u32>(24u, 16u, 8u, 0u))) >> vec4<u32>(24u));
+}
+
+// The 5th bits of Q5_0 / Q5_1 values j .. j + 3: bits j .. j + 3 of `qh`, each moved to bit 4.
+fn q5_high(qh: u32, j: u32) -> vec4<u32> {
+    return ((vec4<u32>(qh) >> (vec4<u32>(j) + vec4<u32>(0u, 1u, 2u, 3u))) & vec4<u32>(1u)) << vec4<u32>(4u);
+}
 
 // Byte `i` (0-based) of the block starting at word `bw`.
 fn wbyte(bw: u32, i: u32) -> u32 {

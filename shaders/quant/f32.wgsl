@@ -4,7 +4,8 @@ const BLOCK_WORDS: u32 = 32u;
 const CHUNKS_PER_BLOCK: u32 = 1u;
 
 fn load_chunk(bw: u32, sub: u32) {
-    for (var i = 0u; i < 32u; i++) {
-        chunk[i] = bitcast<f32>(w[bw + i]);
+    for (var k = 0u; k < 8u; k++) {
+        let i = bw + 4u * k;
+        chunk[k] = bitcast<vec4<f32>>(vec4<u32>(w[i], w[i + 1u], w[i + 2u], w[i + 3u]));
     }
 }

@@ -1,6 +1,7 @@
 // Q2_K (84 bytes = 21 words): scales[16] (low nibble: scale, high: min), qs[64] (2-bit),
 // d, dmin (f16, word 20). Chunk s (0..7) covers elements 32s..32s+31: half n = s / 4,
-// shift 2 * (s % 4) into qs[32n + l], scale byte 8n + 2(s % 4) (+1 for l >= 16).
+// shift 2 * (s % 4) into qs[32n + l] (values 4k.. are in word 4 + 8n + k), scale byte
+// 8n + 2(s % 4) (+1 for l >= 16).
 const BLOCK_SIZE: u32 = 256u;
 const BLOCK_WORDS: u32 = 21u;
 const CHUNKS_PER_BLOCK: u32 = 8u;
@@ -13,10 +14,8 @@ fn load_chunk(bw: u32, sub: u32) {
         let sc = wbyte(bw, 8u * n + 2u * j + half);
         let dl = dm.x * f32(sc & 0xfu);
         let ml = dm.y * f32(sc >> 4u);
-        for (var l = 0u; l < 16u; l++) {
-            let i = 16u * half + l;
-            let q = (wbyte(bw, 16u + 32u * n + i) >> (2u * j)) & 3u;
-            chunk[i] = dl * f32(q) - ml;
+        for (var k = 4u * half; k < 4u * half + 4u; k++) {
+            chunk[k] = dl * vec4<f32>(byte_bits(w[bw + 4u + 8u * n + k], 2u * j, 3u)) - ml;
         }
     }
 }

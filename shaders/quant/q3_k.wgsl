@@ -2,6 +2,7 @@
 // (sixteen 6-bit scales, offset by 32), d (f16, word 27 low), 2 pad bytes.
 // Chunk s: half n = s / 4, shift 2 * (s % 4) into qs[32n + l], high bit = bit s of
 // hmask[l] (set means +0, clear means -4), scale 8n + 2(s % 4) (+1 for l >= 16).
+// Values 4k.. of a chunk: qs word 8 + 8n + k, hmask word k.
 const BLOCK_SIZE: u32 = 256u;
 const BLOCK_WORDS: u32 = 28u;
 const CHUNKS_PER_BLOCK: u32 = 8u;
@@ -27,11 +28,10 @@ fn load_chunk(bw: u32, sub: u32) {
     let j = sub % 4u;
     for (var half = 0u; half < 2u; half++) {
         let dl = d * q3k_scale(bw, 8u * n + 2u * j + half);
-        for (var l = 0u; l < 16u; l++) {
-            let i = 16u * half + l;
-            let q = i32((wbyte(bw, 32u + 32u * n + i) >> (2u * j)) & 3u);
-            let high = (wbyte(bw, i) >> sub) & 1u;
-            chunk[i] = dl * f32(q - select(4, 0, high == 1u));
+        for (var k = 4u * half; k < 4u * half + 4u; k++) {
+            let q = vec4<i32>(byte_bits(w[bw + 8u + 8u * n + k], 2u * j, 3u));
+            let high = byte_bits(w[bw + k], sub, 1u);
+            chunk[k] = dl * vec4<f32>(q - select(vec4<i32>(4), vec4<i32>(0), high == vec4<u32>(1u)));
         }
     }
 }

@@ -8,10 +8,7 @@ fn load_chunk(bw: u32, sub: u32) {
     let d = wf16(bw, 0u);
     for (var k = 0u; k < 4u; k++) {
         let q = w[bw + 1u + k];
-        for (var b = 0u; b < 4u; b++) {
-            let byte = (q >> (8u * b)) & 0xffu;
-            chunk[4u * k + b] = (f32(byte & 0xfu) - 8.0) * d;
-            chunk[4u * k + b + 16u] = (f32(byte >> 4u) - 8.0) * d;
-        }
+        chunk[k] = (vec4<f32>(byte_bits(q, 0u, 0xfu)) - 8.0) * d;
+        chunk[k + 4u] = (vec4<f32>(byte_bits(q, 4u, 0xfu)) - 8.0) * d;
     }
 }

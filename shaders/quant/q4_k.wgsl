@@ -13,9 +13,6 @@ fn load_chunk(bw: u32, sub: u32) {
     let shift = 4u * (sub % 2u);
     let base = bw + 4u + 8u * (sub / 2u);
     for (var k = 0u; k < 8u; k++) {
-        let q = w[base + k] >> shift;
-        for (var b = 0u; b < 4u; b++) {
-            chunk[4u * k + b] = scale * f32((q >> (8u * b)) & 0xfu) - offset;
-        }
+        chunk[k] = scale * vec4<f32>(byte_bits(w[base + k], shift, 0xfu)) - offset;
     }
 }

@@ -9,13 +9,7 @@ fn load_chunk(bw: u32, sub: u32) {
     let qh = w[bw + 1u];
     for (var k = 0u; k < 4u; k++) {
         let q = w[bw + 2u + k];
-        for (var b = 0u; b < 4u; b++) {
-            let j = 4u * k + b;
-            let byte = (q >> (8u * b)) & 0xffu;
-            let h0 = ((qh >> j) & 1u) << 4u;
-            let h1 = ((qh >> (j + 16u)) & 1u) << 4u;
-            chunk[j] = f32((byte & 0xfu) | h0) * dm.x + dm.y;
-            chunk[j + 16u] = f32((byte >> 4u) | h1) * dm.x + dm.y;
-        }
+        chunk[k] = vec4<f32>(byte_bits(q, 0u, 0xfu) | q5_high(qh, 4u * k)) * dm.x + dm.y;
+        chunk[k + 4u] = vec4<f32>(byte_bits(q, 4u, 0xfu) | q5_high(qh, 4u * k + 16u)) * dm.x + dm.y;
     }
 }

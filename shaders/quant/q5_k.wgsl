@@ -12,11 +12,7 @@ fn load_chunk(bw: u32, sub: u32) {
     let shift = 4u * (sub % 2u);
     let base = bw + 12u + 8u * (sub / 2u);
     for (var k = 0u; k < 8u; k++) {
-        let q = w[base + k] >> shift;
-        let h = w[bw + 4u + k] >> sub;
-        for (var b = 0u; b < 4u; b++) {
-            let v = ((q >> (8u * b)) & 0xfu) | (((h >> (8u * b)) & 1u) << 4u);
-            chunk[4u * k + b] = scale * f32(v) - offset;
-        }
+        let v = byte_bits(w[base + k], shift, 0xfu) | (byte_bits(w[bw + 4u + k], sub, 1u) << vec4<u32>(4u));
+        chunk[k] = scale * vec4<f32>(v) - offset;
     }
 }

@@ -6,9 +6,6 @@ const CHUNKS_PER_BLOCK: u32 = 1u;
 fn load_chunk(bw: u32, sub: u32) {
     let d = wf16(bw, 0u);
     for (var k = 0u; k < 8u; k++) {
-        let q = w[bw + 1u + k];
-        for (var b = 0u; b < 4u; b++) {
-            chunk[4u * k + b] = f32(sbyte((q >> (8u * b)) & 0xffu)) * d;
-        }
+        chunk[k] = sbytes(w[bw + 1u + k]) * d;
     }
 }

@@ -13,17 +13,17 @@ use crate::quant::{self, DType};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
     /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in this format,
-    /// with this many threads sharing a row (a power of two, 1 ..= 64).
-    Matmul {
-        dtype: DType,
-        threads_per_row: u32,
-    },
+    /// with this many threads sharing a row (a power of two, 1 ..= 64), rows per thread
+    /// and tokens per workgroup (1 for decode).
+    Matmul { dtype: DType, threads_per_row: u32, rows_per_thread: u32, tokens_per_group: u32 },
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
     RmsNorm,
     Rope,
     KvStore,
-    Attention,
+    /// Attention (shaders/attention.wgsl) for heads of this size, with a workgroup per
+    /// query (GPUs) or a thread per query (CPU-like devices).
+    Attention { head_dim: u32, thread_per_query: bool },
     Elementwise(ElementwiseOp),
     Argmax,
 }
@@ -49,11 +49,13 @@ impl ElementwiseOp {
 impl Kernel {
     fn label(self) -> String {
         match self {
-            Kernel::Matmul {
-                dtype,
-                threads_per_row,
-            } => format!("matmul_{dtype}_t{threads_per_row}"),
+            Kernel::Matmul { dtype, threads_per_row, rows_per_thread, tokens_per_group } => {
+                format!("matmul_{dtype}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}")
+            }
             Kernel::Embed(d) => format!("embed_{d}"),
+            Kernel::Attention { head_dim, thread_per_query } => {
+                format!("attention_d{head_dim}_{}", if thread_per_query { "per_query" } else { "per_workgroup" })
+            }
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
         }
@@ -62,6 +64,7 @@ impl Kernel {
     fn entry_point(self) -> &'static str {
         match self {
             Kernel::Elementwise(op) => op.entry_point(),
+            Kernel::Attention { thread_per_query: true, .. } => "per_query",
             _ => "main",
         }
     }
@@ -69,19 +72,20 @@ impl Kernel {
     /// The assembled WGSL: the format's snippet (if any) in front of the kernel body.
     pub fn source(self) -> String {
         match self {
-            Kernel::Matmul {
-                dtype,
-                threads_per_row,
-            } => {
-                format!("const THREADS_PER_ROW: u32 = {threads_per_row}u;\n")
-                    + &quant::shader::wgsl(dtype)
+            Kernel::Matmul { dtype, threads_per_row, rows_per_thread, tokens_per_group } => {
+                format!(
+                    "const THREADS_PER_ROW: u32 = {threads_per_row}u;\nconst ROWS_PER_THREAD: u32 = {rows_per_thread}u;\n\
+                     const TOKENS_PER_GROUP: u32 = {tokens_per_group}u;\n"
+                ) + &quant::shader::wgsl(dtype)
                     + include_str!("../../shaders/matmul.wgsl")
             }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
             Kernel::Rope => include_str!("../../shaders/rope.wgsl").into(),
             Kernel::KvStore => include_str!("../../shaders/kv_store.wgsl").into(),
-            Kernel::Attention => include_str!("../../shaders/attention.wgsl").into(),
+            Kernel::Attention { head_dim, .. } => {
+                format!("const HEAD_DIM: u32 = {head_dim}u;\n") + include_str!("../../shaders/attention.wgsl")
+            }
             Kernel::Elementwise(_) => include_str!("../../shaders/elementwise.wgsl").into(),
             Kernel::Argmax => include_str!("../../shaders/argmax.wgsl").into(),
         }
@@ -101,22 +105,18 @@ impl PipelineCache {
         }
         let label = kernel.label();
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = ctx
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&label),
-                source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
-            });
-        let pipeline = ctx
-            .device
-            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(&label),
-                layout: None,
-                module: &module,
-                entry_point: Some(kernel.entry_point()),
-                compilation_options: Default::default(),
-                cache: None,
-            });
+        let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(&label),
+            source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+        });
+        let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: None,
+            module: &module,
+            entry_point: Some(kernel.entry_point()),
+            compilation_options: Default::default(),
+            cache: None,
+        });
         if let Some(e) = scope.pop().await {
             return Err(Error::Gpu(format!("building kernel {label}: {e}")));
         }

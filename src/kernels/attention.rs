@@ -12,7 +12,7 @@ use crate::gpu::{GpuContext, Kernel, PipelineCache};
 struct Params {
     n_heads: u32,
     n_kv_heads: u32,
-    head_dim: u32,
+    n_tokens: u32,
     window: u32,
     scale: f32,
     _pad: [u32; 3],
@@ -42,15 +42,20 @@ pub async fn attention(
     shape: AttentionShape,
     n_tokens: u32,
 ) -> Result<Dispatch> {
-    if shape.head_dim > 256 || shape.n_kv_heads == 0 || shape.n_heads % shape.n_kv_heads != 0 {
+    let AttentionShape { n_heads, n_kv_heads, head_dim, .. } = shape;
+    if head_dim == 0 || head_dim > 256 || head_dim % 4 != 0 || n_kv_heads == 0 || n_heads % n_kv_heads != 0 {
         return Err(Error::InvalidArgument(format!(
-            "unsupported attention shape {shape:?}"
+            "unsupported attention shape {shape:?}: head_dim must be a multiple of 4 up to 256, and the heads whole groups of the kv heads"
         )));
     }
+    let need_q = u64::from(n_tokens) * u64::from(n_heads * head_dim) * 4;
+    if q.size() < need_q || out.size() < need_q || k_cache.size() != v_cache.size() {
+        return Err(Error::InvalidArgument(format!("attention {shape:?}: buffers too small for {n_tokens} tokens")));
+    }
     let params = Params {
-        n_heads: shape.n_heads,
-        n_kv_heads: shape.n_kv_heads,
-        head_dim: shape.head_dim,
+        n_heads,
+        n_kv_heads,
+        n_tokens,
         window: shape.window,
         scale: shape.scale,
         _pad: [0; 3],
@@ -64,12 +69,7 @@ pub async fn attention(
         u.as_entire_binding(),
         step.as_entire_binding(),
     ];
-    Dispatch::new(
-        ctx,
-        cache,
-        Kernel::Attention,
-        &resources,
-        [shape.n_heads, n_tokens, 1],
-    )
-    .await
+    let thread_per_query = ctx.tuning.attention_thread_per_query;
+    let groups = if thread_per_query { [(n_tokens * n_heads).div_ceil(64), 1, 1] } else { [n_heads, n_tokens, 1] };
+    Dispatch::new(ctx, cache, Kernel::Attention { head_dim, thread_per_query }, &resources, groups).await
 }

@@ -3,7 +3,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::{Dispatch, uniform};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, GpuMatrix, Kernel, PipelineCache};
 
 /// Mirrors `struct Params` in shaders/embed.wgsl.
@@ -28,6 +28,13 @@ pub async fn embed(
     n_tokens: u32,
     scale: f32,
 ) -> Result<Vec<Dispatch>> {
+    // The kernel gathers whole chunks of 32 columns.
+    if table.cols % 32 != 0 {
+        return Err(Error::InvalidArgument(format!("{}: {} columns is not a multiple of 32", table.name, table.cols)));
+    }
+    if ids.size() < u64::from(n_tokens) * 4 || out.size() < u64::from(n_tokens) * u64::from(table.cols) * 4 {
+        return Err(Error::InvalidArgument(format!("{}: id or output buffer too small for {n_tokens} tokens", table.name)));
+    }
     let mut dispatches = Vec::new();
     for part in &table.parts {
         let u = uniform(

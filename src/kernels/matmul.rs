@@ -4,7 +4,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::{Dispatch, split_groups, uniform};
 use crate::error::{Error, Result};
-use crate::gpu::{GpuContext, GpuMatrix, Kernel, PipelineCache};
+use crate::gpu::{GpuContext, GpuMatrix, Kernel, PipelineCache, Tuning};
 
 /// Mirrors `struct Params` in shaders/matmul.wgsl.
 #[repr(C)]
@@ -20,9 +20,6 @@ struct Params {
 }
 const _: () = assert!(std::mem::size_of::<Params>() == 32);
 
-/// Tokens handled by one workgroup (TOKENS_PER_GROUP in the shader).
-const TOKENS_PER_GROUP: u32 = 8;
-
 /// Dispatches computing `y = x · Wᵀ` for `n_tokens` rows of `x` (`w.cols` wide) into
 /// `y` (`w.rows` wide): one per part of a split matrix.
 pub async fn matmul(
@@ -34,19 +31,20 @@ pub async fn matmul(
     n_tokens: u32,
 ) -> Result<Vec<Dispatch>> {
     if w.cols % 32 != 0 {
-        return Err(Error::InvalidArgument(format!(
-            "{}: {} columns is not a multiple of 32",
-            w.name, w.cols
-        )));
+        return Err(Error::InvalidArgument(format!("{}: {} columns is not a multiple of 32", w.name, w.cols)));
     }
     let need_x = u64::from(n_tokens) * u64::from(w.cols) * 4;
     let need_y = u64::from(n_tokens) * u64::from(w.rows) * 4;
     if x.size() < need_x || y.size() < need_y {
-        return Err(Error::InvalidArgument(format!(
-            "{}: activation buffers too small",
-            w.name
-        )));
+        return Err(Error::InvalidArgument(format!("{}: activation buffers too small", w.name)));
     }
+    let tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
+    let kernel = Kernel::Matmul {
+        dtype: w.dtype,
+        threads_per_row: tile.threads_per_row,
+        rows_per_thread: tile.rows_per_thread,
+        tokens_per_group: tile.tokens_per_group,
+    };
     let mut out = Vec::new();
     for part in &w.parts {
         let params = Params {
@@ -59,28 +57,45 @@ pub async fn matmul(
             _pad: [0; 2],
         };
         let u = uniform(ctx, &params);
-        let tpr = ctx.tuning.matmul_threads_per_row;
-        let (gx, gy) = split_groups(part.rows.div_ceil(64 / tpr));
+        let (gx, gy) = split_groups(part.rows.div_ceil(64 / tile.threads_per_row * tile.rows_per_thread));
         let resources = [
             part.buffer.as_entire_binding(),
             x.as_entire_binding(),
             y.as_entire_binding(),
             u.as_entire_binding(),
         ];
-        let groups = [gx, gy, n_tokens.div_ceil(TOKENS_PER_GROUP)];
-        out.push(
-            Dispatch::new(
-                ctx,
-                cache,
-                Kernel::Matmul {
-                    dtype: w.dtype,
-                    threads_per_row: tpr,
-                },
-                &resources,
-                groups,
-            )
-            .await?,
-        );
+        let groups = [gx, gy, n_tokens.div_ceil(tile.tokens_per_group)];
+        out.push(Dispatch::new(ctx, cache, kernel, &resources, groups).await?);
     }
     Ok(out)
+}
+
+/// The work of one thread and one workgroup (the shader's generated constants).
+struct Tile {
+    threads_per_row: u32,
+    rows_per_thread: u32,
+    tokens_per_group: u32,
+}
+
+impl Tile {
+    /// The device's tile for decode (1 token) or prefill, with tokens per workgroup a power
+    /// of two no larger than the batch needs (few shader variants; a batch of 3 uses 4).
+    fn for_batch(t: &Tuning, n_tokens: u32) -> Result<Tile> {
+        let pow2 = |v: u32, max: u32| v.is_power_of_two() && v <= max;
+        if !pow2(t.matmul_threads_per_row, 64)
+            || !pow2(t.matmul_decode_rows_per_thread, 16)
+            || !pow2(t.matmul_prefill_rows_per_thread, 16)
+            || !pow2(t.matmul_prefill_tokens, 32)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "matmul tuning {t:?}: every value must be a power of two (at most 64 threads, 16 rows, 32 tokens)"
+            )));
+        }
+        let (rows_per_thread, tokens_per_group) = if n_tokens <= 1 {
+            (t.matmul_decode_rows_per_thread, 1)
+        } else {
+            (t.matmul_prefill_rows_per_thread, n_tokens.next_power_of_two().min(t.matmul_prefill_tokens))
+        };
+        Ok(Tile { threads_per_row: t.matmul_threads_per_row, rows_per_thread, tokens_per_group })
+    }
 }

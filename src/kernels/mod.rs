@@ -3,9 +3,11 @@
 //! a pipeline, a bind group and a workgroup count — once, at load time. Per token the
 //! model only records the prepared dispatches into one compute pass.
 
+pub mod argmax;
 pub mod attention;
 pub mod elementwise;
 pub mod embed;
+pub mod kv_store;
 pub mod matmul;
 pub mod rmsnorm;
 pub mod rope;

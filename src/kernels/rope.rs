@@ -1,6 +1,6 @@
-//! Launchers for shaders/rope.wgsl and shaders/kv_store.wgsl, and the per-step uniform
-//! (`Step`: the position of the first token of this forward pass) they share with
-//! attention. The step uniform is the only buffer written per token.
+//! Launcher for shaders/rope.wgsl, and the per-step uniform (`Step`: the position of the
+//! first token of this forward pass) it shares with kv_store and attention. The step
+//! uniform is the only buffer written per token.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -30,10 +30,7 @@ pub enum RopeStyle {
 /// once so the shader only multiplies by the position.
 pub fn inv_freq(n_rot: u32, base: f32, freq_scale: f32) -> Vec<f32> {
     (0..n_rot / 2)
-        .map(|i| {
-            (f64::from(freq_scale) * f64::from(base).powf(-2.0 * f64::from(i) / f64::from(n_rot)))
-                as f32
-        })
+        .map(|i| (f64::from(freq_scale) * f64::from(base).powf(-2.0 * f64::from(i) / f64::from(n_rot))) as f32)
         .collect()
 }
 
@@ -61,74 +58,8 @@ pub async fn rope(
     style: RopeStyle,
     n_tokens: u32,
 ) -> Result<Dispatch> {
-    let params = RopeParams {
-        n_heads,
-        head_dim,
-        n_rot,
-        neox: u32::from(style == RopeStyle::Neox),
-    };
+    let params = RopeParams { n_heads, head_dim, n_rot, neox: u32::from(style == RopeStyle::Neox) };
     let u = uniform(ctx, &params);
-    let resources = [
-        x.as_entire_binding(),
-        inv_freq.as_entire_binding(),
-        u.as_entire_binding(),
-        step.as_entire_binding(),
-    ];
-    Dispatch::new(
-        ctx,
-        cache,
-        Kernel::Rope,
-        &resources,
-        [(n_rot / 2).div_ceil(64), n_heads, n_tokens],
-    )
-    .await
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct KvParams {
-    kv_dim: u32,
-    n_ctx: u32,
-    _pad: [u32; 2],
-}
-const _: () = assert!(std::mem::size_of::<KvParams>() == 16);
-
-/// Appends `k` and `v` ([n_tokens × kv_dim]) to the caches at `step.pos0`.
-#[allow(clippy::too_many_arguments)]
-pub async fn kv_store(
-    ctx: &GpuContext,
-    cache: &PipelineCache,
-    k: &wgpu::Buffer,
-    v: &wgpu::Buffer,
-    k_cache: &wgpu::Buffer,
-    v_cache: &wgpu::Buffer,
-    step: &wgpu::Buffer,
-    kv_dim: u32,
-    n_ctx: u32,
-    n_tokens: u32,
-) -> Result<Dispatch> {
-    let u = uniform(
-        ctx,
-        &KvParams {
-            kv_dim,
-            n_ctx,
-            _pad: [0; 2],
-        },
-    );
-    let resources = [
-        k.as_entire_binding(),
-        v.as_entire_binding(),
-        k_cache.as_entire_binding(),
-        v_cache.as_entire_binding(),
-        u.as_entire_binding(),
-        step.as_entire_binding(),
-    ];
-    Dispatch::new(
-        ctx,
-        cache,
-        Kernel::KvStore,
-        &resources,
-        [kv_dim.div_ceil(64), n_tokens, 1],
-    )
-    .await
+    let resources = [x.as_entire_binding(), inv_freq.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
+    Dispatch::new(ctx, cache, Kernel::Rope, &resources, [(n_rot / 2).div_ceil(64), n_heads, n_tokens]).await
 }

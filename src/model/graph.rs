@@ -9,11 +9,13 @@ use crate::error::{Error, Result};
 use crate::gpu::{ElementwiseOp, GpuContext, PipelineCache};
 use crate::kernels::Dispatch;
 use crate::kernels::attention::{AttentionShape, attention};
-use crate::kernels::elementwise::{argmax, elementwise};
+use crate::kernels::argmax::argmax;
+use crate::kernels::elementwise::elementwise;
 use crate::kernels::embed::embed;
 use crate::kernels::matmul::matmul;
 use crate::kernels::rmsnorm::{Rows, rmsnorm};
-use crate::kernels::rope::{kv_store, rope};
+use crate::kernels::kv_store::kv_store;
+use crate::kernels::rope::rope;
 
 /// Which positions' logits a forward pass computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod gguf_writer;
+pub mod kernels;
+pub mod quant_blocks;
 
 use std::path::PathBuf;
 

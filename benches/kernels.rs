@@ -1,0 +1,189 @@
+//! Per-kernel timings at a real model's shapes (SmolLM2-135M by default), for decode (1
+//! token) and prefill (128 tokens), on whatever device wgpu picks. Each kernel's dispatch is
+//! recorded REPS times into one compute pass, as the model records its graph, so the time
+//! includes the device's per-dispatch cost. The last column multiplies by how often the
+//! kernel runs per forward pass, to show where a token's time goes.
+//!
+//!     cargo bench --bench kernels [-- --d 576 --ff 1536 --heads 9 --kv-heads 3 --head-dim 64
+//!                                     --vocab 49152 --layers 30 --ctx 256 --format Q4_1 --head-format Q8_0
+//!                                     --tokens 1,128 --only matmul]
+
+use std::time::Instant;
+
+use hearth::gpu::{ElementwiseOp, GpuContext, GpuMatrix, PipelineCache};
+use hearth::kernels::Dispatch;
+use hearth::kernels::argmax::argmax;
+use hearth::kernels::attention::{AttentionShape, attention};
+use hearth::kernels::elementwise::elementwise;
+use hearth::kernels::embed::embed;
+use hearth::kernels::kv_store::kv_store;
+use hearth::kernels::matmul::matmul;
+use hearth::kernels::rmsnorm::{Rows, rmsnorm};
+use hearth::kernels::rope::{RopeStyle, Step, inv_freq, rope};
+use hearth::quant::DType;
+use wgpu::util::DeviceExt;
+
+struct Shape {
+    d: u32,
+    ff: u32,
+    heads: u32,
+    kv_heads: u32,
+    head_dim: u32,
+    vocab: u32,
+    layers: u32,
+    ctx: u32,
+    format: DType,
+    head_format: DType,
+    /// Batch sizes to time (1: decode, 128: prefill).
+    tokens: Vec<u32>,
+    /// Only kernels whose name contains this.
+    only: String,
+}
+
+fn parse_args() -> Shape {
+    let mut s = Shape { d: 576, ff: 1536, heads: 9, kv_heads: 3, head_dim: 64, vocab: 49152, layers: 30, ctx: 256, format: DType::Q4_1, head_format: DType::Q8_0, tokens: vec![1, 128], only: String::new() };
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let dtype = |name: &str| DType::ALL.into_iter().find(|d| d.name().eq_ignore_ascii_case(name)).unwrap_or_else(|| panic!("unknown format {name}"));
+    for pair in args.chunks(2) {
+        let value = pair.get(1).map(String::as_str).unwrap_or_else(|| panic!("{} needs a value", pair[0]));
+        let n = || value.parse::<u32>().unwrap_or_else(|_| panic!("{}: not a number: {value}", pair[0]));
+        match pair[0].as_str() {
+            "--d" => s.d = n(),
+            "--ff" => s.ff = n(),
+            "--heads" => s.heads = n(),
+            "--kv-heads" => s.kv_heads = n(),
+            "--head-dim" => s.head_dim = n(),
+            "--vocab" => s.vocab = n(),
+            "--layers" => s.layers = n(),
+            "--ctx" => s.ctx = n(),
+            "--format" => s.format = dtype(value),
+            "--head-format" => s.head_format = dtype(value),
+            "--tokens" => s.tokens = value.split(',').map(|t| t.parse().expect("--tokens 1,128")).collect(),
+            "--only" => s.only = value.to_string(),
+            other => panic!("unknown option {other}"),
+        }
+    }
+    s
+}
+
+/// CPU seconds used by this process so far, all threads (lavapipe runs its shaders on
+/// threads of this process), from /proc/self/stat; NaN where there is none. On a shared,
+/// busy machine this measures the work done, which wall time does not.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return f64::NAN };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')').unwrap_or(0) + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks = |i: usize| f.get(i - 3).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (ticks(14) + ticks(15)) / 100.0
+}
+
+/// (wall, CPU) seconds per call of `ds` (a kernel's dispatches for one call): wall is the
+/// median of 5 passes of `reps` calls, CPU the total over those passes.
+fn time(ctx: &GpuContext, ds: &[Dispatch], reps: u32) -> (f64, f64) {
+    let pass = || {
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            for _ in 0..reps {
+                ds.iter().for_each(|d| d.record(&mut pass));
+            }
+        }
+        let t = Instant::now();
+        ctx.queue.submit([encoder.finish()]);
+        ctx.device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+        t.elapsed().as_secs_f64() / f64::from(reps)
+    };
+    pass(); // compile, page in
+    let cpu0 = cpu_seconds();
+    let mut v: Vec<f64> = (0..5).map(|_| pass()).collect();
+    let cpu = (cpu_seconds() - cpu0) / f64::from(5 * reps);
+    v.sort_by(f64::total_cmp);
+    (v[2], cpu)
+}
+
+fn random_matrix(ctx: &GpuContext, name: &str, dtype: DType, rows: u32, cols: u32) -> GpuMatrix {
+    // Any bytes are valid blocks except non-finite float scales: use small random bytes.
+    let n = dtype.bytes_for(u64::from(rows) * u64::from(cols)).unwrap() as usize;
+    let mut x = 0x9e37_79b9_u32;
+    let bytes: Vec<u8> = (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x & 0x3b) as u8 // keeps f16/bf16 halves finite and small
+        })
+        .collect();
+    GpuMatrix::upload(ctx, name, dtype, rows, cols, &bytes).unwrap()
+}
+
+fn main() {
+    let s = parse_args();
+    let ctx = pollster::block_on(GpuContext::new(Default::default())).expect("a GPU adapter");
+    let p = PipelineCache::default();
+    println!("device: {}; model shape d={} ff={} heads={}/{} head_dim={} vocab={} layers={} ctx={} {}/{}", ctx.describe(), s.d, s.ff, s.heads, s.kv_heads, s.head_dim, s.vocab, s.layers, s.ctx, s.format, s.head_format);
+    let (q_dim, kv_dim) = (s.heads * s.head_dim, s.kv_heads * s.head_dim);
+    let wq = random_matrix(&ctx, "wq", s.format, q_dim, s.d);
+    let wk = random_matrix(&ctx, "wk", s.format, kv_dim, s.d);
+    let wo = random_matrix(&ctx, "wo", s.format, s.d, q_dim);
+    let w_up = random_matrix(&ctx, "w_up", s.format, s.ff, s.d);
+    let w_down = random_matrix(&ctx, "w_down", s.format, s.d, s.ff);
+    let head = random_matrix(&ctx, "lm_head", s.head_format, s.vocab, s.d);
+    let freqs = ctx.f32_buffer_from("inv_freq", &inv_freq(s.head_dim, 10_000.0, 1.0));
+    let norm_w = ctx.f32_buffer_from("norm", &vec![1.0; s.d as usize]);
+    let (k_cache, v_cache) = (ctx.f32_buffer("k_cache", (s.ctx * kv_dim) as usize), ctx.f32_buffer("v_cache", (s.ctx * kv_dim) as usize));
+
+    println!("\n| pass | kernel | µs per call | CPU µs per call | calls per pass | ms per pass | weight GB/s |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    let mut totals = Vec::new();
+    for &n in &s.tokens {
+        let nu = n as usize;
+        let big = ctx.f32_buffer("a", nu * s.ff.max(s.d).max(q_dim) as usize);
+        let big2 = ctx.f32_buffer("b", nu * s.ff.max(s.d).max(q_dim) as usize);
+        let logits = ctx.f32_buffer("logits", s.vocab as usize);
+        let ids = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytemuck::cast_slice(&vec![7u32; nu]), usage: wgpu::BufferUsages::STORAGE });
+        let id_out = ctx.device.create_buffer(&wgpu::BufferDescriptor { label: None, size: 4, usage: wgpu::BufferUsages::STORAGE, mapped_at_creation: false });
+        // The step uniform: decode at the end of the cache, prefill from its start.
+        let pos0 = if n == 1 { s.ctx - 1 } else { 0 };
+        let step = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytemuck::bytes_of(&Step { pos0, _pad: [0; 3] }), usage: wgpu::BufferUsages::UNIFORM });
+        let shape = AttentionShape { n_heads: s.heads, n_kv_heads: s.kv_heads, head_dim: s.head_dim, window: 0, scale: 0.125 };
+        let b = |f: std::pin::Pin<Box<dyn std::future::Future<Output = hearth::Result<Dispatch>> + '_>>| vec![pollster::block_on(f).unwrap()];
+        let bv = |f: std::pin::Pin<Box<dyn std::future::Future<Output = hearth::Result<Vec<Dispatch>>> + '_>>| pollster::block_on(f).unwrap();
+        let l = s.layers;
+        let rows = Rows { n: s.d, first_row: 0, n_rows: n };
+        // (name, dispatches, calls per forward pass, weight bytes read per call)
+        let kernels: Vec<(&str, Vec<Dispatch>, u32, u64)> = vec![
+            ("embed", bv(Box::pin(embed(&ctx, &p, &head, &ids, &big, n, 1.0))), 1, 0),
+            ("rmsnorm", b(Box::pin(rmsnorm(&ctx, &p, &big2, &norm_w, &big, rows, 1e-5))), 2 * l, 0),
+            ("matmul q", bv(Box::pin(matmul(&ctx, &p, &wq, &big, &big2, n))), l, bytes(&wq)),
+            ("matmul k, v", bv(Box::pin(matmul(&ctx, &p, &wk, &big, &big2, n))), 2 * l, bytes(&wk)),
+            ("rope q", b(Box::pin(rope(&ctx, &p, &big2, &freqs, &step, s.heads, s.head_dim, s.head_dim, RopeStyle::Normal, n))), l, 0),
+            ("rope k", b(Box::pin(rope(&ctx, &p, &big2, &freqs, &step, s.kv_heads, s.head_dim, s.head_dim, RopeStyle::Normal, n))), l, 0),
+            ("kv_store", b(Box::pin(kv_store(&ctx, &p, &big, &big2, &k_cache, &v_cache, &step, kv_dim, s.ctx, n))), l, 0),
+            ("attention", b(Box::pin(attention(&ctx, &p, &big, &k_cache, &v_cache, &big2, &step, shape, n))), l, 0),
+            ("matmul o", bv(Box::pin(matmul(&ctx, &p, &wo, &big, &big2, n))), l, bytes(&wo)),
+            ("add", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::AddInPlace, &big, &big2, n * s.d))), 2 * l, 0),
+            ("matmul gate, up", bv(Box::pin(matmul(&ctx, &p, &w_up, &big, &big2, n))), 2 * l, bytes(&w_up)),
+            ("swiglu", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::SwiGlu, &big, &big2, n * s.ff))), l, 0),
+            ("matmul down", bv(Box::pin(matmul(&ctx, &p, &w_down, &big, &big2, n))), l, bytes(&w_down)),
+            ("lm_head (1 row)", bv(Box::pin(matmul(&ctx, &p, &head, &big, &logits, 1))), 1, bytes(&head)),
+            ("argmax", b(Box::pin(argmax(&ctx, &p, &logits, 0, &id_out, s.vocab))), 1, 0),
+        ];
+        let mut total = 0.0;
+        for (name, ds, calls, wbytes) in kernels.iter().filter(|k| k.0.contains(&s.only)) {
+            let reps = if n == 1 { 200 } else { 3 };
+            let (t, cpu) = time(&ctx, ds, reps);
+            total += t * f64::from(*calls);
+            let gbs = if *wbytes > 0 { format!("{:.1}", *wbytes as f64 / t / 1e9) } else { String::new() };
+            println!("| {n} tok | {name} | {:.1} | {:.1} | {calls} | {:.2} | {gbs} |", t * 1e6, cpu * 1e6, t * 1e3 * f64::from(*calls));
+        }
+        totals.push((n, total));
+    }
+    for (n, total) in totals {
+        println!("\n{n} token(s): {:.1} ms per forward pass by the sum above ({:.1} tok/s)", total * 1e3, f64::from(n) / total);
+    }
+}
+
+fn bytes(m: &GpuMatrix) -> u64 {
+    m.parts.iter().map(|p| p.buffer.size()).sum()
+}

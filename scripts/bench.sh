@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Speed of Hearth next to llama.cpp (same files, same machine, same run): builds the release
+# CLI and runs scripts/bench.py, which prints a markdown table (see README, "Speed").
+# Needs llama-cpp-python (scripts/setup.sh builds it for the requantised models).
+# Usage: scripts/bench.sh [MODEL.gguf ...] [-- bench.py options]
+# Default models: SmolLM2-135M as shipped (Q4_1) and requantised to Q8_0 and Q4_K_M.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+models=()
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do models+=("$1"); shift; done
+[ "${1:-}" = "--" ] && shift
+if [ ${#models[@]} -eq 0 ]; then
+  models=(models/smollm2-135m-instruct-q4_1.gguf
+          models/requant/smollm2-135m-instruct-q8_0.gguf
+          models/requant/smollm2-135m-instruct-q4_k_m.gguf)
+fi
+
+cargo build --release --quiet --bin hearth
+python3 scripts/bench.py --hearth target/release/hearth "$@" "${models[@]}"

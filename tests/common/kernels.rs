@@ -1,0 +1,45 @@
+//! Running single kernels in the GPU tests: submit prepared dispatches, make the per-step
+//! uniform, read results back.
+
+use hearth::gpu::GpuContext;
+use hearth::kernels::Dispatch;
+use hearth::kernels::rope::Step;
+use wgpu::util::DeviceExt;
+
+/// Records `dispatches` into one compute pass, submits it and waits for the GPU.
+pub fn submit(ctx: &GpuContext, dispatches: &[Dispatch]) {
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        dispatches.iter().for_each(|d| d.record(&mut pass));
+    }
+    ctx.queue.submit([encoder.finish()]);
+    ctx.device.poll(wgpu::PollType::wait_indefinitely()).expect("GPU wait");
+}
+
+/// The step uniform (position of the first token) that rope, kv_store and attention read.
+pub fn step_buffer(ctx: &GpuContext, pos0: u32) -> wgpu::Buffer {
+    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("step"),
+        contents: bytemuck::bytes_of(&Step { pos0, _pad: [0; 3] }),
+        usage: wgpu::BufferUsages::UNIFORM,
+    })
+}
+
+pub fn read_f32(ctx: &GpuContext, buffer: &wgpu::Buffer, len: usize) -> Vec<f32> {
+    pollster::block_on(ctx.read_f32(buffer, len)).expect("readback")
+}
+
+/// A storage buffer of u32s (token ids, argmax output).
+pub fn u32_buffer(ctx: &GpuContext, data: &[u32]) -> wgpu::Buffer {
+    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("u32s"),
+        contents: bytemuck::cast_slice(data),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+    })
+}
+
+pub fn read_u32(ctx: &GpuContext, buffer: &wgpu::Buffer, len: usize) -> Vec<u32> {
+    let bytes = pollster::block_on(ctx.read_bytes(buffer, (len * 4) as u64)).expect("readback");
+    bytemuck::pod_collect_to_vec(&bytes)
+}

@@ -1,0 +1,69 @@
+//! shaders/rmsnorm.wgsl against an f64 reference written from the definition:
+//! out[r, i] = x[first_row + r, i] / sqrt(mean_j x[first_row + r, j]² + eps) · weight[i].
+
+mod common;
+
+use common::kernels::{read_f32, submit};
+use hearth::gpu::PipelineCache;
+use hearth::kernels::rmsnorm::{Rows, rmsnorm};
+
+fn reference(x: &[f32], weight: &[f32], rows: Rows, eps: f32) -> Vec<f64> {
+    let n = rows.n as usize;
+    let mut out = Vec::new();
+    for r in 0..rows.n_rows as usize {
+        let row = &x[(rows.first_row as usize + r) * n..][..n];
+        let mean_square = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / n as f64;
+        let inv = 1.0 / (mean_square + f64::from(eps)).sqrt();
+        out.extend(row.iter().zip(weight).map(|(&v, &w)| f64::from(v) * inv * f64::from(w)));
+    }
+    out
+}
+
+#[test]
+fn rmsnorm_matches_f64_reference() {
+    let ctx = common::gpu();
+    let cache = PipelineCache::default();
+    let mut rng = common::Rng(0x5eed);
+    // Row sizes below, at and around the 64-thread workgroup, and the real models' widths
+    // (576 SmolLM2, 640 Gemma 3, 896 Qwen2.5) and an odd large one; row ranges that start
+    // at 0, in the middle (the final norm of the last token only) and at the last row.
+    let cases: [(u32, u32, u32, u32); 9] = [
+        // (n, rows in x, first_row, n_rows)
+        (1, 3, 0, 3),
+        (7, 2, 1, 1),
+        (63, 4, 0, 4),
+        (64, 5, 2, 3),
+        (65, 3, 0, 3),
+        (576, 9, 8, 1),
+        (640, 6, 0, 6),
+        (896, 4, 1, 2),
+        (2049, 3, 0, 3),
+    ];
+    for (n, x_rows, first_row, n_rows) in cases {
+        // Rows of different magnitudes: the norm must not depend on the scale.
+        let x: Vec<f32> = (0..x_rows * n).map(|i| rng.signed_unit() * [1.0, 30.0, 0.01][(i / n) as usize % 3]).collect();
+        let weight: Vec<f32> = (0..n).map(|_| 1.0 + rng.signed_unit()).collect();
+        let eps = 1e-6;
+        let rows = Rows { n, first_row, n_rows };
+        let xb = ctx.f32_buffer_from("x", &x);
+        let wb = ctx.f32_buffer_from("weight", &weight);
+        // One row more than written: it must stay untouched.
+        let sentinel = vec![7.0f32; ((n_rows + 1) * n) as usize];
+        let out = ctx.f32_buffer_from("out", &sentinel);
+        let d = pollster::block_on(rmsnorm(&ctx, &cache, &xb, &wb, &out, rows, eps)).unwrap();
+        submit(&ctx, &[d]);
+        let got = read_f32(&ctx, &out, sentinel.len());
+        let want = reference(&x, &weight, rows, eps);
+
+        // The f32 sum of n squares is within n·ε of the exact one (relative, all terms are
+        // positive), which moves 1/sqrt by half that; inverseSqrt itself is within 2 ulp
+        // (Vulkan), and the two products add one rounding each. So
+        // |got - want| <= (n/2 + 4)·ε·|x · inv · w|. A wrong row, offset or eps is far off.
+        let eps32 = f64::from(f32::EPSILON);
+        for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            let tol = (f64::from(n) / 2.0 + 4.0) * eps32 * w.abs() + 1e-30;
+            assert!((f64::from(g) - w).abs() <= tol, "n={n} rows {first_row}+{n_rows}: out[{i}] = {g}, want {w} (tolerance {tol:.2e})");
+        }
+        assert!(got[want.len()..].iter().all(|&v| v == 7.0), "n={n}: wrote past its {n_rows} rows");
+    }
+}
