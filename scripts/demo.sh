@@ -8,8 +8,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --demo
 echo "== building the hearth-llm package and the demo (www/)"
 (cd www && npm run build --silent)
-echo "== the native engine on the same model, as a check (hearth generate, lavapipe or your GPU)"
-cargo build --release --quiet --bin hearth
-target/release/hearth generate --model models/smollm2-135m-instruct-q4_1.gguf --chat -n 24 "What is the capital of France?" || true
 echo "== serving the demo"
 exec node www/scripts/serve-demo.mjs --port "${PORT:-8080}"
