@@ -16,25 +16,49 @@ pub enum Error {
     UnsupportedGgufVersion { version: u32 },
 
     /// The file ends before a structure it declares.
-    #[error("truncated GGUF: {what} at byte offset {offset} needs {needed} bytes, but the file is {file_len} bytes long")]
-    Truncated { what: String, offset: u64, needed: u64, file_len: u64 },
+    #[error(
+        "truncated GGUF: {what} at byte offset {offset} needs {needed} bytes, but the file is {file_len} bytes long"
+    )]
+    Truncated {
+        what: String,
+        offset: u64,
+        needed: u64,
+        file_len: u64,
+    },
 
     /// A value in the header is impossible (bad type tag, overflow, misaligned offset, ...).
     #[error("corrupt GGUF at byte offset {offset}: {reason}")]
     Corrupt { offset: u64, reason: String },
 
     /// The header would need more memory than we are willing to give it.
-    #[error("GGUF header field {what} at byte offset {offset} claims {claimed} bytes, over the limit of {limit}")]
-    TooLarge { what: String, offset: u64, claimed: u64, limit: u64 },
+    #[error(
+        "GGUF header field {what} at byte offset {offset} claims {claimed} bytes, over the limit of {limit}"
+    )]
+    TooLarge {
+        what: String,
+        offset: u64,
+        claimed: u64,
+        limit: u64,
+    },
 
-    #[error("tensor `{tensor}` has tensor type {type_id} ({type_name}), which Hearth does not support")]
-    UnsupportedTensorType { tensor: String, type_id: u32, type_name: &'static str },
+    #[error(
+        "tensor `{tensor}` has tensor type {type_id} ({type_name}), which Hearth does not support"
+    )]
+    UnsupportedTensorType {
+        tensor: String,
+        type_id: u32,
+        type_name: &'static str,
+    },
 
     #[error("metadata key `{key}` is missing")]
     MissingMetadata { key: String },
 
     #[error("metadata key `{key}` is {found}, expected {expected}")]
-    MetadataType { key: String, expected: &'static str, found: String },
+    MetadataType {
+        key: String,
+        expected: &'static str,
+        found: String,
+    },
 
     #[error("tensor `{name}` is not in the model")]
     MissingTensor { name: String },
@@ -46,7 +70,15 @@ pub enum Error {
     #[error("no GPU: {reason}")]
     NoGpu { reason: String },
 
-    /// The GPU reported an error (validation, out of memory, device lost).
+    /// The GPU could not allocate what the model needs.
+    #[error("out of GPU memory allocating {what}: {reason}")]
+    OutOfMemory { what: String, reason: String },
+
+    /// The GPU device went away (driver reset, tab in the background too long, ...).
+    #[error("the GPU device was lost: {reason}")]
+    DeviceLost { reason: String },
+
+    /// The GPU reported an error (validation, internal).
     #[error("GPU error: {0}")]
     Gpu(String),
 
@@ -60,11 +92,17 @@ pub enum Error {
     InvalidArgument(String),
 
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Error {
     pub(crate) fn corrupt(offset: u64, reason: impl Into<String>) -> Self {
-        Error::Corrupt { offset, reason: reason.into() }
+        Error::Corrupt {
+            offset,
+            reason: reason.into(),
+        }
     }
 }

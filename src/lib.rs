@@ -12,5 +12,7 @@ pub mod model;
 pub mod quant;
 pub mod sample;
 pub mod tokenizer;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use error::{Error, Result};

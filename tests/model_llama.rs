@@ -11,16 +11,29 @@ use serde_json::Value;
 
 fn load(ctx: &hearth::gpu::GpuContext, path: &std::path::Path, n_ctx: u32) -> Model {
     let mut file = GgufFile::open(path).unwrap();
-    pollster::block_on(Model::load(ctx, &mut file, ModelOptions { n_ctx: Some(n_ctx) })).unwrap()
+    pollster::block_on(Model::load(
+        ctx,
+        &mut file,
+        ModelOptions { n_ctx: Some(n_ctx) },
+    ))
+    .unwrap()
 }
 
 fn ids_of(v: &Value) -> Vec<u32> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
 }
 
 fn requant(name: &str) -> std::path::PathBuf {
     let path = common::models_dir().join("requant").join(name);
-    assert!(path.is_file(), "{} is missing: scripts/setup.sh makes it with llama.cpp's quantiser", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: scripts/setup.sh makes it with llama.cpp's quantiser",
+        path.display()
+    );
     path
 }
 
@@ -46,36 +59,69 @@ fn check_logits(model_path: &std::path::Path, fixture: &str) {
         let want_argmax = ids_of(&prompt["argmax"]);
         for (pos, row) in logits.chunks(vocab).enumerate() {
             let got = hearth::sample::argmax(row);
-            assert_eq!(got, want_argmax[pos], "{fixture} {:?}: argmax at position {pos}", prompt["text"]);
+            assert_eq!(
+                got, want_argmax[pos],
+                "{fixture} {:?}: argmax at position {pos}",
+                prompt["text"]
+            );
         }
-        assert_eq!(out.argmax, *want_argmax.last().unwrap(), "GPU argmax kernel");
+        assert_eq!(
+            out.argmax,
+            *want_argmax.last().unwrap(),
+            "GPU argmax kernel"
+        );
         let last = &logits[logits.len() - vocab..];
         let last_fx = &prompt["last"];
-        for pair in last_fx["top"].as_array().unwrap().iter().chain(last_fx["random"].as_array().unwrap()) {
-            let (id, want) = (pair[0].as_u64().unwrap() as usize, pair[1].as_f64().unwrap() as f32);
+        for pair in last_fx["top"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(last_fx["random"].as_array().unwrap())
+        {
+            let (id, want) = (
+                pair[0].as_u64().unwrap() as usize,
+                pair[1].as_f64().unwrap() as f32,
+            );
             let diff = (last[id] - want).abs();
             worst = worst.max(diff);
-            assert!(diff <= 1e-3, "{fixture} {:?}: logit[{id}] = {}, reference {want}", prompt["text"], last[id]);
+            assert!(
+                diff <= 1e-3,
+                "{fixture} {:?}: logit[{id}] = {}, reference {want}",
+                prompt["text"],
+                last[id]
+            );
         }
         let mean = last.iter().map(|&x| f64::from(x)).sum::<f64>() / vocab as f64;
-        assert!((mean - last_fx["mean"].as_f64().unwrap()).abs() < 1e-3, "mean logit {mean}");
+        assert!(
+            (mean - last_fx["mean"].as_f64().unwrap()).abs() < 1e-3,
+            "mean logit {mean}"
+        );
     }
     eprintln!("{fixture}: worst last-position logit difference {worst:.2e}");
 }
 
 #[test]
 fn logits_match_numpy_reference_q4_1() {
-    check_logits(&common::model_path(common::SMOLLM2), "logits_smollm2-135m-instruct-q4_1.json");
+    check_logits(
+        &common::model_path(common::SMOLLM2),
+        "logits_smollm2-135m-instruct-q4_1.json",
+    );
 }
 
 #[test]
 fn logits_match_numpy_reference_q8_0_requantised() {
-    check_logits(&requant("smollm2-135m-instruct-q8_0.gguf"), "logits_smollm2-135m-instruct-q8_0.json");
+    check_logits(
+        &requant("smollm2-135m-instruct-q8_0.gguf"),
+        "logits_smollm2-135m-instruct-q8_0.json",
+    );
 }
 
 #[test]
 fn logits_match_numpy_reference_q4_k_m_requantised() {
-    check_logits(&requant("smollm2-135m-instruct-q4_k_m.gguf"), "logits_smollm2-135m-instruct-q4_k_m.json");
+    check_logits(
+        &requant("smollm2-135m-instruct-q4_k_m.gguf"),
+        "logits_smollm2-135m-instruct-q4_k_m.json",
+    );
 }
 
 /// Greedy continuations (32 tokens) against llama.cpp's. llama.cpp quantises activations
@@ -96,9 +142,16 @@ fn greedy_continuations_match_llama_cpp() {
         let prompt = ids_of(&case["prompt_ids"]);
         let n = case["generated_ids"].as_array().unwrap().len();
         model.reset();
-        let mut got = vec![pollster::block_on(model.forward(&prompt, Logits::Last, false)).unwrap().argmax];
+        let mut got = vec![
+            pollster::block_on(model.forward(&prompt, Logits::Last, false))
+                .unwrap()
+                .argmax,
+        ];
         while got.len() < n {
-            let next = pollster::block_on(model.forward(&[*got.last().unwrap()], Logits::Last, false)).unwrap().argmax;
+            let next =
+                pollster::block_on(model.forward(&[*got.last().unwrap()], Logits::Last, false))
+                    .unwrap()
+                    .argmax;
             got.push(next);
         }
 
@@ -112,17 +165,31 @@ fn greedy_continuations_match_llama_cpp() {
                 got[i],
                 llama[i]
             );
-            report.push(format!("{name}: diverges from llama.cpp at step {i} (llama.cpp margin {margin:.3})"));
+            report.push(format!(
+                "{name}: diverges from llama.cpp at step {i} (llama.cpp margin {margin:.3})"
+            ));
         }
 
         let reference = ids_of(&case["reference_generated_ids"]);
         let ref_margin = |i: usize| case["reference_top2_margin"][i].as_f64().unwrap();
         if let Some(i) = (0..n).find(|&i| got[i] != reference[i]) {
-            assert!(ref_margin(i) < 1e-3, "{name}: step {i}: Hearth {} vs f32 reference {} (margin {})", got[i], reference[i], ref_margin(i));
-            report.push(format!("{name}: diverges from the f32 reference at a tie, step {i}"));
+            assert!(
+                ref_margin(i) < 1e-3,
+                "{name}: step {i}: Hearth {} vs f32 reference {} (margin {})",
+                got[i],
+                reference[i],
+                ref_margin(i)
+            );
+            report.push(format!(
+                "{name}: diverges from the f32 reference at a tie, step {i}"
+            ));
         }
     }
-    eprintln!("greedy divergences ({} of {} cases): {report:#?}", report.len(), fx["cases"].as_array().unwrap().len());
+    eprintln!(
+        "greedy divergences ({} of {} cases): {report:#?}",
+        report.len(),
+        fx["cases"].as_array().unwrap().len()
+    );
 }
 
 /// Perplexity on a committed 1,468-token text, windows of 512, within 1% of llama.cpp's.
@@ -138,8 +205,19 @@ fn perplexity_within_one_percent_of_llama_cpp() {
     assert_eq!(p.predicted as u64, fx["predicted_count"].as_u64().unwrap());
     let llama = fx["ppl"].as_f64().unwrap();
     let reference = fx["reference_ppl"].as_f64().unwrap();
-    eprintln!("perplexity: Hearth {:.4}, llama.cpp {llama:.4}, f32 reference {reference:.4}", p.ppl);
-    assert!((p.ppl / llama - 1.0).abs() < 0.01, "Hearth {} vs llama.cpp {llama}", p.ppl);
+    eprintln!(
+        "perplexity: Hearth {:.4}, llama.cpp {llama:.4}, f32 reference {reference:.4}",
+        p.ppl
+    );
+    assert!(
+        (p.ppl / llama - 1.0).abs() < 0.01,
+        "Hearth {} vs llama.cpp {llama}",
+        p.ppl
+    );
     // And it is the exact-arithmetic value: within 0.01% of the f32 numpy reference.
-    assert!((p.ppl / reference - 1.0).abs() < 1e-4, "Hearth {} vs f32 reference {reference}", p.ppl);
+    assert!(
+        (p.ppl / reference - 1.0).abs() < 1e-4,
+        "Hearth {} vs f32 reference {reference}",
+        p.ppl
+    );
 }

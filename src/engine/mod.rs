@@ -6,8 +6,8 @@ mod utf8_stream;
 
 use crate::chat::{ChatMessage, ChatTemplate};
 use crate::error::{Error, Result};
-use crate::gpu::GpuContext;
-use crate::model::{Logits, Model, ModelOptions, TensorSource};
+use crate::gguf::Metadata;
+use crate::model::{Logits, Model, ModelStream};
 use crate::sample::{Sampler, SamplingParams, StopChecker};
 use crate::tokenizer::Tokenizer;
 pub use perplexity::{Perplexity, perplexity};
@@ -48,12 +48,38 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub async fn load(ctx: &GpuContext, src: &mut dyn TensorSource, options: ModelOptions) -> Result<Engine> {
-        let meta = &src.header().metadata;
-        let tokenizer = Tokenizer::from_gguf(meta)?;
-        let chat_template = ChatTemplate::from_gguf(meta)?;
-        let model = Model::load(ctx, src, options).await?;
-        Ok(Engine { model, tokenizer, chat_template, cached: Vec::new() })
+    /// Loads a model file from disk (native).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn load(
+        ctx: &crate::gpu::GpuContext,
+        file: &mut crate::gguf::GgufFile,
+        options: crate::model::ModelOptions,
+    ) -> Result<Engine> {
+        let (tokenizer, chat_template) = Self::text_side(&file.header().metadata)?;
+        let model = Model::load(ctx, file, options).await?;
+        Ok(Engine {
+            model,
+            tokenizer,
+            chat_template,
+            cached: Vec::new(),
+        })
+    }
+
+    /// Finishes a streamed load (the browser's path): every byte has been pushed.
+    pub async fn from_stream(stream: ModelStream) -> Result<Engine> {
+        let (model, header) = stream.finish().await?;
+        let (tokenizer, chat_template) = Self::text_side(&header.metadata)?;
+        Ok(Engine {
+            model,
+            tokenizer,
+            chat_template,
+            cached: Vec::new(),
+        })
+    }
+
+    /// The tokenizer and chat template a model's metadata describes.
+    pub fn text_side(meta: &Metadata) -> Result<(Tokenizer, Option<ChatTemplate>)> {
+        Ok((Tokenizer::from_gguf(meta)?, ChatTemplate::from_gguf(meta)?))
     }
 
     /// A plain prompt: tokenised with BOS/EOS as the model's metadata says.
@@ -64,15 +90,15 @@ impl Engine {
     /// A chat prompt: the model's template with a generation prompt, tokenised without
     /// adding BOS again (templates write `bos_token` themselves, as in transformers).
     pub fn encode_chat(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
-        let template = self
-            .chat_template
-            .as_ref()
-            .ok_or_else(|| Error::ChatTemplate("this model has no chat template (tokenizer.chat_template)".into()))?;
+        let template = self.chat_template.as_ref().ok_or_else(|| {
+            Error::ChatTemplate("this model has no chat template (tokenizer.chat_template)".into())
+        })?;
         let prompt = template.render(messages, true)?;
         self.tokenizer.encode(&prompt, false)
     }
 
-    /// Generates a continuation of `prompt_ids`. `on_text` receives text as it becomes final
+    /// Generates a continuation of `prompt_ids`. `on_text` is called after every token with
+    /// the text that became final (possibly empty)
     /// (never half a character, never part of a stop string) and returns `false` to stop.
     pub async fn generate(
         &mut self,
@@ -102,7 +128,13 @@ impl Engine {
         }
 
         // Reuse the cached prefix; at least one token must be fed to get logits.
-        let common = self.cached.iter().zip(prompt_ids).take_while(|(a, b)| a == b).count().min(prompt_ids.len() - 1);
+        let common = self
+            .cached
+            .iter()
+            .zip(prompt_ids)
+            .take_while(|(a, b)| a == b)
+            .count()
+            .min(prompt_ids.len() - 1);
         self.model.truncate(common as u32);
         if self.model.n_past() as usize != common {
             self.model.reset();
@@ -131,7 +163,8 @@ impl Engine {
             let piece = utf8.push(&self.tokenizer.decode_token_bytes(next)?);
             let step = stops.push(next, &piece);
             text.push_str(&step.emit);
-            if !step.emit.is_empty() && !on_text(&step.emit) {
+            // Called after every token, even with no new text, so a caller can stop on time.
+            if !on_text(&step.emit) {
                 break FinishReason::Aborted;
             }
             if step.stop.is_some() {

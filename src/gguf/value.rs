@@ -50,8 +50,8 @@ impl ValueType {
             U16 | I16 => 2,
             U32 | I32 | F32 => 4,
             U64 | I64 | F64 => 8,
-            String => 8,         // u64 length, possibly zero bytes of text
-            Array => 4 + 8,      // element type + count, possibly no elements
+            String => 8,    // u64 length, possibly zero bytes of text
+            Array => 4 + 8, // element type + count, possibly no elements
         }
     }
 
@@ -246,7 +246,10 @@ impl MetaArray {
             MetaArray::U32(v) => v.iter().map(|&x| x.into()).collect(),
             MetaArray::I32(v) => v.iter().map(|&x| x.into()).collect(),
             MetaArray::I64(v) => v.clone(),
-            MetaArray::U64(v) => v.iter().map(|&x| i64::try_from(x).ok()).collect::<Option<_>>()?,
+            MetaArray::U64(v) => v
+                .iter()
+                .map(|&x| i64::try_from(x).ok())
+                .collect::<Option<_>>()?,
             _ => return None,
         })
     }

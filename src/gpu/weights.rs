@@ -1,12 +1,16 @@
 //! Weight matrices on the GPU: repacked to the format's GPU layout and split by rows
 //! across several buffers when one would exceed the storage-binding limit (the 262k-row
 //! Gemma embedding, or any large matrix on a 128 MiB phone limit).
+//!
+//! A matrix is allocated first and filled by whole rows afterwards, so its bytes can
+//! stream in (from a download, or a file read in chunks) without ever being held whole.
 
 use super::context::GpuContext;
 use crate::error::{Error, Result};
 use crate::quant::{DType, gpu_layout};
 
 /// Rows `first_row .. first_row + rows` of a matrix, in one buffer.
+#[derive(Clone)]
 pub struct WeightPart {
     pub buffer: wgpu::Buffer,
     pub first_row: u32,
@@ -14,6 +18,7 @@ pub struct WeightPart {
 }
 
 /// A `[rows × cols]` matrix (ggml: `dims = [cols, rows]`) in `dtype`.
+#[derive(Clone)]
 pub struct GpuMatrix {
     pub name: String,
     pub dtype: DType,
@@ -23,39 +28,137 @@ pub struct GpuMatrix {
 }
 
 impl GpuMatrix {
-    /// Uploads a matrix from its GGUF bytes (whole rows in GGUF block layout).
-    pub fn upload(ctx: &GpuContext, name: &str, dtype: DType, rows: u32, cols: u32, gguf_bytes: &[u8]) -> Result<GpuMatrix> {
-        let row_bytes = dtype.bytes_for(u64::from(cols)).ok_or_else(|| {
-            Error::InvalidArgument(format!("{name}: rows of {cols} elements are not whole {dtype} blocks"))
-        })? as usize;
-        if row_bytes * rows as usize != gguf_bytes.len() {
-            return Err(Error::InvalidArgument(format!(
-                "{name}: {} bytes for {rows} rows of {row_bytes} bytes",
-                gguf_bytes.len()
-            )));
-        }
-        let gpu_row_bytes = gpu_layout::gpu_bytes(dtype, row_bytes).max(1);
-        // Rows per part: as many as fit in one binding, and a whole number of words.
-        let rows_per_part = (ctx.max_storage_binding / gpu_row_bytes as u64).clamp(1, u64::from(rows.max(1))) as u32;
+    /// Creates the (zeroed) buffers of a matrix; fill them with [`GpuMatrix::write_rows`].
+    pub fn allocate(
+        ctx: &GpuContext,
+        name: &str,
+        dtype: DType,
+        rows: u32,
+        cols: u32,
+    ) -> Result<GpuMatrix> {
+        let gpu_row_bytes = Self::gpu_row_bytes_of(name, dtype, cols)?;
+        // Rows per part: as many as fit in one binding.
+        let rows_per_part =
+            (ctx.max_storage_binding / gpu_row_bytes).clamp(1, u64::from(rows.max(1))) as u32;
         let mut parts = Vec::new();
         let mut first_row = 0;
-        let mut staging = Vec::new();
         while first_row < rows {
             let n = rows_per_part.min(rows - first_row);
-            let src = &gguf_bytes[first_row as usize * row_bytes..(first_row + n) as usize * row_bytes];
-            staging.clear();
-            gpu_layout::repack_into(dtype, src, &mut staging)?;
-            gpu_layout::finish_words(&mut staging);
+            let size = (u64::from(n) * gpu_row_bytes).next_multiple_of(4);
             let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(name),
-                size: staging.len() as u64,
+                size,
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            ctx.queue.write_buffer(&buffer, 0, &staging);
-            parts.push(WeightPart { buffer, first_row, rows: n });
+            parts.push(WeightPart {
+                buffer,
+                first_row,
+                rows: n,
+            });
             first_row += n;
         }
-        Ok(GpuMatrix { name: name.to_string(), dtype, rows, cols, parts })
+        Ok(GpuMatrix {
+            name: name.to_string(),
+            dtype,
+            rows,
+            cols,
+            parts,
+        })
+    }
+
+    /// Allocates a matrix and uploads all of it from its GGUF bytes.
+    pub fn upload(
+        ctx: &GpuContext,
+        name: &str,
+        dtype: DType,
+        rows: u32,
+        cols: u32,
+        gguf_bytes: &[u8],
+    ) -> Result<GpuMatrix> {
+        let m = Self::allocate(ctx, name, dtype, rows, cols)?;
+        if m.row_bytes() * rows as usize != gguf_bytes.len() {
+            return Err(Error::InvalidArgument(format!(
+                "{name}: {} bytes for {rows} rows of {} bytes",
+                gguf_bytes.len(),
+                m.row_bytes()
+            )));
+        }
+        m.write_rows(ctx, 0, gguf_bytes, &mut Vec::new())?;
+        Ok(m)
+    }
+
+    /// Bytes of one row in the GGUF layout.
+    pub fn row_bytes(&self) -> usize {
+        self.dtype
+            .bytes_for(u64::from(self.cols))
+            .expect("checked by allocate") as usize
+    }
+
+    /// Bytes of one row in the GPU layout. Rows of whole blocks are whole words for every
+    /// quantised format; F16/BF16 rows need an even number of columns, which matmul's
+    /// multiple-of-32 rule gives (checked here so a part never splits a word).
+    fn gpu_row_bytes_of(name: &str, dtype: DType, cols: u32) -> Result<u64> {
+        let row_bytes = dtype.bytes_for(u64::from(cols)).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{name}: rows of {cols} elements are not whole {dtype} blocks"
+            ))
+        })?;
+        let gpu = gpu_layout::gpu_bytes(dtype, row_bytes as usize) as u64;
+        if gpu % 4 != 0 || gpu == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "{name}: rows of {cols} {dtype} elements are not whole 4-byte words"
+            )));
+        }
+        Ok(gpu)
+    }
+
+    /// Writes whole rows `first_row ..` from their GGUF bytes, repacking on the way
+    /// (`scratch` is reused between calls to avoid an allocation per chunk).
+    pub fn write_rows(
+        &self,
+        ctx: &GpuContext,
+        first_row: u32,
+        gguf_rows: &[u8],
+        scratch: &mut Vec<u8>,
+    ) -> Result<()> {
+        let row_bytes = self.row_bytes();
+        if gguf_rows.len() % row_bytes != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "{}: {} bytes are not whole rows of {row_bytes}",
+                self.name,
+                gguf_rows.len()
+            )));
+        }
+        let n_rows = (gguf_rows.len() / row_bytes) as u32;
+        if u64::from(first_row) + u64::from(n_rows) > u64::from(self.rows) {
+            return Err(Error::InvalidArgument(format!(
+                "{}: rows {first_row}+{n_rows} past its {} rows",
+                self.name, self.rows
+            )));
+        }
+        let gpu_row_bytes = Self::gpu_row_bytes_of(&self.name, self.dtype, self.cols)?;
+        let end_row = first_row + n_rows;
+        for part in &self.parts {
+            let (lo, hi) = (
+                first_row.max(part.first_row),
+                end_row.min(part.first_row + part.rows),
+            );
+            if lo >= hi {
+                continue;
+            }
+            let src = &gguf_rows
+                [(lo - first_row) as usize * row_bytes..(hi - first_row) as usize * row_bytes];
+            scratch.clear();
+            gpu_layout::repack_into(self.dtype, src, scratch)?;
+            let offset = u64::from(lo - part.first_row) * gpu_row_bytes;
+            ctx.queue.write_buffer(&part.buffer, offset, scratch);
+        }
+        Ok(())
+    }
+
+    /// Bytes this matrix takes on the GPU.
+    pub fn gpu_bytes(&self) -> u64 {
+        self.parts.iter().map(|p| p.buffer.size()).sum()
     }
 }

@@ -52,7 +52,12 @@ impl Graph {
         let (ctx, p, cfg, w) = (s.ctx, s.pipelines, s.cfg, s.weights);
         let n = n_tokens;
         let nu = n as usize;
-        let (d, q_dim, kv_dim, ff) = (cfg.d_model as usize, cfg.q_dim() as usize, cfg.kv_dim() as usize, cfg.d_ff as usize);
+        let (d, q_dim, kv_dim, ff) = (
+            cfg.d_model as usize,
+            cfg.q_dim() as usize,
+            cfg.kv_dim() as usize,
+            cfg.d_ff as usize,
+        );
         let logits_rows = match mode {
             Logits::Last => 1,
             Logits::All => n,
@@ -94,7 +99,11 @@ impl Graph {
 
         let mut ds = Vec::new();
         ds.extend(embed(ctx, p, &w.token_embd, &ids, &x, n, 1.0).await?);
-        let all_rows = Rows { n: cfg.d_model, first_row: 0, n_rows: n };
+        let all_rows = Rows {
+            n: cfg.d_model,
+            first_row: 0,
+            n_rows: n,
+        };
         let attn_shape = AttentionShape {
             n_heads: cfg.n_heads,
             n_kv_heads: cfg.n_kv_heads,
@@ -107,9 +116,51 @@ impl Graph {
             ds.extend(matmul(ctx, p, &layer.wq, &h, &q, n).await?);
             ds.extend(matmul(ctx, p, &layer.wk, &h, &k, n).await?);
             ds.extend(matmul(ctx, p, &layer.wv, &h, &v, n).await?);
-            ds.push(rope(ctx, p, &q, s.inv_freq, s.step, cfg.n_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style, n).await?);
-            ds.push(rope(ctx, p, &k, s.inv_freq, s.step, cfg.n_kv_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style, n).await?);
-            ds.push(kv_store(ctx, p, &k, &v, k_cache, v_cache, s.step, cfg.kv_dim(), s.kv.n_ctx, n).await?);
+            ds.push(
+                rope(
+                    ctx,
+                    p,
+                    &q,
+                    s.inv_freq,
+                    s.step,
+                    cfg.n_heads,
+                    cfg.head_dim,
+                    cfg.n_rot,
+                    cfg.rope_style,
+                    n,
+                )
+                .await?,
+            );
+            ds.push(
+                rope(
+                    ctx,
+                    p,
+                    &k,
+                    s.inv_freq,
+                    s.step,
+                    cfg.n_kv_heads,
+                    cfg.head_dim,
+                    cfg.n_rot,
+                    cfg.rope_style,
+                    n,
+                )
+                .await?,
+            );
+            ds.push(
+                kv_store(
+                    ctx,
+                    p,
+                    &k,
+                    &v,
+                    k_cache,
+                    v_cache,
+                    s.step,
+                    cfg.kv_dim(),
+                    s.kv.n_ctx,
+                    n,
+                )
+                .await?,
+            );
             ds.push(attention(ctx, p, &q, k_cache, v_cache, &att, s.step, attn_shape, n).await?);
             ds.extend(matmul(ctx, p, &layer.wo, &att, &o, n).await?);
             ds.push(elementwise(ctx, p, ElementwiseOp::AddInPlace, &x, &o, n * cfg.d_model).await?);
@@ -120,20 +171,44 @@ impl Graph {
             ds.extend(matmul(ctx, p, &layer.w_down, &gate, &o, n).await?);
             ds.push(elementwise(ctx, p, ElementwiseOp::AddInPlace, &x, &o, n * cfg.d_model).await?);
         }
-        let out_rows = Rows { n: cfg.d_model, first_row: n - logits_rows, n_rows: logits_rows };
+        let out_rows = Rows {
+            n: cfg.d_model,
+            first_row: n - logits_rows,
+            n_rows: logits_rows,
+        };
         ds.push(rmsnorm(ctx, p, &x, &w.output_norm, &h_out, out_rows, cfg.rms_eps).await?);
         ds.extend(matmul(ctx, p, w.lm_head(), &h_out, &logits, logits_rows).await?);
         let last = (logits_rows - 1) * cfg.vocab;
         ds.push(argmax(ctx, p, &logits, last, &argmax_out, cfg.vocab).await?);
-        Ok(Graph { n_tokens, ids, logits, argmax_out, id_staging, logits_staging, dispatches: ds })
+        Ok(Graph {
+            n_tokens,
+            ids,
+            logits,
+            argmax_out,
+            id_staging,
+            logits_staging,
+            dispatches: ds,
+        })
     }
 
     /// Runs the graph on `ids` (whose first token is at position `pos0`) and returns the
     /// argmax of the last logits row, plus all computed logits when `read_logits`.
-    pub async fn run(&self, ctx: &GpuContext, step: &wgpu::Buffer, ids: &[u32], pos0: u32, read_logits: bool) -> Result<(u32, Option<Vec<f32>>)> {
+    pub async fn run(
+        &self,
+        ctx: &GpuContext,
+        step: &wgpu::Buffer,
+        ids: &[u32],
+        pos0: u32,
+        read_logits: bool,
+    ) -> Result<(u32, Option<Vec<f32>>)> {
         debug_assert_eq!(ids.len(), self.n_tokens as usize);
-        ctx.queue.write_buffer(&self.ids, 0, bytemuck::cast_slice(ids));
-        ctx.queue.write_buffer(step, 0, bytemuck::bytes_of(&crate::kernels::rope::Step { pos0, _pad: [0; 3] }));
+        ctx.queue
+            .write_buffer(&self.ids, 0, bytemuck::cast_slice(ids));
+        ctx.queue.write_buffer(
+            step,
+            0,
+            bytemuck::bytes_of(&crate::kernels::rope::Step { pos0, _pad: [0; 3] }),
+        );
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
@@ -143,13 +218,21 @@ impl Graph {
         }
         encoder.copy_buffer_to_buffer(&self.argmax_out, 0, &self.id_staging, 0, 4);
         if read_logits {
-            encoder.copy_buffer_to_buffer(&self.logits, 0, &self.logits_staging, 0, self.logits.size());
+            encoder.copy_buffer_to_buffer(
+                &self.logits,
+                0,
+                &self.logits_staging,
+                0,
+                self.logits.size(),
+            );
         }
         ctx.queue.submit([encoder.finish()]);
         let id_bytes = ctx.map_read(&self.id_staging).await?;
         let id = u32::from_le_bytes(id_bytes[..4].try_into().expect("4 bytes"));
         let logits = if read_logits {
-            Some(bytemuck::pod_collect_to_vec(&ctx.map_read(&self.logits_staging).await?))
+            Some(bytemuck::pod_collect_to_vec(
+                &ctx.map_read(&self.logits_staging).await?,
+            ))
         } else {
             None
         };

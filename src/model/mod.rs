@@ -4,13 +4,17 @@
 mod config;
 mod graph;
 mod kv_cache;
+mod stream;
+mod upload;
 mod weights;
 
 use std::collections::HashMap;
 
 pub use config::{Arch, ModelConfig};
 pub use graph::Logits;
-pub use weights::{ModelWeights, TensorSource};
+pub use stream::{LoadProgress, ModelStream};
+pub use upload::TensorUploads;
+pub use weights::ModelWeights;
 
 use self::graph::{Graph, Shared, context_full};
 use self::kv_cache::KvCache;
@@ -24,6 +28,9 @@ pub const MAX_BATCH: usize = 256;
 pub const DEFAULT_CONTEXT: u32 = 4096;
 /// Distinct batch sizes whose graphs are kept; past this the cache is cleared.
 const MAX_CACHED_GRAPHS: usize = 16;
+/// Bytes read from a model file per push when loading natively.
+#[cfg(not(target_arch = "wasm32"))]
+const FILE_CHUNK: u64 = 16 << 20;
 
 #[derive(Clone, Debug, Default)]
 pub struct ModelOptions {
@@ -52,10 +59,37 @@ pub struct Forward {
 }
 
 impl Model {
-    pub async fn load(ctx: &GpuContext, src: &mut dyn TensorSource, options: ModelOptions) -> Result<Model> {
-        let config = ModelConfig::from_metadata(&src.header().metadata)?;
-        let n_ctx = options.n_ctx.unwrap_or(DEFAULT_CONTEXT.min(config.n_ctx_train)).max(1);
-        let weights = ModelWeights::load(ctx, &config, src)?;
+    /// Loads a model from a GGUF file on disk, streaming its tensor data to the GPU in
+    /// chunks (the same path the browser's downloads take).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn load(
+        ctx: &GpuContext,
+        file: &mut crate::gguf::GgufFile,
+        options: ModelOptions,
+    ) -> Result<Model> {
+        let mut stream =
+            ModelStream::with_header(ctx, file.header().clone(), file.len(), options).await?;
+        let mut pos = file.header().data_offset;
+        while pos < file.len() {
+            let n = FILE_CHUNK.min(file.len() - pos);
+            stream.push(&file.read_range(pos, n)?).await?;
+            pos += n;
+        }
+        Ok(stream.finish().await?.0)
+    }
+
+    /// Builds a model around weights already on the GPU: the KV cache, RoPE tables and
+    /// the decode graph (compiling its shaders).
+    pub async fn from_weights(
+        ctx: &GpuContext,
+        config: ModelConfig,
+        weights: ModelWeights,
+        options: ModelOptions,
+    ) -> Result<Model> {
+        let n_ctx = options
+            .n_ctx
+            .unwrap_or(DEFAULT_CONTEXT.min(config.n_ctx_train))
+            .max(1);
         let kv = KvCache::new(ctx, &config, n_ctx);
         let step = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("step"),
@@ -63,7 +97,10 @@ impl Model {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let inv_freq = ctx.f32_buffer_from("inv_freq", &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale));
+        let inv_freq = ctx.f32_buffer_from(
+            "inv_freq",
+            &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale),
+        );
         let mut model = Model {
             ctx: ctx.clone(),
             config,
@@ -131,12 +168,22 @@ impl Model {
 
     /// Appends `ids` to the context and runs the model over them. With `Logits::All`, the
     /// logits of every input token are returned; otherwise those of the last, if asked.
-    pub async fn forward(&mut self, ids: &[u32], mode: Logits, read_logits: bool) -> Result<Forward> {
+    pub async fn forward(
+        &mut self,
+        ids: &[u32],
+        mode: Logits,
+        read_logits: bool,
+    ) -> Result<Forward> {
         if ids.is_empty() {
-            return Err(Error::InvalidArgument("forward needs at least one token".into()));
+            return Err(Error::InvalidArgument(
+                "forward needs at least one token".into(),
+            ));
         }
         if let Some(&bad) = ids.iter().find(|&&id| id >= self.config.vocab) {
-            return Err(Error::InvalidArgument(format!("token id {bad} is outside the vocabulary of {}", self.config.vocab)));
+            return Err(Error::InvalidArgument(format!(
+                "token id {bad} is outside the vocabulary of {}",
+                self.config.vocab
+            )));
         }
         if self.n_past as usize + ids.len() > self.kv.n_ctx as usize {
             return Err(context_full(self.n_past, ids.len(), self.kv.n_ctx));

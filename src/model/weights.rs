@@ -1,28 +1,15 @@
 //! Model weights on the GPU, by GGUF tensor name. Matrices keep their file's format (one
 //! model serves every quantisation); norm vectors are dequantised to f32.
+//!
+//! Loading is in two steps so weights can stream: `ModelWeights::declare` reads only the
+//! header, checks every tensor's shape and allocates its GPU buffers; the returned
+//! [`TensorUploads`] then takes the file's bytes in order and fills those buffers.
 
 use super::config::ModelConfig;
+use super::upload::TensorUploads;
 use crate::error::{Error, Result};
 use crate::gguf::{GgufHeader, TensorInfo};
 use crate::gpu::{GpuContext, GpuMatrix};
-use crate::quant;
-
-/// Where tensor bytes come from: a file natively, downloaded chunks in the browser.
-pub trait TensorSource {
-    fn header(&self) -> &GgufHeader;
-    /// The raw (GGUF layout) bytes of one tensor.
-    fn read_tensor(&mut self, info: &TensorInfo) -> Result<Vec<u8>>;
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-impl TensorSource for crate::gguf::GgufFile {
-    fn header(&self) -> &GgufHeader {
-        crate::gguf::GgufFile::header(self)
-    }
-    fn read_tensor(&mut self, info: &TensorInfo) -> Result<Vec<u8>> {
-        crate::gguf::GgufFile::read_tensor(self, info)
-    }
-}
 
 pub struct LayerWeights {
     pub attn_norm: wgpu::Buffer,
@@ -49,8 +36,18 @@ impl ModelWeights {
         self.output.as_ref().unwrap_or(&self.token_embd)
     }
 
-    pub fn load(ctx: &GpuContext, cfg: &ModelConfig, src: &mut dyn TensorSource) -> Result<ModelWeights> {
-        let mut loader = Loader { ctx, src };
+    /// Allocates every weight the model needs, from the header alone, and says where in
+    /// the file each one's bytes are.
+    pub fn declare(
+        ctx: &GpuContext,
+        cfg: &ModelConfig,
+        header: &GgufHeader,
+    ) -> Result<(ModelWeights, TensorUploads)> {
+        let mut loader = Loader {
+            ctx,
+            header,
+            uploads: TensorUploads::default(),
+        };
         let (d, q, kv, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff, cfg.vocab);
         let mut layers = Vec::with_capacity(cfg.n_layers as usize);
         for i in 0..cfg.n_layers {
@@ -67,28 +64,35 @@ impl ModelWeights {
                 w_down: loader.matrix(&n("ffn_down"), d, ff)?,
             });
         }
-        let output = if loader.src.header().tensor("output.weight").is_some() {
+        let output = if loader.header.tensor("output.weight").is_some() {
             Some(loader.matrix("output.weight", vocab, d)?)
         } else {
             None
         };
-        Ok(ModelWeights {
+        let weights = ModelWeights {
             token_embd: loader.matrix("token_embd.weight", vocab, d)?,
             output,
             output_norm: loader.vector("output_norm.weight", d)?,
             layers,
-        })
+        };
+        Ok((weights, loader.uploads))
     }
 }
 
 struct Loader<'a> {
     ctx: &'a GpuContext,
-    src: &'a mut dyn TensorSource,
+    header: &'a GgufHeader,
+    uploads: TensorUploads,
 }
 
 impl Loader<'_> {
     fn info(&self, name: &str) -> Result<TensorInfo> {
-        self.src.header().tensor(name).cloned().ok_or_else(|| Error::MissingTensor { name: name.to_string() })
+        self.header
+            .tensor(name)
+            .cloned()
+            .ok_or_else(|| Error::MissingTensor {
+                name: name.to_string(),
+            })
     }
 
     fn check_shape(info: &TensorInfo, want: &[u64]) -> Result<()> {
@@ -105,16 +109,17 @@ impl Loader<'_> {
     fn matrix(&mut self, name: &str, rows: u32, cols: u32) -> Result<GpuMatrix> {
         let info = self.info(name)?;
         Self::check_shape(&info, &[u64::from(cols), u64::from(rows)])?;
-        let bytes = self.src.read_tensor(&info)?;
-        GpuMatrix::upload(self.ctx, name, info.dtype, rows, cols, &bytes)
+        let m = GpuMatrix::allocate(self.ctx, name, info.dtype, rows, cols)?;
+        self.uploads.add_matrix(&info, m.clone());
+        Ok(m)
     }
 
-    /// A vector of `n` values as f32.
+    /// A vector of `n` values, stored as f32 whatever its format in the file.
     fn vector(&mut self, name: &str, n: u32) -> Result<wgpu::Buffer> {
         let info = self.info(name)?;
         Self::check_shape(&info, &[u64::from(n)])?;
-        let bytes = self.src.read_tensor(&info)?;
-        let values = quant::dequantize_to_vec(info.dtype, &bytes)?;
-        Ok(self.ctx.f32_buffer_from(name, &values))
+        let buffer = self.ctx.f32_buffer(name, n as usize);
+        self.uploads.add_vector(&info, buffer.clone());
+        Ok(buffer)
     }
 }

@@ -30,7 +30,9 @@ fn pad(dtype: DType) -> Pad {
 /// Bytes per block in the GPU layout (a multiple of 4 for every quantised format).
 pub const fn gpu_block_bytes(dtype: DType) -> usize {
     match dtype {
-        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::Q3_K | DType::Q6_K => dtype.block_bytes() + 2,
+        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::Q3_K | DType::Q6_K => {
+            dtype.block_bytes() + 2
+        }
         _ => dtype.block_bytes(),
     }
 }
@@ -68,11 +70,6 @@ pub fn repack_into(dtype: DType, src: &[u8], dst: &mut Vec<u8>) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Pads a finished repack to whole words (an odd number of F16/BF16 elements).
-pub fn finish_words(dst: &mut Vec<u8>) {
-    dst.resize(dst.len().next_multiple_of(4), 0);
 }
 
 #[cfg(test)]

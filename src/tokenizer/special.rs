@@ -44,7 +44,10 @@ impl SpecialMatcher {
         if text.is_empty() {
             return frags;
         }
-        frags.push(Fragment::Text { start: 0, end: text.len() });
+        frags.push(Fragment::Text {
+            start: 0,
+            end: text.len(),
+        });
         for (tok, id, attr) in &self.tokens {
             if !parse_special && attr.is_special() {
                 continue;
@@ -90,8 +93,16 @@ mod tests {
 
     #[test]
     fn longest_first_and_user_defined_always() {
-        let texts: Vec<String> = ["a", "<x>", "<xx>", "  "].iter().map(|s| s.to_string()).collect();
-        let attrs = [Attr::NORMAL, Attr::CONTROL, Attr::CONTROL, Attr::USER_DEFINED];
+        let texts: Vec<String> = ["a", "<x>", "<xx>", "  "]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let attrs = [
+            Attr::NORMAL,
+            Attr::CONTROL,
+            Attr::CONTROL,
+            Attr::USER_DEFINED,
+        ];
         let m = SpecialMatcher::new(&texts, &attrs);
         let text = "a<xx>b<x>  c";
         let f = m.partition(text, true);
@@ -110,7 +121,11 @@ mod tests {
         let f = m.partition(text, false);
         assert_eq!(
             f,
-            vec![Fragment::Text { start: 0, end: 9 }, Fragment::Token(3), Fragment::Text { start: 11, end: 12 }]
+            vec![
+                Fragment::Text { start: 0, end: 9 },
+                Fragment::Token(3),
+                Fragment::Text { start: 11, end: 12 }
+            ]
         );
         assert!(m.partition("", true).is_empty());
     }

@@ -53,11 +53,15 @@ pub fn build(vocab: &GgufVocab) -> Result<tokenizers::Tokenizer> {
         })
         .collect();
 
-    let mut builder = BPE::builder().vocab_and_merges(map, merges).byte_fallback(true);
+    let mut builder = BPE::builder()
+        .vocab_and_merges(map, merges)
+        .byte_fallback(true);
     if let Some(unk) = vocab.unk {
         builder = builder.unk_token(vocab.texts[unk as usize].clone());
     }
-    let bpe = builder.build().map_err(|e| Error::Tokenizer(format!("building SentencePiece BPE model: {e}")))?;
+    let bpe = builder
+        .build()
+        .map_err(|e| Error::Tokenizer(format!("building SentencePiece BPE model: {e}")))?;
 
     let mut tok = tokenizers::Tokenizer::new(bpe);
     // The prefix space is added per fragment by the caller (llama.cpp adds it after every

@@ -24,19 +24,29 @@ pub fn models_dir() -> PathBuf {
 /// real models are the ones that matter most.
 pub fn model_path(name: &str) -> PathBuf {
     let path = models_dir().join(name);
-    assert!(path.is_file(), "{} is missing: run scripts/fetch-models.sh first", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/fetch-models.sh first",
+        path.display()
+    );
     path
 }
 
 /// A committed fixture under `tests/fixtures/`.
 pub fn fixture_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 pub fn read_fixture_json(rel: &str) -> serde_json::Value {
     let path = fixture_path(rel);
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (regenerate with the scripts in scripts/fixtures/)", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (regenerate with the scripts in scripts/fixtures/)",
+            path.display()
+        )
+    });
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -54,7 +64,10 @@ pub fn gpu() -> hearth::gpu::GpuContext {
 
 /// Decodes a hex string from a fixture.
 pub fn hex_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect()
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 /// xorshift64*: seeded test data that is the same on every machine.

@@ -1,0 +1,413 @@
+//! The browser surface: `WasmEngine`, driven by the `hearth-llm` package's worker. Only
+//! conversions between JS values and the core's types live here, no model logic. The
+//! contract with www/ is documented on each method and in www/src/wasm_contract.ts.
+//!
+//! Every method takes `&self` and returns at once (async work is handed back as a
+//! Promise), so `interrupt()` can be called while a `generate()` is running. The state a
+//! running operation needs is taken out of the engine for its duration; a second
+//! operation meanwhile is refused with a clear error instead of a RefCell panic.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use js_sys::Promise;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::chat::ChatMessage;
+use crate::engine::{Engine, FinishReason};
+use crate::error::Error;
+use crate::gpu::{GpuContext, GpuOptions};
+use crate::inspect::ModelSummary;
+use crate::model::{LoadProgress, ModelOptions, ModelStream};
+use crate::sample::SamplingParams;
+
+/// The JS error class name for each kind of failure (www/src/errors.ts has the classes).
+fn error_name(e: &Error) -> &'static str {
+    match e {
+        Error::NotGguf { .. }
+        | Error::UnsupportedGgufVersion { .. }
+        | Error::Truncated { .. }
+        | Error::Corrupt { .. }
+        | Error::TooLarge { .. }
+        | Error::MissingMetadata { .. }
+        | Error::MetadataType { .. }
+        | Error::MissingTensor { .. }
+        | Error::Tokenizer(_) => "ModelFormatError",
+        Error::UnsupportedModel { .. } | Error::UnsupportedTensorType { .. } => {
+            "UnsupportedModelError"
+        }
+        Error::NoGpu { .. } => "WebGPUUnavailableError",
+        Error::OutOfMemory { .. } => "OutOfMemoryError",
+        Error::DeviceLost { .. } => "DeviceLostError",
+        Error::InvalidArgument(_) => "InvalidArgumentError",
+        _ => "HearthError",
+    }
+}
+
+/// A JS `Error` whose `name` tells its kind.
+fn js_error(e: &Error) -> JsValue {
+    js_error_named(error_name(e), &e.to_string())
+}
+
+fn js_error_named(name: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    err.set_name(name);
+    err.into()
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error_named("HearthError", &format!("converting a result to JS: {e}")))
+}
+
+enum State {
+    Empty,
+    Loading(Box<ModelStream>),
+    Ready(Box<Engine>),
+    /// An operation has taken the state out and will put it back.
+    Busy(&'static str),
+}
+
+struct Inner {
+    ctx: GpuContext,
+    state: RefCell<State>,
+    progress: Cell<LoadProgress>,
+    interrupt: Cell<bool>,
+}
+
+impl Inner {
+    /// Takes the state out for an async operation, or says why it cannot.
+    fn take(&self, doing: &'static str) -> Result<State, JsValue> {
+        let mut state = self.state.borrow_mut();
+        if let State::Busy(what) = *state {
+            return Err(js_error_named(
+                "HearthError",
+                &format!("cannot {doing} while {what} (one operation at a time)"),
+            ));
+        }
+        Ok(std::mem::replace(&mut *state, State::Busy(doing)))
+    }
+
+    /// Takes the state out when `pick` accepts it; otherwise leaves it as it was and
+    /// refuses with `wrong_state` (a call in the wrong order must not drop a model).
+    fn take_as<T>(
+        &self,
+        doing: &'static str,
+        wrong_state: &str,
+        pick: impl FnOnce(State) -> Result<T, State>,
+    ) -> Result<T, JsValue> {
+        pick(self.take(doing)?).map_err(|state| {
+            self.put(state);
+            js_error_named("InvalidArgumentError", wrong_state)
+        })
+    }
+
+    fn put(&self, state: State) {
+        *self.state.borrow_mut() = state;
+    }
+}
+
+#[wasm_bindgen]
+pub struct WasmEngine {
+    inner: Rc<Inner>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct CreateOptions {
+    max_storage_binding_bytes: Option<u64>,
+}
+
+/// What to generate from: exactly one of `messages` (chat) or `prompt` (raw completion).
+#[derive(Deserialize)]
+struct PromptPart {
+    messages: Option<Vec<ChatMessage>>,
+    prompt: Option<String>,
+}
+
+#[derive(Serialize)]
+struct GenerateResult {
+    text: String,
+    finish_reason: &'static str,
+    prompt_tokens: usize,
+    completion_tokens: usize,
+    prompt_ids: Vec<u32>,
+    ids: Vec<u32>,
+    prefill_tok_s: f64,
+    decode_tok_s: f64,
+    ttft_ms: f64,
+}
+
+#[derive(Serialize)]
+struct LoadedModel {
+    #[serde(flatten)]
+    summary: ModelSummary,
+    n_ctx: u32,
+    kv_cache_bytes: u64,
+}
+
+#[wasm_bindgen]
+impl WasmEngine {
+    /// Opens WebGPU. Rejects with a `WebGPUUnavailableError` saying why.
+    pub async fn create(options: JsValue) -> Result<WasmEngine, JsValue> {
+        console_error_panic_hook_once();
+        let options: CreateOptions = if options.is_undefined() || options.is_null() {
+            CreateOptions::default()
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?
+        };
+        let gpu_options = GpuOptions {
+            max_storage_binding: options.max_storage_binding_bytes,
+            tuning: None,
+        };
+        let ctx = GpuContext::new(gpu_options)
+            .await
+            .map_err(|e| js_error(&e))?;
+        Ok(WasmEngine {
+            inner: Rc::new(Inner {
+                ctx,
+                state: RefCell::new(State::Empty),
+                progress: Cell::new(LoadProgress::default()),
+                interrupt: Cell::new(false),
+            }),
+        })
+    }
+
+    /// `{name, backend, deviceType, features, maxStorageBufferBindingSize, maxBufferSize}`.
+    #[wasm_bindgen(js_name = adapterInfo)]
+    pub fn adapter_info(&self) -> Result<JsValue, JsValue> {
+        let ctx = &self.inner.ctx;
+        let f = ctx.features;
+        let features: Vec<&str> = [
+            (f.shader_f16, "shader-f16"),
+            (f.subgroups, "subgroups"),
+            (f.timestamps, "timestamp-query"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        to_js(&serde_json::json!({
+            "name": ctx.info.name,
+            "backend": format!("{:?}", ctx.info.backend),
+            "deviceType": format!("{:?}", ctx.info.device_type),
+            "features": features,
+            "maxStorageBufferBindingSize": ctx.max_storage_binding,
+            "maxBufferSize": ctx.limits.max_buffer_size,
+        }))
+    }
+
+    /// Starts loading a `total_bytes`-byte GGUF file (dropping any loaded model).
+    #[wasm_bindgen(js_name = beginLoad)]
+    pub fn begin_load(&self, total_bytes: f64) -> Result<(), JsValue> {
+        if !(total_bytes.is_finite() && total_bytes >= 0.0) {
+            return Err(js_error_named(
+                "InvalidArgumentError",
+                &format!("total size {total_bytes} is not a byte count"),
+            ));
+        }
+        self.inner.take("start a load")?;
+        let stream = ModelStream::new(&self.inner.ctx, total_bytes as u64, ModelOptions::default());
+        self.inner.progress.set(stream.progress());
+        self.inner.put(State::Loading(Box::new(stream)));
+        Ok(())
+    }
+
+    /// Feeds the next bytes of the file (in order, any size). A failure ends the load.
+    #[wasm_bindgen(js_name = pushChunk)]
+    pub fn push_chunk(&self, chunk: Vec<u8>) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let mut stream = inner.take_as(
+                "push model bytes",
+                "pushChunk without beginLoad",
+                |s| match s {
+                    State::Loading(x) => Ok(x),
+                    other => Err(other),
+                },
+            )?;
+            match stream.push(&chunk).await {
+                Ok(()) => {
+                    inner.progress.set(stream.progress());
+                    inner.put(State::Loading(stream));
+                    Ok(JsValue::UNDEFINED)
+                }
+                Err(e) => {
+                    inner.put(State::Empty);
+                    Err(js_error(&e))
+                }
+            }
+        })
+    }
+
+    /// `{receivedBytes, totalBytes, uploadedBytes, weightBytes}` of the current load.
+    #[wasm_bindgen(js_name = loadProgress)]
+    pub fn load_progress(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.progress.get())
+    }
+
+    /// All bytes are in: checks completeness, compiles the shaders and resolves with the
+    /// model's summary (as `hearth inspect --json`) plus `n_ctx` and `kv_cache_bytes`.
+    #[wasm_bindgen(js_name = finishLoad)]
+    pub fn finish_load(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let stream = inner.take_as(
+                "finish a load",
+                "finishLoad without beginLoad",
+                |s| match s {
+                    State::Loading(x) => Ok(x),
+                    other => Err(other),
+                },
+            )?;
+            let summary = stream.header().map(ModelSummary::from_header).transpose();
+            let loaded = async {
+                let summary = summary?;
+                let engine = Engine::from_stream(*stream).await?;
+                Ok::<_, Error>((summary, engine))
+            };
+            match loaded.await {
+                Ok((summary, engine)) => {
+                    let Some(summary) = summary else {
+                        inner.put(State::Empty);
+                        return Err(js_error_named(
+                            "ModelFormatError",
+                            "the GGUF header never completed",
+                        ));
+                    };
+                    let info = LoadedModel {
+                        summary,
+                        n_ctx: engine.model.n_ctx(),
+                        kv_cache_bytes: engine.model.kv_cache_bytes(),
+                    };
+                    inner.put(State::Ready(Box::new(engine)));
+                    to_js(&info)
+                }
+                Err(e) => {
+                    inner.put(State::Empty);
+                    Err(js_error(&e))
+                }
+            }
+        })
+    }
+
+    #[wasm_bindgen(js_name = isLoaded)]
+    pub fn is_loaded(&self) -> bool {
+        matches!(*self.inner.state.borrow(), State::Ready(_))
+    }
+
+    /// Drops the loaded model (its GPU buffers are freed) or an unfinished load.
+    pub fn unload(&self) -> Result<(), JsValue> {
+        self.inner.take("unload")?;
+        self.inner.put(State::Empty);
+        Ok(())
+    }
+
+    /// One generation from an OpenAI-style request body; `on_text(text)` receives new text
+    /// as soon as it is final. Resolves with the ids, text, finish reason and timings.
+    pub fn generate(&self, request: JsValue, on_text: js_sys::Function) -> Promise {
+        let inner = self.inner.clone();
+        // Cleared here, when the call is made, not when the future first runs: an
+        // `interrupt()` that JS sends right after this call must still count.
+        inner.interrupt.set(false);
+        future_to_promise(async move {
+            let params: SamplingParams = serde_wasm_bindgen::from_value(request.clone())
+                .map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
+            let prompt: PromptPart = serde_wasm_bindgen::from_value(request)
+                .map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
+            let mut engine = inner.take_as(
+                "generate",
+                "generate before a model finished loading",
+                |s| match s {
+                    State::Ready(x) => Ok(x),
+                    other => Err(other),
+                },
+            )?;
+            let result = run_generation(&mut engine, &inner, &params, prompt, &on_text).await;
+            inner.put(State::Ready(engine));
+            result
+        })
+    }
+
+    /// Asks a running `generate` to stop after the current token (it then resolves with
+    /// `finish_reason: "abort"`). No effect when idle.
+    pub fn interrupt(&self) {
+        self.inner.interrupt.set(true);
+    }
+
+    /// Bytes of wasm linear memory now (it only grows, so this is also the peak so far).
+    #[wasm_bindgen(js_name = wasmMemoryBytes)]
+    pub fn wasm_memory_bytes() -> f64 {
+        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+        let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
+        buffer.byte_length() as f64
+    }
+}
+
+async fn run_generation(
+    engine: &mut Engine,
+    inner: &Inner,
+    params: &SamplingParams,
+    prompt: PromptPart,
+    on_text: &js_sys::Function,
+) -> Result<JsValue, JsValue> {
+    let prompt_ids = match prompt {
+        PromptPart {
+            messages: Some(m),
+            prompt: None,
+        } => engine.encode_chat(&m),
+        PromptPart {
+            messages: None,
+            prompt: Some(p),
+        } => engine.encode_prompt(&p),
+        _ => Err(Error::InvalidArgument(
+            "give exactly one of `messages` and `prompt`".into(),
+        )),
+    }
+    .map_err(|e| js_error(&e))?;
+    let mut callback_error = None;
+    let mut forward = |text: &str| {
+        if !text.is_empty() {
+            if let Err(e) = on_text.call1(&JsValue::NULL, &JsValue::from_str(text)) {
+                callback_error = Some(e);
+                return false;
+            }
+        }
+        !inner.interrupt.get()
+    };
+    let g = engine
+        .generate(&prompt_ids, params, &mut forward)
+        .await
+        .map_err(|e| js_error(&e))?;
+    if let Some(e) = callback_error {
+        return Err(e);
+    }
+    to_js(&GenerateResult {
+        text: g.text,
+        finish_reason: match g.finish_reason {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::Aborted => "abort",
+        },
+        prompt_tokens: g.prompt_ids.len(),
+        completion_tokens: g.ids.len(),
+        prompt_ids: g.prompt_ids,
+        ids: g.ids,
+        prefill_tok_s: g.prefill_tok_s,
+        decode_tok_s: g.decode_tok_s,
+        ttft_ms: g.prefill_seconds * 1000.0,
+    })
+}
+
+/// Rust panics show in the browser console with their message (once per module).
+fn console_error_panic_hook_once() {
+    static SET: std::sync::Once = std::sync::Once::new();
+    SET.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            web_sys::console::error_1(&JsValue::from_str(&format!("hearth panicked: {info}")));
+        }));
+    });
+}

@@ -1,0 +1,25 @@
+// The native CLI (target/release/hearth, Vulkan: lavapipe on machines without a GPU) as the
+// reference for what the browser must produce: the same shaders, the same sampler.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './server.js';
+
+/** HEARTH_CLI (scripts/test.sh sets it), else the release build. */
+export const CLI = process.env.HEARTH_CLI ?? join(repoRoot, 'target', 'release', 'hearth');
+
+/** `hearth generate --json` for one prompt: {prompt_ids, ids, text, finish_reason, ...}. */
+export function cliGenerate({ model, prompt, chat = false, maxTokens }) {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: cargo build --release --bin hearth (or set HEARTH_CLI)`);
+  const args = ['generate', '--json', '--model', join(repoRoot, 'models', model), '-n', String(maxTokens)];
+  if (chat) args.push('--chat');
+  args.push(prompt);
+  // stderr is captured (Mesa's lavapipe prints warnings there) and shown only on failure.
+  try {
+    const out = execFileSync(CLI, args, { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out);
+  } catch (e) {
+    throw new Error(`${CLI} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+  }
+}

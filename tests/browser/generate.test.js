@@ -1,0 +1,230 @@
+// SmolLM2 in a worker engine, loaded from the local server: greedy output equal to the native
+// CLI's, streaming, abort and interrupt, queueing, no network during generation, and a main
+// thread that keeps painting throughout. One browser and one load serve every test here.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch, openPage } from './browser.js';
+import { cliGenerate } from './cli.js';
+import { SMOLLM2, timed } from './models.js';
+import { TestServer } from './server.js';
+
+/** Short prompts: SwiftShader runs the shaders on the CPU. */
+const PROMPTS = [
+  { chat: true, prompt: 'What is the capital of France?' },
+  { chat: true, prompt: 'Write a haiku about the sea.' },
+  { chat: false, prompt: 'The quick brown fox' },
+  { chat: false, prompt: 'def fibonacci(n):' },
+];
+const GREEDY_TOKENS = 32;
+/** A short system message: SmolLM2's template otherwise adds a long default one to prefill. */
+const POEM = [
+  { role: 'system', content: 'Be brief.' },
+  { role: 'user', content: 'Write a poem about the moon.' },
+];
+
+let server;
+let browser;
+let page;
+let modelUrl;
+
+before(async () => {
+  server = await new TestServer().start();
+  browser = await launch();
+  ({ page } = await openPage(browser, server));
+  modelUrl = `${server.origin}/models/${SMOLLM2}`;
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('load: the download streams to the GPU with progress while the page keeps painting', async () => {
+  const { value: r, seconds } = await timed(() =>
+    page.evaluate(async (url) => {
+      window.engine = await newEngine('worker');
+      const progress = [];
+      frames.start();
+      const info = await engine.load(url, { onProgress: (p) => progress.push(p) });
+      const painted = frames.stop();
+      return { info, progress, painted, stats: await engine.stats() };
+    }, modelUrl),
+  );
+  console.log(
+    `load: ${seconds.toFixed(1)} s, ${r.progress.length} progress events, wasm memory ` +
+      `${(r.stats.wasmMemoryBytes / 2 ** 20).toFixed(1)} MiB, frames ${r.painted.count} in ` +
+      `${r.painted.seconds.toFixed(1)} s (longest gap ${r.painted.longestGapMs.toFixed(0)} ms)`,
+  );
+  assert.equal(r.info.architecture, 'llama');
+  assert.equal(r.info.block_count, 30);
+  assert.equal(server.requestsUnder(`/models/${SMOLLM2}`), 1, 'one request for the model file');
+
+  const phases = [...new Set(r.progress.map((p) => p.phase))];
+  assert.deepEqual(phases, ['download', 'compile']);
+  const downloads = r.progress.filter((p) => p.phase === 'download');
+  const total = downloads[0].totalBytes;
+  assert.ok(downloads.length > 2, 'progress reported while downloading, not only at the ends');
+  for (let i = 1; i < downloads.length; i++) assert.ok(downloads[i].loadedBytes >= downloads[i - 1].loadedBytes);
+  assert.equal(downloads.at(-1).loadedBytes, total);
+  // The wasm heap never holds the whole model.
+  assert.ok(r.stats.wasmMemoryBytes < total, `wasm memory ${r.stats.wasmMemoryBytes} >= model ${total}`);
+  assertResponsive(r.painted, 'during load');
+});
+
+test(`greedy ${GREEDY_TOKENS} tokens equal the native CLI's for ${PROMPTS.length} prompts`, async () => {
+  for (const { chat, prompt } of PROMPTS) {
+    const expected = cliGenerate({ model: SMOLLM2, prompt, chat, maxTokens: GREEDY_TOKENS });
+    const { value: got, seconds } = await timed(() =>
+      page.evaluate(
+        async ({ chat, prompt, n }) => {
+          const common = { max_tokens: n, temperature: 0, return_token_ids: true };
+          if (chat) {
+            const r = await engine.chat.completions.create({ messages: [{ role: 'user', content: prompt }], ...common });
+            return { text: r.choices[0].message.content, ids: r.choices[0].token_ids, prompt_ids: r.prompt_token_ids, usage: r.usage };
+          }
+          const r = await engine.completions.create({ prompt, ...common });
+          return { text: r.choices[0].text, ids: r.choices[0].token_ids, prompt_ids: r.prompt_token_ids, usage: r.usage };
+        },
+        { chat, prompt, n: GREEDY_TOKENS },
+      ),
+    );
+    console.log(
+      `${chat ? 'chat' : 'raw '} ${JSON.stringify(prompt)}: ${got.ids.length} tokens in ${seconds.toFixed(1)} s ` +
+        `(decode ${got.usage.extra.decode_tokens_per_s.toFixed(1)} tok/s, prefill ` +
+        `${got.usage.extra.prefill_tokens_per_s.toFixed(1)} tok/s): ${JSON.stringify(got.text)}`,
+    );
+    assert.deepEqual(got.prompt_ids, expected.prompt_ids, `prompt ids for ${JSON.stringify(prompt)}`);
+    assert.deepEqual(got.ids, expected.ids, `generated ids for ${JSON.stringify(prompt)}`);
+    assert.equal(got.text, expected.text);
+    assert.equal(got.usage.completion_tokens, expected.ids.length);
+  }
+});
+
+test('no request reaches the server during generation', async () => {
+  const before = [...server.counts.values()].reduce((a, b) => a + b, 0);
+  await page.evaluate(() => engine.completions.create({ prompt: 'Once upon a time', max_tokens: 8 }));
+  const afterCount = [...server.counts.values()].reduce((a, b) => a + b, 0);
+  assert.equal(afterCount, before);
+});
+
+test('streaming: chunks arrive while the model is still generating; the page keeps painting', async () => {
+  const r = await page.evaluate(async (POEM) => {
+    const t0 = performance.now();
+    frames.start();
+    const stream = await engine.chat.completions.create({
+      messages: POEM,
+      max_tokens: 16,
+      stream: true,
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push({ at: performance.now() - t0, chunk });
+    const painted = frames.stop();
+    const whole = await engine.chat.completions.create({
+      messages: POEM,
+      max_tokens: 16,
+    });
+    return { chunks, painted, whole };
+  }, POEM);
+  const content = r.chunks.filter((c) => c.chunk.choices[0].delta.content);
+  const last = r.chunks.at(-1);
+  console.log(
+    `stream: ${content.length} content chunks, first at ${content[0].at.toFixed(0)} ms, ` +
+      `end at ${last.at.toFixed(0)} ms: ${JSON.stringify(r.whole.choices[0].message.content)}`,
+  );
+  for (const { chunk } of r.chunks) {
+    assert.equal(chunk.object, 'chat.completion.chunk');
+    assert.equal(chunk.id, r.chunks[0].chunk.id);
+  }
+  assert.equal(r.chunks[0].chunk.choices[0].delta.role, 'assistant');
+  assert.ok(content.length >= 8, 'several content chunks'); // greedy: 16 tokens, no early stop
+  // Incremental: pieces arrived at different times, the first well before the end.
+  assert.ok(new Set(content.map((c) => Math.round(c.at))).size >= 3, 'chunks arrived together');
+  assert.ok(content[0].at < last.at - 50, 'the first chunk came only at the end');
+  assert.ok(last.chunk.choices[0].finish_reason, 'the last chunk carries finish_reason');
+  assert.equal(last.chunk.usage.completion_tokens, r.whole.usage.completion_tokens);
+  const text = r.chunks.map((c) => c.chunk.choices[0].delta.content ?? '').join('');
+  assert.equal(text, r.whole.choices[0].message.content, 'the chunks add up to the non-streamed reply');
+  assertResponsive(r.painted, 'during generation');
+});
+
+test('AbortSignal after 5 chunks stops within a token; the next request works', async () => {
+  const r = await page.evaluate(async () => {
+    const controller = new AbortController();
+    const stream = await engine.completions.create({
+      prompt: 'Here is a long story about a dragon:',
+      max_tokens: 64,
+      stream: true,
+      signal: controller.signal,
+    });
+    let seen = 0;
+    let afterAbort = 0;
+    let error = null;
+    try {
+      for await (const chunk of stream) {
+        if (controller.signal.aborted) afterAbort++;
+        else if (chunk.choices[0].text && ++seen === 5) controller.abort();
+      }
+    } catch (e) {
+      error = describeError(e);
+    }
+    const next = await engine.completions.create({ prompt: 'One, two, three,', max_tokens: 6 });
+    return { seen, afterAbort, error, next };
+  });
+  console.log(`abort: ${r.afterAbort} chunks arrived after abort() at the 5th`);
+  assert.equal(r.seen, 5);
+  assert.ok(r.error, 'the stream ended with an error');
+  assert.equal(r.error.name, 'AbortError');
+  assert.ok(r.error.classes.includes('AbortError') && r.error.classes.includes('HearthError'));
+  assert.ok(r.afterAbort <= 2, `${r.afterAbort} chunks after abort()`);
+  assert.equal(r.next.choices[0].finish_reason, 'length');
+  assert.equal(r.next.usage.completion_tokens, 6);
+});
+
+test('interrupt() ends the running generation with finish_reason "abort"', async () => {
+  const r = await page.evaluate(async () => {
+    const stream = await engine.completions.create({ prompt: 'A list of fruits:', max_tokens: 64, stream: true });
+    let pieces = 0;
+    let last = null;
+    for await (const chunk of stream) {
+      if (chunk.choices[0].text && ++pieces === 3) engine.interrupt();
+      last = chunk;
+    }
+    const next = await engine.completions.create({ prompt: 'One, two, three,', max_tokens: 4 });
+    return { pieces, last, next };
+  });
+  console.log(`interrupt: ${r.last.usage.completion_tokens} tokens generated, interrupted at the 3rd text piece`);
+  assert.equal(r.last.choices[0].finish_reason, 'abort');
+  assert.ok(r.last.usage.completion_tokens <= 5, `${r.last.usage.completion_tokens} tokens after interrupting at 3`);
+  assert.equal(r.next.choices[0].finish_reason, 'length');
+});
+
+test('concurrent requests are queued, never interleaved', async () => {
+  const order = await page.evaluate(async () => {
+    const log = [];
+    const run = async (name, prompt) => {
+      const stream = await engine.completions.create({ prompt, max_tokens: 5, stream: true });
+      for await (const chunk of stream) log.push(`${name}:${chunk.choices[0].finish_reason ?? 'text'}`);
+    };
+    await Promise.all([run('a', 'Red, green,'), run('b', 'Monday, Tuesday,'), run('c', 'Paris is')]);
+    return log;
+  });
+  // Each request's chunks are contiguous and end with its finish chunk, in submission order.
+  const owners = order.map((s) => s.split(':')[0]);
+  assert.deepEqual([...new Set(owners)], ['a', 'b', 'c'], order.join(' '));
+  for (const name of ['a', 'b', 'c']) {
+    const first = owners.indexOf(name);
+    const last = owners.lastIndexOf(name);
+    assert.ok(owners.slice(first, last + 1).every((o) => o === name), `interleaved: ${order.join(' ')}`);
+    assert.notEqual(order[last].split(':')[1], 'text', `${name} ends with its finish chunk`);
+  }
+});
+
+/**
+ * requestAnimationFrame kept running: the worker does the work, so the main thread is free.
+ * Bounds are loose because SwiftShader and the tests share two CPU cores.
+ */
+function assertResponsive(painted, when) {
+  assert.ok(painted.count >= 10, `only ${painted.count} frames ${when}`);
+  assert.ok(painted.longestGapMs < 1000, `the main thread froze for ${painted.longestGapMs} ms ${when}`);
+}

@@ -1,0 +1,126 @@
+// load() in an in-thread Engine. Bad input: a truncated GGUF and a PNG renamed .gguf reject
+// with ModelFormatError (an instance of the class in the page), a 404 with HearthError, a
+// load aborted by its signal with AbortError; none leaves a cache entry, and the engine then
+// loads the real model and generates. Other sources: a File (no network), and a server that
+// gzips the file without giving its size (the size then comes from a Range request).
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch, openPage } from './browser.js';
+import { SMOLLM2 } from './models.js';
+import { TestServer } from './server.js';
+
+let server;
+let browser;
+let page;
+
+before(async () => {
+  server = await new TestServer().start();
+  browser = await launch();
+  ({ page } = await openPage(browser, server));
+  await page.evaluate(async () => {
+    window.engine = await newEngine('page');
+    /** load(url) -> 'loaded' or the error as data, plus whether anything got cached. */
+    window.tryLoad = async (url, options = {}) => {
+      let outcome = 'loaded';
+      try {
+        await engine.load(url, options);
+      } catch (e) {
+        outcome = describeError(e);
+      }
+      return { outcome, cached: await hearth.hasModelInCache(url), modelInfo: engine.modelInfo };
+    };
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+function assertFormatError(r, pattern) {
+  assert.notEqual(r.outcome, 'loaded');
+  assert.equal(r.outcome.name, 'ModelFormatError', JSON.stringify(r.outcome));
+  assert.deepEqual(r.outcome.classes.sort(), ['HearthError', 'ModelFormatError']);
+  assert.match(r.outcome.message, pattern);
+  assert.equal(r.cached, false, 'a bad file must not stay in the cache');
+  assert.equal(r.modelInfo, null);
+}
+
+test('a truncated GGUF -> ModelFormatError', async () => {
+  // The real file cut at 20 MB: the header parses, the tensor data stops short.
+  const r = await page.evaluate((u) => tryLoad(u), `${server.origin}/prefix/20000000/${SMOLLM2}`);
+  console.log(`truncated: ${r.outcome.message}`);
+  assertFormatError(r, /truncated/i);
+});
+
+test('a PNG renamed .gguf -> ModelFormatError', async () => {
+  const png = await page.screenshot({ type: 'png' }); // a real PNG, made by the browser
+  assert.equal(png.subarray(1, 4).toString(), 'PNG');
+  const url = server.serveBytes('picture.gguf', png);
+  const r = await page.evaluate((u) => tryLoad(u), url);
+  console.log(`png: ${r.outcome.message}`);
+  assertFormatError(r, /GGUF/);
+});
+
+test('a load aborted by its signal -> AbortError', async () => {
+  const url = `${server.origin}/models/${SMOLLM2}`;
+  const r = await page.evaluate(async (u) => {
+    const controller = new AbortController();
+    const onProgress = (p) => p.loadedBytes > 10e6 && controller.abort();
+    return tryLoad(u, { signal: controller.signal, onProgress });
+  }, url);
+  assert.equal(r.outcome.name, 'AbortError', JSON.stringify(r.outcome));
+  assert.ok(r.outcome.classes.includes('AbortError'));
+  assert.equal(r.cached, false);
+});
+
+test('a missing file (HTTP 404) -> HearthError naming the status', async () => {
+  const r = await page.evaluate((u) => tryLoad(u), `${server.origin}/models/no-such-model.gguf`);
+  assert.equal(r.outcome.name, 'HearthError', JSON.stringify(r.outcome));
+  assert.match(r.outcome.message, /404/);
+  assert.equal(r.modelInfo, null);
+});
+
+test('a File loads with no request, phase "upload"', async () => {
+  const url = `${server.origin}/models/${SMOLLM2}`;
+  await page.evaluate(async (u) => {
+    window.modelFile = new File([await (await fetch(u)).blob()], 'smollm2.gguf');
+  }, url);
+  const before = server.modelRequests();
+  const r = await page.evaluate(async () => {
+    const phases = new Set();
+    const info = await engine.load(modelFile, { onProgress: (p) => phases.add(p.phase) });
+    delete window.modelFile;
+    return { phases: [...phases], info };
+  });
+  assert.equal(server.modelRequests(), before);
+  assert.deepEqual(r.phases, ['upload', 'compile']);
+  assert.equal(r.info.architecture, 'llama');
+});
+
+test('a server that gzips the file and gives no size: the size comes from a Range request', async () => {
+  const path = `/gzip/${SMOLLM2}`;
+  const r = await page.evaluate((u) => tryLoad(u, { useCache: false }), `${server.origin}${path}`);
+  assert.equal(r.outcome, 'loaded', JSON.stringify(r.outcome));
+  assert.equal(r.modelInfo.architecture, 'llama');
+  assert.equal(server.requestsUnder(path), 2, 'a plain GET, then one with Range: bytes=0-');
+});
+
+test('after those failures the engine loads the real model and generates', async () => {
+  const r = await page.evaluate(async (u) => {
+    const info = await engine.load(u);
+    const reply = await engine.chat.completions.create({
+      messages: [{ role: 'user', content: 'Hi!' }],
+      max_tokens: 4,
+    });
+    return { info, reply };
+  }, `${server.origin}/models/${SMOLLM2}`);
+  assert.equal(r.info.architecture, 'llama');
+  assert.equal(r.reply.object, 'chat.completion');
+  assert.equal(r.reply.choices[0].message.role, 'assistant');
+  const { prompt_tokens, completion_tokens, total_tokens } = r.reply.usage;
+  assert.ok(completion_tokens >= 1 && completion_tokens <= 4, `${completion_tokens} tokens`);
+  assert.ok(prompt_tokens > 0);
+  assert.equal(total_tokens, prompt_tokens + completion_tokens);
+});

@@ -1,0 +1,11 @@
+// The models the browser tests load (files in the repo's models/, see scripts/fetch-models.sh)
+// and small helpers shared by the test files.
+
+export const SMOLLM2 = 'smollm2-135m-instruct-q4_1.gguf';
+
+/** Runs `fn` and measures it: {value, seconds}. */
+export async function timed(fn) {
+  const t0 = performance.now();
+  const value = await fn();
+  return { value, seconds: (performance.now() - t0) / 1000 };
+}

@@ -1,0 +1,195 @@
+// The package's pure-JS parts in node, without a browser: the request queue, the streaming
+// iterator, error classes across a (simulated) worker boundary, request validation and the
+// OpenAI-shaped objects. Runs against the built www/dist/.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  AbortError,
+  DeviceLostError,
+  HearthError,
+  InvalidArgumentError,
+  ModelFormatError,
+  OutOfMemoryError,
+  UnsupportedModelError,
+  WebGPUUnavailableError,
+  deserializeError,
+  serializeError,
+  toHearthError,
+} from '../../www/dist/errors.js';
+import { chatBody, chatChunk, chatCompletion, completionBody, responseHeader } from '../../www/dist/openai.js';
+import { PushIterator } from '../../www/dist/push_iterator.js';
+import { SerialQueue } from '../../www/dist/queue.js';
+
+const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+
+test('SerialQueue runs tasks one at a time, in order, past failures', async () => {
+  const queue = new SerialQueue();
+  const log = [];
+  let running = 0;
+  const task = (name, fail = false) => async () => {
+    running++;
+    assert.equal(running, 1, 'two tasks overlapped');
+    log.push(`start ${name}`);
+    await tick();
+    log.push(`end ${name}`);
+    running--;
+    if (fail) throw new Error(name);
+    return name;
+  };
+  const results = await Promise.allSettled([queue.run(task('a')), queue.run(task('b', true)), queue.run(task('c'))]);
+  assert.deepEqual(log, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+});
+
+test('SerialQueue: a task aborted while waiting rejects at once and never runs', async () => {
+  const queue = new SerialQueue();
+  const ran = [];
+  let release;
+  const first = queue.run(() => new Promise((r) => (release = r)).then(() => ran.push('first')));
+  const controller = new AbortController();
+  const second = queue.run(async () => ran.push('second'), controller.signal);
+  const third = queue.run(async () => ran.push('third'));
+  controller.abort();
+  await assert.rejects(second, (e) => e instanceof AbortError && e instanceof HearthError);
+  assert.deepEqual(ran, [], 'nothing ran while the first task held the queue');
+  release();
+  await Promise.all([first, third]);
+  assert.deepEqual(ran, ['first', 'third']);
+  const already = new AbortController();
+  already.abort();
+  await assert.rejects(queue.run(async () => ran.push('never'), already.signal), AbortError);
+  assert.deepEqual(ran, ['first', 'third']);
+});
+
+test('PushIterator delivers buffered values, then the error; break cancels once', async () => {
+  const it = new PushIterator(() => assert.fail('not cancelled'));
+  it.push(1);
+  it.push(2);
+  it.fail(new ModelFormatError('bad'));
+  const got = [];
+  await assert.rejects(
+    (async () => {
+      for await (const v of it) got.push(v);
+    })(),
+    ModelFormatError,
+  );
+  assert.deepEqual(got, [1, 2]);
+
+  let cancels = 0;
+  const live = new PushIterator(() => cancels++);
+  setTimeout(() => live.push('x'), 5);
+  for await (const v of live) {
+    assert.equal(v, 'x');
+    break;
+  }
+  live.push('ignored after return');
+  assert.equal(cancels, 1);
+  assert.deepEqual(await live.next(), { value: undefined, done: true });
+});
+
+test('errors survive the worker boundary as their own classes', () => {
+  const cases = [
+    new WebGPUUnavailableError('no adapter here', 'no-adapter'),
+    new ModelFormatError('not a GGUF file'),
+    new UnsupportedModelError('architecture mamba'),
+    new OutOfMemoryError('buffer of 2 GiB'),
+    new DeviceLostError('driver reset'),
+    new InvalidArgumentError('top_p = 2'),
+    new AbortError('stop'),
+    new HearthError('other'),
+  ];
+  for (const original of cases) {
+    // What postMessage does to it: structured clone of plain data.
+    const wire = structuredClone(serializeError(original));
+    const back = deserializeError(wire);
+    assert.equal(back.constructor, original.constructor, original.name);
+    assert.ok(back instanceof HearthError);
+    assert.equal(back.name, original.name);
+    assert.equal(back.message, original.message);
+  }
+  assert.equal(deserializeError(serializeError(cases[0])).reason, 'no-adapter');
+});
+
+test('rejections from wasm (plain Errors with a name) and DOM aborts map to the classes', () => {
+  const fromWasm = (name, message) => Object.assign(new Error(message), { name });
+  assert.ok(toHearthError(fromWasm('ModelFormatError', 'truncated GGUF')) instanceof ModelFormatError);
+  assert.ok(toHearthError(fromWasm('UnsupportedModelError', 'x')) instanceof UnsupportedModelError);
+  assert.ok(toHearthError(fromWasm('WebGPUUnavailableError', 'x')) instanceof WebGPUUnavailableError);
+  assert.ok(toHearthError(new DOMException('aborted', 'AbortError')) instanceof AbortError);
+  assert.ok(toHearthError(new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded')) instanceof OutOfMemoryError);
+  const other = toHearthError(new TypeError('x is undefined'));
+  assert.equal(other.constructor, HearthError);
+  assert.equal(other.message, 'TypeError: x is undefined');
+});
+
+test('request validation: InvalidArgumentError for malformed requests', () => {
+  const bad = [
+    () => chatBody({ messages: [] }),
+    () => chatBody({ messages: [{ role: 'robot', content: 'hi' }] }),
+    () => chatBody({ messages: [{ role: 'user', content: 42 }] }),
+    () => chatBody({ messages: [{ role: 'user', content: 'hi' }], n: 2 }),
+    () => completionBody({ prompt: ['a', 'b'] }),
+  ];
+  for (const make of bad) assert.throws(make, InvalidArgumentError);
+});
+
+test('only the sampling fields wasm knows are passed on', () => {
+  const body = chatBody({
+    messages: [{ role: 'user', content: 'hi', name: 'ignored' }],
+    model: 'gpt-4o',
+    stream: true,
+    user: 'someone',
+    max_tokens: 8,
+    temperature: 0.5,
+    top_k: null,
+    stop: ['\n'],
+  });
+  assert.deepEqual(body, {
+    messages: [{ role: 'user', content: 'hi' }],
+    max_tokens: 8,
+    temperature: 0.5,
+    stop: ['\n'],
+  });
+  assert.deepEqual(completionBody({ prompt: 'x', seed: 3 }), { prompt: 'x', seed: 3 });
+});
+
+test('OpenAI-shaped completion and final chunk', () => {
+  const result = {
+    text: 'Paris.',
+    finish_reason: 'stop',
+    prompt_tokens: 10,
+    completion_tokens: 3,
+    prompt_ids: [1, 2],
+    ids: [5, 6, 7],
+    prefill_tok_s: 100,
+    decode_tok_s: 20,
+    ttft_ms: 50,
+  };
+  const header = responseHeader('chatcmpl', 'SmolLM2', true);
+  assert.match(header.id, /^chatcmpl-[0-9a-z]+$/);
+  const c = chatCompletion(header, result);
+  assert.deepEqual(c, {
+    id: header.id,
+    object: 'chat.completion',
+    created: header.created,
+    model: 'SmolLM2',
+    choices: [
+      { index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop', logprobs: null, token_ids: [5, 6, 7] },
+    ],
+    usage: {
+      prompt_tokens: 10,
+      completion_tokens: 3,
+      total_tokens: 13,
+      extra: { prefill_tokens_per_s: 100, decode_tokens_per_s: 20, time_to_first_token_ms: 50 },
+    },
+    prompt_token_ids: [1, 2],
+  });
+  const mid = chatChunk(header, { content: 'Par' }, null);
+  assert.equal(mid.object, 'chat.completion.chunk');
+  assert.equal(mid.choices[0].finish_reason, null);
+  assert.equal(mid.usage, null);
+  const end = chatChunk(header, {}, result);
+  assert.equal(end.choices[0].finish_reason, 'stop');
+  assert.equal(end.usage.total_tokens, 13);
+});

@@ -1,0 +1,147 @@
+// A static file server for the browser tests, on 127.0.0.1 and a random port. It counts the
+// requests per path, so tests can check what the page fetched (and what it did not).
+//
+//   /www/...          the built package (www/dist/), e.g. /www/index.js
+//   /pages/...        test pages (tests/browser/pages/)
+//   /demo/...         the built demo site (www/demo-dist/; /demo/ is its index.html)
+//   /models/NAME      models/NAME from the repo (real GGUF files)
+//   /bytes/NAME       in-memory files a test registered with serveBytes()
+//   /prefix/N/NAME    the first N bytes of models/NAME (a truncated download)
+//   /gzip/NAME        models/NAME gzip-encoded without Content-Length when the client accepts
+//                     gzip, as `vite preview` serves it; "Range: bytes=0-" gets a 206
+
+import { createReadStream, statSync } from 'node:fs';
+import http from 'node:http';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createGzip } from 'node:zlib';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = join(here, '..', '..');
+
+const ROOTS = {
+  www: join(repoRoot, 'www', 'dist'),
+  pages: join(here, 'pages'),
+  demo: join(repoRoot, 'www', 'demo-dist'),
+  models: join(repoRoot, 'models'),
+};
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.map': 'application/json',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.gguf': 'application/octet-stream',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.webmanifest': 'application/manifest+json',
+};
+
+export class TestServer {
+  /** path -> number of requests received for it */
+  counts = new Map();
+  #bytes = new Map();
+  #server = null;
+  origin = '';
+
+  async start() {
+    this.#server = http.createServer((req, res) => this.#handle(req, res));
+    await new Promise((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.origin = `http://127.0.0.1:${this.#server.address().port}`;
+    return this;
+  }
+
+  async stop() {
+    this.#server.closeAllConnections();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
+
+  /** Serves `bytes` at /bytes/NAME. */
+  serveBytes(name, bytes) {
+    this.#bytes.set(name, Buffer.from(bytes));
+    return `${this.origin}/bytes/${name}`;
+  }
+
+  /** Requests so far for paths starting with `prefix`. */
+  requestsUnder(prefix) {
+    let n = 0;
+    for (const [path, count] of this.counts) if (path.startsWith(prefix)) n += count;
+    return n;
+  }
+
+  /** Requests so far that were for anything but test pages and the package (i.e. models). */
+  modelRequests() {
+    return ['/models/', '/bytes/', '/prefix/', '/gzip/'].reduce((n, p) => n + this.requestsUnder(p), 0);
+  }
+
+  #handle(req, res) {
+    const path = decodeURIComponent(new URL(req.url, this.origin).pathname);
+    this.counts.set(path, (this.counts.get(path) ?? 0) + 1);
+    const [, root, ...rest] = path.split('/');
+    const name = rest.join('/');
+    // The package and pages may be cached by the browser's HTTP cache between tests of one
+    // context; models must not be (the test of Hearth's own cache needs honest counts).
+    const headers = { 'Cache-Control': 'no-store' };
+
+    if (root === 'bytes' && this.#bytes.has(name)) {
+      const body = this.#bytes.get(name);
+      res.writeHead(200, { ...headers, 'Content-Type': TYPES['.gguf'], 'Content-Length': body.length });
+      res.end(body);
+      return;
+    }
+    if (root === 'prefix') {
+      const [count, ...file] = rest;
+      const full = this.#file(ROOTS.models, file.join('/'));
+      const n = Number(count);
+      if (!full || !Number.isSafeInteger(n) || n < 1 || n > full.size) return this.#notFound(res);
+      res.writeHead(200, { ...headers, 'Content-Type': TYPES['.gguf'], 'Content-Length': n });
+      createReadStream(full.path, { start: 0, end: n - 1 }).pipe(res);
+      return;
+    }
+    if (root === 'gzip') {
+      const full = this.#file(ROOTS.models, name);
+      if (!full) return this.#notFound(res);
+      // Like compression middleware: gzip whenever the client accepts it (Chromium asks for
+      // identity on range requests), Content-Length only when not compressing.
+      const range = req.headers.range === 'bytes=0-';
+      const gzip = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+      res.writeHead(range ? 206 : 200, {
+        ...headers,
+        'Content-Type': TYPES['.gguf'],
+        ...(gzip ? { 'Content-Encoding': 'gzip' } : { 'Content-Length': full.size }),
+        ...(range ? { 'Content-Range': `bytes 0-${full.size - 1}/${full.size}` } : {}),
+      });
+      const body = createReadStream(full.path);
+      (gzip ? body.pipe(createGzip({ level: 1 })) : body).pipe(res);
+      return;
+    }
+    // A folder URL means its index.html (the demo is opened as /demo/).
+    const file = ROOTS[root] ? this.#file(ROOTS[root], name === '' || name.endsWith('/') ? `${name}index.html` : name) : null;
+    if (!file) return this.#notFound(res);
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': TYPES[extname(file.path)] ?? 'application/octet-stream',
+      'Content-Length': file.size,
+    });
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(file.path).pipe(res);
+  }
+
+  /** A regular file under `root` (never outside it), or null. */
+  #file(root, name) {
+    const path = normalize(join(root, name));
+    if (!path.startsWith(root + sep)) return null;
+    try {
+      const st = statSync(path);
+      return st.isFile() ? { path, size: st.size } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  #notFound(res) {
+    res.writeHead(404, { 'Content-Type': 'text/plain' });
+    res.end('not found');
+  }
+}

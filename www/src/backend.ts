@@ -1,0 +1,29 @@
+// What an engine needs from whatever runs the model: the wasm engine in this thread
+// (LocalBackend) or the same thing in a worker, reached by messages (WorkerBackend).
+// The OpenAI-shaped API (EngineBase) is written once, on top of this.
+
+import type { AdapterInfo, LoadOptions, ModelInfo, ModelSource } from './types.js';
+import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
+
+export interface RuntimeStats {
+  /** Bytes of wasm linear memory (it only grows, so this is also the peak so far). */
+  wasmMemoryBytes: number;
+}
+
+export interface Backend {
+  /** Opens WebGPU and instantiates the wasm (once); rejects with WebGPUUnavailableError. */
+  ready(): Promise<void>;
+  adapterInfo(): Promise<AdapterInfo>;
+  load(source: ModelSource, options: LoadOptions): Promise<ModelInfo>;
+  unload(): Promise<void>;
+  /** Queued behind earlier requests; `signal` removes it from the queue or stops it running. */
+  generate(
+    request: WasmGenerateRequest,
+    onText: (text: string) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<WasmGenerateResult>;
+  /** Stops the running generation (not queued ones) after the current token. */
+  interrupt(): void;
+  stats(): Promise<RuntimeStats>;
+  dispose(): void;
+}

@@ -1,0 +1,149 @@
+// The OpenAI-shaped engine API, written once over a Backend: the in-thread Engine and the
+// WorkerEngine differ only in where the backend runs.
+
+import type { Backend, RuntimeStats } from './backend.js';
+import { AbortError, abortMessage } from './errors.js';
+import {
+  chatBody,
+  chatChunk,
+  chatCompletion,
+  completionBody,
+  responseHeader,
+  textCompletion,
+} from './openai.js';
+import { PushIterator } from './push_iterator.js';
+import type {
+  AdapterInfo,
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  Completion,
+  CompletionChunk,
+  CompletionRequest,
+  EngineInterface,
+  LoadOptions,
+  ModelInfo,
+  ModelSource,
+} from './types.js';
+import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
+
+export class EngineBase implements EngineInterface {
+  private info: ModelInfo | null = null;
+
+  readonly chat: EngineInterface['chat'];
+  readonly completions: EngineInterface['completions'];
+
+  constructor(protected readonly backend: Backend) {
+    this.chat = {
+      completions: { create: ((r: ChatCompletionRequest) => this.createChat(r)) as EngineInterface['chat']['completions']['create'] },
+    };
+    this.completions = {
+      create: ((r: CompletionRequest) => this.createCompletion(r)) as EngineInterface['completions']['create'],
+    };
+  }
+
+  get modelInfo(): ModelInfo | null {
+    return this.info;
+  }
+
+  /** Resolves once WebGPU and the wasm are ready; rejects with WebGPUUnavailableError. */
+  ready(): Promise<void> {
+    return this.backend.ready();
+  }
+
+  adapterInfo(): Promise<AdapterInfo> {
+    return this.backend.adapterInfo();
+  }
+
+  async load(source: ModelSource, options: LoadOptions = {}): Promise<ModelInfo> {
+    this.info = null; // a failed load leaves no model loaded (the old one is dropped first)
+    this.info = await this.backend.load(source, options);
+    return this.info;
+  }
+
+  async unload(): Promise<void> {
+    this.info = null;
+    await this.backend.unload();
+  }
+
+  interrupt(): void {
+    this.backend.interrupt();
+  }
+
+  /** Memory figures for diagnostics (e.g. peak wasm heap while loading). */
+  stats(): Promise<RuntimeStats> {
+    return this.backend.stats();
+  }
+
+  dispose(): void {
+    this.info = null;
+    this.backend.dispose();
+  }
+
+  private modelName(request: { model?: string | undefined }): string {
+    return String(this.info?.name ?? request.model ?? 'hearth');
+  }
+
+  private async createChat(
+    request: ChatCompletionRequest,
+  ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+    const body = chatBody(request);
+    const header = responseHeader('chatcmpl', this.modelName(request), request.return_token_ids === true);
+    if (!request.stream) {
+      return chatCompletion(header, await this.backend.generate(body, () => {}, request.signal));
+    }
+    let first = true;
+    return this.stream<ChatCompletionChunk>(body, request.signal, {
+      piece: (text) => {
+        const delta = first ? { role: 'assistant' as const, content: text } : { content: text };
+        first = false;
+        return chatChunk(header, delta, null);
+      },
+      end: (result) => chatChunk(header, first ? { role: 'assistant', content: '' } : {}, result),
+    });
+  }
+
+  private async createCompletion(request: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>> {
+    const body = completionBody(request);
+    const header = responseHeader('cmpl', this.modelName(request), request.return_token_ids === true);
+    if (!request.stream) {
+      const result = await this.backend.generate(body, () => {}, request.signal);
+      return textCompletion(header, result.text, result);
+    }
+    return this.stream<CompletionChunk>(body, request.signal, {
+      piece: (text) => textCompletion(header, text, null),
+      end: (result) => textCompletion(header, '', result),
+    });
+  }
+
+  /**
+   * Starts a generation (queued) and returns its chunks as an async iterator: one chunk per
+   * piece of text as wasm finalises it, then a last chunk with finish_reason and usage.
+   * Leaving the `for await` early stops the generation; the user's signal ends the iterator
+   * with AbortError after the chunks already produced.
+   */
+  private stream<T>(
+    body: WasmGenerateRequest,
+    userSignal: AbortSignal | undefined,
+    make: { piece: (text: string) => T; end: (result: WasmGenerateResult) => T },
+  ): AsyncIterable<T> {
+    const own = new AbortController();
+    const forward = () => own.abort(userSignal?.reason);
+    if (userSignal?.aborted) forward();
+    userSignal?.addEventListener('abort', forward, { once: true });
+    const chunks = new PushIterator<T>(() => own.abort(new AbortError('the stream was closed by its reader')));
+    this.backend
+      .generate(body, (text) => chunks.push(make.piece(text)), own.signal)
+      .then(
+        (result) => {
+          chunks.push(make.end(result));
+          chunks.end();
+        },
+        (error: unknown) => {
+          chunks.fail(userSignal?.aborted ? new AbortError(abortMessage(userSignal)) : error);
+        },
+      )
+      .finally(() => userSignal?.removeEventListener('abort', forward));
+    return chunks;
+  }
+}

@@ -1,0 +1,134 @@
+// The error classes a page can test with `instanceof`. Errors cross two boundaries: Rust ->
+// JS (wasm rejects with a plain Error whose `name` says the kind) and worker -> page
+// (structured clone drops the class), so each one is rebuilt from {name, message, reason}.
+
+/** Base class of every error Hearth throws. */
+export class HearthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HearthError';
+  }
+}
+
+/** Why WebGPU could not be used. */
+export type WebGPUUnavailableReason =
+  | 'insecure-context' // WebGPU only exists on https:// and localhost pages
+  | 'no-navigator-gpu' // the browser has no WebGPU (or it is switched off)
+  | 'no-adapter' // WebGPU exists but offered no adapter (blocklisted GPU, no driver)
+  | 'device-refused' // the adapter refused to create a device with the limits asked for
+  | 'unknown';
+
+/** The page cannot use WebGPU; `reason` says which step failed. */
+export class WebGPUUnavailableError extends HearthError {
+  readonly reason: WebGPUUnavailableReason;
+  constructor(message: string, reason: WebGPUUnavailableReason = 'unknown') {
+    super(message);
+    this.name = 'WebGPUUnavailableError';
+    this.reason = reason;
+  }
+}
+
+/** The bytes are not a valid GGUF file (wrong magic, corrupt header, truncated). */
+export class ModelFormatError extends HearthError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelFormatError';
+  }
+}
+
+/** A valid GGUF that Hearth cannot run (architecture or tensor type not supported). */
+export class UnsupportedModelError extends HearthError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedModelError';
+  }
+}
+
+/** The GPU (or the wasm heap) could not allocate what the model needs. */
+export class OutOfMemoryError extends HearthError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutOfMemoryError';
+  }
+}
+
+/** The GPU device went away; create a new engine to continue. */
+export class DeviceLostError extends HearthError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeviceLostError';
+  }
+}
+
+/** A request parameter is invalid (bad sampling value, prompt longer than the context, ...). */
+export class InvalidArgumentError extends HearthError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidArgumentError';
+  }
+}
+
+/** The operation was cancelled through its AbortSignal. Same `name` as the DOM's. */
+export class AbortError extends HearthError {
+  constructor(message = 'the operation was aborted') {
+    super(message);
+    this.name = 'AbortError';
+  }
+}
+
+/** An error as it travels between a worker and the page (structured-clone friendly). */
+export interface SerializedError {
+  name: string;
+  message: string;
+  reason?: WebGPUUnavailableReason;
+}
+
+const BY_NAME: Record<string, (message: string) => HearthError> = {
+  HearthError: (m) => new HearthError(m),
+  ModelFormatError: (m) => new ModelFormatError(m),
+  UnsupportedModelError: (m) => new UnsupportedModelError(m),
+  OutOfMemoryError: (m) => new OutOfMemoryError(m),
+  DeviceLostError: (m) => new DeviceLostError(m),
+  InvalidArgumentError: (m) => new InvalidArgumentError(m),
+  AbortError: (m) => new AbortError(m),
+};
+
+/**
+ * Any thrown value -> one of our classes, keyed by `name` (what wasm and DOMException set).
+ * Values already of our classes pass through untouched.
+ */
+export function toHearthError(e: unknown): HearthError {
+  if (e instanceof HearthError) return e;
+  const name = typeof e === 'object' && e !== null && 'name' in e ? String(e.name) : '';
+  const message =
+    typeof e === 'object' && e !== null && 'message' in e ? String(e.message) : String(e);
+  if (name === 'WebGPUUnavailableError') return new WebGPUUnavailableError(message, 'device-refused');
+  const make = BY_NAME[name];
+  if (make) return make(message);
+  // A RangeError from the wasm allocator ("Out of memory" / "could not grow memory").
+  if (e instanceof RangeError && /memory/i.test(message)) return new OutOfMemoryError(message);
+  return new HearthError(name && name !== 'Error' ? `${name}: ${message}` : message);
+}
+
+export function serializeError(e: unknown): SerializedError {
+  const h = toHearthError(e);
+  const out: SerializedError = { name: h.name, message: h.message };
+  if (h instanceof WebGPUUnavailableError) out.reason = h.reason;
+  return out;
+}
+
+export function deserializeError(s: SerializedError): HearthError {
+  if (s.name === 'WebGPUUnavailableError') return new WebGPUUnavailableError(s.message, s.reason);
+  return toHearthError(s);
+}
+
+/** Throws our AbortError when the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(abortMessage(signal));
+}
+
+export function abortMessage(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (r instanceof Error && r.name !== 'AbortError') return `aborted: ${r.message}`;
+  return 'the operation was aborted';
+}

@@ -1,0 +1,135 @@
+// The wasm engine in the current thread (a page or a worker). Every operation goes through one
+// queue: loads and generations run one at a time, in order.
+
+import type { Backend, RuntimeStats } from './backend.js';
+import { AbortError, HearthError, abortMessage, toHearthError } from './errors.js';
+import { loadModel } from './loader.js';
+import { SerialQueue } from './queue.js';
+import type { AdapterInfo, EngineOptions, LoadOptions, ModelInfo, ModelSource } from './types.js';
+import * as glue from './wasm/hearth.js';
+import type {
+  WasmEngineInstance,
+  WasmGenerateRequest,
+  WasmGenerateResult,
+  WasmModule,
+} from './wasm_contract.js';
+import { checkWebGPU } from './webgpu.js';
+
+const wasm = glue as unknown as WasmModule;
+
+export class LocalBackend implements Backend {
+  private readonly queue = new SerialQueue();
+  private engine: Promise<WasmEngineInstance> | null = null;
+  /** The engine once created, for calls that must not wait (interrupt). */
+  private instance: WasmEngineInstance | null = null;
+  /** Set while a generate() task owns the engine; `interruptAsked` covers its first ticks. */
+  private generating = false;
+  private interruptAsked = false;
+  private disposed = false;
+
+  constructor(private readonly options: EngineOptions = {}) {}
+
+  ready(): Promise<void> {
+    return this.wasmEngine().then(() => undefined);
+  }
+
+  async adapterInfo(): Promise<AdapterInfo> {
+    return (await this.wasmEngine()).adapterInfo();
+  }
+
+  load(source: ModelSource, options: LoadOptions): Promise<ModelInfo> {
+    return this.queue.run(async () => {
+      const engine = await this.wasmEngine();
+      return loadModel(engine, source, options);
+    }, options.signal);
+  }
+
+  unload(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.engine) (await this.engine).unload();
+    });
+  }
+
+  generate(
+    request: WasmGenerateRequest,
+    onText: (text: string) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<WasmGenerateResult> {
+    return this.queue.run(async () => {
+      this.generating = true;
+      this.interruptAsked = false;
+      const stop = () => this.interrupt();
+      signal?.addEventListener('abort', stop, { once: true });
+      try {
+        const engine = await this.wasmEngine();
+        if (!engine.isLoaded()) throw new HearthError('no model is loaded: call load() first');
+        // wasm starts the generation on a later microtask, and an interrupt that reaches an
+        // idle engine is ignored; so an interrupt asked for early is repeated with each piece
+        // of text until the generation has seen it.
+        const pending = engine.generate(request, (text) => {
+          if (this.interruptAsked) engine.interrupt();
+          onText(text);
+        });
+        if (this.interruptAsked) engine.interrupt();
+        const result = await pending;
+        if (signal?.aborted) throw new AbortError(abortMessage(signal));
+        return result;
+      } catch (e) {
+        throw toHearthError(e);
+      } finally {
+        this.generating = false;
+        signal?.removeEventListener('abort', stop);
+      }
+    }, signal);
+  }
+
+  interrupt(): void {
+    if (!this.generating) return;
+    this.interruptAsked = true;
+    this.instance?.interrupt();
+  }
+
+  async stats(): Promise<RuntimeStats> {
+    await this.wasmEngine();
+    return { wasmMemoryBytes: wasm.WasmEngine.wasmMemoryBytes() };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    void this.engine?.then(
+      (e) => {
+        e.interrupt();
+        // After whatever is queued, so a running generation is not freed under its feet.
+        void this.queue.run(async () => e.free());
+      },
+      () => {},
+    );
+  }
+
+  private wasmEngine(): Promise<WasmEngineInstance> {
+    if (this.disposed) return Promise.reject(new HearthError('this engine was disposed'));
+    if (!this.engine) {
+      this.engine = this.createEngine();
+      // A failure (no WebGPU yet, say) is not cached: the next call tries again.
+      this.engine.catch(() => (this.engine = null));
+    }
+    return this.engine;
+  }
+
+  private async createEngine(): Promise<WasmEngineInstance> {
+    await checkWebGPU();
+    try {
+      const wasmUrl = this.options.wasmUrl;
+      await wasm.default(wasmUrl === undefined ? undefined : { module_or_path: wasmUrl });
+      const create: { maxStorageBindingBytes?: number } = {};
+      if (this.options.maxStorageBindingBytes !== undefined) {
+        create.maxStorageBindingBytes = this.options.maxStorageBindingBytes;
+      }
+      this.instance = await wasm.WasmEngine.create(create);
+      return this.instance;
+    } catch (e) {
+      throw toHearthError(e);
+    }
+  }
+}

@@ -1,0 +1,212 @@
+// The public shapes: what goes into an engine and what comes out. Requests and results follow
+// the OpenAI chat/completions API so code written for it reads the same here.
+
+/** Where a model comes from: a URL (fetched, cached) or a local file (never cached). */
+export type ModelSource = string | URL | File | Blob;
+
+export interface LoadProgress {
+  /**
+   * 'download': bytes arriving from the network (and going to the GPU as they arrive);
+   * 'upload': bytes read from the cache or a local file going to the GPU;
+   * 'compile': all bytes in, shaders compiling (loadedBytes === totalBytes).
+   */
+  phase: 'download' | 'upload' | 'compile';
+  loadedBytes: number;
+  totalBytes: number;
+}
+
+export interface LoadOptions {
+  onProgress?: (progress: LoadProgress) => void;
+  signal?: AbortSignal;
+  /** Keep the downloaded weights in the Cache API and read them from it next time. Default true. */
+  useCache?: boolean;
+}
+
+/** What Hearth read from the model (the same fields as `hearth inspect --json`). */
+export interface ModelInfo {
+  name?: string;
+  architecture: string;
+  block_count: number;
+  embedding_length: number;
+  head_count: number;
+  head_count_kv: number;
+  context_length: number;
+  parameter_count: number;
+  tensor_types: Record<string, number>;
+  tensor_bytes: number;
+  tokenizer: { model: string; pre?: string; vocab_size: number; [key: string]: unknown };
+  chat_template: boolean;
+  /** The context length in use (may be smaller than the model's). */
+  n_ctx: number;
+  kv_cache_bytes: number;
+  [key: string]: unknown;
+}
+
+/** The GPU Hearth runs on. */
+export interface AdapterInfo {
+  name: string;
+  backend: string;
+  deviceType: string;
+  /** The optional features Hearth uses that this GPU has (shader-f16, subgroups, ...). */
+  features: string[];
+  /** The binding size Hearth asked for and got (tensors larger than this are split). */
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** Sampling fields shared by chat and raw completions. Defaults are greedy (temperature 0). */
+export interface SamplingParams {
+  max_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  min_p?: number;
+  seed?: number;
+  stop?: string | string[];
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  repetition_penalty?: number;
+}
+
+interface RequestCommon extends SamplingParams {
+  /** Ignored (the engine runs the model it loaded); echoed back if given. */
+  model?: string;
+  /** Only 1 is supported. */
+  n?: number;
+  signal?: AbortSignal;
+  /** Non-OpenAI: also return the prompt's and the completion's token ids. */
+  return_token_ids?: boolean;
+}
+
+export interface ChatCompletionRequestBase extends RequestCommon {
+  messages: ChatMessage[];
+}
+export interface ChatCompletionRequestNonStreaming extends ChatCompletionRequestBase {
+  stream?: false | null;
+}
+export interface ChatCompletionRequestStreaming extends ChatCompletionRequestBase {
+  stream: true;
+}
+export type ChatCompletionRequest = ChatCompletionRequestNonStreaming | ChatCompletionRequestStreaming;
+
+export interface CompletionRequestBase extends RequestCommon {
+  prompt: string;
+}
+export interface CompletionRequestNonStreaming extends CompletionRequestBase {
+  stream?: false | null;
+}
+export interface CompletionRequestStreaming extends CompletionRequestBase {
+  stream: true;
+}
+export type CompletionRequest = CompletionRequestNonStreaming | CompletionRequestStreaming;
+
+/** 'abort': stopped by `interrupt()`. (An AbortSignal rejects with AbortError instead.) */
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface CompletionUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** Non-OpenAI: speeds measured by the engine. */
+  extra: {
+    prefill_tokens_per_s: number;
+    decode_tokens_per_s: number;
+    time_to_first_token_ms: number;
+  };
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: {
+    index: 0;
+    message: { role: 'assistant'; content: string };
+    finish_reason: FinishReason;
+    logprobs: null;
+    token_ids?: number[];
+  }[];
+  usage: CompletionUsage;
+  prompt_token_ids?: number[];
+}
+
+/**
+ * One piece of a streamed chat reply. The first chunk carries `delta.role`; the last one
+ * carries `finish_reason` and `usage` (null on the others), so no extra empty-choices chunk.
+ */
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: {
+    index: 0;
+    delta: { role?: 'assistant'; content?: string };
+    finish_reason: FinishReason | null;
+    logprobs: null;
+    token_ids?: number[];
+  }[];
+  usage: CompletionUsage | null;
+  prompt_token_ids?: number[];
+}
+
+export interface Completion {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: {
+    index: 0;
+    text: string;
+    finish_reason: FinishReason | null;
+    logprobs: null;
+    token_ids?: number[];
+  }[];
+  usage: CompletionUsage | null;
+  prompt_token_ids?: number[];
+}
+
+/** Streamed raw completions reuse the Completion shape, as OpenAI does. */
+export type CompletionChunk = Completion;
+
+export interface EngineOptions {
+  /** Where the wasm binary is, if not next to the package's JS (e.g. served from a CDN). */
+  wasmUrl?: string | URL;
+  /** Cap the storage-buffer binding size asked of the GPU (default: the adapter's limit). */
+  maxStorageBindingBytes?: number;
+}
+
+/** Both engines (in-thread and worker) implement this. */
+export interface EngineInterface {
+  /** Loads a model, replacing the current one. Queued behind running requests. */
+  load(source: ModelSource, options?: LoadOptions): Promise<ModelInfo>;
+  /** Drops the loaded model and its GPU buffers. */
+  unload(): Promise<void>;
+  /** The loaded model's facts, or null. */
+  readonly modelInfo: ModelInfo | null;
+  adapterInfo(): Promise<AdapterInfo>;
+  chat: {
+    completions: {
+      create(request: ChatCompletionRequestNonStreaming): Promise<ChatCompletion>;
+      create(request: ChatCompletionRequestStreaming): Promise<AsyncIterable<ChatCompletionChunk>>;
+      create(
+        request: ChatCompletionRequest,
+      ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
+    };
+  };
+  completions: {
+    create(request: CompletionRequestNonStreaming): Promise<Completion>;
+    create(request: CompletionRequestStreaming): Promise<AsyncIterable<CompletionChunk>>;
+    create(request: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>>;
+  };
+  /** Stops the running generation after the current token; it ends with finish_reason 'abort'. */
+  interrupt(): void;
+  /** Releases the GPU (and the worker, for a worker engine). The engine is unusable after. */
+  dispose(): void;
+}

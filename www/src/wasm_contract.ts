@@ -1,0 +1,53 @@
+// The Rust core's wasm surface (src/wasm.rs), typed by hand from its contract: wasm-bindgen
+// types most of it as `any`, and this file is where the JS side says what it relies on.
+
+import type { AdapterInfo, ModelInfo, SamplingParams } from './types.js';
+
+/** The body `WasmEngine.generate` accepts: exactly one of messages / prompt, plus sampling. */
+export interface WasmGenerateRequest extends SamplingParams {
+  messages?: { role: string; content: string }[];
+  prompt?: string;
+}
+
+export interface WasmGenerateResult {
+  text: string;
+  finish_reason: 'stop' | 'length' | 'abort';
+  prompt_tokens: number;
+  completion_tokens: number;
+  prompt_ids: number[];
+  ids: number[];
+  prefill_tok_s: number;
+  decode_tok_s: number;
+  ttft_ms: number;
+}
+
+export interface WasmLoadProgress {
+  receivedBytes: number;
+  totalBytes: number;
+  uploadedBytes: number;
+  weightBytes: number;
+}
+
+export interface WasmEngineInstance {
+  adapterInfo(): AdapterInfo;
+  beginLoad(totalBytes: number): void;
+  pushChunk(chunk: Uint8Array): Promise<void>;
+  loadProgress(): WasmLoadProgress;
+  finishLoad(): Promise<ModelInfo>;
+  isLoaded(): boolean;
+  unload(): void;
+  generate(request: WasmGenerateRequest, onText: (text: string) => void): Promise<WasmGenerateResult>;
+  interrupt(): void;
+  free(): void;
+}
+
+export interface WasmEngineStatic {
+  create(options?: { maxStorageBindingBytes?: number }): Promise<WasmEngineInstance>;
+  wasmMemoryBytes(): number;
+}
+
+/** The wasm-bindgen `--target web` module: default export `init`, then the class. */
+export interface WasmModule {
+  default(options?: { module_or_path: string | URL }): Promise<unknown>;
+  WasmEngine: WasmEngineStatic;
+}

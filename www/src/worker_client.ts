@@ -1,0 +1,165 @@
+// The page side of a worker engine: every Backend call becomes a message to the worker
+// (protocol.ts); replies are matched by id, errors rebuilt into their classes.
+
+import type { Backend, RuntimeStats } from './backend.js';
+import { absoluteUrl } from './cache.js';
+import { EngineBase } from './engine_base.js';
+import { AbortError, HearthError, abortMessage, deserializeError } from './errors.js';
+import type { FromWorker, ToWorker, WireEngineOptions } from './protocol.js';
+import type { AdapterInfo, EngineOptions, LoadOptions, LoadProgress, ModelInfo, ModelSource } from './types.js';
+import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  onText?: ((text: string) => void) | undefined;
+  onProgress?: ((progress: LoadProgress) => void) | undefined;
+}
+
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+class WorkerBackend implements Backend {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Set when the worker died (script failed to load, crashed): every call fails with it. */
+  private broken: HearthError | null = null;
+  private readonly started: Promise<void>;
+
+  constructor(
+    private readonly worker: Worker,
+    options: EngineOptions,
+  ) {
+    worker.addEventListener('message', (e: MessageEvent<FromWorker>) => this.onReply(e.data));
+    worker.addEventListener('error', (e: ErrorEvent) => {
+      e.preventDefault();
+      this.fail(
+        new HearthError(
+          `the Hearth worker failed: ${e.message || 'its script could not be loaded (check the Worker URL and {type: "module"})'}`,
+        ),
+      );
+    });
+    worker.addEventListener('messageerror', () => this.fail(new HearthError('a message from the Hearth worker could not be read')));
+    const wire: WireEngineOptions = {};
+    if (options.wasmUrl !== undefined) wire.wasmUrl = absoluteUrl(options.wasmUrl);
+    if (options.maxStorageBindingBytes !== undefined) wire.maxStorageBindingBytes = options.maxStorageBindingBytes;
+    // Sent first, so the worker has its options before any other request.
+    this.started = this.call<void>({ kind: 'ready', options: wire });
+    this.started.catch(() => {});
+  }
+
+  ready(): Promise<void> {
+    return this.started;
+  }
+
+  adapterInfo(): Promise<AdapterInfo> {
+    return this.call({ kind: 'adapterInfo' });
+  }
+
+  load(source: ModelSource, options: LoadOptions): Promise<ModelInfo> {
+    // Relative URLs mean the page's location, not the worker script's.
+    const wireSource = typeof source === 'string' || source instanceof URL ? absoluteUrl(source) : source;
+    return this.call(
+      { kind: 'load', source: wireSource, useCache: options.useCache ?? true, progress: !!options.onProgress },
+      { onProgress: options.onProgress },
+      options.signal,
+    );
+  }
+
+  unload(): Promise<void> {
+    return this.call({ kind: 'unload' });
+  }
+
+  generate(
+    request: WasmGenerateRequest,
+    onText: (text: string) => void,
+    signal: AbortSignal | undefined,
+  ): Promise<WasmGenerateResult> {
+    return this.call({ kind: 'generate', request }, { onText }, signal);
+  }
+
+  interrupt(): void {
+    if (!this.broken) this.worker.postMessage({ kind: 'interrupt' } satisfies ToWorker);
+  }
+
+  stats(): Promise<RuntimeStats> {
+    return this.call({ kind: 'stats' });
+  }
+
+  dispose(): void {
+    if (this.broken) return;
+    this.fail(new HearthError('this engine was disposed'));
+    this.worker.terminate();
+  }
+
+  private call<T>(
+    message: WithoutId<ToWorker>,
+    hooks: Pick<Pending, 'onText' | 'onProgress'> = {},
+    signal?: AbortSignal,
+  ): Promise<T> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (signal?.aborted) return Promise.reject(new AbortError(abortMessage(signal)));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => this.worker.postMessage({ kind: 'abort', id } satisfies ToWorker);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      this.pending.set(id, {
+        ...hooks,
+        resolve: (v) => {
+          done();
+          resolve(v as T);
+        },
+        reject: (e) => {
+          done();
+          // The worker cannot see the page's abort reason; say it was this signal.
+          reject(signal?.aborted && e instanceof AbortError ? new AbortError(abortMessage(signal)) : e);
+        },
+      });
+      this.worker.postMessage({ ...message, id } as ToWorker);
+    });
+  }
+
+  private onReply(m: FromWorker): void {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    switch (m.kind) {
+      case 'progress':
+        p.onProgress?.(m.progress);
+        break;
+      case 'text':
+        p.onText?.(m.text);
+        break;
+      case 'result':
+        this.pending.delete(m.id);
+        p.resolve(m.value);
+        break;
+      case 'error':
+        this.pending.delete(m.id);
+        p.reject(deserializeError(m.error));
+        break;
+    }
+  }
+
+  private fail(error: HearthError): void {
+    this.broken ??= error;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+}
+
+/** An engine whose model runs in a Web Worker, so the page never waits on it. */
+export class WorkerEngine extends EngineBase {
+  constructor(worker: Worker, options: EngineOptions = {}) {
+    super(new WorkerBackend(worker, options));
+  }
+}
+
+/**
+ * Starts an engine in `worker` (a module worker whose script calls `serveWorker()` from
+ * 'hearth-llm/worker') and resolves once WebGPU and the wasm are ready in it.
+ */
+export async function CreateWorkerEngine(worker: Worker, options: EngineOptions = {}): Promise<WorkerEngine> {
+  const engine = new WorkerEngine(worker, options);
+  await engine.ready();
+  return engine;
+}
