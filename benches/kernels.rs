@@ -6,7 +6,10 @@
 //!
 //!     cargo bench --bench kernels [-- --d 576 --ff 1536 --heads 9 --kv-heads 3 --head-dim 64
 //!                                     --vocab 49152 --layers 30 --ctx 256 --format Q4_1 --head-format Q8_0
-//!                                     --tokens 1,128 --only matmul]
+//!                                     --tokens 1,128 --only matmul
+//!                                     --wg 16 --rows-decode 4 --rows-prefill 8 --tokens-prefill 2
+//!                                     --attention-per-query 1]
+//! (the last line overrides the device's Tuning, to compare kernel shapes).
 
 use std::time::Instant;
 
@@ -38,10 +41,11 @@ struct Shape {
     tokens: Vec<u32>,
     /// Only kernels whose name contains this.
     only: String,
+    tuning: Vec<(String, u32)>,
 }
 
 fn parse_args() -> Shape {
-    let mut s = Shape { d: 576, ff: 1536, heads: 9, kv_heads: 3, head_dim: 64, vocab: 49152, layers: 30, ctx: 256, format: DType::Q4_1, head_format: DType::Q8_0, tokens: vec![1, 128], only: String::new() };
+    let mut s = Shape { d: 576, ff: 1536, heads: 9, kv_heads: 3, head_dim: 64, vocab: 49152, layers: 30, ctx: 256, format: DType::Q4_1, head_format: DType::Q8_0, tokens: vec![1, 128], only: String::new(), tuning: Vec::new() };
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let dtype = |name: &str| DType::ALL.into_iter().find(|d| d.name().eq_ignore_ascii_case(name)).unwrap_or_else(|| panic!("unknown format {name}"));
     for pair in args.chunks(2) {
@@ -60,6 +64,7 @@ fn parse_args() -> Shape {
             "--head-format" => s.head_format = dtype(value),
             "--tokens" => s.tokens = value.split(',').map(|t| t.parse().expect("--tokens 1,128")).collect(),
             "--only" => s.only = value.to_string(),
+            "--wg" | "--rows-decode" | "--rows-prefill" | "--tokens-prefill" | "--attention-per-query" => s.tuning.push((pair[0].clone(), n())),
             other => panic!("unknown option {other}"),
         }
     }
@@ -119,9 +124,19 @@ fn random_matrix(ctx: &GpuContext, name: &str, dtype: DType, rows: u32, cols: u3
 
 fn main() {
     let s = parse_args();
-    let ctx = pollster::block_on(GpuContext::new(Default::default())).expect("a GPU adapter");
+    let mut ctx = pollster::block_on(GpuContext::new(Default::default())).expect("a GPU adapter");
+    for (option, v) in &s.tuning {
+        let t = &mut ctx.tuning;
+        match option.as_str() {
+            "--wg" => t.matmul_workgroup_size = *v,
+            "--rows-decode" => t.matmul_decode_rows_per_thread = *v,
+            "--rows-prefill" => t.matmul_prefill_rows_per_thread = *v,
+            "--tokens-prefill" => t.matmul_prefill_tokens = *v,
+            _ => t.attention_thread_per_query = *v != 0,
+        }
+    }
     let p = PipelineCache::default();
-    println!("device: {}; model shape d={} ff={} heads={}/{} head_dim={} vocab={} layers={} ctx={} {}/{}", ctx.describe(), s.d, s.ff, s.heads, s.kv_heads, s.head_dim, s.vocab, s.layers, s.ctx, s.format, s.head_format);
+    println!("device: {}; {:?}; model shape d={} ff={} heads={}/{} head_dim={} vocab={} layers={} ctx={} {}/{}", ctx.describe(), ctx.tuning, s.d, s.ff, s.heads, s.kv_heads, s.head_dim, s.vocab, s.layers, s.ctx, s.format, s.head_format);
     let (q_dim, kv_dim) = (s.heads * s.head_dim, s.kv_heads * s.head_dim);
     let wq = random_matrix(&ctx, "wq", s.format, q_dim, s.d);
     let wk = random_matrix(&ctx, "wk", s.format, kv_dim, s.d);

@@ -5,7 +5,9 @@
 // Decode is the n_tokens = 1 case (TOKENS_PER_GROUP = 1).
 //
 // Assembled after generated constants (src/gpu/pipelines.rs):
-//   THREADS_PER_ROW   threads sharing one row (1, 2, 4, ... 64): 1 suits CPU-like devices
+//   WG                threads per workgroup (16 or 64): CPU-like devices do better with
+//                     small workgroups (less padding past the last row, better balance);
+//   THREADS_PER_ROW   threads sharing one row (1, 2, 4, ... WG): 1 suits CPU-like devices
 //                     such as lavapipe, 16 suits GPUs, where neighbouring threads should
 //                     read neighbouring memory;
 //   ROWS_PER_THREAD   rows per thread (1, 2, 4): more reuse of each activation load;
@@ -46,14 +48,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-const WG: u32 = 64u;
 const ROWS_PER_GROUP: u32 = WG / THREADS_PER_ROW * ROWS_PER_THREAD;
 const TILE: u32 = ROWS_PER_THREAD * TOKENS_PER_GROUP;
 const XV_LEN: u32 = 8u * TOKENS_PER_GROUP;
 
-var<workgroup> partial: array<f32, 64>;
+var<workgroup> partial: array<f32, WG>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,

@@ -87,12 +87,22 @@ fn matmul_matches_cpu_reference_for_every_format() {
 
 #[test]
 fn every_tile_shape_gives_the_same_result() {
-    // Threads per row, rows per thread and tokens per workgroup change how the work is
-    // split, never the result: the extremes and mixes of each, on a format with one chunk
-    // per block (Q4_1), one with eight (Q6_K) and a float format (F16).
-    let tiles = [(1, 1, 1), (1, 2, 4), (1, 8, 2), (1, 16, 32), (2, 4, 8), (16, 1, 8), (16, 4, 2), (64, 2, 8)];
-    for (threads_per_row, rows_per_thread, tokens) in tiles {
+    // Workgroup size, threads per row, rows per thread and tokens per workgroup change how
+    // the work is split, never the result: the extremes and mixes of each, on a format with
+    // one chunk per block (Q4_1), one with eight (Q6_K) and a float format (F16).
+    let tiles = [
+        (64, 1, 1, 1),
+        (16, 1, 2, 4),
+        (16, 1, 8, 2),
+        (64, 1, 16, 32),
+        (16, 2, 4, 8),
+        (64, 16, 1, 8),
+        (16, 16, 4, 2),
+        (64, 64, 2, 8),
+    ];
+    for (workgroup_size, threads_per_row, rows_per_thread, tokens) in tiles {
         let tuning = Tuning {
+            matmul_workgroup_size: workgroup_size,
             matmul_threads_per_row: threads_per_row,
             matmul_decode_rows_per_thread: rows_per_thread,
             matmul_prefill_rows_per_thread: rows_per_thread,
@@ -101,18 +111,24 @@ fn every_tile_shape_gives_the_same_result() {
         };
         let ctx = gpu_with_tuning(tuning);
         for dtype in [DType::Q4_1, DType::Q6_K, DType::F16] {
-            check(&ctx, dtype, &format!("{threads_per_row} threads/row, {rows_per_thread} rows/thread, {tokens} tokens"));
+            check(&ctx, dtype, &format!("wg {workgroup_size}, {threads_per_row} threads/row, {rows_per_thread} rows/thread, {tokens} tokens"));
         }
     }
 }
 
 #[test]
 fn tunings_that_are_not_powers_of_two_are_errors() {
-    let ctx = gpu_with_tuning(Tuning { matmul_prefill_rows_per_thread: 3, ..Tuning::CPU });
-    let w = GpuMatrix::upload(&ctx, "w", DType::Q8_0, 4, 32, &tiled_matrix(DType::Q8_0, 4, 32)).unwrap();
-    let (x, y) = (ctx.f32_buffer("x", 64), ctx.f32_buffer("y", 8));
-    let r = pollster::block_on(matmul(&ctx, &PipelineCache::default(), &w, &x, &y, 2));
-    assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "rows per thread 3 was accepted");
+    for bad in [
+        Tuning { matmul_prefill_rows_per_thread: 3, ..Tuning::CPU },
+        Tuning { matmul_workgroup_size: 32, ..Tuning::CPU },
+        Tuning { matmul_threads_per_row: 64, ..Tuning::CPU }, // more than the workgroup of 16
+    ] {
+        let ctx = gpu_with_tuning(bad);
+        let w = GpuMatrix::upload(&ctx, "w", DType::Q8_0, 4, 32, &tiled_matrix(DType::Q8_0, 4, 32)).unwrap();
+        let (x, y) = (ctx.f32_buffer("x", 64), ctx.f32_buffer("y", 8));
+        let r = pollster::block_on(matmul(&ctx, &PipelineCache::default(), &w, &x, &y, 2));
+        assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{bad:?} was accepted");
+    }
 }
 
 #[test]

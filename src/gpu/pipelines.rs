@@ -13,9 +13,9 @@ use crate::quant::{self, DType};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
     /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in this format,
-    /// with this many threads sharing a row (a power of two, 1 ..= 64), rows per thread
-    /// and tokens per workgroup (1 for decode).
-    Matmul { dtype: DType, threads_per_row: u32, rows_per_thread: u32, tokens_per_group: u32 },
+    /// with this many threads per workgroup, threads sharing a row (a power of two up to
+    /// the workgroup), rows per thread and tokens per workgroup (1 for decode).
+    Matmul { dtype: DType, workgroup_size: u32, threads_per_row: u32, rows_per_thread: u32, tokens_per_group: u32 },
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
     RmsNorm,
@@ -49,8 +49,8 @@ impl ElementwiseOp {
 impl Kernel {
     fn label(self) -> String {
         match self {
-            Kernel::Matmul { dtype, threads_per_row, rows_per_thread, tokens_per_group } => {
-                format!("matmul_{dtype}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}")
+            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group } => {
+                format!("matmul_{dtype}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}")
             }
             Kernel::Embed(d) => format!("embed_{d}"),
             Kernel::Attention { head_dim, thread_per_query } => {
@@ -72,10 +72,10 @@ impl Kernel {
     /// The assembled WGSL: the format's snippet (if any) in front of the kernel body.
     pub fn source(self) -> String {
         match self {
-            Kernel::Matmul { dtype, threads_per_row, rows_per_thread, tokens_per_group } => {
+            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group } => {
                 format!(
-                    "const THREADS_PER_ROW: u32 = {threads_per_row}u;\nconst ROWS_PER_THREAD: u32 = {rows_per_thread}u;\n\
-                     const TOKENS_PER_GROUP: u32 = {tokens_per_group}u;\n"
+                    "const WG: u32 = {workgroup_size}u;\nconst THREADS_PER_ROW: u32 = {threads_per_row}u;\n\
+                     const ROWS_PER_THREAD: u32 = {rows_per_thread}u;\nconst TOKENS_PER_GROUP: u32 = {tokens_per_group}u;\n"
                 ) + &quant::shader::wgsl(dtype)
                     + include_str!("../../shaders/matmul.wgsl")
             }

@@ -41,6 +41,7 @@ pub async fn matmul(
     let tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
     let kernel = Kernel::Matmul {
         dtype: w.dtype,
+        workgroup_size: tile.workgroup_size,
         threads_per_row: tile.threads_per_row,
         rows_per_thread: tile.rows_per_thread,
         tokens_per_group: tile.tokens_per_group,
@@ -57,7 +58,7 @@ pub async fn matmul(
             _pad: [0; 2],
         };
         let u = uniform(ctx, &params);
-        let (gx, gy) = split_groups(part.rows.div_ceil(64 / tile.threads_per_row * tile.rows_per_thread));
+        let (gx, gy) = split_groups(part.rows.div_ceil(tile.workgroup_size / tile.threads_per_row * tile.rows_per_thread));
         let resources = [
             part.buffer.as_entire_binding(),
             x.as_entire_binding(),
@@ -72,6 +73,7 @@ pub async fn matmul(
 
 /// The work of one thread and one workgroup (the shader's generated constants).
 struct Tile {
+    workgroup_size: u32,
     threads_per_row: u32,
     rows_per_thread: u32,
     tokens_per_group: u32,
@@ -82,13 +84,14 @@ impl Tile {
     /// of two no larger than the batch needs (few shader variants; a batch of 3 uses 4).
     fn for_batch(t: &Tuning, n_tokens: u32) -> Result<Tile> {
         let pow2 = |v: u32, max: u32| v.is_power_of_two() && v <= max;
-        if !pow2(t.matmul_threads_per_row, 64)
+        if ![16, 64].contains(&t.matmul_workgroup_size)
+            || !pow2(t.matmul_threads_per_row, t.matmul_workgroup_size)
             || !pow2(t.matmul_decode_rows_per_thread, 16)
             || !pow2(t.matmul_prefill_rows_per_thread, 16)
             || !pow2(t.matmul_prefill_tokens, 32)
         {
             return Err(Error::InvalidArgument(format!(
-                "matmul tuning {t:?}: every value must be a power of two (at most 64 threads, 16 rows, 32 tokens)"
+                "matmul tuning {t:?}: workgroups of 16 or 64, and powers of two for the rest (at most a workgroup of threads per row, 16 rows, 32 tokens)"
             )));
         }
         let (rows_per_thread, tokens_per_group) = if n_tokens <= 1 {
@@ -96,6 +99,6 @@ impl Tile {
         } else {
             (t.matmul_prefill_rows_per_thread, n_tokens.next_power_of_two().min(t.matmul_prefill_tokens))
         };
-        Ok(Tile { threads_per_row: t.matmul_threads_per_row, rows_per_thread, tokens_per_group })
+        Ok(Tile { workgroup_size: t.matmul_workgroup_size, threads_per_row: t.matmul_threads_per_row, rows_per_thread, tokens_per_group })
     }
 }
