@@ -22,6 +22,8 @@ pub enum Kernel {
     KvStore,
     Attention,
     Elementwise(ElementwiseOp),
+    /// Bias vector added to every row (shaders/bias.wgsl).
+    Bias,
     Argmax,
 }
 
@@ -74,6 +76,7 @@ impl Kernel {
             Kernel::KvStore => include_str!("../../shaders/kv_store.wgsl").into(),
             Kernel::Attention => include_str!("../../shaders/attention.wgsl").into(),
             Kernel::Elementwise(_) => include_str!("../../shaders/elementwise.wgsl").into(),
+            Kernel::Bias => include_str!("../../shaders/bias.wgsl").into(),
             Kernel::Argmax => include_str!("../../shaders/argmax.wgsl").into(),
         }
     }

@@ -4,6 +4,7 @@
 //! model only records the prepared dispatches into one compute pass.
 
 pub mod attention;
+pub mod bias;
 pub mod elementwise;
 pub mod embed;
 pub mod matmul;

@@ -2,13 +2,15 @@
 //! cache, and prebuilt forward graphs (one per batch size) that append tokens to the cache.
 
 mod config;
+mod family;
 mod graph;
 mod kv_cache;
 mod weights;
 
 use std::collections::HashMap;
 
-pub use config::{Arch, ModelConfig};
+pub use config::{LayerAttention, ModelConfig};
+pub use family::{Arch, Family, SlidingWindow};
 pub use graph::Logits;
 pub use weights::{ModelWeights, TensorSource};
 
@@ -39,6 +41,7 @@ pub struct Model {
     pipelines: PipelineCache,
     step: wgpu::Buffer,
     inv_freq: wgpu::Buffer,
+    inv_freq_local: wgpu::Buffer,
     graphs: HashMap<(u32, Logits), Graph>,
     /// Tokens in the KV cache.
     n_past: u32,
@@ -63,7 +66,13 @@ impl Model {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let inv_freq = ctx.f32_buffer_from("inv_freq", &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale));
+        let inv_freq_global = ctx.f32_buffer_from("inv_freq", &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale));
+        let inv_freq_local = match config.family.sliding_window {
+            Some(swa) if config.sliding_window > 0 => {
+                ctx.f32_buffer_from("inv_freq_local", &inv_freq(config.n_rot, swa.rope_base, swa.rope_freq_scale))
+            }
+            _ => inv_freq_global.clone(),
+        };
         let mut model = Model {
             ctx: ctx.clone(),
             config,
@@ -71,7 +80,8 @@ impl Model {
             kv,
             pipelines: PipelineCache::default(),
             step,
-            inv_freq,
+            inv_freq: inv_freq_global,
+            inv_freq_local,
             graphs: HashMap::new(),
             n_past: 0,
         };
@@ -122,11 +132,30 @@ impl Model {
                 kv: &self.kv,
                 step: &self.step,
                 inv_freq: &self.inv_freq,
+                inv_freq_local: &self.inv_freq_local,
             };
             let graph = Graph::build(&shared, n, mode).await?;
             self.graphs.insert((n, mode), graph);
         }
         Ok(&self.graphs[&(n, mode)])
+    }
+
+    /// Tokens per forward pass. Computing every token's logits needs a `[batch × vocab]` f32
+    /// buffer in one storage binding (256 tokens of Gemma's 262,144-token vocabulary are 256 MiB),
+    /// so with `Logits::All` the batch shrinks to what the device's binding limit holds.
+    pub fn max_batch(&self, mode: Logits) -> Result<usize> {
+        let row_bytes = u64::from(self.config.vocab) * 4;
+        let fit = self.ctx.max_storage_binding / row_bytes;
+        if fit == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "one row of logits ({} vocabulary entries, {row_bytes} bytes) exceeds this device's storage-binding limit of {} bytes",
+                self.config.vocab, self.ctx.max_storage_binding
+            )));
+        }
+        Ok(match mode {
+            Logits::Last => MAX_BATCH,
+            Logits::All => MAX_BATCH.min(fit as usize),
+        })
     }
 
     /// Appends `ids` to the context and runs the model over them. With `Logits::All`, the
@@ -143,7 +172,7 @@ impl Model {
         }
         let mut argmax = 0;
         let mut all_logits = Vec::new();
-        for chunk in ids.chunks(MAX_BATCH) {
+        for chunk in ids.chunks(self.max_batch(mode)?) {
             let n = chunk.len() as u32;
             let pos0 = self.n_past;
             let ctx = self.ctx.clone();
