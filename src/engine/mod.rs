@@ -7,7 +7,7 @@ mod utf8_stream;
 use crate::chat::{ChatMessage, ChatTemplate};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
-use crate::model::{Logits, Model, ModelOptions, TensorSource};
+use crate::model::{Logits, Model, ModelConfig, ModelOptions, TensorSource};
 use crate::sample::{Sampler, SamplingParams, StopChecker};
 use crate::tokenizer::Tokenizer;
 pub use perplexity::{Perplexity, perplexity};
@@ -50,6 +50,8 @@ pub struct Engine {
 impl Engine {
     pub async fn load(ctx: &GpuContext, src: &mut dyn TensorSource, options: ModelOptions) -> Result<Engine> {
         let meta = &src.header().metadata;
+        // An unsupported architecture is the first thing to report, before the tokenizer.
+        ModelConfig::from_metadata(meta)?;
         let tokenizer = Tokenizer::from_gguf(meta)?;
         let chat_template = ChatTemplate::from_gguf(meta)?;
         let model = Model::load(ctx, src, options).await?;

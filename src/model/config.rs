@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn unknown_architecture_lists_the_supported_ones() {
-        let mut m = gemma3_meta(18, None);
+        let mut m = Metadata::default();
         m.insert("general.architecture".into(), MetaValue::String("mamba".into()));
         let err = ModelConfig::from_metadata(&m).unwrap_err();
         assert!(matches!(&err, Error::UnsupportedModel { arch, .. } if arch == "mamba"), "{err}");
