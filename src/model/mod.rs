@@ -104,6 +104,12 @@ impl Model {
         self.kv.bytes()
     }
 
+    /// The matrices stored in several buffers because they exceed the device's storage-binding
+    /// limit, with their part counts (Qwen2's 151,936-row output on a 128 MiB limit).
+    pub fn split_matrices(&self) -> Vec<(String, usize)> {
+        self.weights.matrices().filter(|m| m.parts.len() > 1).map(|m| (m.name.clone(), m.parts.len())).collect()
+    }
+
     /// Tokens currently in the KV cache.
     pub fn n_past(&self) -> u32 {
         self.n_past

@@ -65,6 +65,12 @@ impl ModelWeights {
         self.output.as_ref().unwrap_or(&self.token_embd)
     }
 
+    /// Every weight matrix of the model.
+    pub fn matrices(&self) -> impl Iterator<Item = &GpuMatrix> {
+        let per_layer = self.layers.iter().flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down]);
+        [&self.token_embd].into_iter().chain(self.output.as_ref()).chain(per_layer)
+    }
+
     pub fn load(ctx: &GpuContext, cfg: &ModelConfig, src: &mut dyn TensorSource) -> Result<ModelWeights> {
         let mut loader = Loader { ctx, src };
         let (d, q, kv, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff, cfg.vocab);

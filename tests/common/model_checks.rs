@@ -22,10 +22,16 @@ pub fn ids_of(v: &Value) -> Vec<u32> {
 /// ids, and the mean), and the reference's argmax at every prompt position. Returns the worst
 /// logit difference seen. The caller states why its tolerance is what it is.
 pub fn check_logits(model: &mut Model, fixture: &str, tolerance: f32) -> f32 {
+    check_logits_up_to(model, fixture, tolerance, usize::MAX)
+}
+
+/// `check_logits` on the fixture's prompts of at most `max_tokens` tokens.
+pub fn check_logits_up_to(model: &mut Model, fixture: &str, tolerance: f32, max_tokens: usize) -> f32 {
     let fx = super::read_fixture_json(fixture);
     let vocab = model.config.vocab as usize;
     let mut worst = 0f32;
-    for prompt in fx["prompts"].as_array().unwrap() {
+    let prompts = fx["prompts"].as_array().unwrap().iter().filter(|p| p["ids"].as_array().unwrap().len() <= max_tokens);
+    for prompt in prompts {
         let ids = ids_of(&prompt["ids"]);
         let text: String = prompt["text"].as_str().unwrap().chars().take(40).collect();
         model.reset();
