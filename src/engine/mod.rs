@@ -55,6 +55,8 @@ impl Engine {
         file: &mut crate::gguf::GgufFile,
         options: crate::model::ModelOptions,
     ) -> Result<Engine> {
+        // An unsupported architecture is the first thing to report, before the tokenizer.
+        crate::model::ModelConfig::from_metadata(&file.header().metadata)?;
         let (tokenizer, chat_template) = Self::text_side(&file.header().metadata)?;
         let model = Model::load(ctx, file, options).await?;
         Ok(Engine {

@@ -25,6 +25,8 @@ pub enum Kernel {
     /// query (GPUs) or a thread per query (CPU-like devices).
     Attention { head_dim: u32, thread_per_query: bool },
     Elementwise(ElementwiseOp),
+    /// Bias vector added to every row (shaders/bias.wgsl).
+    Bias,
     Argmax,
 }
 
@@ -87,6 +89,7 @@ impl Kernel {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n") + include_str!("../../shaders/attention.wgsl")
             }
             Kernel::Elementwise(_) => include_str!("../../shaders/elementwise.wgsl").into(),
+            Kernel::Bias => include_str!("../../shaders/bias.wgsl").into(),
             Kernel::Argmax => include_str!("../../shaders/argmax.wgsl").into(),
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod argmax;
 pub mod attention;
+pub mod bias;
 pub mod elementwise;
 pub mod embed;
 pub mod kv_store;

@@ -1,32 +1,15 @@
-//! Model hyper-parameters from GGUF metadata, for every supported architecture.
+//! Model hyper-parameters from GGUF metadata, for every supported architecture, with the
+//! family's differences (src/model/family.rs) resolved to numbers the graph uses directly.
 
+use super::family::{Arch, Family};
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
 use crate::kernels::rope::RopeStyle;
 
-/// The architectures Hearth runs (`general.architecture`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arch {
-    Llama,
-}
-
-impl Arch {
-    pub const SUPPORTED: [&'static str; 1] = ["llama"];
-
-    pub fn from_name(name: &str) -> Result<Arch> {
-        match name {
-            "llama" => Ok(Arch::Llama),
-            other => Err(Error::UnsupportedModel {
-                arch: other.to_string(),
-                supported: Arch::SUPPORTED.join(", "),
-            }),
-        }
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct ModelConfig {
     pub arch: Arch,
+    pub family: Family,
     pub n_layers: u32,
     pub d_model: u32,
     pub d_ff: u32,
@@ -42,14 +25,31 @@ pub struct ModelConfig {
     pub rope_style: RopeStyle,
     /// Dimensions of each head that RoPE rotates.
     pub n_rot: u32,
+    /// Multiplies the token embeddings (sqrt(d_model) for Gemma, else 1).
+    pub embed_scale: f32,
+    /// Multiplies q·k before the softmax.
+    pub attn_scale: f32,
+    /// Sliding window in tokens of the local layers (0: every layer attends to everything).
+    pub sliding_window: u32,
+}
+
+/// How one layer attends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayerAttention {
+    /// Sliding window in tokens (0: the whole past).
+    pub window: u32,
+    /// Uses the local RoPE frequencies (the family's `SlidingWindow::rope_base`).
+    pub local_rope: bool,
 }
 
 impl ModelConfig {
     pub fn from_metadata(m: &Metadata) -> Result<ModelConfig> {
-        let arch = Arch::from_name(m.architecture()?)?;
         let a = m.architecture()?;
+        let arch = Arch::from_name(a)?;
+        let family = *arch.family();
         let key = |s: &str| format!("{a}.{s}");
         let d_model = m.u32(&key("embedding_length"))?;
+        let n_layers = m.u32(&key("block_count"))?;
         let n_heads = m.u32(&key("attention.head_count"))?;
         let n_kv_heads = m
             .opt_u32(&key("attention.head_count_kv"))?
@@ -69,16 +69,28 @@ impl ModelConfig {
         let rope_freq_scale = match m.opt_str(&key("rope.scaling.type"))? {
             None | Some("none") => 1.0,
             Some("linear") => 1.0 / m.f32(&key("rope.scaling.factor"))?,
-            Some(other) => {
-                return Err(Error::UnsupportedModel {
-                    arch: format!("{a} with rope scaling `{other}`"),
-                    supported: "rope scaling none, linear".into(),
-                });
-            }
+            Some(other) => return Err(unsupported(a, &format!("rope scaling `{other}`"), "rope scaling none, linear")),
+        };
+        if m.opt_f32(&key("final_logit_softcapping"))?.is_some_and(|c| c > 0.0) {
+            return Err(unsupported(a, "final logit softcapping", "models without softcapping"));
+        }
+        let sliding_window = match family.sliding_window {
+            Some(_) => m.opt_u32(&key("attention.sliding_window"))?.unwrap_or(0),
+            None => 0,
+        };
+        // Gemma's query pre-attention scalar (llama.cpp's f_attention_scale).
+        let scale_dim = match family.attn_scale_by_d_model_at_layers {
+            Some(layers) if layers == n_layers => d_model / n_heads,
+            _ => head_dim,
+        };
+        let attn_scale = match m.opt_f32(&key("attention.scale"))? {
+            Some(s) => s,
+            None => 1.0 / (scale_dim as f32).sqrt(),
         };
         Ok(ModelConfig {
             arch,
-            n_layers: m.u32(&key("block_count"))?,
+            family,
+            n_layers,
             d_model,
             d_ff: m.u32(&key("feed_forward_length"))?,
             n_heads,
@@ -91,10 +103,11 @@ impl ModelConfig {
                 .unwrap_or(1e-5),
             rope_base: m.opt_f32(&key("rope.freq_base"))?.unwrap_or(10_000.0),
             rope_freq_scale,
-            rope_style: match arch {
-                Arch::Llama => RopeStyle::Normal,
-            },
+            rope_style: family.rope_style,
             n_rot: m.opt_u32(&key("rope.dimension_count"))?.unwrap_or(head_dim),
+            embed_scale: if family.scale_embeddings { (d_model as f32).sqrt() } else { 1.0 },
+            attn_scale,
+            sliding_window,
         })
     }
 
@@ -104,5 +117,78 @@ impl ModelConfig {
 
     pub fn q_dim(&self) -> u32 {
         self.n_heads * self.head_dim
+    }
+
+    /// Whether layer `layer` attends through the sliding window, with its own RoPE base.
+    pub fn layer_attention(&self, layer: u32) -> LayerAttention {
+        match self.family.sliding_window {
+            Some(swa) if self.sliding_window > 0 && layer % swa.period != swa.period - 1 => {
+                LayerAttention { window: self.sliding_window, local_rope: true }
+            }
+            _ => LayerAttention { window: 0, local_rope: false },
+        }
+    }
+}
+
+fn unsupported(arch: &str, what: &str, supported: &str) -> Error {
+    Error::UnsupportedModel { arch: format!("{arch} with {what}"), supported: supported.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf::MetaValue;
+
+    fn gemma3_meta(n_layers: u32, window: Option<u32>) -> Metadata {
+        let mut m = Metadata::default();
+        let mut put = |k: &str, v: MetaValue| {
+            m.insert(k.into(), v);
+        };
+        put("general.architecture", MetaValue::String("gemma3".into()));
+        put("gemma3.embedding_length", MetaValue::U32(640));
+        put("gemma3.block_count", MetaValue::U32(n_layers));
+        put("gemma3.feed_forward_length", MetaValue::U32(2048));
+        put("gemma3.attention.head_count", MetaValue::U32(4));
+        put("gemma3.attention.head_count_kv", MetaValue::U32(1));
+        put("gemma3.attention.key_length", MetaValue::U32(256));
+        put("gemma3.context_length", MetaValue::U32(32768));
+        put("gemma3.vocab_size", MetaValue::U32(1000));
+        if let Some(w) = window {
+            put("gemma3.attention.sliding_window", MetaValue::U32(w));
+        }
+        m
+    }
+
+    #[test]
+    fn gemma3_layers_follow_llama_cpp_swa_pattern_of_six() {
+        let cfg = ModelConfig::from_metadata(&gemma3_meta(18, Some(512))).unwrap();
+        let global: Vec<u32> = (0..18).filter(|&i| cfg.layer_attention(i).window == 0).collect();
+        assert_eq!(global, [5, 11, 17]);
+        assert_eq!(cfg.layer_attention(0), LayerAttention { window: 512, local_rope: true });
+        assert_eq!(cfg.embed_scale, 640f32.sqrt());
+        assert_eq!(cfg.attn_scale, 1.0 / 16.0, "1/sqrt(head_dim 256)");
+        assert_eq!(cfg.rope_style, RopeStyle::Neox);
+    }
+
+    #[test]
+    fn gemma3_without_a_window_is_all_global() {
+        let cfg = ModelConfig::from_metadata(&gemma3_meta(18, None)).unwrap();
+        assert!((0..18).all(|i| cfg.layer_attention(i) == LayerAttention { window: 0, local_rope: false }));
+    }
+
+    #[test]
+    fn gemma3_27b_scales_queries_by_d_model_over_heads() {
+        // llama.cpp recognises the 27B model by its 62 layers.
+        let cfg = ModelConfig::from_metadata(&gemma3_meta(62, Some(1024))).unwrap();
+        assert_eq!(cfg.attn_scale, 1.0 / 160f32.sqrt());
+    }
+
+    #[test]
+    fn unknown_architecture_lists_the_supported_ones() {
+        let mut m = Metadata::default();
+        m.insert("general.architecture".into(), MetaValue::String("mamba".into()));
+        let err = ModelConfig::from_metadata(&m).unwrap_err();
+        assert!(matches!(&err, Error::UnsupportedModel { arch, .. } if arch == "mamba"), "{err}");
+        assert!(err.to_string().contains("llama, qwen2, gemma3"), "{err}");
     }
 }

@@ -2,6 +2,7 @@
 //! cache, and prebuilt forward graphs (one per batch size) that append tokens to the cache.
 
 mod config;
+mod family;
 mod graph;
 mod kv_cache;
 mod stream;
@@ -10,7 +11,8 @@ mod weights;
 
 use std::collections::HashMap;
 
-pub use config::{Arch, ModelConfig};
+pub use config::{LayerAttention, ModelConfig};
+pub use family::{Arch, Family, SlidingWindow};
 pub use graph::Logits;
 pub use stream::{LoadProgress, ModelStream};
 pub use upload::TensorUploads;
@@ -46,6 +48,7 @@ pub struct Model {
     pipelines: PipelineCache,
     step: wgpu::Buffer,
     inv_freq: wgpu::Buffer,
+    inv_freq_local: wgpu::Buffer,
     graphs: HashMap<(u32, Logits), Graph>,
     /// Tokens in the KV cache.
     n_past: u32,
@@ -97,10 +100,13 @@ impl Model {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let inv_freq = ctx.f32_buffer_from(
-            "inv_freq",
-            &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale),
-        );
+        let inv_freq_global = ctx.f32_buffer_from("inv_freq", &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale));
+        let inv_freq_local = match config.family.sliding_window {
+            Some(swa) if config.sliding_window > 0 => {
+                ctx.f32_buffer_from("inv_freq_local", &inv_freq(config.n_rot, swa.rope_base, swa.rope_freq_scale))
+            }
+            _ => inv_freq_global.clone(),
+        };
         let mut model = Model {
             ctx: ctx.clone(),
             config,
@@ -108,7 +114,8 @@ impl Model {
             kv,
             pipelines: PipelineCache::default(),
             step,
-            inv_freq,
+            inv_freq: inv_freq_global,
+            inv_freq_local,
             graphs: HashMap::new(),
             n_past: 0,
         };
@@ -129,6 +136,12 @@ impl Model {
     /// GPU memory taken by the KV cache.
     pub fn kv_cache_bytes(&self) -> u64 {
         self.kv.bytes()
+    }
+
+    /// The matrices stored in several buffers because they exceed the device's storage-binding
+    /// limit, with their part counts (Qwen2's 151,936-row output on a 128 MiB limit).
+    pub fn split_matrices(&self) -> Vec<(String, usize)> {
+        self.weights.matrices().filter(|m| m.parts.len() > 1).map(|m| (m.name.clone(), m.parts.len())).collect()
     }
 
     /// Tokens currently in the KV cache.
@@ -159,11 +172,30 @@ impl Model {
                 kv: &self.kv,
                 step: &self.step,
                 inv_freq: &self.inv_freq,
+                inv_freq_local: &self.inv_freq_local,
             };
             let graph = Graph::build(&shared, n, mode).await?;
             self.graphs.insert((n, mode), graph);
         }
         Ok(&self.graphs[&(n, mode)])
+    }
+
+    /// Tokens per forward pass. Computing every token's logits needs a `[batch × vocab]` f32
+    /// buffer in one storage binding (256 tokens of Gemma's 262,144-token vocabulary are 256 MiB),
+    /// so with `Logits::All` the batch shrinks to what the device's binding limit holds.
+    pub fn max_batch(&self, mode: Logits) -> Result<usize> {
+        let row_bytes = u64::from(self.config.vocab) * 4;
+        let fit = self.ctx.max_storage_binding / row_bytes;
+        if fit == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "one row of logits ({} vocabulary entries, {row_bytes} bytes) exceeds this device's storage-binding limit of {} bytes",
+                self.config.vocab, self.ctx.max_storage_binding
+            )));
+        }
+        Ok(match mode {
+            Logits::Last => MAX_BATCH,
+            Logits::All => MAX_BATCH.min(fit as usize),
+        })
     }
 
     /// Appends `ids` to the context and runs the model over them. With `Logits::All`, the
@@ -190,7 +222,7 @@ impl Model {
         }
         let mut argmax = 0;
         let mut all_logits = Vec::new();
-        for chunk in ids.chunks(MAX_BATCH) {
+        for chunk in ids.chunks(self.max_batch(mode)?) {
             let n = chunk.len() as u32;
             let pos0 = self.n_past;
             let ctx = self.ctx.clone();

@@ -1,5 +1,7 @@
 //! Model weights on the GPU, by GGUF tensor name. Matrices keep their file's format (one
-//! model serves every quantisation); norm vectors are dequantised to f32.
+//! model serves every quantisation); norm and bias vectors are dequantised to f32.
+//! Gemma's RMSNorm multiplies by (1 + w): its GGUF converter stores w + 1, so every family's
+//! norm weights are used as they are.
 //!
 //! Loading is in two steps so weights can stream: `ModelWeights::declare` reads only the
 //! header, checks every tensor's shape and allocates its GPU buffers; the returned
@@ -17,16 +19,30 @@ pub struct LayerWeights {
     pub wk: GpuMatrix,
     pub wv: GpuMatrix,
     pub wo: GpuMatrix,
+    /// Biases of the projections, when the file has them (Qwen2: q, k, v).
+    pub bq: Option<wgpu::Buffer>,
+    pub bk: Option<wgpu::Buffer>,
+    pub bv: Option<wgpu::Buffer>,
+    pub bo: Option<wgpu::Buffer>,
+    /// Per-head RMSNorm weights (`head_dim`) of queries and keys (`Family::qk_norm`).
+    pub q_norm: Option<wgpu::Buffer>,
+    pub k_norm: Option<wgpu::Buffer>,
+    /// RMSNorm of the attention output before the residual add (`Family::post_norms`).
+    pub post_attn_norm: Option<wgpu::Buffer>,
     pub ffn_norm: wgpu::Buffer,
     pub w_gate: GpuMatrix,
     pub w_up: GpuMatrix,
     pub w_down: GpuMatrix,
+    /// RMSNorm of the FFN output before the residual add (`Family::post_norms`).
+    pub post_ffn_norm: Option<wgpu::Buffer>,
 }
 
 pub struct ModelWeights {
     pub token_embd: GpuMatrix,
     /// `output.weight`, or `None` when the output projection is tied to `token_embd`.
     pub output: Option<GpuMatrix>,
+    /// `output.bias`, when the file has one.
+    pub output_bias: Option<wgpu::Buffer>,
     pub output_norm: wgpu::Buffer,
     pub layers: Vec<LayerWeights>,
 }
@@ -34,6 +50,12 @@ pub struct ModelWeights {
 impl ModelWeights {
     pub fn lm_head(&self) -> &GpuMatrix {
         self.output.as_ref().unwrap_or(&self.token_embd)
+    }
+
+    /// Every weight matrix of the model.
+    pub fn matrices(&self) -> impl Iterator<Item = &GpuMatrix> {
+        let per_layer = self.layers.iter().flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down]);
+        [&self.token_embd].into_iter().chain(self.output.as_ref()).chain(per_layer)
     }
 
     /// Allocates every weight the model needs, from the header alone, and says where in
@@ -49,19 +71,29 @@ impl ModelWeights {
             uploads: TensorUploads::default(),
         };
         let (d, q, kv, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff, cfg.vocab);
+        let (qk_norm, post_norms) = (cfg.family.qk_norm, cfg.family.post_norms);
         let mut layers = Vec::with_capacity(cfg.n_layers as usize);
         for i in 0..cfg.n_layers {
             let n = |s: &str| format!("blk.{i}.{s}.weight");
+            let b = |s: &str| format!("blk.{i}.{s}.bias");
             layers.push(LayerWeights {
                 attn_norm: loader.vector(&n("attn_norm"), d)?,
                 wq: loader.matrix(&n("attn_q"), q, d)?,
                 wk: loader.matrix(&n("attn_k"), kv, d)?,
                 wv: loader.matrix(&n("attn_v"), kv, d)?,
                 wo: loader.matrix(&n("attn_output"), d, q)?,
+                bq: loader.opt_vector(&b("attn_q"), q)?,
+                bk: loader.opt_vector(&b("attn_k"), kv)?,
+                bv: loader.opt_vector(&b("attn_v"), kv)?,
+                bo: loader.opt_vector(&b("attn_output"), d)?,
+                q_norm: loader.vector_if(qk_norm, &n("attn_q_norm"), cfg.head_dim)?,
+                k_norm: loader.vector_if(qk_norm, &n("attn_k_norm"), cfg.head_dim)?,
+                post_attn_norm: loader.vector_if(post_norms, &n("post_attention_norm"), d)?,
                 ffn_norm: loader.vector(&n("ffn_norm"), d)?,
                 w_gate: loader.matrix(&n("ffn_gate"), ff, d)?,
                 w_up: loader.matrix(&n("ffn_up"), ff, d)?,
                 w_down: loader.matrix(&n("ffn_down"), d, ff)?,
+                post_ffn_norm: loader.vector_if(post_norms, &n("post_ffw_norm"), d)?,
             });
         }
         let output = if loader.header.tensor("output.weight").is_some() {
@@ -72,6 +104,7 @@ impl ModelWeights {
         let weights = ModelWeights {
             token_embd: loader.matrix("token_embd.weight", vocab, d)?,
             output,
+            output_bias: loader.opt_vector("output.bias", vocab)?,
             output_norm: loader.vector("output_norm.weight", d)?,
             layers,
         };
@@ -121,5 +154,16 @@ impl Loader<'_> {
         let buffer = self.ctx.f32_buffer(name, n as usize);
         self.uploads.add_vector(&info, buffer.clone());
         Ok(buffer)
+    }
+
+    /// A vector the model may or may not have (biases).
+    fn opt_vector(&mut self, name: &str, n: u32) -> Result<Option<wgpu::Buffer>> {
+        let present = self.header.tensor(name).is_some();
+        present.then(|| self.vector(name, n)).transpose()
+    }
+
+    /// A vector the family needs (`wanted`), else none.
+    fn vector_if(&mut self, wanted: bool, name: &str, n: u32) -> Result<Option<wgpu::Buffer>> {
+        wanted.then(|| self.vector(name, n)).transpose()
     }
 }

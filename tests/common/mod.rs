@@ -4,6 +4,7 @@
 pub mod gguf_writer;
 pub mod kernels;
 pub mod quant_blocks;
+pub mod model_checks;
 
 use std::path::PathBuf;
 

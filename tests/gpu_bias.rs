@@ -1,0 +1,57 @@
+//! shaders/bias.wgsl (bias vector added to every row) against a CPU reference in f64.
+
+mod common;
+
+use hearth::gpu::PipelineCache;
+use hearth::kernels::bias::add_bias;
+
+fn run_bias(ctx: &hearth::gpu::GpuContext, width: usize, rows: usize) {
+    let mut rng = common::Rng(0xb1a5 + width as u64 * 7 + rows as u64);
+    let y: Vec<f32> = (0..width * rows).map(|_| rng.signed_unit() * 8.0).collect();
+    let bias: Vec<f32> = (0..width).map(|_| rng.signed_unit()).collect();
+    let cache = PipelineCache::default();
+    let yb = ctx.f32_buffer_from("y", &y);
+    let bb = ctx.f32_buffer_from("bias", &bias);
+    let d = pollster::block_on(add_bias(ctx, &cache, &yb, &bb, width as u32, rows as u32)).unwrap();
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = enc.begin_compute_pass(&Default::default());
+        d.record(&mut pass);
+    }
+    ctx.queue.submit([enc.finish()]);
+    let got = pollster::block_on(ctx.read_f32(&yb, y.len())).unwrap();
+    for (i, &g) in got.iter().enumerate() {
+        let want = f64::from(y[i]) + f64::from(bias[i % width]);
+        // One f32 addition: the result is the exactly rounded sum, within half an ulp.
+        let tol = want.abs() * f64::from(f32::EPSILON) / 2.0;
+        assert!((f64::from(g) - want).abs() <= tol, "{width}x{rows}: y[{i}] = {g}, want {want}");
+    }
+}
+
+#[test]
+fn bias_is_added_to_every_row() {
+    let ctx = common::gpu();
+    // Widths of Qwen2's q (896) and k/v (128) biases, an odd width, one row (decode) and
+    // row counts whose total is not a multiple of the 64-thread workgroup.
+    for (width, rows) in [(896, 1), (128, 7), (37, 3), (896, 33)] {
+        run_bias(&ctx, width, rows);
+    }
+}
+
+#[test]
+fn bias_covers_more_than_65535_workgroups() {
+    // 4.6M values need 71,750 workgroups of 64: the dispatch is split over x and y.
+    run_bias(&common::gpu(), 896, 5125);
+}
+
+#[test]
+fn bias_refuses_shapes_that_do_not_fit_its_buffers() {
+    let ctx = common::gpu();
+    let cache = PipelineCache::default();
+    let y = ctx.f32_buffer("y", 100);
+    let b = ctx.f32_buffer("bias", 10);
+    let err = pollster::block_on(add_bias(&ctx, &cache, &y, &b, 10, 11)).err().unwrap();
+    assert!(err.to_string().contains("11 rows of 10"), "{err}");
+    let err = pollster::block_on(add_bias(&ctx, &cache, &y, &b, 20, 2)).err().unwrap();
+    assert!(matches!(err, hearth::Error::InvalidArgument(_)), "{err}");
+}
