@@ -100,6 +100,13 @@ fn check_cases(ctx: &hearth::gpu::GpuContext) {
         case(4, 1, 256, 16, 5, 30),
         case(4, 1, 256, 16, 200, 1),
         case(4, 1, 256, 512, 90, 4),
+        // Long contexts, past where llvmpipe's shared loop limit (65,535 iterations per
+        // invocation) cut `per_query` short at head_dim 128 and 256 (see
+        // PER_QUERY_MAX_HEAD_DIM): decode and a short prefill at 600-4,000 keys.
+        case(4, 1, 256, 0, 1000, 3),
+        case(4, 1, 256, 512, 600, 2),
+        case(8, 4, 128, 0, 2000, 2),
+        case(9, 3, 64, 0, 4000, 1),
         // Window of exactly one key: only the token itself.
         case(2, 2, 64, 1, 10, 3),
     ];

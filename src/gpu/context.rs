@@ -35,7 +35,8 @@ pub struct Tuning {
     /// The most tokens one matmul workgroup computes (a power of two).
     pub matmul_prefill_tokens: u32,
     /// shaders/attention.wgsl: a thread per query (`per_query`, no barriers) rather than a
-    /// workgroup per query (`main`).
+    /// workgroup per query (`main`), for heads of up to 64 dims (see
+    /// `kernels::attention::PER_QUERY_MAX_HEAD_DIM`).
     pub attention_thread_per_query: bool,
 }
 

@@ -30,6 +30,17 @@ pub struct AttentionShape {
     pub scale: f32,
 }
 
+/// The largest head_dim that the `per_query` entry point serves; larger heads take `main`
+/// even where the tuning asks for `per_query`. Why: llvmpipe (lavapipe) stops every loop of
+/// an invocation once all its loops together have run 65,535 iterations
+/// (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop in a shader) and carries on with
+/// wrong values, silently. `per_query` runs its head_dim/4-long inner loops once per key;
+/// up to 64 dims the compiler unrolls them and only the key loop counts (65,535 keys), but
+/// at 128 dims they count and the output went wrong past ~1,000 keys, at 256 past ~500
+/// (Gemma 3 on lavapipe). `main` runs ~200 iterations per 64 keys (~20,000 keys).
+/// tests/gpu_attention.rs checks both entry points past those lengths.
+pub const PER_QUERY_MAX_HEAD_DIM: u32 = 64;
+
 #[allow(clippy::too_many_arguments)]
 pub async fn attention(
     ctx: &GpuContext,
@@ -69,7 +80,7 @@ pub async fn attention(
         u.as_entire_binding(),
         step.as_entire_binding(),
     ];
-    let thread_per_query = ctx.tuning.attention_thread_per_query;
+    let thread_per_query = ctx.tuning.attention_thread_per_query && head_dim <= PER_QUERY_MAX_HEAD_DIM;
     let groups = if thread_per_query { [(n_tokens * n_heads).div_ceil(64), 1, 1] } else { [n_heads, n_tokens, 1] };
     Dispatch::new(ctx, cache, Kernel::Attention { head_dim, thread_per_query }, &resources, groups).await
 }
