@@ -3,7 +3,8 @@
 # CLI and runs scripts/bench.py, which prints a markdown table (see README, "Speed").
 # Needs llama-cpp-python (scripts/setup.sh builds it for the requantised models).
 # Usage: scripts/bench.sh [MODEL.gguf ...] [-- bench.py options]
-# Default models: SmolLM2-135M as shipped (Q4_1) and requantised to Q8_0 and Q4_K_M.
+# Default models: SmolLM2-135M as shipped (Q4_1) and requantised to Q8_0 and Q4_K_M, then
+# Qwen2.5-Coder 0.5B and Gemma 3 270M as shipped (Q4_K_M mixes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,9 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do models+=("$1"); shift; done
 if [ ${#models[@]} -eq 0 ]; then
   models=(models/smollm2-135m-instruct-q4_1.gguf
           models/requant/smollm2-135m-instruct-q8_0.gguf
-          models/requant/smollm2-135m-instruct-q4_k_m.gguf)
+          models/requant/smollm2-135m-instruct-q4_k_m.gguf
+          models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
+          models/gemma-3-270m-q4_k_m.gguf)
 fi
 
 cargo build --release --quiet --bin hearth

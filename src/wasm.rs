@@ -147,6 +147,8 @@ struct LoadedModel {
     summary: ModelSummary,
     n_ctx: u32,
     kv_cache_bytes: u64,
+    /// Matrices larger than the storage-binding limit, stored in this many parts each.
+    split_tensors: std::collections::BTreeMap<String, usize>,
 }
 
 #[wasm_bindgen]
@@ -282,6 +284,7 @@ impl WasmEngine {
                         summary,
                         n_ctx: engine.model.n_ctx(),
                         kv_cache_bytes: engine.model.kv_cache_bytes(),
+                        split_tensors: engine.model.split_matrices().into_iter().collect(),
                     };
                     inner.put(State::Ready(Box::new(engine)));
                     to_js(&info)

@@ -2,6 +2,8 @@
 // and small helpers shared by the test files.
 
 export const SMOLLM2 = 'smollm2-135m-instruct-q4_1.gguf';
+export const QWEN25 = 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf';
+export const GEMMA3 = 'gemma-3-270m-q4_k_m.gguf';
 
 /** Runs `fn` and measures it: {value, seconds}. */
 export async function timed(fn) {

@@ -39,6 +39,8 @@ export interface ModelInfo {
   /** The context length in use (may be smaller than the model's). */
   n_ctx: number;
   kv_cache_bytes: number;
+  /** Matrices larger than the GPU's storage-binding limit, with the parts each was split into. */
+  split_tensors: Record<string, number>;
   [key: string]: unknown;
 }
 

@@ -10,10 +10,10 @@ try {
 const hearth = window.hearth;
 
 /** 'worker': CreateWorkerEngine with tests/browser/pages/worker.js; 'page': in-thread Engine. */
-window.newEngine = (kind) =>
+window.newEngine = (kind, options = {}) =>
   kind === 'worker'
-    ? hearth.CreateWorkerEngine(new Worker('/pages/worker.js', { type: 'module' }))
-    : hearth.CreateEngine();
+    ? hearth.CreateWorkerEngine(new Worker('/pages/worker.js', { type: 'module' }), options)
+    : hearth.CreateEngine(options);
 
 /** A thrown value as plain data, with the hearth-llm classes it is an instance of. */
 window.describeError = (e) => ({
