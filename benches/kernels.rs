@@ -45,9 +45,25 @@ struct Shape {
 }
 
 fn parse_args() -> Shape {
-    let mut s = Shape { d: 576, ff: 1536, heads: 9, kv_heads: 3, head_dim: 64, vocab: 49152, layers: 30, ctx: 256, format: DType::Q4_1, head_format: DType::Q8_0, tokens: vec![1, 128], only: String::new(), tuning: Vec::new() };
+    let mut s = Shape {
+        d: 576,
+        ff: 1536,
+        heads: 9,
+        kv_heads: 3,
+        head_dim: 64,
+        vocab: 49152,
+        layers: 30,
+        ctx: 256,
+        format: DType::Q4_1,
+        head_format: DType::Q8_0,
+        tokens: vec![1, 128],
+        only: String::new(),
+        tuning: Vec::new(),
+    };
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
-    let dtype = |name: &str| DType::ALL.into_iter().find(|d| d.name().eq_ignore_ascii_case(name)).unwrap_or_else(|| panic!("unknown format {name}"));
+    let dtype = |name: &str| {
+        DType::ALL.into_iter().find(|d| d.name().eq_ignore_ascii_case(name)).unwrap_or_else(|| panic!("unknown format {name}"))
+    };
     for pair in args.chunks(2) {
         let value = pair.get(1).map(String::as_str).unwrap_or_else(|| panic!("{} needs a value", pair[0]));
         let n = || value.parse::<u32>().unwrap_or_else(|_| panic!("{}: not a number: {value}", pair[0]));
@@ -64,7 +80,9 @@ fn parse_args() -> Shape {
             "--head-format" => s.head_format = dtype(value),
             "--tokens" => s.tokens = value.split(',').map(|t| t.parse().expect("--tokens 1,128")).collect(),
             "--only" => s.only = value.to_string(),
-            "--wg" | "--rows-decode" | "--rows-prefill" | "--tokens-prefill" | "--attention-per-query" => s.tuning.push((pair[0].clone(), n())),
+            "--wg" | "--rows-decode" | "--rows-prefill" | "--tokens-prefill" | "--attention-per-query" => {
+                s.tuning.push((pair[0].clone(), n()))
+            }
             other => panic!("unknown option {other}"),
         }
     }
@@ -136,7 +154,21 @@ fn main() {
         }
     }
     let p = PipelineCache::default();
-    println!("device: {}; {:?}; model shape d={} ff={} heads={}/{} head_dim={} vocab={} layers={} ctx={} {}/{}", ctx.describe(), ctx.tuning, s.d, s.ff, s.heads, s.kv_heads, s.head_dim, s.vocab, s.layers, s.ctx, s.format, s.head_format);
+    println!(
+        "device: {}; {:?}; model shape d={} ff={} heads={}/{} head_dim={} vocab={} layers={} ctx={} {}/{}",
+        ctx.describe(),
+        ctx.tuning,
+        s.d,
+        s.ff,
+        s.heads,
+        s.kv_heads,
+        s.head_dim,
+        s.vocab,
+        s.layers,
+        s.ctx,
+        s.format,
+        s.head_format
+    );
     let (q_dim, kv_dim) = (s.heads * s.head_dim, s.kv_heads * s.head_dim);
     let wq = random_matrix(&ctx, "wq", s.format, q_dim, s.d);
     let wk = random_matrix(&ctx, "wk", s.format, kv_dim, s.d);
@@ -156,14 +188,29 @@ fn main() {
         let big = ctx.f32_buffer("a", nu * s.ff.max(s.d).max(q_dim) as usize);
         let big2 = ctx.f32_buffer("b", nu * s.ff.max(s.d).max(q_dim) as usize);
         let logits = ctx.f32_buffer("logits", s.vocab as usize);
-        let ids = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytemuck::cast_slice(&vec![7u32; nu]), usage: wgpu::BufferUsages::STORAGE });
-        let id_out = ctx.device.create_buffer(&wgpu::BufferDescriptor { label: None, size: 4, usage: wgpu::BufferUsages::STORAGE, mapped_at_creation: false });
+        let ids = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: None,
+            contents: bytemuck::cast_slice(&vec![7u32; nu]),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let id_out = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: 4,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         // The step uniform: decode at the end of the cache, prefill from its start.
         let pos0 = if n == 1 { s.ctx - 1 } else { 0 };
-        let step = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: None, contents: bytemuck::bytes_of(&Step { pos0, _pad: [0; 3] }), usage: wgpu::BufferUsages::UNIFORM });
+        let step = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: None,
+            contents: bytemuck::bytes_of(&Step { pos0, _pad: [0; 3] }),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
         let shape = AttentionShape { n_heads: s.heads, n_kv_heads: s.kv_heads, head_dim: s.head_dim, window: 0, scale: 0.125 };
-        let b = |f: std::pin::Pin<Box<dyn std::future::Future<Output = hearth::Result<Dispatch>> + '_>>| vec![pollster::block_on(f).unwrap()];
-        let bv = |f: std::pin::Pin<Box<dyn std::future::Future<Output = hearth::Result<Vec<Dispatch>>> + '_>>| pollster::block_on(f).unwrap();
+        let b =
+            |f: std::pin::Pin<Box<dyn std::future::Future<Output = hearth::Result<Dispatch>> + '_>>| vec![pollster::block_on(f).unwrap()];
+        let bv =
+            |f: std::pin::Pin<Box<dyn std::future::Future<Output = hearth::Result<Vec<Dispatch>>> + '_>>| pollster::block_on(f).unwrap();
         let l = s.layers;
         let rows = Rows { n: s.d, first_row: 0, n_rows: n };
         // (name, dispatches, calls per forward pass, weight bytes read per call)

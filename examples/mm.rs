@@ -14,8 +14,7 @@ fn main() {
         let w = GpuMatrix::upload(&ctx, "w", dtype, rows, cols, &bytes).unwrap();
         let x = ctx.f32_buffer("x", (n * cols) as usize);
         let y = ctx.f32_buffer("y", (n * rows) as usize);
-        let d = pollster::block_on(hearth::kernels::matmul::matmul(&ctx, &cache, &w, &x, &y, n))
-            .unwrap();
+        let d = pollster::block_on(hearth::kernels::matmul::matmul(&ctx, &cache, &w, &x, &y, n)).unwrap();
         let run = |k: usize| {
             let t = std::time::Instant::now();
             for _ in 0..k {
@@ -27,9 +26,7 @@ fn main() {
                     }
                 }
                 ctx.queue.submit([enc.finish()]);
-                ctx.device
-                    .poll(wgpu::PollType::wait_indefinitely())
-                    .unwrap();
+                ctx.device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
             }
             t.elapsed() / k as u32
         };

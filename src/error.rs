@@ -16,49 +16,25 @@ pub enum Error {
     UnsupportedGgufVersion { version: u32 },
 
     /// The file ends before a structure it declares.
-    #[error(
-        "truncated GGUF: {what} at byte offset {offset} needs {needed} bytes, but the file is {file_len} bytes long"
-    )]
-    Truncated {
-        what: String,
-        offset: u64,
-        needed: u64,
-        file_len: u64,
-    },
+    #[error("truncated GGUF: {what} at byte offset {offset} needs {needed} bytes, but the file is {file_len} bytes long")]
+    Truncated { what: String, offset: u64, needed: u64, file_len: u64 },
 
     /// A value in the header is impossible (bad type tag, overflow, misaligned offset, ...).
     #[error("corrupt GGUF at byte offset {offset}: {reason}")]
     Corrupt { offset: u64, reason: String },
 
     /// The header would need more memory than we are willing to give it.
-    #[error(
-        "GGUF header field {what} at byte offset {offset} claims {claimed} bytes, over the limit of {limit}"
-    )]
-    TooLarge {
-        what: String,
-        offset: u64,
-        claimed: u64,
-        limit: u64,
-    },
+    #[error("GGUF header field {what} at byte offset {offset} claims {claimed} bytes, over the limit of {limit}")]
+    TooLarge { what: String, offset: u64, claimed: u64, limit: u64 },
 
-    #[error(
-        "tensor `{tensor}` has tensor type {type_id} ({type_name}), which Hearth does not support"
-    )]
-    UnsupportedTensorType {
-        tensor: String,
-        type_id: u32,
-        type_name: &'static str,
-    },
+    #[error("tensor `{tensor}` has tensor type {type_id} ({type_name}), which Hearth does not support")]
+    UnsupportedTensorType { tensor: String, type_id: u32, type_name: &'static str },
 
     #[error("metadata key `{key}` is missing")]
     MissingMetadata { key: String },
 
     #[error("metadata key `{key}` is {found}, expected {expected}")]
-    MetadataType {
-        key: String,
-        expected: &'static str,
-        found: String,
-    },
+    MetadataType { key: String, expected: &'static str, found: String },
 
     #[error("tensor `{name}` is not in the model")]
     MissingTensor { name: String },
@@ -92,17 +68,11 @@ pub enum Error {
     InvalidArgument(String),
 
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl Error {
     pub(crate) fn corrupt(offset: u64, reason: impl Into<String>) -> Self {
-        Error::Corrupt {
-            offset,
-            reason: reason.into(),
-        }
+        Error::Corrupt { offset, reason: reason.into() }
     }
 }

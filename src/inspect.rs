@@ -59,10 +59,7 @@ impl ModelSummary {
         let embedding_length = m.opt_u64(&key("embedding_length"))?;
         let head_dim = match m.opt_u64(&key("attention.key_length"))? {
             Some(d) => Some(d),
-            None => embedding_length
-                .zip(head_count)
-                .filter(|&(_, h)| h > 0)
-                .map(|(e, h)| e / h),
+            None => embedding_length.zip(head_count).filter(|&(_, h)| h > 0).map(|(e, h)| e / h),
         };
         let mut tensor_types = BTreeMap::new();
         for t in &h.tensors {
@@ -91,9 +88,7 @@ impl ModelSummary {
             tokenizer: TokenizerSummary {
                 model: m.opt_str("tokenizer.ggml.model")?.map(str::to_string),
                 pre: m.opt_str("tokenizer.ggml.pre")?.map(str::to_string),
-                vocab_size: m
-                    .opt_str_array("tokenizer.ggml.tokens")?
-                    .map(<[String]>::len),
+                vocab_size: m.opt_str_array("tokenizer.ggml.tokens")?.map(<[String]>::len),
                 bos_token_id: m.opt_u32("tokenizer.ggml.bos_token_id")?,
                 eos_token_id: m.opt_u32("tokenizer.ggml.eos_token_id")?,
                 add_bos_token: m.opt_bool("tokenizer.ggml.add_bos_token")?,
@@ -110,44 +105,20 @@ impl std::fmt::Display for ModelSummary {
             v.as_ref().map_or("-".to_string(), T::to_string)
         }
         writeln!(f, "name            {}", opt(&self.name))?;
-        writeln!(
-            f,
-            "architecture    {} (GGUF v{})",
-            self.architecture, self.gguf_version
-        )?;
+        writeln!(f, "architecture    {} (GGUF v{})", self.architecture, self.gguf_version)?;
         writeln!(f, "layers          {}", opt(&self.block_count))?;
         writeln!(f, "d_model         {}", opt(&self.embedding_length))?;
         writeln!(f, "d_ff            {}", opt(&self.feed_forward_length))?;
-        writeln!(
-            f,
-            "heads           {} query / {} kv, head dim {}",
-            opt(&self.head_count),
-            opt(&self.head_count_kv),
-            opt(&self.head_dim)
-        )?;
+        writeln!(f, "heads           {} query / {} kv, head dim {}", opt(&self.head_count), opt(&self.head_count_kv), opt(&self.head_dim))?;
         writeln!(f, "context length  {}", opt(&self.context_length))?;
         let r = &self.rope;
-        write!(
-            f,
-            "rope            base {}, dims {}",
-            opt(&r.freq_base),
-            opt(&r.dimension_count)
-        )?;
+        write!(f, "rope            base {}, dims {}", opt(&r.freq_base), opt(&r.dimension_count))?;
         if let Some(t) = &r.scaling_type {
             write!(f, ", scaling {t} x{}", opt(&r.scaling_factor))?;
         }
         writeln!(f)?;
-        writeln!(
-            f,
-            "parameters      {} ({:.1} M)",
-            self.parameter_count,
-            self.parameter_count as f64 / 1e6
-        )?;
-        let types: Vec<String> = self
-            .tensor_types
-            .iter()
-            .map(|(t, n)| format!("{t}: {n}"))
-            .collect();
+        writeln!(f, "parameters      {} ({:.1} M)", self.parameter_count, self.parameter_count as f64 / 1e6)?;
+        let types: Vec<String> = self.tensor_types.iter().map(|(t, n)| format!("{t}: {n}")).collect();
         writeln!(
             f,
             "tensors         {} ({:.1} MiB): {}",
@@ -166,10 +137,6 @@ impl std::fmt::Display for ModelSummary {
             opt(&t.eos_token_id),
             opt(&t.add_bos_token)
         )?;
-        write!(
-            f,
-            "chat template   {}",
-            if self.chat_template { "yes" } else { "no" }
-        )
+        write!(f, "chat template   {}", if self.chat_template { "yes" } else { "no" })
     }
 }

@@ -35,9 +35,7 @@ fn error_name(e: &Error) -> &'static str {
         | Error::MetadataType { .. }
         | Error::MissingTensor { .. }
         | Error::Tokenizer(_) => "ModelFormatError",
-        Error::UnsupportedModel { .. } | Error::UnsupportedTensorType { .. } => {
-            "UnsupportedModelError"
-        }
+        Error::UnsupportedModel { .. } | Error::UnsupportedTensorType { .. } => "UnsupportedModelError",
         Error::NoGpu { .. } => "WebGPUUnavailableError",
         Error::OutOfMemory { .. } => "OutOfMemoryError",
         Error::DeviceLost { .. } => "DeviceLostError",
@@ -83,22 +81,14 @@ impl Inner {
     fn take(&self, doing: &'static str) -> Result<State, JsValue> {
         let mut state = self.state.borrow_mut();
         if let State::Busy(what) = *state {
-            return Err(js_error_named(
-                "HearthError",
-                &format!("cannot {doing} while {what} (one operation at a time)"),
-            ));
+            return Err(js_error_named("HearthError", &format!("cannot {doing} while {what} (one operation at a time)")));
         }
         Ok(std::mem::replace(&mut *state, State::Busy(doing)))
     }
 
     /// Takes the state out when `pick` accepts it; otherwise leaves it as it was and
     /// refuses with `wrong_state` (a call in the wrong order must not drop a model).
-    fn take_as<T>(
-        &self,
-        doing: &'static str,
-        wrong_state: &str,
-        pick: impl FnOnce(State) -> Result<T, State>,
-    ) -> Result<T, JsValue> {
+    fn take_as<T>(&self, doing: &'static str, wrong_state: &str, pick: impl FnOnce(State) -> Result<T, State>) -> Result<T, JsValue> {
         pick(self.take(doing)?).map_err(|state| {
             self.put(state);
             js_error_named("InvalidArgumentError", wrong_state)
@@ -159,16 +149,10 @@ impl WasmEngine {
         let options: CreateOptions = if options.is_undefined() || options.is_null() {
             CreateOptions::default()
         } else {
-            serde_wasm_bindgen::from_value(options)
-                .map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?
+            serde_wasm_bindgen::from_value(options).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?
         };
-        let gpu_options = GpuOptions {
-            max_storage_binding: options.max_storage_binding_bytes,
-            tuning: None,
-        };
-        let ctx = GpuContext::new(gpu_options)
-            .await
-            .map_err(|e| js_error(&e))?;
+        let gpu_options = GpuOptions { max_storage_binding: options.max_storage_binding_bytes, tuning: None };
+        let ctx = GpuContext::new(gpu_options).await.map_err(|e| js_error(&e))?;
         Ok(WasmEngine {
             inner: Rc::new(Inner {
                 ctx,
@@ -184,14 +168,10 @@ impl WasmEngine {
     pub fn adapter_info(&self) -> Result<JsValue, JsValue> {
         let ctx = &self.inner.ctx;
         let f = ctx.features;
-        let features: Vec<&str> = [
-            (f.shader_f16, "shader-f16"),
-            (f.subgroups, "subgroups"),
-            (f.timestamps, "timestamp-query"),
-        ]
-        .into_iter()
-        .filter_map(|(on, name)| on.then_some(name))
-        .collect();
+        let features: Vec<&str> = [(f.shader_f16, "shader-f16"), (f.subgroups, "subgroups"), (f.timestamps, "timestamp-query")]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
         to_js(&serde_json::json!({
             "name": ctx.info.name,
             "backend": format!("{:?}", ctx.info.backend),
@@ -206,10 +186,7 @@ impl WasmEngine {
     #[wasm_bindgen(js_name = beginLoad)]
     pub fn begin_load(&self, total_bytes: f64) -> Result<(), JsValue> {
         if !(total_bytes.is_finite() && total_bytes >= 0.0) {
-            return Err(js_error_named(
-                "InvalidArgumentError",
-                &format!("total size {total_bytes} is not a byte count"),
-            ));
+            return Err(js_error_named("InvalidArgumentError", &format!("total size {total_bytes} is not a byte count")));
         }
         self.inner.take("start a load")?;
         let stream = ModelStream::new(&self.inner.ctx, total_bytes as u64, ModelOptions::default());
@@ -223,14 +200,10 @@ impl WasmEngine {
     pub fn push_chunk(&self, chunk: Vec<u8>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let mut stream = inner.take_as(
-                "push model bytes",
-                "pushChunk without beginLoad",
-                |s| match s {
-                    State::Loading(x) => Ok(x),
-                    other => Err(other),
-                },
-            )?;
+            let mut stream = inner.take_as("push model bytes", "pushChunk without beginLoad", |s| match s {
+                State::Loading(x) => Ok(x),
+                other => Err(other),
+            })?;
             match stream.push(&chunk).await {
                 Ok(()) => {
                     inner.progress.set(stream.progress());
@@ -257,14 +230,10 @@ impl WasmEngine {
     pub fn finish_load(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let stream = inner.take_as(
-                "finish a load",
-                "finishLoad without beginLoad",
-                |s| match s {
-                    State::Loading(x) => Ok(x),
-                    other => Err(other),
-                },
-            )?;
+            let stream = inner.take_as("finish a load", "finishLoad without beginLoad", |s| match s {
+                State::Loading(x) => Ok(x),
+                other => Err(other),
+            })?;
             let summary = stream.header().map(ModelSummary::from_header).transpose();
             let loaded = async {
                 let summary = summary?;
@@ -275,10 +244,7 @@ impl WasmEngine {
                 Ok((summary, engine)) => {
                     let Some(summary) = summary else {
                         inner.put(State::Empty);
-                        return Err(js_error_named(
-                            "ModelFormatError",
-                            "the GGUF header never completed",
-                        ));
+                        return Err(js_error_named("ModelFormatError", "the GGUF header never completed"));
                     };
                     let info = LoadedModel {
                         summary,
@@ -317,18 +283,14 @@ impl WasmEngine {
         // `interrupt()` that JS sends right after this call must still count.
         inner.interrupt.set(false);
         future_to_promise(async move {
-            let params: SamplingParams = serde_wasm_bindgen::from_value(request.clone())
-                .map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
-            let prompt: PromptPart = serde_wasm_bindgen::from_value(request)
-                .map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
-            let mut engine = inner.take_as(
-                "generate",
-                "generate before a model finished loading",
-                |s| match s {
-                    State::Ready(x) => Ok(x),
-                    other => Err(other),
-                },
-            )?;
+            let params: SamplingParams =
+                serde_wasm_bindgen::from_value(request.clone()).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
+            let prompt: PromptPart =
+                serde_wasm_bindgen::from_value(request).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
+            let mut engine = inner.take_as("generate", "generate before a model finished loading", |s| match s {
+                State::Ready(x) => Ok(x),
+                other => Err(other),
+            })?;
             let result = run_generation(&mut engine, &inner, &params, prompt, &on_text).await;
             inner.put(State::Ready(engine));
             result
@@ -358,17 +320,9 @@ async fn run_generation(
     on_text: &js_sys::Function,
 ) -> Result<JsValue, JsValue> {
     let prompt_ids = match prompt {
-        PromptPart {
-            messages: Some(m),
-            prompt: None,
-        } => engine.encode_chat(&m),
-        PromptPart {
-            messages: None,
-            prompt: Some(p),
-        } => engine.encode_prompt(&p),
-        _ => Err(Error::InvalidArgument(
-            "give exactly one of `messages` and `prompt`".into(),
-        )),
+        PromptPart { messages: Some(m), prompt: None } => engine.encode_chat(&m),
+        PromptPart { messages: None, prompt: Some(p) } => engine.encode_prompt(&p),
+        _ => Err(Error::InvalidArgument("give exactly one of `messages` and `prompt`".into())),
     }
     .map_err(|e| js_error(&e))?;
     let mut callback_error = None;
@@ -381,10 +335,7 @@ async fn run_generation(
         }
         !inner.interrupt.get()
     };
-    let g = engine
-        .generate(&prompt_ids, params, &mut forward)
-        .await
-        .map_err(|e| js_error(&e))?;
+    let g = engine.generate(&prompt_ids, params, &mut forward).await.map_err(|e| js_error(&e))?;
     if let Some(e) = callback_error {
         return Err(e);
     }

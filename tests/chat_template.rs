@@ -53,22 +53,14 @@ fn metadata(model: &str) -> Metadata {
 /// `Some(messages)` when every message is exactly `{role, content: string}`.
 fn as_chat_messages(case: &Case) -> Option<Vec<ChatMessage>> {
     let json = serde_json::to_value(&case.messages).ok()?;
-    let all_plain = json.as_array()?.iter().all(|m| {
-        m.as_object()
-            .is_some_and(|o| o.len() == 2 && o.get("content").is_some_and(|c| c.is_string()))
-    });
-    if all_plain {
-        serde_json::from_value(json).ok()
-    } else {
-        None
-    }
+    let all_plain =
+        json.as_array()?.iter().all(|m| m.as_object().is_some_and(|o| o.len() == 2 && o.get("content").is_some_and(|c| c.is_string())));
+    if all_plain { serde_json::from_value(json).ok() } else { None }
 }
 
 fn render(template: &ChatTemplate, case: &Case) -> hearth::Result<String> {
     match &case.tools {
-        Some(tools) => {
-            template.render_with_tools(&case.messages, tools, case.add_generation_prompt)
-        }
+        Some(tools) => template.render_with_tools(&case.messages, tools, case.add_generation_prompt),
         None => template.render(&case.messages, case.add_generation_prompt),
     }
 }
@@ -85,18 +77,12 @@ fn check_cases(label: &str, cases: &[Case], template_for: impl Fn(&Case) -> Chat
                 if let Some(messages) = as_chat_messages(case) {
                     let typed = template.render(&messages, case.add_generation_prompt);
                     if typed.as_ref().ok() != Some(expected) {
-                        failures.push(format!(
-                            "{}: ChatMessage rendering differs: {typed:?}",
-                            case.name
-                        ));
+                        failures.push(format!("{}: ChatMessage rendering differs: {typed:?}", case.name));
                     }
                 }
             }
             (Some(expected), None, _) => {
-                failures.push(format!(
-                    "{}:\n  expected {expected:?}\n  got      {got:?}",
-                    case.name
-                ));
+                failures.push(format!("{}:\n  expected {expected:?}\n  got      {got:?}", case.name));
             }
             (None, Some(reference), Err(Error::ChatTemplate(msg))) => {
                 // A template-raised rejection must carry the template's own message.
@@ -107,24 +93,12 @@ fn check_cases(label: &str, cases: &[Case], template_for: impl Fn(&Case) -> Chat
                 }
             }
             (None, Some(reference), _) => {
-                failures.push(format!(
-                    "{}: reference fails ({reference}), Hearth gave {got:?}",
-                    case.name
-                ));
+                failures.push(format!("{}: reference fails ({reference}), Hearth gave {got:?}", case.name));
             }
-            _ => failures.push(format!(
-                "{}: fixture has neither or both of expected/expected_error",
-                case.name
-            )),
+            _ => failures.push(format!("{}: fixture has neither or both of expected/expected_error", case.name)),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{label}: {} of {} cases differ:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{label}: {} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
     cases.len()
 }
 
@@ -132,9 +106,7 @@ fn check_model(fixture_name: &str, model: &str) {
     let fixture: ModelFixture = read_fixture(&format!("chat/{fixture_name}.json"));
     assert_eq!(fixture.model, model);
     assert!(fixture.gguf_has_template);
-    let template = ChatTemplate::from_gguf(&metadata(model))
-        .unwrap()
-        .expect("model has a chat template");
+    let template = ChatTemplate::from_gguf(&metadata(model)).unwrap().expect("model has a chat template");
     assert_eq!(template.bos_token(), fixture.bos_token);
     assert_eq!(template.eos_token(), fixture.eos_token);
     let n = check_cases(model, &fixture.cases, |_| template.clone());
@@ -156,11 +128,7 @@ fn qwen25_template_renders_like_transformers() {
 fn model_without_template_gives_none() {
     let fixture: ModelFixture = read_fixture("chat/gemma3.json");
     assert!(!fixture.gguf_has_template);
-    assert!(
-        ChatTemplate::from_gguf(&metadata(common::GEMMA3))
-            .unwrap()
-            .is_none()
-    );
+    assert!(ChatTemplate::from_gguf(&metadata(common::GEMMA3)).unwrap().is_none());
 }
 
 /// Gemma 3's instruct template (committed next to the fixture), with the gemma GGUF's
@@ -174,18 +142,12 @@ fn gemma3_it_template_renders_like_transformers() {
     let bos = &tokens[meta.u32("tokenizer.ggml.bos_token_id").unwrap() as usize];
     let eos = &tokens[meta.u32("tokenizer.ggml.eos_token_id").unwrap() as usize];
     assert_eq!((bos, eos), (&fixture.bos_token, &fixture.eos_token));
-    let file = fixture
-        .template_file
-        .as_deref()
-        .expect("gemma3 fixture names its template file");
+    let file = fixture.template_file.as_deref().expect("gemma3 fixture names its template file");
     let source = std::fs::read_to_string(common::fixture_path(&format!("chat/{file}"))).unwrap();
     let template = ChatTemplate::new(&source, bos, eos).unwrap();
     let n = check_cases("gemma3-it", &fixture.cases, |_| template.clone());
     assert!(n >= 20, "only {n} cases");
-    assert!(
-        fixture.cases.iter().any(|c| c.expected_error.is_some()),
-        "no rejected conversation"
-    );
+    assert!(fixture.cases.iter().any(|c| c.expected_error.is_some()), "no rejected conversation");
 }
 
 /// Small templates pinning down the environment: whitespace control, loop controls,
@@ -194,13 +156,8 @@ fn gemma3_it_template_renders_like_transformers() {
 fn environment_matches_transformers_jinja() {
     let fixture: FeatureFixture = read_fixture("chat/features.json");
     let n = check_cases("features", &fixture.cases, |case| {
-        let source = case
-            .template
-            .as_deref()
-            .expect("feature case has a template");
-        ChatTemplate::new(source, "<s>", "</s>")
-            .unwrap_or_else(|e| panic!("{}: {e}", case.name))
-            .with_now(fixture.now_unix)
+        let source = case.template.as_deref().expect("feature case has a template");
+        ChatTemplate::new(source, "<s>", "</s>").unwrap_or_else(|e| panic!("{}: {e}", case.name)).with_now(fixture.now_unix)
     });
     assert!(n >= 20, "only {n} cases");
 }
@@ -216,24 +173,15 @@ fn chat_template_error(result: hearth::Result<impl std::fmt::Debug>) -> String {
 fn syntax_errors_name_the_problem_and_line() {
     let unclosed_expr = "{% for m in messages %}\n{{ m.content }\n{% endfor %}";
     let msg = chat_template_error(ChatTemplate::new(unclosed_expr, "", ""));
-    assert!(
-        msg.contains("syntax error") && msg.contains("line 2"),
-        "{msg}"
-    );
+    assert!(msg.contains("syntax error") && msg.contains("line 2"), "{msg}");
 
     let unclosed_block = "{% if messages %}\nhello\n";
     let msg = chat_template_error(ChatTemplate::new(unclosed_block, "", ""));
-    assert!(
-        msg.contains("syntax error") && msg.contains("end of input"),
-        "{msg}"
-    );
+    assert!(msg.contains("syntax error") && msg.contains("end of input"), "{msg}");
 
     let unknown_tag = "a\nb\n{% generation_of_nonsense %}";
     let msg = chat_template_error(ChatTemplate::new(unknown_tag, "", ""));
-    assert!(
-        msg.contains("syntax error") && msg.contains("line 3"),
-        "{msg}"
-    );
+    assert!(msg.contains("syntax error") && msg.contains("line 3"), "{msg}");
 }
 
 #[test]
@@ -241,15 +189,9 @@ fn raise_exception_gives_the_templates_message() {
     let source = "{% for m in messages %}\n{% if m.role not in ['user', 'assistant'] %}\n\
                   {{ raise_exception('Unsupported role: ' + m.role) }}\n{% endif %}{% endfor %}ok";
     let template = ChatTemplate::new(source, "", "").unwrap();
-    assert_eq!(
-        template.render(&[ChatMessage::user("hi")], true).unwrap(),
-        "ok"
-    );
+    assert_eq!(template.render(&[ChatMessage::user("hi")], true).unwrap(), "ok");
     let msg = chat_template_error(template.render(&[ChatMessage::new("robot", "beep")], true));
-    assert!(
-        msg.contains("Unsupported role: robot") && msg.contains("line 3"),
-        "{msg}"
-    );
+    assert!(msg.contains("Unsupported role: robot") && msg.contains("line 3"), "{msg}");
 }
 
 #[test]

@@ -6,18 +6,11 @@ mod common;
 use std::process::{Command, Output};
 
 fn hearth(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(args)
-        .output()
-        .expect("run hearth")
+    Command::new(env!("CARGO_BIN_EXE_hearth")).args(args).output().expect("run hearth")
 }
 
 fn stdout_json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
@@ -26,45 +19,19 @@ fn inspect_json_matches_the_reference_header() {
     for model in common::ALL_MODELS {
         let path = common::model_path(model);
         let got = stdout_json(&hearth(&["inspect", "--json", path.to_str().unwrap()]));
-        let fx =
-            common::read_fixture_json(&format!("gguf/{}.json", model.trim_end_matches(".gguf")));
+        let fx = common::read_fixture_json(&format!("gguf/{}.json", model.trim_end_matches(".gguf")));
         let meta = &fx["metadata"];
         let arch = meta["general.architecture"]["value"].as_str().unwrap();
         assert_eq!(got["architecture"], arch, "{model}");
-        assert_eq!(
-            got["block_count"],
-            meta[format!("{arch}.block_count")]["value"],
-            "{model}"
-        );
-        assert_eq!(
-            got["embedding_length"],
-            meta[format!("{arch}.embedding_length")]["value"],
-            "{model}"
-        );
-        assert_eq!(
-            got["context_length"],
-            meta[format!("{arch}.context_length")]["value"],
-            "{model}"
-        );
-        assert_eq!(
-            got["tokenizer"]["vocab_size"], meta["tokenizer.ggml.tokens"]["len"],
-            "{model}"
-        );
-        assert_eq!(
-            got["tokenizer"]["model"], meta["tokenizer.ggml.model"]["value"],
-            "{model}"
-        );
-        assert_eq!(
-            got["chat_template"],
-            meta.get("tokenizer.chat_template").is_some(),
-            "{model}"
-        );
+        assert_eq!(got["block_count"], meta[format!("{arch}.block_count")]["value"], "{model}");
+        assert_eq!(got["embedding_length"], meta[format!("{arch}.embedding_length")]["value"], "{model}");
+        assert_eq!(got["context_length"], meta[format!("{arch}.context_length")]["value"], "{model}");
+        assert_eq!(got["tokenizer"]["vocab_size"], meta["tokenizer.ggml.tokens"]["len"], "{model}");
+        assert_eq!(got["tokenizer"]["model"], meta["tokenizer.ggml.model"]["value"], "{model}");
+        assert_eq!(got["chat_template"], meta.get("tokenizer.chat_template").is_some(), "{model}");
         let tensors = fx["tensors"].as_array().unwrap();
         assert_eq!(got["tensor_count"], tensors.len(), "{model}");
-        let params: u64 = tensors
-            .iter()
-            .map(|t| t["n_elements"].as_u64().unwrap())
-            .sum();
+        let params: u64 = tensors.iter().map(|t| t["n_elements"].as_u64().unwrap()).sum();
         assert_eq!(got["parameter_count"], params, "{model}");
         let q8 = tensors.iter().filter(|t| t["type"] == "Q8_0").count();
         assert_eq!(got["tensor_types"]["Q8_0"], q8, "{model}");
@@ -77,13 +44,7 @@ fn inspect_text_names_the_essentials() {
     let out = hearth(&["inspect", path.to_str().unwrap()]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for needle in [
-        "llama",
-        "layers          30",
-        "Q4_1: 210",
-        "gpt2 (pre smollm), vocab 49152",
-        "chat template   yes",
-    ] {
+    for needle in ["llama", "layers          30", "Q4_1: 210", "gpt2 (pre smollm), vocab 49152", "chat template   yes"] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
 }
@@ -97,19 +58,12 @@ fn bad_files_fail_with_a_message_naming_the_file() {
     let model = std::fs::read(common::model_path(common::SMOLLM2)).unwrap();
     let truncated = dir.join("truncated.gguf");
     std::fs::write(&truncated, &model[..500_000]).unwrap();
-    let cases = [
-        (png.clone(), "not a GGUF file"),
-        (truncated.clone(), "truncated GGUF"),
-        (dir.join("missing.gguf"), "No such file"),
-    ];
+    let cases = [(png.clone(), "not a GGUF file"), (truncated.clone(), "truncated GGUF"), (dir.join("missing.gguf"), "No such file")];
     for (path, needle) in cases {
         let out = hearth(&["inspect", path.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1), "{}", path.display());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains(needle) && err.contains(path.file_name().unwrap().to_str().unwrap()),
-            "{err}"
-        );
+        assert!(err.contains(needle) && err.contains(path.file_name().unwrap().to_str().unwrap()), "{err}");
         assert!(out.stdout.is_empty());
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -119,22 +73,12 @@ fn bad_files_fail_with_a_message_naming_the_file() {
 /// of the tokenizer fixtures, on all three models.
 #[test]
 fn tokenize_json_matches_llama_cpp() {
-    for (model, fixture) in [
-        (common::SMOLLM2, "smollm2"),
-        (common::QWEN25, "qwen25"),
-        (common::GEMMA3, "gemma3"),
-    ] {
+    for (model, fixture) in [(common::SMOLLM2, "smollm2"), (common::QWEN25, "qwen25"), (common::GEMMA3, "gemma3")] {
         let path = common::model_path(model);
         let fx = common::read_fixture_json(&format!("tokenizer/{fixture}.json"));
         for case in fx["cases"].as_array().unwrap().iter().step_by(4) {
             let text = case["text"].as_str().unwrap();
-            let got = stdout_json(&hearth(&[
-                "tokenize",
-                "--model",
-                path.to_str().unwrap(),
-                "--json",
-                text,
-            ]));
+            let got = stdout_json(&hearth(&["tokenize", "--model", path.to_str().unwrap(), "--json", text]));
             assert_eq!(got, case["ids"], "{model}: {text:?}");
         }
     }
@@ -143,20 +87,9 @@ fn tokenize_json_matches_llama_cpp() {
 #[test]
 fn tokenize_text_output_and_errors() {
     let path = common::model_path(common::GEMMA3);
-    let out = hearth(&[
-        "tokenize",
-        "--model",
-        path.to_str().unwrap(),
-        " leading space",
-    ]);
+    let out = hearth(&["tokenize", "--model", path.to_str().unwrap(), " leading space"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "2 5830 2557"); // from tests/fixtures/tokenizer/gemma3.json
-    let out = hearth(&[
-        "tokenize",
-        "--model",
-        path.to_str().unwrap(),
-        "--no-special",
-        " leading space",
-    ]);
+    let out = hearth(&["tokenize", "--model", path.to_str().unwrap(), "--no-special", " leading space"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "5830 2557");
     let out = hearth(&["tokenize", "--model", "/nonexistent/model.gguf", "hi"]);
     assert_eq!(out.status.code(), Some(1));

@@ -59,12 +59,7 @@ fn alloc_budget(n: usize) -> usize {
 /// the allocation stayed within budget. Returns whether it parsed.
 fn parse_checked(bytes: &[u8], context: &dyn Fn() -> String) -> bool {
     let (res, peak) = peak_alloc(|| GgufHeader::parse(bytes, Some(bytes.len() as u64)));
-    assert!(
-        peak <= alloc_budget(bytes.len()),
-        "{}: parse allocated {peak} bytes for {} input bytes",
-        context(),
-        bytes.len()
-    );
+    assert!(peak <= alloc_budget(bytes.len()), "{}: parse allocated {peak} bytes for {} input bytes", context(), bytes.len());
     match res {
         Ok(Parsed::Complete(_)) => true,
         Ok(Parsed::NeedMore { .. }) => {
@@ -90,9 +85,7 @@ fn smollm_header_bytes() -> (Vec<u8>, u64) {
 fn smollm2_truncated_at_every_header_offset_is_an_error() {
     let (header, _) = smollm_header_bytes();
     let n = header.len();
-    let threads = std::thread::available_parallelism()
-        .map_or(2, |p| p.get())
-        .min(8);
+    let threads = std::thread::available_parallelism().map_or(2, |p| p.get()).min(8);
     std::thread::scope(|s| {
         for t in 0..threads {
             let header = &header;
@@ -100,14 +93,8 @@ fn smollm2_truncated_at_every_header_offset_is_an_error() {
                 for k in (t..n).step_by(threads) {
                     let prefix = &header[..k];
                     let (res, peak) = peak_alloc(|| GgufHeader::parse(prefix, Some(k as u64)));
-                    assert!(
-                        res.is_err(),
-                        "truncated at {k}: parsed as a complete header"
-                    );
-                    assert!(
-                        peak <= alloc_budget(k),
-                        "truncated at {k}: allocated {peak} bytes"
-                    );
+                    assert!(res.is_err(), "truncated at {k}: parsed as a complete header");
+                    assert!(peak <= alloc_budget(k), "truncated at {k}: allocated {peak} bytes");
                 }
             });
         }
@@ -122,25 +109,17 @@ fn truncation_errors_name_the_field_and_offset() {
     let err = GgufHeader::parse(&header[..k], Some(k as u64)).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::Truncated { .. }), "{msg}");
-    assert!(
-        msg.contains("tokenizer.ggml.tokens") && msg.contains("100000"),
-        "{msg}"
-    );
+    assert!(msg.contains("tokenizer.ggml.tokens") && msg.contains("100000"), "{msg}");
     // Inside the tensor infos.
     let k = header.len() - 100;
-    let msg = GgufHeader::parse(&header[..k], Some(k as u64))
-        .unwrap_err()
-        .to_string();
+    let msg = GgufHeader::parse(&header[..k], Some(k as u64)).unwrap_err().to_string();
     assert!(msg.contains("tensor"), "{msg}");
     // The file cut inside tensor data: the header is whole, a tensor's range is not.
     let (full, _) = smollm_header_bytes();
     let mut cut = full.clone();
     cut.extend(std::iter::repeat_n(0u8, 1000));
     let err = GgufHeader::parse(&cut, Some(cut.len() as u64)).unwrap_err();
-    assert!(
-        matches!(&err, Error::Truncated { what, .. } if what.contains("token_embd.weight")),
-        "{err}"
-    );
+    assert!(matches!(&err, Error::Truncated { what, .. } if what.contains("token_embd.weight")), "{err}");
 }
 
 // ---- random corruption -----------------------------------------------------------------
@@ -216,8 +195,7 @@ fn an_array_claiming_2_pow_40_strings_is_an_error_without_allocation() {
     raw.extend(8u32.to_le_bytes());
     raw.extend((1u64 << 40).to_le_bytes());
     put_str(&mut raw, "a");
-    let bytes =
-        GgufWriter::default().write(&[("tokenizer.ggml.tokens", Val::Raw(9, raw))], &[], &[]);
+    let bytes = GgufWriter::default().write(&[("tokenizer.ggml.tokens", Val::Raw(9, raw))], &[], &[]);
     let (res, peak) = peak_alloc(|| GgufHeader::parse(&bytes, Some(bytes.len() as u64)));
     assert!(matches!(res, Err(Error::Truncated { .. })), "{res:?}");
     assert!(peak < 64 << 10, "allocated {peak} bytes");
@@ -225,37 +203,17 @@ fn an_array_claiming_2_pow_40_strings_is_an_error_without_allocation() {
 
 #[test]
 fn a_tensor_claiming_2_pow_40_elements_is_an_error_without_allocation() {
-    let tensor = Tensor {
-        name: "huge.weight",
-        dims: vec![1 << 20, 1 << 20],
-        ggml_type: 0,
-        offset: 0,
-    };
-    let bytes = GgufWriter::default().write(
-        &[("general.architecture", Val::Str("llama"))],
-        &[tensor],
-        &[0; 64],
-    );
+    let tensor = Tensor { name: "huge.weight", dims: vec![1 << 20, 1 << 20], ggml_type: 0, offset: 0 };
+    let bytes = GgufWriter::default().write(&[("general.architecture", Val::Str("llama"))], &[tensor], &[0; 64]);
     let (res, peak) = peak_alloc(|| GgufHeader::parse(&bytes, Some(bytes.len() as u64)));
     let err = res.unwrap_err();
-    assert!(
-        matches!(&err, Error::Truncated { what, .. } if what.contains("huge.weight")),
-        "{err}"
-    );
+    assert!(matches!(&err, Error::Truncated { what, .. } if what.contains("huge.weight")), "{err}");
     assert!(peak < 64 << 10, "allocated {peak} bytes");
     // Dimensions whose product overflows u64.
-    let tensor = Tensor {
-        name: "overflow",
-        dims: vec![1 << 40, 1 << 40],
-        ggml_type: 0,
-        offset: 0,
-    };
+    let tensor = Tensor { name: "overflow", dims: vec![1 << 40, 1 << 40], ggml_type: 0, offset: 0 };
     let bytes = GgufWriter::default().write(&[], &[tensor], &[]);
     let err = GgufHeader::parse(&bytes, Some(bytes.len() as u64)).unwrap_err();
-    assert!(
-        matches!(err, Error::Corrupt { .. }) && err.to_string().contains("overflow"),
-        "{err}"
-    );
+    assert!(matches!(err, Error::Corrupt { .. }) && err.to_string().contains("overflow"), "{err}");
 }
 
 #[test]
@@ -272,8 +230,7 @@ fn counts_larger_than_the_file_are_errors() {
 
 // ---- wrong kinds of file ---------------------------------------------------------------
 
-const PNG: &[u8] =
-    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 #[test]
 fn a_png_and_an_empty_file_are_not_gguf() {
@@ -282,14 +239,8 @@ fn a_png_and_an_empty_file_are_not_gguf() {
         assert!(matches!(err, Error::NotGguf { .. }), "{name}: {err}");
     }
     // Streaming: a PNG is rejected from its first byte, a "GG" prefix may still be GGUF.
-    assert!(matches!(
-        GgufHeader::parse(&PNG[..1], None),
-        Err(Error::NotGguf { .. })
-    ));
-    assert!(matches!(
-        GgufHeader::parse(b"GG", None),
-        Ok(Parsed::NeedMore { total_bytes: 4 })
-    ));
+    assert!(matches!(GgufHeader::parse(&PNG[..1], None), Err(Error::NotGguf { .. })));
+    assert!(matches!(GgufHeader::parse(b"GG", None), Ok(Parsed::NeedMore { total_bytes: 4 })));
 
     let dir = std::env::temp_dir().join(format!("hearth-gguf-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -300,32 +251,17 @@ fn a_png_and_an_empty_file_are_not_gguf() {
     std::fs::write(&empty, b"").unwrap();
     assert!(matches!(GgufFile::open(&empty), Err(Error::NotGguf { .. })));
     let missing = GgufFile::open(dir.join("missing.gguf")).err().unwrap();
-    assert!(
-        matches!(missing, Error::Io { .. }) && missing.to_string().contains("missing.gguf"),
-        "{missing}"
-    );
+    assert!(matches!(missing, Error::Io { .. }) && missing.to_string().contains("missing.gguf"), "{missing}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn unsupported_versions_and_tensor_types_are_named() {
-    let bytes = GgufWriter {
-        version: 1,
-        ..Default::default()
-    }
-    .write(&[], &[], &[]);
+    let bytes = GgufWriter { version: 1, ..Default::default() }.write(&[], &[], &[]);
     let err = GgufHeader::parse(&bytes, Some(bytes.len() as u64)).unwrap_err();
-    assert!(
-        matches!(err, Error::UnsupportedGgufVersion { version: 1 }),
-        "{err}"
-    );
+    assert!(matches!(err, Error::UnsupportedGgufVersion { version: 1 }), "{err}");
 
-    let tensor = Tensor {
-        name: "blk.0.ffn_up.weight",
-        dims: vec![256],
-        ggml_type: 16,
-        offset: 0,
-    };
+    let tensor = Tensor { name: "blk.0.ffn_up.weight", dims: vec![256], ggml_type: 16, offset: 0 };
     let bytes = GgufWriter::default().write(&[], &[tensor], &[0; 256]);
     let err = GgufHeader::parse(&bytes, Some(bytes.len() as u64)).unwrap_err();
     assert!(
@@ -343,106 +279,38 @@ fn structural_errors_are_corrupt_with_offsets() {
     assert!(matches!(err, Error::Corrupt { offset: 33, .. }), "{err}");
     // Duplicate keys.
     let bytes = GgufWriter::default().write(&[("k", Val::U32(1)), ("k", Val::U32(2))], &[], &[]);
-    assert!(
-        GgufHeader::parse(&bytes, Some(bytes.len() as u64))
-            .unwrap_err()
-            .to_string()
-            .contains("duplicate")
-    );
+    assert!(GgufHeader::parse(&bytes, Some(bytes.len() as u64)).unwrap_err().to_string().contains("duplicate"));
     // Misaligned tensor offset, and a Q4_0 row that is not a whole number of blocks.
-    let t = Tensor {
-        name: "t",
-        dims: vec![8],
-        ggml_type: 0,
-        offset: 4,
-    };
+    let t = Tensor { name: "t", dims: vec![8], ggml_type: 0, offset: 4 };
     let bytes = GgufWriter::default().write(&[], &[t], &[0; 64]);
-    assert!(
-        GgufHeader::parse(&bytes, Some(bytes.len() as u64))
-            .unwrap_err()
-            .to_string()
-            .contains("alignment")
-    );
-    let t = Tensor {
-        name: "q",
-        dims: vec![33],
-        ggml_type: 2,
-        offset: 0,
-    };
+    assert!(GgufHeader::parse(&bytes, Some(bytes.len() as u64)).unwrap_err().to_string().contains("alignment"));
+    let t = Tensor { name: "q", dims: vec![33], ggml_type: 2, offset: 0 };
     let bytes = GgufWriter::default().write(&[], &[t], &[0; 64]);
-    assert!(
-        GgufHeader::parse(&bytes, Some(bytes.len() as u64))
-            .unwrap_err()
-            .to_string()
-            .contains("blocks")
-    );
+    assert!(GgufHeader::parse(&bytes, Some(bytes.len() as u64)).unwrap_err().to_string().contains("blocks"));
     // Overlapping tensors.
-    let a = Tensor {
-        name: "a",
-        dims: vec![16],
-        ggml_type: 0,
-        offset: 0,
-    };
-    let b = Tensor {
-        name: "b",
-        dims: vec![16],
-        ggml_type: 0,
-        offset: 32,
-    };
+    let a = Tensor { name: "a", dims: vec![16], ggml_type: 0, offset: 0 };
+    let b = Tensor { name: "b", dims: vec![16], ggml_type: 0, offset: 32 };
     let bytes = GgufWriter::default().write(&[], &[a, b], &[0; 128]);
-    assert!(
-        GgufHeader::parse(&bytes, Some(bytes.len() as u64))
-            .unwrap_err()
-            .to_string()
-            .contains("overlap")
-    );
+    assert!(GgufHeader::parse(&bytes, Some(bytes.len() as u64)).unwrap_err().to_string().contains("overlap"));
     // A non power-of-two alignment.
     let bytes = GgufWriter::default().write(&[("general.alignment", Val::U32(24))], &[], &[]);
-    assert!(
-        GgufHeader::parse(&bytes, Some(bytes.len() as u64))
-            .unwrap_err()
-            .to_string()
-            .contains("general.alignment")
-    );
+    assert!(GgufHeader::parse(&bytes, Some(bytes.len() as u64)).unwrap_err().to_string().contains("general.alignment"));
     // Invalid UTF-8 in a string value.
     let mut raw = Vec::new();
     raw.extend(2u64.to_le_bytes());
     raw.extend([0xff, 0xfe]);
     let bytes = GgufWriter::default().write(&[("general.name", Val::Raw(8, raw))], &[], &[]);
-    assert!(
-        GgufHeader::parse(&bytes, Some(bytes.len() as u64))
-            .unwrap_err()
-            .to_string()
-            .contains("UTF-8")
-    );
+    assert!(GgufHeader::parse(&bytes, Some(bytes.len() as u64)).unwrap_err().to_string().contains("UTF-8"));
 }
 
 #[test]
 fn a_small_valid_file_round_trips() {
-    let tensors = [
-        Tensor {
-            name: "a",
-            dims: vec![4, 2],
-            ggml_type: 0,
-            offset: 0,
-        },
-        Tensor {
-            name: "b",
-            dims: vec![32],
-            ggml_type: 8,
-            offset: 32,
-        },
-    ];
-    let kvs = [
-        ("general.architecture", Val::Str("llama")),
-        ("tokenizer.ggml.tokens", Val::StrArray(&["<s>", "é", "🙂"])),
-    ];
+    let tensors =
+        [Tensor { name: "a", dims: vec![4, 2], ggml_type: 0, offset: 0 }, Tensor { name: "b", dims: vec![32], ggml_type: 8, offset: 32 }];
+    let kvs = [("general.architecture", Val::Str("llama")), ("tokenizer.ggml.tokens", Val::StrArray(&["<s>", "é", "🙂"]))];
     let bytes = GgufWriter::default().write(&kvs, &tensors, &[0; 96]);
     let h = GgufHeader::parse_complete(&bytes).unwrap();
-    assert_eq!(
-        h.metadata.str_array("tokenizer.ggml.tokens").unwrap(),
-        ["<s>", "é", "🙂"]
-    );
+    assert_eq!(h.metadata.str_array("tokenizer.ggml.tokens").unwrap(), ["<s>", "é", "🙂"]);
     assert_eq!(h.tensors[1].n_bytes, 34);
     assert_eq!(h.tensors[1].start, h.data_offset + 32);
     assert_eq!(h.data_offset % 32, 0);

@@ -16,26 +16,14 @@ fn check_value(key: &str, ours: &MetaValue, expected: &Value) {
     let ty = expected["type"].as_str().unwrap();
     match (ours, ty) {
         (MetaValue::Array(arr), "array") => {
-            assert_eq!(
-                arr.len() as u64,
-                expected["len"].as_u64().unwrap(),
-                "{key}: length"
-            );
-            assert_eq!(
-                arr.element_type().name(),
-                expected["element_type"].as_str().unwrap(),
-                "{key}: element type"
-            );
+            assert_eq!(arr.len() as u64, expected["len"].as_u64().unwrap(), "{key}: length");
+            assert_eq!(arr.element_type().name(), expected["element_type"].as_str().unwrap(), "{key}: element type");
             let elems = array_as_json(arr);
             match expected.get("value") {
                 Some(all) => assert_eq!(&Value::Array(elems), all, "{key}"),
                 None => {
                     assert_eq!(&elems[0], &expected["first"], "{key}: first element");
-                    assert_eq!(
-                        elems.last().unwrap(),
-                        &expected["last"],
-                        "{key}: last element"
-                    );
+                    assert_eq!(elems.last().unwrap(), &expected["last"], "{key}: last element");
                 }
             }
         }
@@ -66,12 +54,7 @@ fn array_as_json(a: &MetaArray) -> Vec<Value> {
         MetaArray::F64(v) => v.iter().map(|&f| Value::from(f)).collect(),
         MetaArray::Bool(v) => v.iter().map(|&b| Value::from(b)).collect(),
         MetaArray::Array(_) => panic!("nested arrays are not in the real models"),
-        ints => ints
-            .to_i64_vec()
-            .unwrap()
-            .into_iter()
-            .map(Value::from)
-            .collect(),
+        ints => ints.to_i64_vec().unwrap().into_iter().map(Value::from).collect(),
     }
 }
 
@@ -81,48 +64,23 @@ fn headers_match_the_gguf_python_reader() {
         let file = GgufFile::open(common::model_path(model)).unwrap();
         let h = file.header();
         let fx = fixture(model);
-        assert_eq!(
-            u64::from(h.version),
-            fx["version"].as_u64().unwrap(),
-            "{model}"
-        );
+        assert_eq!(u64::from(h.version), fx["version"].as_u64().unwrap(), "{model}");
         assert_eq!(h.alignment, fx["alignment"].as_u64().unwrap(), "{model}");
-        assert_eq!(
-            h.data_offset,
-            fx["data_offset"].as_u64().unwrap(),
-            "{model}"
-        );
-        assert_eq!(
-            h.metadata.len() as u64,
-            fx["kv_count"].as_u64().unwrap(),
-            "{model}"
-        );
+        assert_eq!(h.data_offset, fx["data_offset"].as_u64().unwrap(), "{model}");
+        assert_eq!(h.metadata.len() as u64, fx["kv_count"].as_u64().unwrap(), "{model}");
         for (key, expected) in fx["metadata"].as_object().unwrap() {
-            let ours = h
-                .metadata
-                .get(key)
-                .unwrap_or_else(|| panic!("{model}: missing {key}"));
+            let ours = h.metadata.get(key).unwrap_or_else(|| panic!("{model}: missing {key}"));
             check_value(key, ours, expected);
         }
         let tensors = fx["tensors"].as_array().unwrap();
         assert_eq!(h.tensors.len(), tensors.len(), "{model}");
         for (t, e) in h.tensors.iter().zip(tensors) {
             assert_eq!(t.name, e["name"].as_str().unwrap());
-            let dims: Vec<u64> = e["dims"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d.as_u64().unwrap())
-                .collect();
+            let dims: Vec<u64> = e["dims"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap()).collect();
             assert_eq!(t.dims, dims, "{}", t.name);
             assert_eq!(t.dtype.name(), e["type"].as_str().unwrap(), "{}", t.name);
             assert_eq!(t.start, e["start"].as_u64().unwrap(), "{}", t.name);
-            assert_eq!(
-                t.n_elements,
-                e["n_elements"].as_u64().unwrap(),
-                "{}",
-                t.name
-            );
+            assert_eq!(t.n_elements, e["n_elements"].as_u64().unwrap(), "{}", t.name);
             assert_eq!(t.n_bytes, e["n_bytes"].as_u64().unwrap(), "{}", t.name);
         }
         assert!(h.data_end() <= file.len());
@@ -139,10 +97,7 @@ fn typed_accessors_on_a_real_model() {
     assert_eq!(m.str_array("tokenizer.ggml.tokens").unwrap().len(), 49152);
     assert!(!m.bool("tokenizer.ggml.add_bos_token").unwrap());
     let e = m.str("llama.block_count").unwrap_err();
-    assert!(
-        e.to_string().contains("llama.block_count") && e.to_string().contains("u32"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("llama.block_count") && e.to_string().contains("u32"), "{e}");
     assert!(file.tensor_info("no.such.tensor").is_err());
 }
 
@@ -161,10 +116,7 @@ fn parses_from_a_growing_prefix_with_unknown_length() {
             match GgufHeader::parse(&all[..have], None).unwrap() {
                 Parsed::Complete(h) => break h,
                 Parsed::NeedMore { total_bytes } => {
-                    assert!(
-                        total_bytes as usize > have,
-                        "{model}: NeedMore must ask for more than it has"
-                    );
+                    assert!(total_bytes as usize > have, "{model}: NeedMore must ask for more than it has");
                     // Grow geometrically, as a downloader receiving chunks would.
                     have = (total_bytes as usize).max(have * 2).min(all.len());
                 }

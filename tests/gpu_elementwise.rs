@@ -24,9 +24,7 @@ fn reference(op: ElementwiseOp, a: f64, b: f64) -> f64 {
 /// (large gates, where exp overflows or tanh saturates, must give a finite result).
 fn inputs(n: usize, rng: &mut common::Rng) -> (Vec<f32>, Vec<f32>) {
     let special = [0.0, -0.0, 1.0, -1.0, 9.0, -9.0, 30.0, -30.0, 88.0, -88.0, 100.0, -100.0, 1e4, -1e4, 1e-20];
-    let a = (0..n)
-        .map(|i| special.get(i).copied().unwrap_or_else(|| rng.signed_unit() * [1.0, 6.0, 40.0][i % 3]))
-        .collect();
+    let a = (0..n).map(|i| special.get(i).copied().unwrap_or_else(|| rng.signed_unit() * [1.0, 6.0, 40.0][i % 3])).collect();
     let b = (0..n).map(|_| 2.0 * rng.signed_unit()).collect();
     (a, b)
 }

@@ -23,10 +23,7 @@ fn run_embed(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, ids: &[u3
     let got = read_f32(ctx, &out, ids.len() * cols);
 
     let values = quant::dequantize_to_vec(dtype, &bytes).unwrap();
-    let want = ids
-        .iter()
-        .flat_map(|&id| values[id as usize * cols..][..cols].iter().map(|&v| f64::from(v) * f64::from(scale)))
-        .collect();
+    let want = ids.iter().flat_map(|&id| values[id as usize * cols..][..cols].iter().map(|&v| f64::from(v) * f64::from(scale))).collect();
     (got, want, table.parts.len())
 }
 

@@ -39,8 +39,11 @@ fn kv_store_appends_rows_at_pos0() {
                     want[(p0 + t) * dim..][..dim].copy_from_slice(&new[t * dim..][..dim]);
                 }
             }
-            assert!(got == want, "kv_dim {kv_dim} n_ctx {n_ctx} pos0 {pos0} n {n_tokens}: {name} cache differs at {:?}",
-                got.iter().zip(&want).position(|(a, b)| a != b));
+            assert!(
+                got == want,
+                "kv_dim {kv_dim} n_ctx {n_ctx} pos0 {pos0} n {n_tokens}: {name} cache differs at {:?}",
+                got.iter().zip(&want).position(|(a, b)| a != b)
+            );
         }
     }
 }

@@ -90,16 +90,8 @@ fn every_tile_shape_gives_the_same_result() {
     // Workgroup size, threads per row, rows per thread and tokens per workgroup change how
     // the work is split, never the result: the extremes and mixes of each, on a format with
     // one chunk per block (Q4_1), one with eight (Q6_K) and a float format (F16).
-    let tiles = [
-        (64, 1, 1, 1),
-        (16, 1, 2, 4),
-        (16, 1, 8, 2),
-        (64, 1, 16, 32),
-        (16, 2, 4, 8),
-        (64, 16, 1, 8),
-        (16, 16, 4, 2),
-        (64, 64, 2, 8),
-    ];
+    let tiles =
+        [(64, 1, 1, 1), (16, 1, 2, 4), (16, 1, 8, 2), (64, 1, 16, 32), (16, 2, 4, 8), (64, 16, 1, 8), (16, 16, 4, 2), (64, 64, 2, 8)];
     for (workgroup_size, threads_per_row, rows_per_thread, tokens) in tiles {
         let tuning = Tuning {
             matmul_workgroup_size: workgroup_size,
@@ -111,7 +103,11 @@ fn every_tile_shape_gives_the_same_result() {
         };
         let ctx = gpu_with_tuning(tuning);
         for dtype in [DType::Q4_1, DType::Q6_K, DType::F16] {
-            check(&ctx, dtype, &format!("wg {workgroup_size}, {threads_per_row} threads/row, {rows_per_thread} rows/thread, {tokens} tokens"));
+            check(
+                &ctx,
+                dtype,
+                &format!("wg {workgroup_size}, {threads_per_row} threads/row, {rows_per_thread} rows/thread, {tokens} tokens"),
+            );
         }
     }
 }

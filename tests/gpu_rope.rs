@@ -51,7 +51,16 @@ fn rope_matches_f64_reference() {
     let ctx = common::gpu();
     let cache = PipelineCache::default();
     let mut rng = common::Rng(0x0ddba11);
-    let case = |style, n_heads, head_dim, n_rot, n_tokens, pos0| Case { style, n_heads, head_dim, n_rot, n_tokens, pos0, base: 10_000.0, freq_scale: 1.0 };
+    let case = |style, n_heads, head_dim, n_rot, n_tokens, pos0| Case {
+        style,
+        n_heads,
+        head_dim,
+        n_rot,
+        n_tokens,
+        pos0,
+        base: 10_000.0,
+        freq_scale: 1.0,
+    };
     let cases = [
         // SmolLM2 shapes: 9 query heads of 64, a prefill from 0 and a decode step far in.
         case(RopeStyle::Normal, 9, 64, 64, 13, 0),

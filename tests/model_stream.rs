@@ -9,11 +9,7 @@ use hearth::gpu::GpuContext;
 use hearth::model::{Logits, ModelStream};
 
 fn ids_of(v: &serde_json::Value) -> Vec<u32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_u64().unwrap() as u32)
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect()
 }
 
 /// Pushes `bytes` announced as `announced` long: small chunks through the header (so it
@@ -38,15 +34,8 @@ fn streamed_model_matches_the_numpy_reference() {
     let s = stream(&ctx, &bytes, bytes.len() as u64).unwrap();
     let p = s.progress();
     assert_eq!(p.received_bytes, bytes.len() as u64);
-    assert_eq!(
-        p.uploaded_bytes, p.weight_bytes,
-        "every weight byte reached the GPU"
-    );
-    assert!(
-        p.weight_bytes > 90_000_000,
-        "SmolLM2 has ~98 MB of weights, got {}",
-        p.weight_bytes
-    );
+    assert_eq!(p.uploaded_bytes, p.weight_bytes, "every weight byte reached the GPU");
+    assert!(p.weight_bytes > 90_000_000, "SmolLM2 has ~98 MB of weights, got {}", p.weight_bytes);
     let (mut model, header) = pollster::block_on(s.finish()).unwrap();
     assert_eq!(header.metadata.architecture().unwrap(), "llama");
 
@@ -59,23 +48,12 @@ fn streamed_model_matches_the_numpy_reference() {
         let out = pollster::block_on(model.forward(&ids, Logits::All, true)).unwrap();
         let logits = out.logits.unwrap();
         for (pos, row) in logits.chunks(vocab).enumerate() {
-            assert_eq!(
-                hearth::sample::argmax(row),
-                ids_of(&prompt["argmax"])[pos],
-                "argmax at position {pos}"
-            );
+            assert_eq!(hearth::sample::argmax(row), ids_of(&prompt["argmax"])[pos], "argmax at position {pos}");
         }
         let last = &logits[logits.len() - vocab..];
         for pair in prompt["last"]["top"].as_array().unwrap() {
-            let (id, want) = (
-                pair[0].as_u64().unwrap() as usize,
-                pair[1].as_f64().unwrap() as f32,
-            );
-            assert!(
-                (last[id] - want).abs() <= 1e-3,
-                "logit[{id}] = {}, reference {want}",
-                last[id]
-            );
+            let (id, want) = (pair[0].as_u64().unwrap() as usize, pair[1].as_f64().unwrap() as f32);
+            assert!((last[id] - want).abs() <= 1e-3, "logit[{id}] = {}, reference {want}", last[id]);
         }
     }
 }
@@ -87,9 +65,7 @@ fn a_download_that_stops_early_is_truncated() {
     let cut = bytes.len() - 1000;
     let s = stream(&ctx, &bytes[..cut], bytes.len() as u64).unwrap();
     match pollster::block_on(s.finish()) {
-        Err(Error::Truncated {
-            needed, file_len, ..
-        }) => {
+        Err(Error::Truncated { needed, file_len, .. }) => {
             assert_eq!((needed, file_len), (bytes.len() as u64, cut as u64));
         }
         Err(e) => panic!("expected Truncated, got {e}"),
@@ -103,17 +79,9 @@ fn a_file_shorter_than_its_tensors_is_rejected_at_the_header() {
     let bytes = std::fs::read(common::model_path(common::SMOLLM2)).unwrap();
     let cut = bytes.len() - 1000;
     // Announced as the short length: the header's tensor ranges run past the end.
-    let err = stream(&ctx, &bytes[..cut], cut as u64)
-        .err()
-        .expect("must fail");
-    assert!(
-        matches!(err, Error::Truncated { .. } | Error::Corrupt { .. }),
-        "got {err}"
-    );
-    assert!(
-        err.to_string().contains("token_embd") || err.to_string().contains("tensor"),
-        "names the tensor: {err}"
-    );
+    let err = stream(&ctx, &bytes[..cut], cut as u64).err().expect("must fail");
+    assert!(matches!(err, Error::Truncated { .. } | Error::Corrupt { .. }), "got {err}");
+    assert!(err.to_string().contains("token_embd") || err.to_string().contains("tensor"), "names the tensor: {err}");
 }
 
 #[test]
@@ -133,8 +101,6 @@ fn non_gguf_bytes_are_not_gguf() {
     assert!(matches!(err, Error::NotGguf { .. }), "got {err}");
 
     let empty = ModelStream::new(&ctx, 0, Default::default());
-    let err = pollster::block_on(empty.finish())
-        .err()
-        .expect("an empty file must fail");
+    let err = pollster::block_on(empty.finish()).err().expect("an empty file must fail");
     assert!(matches!(err, Error::NotGguf { .. }), "got {err}");
 }

@@ -39,21 +39,11 @@ fn fixture(dtype: DType) -> Fixture {
     let json = common::read_fixture_json(&rel);
     assert_eq!(json["dtype"], dtype.name(), "{rel}: dtype field");
     let source = &json["source"];
-    let hex = json["bytes_hex"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{rel}: bytes_hex"));
+    let hex = json["bytes_hex"].as_str().unwrap_or_else(|| panic!("{rel}: bytes_hex"));
     Fixture {
-        model: source["model"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{rel}: source.model"))
-            .to_string(),
-        tensor: source["tensor"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{rel}: source.tensor"))
-            .to_string(),
-        first_block: source["first_block"]
-            .as_u64()
-            .unwrap_or_else(|| panic!("{rel}: source.first_block")),
+        model: source["model"].as_str().unwrap_or_else(|| panic!("{rel}: source.model")).to_string(),
+        tensor: source["tensor"].as_str().unwrap_or_else(|| panic!("{rel}: source.tensor")).to_string(),
+        first_block: source["first_block"].as_u64().unwrap_or_else(|| panic!("{rel}: source.first_block")),
         requantized: source.get("requantized").is_some(),
         bytes: decode_hex(hex).unwrap_or_else(|| panic!("{rel}: bytes_hex is not hex")),
         values: fixture_values(&rel, &json["values"]),
@@ -66,19 +56,14 @@ fn fixture_values(rel: &str, values: &serde_json::Value) -> Vec<f32> {
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let x = v
-                .as_f64()
-                .unwrap_or_else(|| panic!("{rel}: values[{i}] = {v}"));
+            let x = v.as_f64().unwrap_or_else(|| panic!("{rel}: values[{i}] = {v}"));
             // Each value must be an f32 written exactly. serde_json (without its
             // `float_roundtrip` feature) may parse a decimal to an f64 one or two f64 ulps
             // off, so accept that and no more: f32 neighbours are 2^29 f64 ulps apart, so
             // rounding to f32 then recovers the exact value the script wrote.
             let f = x as f32;
             let slack = x.abs() * 4.0 * f64::EPSILON;
-            assert!(
-                (f64::from(f) - x).abs() <= slack,
-                "{rel}: values[{i}] = {x} is not an f32"
-            );
+            assert!((f64::from(f) - x).abs() <= slack, "{rel}: values[{i}] = {x} is not an f32");
             f
         })
         .collect()
@@ -88,41 +73,21 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
     if hex.len() % 2 != 0 {
         return None;
     }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// The fixture's blocks through `dequantize_to_vec` and `dequantize`, bit for bit.
 fn check_against_reference(dtype: DType) {
     let fx = fixture(dtype);
     let n_blocks = fx.bytes.len() / dtype.block_bytes();
-    assert_eq!(
-        fx.bytes.len() % dtype.block_bytes(),
-        0,
-        "{dtype}: fixture holds partial blocks"
-    );
-    assert_eq!(
-        fx.values.len(),
-        n_blocks * dtype.block_size(),
-        "{dtype}: fixture value count"
-    );
+    assert_eq!(fx.bytes.len() % dtype.block_bytes(), 0, "{dtype}: fixture holds partial blocks");
+    assert_eq!(fx.values.len(), n_blocks * dtype.block_size(), "{dtype}: fixture value count");
     // Enough blocks to mean something (see N_VALUES in the script).
-    assert!(
-        fx.values.len() >= 256,
-        "{dtype}: only {} values in the fixture",
-        fx.values.len()
-    );
+    assert!(fx.values.len() >= 256, "{dtype}: only {} values in the fixture", fx.values.len());
 
     let got = dequantize_to_vec(dtype, &fx.bytes).expect("whole blocks must dequantise");
     assert_eq!(got.len(), fx.values.len());
-    let mismatches: Vec<_> = got
-        .iter()
-        .zip(&fx.values)
-        .enumerate()
-        .filter(|(_, (g, e))| g.to_bits() != e.to_bits())
-        .collect();
+    let mismatches: Vec<_> = got.iter().zip(&fx.values).enumerate().filter(|(_, (g, e))| g.to_bits() != e.to_bits()).collect();
     if let Some(&(i, (g, e))) = mismatches.first() {
         panic!(
             "{dtype}: {} of {} values differ from gguf.quants; first at {i} (block {}, element {}): got {g:e}, expected {e:e}",
@@ -136,12 +101,7 @@ fn check_against_reference(dtype: DType) {
     // The slice API writes the same values (and overwrites whatever was there).
     let mut out = vec![f32::NAN; fx.values.len()];
     dequantize(dtype, &fx.bytes, &mut out).expect("dequantize into a right-sized slice");
-    assert!(
-        out.iter()
-            .zip(&got)
-            .all(|(a, b)| a.to_bits() == b.to_bits()),
-        "{dtype}: dequantize != dequantize_to_vec"
-    );
+    assert!(out.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()), "{dtype}: dequantize != dequantize_to_vec");
 }
 
 macro_rules! reference_tests {
@@ -190,40 +150,17 @@ fn fixture_bytes_come_from_the_shipped_models() {
     for dtype in DType::ALL {
         let fx = fixture(dtype);
         if !common::ALL_MODELS.contains(&fx.model.as_str()) {
-            assert!(
-                fx.requantized,
-                "{dtype}: {} is neither a shipped model nor marked requantised",
-                fx.model
-            );
+            assert!(fx.requantized, "{dtype}: {} is neither a shipped model nor marked requantised", fx.model);
             continue;
         }
         let mut file = GgufFile::open(common::model_path(&fx.model)).expect("open model");
-        let info = file
-            .tensor_info(&fx.tensor)
-            .expect("fixture tensor exists")
-            .clone();
-        assert_eq!(
-            info.dtype, dtype,
-            "{}: {} is {}",
-            fx.model, fx.tensor, info.dtype
-        );
+        let info = file.tensor_info(&fx.tensor).expect("fixture tensor exists").clone();
+        assert_eq!(info.dtype, dtype, "{}: {} is {}", fx.model, fx.tensor, info.dtype);
         let offset = fx.first_block * dtype.block_bytes() as u64;
         let len = fx.bytes.len() as u64;
-        assert!(
-            offset + len <= info.n_bytes,
-            "{dtype}: fixture blocks run past {}",
-            fx.tensor
-        );
-        let bytes = file
-            .read_range(info.start + offset, len)
-            .expect("read fixture range");
-        assert!(
-            bytes == fx.bytes,
-            "{dtype}: bytes differ from {} {} block {}",
-            fx.model,
-            fx.tensor,
-            fx.first_block
-        );
+        assert!(offset + len <= info.n_bytes, "{dtype}: fixture blocks run past {}", fx.tensor);
+        let bytes = file.read_range(info.start + offset, len).expect("read fixture range");
+        assert!(bytes == fx.bytes, "{dtype}: bytes differ from {} {} block {}", fx.model, fx.tensor, fx.first_block);
         models_seen.insert(fx.model);
     }
     // Every shipped model backs at least one fixture, so this test cannot pass vacuously.
@@ -250,15 +187,9 @@ fn partial_blocks_are_an_error() {
         for n_bytes in [block - 1, block + 1, 3 * block - 1] {
             let bytes = vec![0u8; n_bytes];
             let name = dtype.name();
-            assert_invalid_argument(
-                dequantize_to_vec(dtype, &bytes),
-                &[name, &n_bytes.to_string()],
-            );
+            assert_invalid_argument(dequantize_to_vec(dtype, &bytes), &[name, &n_bytes.to_string()]);
             let mut out = vec![0.0; 1024];
-            assert_invalid_argument(
-                dequantize(dtype, &bytes, &mut out),
-                &[name, &n_bytes.to_string()],
-            );
+            assert_invalid_argument(dequantize(dtype, &bytes, &mut out), &[name, &n_bytes.to_string()]);
         }
     }
 }
@@ -270,10 +201,7 @@ fn wrong_output_length_is_an_error() {
         let n = 2 * dtype.block_size();
         for out_len in [0, n - 1, n + 1, 2 * n] {
             let mut out = vec![0.0; out_len];
-            assert_invalid_argument(
-                dequantize(dtype, &bytes, &mut out),
-                &[dtype.name(), &bytes.len().to_string(), &out_len.to_string()],
-            );
+            assert_invalid_argument(dequantize(dtype, &bytes, &mut out), &[dtype.name(), &bytes.len().to_string(), &out_len.to_string()]);
         }
     }
 }
@@ -281,10 +209,7 @@ fn wrong_output_length_is_an_error() {
 #[test]
 fn empty_input_is_empty_output() {
     for dtype in DType::ALL {
-        assert_eq!(
-            dequantize_to_vec(dtype, &[]).expect("no blocks is fine"),
-            Vec::<f32>::new()
-        );
+        assert_eq!(dequantize_to_vec(dtype, &[]).expect("no blocks is fine"), Vec::<f32>::new());
         dequantize(dtype, &[], &mut []).expect("no blocks is fine");
     }
 }

@@ -14,27 +14,15 @@ fn pcg64_matches_numpy_bit_for_bit() {
     for case in cases {
         let state: u128 = case["state"].as_str().unwrap().parse().unwrap();
         let inc: u128 = case["inc"].as_str().unwrap().parse().unwrap();
-        let want_raw: Vec<u64> = case["raw"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap())
-            .collect();
-        let want_f64: Vec<u64> = case["random_f64_bits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap())
-            .collect();
+        let want_raw: Vec<u64> = case["raw"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        let want_f64: Vec<u64> = case["random_f64_bits"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
         assert_eq!(want_raw.len(), 16);
 
         let mut rng = Pcg64::from_state(state, inc);
         let raw: Vec<u64> = (0..want_raw.len()).map(|_| rng.next_u64()).collect();
         assert_eq!(raw, want_raw, "state {state} inc {inc}");
         let mut rng = Pcg64::from_state(state, inc);
-        let floats: Vec<u64> = (0..want_f64.len())
-            .map(|_| rng.next_f64().to_bits())
-            .collect();
+        let floats: Vec<u64> = (0..want_f64.len()).map(|_| rng.next_f64().to_bits()).collect();
         assert_eq!(floats, want_f64, "state {state} inc {inc}");
     }
 }
@@ -68,11 +56,7 @@ fn assert_frequencies(params: SamplingParams, history: &[u32], q: &[f64]) {
 }
 
 fn at(temperature: f32, seed: u64) -> SamplingParams {
-    SamplingParams {
-        temperature,
-        seed: Some(seed),
-        ..SamplingParams::default()
-    }
+    SamplingParams { temperature, seed: Some(seed), ..SamplingParams::default() }
 }
 
 #[test]
@@ -91,43 +75,21 @@ fn frequencies_match_softmax_at_temperature_2() {
 fn frequencies_after_top_p_and_a_low_temperature() {
     // top-p 0.7 keeps {0.4, 0.25, 0.2} (cumulative 0.4, 0.65, 0.85); T = 0.5 squares them.
     let q = [0.16, 0.0625, 0.04, 0.0, 0.0];
-    assert_frequencies(
-        SamplingParams {
-            top_p: 0.7,
-            ..at(0.5, 13)
-        },
-        &[],
-        &q,
-    );
+    assert_frequencies(SamplingParams { top_p: 0.7, ..at(0.5, 13) }, &[], &q);
 }
 
 #[test]
 fn frequencies_after_top_k_and_min_p() {
     // top-k 4 drops 0.05; min-p 0.3 drops p < 0.12, i.e. 0.1; the rest is renormalized.
     let q = [0.4, 0.25, 0.2, 0.0, 0.0];
-    assert_frequencies(
-        SamplingParams {
-            top_k: 4,
-            min_p: 0.3,
-            ..at(1.0, 14)
-        },
-        &[],
-        &q,
-    );
+    assert_frequencies(SamplingParams { top_k: 4, min_p: 0.3, ..at(1.0, 14) }, &[], &q);
 }
 
 #[test]
 fn frequencies_after_a_presence_penalty() {
     // Token 0 was seen: its logit drops by 1, so its weight is 0.4 / e.
     let q = [0.4 / std::f64::consts::E, 0.25, 0.2, 0.1, 0.05];
-    assert_frequencies(
-        SamplingParams {
-            presence_penalty: 1.0,
-            ..at(1.0, 15)
-        },
-        &[0],
-        &q,
-    );
+    assert_frequencies(SamplingParams { presence_penalty: 1.0, ..at(1.0, 15) }, &[0], &q);
 }
 
 #[test]
@@ -135,8 +97,7 @@ fn streamed_generation_stops_at_a_stop_string_across_tokens() {
     // A toy "model": token i decodes to PIECES[i]; the logits always favour the next token of
     // a fixed script, so greedy decoding walks the script.
     const PIECES: [&str; 6] = ["Hello", ",", " wor", "ld", "<", "|end|>"];
-    let params: SamplingParams =
-        serde_json::from_str(r#"{"stop": "<|end|>", "max_tokens": 20}"#).unwrap();
+    let params: SamplingParams = serde_json::from_str(r#"{"stop": "<|end|>", "max_tokens": 20}"#).unwrap();
     let mut sampler = Sampler::new(params.clone()).unwrap();
     let mut stop = StopChecker::from_params(&params);
     let mut history = Vec::new();

@@ -24,15 +24,8 @@ fn load(cell: &'static OnceLock<Loaded>, model: &str, fixture: &str) -> &'static
         let file = GgufFile::open(common::model_path(model)).expect("open model");
         let start = Instant::now();
         let tok = Tokenizer::from_gguf(&file.header().metadata).expect("build tokenizer");
-        println!(
-            "{model}: tokenizer built in {:.2?} ({})",
-            start.elapsed(),
-            tok.kind()
-        );
-        Loaded {
-            tok,
-            fixture: common::read_fixture_json(&format!("tokenizer/{fixture}")),
-        }
+        println!("{model}: tokenizer built in {:.2?} ({})", start.elapsed(), tok.kind());
+        Loaded { tok, fixture: common::read_fixture_json(&format!("tokenizer/{fixture}")) }
     })
 }
 
@@ -51,29 +44,18 @@ fn gemma3() -> &'static Loaded {
 }
 
 fn ids(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .expect("id array")
-        .iter()
-        .map(|x| x.as_u64().expect("id") as u32)
-        .collect()
+    v.as_array().expect("id array").iter().map(|x| x.as_u64().expect("id") as u32).collect()
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
 }
 
 /// The curated strings, then the script's 150 seeded random ones.
 fn cases(l: &Loaded) -> Vec<&Value> {
     let cases = l.fixture["cases"].as_array().expect("cases");
     let strings = common::read_fixture_json("tokenizer/strings.json");
-    assert_eq!(
-        cases.len(),
-        strings["strings"].as_array().unwrap().len(),
-        "fixture is stale: rerun the script"
-    );
+    assert_eq!(cases.len(), strings["strings"].as_array().unwrap().len(), "fixture is stale: rerun the script");
     let random = l.fixture["random_cases"].as_array().expect("random_cases");
     assert_eq!(random.len(), 150);
     cases.iter().chain(random).collect()
@@ -89,18 +71,11 @@ fn check_ids(l: &Loaded) {
             let want = ids(&case[key]);
             let got = l.tok.encode(text, add).expect("encode");
             if got != want {
-                bad.push(format!(
-                    "{text:?} add_special={add}\n  llama.cpp: {want:?}\n  hearth:    {got:?}"
-                ));
+                bad.push(format!("{text:?} add_special={add}\n  llama.cpp: {want:?}\n  hearth:    {got:?}"));
             }
         }
     }
-    assert!(
-        bad.is_empty(),
-        "{} mismatches:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
 }
 
 /// decode(ids) equals llama.cpp's detokenisation, and gives the input string back.
@@ -112,16 +87,9 @@ fn check_decode(l: &Loaded) {
         let want = hex(case["detok_hex"].as_str().unwrap());
         let got = l.tok.decode_bytes(&plain, false).expect("decode");
         if got != want {
-            bad.push(format!(
-                "{text:?}: llama.cpp {:?}, hearth {:?}",
-                String::from_utf8_lossy(&want),
-                String::from_utf8_lossy(&got)
-            ));
+            bad.push(format!("{text:?}: llama.cpp {:?}, hearth {:?}", String::from_utf8_lossy(&want), String::from_utf8_lossy(&got)));
         }
-        let round = l
-            .tok
-            .decode(&l.tok.encode(text, false).unwrap(), false)
-            .unwrap();
+        let round = l.tok.decode(&l.tok.encode(text, false).unwrap(), false).unwrap();
         if round != text {
             bad.push(format!("round trip {text:?} gave {round:?}"));
         }
@@ -134,11 +102,7 @@ fn check_pieces(l: &Loaded) {
     assert!(pieces.len() > 100);
     for (id, h) in pieces {
         let id: u32 = id.parse().unwrap();
-        assert_eq!(
-            l.tok.token_bytes(id).unwrap(),
-            hex(h.as_str().unwrap()).as_slice(),
-            "piece of token {id}"
-        );
+        assert_eq!(l.tok.token_bytes(id).unwrap(), hex(h.as_str().unwrap()).as_slice(), "piece of token {id}");
     }
 }
 
@@ -153,22 +117,12 @@ fn check_special(l: &Loaded) {
     assert_eq!(l.tok.eos_id(), opt_id(&s["eos"]), "eos");
     assert_eq!(l.tok.adds_bos(), s["add_bos"].as_bool().unwrap(), "add_bos");
     assert_eq!(l.tok.adds_eos(), s["add_eos"].as_bool().unwrap(), "add_eos");
-    assert_eq!(
-        l.tok.stop_ids(),
-        ids(&s["eog"]).as_slice(),
-        "stop ids (llama.cpp's EOG set)"
-    );
-    let eot = l
-        .tok
-        .eot_id()
-        .expect("these models have an end-of-turn token");
+    assert_eq!(l.tok.stop_ids(), ids(&s["eog"]).as_slice(), "stop ids (llama.cpp's EOG set)");
+    let eot = l.tok.eot_id().expect("these models have an end-of-turn token");
     assert!(l.tok.stop_ids().contains(&eot));
     assert!(l.tok.is_special(eot));
     assert!(l.tok.token_bytes(l.tok.vocab_size() as u32).is_err());
-    assert!(matches!(
-        l.tok.decode(&[u32::MAX], false),
-        Err(Error::Tokenizer(_))
-    ));
+    assert!(matches!(l.tok.decode(&[u32::MAX], false), Err(Error::Tokenizer(_))));
 }
 
 macro_rules! model_tests {
@@ -246,10 +200,7 @@ fn meta(entries: Vec<(&str, MetaValue)>) -> Metadata {
 fn tiny_gpt2(pre: Option<&str>) -> Metadata {
     let mut e = vec![
         ("tokenizer.ggml.model", MetaValue::String("gpt2".into())),
-        (
-            "tokenizer.ggml.tokens",
-            strings(&["a", "b", "ab", "Ġ", "Ġab"]),
-        ),
+        ("tokenizer.ggml.tokens", strings(&["a", "b", "ab", "Ġ", "Ġab"])),
         ("tokenizer.ggml.merges", strings(&["a b", "Ġ ab"])),
     ];
     if let Some(p) = pre {
@@ -261,76 +212,37 @@ fn tiny_gpt2(pre: Option<&str>) -> Metadata {
 #[test]
 fn missing_or_unknown_metadata_is_a_typed_error() {
     let err = Tokenizer::from_gguf(&Metadata::default()).unwrap_err();
-    assert!(
-        matches!(&err, Error::MissingMetadata { key } if key == "tokenizer.ggml.model"),
-        "{err}"
-    );
+    assert!(matches!(&err, Error::MissingMetadata { key } if key == "tokenizer.ggml.model"), "{err}");
 
-    let m = meta(vec![(
-        "tokenizer.ggml.model",
-        MetaValue::String("llama".into()),
-    )]);
+    let m = meta(vec![("tokenizer.ggml.model", MetaValue::String("llama".into()))]);
     let err = Tokenizer::from_gguf(&m).unwrap_err();
-    assert!(
-        matches!(&err, Error::MissingMetadata { key } if key == "tokenizer.ggml.tokens"),
-        "{err}"
-    );
+    assert!(matches!(&err, Error::MissingMetadata { key } if key == "tokenizer.ggml.tokens"), "{err}");
 
-    let m = meta(vec![
-        ("tokenizer.ggml.model", MetaValue::String("t5".into())),
-        ("tokenizer.ggml.tokens", strings(&["a"])),
-    ]);
+    let m = meta(vec![("tokenizer.ggml.model", MetaValue::String("t5".into())), ("tokenizer.ggml.tokens", strings(&["a"]))]);
     let err = Tokenizer::from_gguf(&m).unwrap_err();
-    assert!(
-        matches!(err, Error::Tokenizer(ref s) if s.contains("`t5`") && s.contains("gpt2, llama")),
-        "{err}"
-    );
+    assert!(matches!(err, Error::Tokenizer(ref s) if s.contains("`t5`") && s.contains("gpt2, llama")), "{err}");
 
-    let m = meta(vec![
-        ("tokenizer.ggml.model", MetaValue::String("gpt2".into())),
-        ("tokenizer.ggml.tokens", strings(&["a"])),
-    ]);
+    let m = meta(vec![("tokenizer.ggml.model", MetaValue::String("gpt2".into())), ("tokenizer.ggml.tokens", strings(&["a"]))]);
     let err = Tokenizer::from_gguf(&m).unwrap_err();
-    assert!(
-        matches!(&err, Error::MissingMetadata { key } if key == "tokenizer.ggml.merges"),
-        "{err}"
-    );
+    assert!(matches!(&err, Error::MissingMetadata { key } if key == "tokenizer.ggml.merges"), "{err}");
 
     let err = Tokenizer::from_gguf(&tiny_gpt2(Some("klingon"))).unwrap_err();
-    assert!(
-        matches!(err, Error::Tokenizer(ref s) if s.contains("`klingon`") && s.contains("smollm") && s.contains("llama-bpe")),
-        "{err}"
-    );
+    assert!(matches!(err, Error::Tokenizer(ref s) if s.contains("`klingon`") && s.contains("smollm") && s.contains("llama-bpe")), "{err}");
 
     let mut m = tiny_gpt2(None);
-    m.insert(
-        "tokenizer.ggml.token_type".into(),
-        MetaValue::Array(MetaArray::I32(vec![1, 1])),
-    );
+    m.insert("tokenizer.ggml.token_type".into(), MetaValue::Array(MetaArray::I32(vec![1, 1])));
     let err = Tokenizer::from_gguf(&m).unwrap_err();
-    assert!(
-        matches!(err, Error::Tokenizer(ref s) if s.contains("token_type")),
-        "{err}"
-    );
+    assert!(matches!(err, Error::Tokenizer(ref s) if s.contains("token_type")), "{err}");
 
-    let m = meta(vec![
-        ("tokenizer.ggml.model", MetaValue::String("gpt2".into())),
-        ("tokenizer.ggml.tokens", MetaValue::U32(3)),
-    ]);
+    let m = meta(vec![("tokenizer.ggml.model", MetaValue::String("gpt2".into())), ("tokenizer.ggml.tokens", MetaValue::U32(3))]);
     let err = Tokenizer::from_gguf(&m).unwrap_err();
-    assert!(
-        matches!(&err, Error::MetadataType { key, .. } if key == "tokenizer.ggml.tokens"),
-        "{err}"
-    );
+    assert!(matches!(&err, Error::MetadataType { key, .. } if key == "tokenizer.ggml.tokens"), "{err}");
 
     let mut m = tiny_gpt2(None);
     m.insert("tokenizer.ggml.add_eos_token".into(), MetaValue::Bool(true));
     // llama.cpp's default BPE EOS id (11) does not exist in a 5-token vocabulary.
     let err = Tokenizer::from_gguf(&m).unwrap_err();
-    assert!(
-        matches!(err, Error::Tokenizer(ref s) if s.contains("EOS")),
-        "{err}"
-    );
+    assert!(matches!(err, Error::Tokenizer(ref s) if s.contains("EOS")), "{err}");
 }
 
 /// A hand-checkable byte-level BPE: merges apply in rank order, no BOS by default.
@@ -347,9 +259,7 @@ fn tiny_gpt2_vocabulary() {
 /// prefix space llama.cpp adds at the start and after each special token.
 #[test]
 fn tiny_spm_vocabulary() {
-    let mut texts = vec![
-        "<unk>", "<s>", "</s>", "▁", "a", "b", "▁a", "ab", "▁ab", "<sep>",
-    ];
+    let mut texts = vec!["<unk>", "<s>", "</s>", "▁", "a", "b", "▁a", "ab", "▁ab", "<sep>"];
     let bytes: Vec<String> = (0..=255u32).map(|b| format!("<0x{b:02X}>")).collect();
     texts.extend(bytes.iter().map(String::as_str));
     let mut types = vec![2i32, 3, 3, 1, 1, 1, 1, 1, 1, 3];
@@ -360,38 +270,21 @@ fn tiny_spm_vocabulary() {
     let m = meta(vec![
         ("tokenizer.ggml.model", MetaValue::String("llama".into())),
         ("tokenizer.ggml.tokens", strings(&texts)),
-        (
-            "tokenizer.ggml.token_type",
-            MetaValue::Array(MetaArray::I32(types)),
-        ),
-        (
-            "tokenizer.ggml.scores",
-            MetaValue::Array(MetaArray::F32(scores)),
-        ),
+        ("tokenizer.ggml.token_type", MetaValue::Array(MetaArray::I32(types))),
+        ("tokenizer.ggml.scores", MetaValue::Array(MetaArray::F32(scores))),
     ]);
     let tok = Tokenizer::from_gguf(&m).unwrap();
     assert_eq!(tok.kind(), "llama (SentencePiece)");
-    assert!(
-        tok.adds_bos(),
-        "llama.cpp adds BOS for SentencePiece by default"
-    );
+    assert!(tok.adds_bos(), "llama.cpp adds BOS for SentencePiece by default");
     // Prefix space, then "▁ab"; 'c' is not in the vocabulary: byte 0x63 = id 10 + 0x63.
     assert_eq!(tok.encode("ab", true).unwrap(), vec![1, 8]);
     assert_eq!(tok.encode("abc", false).unwrap(), vec![8, 10 + 0x63]);
     // After a special token the next text gets its own prefix space.
     assert_eq!(tok.encode("a<sep>b", false).unwrap(), vec![6, 9, 3, 5]);
     // Decoding strips the one space that encoding added...
-    assert_eq!(
-        tok.decode(&tok.encode("ab abc", false).unwrap(), false)
-            .unwrap(),
-        "ab abc"
-    );
+    assert_eq!(tok.decode(&tok.encode("ab abc", false).unwrap(), false).unwrap(), "ab abc");
     // ...but, as in llama.cpp's detokenize, not when it removed a leading BOS first.
-    assert_eq!(
-        tok.decode(&tok.encode("ab abc", true).unwrap(), true)
-            .unwrap(),
-        " ab abc"
-    );
+    assert_eq!(tok.decode(&tok.encode("ab abc", true).unwrap(), true).unwrap(), " ab abc");
     assert_eq!(tok.token_bytes(10 + 0xE2).unwrap(), &[0xE2]);
 }
 
@@ -417,21 +310,12 @@ fn from_json_uses_the_json_pipeline() {
     let tok = Tokenizer::from_json(json.as_bytes(), None, None).unwrap();
     assert_eq!((tok.bos_id(), tok.eos_id()), (Some(0), Some(1)));
     assert!(tok.adds_bos() && !tok.adds_eos());
-    assert_eq!(
-        tok.encode("hello world</s>", true).unwrap(),
-        vec![0, 2, 3, 1]
-    );
+    assert_eq!(tok.encode("hello world</s>", true).unwrap(), vec![0, 2, 3, 1]);
     assert_eq!(tok.encode("hello nope", false).unwrap(), vec![2, 4]);
     assert_eq!(tok.stop_ids(), &[1]);
     assert_eq!(tok.token_bytes(2).unwrap(), b"hello");
     let tok = Tokenizer::from_json(json.as_bytes(), Some(2), Some(3)).unwrap();
     assert_eq!((tok.bos_id(), tok.eos_id()), (Some(2), Some(3)));
-    assert!(matches!(
-        Tokenizer::from_json(b"{", None, None),
-        Err(Error::Tokenizer(_))
-    ));
-    assert!(matches!(
-        Tokenizer::from_json(json.as_bytes(), Some(99), None),
-        Err(Error::Tokenizer(_))
-    ));
+    assert!(matches!(Tokenizer::from_json(b"{", None, None), Err(Error::Tokenizer(_))));
+    assert!(matches!(Tokenizer::from_json(json.as_bytes(), Some(99), None), Err(Error::Tokenizer(_))));
 }

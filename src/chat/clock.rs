@@ -56,16 +56,7 @@ impl CivilTime {
         let year_day = (days - days_from_civil(year, 1, 1)) as u32 + 1;
         // 1970-01-01 was a Thursday (weekday 3).
         let weekday = (days + 3).rem_euclid(7) as u32;
-        CivilTime {
-            year,
-            month,
-            day,
-            hour: rem / 3600,
-            minute: rem / 60 % 60,
-            second: rem % 60,
-            weekday,
-            year_day,
-        }
+        CivilTime { year, month, day, hour: rem / 3600, minute: rem / 60 % 60, second: rem % 60, weekday, year_day }
     }
 }
 
@@ -93,29 +84,9 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const WEEKDAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
+const MONTHS: [&str; 12] =
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 /// Formats `t` like Python's `datetime.strftime` (glibc) for a naive datetime. Supports
 /// `%a %A %b %h %B %d %e %H %I %j %m %M %p %S %y %Y %F %T %D %R %Z %z %%` and glibc's `%-d`
@@ -164,12 +135,7 @@ pub fn strftime(fmt: &str, t: &CivilTime) -> Result<String, String> {
             'F' => out.push_str(&format!("{}-{:02}-{:02}", t.year, t.month, t.day)),
             'T' => out.push_str(&format!("{:02}:{:02}:{:02}", t.hour, t.minute, t.second)),
             'R' => out.push_str(&format!("{:02}:{:02}", t.hour, t.minute)),
-            'D' => out.push_str(&format!(
-                "{:02}/{:02}/{:02}",
-                t.month,
-                t.day,
-                t.year.rem_euclid(100)
-            )),
+            'D' => out.push_str(&format!("{:02}/{:02}/{:02}", t.month, t.day, t.year.rem_euclid(100))),
             // Python's naive datetimes have no zone: both expand to nothing.
             'Z' | 'z' => {}
             '%' => out.push('%'),
@@ -185,50 +151,24 @@ mod tests {
 
     #[test]
     fn civil_round_trip_over_leap_years_and_negative_times() {
-        for days in [
-            -719_468_i64,
-            -1,
-            0,
-            59,
-            60,
-            365,
-            10_957,
-            11_016,
-            20_154,
-            2_932_896,
-        ] {
+        for days in [-719_468_i64, -1, 0, 59, 60, 365, 10_957, 11_016, 20_154, 2_932_896] {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days, "day {days} -> {y}-{m}-{d}");
         }
         // 2000-02-29 is day 11_016 and a Tuesday.
         let t = CivilTime::from_unix(11_016 * 86_400 + 3_661);
-        assert_eq!(
-            (t.year, t.month, t.day, t.hour, t.minute, t.second),
-            (2000, 2, 29, 1, 1, 1)
-        );
+        assert_eq!((t.year, t.month, t.day, t.hour, t.minute, t.second), (2000, 2, 29, 1, 1, 1));
         assert_eq!((t.weekday, t.year_day), (1, 60));
         let before_epoch = CivilTime::from_unix(-1);
-        assert_eq!(
-            (before_epoch.year, before_epoch.month, before_epoch.day),
-            (1969, 12, 31)
-        );
-        assert_eq!(
-            (before_epoch.hour, before_epoch.second, before_epoch.weekday),
-            (23, 59, 2)
-        );
+        assert_eq!((before_epoch.year, before_epoch.month, before_epoch.day), (1969, 12, 31));
+        assert_eq!((before_epoch.hour, before_epoch.second, before_epoch.weekday), (23, 59, 2));
     }
 
     #[test]
     fn strftime_directives_and_errors() {
         let t = CivilTime::from_unix(1_704_067_200 + 9 * 3600 + 5); // 2024-01-01 09:00:05, Monday
-        assert_eq!(
-            strftime("%-d %B %Y, %-I%p", &t).unwrap(),
-            "1 January 2024, 9AM"
-        );
-        assert_eq!(
-            strftime("%F %T %e|%j", &t).unwrap(),
-            "2024-01-01 09:00:05  1|001"
-        );
+        assert_eq!(strftime("%-d %B %Y, %-I%p", &t).unwrap(), "1 January 2024, 9AM");
+        assert_eq!(strftime("%F %T %e|%j", &t).unwrap(), "2024-01-01 09:00:05  1|001");
         assert!(strftime("%Q", &t).unwrap_err().contains("%Q"));
         assert!(strftime("abc%", &t).is_err());
     }

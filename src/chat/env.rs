@@ -16,11 +16,7 @@ pub fn build(source: &str, clock: Clock) -> Result<Environment<'static>, Error> 
     let mut env = Environment::new();
     // jinja2 as transformers configures it: block tags eat their newline and the
     // whitespace before them; a single trailing newline of the template is dropped.
-    let syntax = SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(false)
-        .build()?;
+    let syntax = SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).keep_trailing_newline(false).build()?;
     env.set_syntax(syntax);
     // Prompts are plain text: never HTML-escape.
     env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -36,9 +32,7 @@ pub fn build(source: &str, clock: Clock) -> Result<Environment<'static>, Error> 
                 out.write_str(&s)
             }
         }
-        .map_err(|e| {
-            Error::new(ErrorKind::WriteFailure, "cannot write template output").with_source(e)
-        })
+        .map_err(|e| Error::new(ErrorKind::WriteFailure, "cannot write template output").with_source(e))
     });
     env.add_function("raise_exception", raise_exception);
     env.add_filter("tojson", json::tojson);
@@ -79,11 +73,8 @@ fn parse_generation_tag(tag: &str) -> Option<(usize, &str, &str, bool)> {
     let after_open = &tag[2..];
     let open = marker(after_open);
     let body = after_open[open.len()..].trim_start();
-    let (is_end, after_word) = if let Some(r) = body.strip_prefix("endgeneration") {
-        (true, r)
-    } else {
-        (false, body.strip_prefix("generation")?)
-    };
+    let (is_end, after_word) =
+        if let Some(r) = body.strip_prefix("endgeneration") { (true, r) } else { (false, body.strip_prefix("generation")?) };
     // The word must end where the tag ends (not `{% generation_x %}`).
     if !after_word.starts_with(|c: char| c.is_whitespace() || matches!(c, '-' | '+' | '%')) {
         return None;
@@ -96,21 +87,14 @@ fn parse_generation_tag(tag: &str) -> Option<(usize, &str, &str, bool)> {
 
 /// The whitespace-control marker (`-` or `+`) at the start of `s`, or "".
 fn marker(s: &str) -> &str {
-    if s.starts_with(['-', '+']) {
-        &s[..1]
-    } else {
-        ""
-    }
+    if s.starts_with(['-', '+']) { &s[..1] } else { "" }
 }
 
 /// (Re)binds `strftime_now(fmt)` to `clock`.
 pub fn set_clock(env: &mut Environment<'static>, clock: Clock) {
     env.add_function("strftime_now", move |fmt: &str| -> Result<Value, Error> {
         let now = clock().ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidOperation,
-                "strftime_now: no clock on this target; supply one with ChatTemplate::with_clock",
-            )
+            Error::new(ErrorKind::InvalidOperation, "strftime_now: no clock on this target; supply one with ChatTemplate::with_clock")
         })?;
         strftime(fmt, &CivilTime::from_unix(now))
             .map(Value::from)
@@ -125,10 +109,7 @@ fn raise_exception(message: Value) -> Result<Value, Error> {
         Some(s) => s.to_string(),
         None => message.to_string(),
     };
-    Err(Error::new(
-        ErrorKind::InvalidOperation,
-        format!("{RAISED_PREFIX}{message}"),
-    ))
+    Err(Error::new(ErrorKind::InvalidOperation, format!("{RAISED_PREFIX}{message}")))
 }
 
 /// Marks errors that come from `raise_exception` so they can be reported as the template's

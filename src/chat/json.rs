@@ -33,27 +33,15 @@ pub fn tojson(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
             // Python: an integer indent is that many spaces; zero or negative only adds newlines.
             None => {
                 let n = v.as_i64().ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::InvalidOperation,
-                        format!(
-                            "tojson: indent must be an integer or a string, not {}",
-                            v.kind()
-                        ),
-                    )
+                    Error::new(ErrorKind::InvalidOperation, format!("tojson: indent must be an integer or a string, not {}", v.kind()))
                 })?;
                 " ".repeat(usize::try_from(n).unwrap_or(0))
             }
         }),
     };
     // Python's defaults: ", " between items on one line, "," when indenting.
-    let (mut item_sep, mut key_sep) = (
-        if indent.is_some() { "," } else { ", " }.to_string(),
-        ": ".to_string(),
-    );
-    if let Some(seps) = kwargs
-        .get::<Option<Value>>("separators")?
-        .filter(|v| !v.is_none())
-    {
+    let (mut item_sep, mut key_sep) = (if indent.is_some() { "," } else { ", " }.to_string(), ": ".to_string());
+    if let Some(seps) = kwargs.get::<Option<Value>>("separators")?.filter(|v| !v.is_none()) {
         let pair: Vec<Value> = seps.try_iter()?.collect();
         match pair.as_slice() {
             [a, b] if a.as_str().is_some() && b.as_str().is_some() => {
@@ -69,13 +57,7 @@ pub fn tojson(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
         }
     }
     kwargs.assert_all_used()?;
-    let opts = Options {
-        ensure_ascii,
-        indent,
-        item_sep,
-        key_sep,
-        sort_keys,
-    };
+    let opts = Options { ensure_ascii, indent, item_sep, key_sep, sort_keys };
     let mut out = String::new();
     write_value(&mut out, value, &opts, 0)?;
     Ok(Value::from(out))
@@ -99,14 +81,10 @@ fn write_value(out: &mut String, value: &Value, opts: &Options, depth: usize) ->
                 push_float(out, f);
             }
         }
-        ValueKind::String => {
-            write_string(out, value.as_str().unwrap_or_default(), opts.ensure_ascii)
-        }
+        ValueKind::String => write_string(out, value.as_str().unwrap_or_default(), opts.ensure_ascii),
         ValueKind::Seq | ValueKind::Iterable => {
             let items: Vec<Value> = value.try_iter()?.collect();
-            write_container(out, opts, depth, '[', ']', &items, |out, item, depth| {
-                write_value(out, item, opts, depth)
-            })?;
+            write_container(out, opts, depth, '[', ']', &items, |out, item, depth| write_value(out, item, opts, depth))?;
         }
         ValueKind::Map => {
             let mut entries = Vec::new();
@@ -117,25 +95,14 @@ fn write_value(out: &mut String, value: &Value, opts: &Options, depth: usize) ->
             if opts.sort_keys {
                 entries.sort_by(|a, b| a.0.cmp(&b.0));
             }
-            write_container(
-                out,
-                opts,
-                depth,
-                '{',
-                '}',
-                &entries,
-                |out, (key, item), depth| {
-                    write_string(out, key, opts.ensure_ascii);
-                    out.push_str(&opts.key_sep);
-                    write_value(out, item, opts, depth)
-                },
-            )?;
+            write_container(out, opts, depth, '{', '}', &entries, |out, (key, item), depth| {
+                write_string(out, key, opts.ensure_ascii);
+                out.push_str(&opts.key_sep);
+                write_value(out, item, opts, depth)
+            })?;
         }
         kind => {
-            return Err(Error::new(
-                ErrorKind::InvalidOperation,
-                format!("tojson: a value of type {kind} is not JSON serializable"),
-            ));
+            return Err(Error::new(ErrorKind::InvalidOperation, format!("tojson: a value of type {kind} is not JSON serializable")));
         }
     }
     Ok(())
@@ -184,22 +151,13 @@ fn json_key(key: &Value) -> Result<String, Error> {
             write_value(
                 &mut s,
                 key,
-                &Options {
-                    ensure_ascii: false,
-                    indent: None,
-                    item_sep: String::new(),
-                    key_sep: String::new(),
-                    sort_keys: false,
-                },
+                &Options { ensure_ascii: false, indent: None, item_sep: String::new(), key_sep: String::new(), sort_keys: false },
                 0,
             )?;
             s
         }
         kind => {
-            return Err(Error::new(
-                ErrorKind::InvalidOperation,
-                format!("tojson: keys must be str, int, float, bool or None, not {kind}"),
-            ));
+            return Err(Error::new(ErrorKind::InvalidOperation, format!("tojson: keys must be str, int, float, bool or None, not {kind}")));
         }
     })
 }

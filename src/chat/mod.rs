@@ -35,10 +35,7 @@ pub struct ChatMessage {
 
 impl ChatMessage {
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        ChatMessage {
-            role: role.into(),
-            content: content.into(),
-        }
+        ChatMessage { role: role.into(), content: content.into() }
     }
     pub fn system(content: impl Into<String>) -> Self {
         Self::new("system", content)
@@ -61,10 +58,7 @@ pub struct ChatTemplate {
 
 impl fmt::Debug for ChatTemplate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChatTemplate")
-            .field("bos_token", &self.bos_token)
-            .field("eos_token", &self.eos_token)
-            .finish_non_exhaustive()
+        f.debug_struct("ChatTemplate").field("bos_token", &self.bos_token).field("eos_token", &self.eos_token).finish_non_exhaustive()
     }
 }
 
@@ -77,14 +71,9 @@ impl ChatTemplate {
     /// Compiles `source` once. A syntax error is `Error::ChatTemplate` with minijinja's
     /// message and the line.
     pub fn new(source: &str, bos_token: &str, eos_token: &str) -> Result<Self> {
-        let env = env::build(source, clock::system_clock()).map_err(|e| {
-            Error::ChatTemplate(format!("cannot compile the template: {}", describe(&e)))
-        })?;
-        Ok(ChatTemplate {
-            env,
-            bos_token: bos_token.to_string(),
-            eos_token: eos_token.to_string(),
-        })
+        let env = env::build(source, clock::system_clock())
+            .map_err(|e| Error::ChatTemplate(format!("cannot compile the template: {}", describe(&e))))?;
+        Ok(ChatTemplate { env, bos_token: bos_token.to_string(), eos_token: eos_token.to_string() })
     }
 
     /// The template of a GGUF model, or `None` when the file has no `tokenizer.chat_template`
@@ -122,16 +111,8 @@ impl ChatTemplate {
 
     /// Renders the prompt for `messages`; with `add_generation_prompt` it ends with the
     /// header of the assistant's next turn. `tools` is none.
-    pub fn render<M: Serialize>(
-        &self,
-        messages: &[M],
-        add_generation_prompt: bool,
-    ) -> Result<String> {
-        self.render_context(
-            Value::from(Serde(messages)),
-            Value::from(()),
-            add_generation_prompt,
-        )
+    pub fn render<M: Serialize>(&self, messages: &[M], add_generation_prompt: bool) -> Result<String> {
+        self.render_context(Value::from(Serde(messages)), Value::from(()), add_generation_prompt)
     }
 
     /// Like `render`, with OpenAI-style tool definitions passed to the template as `tools`.
@@ -141,24 +122,13 @@ impl ChatTemplate {
         tools: &[T],
         add_generation_prompt: bool,
     ) -> Result<String> {
-        self.render_context(
-            Value::from(Serde(messages)),
-            Value::from(Serde(tools)),
-            add_generation_prompt,
-        )
+        self.render_context(Value::from(Serde(messages)), Value::from(Serde(tools)), add_generation_prompt)
     }
 
-    fn render_context(
-        &self,
-        messages: Value,
-        tools: Value,
-        add_generation_prompt: bool,
-    ) -> Result<String> {
+    fn render_context(&self, messages: Value, tools: Value, add_generation_prompt: bool) -> Result<String> {
         for value in [&messages, &tools] {
             if value.kind() == ValueKind::Invalid {
-                return Err(Error::ChatTemplate(format!(
-                    "cannot convert the messages: {value}"
-                )));
+                return Err(Error::ChatTemplate(format!("cannot convert the messages: {value}")));
             }
         }
         let ctx = Value::from_pairs([
@@ -168,13 +138,8 @@ impl ChatTemplate {
             ("bos_token", Value::from(self.bos_token.as_str())),
             ("eos_token", Value::from(self.eos_token.as_str())),
         ]);
-        let template = self
-            .env
-            .get_template(env::TEMPLATE_NAME)
-            .map_err(|e| Error::ChatTemplate(describe(&e)))?;
-        template
-            .render(ctx)
-            .map_err(|e| Error::ChatTemplate(describe(&e)))
+        let template = self.env.get_template(env::TEMPLATE_NAME).map_err(|e| Error::ChatTemplate(describe(&e)))?;
+        template.render(ctx).map_err(|e| Error::ChatTemplate(describe(&e)))
     }
 }
 
@@ -184,12 +149,10 @@ fn special_token<'a>(meta: &'a Metadata, key: &str) -> Result<&'a str> {
         return Ok("");
     };
     let tokens = meta.str_array(TOKENS_KEY)?;
-    tokens.get(id as usize).map(String::as_str).ok_or_else(|| {
-        Error::ChatTemplate(format!(
-            "{key} is {id}, but {TOKENS_KEY} has only {} tokens",
-            tokens.len()
-        ))
-    })
+    tokens
+        .get(id as usize)
+        .map(String::as_str)
+        .ok_or_else(|| Error::ChatTemplate(format!("{key} is {id}, but {TOKENS_KEY} has only {} tokens", tokens.len())))
 }
 
 /// One line for a minijinja error: what went wrong, where, and why (its cause chain).

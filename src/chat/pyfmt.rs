@@ -105,12 +105,7 @@ pub fn push_float(out: &mut String, f: f64) {
             out.push('.');
             out.push_str(&digits[1..]);
         }
-        let _ = write!(
-            out,
-            "e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.unsigned_abs()
-        );
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs());
     } else if decpt <= 0 {
         out.push_str("0.");
         out.extend(std::iter::repeat_n('0', decpt.unsigned_abs() as usize));
@@ -134,11 +129,7 @@ pub fn push_float(out: &mut String, f: f64) {
 /// categories C* and Z* except the space) is approximated by control characters,
 /// non-space whitespace and the common invisible format characters.
 fn push_str_repr(out: &mut String, s: &str) {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     out.push(quote);
     for c in s.chars() {
         match c {

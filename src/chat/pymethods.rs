@@ -6,16 +6,10 @@
 use minijinja::value::{Value, from_args};
 use minijinja::{Error, ErrorKind, State};
 
-pub fn unknown_method(
-    state: &mut State,
-    value: &Value,
-    method: &str,
-    args: &[Value],
-) -> Result<Value, Error> {
+pub fn unknown_method(state: &mut State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
     if let (Some(s), "rsplit") = (value.as_str(), method) {
         let (sep, maxsplit): (Option<&str>, Option<i64>) = from_args(args)?;
-        return rsplit(s, sep, maxsplit.unwrap_or(-1))
-            .map(|parts| parts.into_iter().map(Value::from).collect());
+        return rsplit(s, sep, maxsplit.unwrap_or(-1)).map(|parts| parts.into_iter().map(Value::from).collect());
     }
     minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
 }
@@ -25,10 +19,7 @@ pub fn unknown_method(
 fn rsplit<'a>(s: &'a str, sep: Option<&str>, maxsplit: i64) -> Result<Vec<&'a str>, Error> {
     let mut parts = match sep {
         Some("") => {
-            return Err(Error::new(
-                ErrorKind::InvalidOperation,
-                "rsplit: empty separator",
-            ));
+            return Err(Error::new(ErrorKind::InvalidOperation, "rsplit: empty separator"));
         }
         Some(sep) if maxsplit < 0 => return Ok(s.split(sep).collect()),
         Some(sep) => s.rsplitn(maxsplit as usize + 1, sep).collect(),

@@ -13,41 +13,25 @@ fn metadata(entries: Vec<(&str, MetaValue)>) -> Metadata {
 }
 
 fn tokens() -> MetaValue {
-    MetaValue::Array(MetaArray::String(vec![
-        "<unk>".into(),
-        "<s>".into(),
-        "</s>".into(),
-    ]))
+    MetaValue::Array(MetaArray::String(vec!["<unk>".into(), "<s>".into(), "</s>".into()]))
 }
 
 #[test]
 fn special_tokens_come_from_the_token_list() {
     let meta = metadata(vec![
-        (
-            TEMPLATE_KEY,
-            MetaValue::String("{{ bos_token }}|{{ eos_token }}".into()),
-        ),
+        (TEMPLATE_KEY, MetaValue::String("{{ bos_token }}|{{ eos_token }}".into())),
         (TOKENS_KEY, tokens()),
         (BOS_KEY, MetaValue::U32(1)),
         (EOS_KEY, MetaValue::U32(2)),
     ]);
     let template = ChatTemplate::from_gguf(&meta).unwrap().unwrap();
-    assert_eq!(
-        (template.bos_token(), template.eos_token()),
-        ("<s>", "</s>")
-    );
-    assert_eq!(
-        template.render::<ChatMessage>(&[], false).unwrap(),
-        "<s>|</s>"
-    );
+    assert_eq!((template.bos_token(), template.eos_token()), ("<s>", "</s>"));
+    assert_eq!(template.render::<ChatMessage>(&[], false).unwrap(), "<s>|</s>");
 }
 
 #[test]
 fn absent_token_ids_give_empty_strings() {
-    let meta = metadata(vec![(
-        TEMPLATE_KEY,
-        MetaValue::String("[{{ bos_token }}]".into()),
-    )]);
+    let meta = metadata(vec![(TEMPLATE_KEY, MetaValue::String("[{{ bos_token }}]".into()))]);
     let template = ChatTemplate::from_gguf(&meta).unwrap().unwrap();
     assert_eq!(template.render::<ChatMessage>(&[], false).unwrap(), "[]");
 }
@@ -63,33 +47,19 @@ fn out_of_range_token_id_is_an_error() {
     let err = ChatTemplate::from_gguf(&meta).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::ChatTemplate(_)), "{err:?}");
-    assert!(
-        msg.contains(EOS_KEY) && msg.contains('7') && msg.contains("3 tokens"),
-        "{msg}"
-    );
+    assert!(msg.contains(EOS_KEY) && msg.contains('7') && msg.contains("3 tokens"), "{msg}");
 }
 
 #[test]
 fn template_of_the_wrong_type_is_a_metadata_error() {
     let meta = metadata(vec![(TEMPLATE_KEY, MetaValue::U32(3))]);
     let err = ChatTemplate::from_gguf(&meta).unwrap_err();
-    assert!(
-        matches!(err, Error::MetadataType { ref key, .. } if key == TEMPLATE_KEY),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::MetadataType { ref key, .. } if key == TEMPLATE_KEY), "{err:?}");
 }
 
 #[test]
 fn strftime_now_without_a_clock_is_a_clear_error() {
-    let template = ChatTemplate::new("{{ strftime_now('%Y') }}", "", "")
-        .unwrap()
-        .with_clock(|| None);
-    let msg = template
-        .render::<ChatMessage>(&[], false)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        msg.contains("no clock") && msg.contains("with_clock"),
-        "{msg}"
-    );
+    let template = ChatTemplate::new("{{ strftime_now('%Y') }}", "", "").unwrap().with_clock(|| None);
+    let msg = template.render::<ChatMessage>(&[], false).unwrap_err().to_string();
+    assert!(msg.contains("no clock") && msg.contains("with_clock"), "{msg}");
 }

@@ -59,24 +59,14 @@ impl Engine {
         crate::model::ModelConfig::from_metadata(&file.header().metadata)?;
         let (tokenizer, chat_template) = Self::text_side(&file.header().metadata)?;
         let model = Model::load(ctx, file, options).await?;
-        Ok(Engine {
-            model,
-            tokenizer,
-            chat_template,
-            cached: Vec::new(),
-        })
+        Ok(Engine { model, tokenizer, chat_template, cached: Vec::new() })
     }
 
     /// Finishes a streamed load (the browser's path): every byte has been pushed.
     pub async fn from_stream(stream: ModelStream) -> Result<Engine> {
         let (model, header) = stream.finish().await?;
         let (tokenizer, chat_template) = Self::text_side(&header.metadata)?;
-        Ok(Engine {
-            model,
-            tokenizer,
-            chat_template,
-            cached: Vec::new(),
-        })
+        Ok(Engine { model, tokenizer, chat_template, cached: Vec::new() })
     }
 
     /// The tokenizer and chat template a model's metadata describes.
@@ -92,9 +82,10 @@ impl Engine {
     /// A chat prompt: the model's template with a generation prompt, tokenised without
     /// adding BOS again (templates write `bos_token` themselves, as in transformers).
     pub fn encode_chat(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
-        let template = self.chat_template.as_ref().ok_or_else(|| {
-            Error::ChatTemplate("this model has no chat template (tokenizer.chat_template)".into())
-        })?;
+        let template = self
+            .chat_template
+            .as_ref()
+            .ok_or_else(|| Error::ChatTemplate("this model has no chat template (tokenizer.chat_template)".into()))?;
         let prompt = template.render(messages, true)?;
         self.tokenizer.encode(&prompt, false)
     }
@@ -114,10 +105,7 @@ impl Engine {
         }
         let n_ctx = self.model.n_ctx() as usize;
         if prompt_ids.len() >= n_ctx {
-            return Err(Error::InvalidArgument(format!(
-                "the prompt has {} tokens; the context holds {n_ctx}",
-                prompt_ids.len()
-            )));
+            return Err(Error::InvalidArgument(format!("the prompt has {} tokens; the context holds {n_ctx}", prompt_ids.len())));
         }
         let greedy = params.temperature == 0.0
             && params.repetition_penalty == 1.0
@@ -130,13 +118,7 @@ impl Engine {
         }
 
         // Reuse the cached prefix; at least one token must be fed to get logits.
-        let common = self
-            .cached
-            .iter()
-            .zip(prompt_ids)
-            .take_while(|(a, b)| a == b)
-            .count()
-            .min(prompt_ids.len() - 1);
+        let common = self.cached.iter().zip(prompt_ids).take_while(|(a, b)| a == b).count().min(prompt_ids.len() - 1);
         self.model.truncate(common as u32);
         if self.model.n_past() as usize != common {
             self.model.reset();

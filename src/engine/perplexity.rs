@@ -28,11 +28,7 @@ pub async fn perplexity(model: &mut Model, ids: &[u32], window: usize) -> Result
     for win in ids.chunks(window).filter(|w| w.len() >= 2) {
         model.reset();
         for (c, chunk) in win.chunks(CHUNK).enumerate() {
-            let logits = model
-                .forward(chunk, Logits::All, true)
-                .await?
-                .logits
-                .expect("asked for logits");
+            let logits = model.forward(chunk, Logits::All, true).await?.logits.expect("asked for logits");
             for (i, row) in logits.chunks(vocab).enumerate() {
                 let pos = c * CHUNK + i;
                 if let Some(&target) = win.get(pos + 1) {
@@ -43,23 +39,12 @@ pub async fn perplexity(model: &mut Model, ids: &[u32], window: usize) -> Result
         }
     }
     if predicted == 0 {
-        return Err(Error::InvalidArgument(
-            "perplexity needs at least 2 tokens".into(),
-        ));
+        return Err(Error::InvalidArgument("perplexity needs at least 2 tokens".into()));
     }
-    Ok(Perplexity {
-        tokens: ids.len(),
-        predicted,
-        nll_sum,
-        ppl: (nll_sum / predicted as f64).exp(),
-    })
+    Ok(Perplexity { tokens: ids.len(), predicted, nll_sum, ppl: (nll_sum / predicted as f64).exp() })
 }
 
 fn log_sum_exp(row: &[f32]) -> f64 {
     let max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) as f64;
-    max + row
-        .iter()
-        .map(|&x| (f64::from(x) - max).exp())
-        .sum::<f64>()
-        .ln()
+    max + row.iter().map(|&x| (f64::from(x) - max).exp()).sum::<f64>().ln()
 }

@@ -50,18 +50,14 @@ impl GgufHeader {
     pub fn parse(prefix: &[u8], file_len: Option<u64>) -> Result<Parsed> {
         if let Some(len) = file_len {
             if (prefix.len() as u64) > len {
-                return Err(Error::InvalidArgument(format!(
-                    "prefix of {} bytes is longer than the file length {len}",
-                    prefix.len()
-                )));
+                return Err(Error::InvalidArgument(format!("prefix of {} bytes is longer than the file length {len}", prefix.len())));
             }
         }
         check_magic(prefix, file_len)?;
         // Two passes over the same code: the first skims arrays (lengths only, nothing
         // allocated) so that a truncated or oversized header is rejected cheaply, before the
         // second pass allocates for its strings and arrays.
-        let parsed = parse_after_magic(prefix, file_len, Pass::Skim)
-            .and_then(|_| parse_after_magic(prefix, file_len, Pass::Build));
+        let parsed = parse_after_magic(prefix, file_len, Pass::Skim).and_then(|_| parse_after_magic(prefix, file_len, Pass::Build));
         match parsed {
             Ok(header) => Ok(Parsed::Complete(header)),
             Err(Stop::NeedMore(total_bytes)) => Ok(Parsed::NeedMore { total_bytes }),
@@ -85,22 +81,14 @@ impl GgufHeader {
 
     /// One past the last byte of tensor data (the file must be at least this long).
     pub fn data_end(&self) -> u64 {
-        self.tensors
-            .iter()
-            .map(TensorInfo::end)
-            .max()
-            .unwrap_or(self.data_offset)
+        self.tensors.iter().map(TensorInfo::end).max().unwrap_or(self.data_offset)
     }
 }
 
 fn check_magic(prefix: &[u8], file_len: Option<u64>) -> Result<()> {
     let n = prefix.len().min(4);
     if prefix[..n] != MAGIC[..n] || (n < 4 && file_len.is_some_and(|l| l < 4)) {
-        let found = if prefix.is_empty() {
-            "an empty file".to_string()
-        } else {
-            format!("{:02x?}", &prefix[..n])
-        };
+        let found = if prefix.is_empty() { "an empty file".to_string() } else { format!("{:02x?}", &prefix[..n]) };
         return Err(Error::NotGguf { found });
     }
     Ok(())
@@ -126,9 +114,7 @@ fn parse_after_magic(prefix: &[u8], file_len: Option<u64>, pass: Pass) -> Step<G
     let kv_count = r.u64(&|| "metadata count".into())?;
 
     // Each entry takes some minimum number of bytes: reject impossible counts up front.
-    r.need(kv_count.saturating_mul(8 + 4 + 1), &|| {
-        format!("{kv_count} metadata entries (count at byte {kv_count_at})")
-    })?;
+    r.need(kv_count.saturating_mul(8 + 4 + 1), &|| format!("{kv_count} metadata entries (count at byte {kv_count_at})"))?;
     let mut metadata = Metadata::default();
     let mut alignment_at = None;
     for i in 0..kv_count {
@@ -136,12 +122,8 @@ fn parse_after_magic(prefix: &[u8], file_len: Option<u64>, pass: Pass) -> Step<G
         let key = r.string(&|| format!("key of metadata entry {i}"))?;
         let tag_at = r.pos();
         let tag = r.u32(&|| format!("type of metadata `{key}`"))?;
-        let ty = ValueType::from_tag(tag).ok_or_else(|| {
-            Error::corrupt(
-                tag_at,
-                format!("metadata `{key}` has unknown value type {tag}"),
-            )
-        })?;
+        let ty =
+            ValueType::from_tag(tag).ok_or_else(|| Error::corrupt(tag_at, format!("metadata `{key}` has unknown value type {tag}")))?;
         if key == ALIGNMENT_KEY {
             alignment_at = Some(r.pos());
         }
@@ -170,27 +152,16 @@ fn parse_after_magic(prefix: &[u8], file_len: Option<u64>, pass: Pass) -> Step<G
     };
 
     // Smallest tensor info: empty name (8) + n_dims (4) + type (4) + offset (8).
-    r.need(tensor_count.saturating_mul(24), &|| {
-        format!("{tensor_count} tensor infos (count at byte {tensor_count_at})")
-    })?;
+    r.need(tensor_count.saturating_mul(24), &|| format!("{tensor_count} tensor infos (count at byte {tensor_count_at})"))?;
     let mut raw = Vec::new();
     for i in 0..tensor_count {
         raw.push(read_tensor_info(&mut r, i)?);
     }
     let header_end = r.pos();
     let data_offset = header_end.div_ceil(alignment) * alignment;
-    let tensors = raw
-        .into_iter()
-        .map(|t| t.validate(data_offset, alignment, file_len))
-        .collect::<Result<Vec<_>>>()?;
+    let tensors = raw.into_iter().map(|t| t.validate(data_offset, alignment, file_len)).collect::<Result<Vec<_>>>()?;
     check_no_overlap(&tensors)?;
-    Ok(GgufHeader {
-        version,
-        metadata,
-        tensors,
-        alignment,
-        data_offset,
-    })
+    Ok(GgufHeader { version, metadata, tensors, alignment, data_offset })
 }
 
 fn read_value(r: &mut Reader, ty: ValueType, key: &str, depth: u32) -> Step<MetaValue> {
@@ -217,37 +188,23 @@ fn read_bool(r: &mut Reader, key: &str) -> Step<bool> {
     match r.u8(&|| format!("value of metadata `{key}`"))? {
         0 => Ok(false),
         1 => Ok(true),
-        b => Err(Error::corrupt(
-            at,
-            format!("metadata `{key}` is a bool with byte value {b}"),
-        )
-        .into()),
+        b => Err(Error::corrupt(at, format!("metadata `{key}` is a bool with byte value {b}")).into()),
     }
 }
 
 /// An array: u32 element type, u64 count, elements. Nested arrays repeat this per element.
 fn read_array(r: &mut Reader, key: &str, depth: u32) -> Step<MetaArray> {
     if depth >= MAX_ARRAY_NESTING {
-        return Err(Error::corrupt(
-            r.pos(),
-            format!("metadata `{key}` nests arrays deeper than {MAX_ARRAY_NESTING}"),
-        )
-        .into());
+        return Err(Error::corrupt(r.pos(), format!("metadata `{key}` nests arrays deeper than {MAX_ARRAY_NESTING}")).into());
     }
     let tag_at = r.pos();
     let tag = r.u32(&|| format!("element type of metadata `{key}`"))?;
-    let ty = ValueType::from_tag(tag).ok_or_else(|| {
-        Error::corrupt(
-            tag_at,
-            format!("metadata `{key}` is an array of unknown type {tag}"),
-        )
-    })?;
+    let ty =
+        ValueType::from_tag(tag).ok_or_else(|| Error::corrupt(tag_at, format!("metadata `{key}` is an array of unknown type {tag}")))?;
     let count_at = r.pos();
     let n = r.u64(&|| format!("length of metadata `{key}`"))?;
     // Checked before any allocation: the elements cannot take fewer bytes than this.
-    r.need(n.saturating_mul(ty.min_encoded_len()), &|| {
-        format!("{n} elements of metadata `{key}` (length at byte {count_at})")
-    })?;
+    r.need(n.saturating_mul(ty.min_encoded_len()), &|| format!("{n} elements of metadata `{key}` (length at byte {count_at})"))?;
     let n = n as usize; // fits: n elements of >= 1 byte are inside the prefix
     let what = || format!("element of metadata `{key}`");
     macro_rules! fixed {
@@ -299,20 +256,12 @@ fn read_array(r: &mut Reader, key: &str, depth: u32) -> Step<MetaArray> {
 /// build pass.
 fn skim_array(r: &mut Reader, key: &str, depth: u32) -> Step<()> {
     if depth >= MAX_ARRAY_NESTING {
-        return Err(Error::corrupt(
-            r.pos(),
-            format!("metadata `{key}` nests arrays deeper than {MAX_ARRAY_NESTING}"),
-        )
-        .into());
+        return Err(Error::corrupt(r.pos(), format!("metadata `{key}` nests arrays deeper than {MAX_ARRAY_NESTING}")).into());
     }
     let tag_at = r.pos();
     let tag = r.u32(&|| format!("element type of metadata `{key}`"))?;
-    let ty = ValueType::from_tag(tag).ok_or_else(|| {
-        Error::corrupt(
-            tag_at,
-            format!("metadata `{key}` is an array of unknown type {tag}"),
-        )
-    })?;
+    let ty =
+        ValueType::from_tag(tag).ok_or_else(|| Error::corrupt(tag_at, format!("metadata `{key}` is an array of unknown type {tag}")))?;
     let count_at = r.pos();
     let n = r.u64(&|| format!("length of metadata `{key}`"))?;
     let what = || format!("{n} elements of metadata `{key}` (length at byte {count_at})");
@@ -347,11 +296,7 @@ fn read_tensor_info(r: &mut Reader, index: u64) -> Step<RawTensorInfo> {
     let n_dims_at = r.pos();
     let n_dims = r.u32(&|| format!("dimension count of tensor `{name}`"))?;
     if n_dims > MAX_DIMS {
-        return Err(Error::corrupt(
-            n_dims_at,
-            format!("tensor `{name}` has {n_dims} dimensions (at most {MAX_DIMS})"),
-        )
-        .into());
+        return Err(Error::corrupt(n_dims_at, format!("tensor `{name}` has {n_dims} dimensions (at most {MAX_DIMS})")).into());
     }
     let mut dims = Vec::with_capacity(n_dims as usize);
     for _ in 0..n_dims {
@@ -359,74 +304,36 @@ fn read_tensor_info(r: &mut Reader, index: u64) -> Step<RawTensorInfo> {
     }
     let type_id = r.u32(&|| format!("type of tensor `{name}`"))?;
     let offset = r.u64(&|| format!("data offset of tensor `{name}`"))?;
-    Ok(RawTensorInfo {
-        name,
-        dims,
-        type_id,
-        offset,
-        at,
-    })
+    Ok(RawTensorInfo { name, dims, type_id, offset, at })
 }
 
 impl RawTensorInfo {
-    fn validate(
-        self,
-        data_offset: u64,
-        alignment: u64,
-        file_len: Option<u64>,
-    ) -> Result<TensorInfo> {
-        let RawTensorInfo {
-            name,
-            dims,
+    fn validate(self, data_offset: u64, alignment: u64, file_len: Option<u64>) -> Result<TensorInfo> {
+        let RawTensorInfo { name, dims, type_id, offset, at } = self;
+        let dtype = DType::from_ggml_type_id(type_id).ok_or_else(|| Error::UnsupportedTensorType {
+            tensor: name.clone(),
             type_id,
-            offset,
-            at,
-        } = self;
-        let dtype =
-            DType::from_ggml_type_id(type_id).ok_or_else(|| Error::UnsupportedTensorType {
-                tensor: name.clone(),
-                type_id,
-                type_name: ggml_type_name(type_id),
-            })?;
+            type_name: ggml_type_name(type_id),
+        })?;
         let n_elements = dims
             .iter()
             .try_fold(1u64, |acc, &d| acc.checked_mul(d))
-            .ok_or_else(|| {
-                Error::corrupt(
-                    at,
-                    format!("tensor `{name}` dimensions {dims:?} overflow the element count"),
-                )
-            })?;
+            .ok_or_else(|| Error::corrupt(at, format!("tensor `{name}` dimensions {dims:?} overflow the element count")))?;
         let row = dims.first().copied().unwrap_or(1);
         if row % dtype.block_size() as u64 != 0 {
             return Err(Error::corrupt(
                 at,
-                format!(
-                    "tensor `{name}` rows of {row} elements are not a whole number of {dtype} blocks ({})",
-                    dtype.block_size()
-                ),
+                format!("tensor `{name}` rows of {row} elements are not a whole number of {dtype} blocks ({})", dtype.block_size()),
             ));
         }
-        let n_bytes = dtype
-            .bytes_for(n_elements)
-            .ok_or_else(|| Error::corrupt(at, format!("tensor `{name}` byte size overflows")))?;
+        let n_bytes = dtype.bytes_for(n_elements).ok_or_else(|| Error::corrupt(at, format!("tensor `{name}` byte size overflows")))?;
         if offset % alignment != 0 {
-            return Err(Error::corrupt(
-                at,
-                format!(
-                    "tensor `{name}` data offset {offset} is not a multiple of the alignment {alignment}"
-                ),
-            ));
+            return Err(Error::corrupt(at, format!("tensor `{name}` data offset {offset} is not a multiple of the alignment {alignment}")));
         }
         let start = data_offset
             .checked_add(offset)
             .filter(|s| s.checked_add(n_bytes).is_some())
-            .ok_or_else(|| {
-                Error::corrupt(
-                    at,
-                    format!("tensor `{name}` data offset {offset} overflows"),
-                )
-            })?;
+            .ok_or_else(|| Error::corrupt(at, format!("tensor `{name}` data offset {offset} overflows")))?;
         if let Some(file_len) = file_len {
             if start + n_bytes > file_len {
                 return Err(Error::Truncated {
@@ -437,14 +344,7 @@ impl RawTensorInfo {
                 });
             }
         }
-        Ok(TensorInfo {
-            name,
-            dims,
-            dtype,
-            start,
-            n_elements,
-            n_bytes,
-        })
+        Ok(TensorInfo { name, dims, dtype, start, n_elements, n_bytes })
     }
 }
 
@@ -452,23 +352,14 @@ fn check_no_overlap(tensors: &[TensorInfo]) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     for t in tensors {
         if !seen.insert(t.name.as_str()) {
-            return Err(Error::corrupt(
-                t.start,
-                format!("duplicate tensor name `{}`", t.name),
-            ));
+            return Err(Error::corrupt(t.start, format!("duplicate tensor name `{}`", t.name)));
         }
     }
     let mut by_start: Vec<&TensorInfo> = tensors.iter().collect();
     by_start.sort_by_key(|t| t.start);
     for pair in by_start.windows(2) {
         if pair[0].end() > pair[1].start {
-            return Err(Error::corrupt(
-                pair[1].start,
-                format!(
-                    "data of tensors `{}` and `{}` overlap",
-                    pair[0].name, pair[1].name
-                ),
-            ));
+            return Err(Error::corrupt(pair[1].start, format!("data of tensors `{}` and `{}` overlap", pair[0].name, pair[1].name)));
         }
     }
     Ok(())

@@ -46,24 +46,13 @@ impl Metadata {
     }
 
     fn require(&self, key: &str) -> Result<&MetaValue> {
-        self.get(key).ok_or_else(|| Error::MissingMetadata {
-            key: key.to_string(),
-        })
+        self.get(key).ok_or_else(|| Error::MissingMetadata { key: key.to_string() })
     }
 
-    fn typed<'a, T>(
-        &'a self,
-        key: &str,
-        expected: &'static str,
-        convert: impl Fn(&'a MetaValue) -> Option<T>,
-    ) -> Result<Option<T>> {
+    fn typed<'a, T>(&'a self, key: &str, expected: &'static str, convert: impl Fn(&'a MetaValue) -> Option<T>) -> Result<Option<T>> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => convert(v).map(Some).ok_or_else(|| Error::MetadataType {
-                key: key.to_string(),
-                expected,
-                found: v.describe(),
-            }),
+            Some(v) => convert(v).map(Some).ok_or_else(|| Error::MetadataType { key: key.to_string(), expected, found: v.describe() }),
         }
     }
 
@@ -97,9 +86,7 @@ impl Metadata {
         self.opt_u32(key)?.ok_or_else(|| self.missing(key))
     }
     pub fn opt_u32(&self, key: &str) -> Result<Option<u32>> {
-        self.typed(key, "an integer in u32 range", |v| {
-            v.as_u64().and_then(|x| u32::try_from(x).ok())
-        })
+        self.typed(key, "an integer in u32 range", |v| v.as_u64().and_then(|x| u32::try_from(x).ok()))
     }
 
     /// f32 or f64.
@@ -118,9 +105,7 @@ impl Metadata {
     }
 
     pub fn array(&self, key: &str) -> Result<&MetaArray> {
-        self.require(key)?
-            .as_array()
-            .ok_or_else(|| self.wrong(key, "an array"))
+        self.require(key)?.as_array().ok_or_else(|| self.wrong(key, "an array"))
     }
 
     pub fn str_array(&self, key: &str) -> Result<&[String]> {
@@ -142,24 +127,16 @@ impl Metadata {
 
     /// An integer array of any width, widened to i64.
     pub fn opt_int_array(&self, key: &str) -> Result<Option<Vec<i64>>> {
-        self.typed(key, "an array of integers", |v| {
-            v.as_array().and_then(MetaArray::to_i64_vec)
-        })
+        self.typed(key, "an array of integers", |v| v.as_array().and_then(MetaArray::to_i64_vec))
     }
 
     fn missing(&self, key: &str) -> Error {
-        Error::MissingMetadata {
-            key: key.to_string(),
-        }
+        Error::MissingMetadata { key: key.to_string() }
     }
 
     fn wrong(&self, key: &str, expected: &'static str) -> Error {
         let found = self.get(key).map(MetaValue::describe).unwrap_or_default();
-        Error::MetadataType {
-            key: key.to_string(),
-            expected,
-            found,
-        }
+        Error::MetadataType { key: key.to_string(), expected, found }
     }
 }
 
@@ -170,10 +147,7 @@ mod tests {
     #[test]
     fn typed_accessors_name_the_key() {
         let mut m = Metadata::default();
-        m.insert(
-            "general.architecture".into(),
-            MetaValue::String("llama".into()),
-        );
+        m.insert("general.architecture".into(), MetaValue::String("llama".into()));
         m.insert("llama.block_count".into(), MetaValue::U32(30));
         m.insert("llama.rope.freq_base".into(), MetaValue::F32(10000.0));
         assert!(!m.insert("llama.block_count".into(), MetaValue::U32(1)));

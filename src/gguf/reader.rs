@@ -36,11 +36,7 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(buf: &'a [u8], file_len: Option<u64>) -> Self {
-        Reader {
-            buf,
-            pos: 0,
-            file_len,
-        }
+        Reader { buf, pos: 0, file_len }
     }
 
     pub fn pos(&self) -> u64 {
@@ -58,24 +54,12 @@ impl<'a> Reader<'a> {
         }
         if let Some(file_len) = self.file_len {
             if end.is_none_or(|e| e > file_len) {
-                return Err(Error::Truncated {
-                    what: what(),
-                    offset,
-                    needed: n,
-                    file_len,
-                }
-                .into());
+                return Err(Error::Truncated { what: what(), offset, needed: n, file_len }.into());
             }
         }
         match end {
             Some(end) if end <= MAX_HEADER_BYTES => Err(Stop::NeedMore(end)),
-            _ => Err(Error::TooLarge {
-                what: what(),
-                offset,
-                claimed: n,
-                limit: MAX_HEADER_BYTES,
-            }
-            .into()),
+            _ => Err(Error::TooLarge { what: what(), offset, claimed: n, limit: MAX_HEADER_BYTES }.into()),
         }
     }
 
@@ -110,13 +94,8 @@ impl<'a> Reader<'a> {
     pub fn skip_strings(&mut self, n: u64, what: &dyn Fn() -> String) -> Step<()> {
         for _ in 0..n {
             let rest = &self.buf[self.pos..];
-            let len = rest
-                .get(..8)
-                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
-            match len
-                .and_then(|l| usize::try_from(l).ok())
-                .filter(|&l| l <= rest.len() - 8)
-            {
+            let len = rest.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+            match len.and_then(|l| usize::try_from(l).ok()).filter(|&l| l <= rest.len() - 8) {
                 Some(len) => self.pos += 8 + len,
                 None => {
                     // Not all at hand: the checked reads report the error or `NeedMore`.
@@ -135,9 +114,7 @@ impl<'a> Reader<'a> {
         let bytes = self.bytes(len, what)?;
         match std::str::from_utf8(bytes) {
             Ok(s) => Ok(s.to_owned()),
-            Err(e) => {
-                Err(Error::corrupt(offset, format!("{} is not valid UTF-8 ({e})", what())).into())
-            }
+            Err(e) => Err(Error::corrupt(offset, format!("{} is not valid UTF-8 ({e})", what())).into()),
         }
     }
 }

@@ -246,10 +246,7 @@ impl MetaArray {
             MetaArray::U32(v) => v.iter().map(|&x| x.into()).collect(),
             MetaArray::I32(v) => v.iter().map(|&x| x.into()).collect(),
             MetaArray::I64(v) => v.clone(),
-            MetaArray::U64(v) => v
-                .iter()
-                .map(|&x| i64::try_from(x).ok())
-                .collect::<Option<_>>()?,
+            MetaArray::U64(v) => v.iter().map(|&x| i64::try_from(x).ok()).collect::<Option<_>>()?,
             _ => return None,
         })
     }

@@ -54,8 +54,7 @@ impl Tuning {
         // Browsers report little about the adapter: a software one shows as a fallback
         // adapter (device type Cpu) or by name.
         let name = info.name.to_lowercase();
-        let cpu = info.device_type == wgpu::DeviceType::Cpu
-            || ["swiftshader", "llvmpipe", "lavapipe"].iter().any(|n| name.contains(n));
+        let cpu = info.device_type == wgpu::DeviceType::Cpu || ["swiftshader", "llvmpipe", "lavapipe"].iter().any(|n| name.contains(n));
         if cpu { Tuning::CPU } else { Tuning::GPU }
     }
 
@@ -114,8 +113,7 @@ impl GpuContext {
     /// the browser) with the adapter's own buffer limits.
     pub async fn new(options: GpuOptions) -> Result<GpuContext> {
         // Every compiled-in backend (WGPU_BACKEND and friends can narrow it).
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let mut adapter = instance
             .request_adapter(&wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
@@ -124,16 +122,9 @@ impl GpuContext {
             .await;
         if adapter.is_err() {
             // Some browsers (and headless setups) offer only a software fallback adapter.
-            adapter = instance
-                .request_adapter(&wgpu::RequestAdapterOptions {
-                    force_fallback_adapter: true,
-                    ..Default::default()
-                })
-                .await;
+            adapter = instance.request_adapter(&wgpu::RequestAdapterOptions { force_fallback_adapter: true, ..Default::default() }).await;
         }
-        let adapter = adapter.map_err(|e| Error::NoGpu {
-            reason: format!("no GPU adapter: {e}"),
-        })?;
+        let adapter = adapter.map_err(|e| Error::NoGpu { reason: format!("no GPU adapter: {e}") })?;
         Self::from_adapter(adapter, options).await
     }
 
@@ -160,15 +151,11 @@ impl GpuContext {
         let limits = wgpu::Limits {
             max_storage_buffer_binding_size: adapter_limits.max_storage_buffer_binding_size,
             max_buffer_size: adapter_limits.max_buffer_size,
-            max_storage_buffers_per_shader_stage: adapter_limits
-                .max_storage_buffers_per_shader_stage
-                .min(10),
+            max_storage_buffers_per_shader_stage: adapter_limits.max_storage_buffers_per_shader_stage.min(10),
             max_compute_workgroup_storage_size: adapter_limits.max_compute_workgroup_storage_size,
-            max_compute_invocations_per_workgroup: adapter_limits
-                .max_compute_invocations_per_workgroup,
+            max_compute_invocations_per_workgroup: adapter_limits.max_compute_invocations_per_workgroup,
             max_compute_workgroup_size_x: adapter_limits.max_compute_workgroup_size_x,
-            max_compute_workgroups_per_dimension: adapter_limits
-                .max_compute_workgroups_per_dimension,
+            max_compute_workgroups_per_dimension: adapter_limits.max_compute_workgroups_per_dimension,
             ..wgpu::Limits::downlevel_defaults()
         };
         let (device, queue) = adapter
@@ -179,15 +166,9 @@ impl GpuContext {
                 ..Default::default()
             })
             .await
-            .map_err(|e| Error::NoGpu {
-                reason: format!("the adapter refused a device: {e}"),
-            })?;
-        let device_binding = limits
-            .max_storage_buffer_binding_size
-            .min(limits.max_buffer_size);
-        let max_storage_binding = options
-            .max_storage_binding
-            .map_or(device_binding, |m| m.min(device_binding));
+            .map_err(|e| Error::NoGpu { reason: format!("the adapter refused a device: {e}") })?;
+        let device_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let max_storage_binding = options.max_storage_binding.map_or(device_binding, |m| m.min(device_binding));
         let tuning = options.tuning.unwrap_or_else(|| Tuning::for_device(&info));
         let faults = Arc::new(Mutex::new(GpuFaults::default()));
         let f = faults.clone();
@@ -198,28 +179,16 @@ impl GpuContext {
         let f = faults.clone();
         device.set_device_lost_callback(move |reason, message| {
             let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
-            f.lost
-                .get_or_insert_with(|| format!("{reason:?}: {message}"));
+            f.lost.get_or_insert_with(|| format!("{reason:?}: {message}"));
         });
-        Ok(GpuContext {
-            device,
-            queue,
-            info,
-            features,
-            max_storage_binding,
-            limits,
-            tuning,
-            faults,
-        })
+        Ok(GpuContext { device, queue, info, features, max_storage_binding, limits, tuning, faults })
     }
 
     /// An error for a lost device or an earlier uncaught GPU error, if there was one.
     pub fn check_faults(&self) -> Result<()> {
         let f = self.faults.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(reason) = &f.lost {
-            return Err(Error::DeviceLost {
-                reason: reason.clone(),
-            });
+            return Err(Error::DeviceLost { reason: reason.clone() });
         }
         if let Some(e) = &f.uncaptured {
             return Err(Error::Gpu(e.clone()));
@@ -229,18 +198,11 @@ impl GpuContext {
 
     /// Runs `allocate` (which creates buffers) and turns a GPU out-of-memory error during
     /// it into `Error::OutOfMemory` naming `what`.
-    pub async fn catch_out_of_memory<T>(
-        &self,
-        what: &str,
-        allocate: impl FnOnce() -> Result<T>,
-    ) -> Result<T> {
+    pub async fn catch_out_of_memory<T>(&self, what: &str, allocate: impl FnOnce() -> Result<T>) -> Result<T> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let out = allocate();
         if let Some(e) = scope.pop().await {
-            return Err(Error::OutOfMemory {
-                what: what.to_string(),
-                reason: e.to_string(),
-            });
+            return Err(Error::OutOfMemory { what: what.to_string(), reason: e.to_string() });
         }
         out
     }

@@ -15,7 +15,13 @@ pub enum Kernel {
     /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in this format,
     /// with this many threads per workgroup, threads sharing a row (a power of two up to
     /// the workgroup), rows per thread and tokens per workgroup (1 for decode).
-    Matmul { dtype: DType, workgroup_size: u32, threads_per_row: u32, rows_per_thread: u32, tokens_per_group: u32 },
+    Matmul {
+        dtype: DType,
+        workgroup_size: u32,
+        threads_per_row: u32,
+        rows_per_thread: u32,
+        tokens_per_group: u32,
+    },
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
     RmsNorm,
@@ -23,7 +29,10 @@ pub enum Kernel {
     KvStore,
     /// Attention (shaders/attention.wgsl) for heads of this size, with a workgroup per
     /// query (GPUs) or a thread per query (CPU-like devices).
-    Attention { head_dim: u32, thread_per_query: bool },
+    Attention {
+        head_dim: u32,
+        thread_per_query: bool,
+    },
     Elementwise(ElementwiseOp),
     /// Bias vector added to every row (shaders/bias.wgsl).
     Bias,

@@ -10,9 +10,7 @@ impl GpuContext {
         self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: (len.max(1) * 4) as u64,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         })
     }
@@ -20,8 +18,7 @@ impl GpuContext {
     /// A storage buffer holding `data`.
     pub fn f32_buffer_from(&self, label: &str, data: &[f32]) -> wgpu::Buffer {
         let buffer = self.f32_buffer(label, data.len());
-        self.queue
-            .write_buffer(&buffer, 0, bytemuck::cast_slice(data));
+        self.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(data));
         buffer
     }
 
@@ -52,18 +49,11 @@ impl GpuContext {
             let _ = tx.send(r);
         });
         #[cfg(not(target_arch = "wasm32"))]
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-        let mapped = rx
-            .await
-            .map_err(|_| Error::Gpu("the GPU dropped a readback".into()));
+        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        let mapped = rx.await.map_err(|_| Error::Gpu("the GPU dropped a readback".into()));
         self.check_faults()?;
         mapped?.map_err(|e| Error::Gpu(format!("mapping a readback buffer: {e}")))?;
-        let data = staging
-            .get_mapped_range(..)
-            .map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e}")))?
-            .to_vec();
+        let data = staging.get_mapped_range(..).map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e}")))?.to_vec();
         staging.unmap();
         Ok(data)
     }

@@ -29,17 +29,10 @@ pub struct GpuMatrix {
 
 impl GpuMatrix {
     /// Creates the (zeroed) buffers of a matrix; fill them with [`GpuMatrix::write_rows`].
-    pub fn allocate(
-        ctx: &GpuContext,
-        name: &str,
-        dtype: DType,
-        rows: u32,
-        cols: u32,
-    ) -> Result<GpuMatrix> {
+    pub fn allocate(ctx: &GpuContext, name: &str, dtype: DType, rows: u32, cols: u32) -> Result<GpuMatrix> {
         let gpu_row_bytes = Self::gpu_row_bytes_of(name, dtype, cols)?;
         // Rows per part: as many as fit in one binding.
-        let rows_per_part =
-            (ctx.max_storage_binding / gpu_row_bytes).clamp(1, u64::from(rows.max(1))) as u32;
+        let rows_per_part = (ctx.max_storage_binding / gpu_row_bytes).clamp(1, u64::from(rows.max(1))) as u32;
         let mut parts = Vec::new();
         let mut first_row = 0;
         while first_row < rows {
@@ -51,38 +44,17 @@ impl GpuMatrix {
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            parts.push(WeightPart {
-                buffer,
-                first_row,
-                rows: n,
-            });
+            parts.push(WeightPart { buffer, first_row, rows: n });
             first_row += n;
         }
-        Ok(GpuMatrix {
-            name: name.to_string(),
-            dtype,
-            rows,
-            cols,
-            parts,
-        })
+        Ok(GpuMatrix { name: name.to_string(), dtype, rows, cols, parts })
     }
 
     /// Allocates a matrix and uploads all of it from its GGUF bytes.
-    pub fn upload(
-        ctx: &GpuContext,
-        name: &str,
-        dtype: DType,
-        rows: u32,
-        cols: u32,
-        gguf_bytes: &[u8],
-    ) -> Result<GpuMatrix> {
+    pub fn upload(ctx: &GpuContext, name: &str, dtype: DType, rows: u32, cols: u32, gguf_bytes: &[u8]) -> Result<GpuMatrix> {
         let m = Self::allocate(ctx, name, dtype, rows, cols)?;
         if m.row_bytes() * rows as usize != gguf_bytes.len() {
-            return Err(Error::InvalidArgument(format!(
-                "{name}: {} bytes for {rows} rows of {} bytes",
-                gguf_bytes.len(),
-                m.row_bytes()
-            )));
+            return Err(Error::InvalidArgument(format!("{name}: {} bytes for {rows} rows of {} bytes", gguf_bytes.len(), m.row_bytes())));
         }
         m.write_rows(ctx, 0, gguf_bytes, &mut Vec::new())?;
         Ok(m)
@@ -90,65 +62,42 @@ impl GpuMatrix {
 
     /// Bytes of one row in the GGUF layout.
     pub fn row_bytes(&self) -> usize {
-        self.dtype
-            .bytes_for(u64::from(self.cols))
-            .expect("checked by allocate") as usize
+        self.dtype.bytes_for(u64::from(self.cols)).expect("checked by allocate") as usize
     }
 
     /// Bytes of one row in the GPU layout. Rows of whole blocks are whole words for every
     /// quantised format; F16/BF16 rows need an even number of columns, which matmul's
     /// multiple-of-32 rule gives (checked here so a part never splits a word).
     fn gpu_row_bytes_of(name: &str, dtype: DType, cols: u32) -> Result<u64> {
-        let row_bytes = dtype.bytes_for(u64::from(cols)).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "{name}: rows of {cols} elements are not whole {dtype} blocks"
-            ))
-        })?;
+        let row_bytes = dtype
+            .bytes_for(u64::from(cols))
+            .ok_or_else(|| Error::InvalidArgument(format!("{name}: rows of {cols} elements are not whole {dtype} blocks")))?;
         let gpu = gpu_layout::gpu_bytes(dtype, row_bytes as usize) as u64;
         if gpu % 4 != 0 || gpu == 0 {
-            return Err(Error::InvalidArgument(format!(
-                "{name}: rows of {cols} {dtype} elements are not whole 4-byte words"
-            )));
+            return Err(Error::InvalidArgument(format!("{name}: rows of {cols} {dtype} elements are not whole 4-byte words")));
         }
         Ok(gpu)
     }
 
     /// Writes whole rows `first_row ..` from their GGUF bytes, repacking on the way
     /// (`scratch` is reused between calls to avoid an allocation per chunk).
-    pub fn write_rows(
-        &self,
-        ctx: &GpuContext,
-        first_row: u32,
-        gguf_rows: &[u8],
-        scratch: &mut Vec<u8>,
-    ) -> Result<()> {
+    pub fn write_rows(&self, ctx: &GpuContext, first_row: u32, gguf_rows: &[u8], scratch: &mut Vec<u8>) -> Result<()> {
         let row_bytes = self.row_bytes();
         if gguf_rows.len() % row_bytes != 0 {
-            return Err(Error::InvalidArgument(format!(
-                "{}: {} bytes are not whole rows of {row_bytes}",
-                self.name,
-                gguf_rows.len()
-            )));
+            return Err(Error::InvalidArgument(format!("{}: {} bytes are not whole rows of {row_bytes}", self.name, gguf_rows.len())));
         }
         let n_rows = (gguf_rows.len() / row_bytes) as u32;
         if u64::from(first_row) + u64::from(n_rows) > u64::from(self.rows) {
-            return Err(Error::InvalidArgument(format!(
-                "{}: rows {first_row}+{n_rows} past its {} rows",
-                self.name, self.rows
-            )));
+            return Err(Error::InvalidArgument(format!("{}: rows {first_row}+{n_rows} past its {} rows", self.name, self.rows)));
         }
         let gpu_row_bytes = Self::gpu_row_bytes_of(&self.name, self.dtype, self.cols)?;
         let end_row = first_row + n_rows;
         for part in &self.parts {
-            let (lo, hi) = (
-                first_row.max(part.first_row),
-                end_row.min(part.first_row + part.rows),
-            );
+            let (lo, hi) = (first_row.max(part.first_row), end_row.min(part.first_row + part.rows));
             if lo >= hi {
                 continue;
             }
-            let src = &gguf_rows
-                [(lo - first_row) as usize * row_bytes..(hi - first_row) as usize * row_bytes];
+            let src = &gguf_rows[(lo - first_row) as usize * row_bytes..(hi - first_row) as usize * row_bytes];
             scratch.clear();
             gpu_layout::repack_into(self.dtype, src, scratch)?;
             let offset = u64::from(lo - part.first_row) * gpu_row_bytes;

@@ -19,7 +19,14 @@ const _: () = assert!(std::mem::size_of::<Params>() == 16);
 
 /// `out[0] = argmax(x[offset .. offset + n])` (index relative to `offset`), ties to the
 /// lowest index.
-pub async fn argmax(ctx: &GpuContext, cache: &PipelineCache, x: &wgpu::Buffer, offset: u32, out: &wgpu::Buffer, n: u32) -> Result<Dispatch> {
+pub async fn argmax(
+    ctx: &GpuContext,
+    cache: &PipelineCache,
+    x: &wgpu::Buffer,
+    offset: u32,
+    out: &wgpu::Buffer,
+    n: u32,
+) -> Result<Dispatch> {
     let u = uniform(ctx, &Params { n, offset, _pad: [0; 2] });
     let resources = [x.as_entire_binding(), out.as_entire_binding(), u.as_entire_binding()];
     Dispatch::new(ctx, cache, Kernel::Argmax, &resources, [1, 1, 1]).await

@@ -63,14 +63,7 @@ pub async fn attention(
     if q.size() < need_q || out.size() < need_q || k_cache.size() != v_cache.size() {
         return Err(Error::InvalidArgument(format!("attention {shape:?}: buffers too small for {n_tokens} tokens")));
     }
-    let params = Params {
-        n_heads,
-        n_kv_heads,
-        n_tokens,
-        window: shape.window,
-        scale: shape.scale,
-        _pad: [0; 3],
-    };
+    let params = Params { n_heads, n_kv_heads, n_tokens, window: shape.window, scale: shape.scale, _pad: [0; 3] };
     let u = uniform(ctx, &params);
     let resources = [
         q.as_entire_binding(),

@@ -37,24 +37,10 @@ pub async fn embed(
     }
     let mut dispatches = Vec::new();
     for part in &table.parts {
-        let u = uniform(
-            ctx,
-            &Params {
-                cols: table.cols,
-                first_row: part.first_row,
-                rows: part.rows,
-                scale,
-            },
-        );
-        let resources = [
-            part.buffer.as_entire_binding(),
-            ids.as_entire_binding(),
-            out.as_entire_binding(),
-            u.as_entire_binding(),
-        ];
+        let u = uniform(ctx, &Params { cols: table.cols, first_row: part.first_row, rows: part.rows, scale });
+        let resources = [part.buffer.as_entire_binding(), ids.as_entire_binding(), out.as_entire_binding(), u.as_entire_binding()];
         let groups = [(table.cols / 32).div_ceil(64), n_tokens, 1];
-        dispatches
-            .push(Dispatch::new(ctx, cache, Kernel::Embed(table.dtype), &resources, groups).await?);
+        dispatches.push(Dispatch::new(ctx, cache, Kernel::Embed(table.dtype), &resources, groups).await?);
     }
     Ok(dispatches)
 }

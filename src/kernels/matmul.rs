@@ -59,12 +59,7 @@ pub async fn matmul(
         };
         let u = uniform(ctx, &params);
         let (gx, gy) = split_groups(part.rows.div_ceil(tile.workgroup_size / tile.threads_per_row * tile.rows_per_thread));
-        let resources = [
-            part.buffer.as_entire_binding(),
-            x.as_entire_binding(),
-            y.as_entire_binding(),
-            u.as_entire_binding(),
-        ];
+        let resources = [part.buffer.as_entire_binding(), x.as_entire_binding(), y.as_entire_binding(), u.as_entire_binding()];
         let groups = [gx, gy, n_tokens.div_ceil(tile.tokens_per_group)];
         out.push(Dispatch::new(ctx, cache, kernel, &resources, groups).await?);
     }

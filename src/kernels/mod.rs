@@ -36,24 +36,14 @@ impl Dispatch {
         workgroups: [u32; 3],
     ) -> Result<Dispatch> {
         let pipeline = cache.get(ctx, kernel).await?;
-        let entries: Vec<wgpu::BindGroupEntry> = resources
-            .iter()
-            .enumerate()
-            .map(|(i, r)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: r.clone(),
-            })
-            .collect();
+        let entries: Vec<wgpu::BindGroupEntry> =
+            resources.iter().enumerate().map(|(i, r)| wgpu::BindGroupEntry { binding: i as u32, resource: r.clone() }).collect();
         let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: None,
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        Ok(Dispatch {
-            pipeline,
-            bind_group,
-            workgroups,
-        })
+        Ok(Dispatch { pipeline, bind_group, workgroups })
     }
 
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
@@ -69,21 +59,16 @@ impl Dispatch {
 
 /// A uniform buffer holding one params struct (created at load, never per token).
 pub(crate) fn uniform<T: Pod>(ctx: &GpuContext, params: &T) -> wgpu::Buffer {
-    ctx.device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: bytemuck::bytes_of(params),
-            usage: wgpu::BufferUsages::UNIFORM,
-        })
+    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("params"),
+        contents: bytemuck::bytes_of(params),
+        usage: wgpu::BufferUsages::UNIFORM,
+    })
 }
 
 /// Splits a workgroup count over x and y so neither exceeds WebGPU's 65,535 per dimension
 /// (the kernels rebuild the index as `x + y * num_workgroups.x`).
 pub(crate) fn split_groups(n: u32) -> (u32, u32) {
     const MAX: u32 = 65_535;
-    if n <= MAX {
-        (n.max(1), 1)
-    } else {
-        (MAX, n.div_ceil(MAX))
-    }
+    if n <= MAX { (n.max(1), 1) } else { (MAX, n.div_ceil(MAX)) }
 }

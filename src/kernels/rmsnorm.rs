@@ -35,25 +35,8 @@ pub async fn rmsnorm(
     rows: Rows,
     eps: f32,
 ) -> Result<Dispatch> {
-    let Rows {
-        n,
-        first_row,
-        n_rows,
-    } = rows;
-    let u = uniform(
-        ctx,
-        &Params {
-            n,
-            eps,
-            first_row,
-            _pad: 0,
-        },
-    );
-    let resources = [
-        x.as_entire_binding(),
-        weight.as_entire_binding(),
-        out.as_entire_binding(),
-        u.as_entire_binding(),
-    ];
+    let Rows { n, first_row, n_rows } = rows;
+    let u = uniform(ctx, &Params { n, eps, first_row, _pad: 0 });
+    let resources = [x.as_entire_binding(), weight.as_entire_binding(), out.as_entire_binding(), u.as_entire_binding()];
     Dispatch::new(ctx, cache, Kernel::RmsNorm, &resources, [n_rows, 1, 1]).await
 }

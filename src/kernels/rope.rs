@@ -29,9 +29,7 @@ pub enum RopeStyle {
 /// The per-pair inverse frequencies `freq_scale * base^(-2i / n_rot)`, computed in f64
 /// once so the shader only multiplies by the position.
 pub fn inv_freq(n_rot: u32, base: f32, freq_scale: f32) -> Vec<f32> {
-    (0..n_rot / 2)
-        .map(|i| (f64::from(freq_scale) * f64::from(base).powf(-2.0 * f64::from(i) / f64::from(n_rot))) as f32)
-        .collect()
+    (0..n_rot / 2).map(|i| (f64::from(freq_scale) * f64::from(base).powf(-2.0 * f64::from(i) / f64::from(n_rot))) as f32).collect()
 }
 
 #[repr(C)]

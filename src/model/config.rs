@@ -51,17 +51,11 @@ impl ModelConfig {
         let d_model = m.u32(&key("embedding_length"))?;
         let n_layers = m.u32(&key("block_count"))?;
         let n_heads = m.u32(&key("attention.head_count"))?;
-        let n_kv_heads = m
-            .opt_u32(&key("attention.head_count_kv"))?
-            .unwrap_or(n_heads);
+        let n_kv_heads = m.opt_u32(&key("attention.head_count_kv"))?.unwrap_or(n_heads);
         if n_heads == 0 || n_kv_heads == 0 || n_heads % n_kv_heads != 0 {
-            return Err(Error::InvalidArgument(format!(
-                "{a}: {n_heads} attention heads cannot share {n_kv_heads} key/value heads"
-            )));
+            return Err(Error::InvalidArgument(format!("{a}: {n_heads} attention heads cannot share {n_kv_heads} key/value heads")));
         }
-        let head_dim = m
-            .opt_u32(&key("attention.key_length"))?
-            .unwrap_or(d_model / n_heads);
+        let head_dim = m.opt_u32(&key("attention.key_length"))?.unwrap_or(d_model / n_heads);
         let vocab = match m.opt_u32(&key("vocab_size"))? {
             Some(v) => v,
             None => m.str_array("tokenizer.ggml.tokens")?.len() as u32,
@@ -98,9 +92,7 @@ impl ModelConfig {
             head_dim,
             vocab,
             n_ctx_train: m.u32(&key("context_length"))?,
-            rms_eps: m
-                .opt_f32(&key("attention.layer_norm_rms_epsilon"))?
-                .unwrap_or(1e-5),
+            rms_eps: m.opt_f32(&key("attention.layer_norm_rms_epsilon"))?.unwrap_or(1e-5),
             rope_base: m.opt_f32(&key("rope.freq_base"))?.unwrap_or(10_000.0),
             rope_freq_scale,
             rope_style: family.rope_style,

@@ -8,14 +8,14 @@ use super::weights::ModelWeights;
 use crate::error::{Error, Result};
 use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, PipelineCache};
 use crate::kernels::Dispatch;
+use crate::kernels::argmax::argmax;
 use crate::kernels::attention::{AttentionShape, attention};
 use crate::kernels::bias::add_bias;
-use crate::kernels::argmax::argmax;
 use crate::kernels::elementwise::elementwise;
 use crate::kernels::embed::embed;
+use crate::kernels::kv_store::kv_store;
 use crate::kernels::matmul::matmul;
 use crate::kernels::rmsnorm::{Rows, rmsnorm};
-use crate::kernels::kv_store::kv_store;
 use crate::kernels::rope::rope;
 
 /// Which positions' logits a forward pass computes.
@@ -145,7 +145,14 @@ impl Graph {
 
     /// Runs the graph on `ids` (whose first token is at position `pos0`) and returns the
     /// argmax of the last logits row, plus all computed logits when `read_logits`.
-    pub async fn run(&self, ctx: &GpuContext, step: &wgpu::Buffer, ids: &[u32], pos0: u32, read_logits: bool) -> Result<(u32, Option<Vec<f32>>)> {
+    pub async fn run(
+        &self,
+        ctx: &GpuContext,
+        step: &wgpu::Buffer,
+        ids: &[u32],
+        pos0: u32,
+        read_logits: bool,
+    ) -> Result<(u32, Option<Vec<f32>>)> {
         debug_assert_eq!(ids.len(), self.n_tokens as usize);
         ctx.queue.write_buffer(&self.ids, 0, bytemuck::cast_slice(ids));
         ctx.queue.write_buffer(step, 0, bytemuck::bytes_of(&crate::kernels::rope::Step { pos0, _pad: [0; 3] }));
@@ -163,17 +170,20 @@ impl Graph {
         ctx.queue.submit([encoder.finish()]);
         let id_bytes = ctx.map_read(&self.id_staging).await?;
         let id = u32::from_le_bytes(id_bytes[..4].try_into().expect("4 bytes"));
-        let logits = if read_logits {
-            Some(bytemuck::pod_collect_to_vec(&ctx.map_read(&self.logits_staging).await?))
-        } else {
-            None
-        };
+        let logits = if read_logits { Some(bytemuck::pod_collect_to_vec(&ctx.map_read(&self.logits_staging).await?)) } else { None };
         Ok((id, logits))
     }
 }
 
 /// `y = x · Wᵀ (+ bias)` for `n` tokens.
-async fn linear(s: &Shared<'_>, w: &GpuMatrix, bias: Option<&wgpu::Buffer>, x: &wgpu::Buffer, y: &wgpu::Buffer, n: u32) -> Result<Vec<Dispatch>> {
+async fn linear(
+    s: &Shared<'_>,
+    w: &GpuMatrix,
+    bias: Option<&wgpu::Buffer>,
+    x: &wgpu::Buffer,
+    y: &wgpu::Buffer,
+    n: u32,
+) -> Result<Vec<Dispatch>> {
     let mut ds = matmul(s.ctx, s.pipelines, w, x, y, n).await?;
     if let Some(b) = bias {
         ds.push(add_bias(s.ctx, s.pipelines, y, b, w.rows, n).await?);
@@ -219,7 +229,5 @@ fn activation_buffer(ctx: &GpuContext, label: &str, len: usize, n_tokens: u32) -
 }
 
 pub(crate) fn context_full(n_past: u32, n_new: usize, n_ctx: u32) -> Error {
-    Error::InvalidArgument(format!(
-        "context full: {n_past} tokens in the cache + {n_new} new > context length {n_ctx}"
-    ))
+    Error::InvalidArgument(format!("context full: {n_past} tokens in the cache + {n_new} new > context length {n_ctx}"))
 }

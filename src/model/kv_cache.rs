@@ -14,12 +14,7 @@ impl KvCache {
     pub fn new(ctx: &GpuContext, cfg: &ModelConfig, n_ctx: u32) -> KvCache {
         let len = n_ctx as usize * cfg.kv_dim() as usize;
         let layers = (0..cfg.n_layers)
-            .map(|i| {
-                (
-                    ctx.f32_buffer(&format!("k_cache.{i}"), len),
-                    ctx.f32_buffer(&format!("v_cache.{i}"), len),
-                )
-            })
+            .map(|i| (ctx.f32_buffer(&format!("k_cache.{i}"), len), ctx.f32_buffer(&format!("v_cache.{i}"), len)))
             .collect();
         KvCache { n_ctx, layers }
     }

@@ -65,13 +65,8 @@ impl Model {
     /// Loads a model from a GGUF file on disk, streaming its tensor data to the GPU in
     /// chunks (the same path the browser's downloads take).
     #[cfg(not(target_arch = "wasm32"))]
-    pub async fn load(
-        ctx: &GpuContext,
-        file: &mut crate::gguf::GgufFile,
-        options: ModelOptions,
-    ) -> Result<Model> {
-        let mut stream =
-            ModelStream::with_header(ctx, file.header().clone(), file.len(), options).await?;
+    pub async fn load(ctx: &GpuContext, file: &mut crate::gguf::GgufFile, options: ModelOptions) -> Result<Model> {
+        let mut stream = ModelStream::with_header(ctx, file.header().clone(), file.len(), options).await?;
         let mut pos = file.header().data_offset;
         while pos < file.len() {
             let n = FILE_CHUNK.min(file.len() - pos);
@@ -83,16 +78,8 @@ impl Model {
 
     /// Builds a model around weights already on the GPU: the KV cache, RoPE tables and
     /// the decode graph (compiling its shaders).
-    pub async fn from_weights(
-        ctx: &GpuContext,
-        config: ModelConfig,
-        weights: ModelWeights,
-        options: ModelOptions,
-    ) -> Result<Model> {
-        let n_ctx = options
-            .n_ctx
-            .unwrap_or(DEFAULT_CONTEXT.min(config.n_ctx_train))
-            .max(1);
+    pub async fn from_weights(ctx: &GpuContext, config: ModelConfig, weights: ModelWeights, options: ModelOptions) -> Result<Model> {
+        let n_ctx = options.n_ctx.unwrap_or(DEFAULT_CONTEXT.min(config.n_ctx_train)).max(1);
         let kv = KvCache::new(ctx, &config, n_ctx);
         let step = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("step"),
@@ -200,22 +187,12 @@ impl Model {
 
     /// Appends `ids` to the context and runs the model over them. With `Logits::All`, the
     /// logits of every input token are returned; otherwise those of the last, if asked.
-    pub async fn forward(
-        &mut self,
-        ids: &[u32],
-        mode: Logits,
-        read_logits: bool,
-    ) -> Result<Forward> {
+    pub async fn forward(&mut self, ids: &[u32], mode: Logits, read_logits: bool) -> Result<Forward> {
         if ids.is_empty() {
-            return Err(Error::InvalidArgument(
-                "forward needs at least one token".into(),
-            ));
+            return Err(Error::InvalidArgument("forward needs at least one token".into()));
         }
         if let Some(&bad) = ids.iter().find(|&&id| id >= self.config.vocab) {
-            return Err(Error::InvalidArgument(format!(
-                "token id {bad} is outside the vocabulary of {}",
-                self.config.vocab
-            )));
+            return Err(Error::InvalidArgument(format!("token id {bad} is outside the vocabulary of {}", self.config.vocab)));
         }
         if self.n_past as usize + ids.len() > self.kv.n_ctx as usize {
             return Err(context_full(self.n_past, ids.len(), self.kv.n_ctx));

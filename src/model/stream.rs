@@ -55,27 +55,12 @@ pub struct ModelStream {
 impl ModelStream {
     /// Starts a load of a `file_len`-byte GGUF file whose bytes will be pushed from byte 0.
     pub fn new(ctx: &GpuContext, file_len: u64, options: ModelOptions) -> ModelStream {
-        ModelStream {
-            ctx: ctx.clone(),
-            options,
-            file_len,
-            received: 0,
-            state: State::Header {
-                prefix: Vec::new(),
-                need: 0,
-                tried: 0,
-            },
-        }
+        ModelStream { ctx: ctx.clone(), options, file_len, received: 0, state: State::Header { prefix: Vec::new(), need: 0, tried: 0 } }
     }
 
     /// Starts a load whose header was already parsed (natively, by `GgufFile`): the next
     /// pushed bytes are those at `header.data_offset`.
-    pub async fn with_header(
-        ctx: &GpuContext,
-        header: GgufHeader,
-        file_len: u64,
-        options: ModelOptions,
-    ) -> Result<ModelStream> {
+    pub async fn with_header(ctx: &GpuContext, header: GgufHeader, file_len: u64, options: ModelOptions) -> Result<ModelStream> {
         let mut s = ModelStream::new(ctx, file_len, options);
         s.received = header.data_offset;
         s.state = State::Weights(Box::new(declare(ctx, header).await?));
@@ -95,12 +80,7 @@ impl ModelStream {
             State::Weights(d) => (d.uploads.uploaded_bytes(), d.uploads.total_bytes()),
             State::Header { .. } => (0, 0),
         };
-        LoadProgress {
-            received_bytes: self.received,
-            total_bytes: self.file_len,
-            uploaded_bytes,
-            weight_bytes,
-        }
+        LoadProgress { received_bytes: self.received, total_bytes: self.file_len, uploaded_bytes, weight_bytes }
     }
 
     /// Takes the next bytes of the file.
@@ -108,19 +88,12 @@ impl ModelStream {
         let offset = self.received;
         let end = offset + bytes.len() as u64;
         if end > self.file_len {
-            return Err(Error::InvalidArgument(format!(
-                "received {end} bytes of a file announced as {} bytes long",
-                self.file_len
-            )));
+            return Err(Error::InvalidArgument(format!("received {end} bytes of a file announced as {} bytes long", self.file_len)));
         }
         self.received = end;
         match &mut self.state {
             State::Weights(d) => d.uploads.push(&self.ctx, offset, bytes),
-            State::Header {
-                prefix,
-                need,
-                tried,
-            } => {
+            State::Header { prefix, need, tried } => {
                 prefix.extend_from_slice(bytes);
                 let len = prefix.len() as u64;
                 let at_end = len == self.file_len;
@@ -151,12 +124,7 @@ impl ModelStream {
     /// decode graph and its shaders). Returns the header too (tokenizer, chat template).
     pub async fn finish(self) -> Result<(Model, GgufHeader)> {
         if self.received < self.file_len {
-            return Err(Error::Truncated {
-                what: "the model file".into(),
-                offset: 0,
-                needed: self.file_len,
-                file_len: self.received,
-            });
+            return Err(Error::Truncated { what: "the model file".into(), offset: 0, needed: self.file_len, file_len: self.received });
         }
         let d = match self.state {
             State::Weights(d) => d,
@@ -164,16 +132,11 @@ impl ModelStream {
                 // Every byte arrived yet the header never completed: parse once more to get
                 // the precise error (a known file length turns a short read into Truncated).
                 GgufHeader::parse(&prefix, Some(prefix.len() as u64))?;
-                return Err(Error::InvalidArgument(
-                    "the GGUF header did not complete".into(),
-                ));
+                return Err(Error::InvalidArgument("the GGUF header did not complete".into()));
             }
         };
         if let Some(name) = d.uploads.first_incomplete() {
-            let info = d
-                .header
-                .tensor(name)
-                .expect("uploads are declared from header tensors");
+            let info = d.header.tensor(name).expect("uploads are declared from header tensors");
             return Err(Error::Truncated {
                 what: format!("data of tensor `{name}`"),
                 offset: info.start,
@@ -191,15 +154,6 @@ impl ModelStream {
 /// surface here as `Error::OutOfMemory` rather than as a lost device later.
 async fn declare(ctx: &GpuContext, header: GgufHeader) -> Result<Declared> {
     let config = ModelConfig::from_metadata(&header.metadata)?;
-    let (weights, uploads) = ctx
-        .catch_out_of_memory("model weights", || {
-            ModelWeights::declare(ctx, &config, &header)
-        })
-        .await?;
-    Ok(Declared {
-        header,
-        config,
-        weights,
-        uploads,
-    })
+    let (weights, uploads) = ctx.catch_out_of_memory("model weights", || ModelWeights::declare(ctx, &config, &header)).await?;
+    Ok(Declared { header, config, weights, uploads })
 }

@@ -58,13 +58,7 @@ impl TensorUploads {
     }
 
     pub(crate) fn add_vector(&mut self, info: &TensorInfo, buffer: wgpu::Buffer) {
-        self.add(
-            info,
-            Target::Vector {
-                buffer,
-                dtype: info.dtype,
-            },
-        );
+        self.add(info, Target::Vector { buffer, dtype: info.dtype });
     }
 
     fn add(&mut self, info: &TensorInfo, target: Target) {
@@ -89,10 +83,7 @@ impl TensorUploads {
 
     /// The first tensor whose bytes have not all arrived.
     pub fn first_incomplete(&self) -> Option<&str> {
-        self.uploads
-            .iter()
-            .find(|u| !u.done())
-            .map(|u| u.name.as_str())
+        self.uploads.iter().find(|u| !u.done()).map(|u| u.name.as_str())
     }
 
     /// Takes `bytes`, the file's bytes starting at absolute `offset`. Calls must come in
@@ -134,8 +125,7 @@ fn feed(ctx: &GpuContext, u: &mut Upload, mut piece: &[u8], scratch: &mut Vec<u8
             u.carry.extend_from_slice(piece);
             if u.done() {
                 let values = quant::dequantize_to_vec(*dtype, &u.carry)?;
-                ctx.queue
-                    .write_buffer(buffer, 0, bytemuck::cast_slice(&values));
+                ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(&values));
                 u.carry = Vec::new();
             }
         }
@@ -143,8 +133,8 @@ fn feed(ctx: &GpuContext, u: &mut Upload, mut piece: &[u8], scratch: &mut Vec<u8
             let row_bytes = m.row_bytes();
             // Rows already written: everything received before this piece, minus the carry.
             let before = u.received - piece.len() as u64 - u.carry.len() as u64;
-            let mut row = u32::try_from(before / row_bytes as u64)
-                .map_err(|_| Error::InvalidArgument(format!("{}: row index overflow", u.name)))?;
+            let mut row =
+                u32::try_from(before / row_bytes as u64).map_err(|_| Error::InvalidArgument(format!("{}: row index overflow", u.name)))?;
             if !u.carry.is_empty() {
                 let take = (row_bytes - u.carry.len()).min(piece.len());
                 u.carry.extend_from_slice(&piece[..take]);

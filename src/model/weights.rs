@@ -60,16 +60,8 @@ impl ModelWeights {
 
     /// Allocates every weight the model needs, from the header alone, and says where in
     /// the file each one's bytes are.
-    pub fn declare(
-        ctx: &GpuContext,
-        cfg: &ModelConfig,
-        header: &GgufHeader,
-    ) -> Result<(ModelWeights, TensorUploads)> {
-        let mut loader = Loader {
-            ctx,
-            header,
-            uploads: TensorUploads::default(),
-        };
+    pub fn declare(ctx: &GpuContext, cfg: &ModelConfig, header: &GgufHeader) -> Result<(ModelWeights, TensorUploads)> {
+        let mut loader = Loader { ctx, header, uploads: TensorUploads::default() };
         let (d, q, kv, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff, cfg.vocab);
         let (qk_norm, post_norms) = (cfg.family.qk_norm, cfg.family.post_norms);
         let mut layers = Vec::with_capacity(cfg.n_layers as usize);
@@ -96,11 +88,7 @@ impl ModelWeights {
                 post_ffn_norm: loader.vector_if(post_norms, &n("post_ffw_norm"), d)?,
             });
         }
-        let output = if loader.header.tensor("output.weight").is_some() {
-            Some(loader.matrix("output.weight", vocab, d)?)
-        } else {
-            None
-        };
+        let output = if loader.header.tensor("output.weight").is_some() { Some(loader.matrix("output.weight", vocab, d)?) } else { None };
         let weights = ModelWeights {
             token_embd: loader.matrix("token_embd.weight", vocab, d)?,
             output,
@@ -120,12 +108,7 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn info(&self, name: &str) -> Result<TensorInfo> {
-        self.header
-            .tensor(name)
-            .cloned()
-            .ok_or_else(|| Error::MissingTensor {
-                name: name.to_string(),
-            })
+        self.header.tensor(name).cloned().ok_or_else(|| Error::MissingTensor { name: name.to_string() })
     }
 
     fn check_shape(info: &TensorInfo, want: &[u64]) -> Result<()> {

@@ -10,12 +10,9 @@
 
 use super::DType;
 
-const _: () =
-    assert!(size_of::<[u8; 4]>() == DType::F32.block_bytes() && DType::F32.block_size() == 1);
-const _: () =
-    assert!(size_of::<[u8; 2]>() == DType::F16.block_bytes() && DType::F16.block_size() == 1);
-const _: () =
-    assert!(size_of::<[u8; 2]>() == DType::BF16.block_bytes() && DType::BF16.block_size() == 1);
+const _: () = assert!(size_of::<[u8; 4]>() == DType::F32.block_bytes() && DType::F32.block_size() == 1);
+const _: () = assert!(size_of::<[u8; 2]>() == DType::F16.block_bytes() && DType::F16.block_size() == 1);
+const _: () = assert!(size_of::<[u8; 2]>() == DType::BF16.block_bytes() && DType::BF16.block_size() == 1);
 
 /// One F32 element from its little-endian bytes.
 pub fn f32_value(bytes: [u8; 4]) -> f32 {

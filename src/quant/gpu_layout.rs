@@ -30,9 +30,7 @@ fn pad(dtype: DType) -> Pad {
 /// Bytes per block in the GPU layout (a multiple of 4 for every quantised format).
 pub const fn gpu_block_bytes(dtype: DType) -> usize {
     match dtype {
-        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::Q3_K | DType::Q6_K => {
-            dtype.block_bytes() + 2
-        }
+        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::Q3_K | DType::Q6_K => dtype.block_bytes() + 2,
         _ => dtype.block_bytes(),
     }
 }
@@ -47,10 +45,7 @@ pub fn gpu_bytes(dtype: DType, n_bytes: usize) -> usize {
 pub fn repack_into(dtype: DType, src: &[u8], dst: &mut Vec<u8>) -> Result<()> {
     let bb = dtype.block_bytes();
     if src.len() % bb != 0 {
-        return Err(Error::InvalidArgument(format!(
-            "{dtype} data of {} bytes is not a whole number of {bb}-byte blocks",
-            src.len()
-        )));
+        return Err(Error::InvalidArgument(format!("{dtype} data of {} bytes is not a whole number of {bb}-byte blocks", src.len())));
     }
     dst.reserve(gpu_bytes(dtype, src.len()));
     match pad(dtype) {

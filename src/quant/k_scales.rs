@@ -17,10 +17,7 @@ pub fn scale_min(scales: &[u8; K_SCALE_SIZE], j: usize) -> (u8, u8) {
         (scales[j] & 0x3F, scales[j + 4] & 0x3F)
     } else {
         let low = scales[j + 4];
-        (
-            (low & 0x0F) | ((scales[j - 4] >> 6) << 4),
-            (low >> 4) | ((scales[j] >> 6) << 4),
-        )
+        ((low & 0x0F) | ((scales[j - 4] >> 6) << 4), (low >> 4) | ((scales[j] >> 6) << 4))
     }
 }
 

@@ -39,15 +39,9 @@ pub fn dequantize(dtype: DType, bytes: &[u8], out: &mut [f32]) -> Result<()> {
         )));
     }
     match dtype {
-        DType::F32 => each_block(dtype, bytes, out, |b: &[u8; 4], y: &mut [f32; 1]| {
-            y[0] = float::f32_value(*b)
-        }),
-        DType::F16 => each_block(dtype, bytes, out, |b: &[u8; 2], y: &mut [f32; 1]| {
-            y[0] = float::f16_value(*b)
-        }),
-        DType::BF16 => each_block(dtype, bytes, out, |b: &[u8; 2], y: &mut [f32; 1]| {
-            y[0] = float::bf16_value(*b)
-        }),
+        DType::F32 => each_block(dtype, bytes, out, |b: &[u8; 4], y: &mut [f32; 1]| y[0] = float::f32_value(*b)),
+        DType::F16 => each_block(dtype, bytes, out, |b: &[u8; 2], y: &mut [f32; 1]| y[0] = float::f16_value(*b)),
+        DType::BF16 => each_block(dtype, bytes, out, |b: &[u8; 2], y: &mut [f32; 1]| y[0] = float::bf16_value(*b)),
         DType::Q4_0 => each_block(dtype, bytes, out, q4_0::dequantize_block),
         DType::Q4_1 => each_block(dtype, bytes, out, q4_1::dequantize_block),
         DType::Q5_0 => each_block(dtype, bytes, out, q5_0::dequantize_block),
@@ -79,31 +73,19 @@ fn values_in(dtype: DType, n_bytes: usize) -> Result<usize> {
     // A Q2_K block holds ~3 values per byte, so a (theoretical) huge slice could overflow.
     (n_bytes / block_bytes)
         .checked_mul(dtype.block_size())
-        .ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "dequantize {dtype}: {n_bytes} bytes hold more values than fit in memory"
-            ))
-        })
+        .ok_or_else(|| Error::InvalidArgument(format!("dequantize {dtype}: {n_bytes} bytes hold more values than fit in memory")))
 }
 
 /// Runs `f` on every block of `bytes` and its `N` outputs. The caller has checked the
 /// lengths; the casts check again rather than assume it (alignment is never an issue:
 /// blocks have alignment 1 and `[f32; N]` that of `f32`).
-fn each_block<B: bytemuck::Pod, const N: usize>(
-    dtype: DType,
-    bytes: &[u8],
-    out: &mut [f32],
-    f: impl Fn(&B, &mut [f32; N]),
-) -> Result<()>
+fn each_block<B: bytemuck::Pod, const N: usize>(dtype: DType, bytes: &[u8], out: &mut [f32], f: impl Fn(&B, &mut [f32; N])) -> Result<()>
 where
     [f32; N]: bytemuck::Pod,
 {
     let (n_bytes, n_out) = (bytes.len(), out.len());
-    let mismatch = |e: bytemuck::PodCastError| {
-        Error::InvalidArgument(format!(
-            "dequantize {dtype}: {n_bytes} bytes into {n_out} values: {e:?}"
-        ))
-    };
+    let mismatch =
+        |e: bytemuck::PodCastError| Error::InvalidArgument(format!("dequantize {dtype}: {n_bytes} bytes into {n_out} values: {e:?}"));
     let blocks: &[B] = bytemuck::try_cast_slice(bytes).map_err(mismatch)?;
     let outs: &mut [[f32; N]] = bytemuck::try_cast_slice_mut(out).map_err(mismatch)?;
     for (block, y) in blocks.iter().zip(outs) {

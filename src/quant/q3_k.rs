@@ -66,9 +66,6 @@ mod tests {
         s[8] = 0b11_00_00_11; // scale 0 high = 3, scale 12 high = 3
         s[4] = 0xA0; // scale 12 low = 10
         let u = unpack_scales(&s);
-        assert_eq!(
-            (u[0], u[8], u[12], u[1]),
-            (63 - 32, -32, 0b11_1010 - 32, -32)
-        );
+        assert_eq!((u[0], u[8], u[12], u[1]), (63 - 32, -32, 0b11_1010 - 32, -32));
     }
 }

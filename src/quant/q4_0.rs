@@ -43,10 +43,7 @@ mod tests {
         let mut qs = [0u8; QK / 2];
         qs[0] = 0xF0; // q[0] = 0, q[16] = 15
         qs[1] = 0x08; // q[1] = 8, q[17] = 0
-        let block = Block {
-            d: half::f16::from_f32(0.5).to_le_bytes(),
-            qs,
-        };
+        let block = Block { d: half::f16::from_f32(0.5).to_le_bytes(), qs };
         let mut out = [0.0; QK];
         dequantize_block(&block, &mut out);
         assert_eq!((out[0], out[16], out[1], out[17]), (-4.0, 3.5, 0.0, -4.0));

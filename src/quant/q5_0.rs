@@ -55,11 +55,7 @@ mod tests {
         // q[0] = 0b1_0000 (16 -> 0), q[31] = 0b1_1111 (31 -> 15), q[1] = 0 (-> -16).
         let mut qs = [0u8; QK / 2];
         qs[15] = 0xF0;
-        let block = Block {
-            d: half::f16::from_f32(1.0).to_le_bytes(),
-            qh: (1u32 | 1 << 31).to_le_bytes(),
-            qs,
-        };
+        let block = Block { d: half::f16::from_f32(1.0).to_le_bytes(), qh: (1u32 | 1 << 31).to_le_bytes(), qs };
         let mut out = [0.0; QK];
         dequantize_block(&block, &mut out);
         assert_eq!((out[0], out[31], out[1]), (0.0, 15.0, -16.0));

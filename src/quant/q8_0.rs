@@ -42,10 +42,7 @@ mod tests {
         for (i, q) in qs.iter_mut().enumerate() {
             *q = (i as i32 * 8 - 128) as i8; // -128 ..= 120: both signs and the i8 minimum
         }
-        let block = Block {
-            d: half::f16::from_f32(1.0).to_le_bytes(),
-            qs,
-        };
+        let block = Block { d: half::f16::from_f32(1.0).to_le_bytes(), qs };
         let mut out = [0.0; QK];
         dequantize_block(&block, &mut out);
         assert_eq!(out, qs.map(f32::from));

@@ -83,46 +83,19 @@ impl SamplingParams {
     /// the range. NaN fails every check because each one is written as "value is inside".
     pub fn validate(&self) -> Result<()> {
         let finite = |x: f32| x.is_finite();
-        check(
-            "temperature",
-            self.temperature,
-            "a finite number >= 0",
-            finite(self.temperature) && self.temperature >= 0.0,
-        )?;
-        check(
-            "top_p",
-            self.top_p,
-            "(0, 1]",
-            self.top_p > 0.0 && self.top_p <= 1.0,
-        )?;
-        check(
-            "min_p",
-            self.min_p,
-            "[0, 1]",
-            (0.0..=1.0).contains(&self.min_p),
-        )?;
+        check("temperature", self.temperature, "a finite number >= 0", finite(self.temperature) && self.temperature >= 0.0)?;
+        check("top_p", self.top_p, "(0, 1]", self.top_p > 0.0 && self.top_p <= 1.0)?;
+        check("min_p", self.min_p, "[0, 1]", (0.0..=1.0).contains(&self.min_p))?;
         check(
             "repetition_penalty",
             self.repetition_penalty,
             "a finite number > 0",
             finite(self.repetition_penalty) && self.repetition_penalty > 0.0,
         )?;
-        check(
-            "presence_penalty",
-            self.presence_penalty,
-            "[-2, 2]",
-            (-2.0..=2.0).contains(&self.presence_penalty),
-        )?;
-        check(
-            "frequency_penalty",
-            self.frequency_penalty,
-            "[-2, 2]",
-            (-2.0..=2.0).contains(&self.frequency_penalty),
-        )?;
+        check("presence_penalty", self.presence_penalty, "[-2, 2]", (-2.0..=2.0).contains(&self.presence_penalty))?;
+        check("frequency_penalty", self.frequency_penalty, "[-2, 2]", (-2.0..=2.0).contains(&self.frequency_penalty))?;
         if self.max_tokens == 0 {
-            return Err(Error::InvalidArgument(
-                "sampling parameter `max_tokens` is 0, allowed: >= 1".into(),
-            ));
+            return Err(Error::InvalidArgument("sampling parameter `max_tokens` is 0, allowed: >= 1".into()));
         }
         if let Some(i) = self.stop.iter().position(String::is_empty) {
             return Err(Error::InvalidArgument(format!(
@@ -134,13 +107,7 @@ impl SamplingParams {
 }
 
 fn check(field: &str, value: f32, allowed: &str, ok: bool) -> Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidArgument(format!(
-            "sampling parameter `{field}` is {value}, allowed: {allowed}"
-        )))
-    }
+    if ok { Ok(()) } else { Err(Error::InvalidArgument(format!("sampling parameter `{field}` is {value}, allowed: {allowed}"))) }
 }
 
 /// OpenAI's `stop` is either a string or an array of strings (or null).
@@ -181,93 +148,21 @@ mod tests {
     #[test]
     fn out_of_range_values_are_rejected_naming_the_field() {
         let d = SamplingParams::default;
-        rejected(
-            SamplingParams {
-                temperature: -0.1,
-                ..d()
-            },
-            "temperature",
-        );
-        rejected(
-            SamplingParams {
-                temperature: f32::NAN,
-                ..d()
-            },
-            "temperature",
-        );
-        rejected(
-            SamplingParams {
-                temperature: f32::INFINITY,
-                ..d()
-            },
-            "temperature",
-        );
+        rejected(SamplingParams { temperature: -0.1, ..d() }, "temperature");
+        rejected(SamplingParams { temperature: f32::NAN, ..d() }, "temperature");
+        rejected(SamplingParams { temperature: f32::INFINITY, ..d() }, "temperature");
         rejected(SamplingParams { top_p: 0.0, ..d() }, "top_p");
         rejected(SamplingParams { top_p: 1.01, ..d() }, "top_p");
-        rejected(
-            SamplingParams {
-                top_p: f32::NAN,
-                ..d()
-            },
-            "top_p",
-        );
-        rejected(
-            SamplingParams {
-                min_p: -0.01,
-                ..d()
-            },
-            "min_p",
-        );
+        rejected(SamplingParams { top_p: f32::NAN, ..d() }, "top_p");
+        rejected(SamplingParams { min_p: -0.01, ..d() }, "min_p");
         rejected(SamplingParams { min_p: 1.5, ..d() }, "min_p");
-        rejected(
-            SamplingParams {
-                repetition_penalty: 0.0,
-                ..d()
-            },
-            "repetition_penalty",
-        );
-        rejected(
-            SamplingParams {
-                repetition_penalty: f32::NAN,
-                ..d()
-            },
-            "repetition_penalty",
-        );
-        rejected(
-            SamplingParams {
-                presence_penalty: 2.5,
-                ..d()
-            },
-            "presence_penalty",
-        );
-        rejected(
-            SamplingParams {
-                frequency_penalty: -3.0,
-                ..d()
-            },
-            "frequency_penalty",
-        );
-        rejected(
-            SamplingParams {
-                frequency_penalty: f32::NAN,
-                ..d()
-            },
-            "frequency_penalty",
-        );
-        rejected(
-            SamplingParams {
-                max_tokens: 0,
-                ..d()
-            },
-            "max_tokens",
-        );
-        rejected(
-            SamplingParams {
-                stop: vec!["ok".into(), String::new()],
-                ..d()
-            },
-            "stop[1]",
-        );
+        rejected(SamplingParams { repetition_penalty: 0.0, ..d() }, "repetition_penalty");
+        rejected(SamplingParams { repetition_penalty: f32::NAN, ..d() }, "repetition_penalty");
+        rejected(SamplingParams { presence_penalty: 2.5, ..d() }, "presence_penalty");
+        rejected(SamplingParams { frequency_penalty: -3.0, ..d() }, "frequency_penalty");
+        rejected(SamplingParams { frequency_penalty: f32::NAN, ..d() }, "frequency_penalty");
+        rejected(SamplingParams { max_tokens: 0, ..d() }, "max_tokens");
+        rejected(SamplingParams { stop: vec!["ok".into(), String::new()], ..d() }, "stop[1]");
     }
 
     #[test]
@@ -282,13 +177,7 @@ mod tests {
             ..SamplingParams::default()
         };
         p.validate().unwrap();
-        SamplingParams {
-            top_p: 1e-6,
-            min_p: 0.0,
-            ..p
-        }
-        .validate()
-        .unwrap();
+        SamplingParams { top_p: 1e-6, min_p: 0.0, ..p }.validate().unwrap();
     }
 
     #[test]
@@ -307,19 +196,13 @@ mod tests {
         assert_eq!(p.top_k, 0);
         assert_eq!(p.penalty_last_n, 64);
 
-        let p: SamplingParams = serde_json::from_str(
-            r#"{"stop": ["a", "b"], "repeat_penalty": 1.1, "stop_token_ids": [2]}"#,
-        )
-        .unwrap();
+        let p: SamplingParams = serde_json::from_str(r#"{"stop": ["a", "b"], "repeat_penalty": 1.1, "stop_token_ids": [2]}"#).unwrap();
         assert_eq!(p.stop, vec!["a".to_string(), "b".to_string()]);
         assert_eq!(p.repetition_penalty, 1.1);
         assert_eq!(p.stop_token_ids, vec![2]);
         let p: SamplingParams = serde_json::from_str(r#"{"stop": null}"#).unwrap();
         assert!(p.stop.is_empty());
-        assert_eq!(
-            serde_json::from_str::<SamplingParams>("{}").unwrap(),
-            SamplingParams::default()
-        );
+        assert_eq!(serde_json::from_str::<SamplingParams>("{}").unwrap(), SamplingParams::default());
     }
 
     #[test]

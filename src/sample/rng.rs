@@ -19,10 +19,7 @@ impl Pcg64 {
     /// A generator in exactly this state, as numpy's `bit_generator.state = {"state": {"state":
     /// state, "inc": inc}}`. `inc` is forced odd.
     pub fn from_state(state: u128, inc: u128) -> Self {
-        Pcg64 {
-            state,
-            inc: inc | 1,
-        }
+        Pcg64 { state, inc: inc | 1 }
     }
 
     /// A generator from a 64-bit user seed. The seed is expanded with SplitMix64 into the
@@ -88,16 +85,7 @@ mod tests {
         // "Pseudo-random numbers/Splitmix64").
         let mut sm = SplitMix64(1234567);
         let got: Vec<u64> = (0..5).map(|_| sm.next()).collect();
-        assert_eq!(
-            got,
-            [
-                6457827717110365317,
-                3203168211198807973,
-                9817491932198370423,
-                4593380528125082431,
-                16408922859458223821
-            ]
-        );
+        assert_eq!(got, [6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431, 16408922859458223821]);
     }
 
     #[test]

@@ -48,14 +48,7 @@ impl Sampler {
     pub fn new(params: SamplingParams) -> Result<Self> {
         params.validate()?;
         let rng = Pcg64::from_seed(params.seed.unwrap_or_else(entropy_seed));
-        Ok(Sampler {
-            params,
-            rng,
-            logits: Vec::new(),
-            cands: Vec::new(),
-            weights: Vec::new(),
-            window: Vec::new(),
-        })
+        Ok(Sampler { params, rng, logits: Vec::new(), cands: Vec::new(), weights: Vec::new(), window: Vec::new() })
     }
 
     pub fn params(&self) -> &SamplingParams {
@@ -70,19 +63,11 @@ impl Sampler {
     /// a history id outside the vocabulary. A -inf logit is a mask: that token is never drawn.
     pub fn sample(&mut self, logits: &[f32], history: &[u32]) -> Result<u32> {
         if logits.is_empty() || u32::try_from(logits.len()).is_err() {
-            return Err(Error::InvalidArgument(format!(
-                "sampler: {} logits, expected between 1 and {}",
-                logits.len(),
-                u32::MAX
-            )));
+            return Err(Error::InvalidArgument(format!("sampler: {} logits, expected between 1 and {}", logits.len(), u32::MAX)));
         }
         self.logits.clear();
         self.logits.extend_from_slice(logits);
-        if let Some(id) = self
-            .logits
-            .iter()
-            .position(|l| l.is_nan() || *l == f32::INFINITY)
-        {
+        if let Some(id) = self.logits.iter().position(|l| l.is_nan() || *l == f32::INFINITY) {
             return Err(bad_logit(id, self.logits[id], "in the model output"));
         }
         self.apply_penalties(history)?;
@@ -92,14 +77,7 @@ impl Sampler {
         }
         self.cands.clear();
         self.cands.extend(
-            self.logits
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| **l > f32::NEG_INFINITY)
-                .map(|(id, &logit)| Candidate {
-                    id: id as u32,
-                    logit,
-                }),
+            self.logits.iter().enumerate().filter(|(_, l)| **l > f32::NEG_INFINITY).map(|(id, &logit)| Candidate { id: id as u32, logit }),
         );
         if self.cands.is_empty() {
             return Err(all_masked());
@@ -119,8 +97,7 @@ impl Sampler {
     fn apply_penalties(&mut self, history: &[u32]) -> Result<()> {
         let p = &self.params;
         let n = (p.penalty_last_n as usize).min(history.len());
-        let neutral =
-            p.repetition_penalty == 1.0 && p.presence_penalty == 0.0 && p.frequency_penalty == 0.0;
+        let neutral = p.repetition_penalty == 1.0 && p.presence_penalty == 0.0 && p.frequency_penalty == 0.0;
         if n == 0 || neutral {
             return Ok(());
         }
@@ -131,9 +108,7 @@ impl Sampler {
         for run in self.window.chunk_by(|a, b| a == b) {
             let id = run[0] as usize;
             let logit = self.logits.get_mut(id).ok_or_else(|| {
-                Error::InvalidArgument(format!(
-                    "sampler: history token id {id} is outside the vocabulary of {vocab} logits"
-                ))
+                Error::InvalidArgument(format!("sampler: history token id {id} is outside the vocabulary of {vocab} logits"))
             })?;
             if *logit > 0.0 {
                 *logit /= p.repetition_penalty;
@@ -179,11 +154,7 @@ impl Sampler {
         let total: f64 = self.cands.iter().map(|c| weight(c.logit, max, 1.0)).sum();
         let target = f64::from(self.params.top_p) * total;
         let n = self.cands.len();
-        let mut m = if *sorted {
-            n
-        } else {
-            n.min(TOP_P_FIRST_PREFIX)
-        };
+        let mut m = if *sorted { n } else { n.min(TOP_P_FIRST_PREFIX) };
         loop {
             if !*sorted {
                 if m < n {
@@ -222,8 +193,7 @@ impl Sampler {
         let max = max_logit(&self.cands);
         let t = self.params.temperature;
         self.weights.clear();
-        self.weights
-            .extend(self.cands.iter().map(|c| weight(c.logit, max, t)));
+        self.weights.extend(self.cands.iter().map(|c| weight(c.logit, max, t)));
         let total: f64 = self.weights.iter().sum();
         let u = self.rng.next_f64() * total;
         let mut cum = 0.0;
@@ -249,10 +219,7 @@ fn weight(logit: f32, max: f32, t: f32) -> f64 {
 }
 
 fn max_logit(cands: &[Candidate]) -> f32 {
-    cands
-        .iter()
-        .map(|c| c.logit)
-        .fold(f32::NEG_INFINITY, f32::max)
+    cands.iter().map(|c| c.logit).fold(f32::NEG_INFINITY, f32::max)
 }
 
 fn bad_logit(id: usize, value: f32, when: &str) -> Error {
@@ -272,11 +239,7 @@ mod tests {
     }
 
     fn at_temperature(temperature: f32) -> SamplingParams {
-        SamplingParams {
-            temperature,
-            seed: Some(1),
-            ..SamplingParams::default()
-        }
+        SamplingParams { temperature, seed: Some(1), ..SamplingParams::default() }
     }
 
     /// Logits whose softmax is exactly `probs` (up to f32 rounding of the logs).
@@ -325,18 +288,9 @@ mod tests {
         let mut rng = Pcg64::from_seed(5);
         let mut greedy = sampler(SamplingParams::default());
         for seed in 0..50 {
-            let mut s = sampler(SamplingParams {
-                top_k: 1,
-                seed: Some(seed),
-                ..at_temperature(1.5)
-            });
-            let logits: Vec<f32> = (0..1000)
-                .map(|_| (rng.next_f64() * 20.0 - 10.0) as f32)
-                .collect();
-            assert_eq!(
-                s.sample(&logits, &[]).unwrap(),
-                greedy.sample(&logits, &[]).unwrap()
-            );
+            let mut s = sampler(SamplingParams { top_k: 1, seed: Some(seed), ..at_temperature(1.5) });
+            let logits: Vec<f32> = (0..1000).map(|_| (rng.next_f64() * 20.0 - 10.0) as f32).collect();
+            assert_eq!(s.sample(&logits, &[]).unwrap(), greedy.sample(&logits, &[]).unwrap());
             // A tie for the top: both pick the lower id.
             assert_eq!(s.sample(&[1.0, 4.0, 0.0, 4.0], &[]).unwrap(), 1);
         }
@@ -344,38 +298,15 @@ mod tests {
 
     #[test]
     fn top_k_keeps_the_k_most_likely() {
-        assert_eq!(
-            kept(SamplingParams {
-                top_k: 3,
-                ..at_temperature(1.0)
-            }),
-            [1, 3, 4]
-        );
-        assert_eq!(
-            kept(SamplingParams {
-                top_k: 5,
-                ..at_temperature(1.0)
-            }),
-            [0, 1, 2, 3, 4]
-        );
-        assert_eq!(
-            kept(SamplingParams {
-                top_k: 99,
-                ..at_temperature(1.0)
-            }),
-            [0, 1, 2, 3, 4]
-        );
+        assert_eq!(kept(SamplingParams { top_k: 3, ..at_temperature(1.0) }), [1, 3, 4]);
+        assert_eq!(kept(SamplingParams { top_k: 5, ..at_temperature(1.0) }), [0, 1, 2, 3, 4]);
+        assert_eq!(kept(SamplingParams { top_k: 99, ..at_temperature(1.0) }), [0, 1, 2, 3, 4]);
     }
 
     #[test]
     fn top_p_keeps_the_smallest_set_with_enough_mass() {
         // Sorted masses: 0.5, 0.7, 0.85, 0.95, 1.0.
-        let top_p = |top_p| {
-            kept(SamplingParams {
-                top_p,
-                ..at_temperature(1.0)
-            })
-        };
+        let top_p = |top_p| kept(SamplingParams { top_p, ..at_temperature(1.0) });
         assert_eq!(top_p(0.3), [1]);
         assert_eq!(top_p(0.65), [1, 3]);
         assert_eq!(top_p(0.71), [1, 3, 4]);
@@ -387,10 +318,7 @@ mod tests {
     fn top_p_grows_its_sorted_prefix_over_a_large_vocabulary() {
         // 10,000 equal logits: mass 0.5 needs exactly 5,000 tokens (several growth rounds),
         // and the tie order makes them ids 0..5000.
-        let mut s = sampler(SamplingParams {
-            top_p: 0.5,
-            ..at_temperature(1.0)
-        });
+        let mut s = sampler(SamplingParams { top_p: 0.5, ..at_temperature(1.0) });
         s.sample(&[0.25; 10_000], &[]).unwrap();
         let mut ids: Vec<u32> = s.cands.iter().map(|c| c.id).collect();
         ids.sort_unstable();
@@ -400,12 +328,7 @@ mod tests {
     #[test]
     fn min_p_drops_tokens_below_a_fraction_of_the_best() {
         // Ratios to the best: id1 1.0, id3 0.4, id4 0.3, id2 0.2, id0 0.1.
-        let min_p = |min_p| {
-            kept(SamplingParams {
-                min_p,
-                ..at_temperature(1.0)
-            })
-        };
+        let min_p = |min_p| kept(SamplingParams { min_p, ..at_temperature(1.0) });
         assert_eq!(min_p(0.25), [1, 3, 4]);
         assert_eq!(min_p(0.35), [1, 3]);
         assert_eq!(min_p(1.0), [1]);
@@ -415,38 +338,12 @@ mod tests {
     #[test]
     fn filters_apply_in_llama_cpp_order() {
         // top-k renormalizes before top-p: of {0.5, 0.2}, 0.5 alone is 0.714 >= 0.65.
-        assert_eq!(
-            kept(SamplingParams {
-                top_k: 2,
-                top_p: 0.65,
-                ..at_temperature(1.0)
-            }),
-            [1]
-        );
+        assert_eq!(kept(SamplingParams { top_k: 2, top_p: 0.65, ..at_temperature(1.0) }), [1]);
         // top-p and min-p judge temperature-1 probabilities: a high temperature keeps the set.
-        assert_eq!(
-            kept(SamplingParams {
-                top_p: 0.65,
-                ..at_temperature(5.0)
-            }),
-            [1, 3]
-        );
-        assert_eq!(
-            kept(SamplingParams {
-                min_p: 0.35,
-                ..at_temperature(5.0)
-            }),
-            [1, 3]
-        );
+        assert_eq!(kept(SamplingParams { top_p: 0.65, ..at_temperature(5.0) }), [1, 3]);
+        assert_eq!(kept(SamplingParams { min_p: 0.35, ..at_temperature(5.0) }), [1, 3]);
         // min-p after top-p: top-p 0.9 keeps {1,3,4,2}, min-p 0.25 then drops id 2.
-        assert_eq!(
-            kept(SamplingParams {
-                top_p: 0.9,
-                min_p: 0.25,
-                ..at_temperature(1.0)
-            }),
-            [1, 3, 4]
-        );
+        assert_eq!(kept(SamplingParams { top_p: 0.9, min_p: 0.25, ..at_temperature(1.0) }), [1, 3, 4]);
     }
 
     #[test]
@@ -460,12 +357,7 @@ mod tests {
     #[test]
     fn repetition_penalty_divides_positive_and_multiplies_negative_logits() {
         let rep = |logits: &[f32], history: &[u32]| {
-            sampler(SamplingParams {
-                repetition_penalty: 1.5,
-                ..SamplingParams::default()
-            })
-            .sample(logits, history)
-            .unwrap()
+            sampler(SamplingParams { repetition_penalty: 1.5, ..SamplingParams::default() }).sample(logits, history).unwrap()
         };
         assert_eq!(rep(&[2.0, 1.5, -1.0], &[]), 0);
         assert_eq!(rep(&[2.0, 1.5, -1.0], &[0]), 1); // 2 / 1.5 = 1.33 < 1.5
@@ -476,11 +368,7 @@ mod tests {
     #[test]
     fn presence_and_frequency_penalties_follow_openai() {
         let pen = |presence_penalty, frequency_penalty, history: &[u32]| {
-            let p = SamplingParams {
-                presence_penalty,
-                frequency_penalty,
-                ..SamplingParams::default()
-            };
+            let p = SamplingParams { presence_penalty, frequency_penalty, ..SamplingParams::default() };
             sampler(p).sample(&[1.0, 0.8, 0.0], history).unwrap()
         };
         assert_eq!(pen(0.3, 0.0, &[0]), 1); // 1.0 - 0.3 = 0.7 < 0.8
@@ -494,15 +382,9 @@ mod tests {
     fn penalized_logits_are_exactly_as_computed_by_hand() {
         // token 0: 2 / 2 - (2 * 0.25 + 0.5) = 0;  token 1: unseen, 1;
         // token 2: -1 * 2 - (0.25 + 0.5) = -2.75;  token 3: 0 * 2 - (3 * 0.25 + 0.5) = -1.25.
-        let p = SamplingParams {
-            repetition_penalty: 2.0,
-            frequency_penalty: 0.25,
-            presence_penalty: 0.5,
-            ..at_temperature(1.0)
-        };
+        let p = SamplingParams { repetition_penalty: 2.0, frequency_penalty: 0.25, presence_penalty: 0.5, ..at_temperature(1.0) };
         let mut s = sampler(p);
-        s.sample(&[2.0, 1.0, -1.0, 0.0], &[3, 0, 2, 3, 0, 3])
-            .unwrap();
+        s.sample(&[2.0, 1.0, -1.0, 0.0], &[3, 0, 2, 3, 0, 3]).unwrap();
         let logits: Vec<f32> = s.cands.iter().map(|c| c.logit).collect();
         assert_eq!(logits, [0.0, 1.0, -2.75, -1.25]);
     }
@@ -510,11 +392,7 @@ mod tests {
     #[test]
     fn penalties_look_only_at_the_last_n_tokens() {
         let pen = |penalty_last_n| {
-            let p = SamplingParams {
-                presence_penalty: 0.5,
-                penalty_last_n,
-                ..SamplingParams::default()
-            };
+            let p = SamplingParams { presence_penalty: 0.5, penalty_last_n, ..SamplingParams::default() };
             sampler(p).sample(&[1.0, 0.8, 0.5], &[0, 2, 2]).unwrap()
         };
         assert_eq!(pen(2), 0); // window [2, 2]: token 0 is not penalized
@@ -527,13 +405,8 @@ mod tests {
     fn same_seed_same_sequence_different_seed_different_sequence() {
         let logits = [0.0f32; 8];
         let draws = |seed| {
-            let mut s = sampler(SamplingParams {
-                seed: Some(seed),
-                ..at_temperature(1.0)
-            });
-            (0..200)
-                .map(|_| s.sample(&logits, &[]).unwrap())
-                .collect::<Vec<_>>()
+            let mut s = sampler(SamplingParams { seed: Some(seed), ..at_temperature(1.0) });
+            (0..200).map(|_| s.sample(&logits, &[]).unwrap()).collect::<Vec<_>>()
         };
         assert_eq!(draws(42), draws(42));
         assert_ne!(draws(42), draws(43));
@@ -549,10 +422,7 @@ mod tests {
             invalid(s.sample(&[0.0, f32::NAN], &[]), "token 1 is NaN");
             invalid(s.sample(&[f32::INFINITY, 0.0], &[]), "token 0 is inf");
             invalid(s.sample(&[], &[]), "0 logits");
-            invalid(
-                s.sample(&[f32::NEG_INFINITY; 3], &[]),
-                "every logit is -inf",
-            );
+            invalid(s.sample(&[f32::NEG_INFINITY; 3], &[]), "every logit is -inf");
         }
     }
 
@@ -568,43 +438,25 @@ mod tests {
 
     #[test]
     fn bad_history_and_overflowing_penalties_are_errors() {
-        let mut s = sampler(SamplingParams {
-            presence_penalty: 0.5,
-            ..SamplingParams::default()
-        });
+        let mut s = sampler(SamplingParams { presence_penalty: 0.5, ..SamplingParams::default() });
         invalid(s.sample(&[0.0; 4], &[1, 10]), "history token id 10");
-        let mut s = sampler(SamplingParams {
-            repetition_penalty: 0.5,
-            ..SamplingParams::default()
-        });
+        let mut s = sampler(SamplingParams { repetition_penalty: 0.5, ..SamplingParams::default() });
         invalid(s.sample(&[3e38, 0.0], &[0]), "after the penalties");
     }
 
     #[test]
     fn invalid_params_are_rejected_by_new() {
-        let p = SamplingParams {
-            top_p: 1.5,
-            ..SamplingParams::default()
-        };
+        let p = SamplingParams { top_p: 1.5, ..SamplingParams::default() };
         assert!(matches!(Sampler::new(p), Err(Error::InvalidArgument(m)) if m.contains("top_p")));
     }
 
     #[test]
     fn top_k_over_a_262k_vocabulary_matches_a_full_sort() {
         let mut rng = Pcg64::from_seed(9);
-        let logits: Vec<f32> = (0..262_144)
-            .map(|_| (rng.next_f64() * 30.0) as f32)
-            .collect();
+        let logits: Vec<f32> = (0..262_144).map(|_| (rng.next_f64() * 30.0) as f32).collect();
         let mut order: Vec<u32> = (0..262_144).collect();
-        order.sort_by(|&a, &b| {
-            logits[b as usize]
-                .total_cmp(&logits[a as usize])
-                .then(a.cmp(&b))
-        });
-        let mut s = sampler(SamplingParams {
-            top_k: 40,
-            ..at_temperature(1.0)
-        });
+        order.sort_by(|&a, &b| logits[b as usize].total_cmp(&logits[a as usize]).then(a.cmp(&b)));
+        let mut s = sampler(SamplingParams { top_k: 40, ..at_temperature(1.0) });
         s.sample(&logits, &[]).unwrap();
         let ids: Vec<u32> = s.cands.iter().map(|c| c.id).collect();
         assert_eq!(ids, order[..40]);

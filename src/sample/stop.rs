@@ -39,10 +39,7 @@ pub struct StopChecker {
 
 impl StopChecker {
     /// Empty stop strings are ignored (`SamplingParams::validate` rejects them anyway).
-    pub fn new(
-        stops: impl IntoIterator<Item = String>,
-        stop_ids: impl IntoIterator<Item = u32>,
-    ) -> Self {
+    pub fn new(stops: impl IntoIterator<Item = String>, stop_ids: impl IntoIterator<Item = u32>) -> Self {
         StopChecker {
             stops: stops.into_iter().filter(|s| !s.is_empty()).collect(),
             stop_ids: stop_ids.into_iter().collect(),
@@ -51,10 +48,7 @@ impl StopChecker {
     }
 
     pub fn from_params(params: &SamplingParams) -> Self {
-        Self::new(
-            params.stop.iter().cloned(),
-            params.stop_token_ids.iter().copied(),
-        )
+        Self::new(params.stop.iter().cloned(), params.stop_token_ids.iter().copied())
     }
 
     /// Adds a stop token, e.g. the model's end-of-turn id, which the caller knows and the
@@ -67,10 +61,7 @@ impl StopChecker {
     /// the same stop with nothing to emit.
     pub fn push(&mut self, token: u32, piece: &str) -> Step {
         if let Some(reason) = self.stopped {
-            return Step {
-                emit: String::new(),
-                stop: Some(reason),
-            };
+            return Step { emit: String::new(), stop: Some(reason) };
         }
         if self.stop_ids.contains(&token) {
             // The token's own text is dropped; what was held back can no longer become a stop
@@ -79,21 +70,11 @@ impl StopChecker {
         }
         self.held.push_str(piece);
         // The earliest occurrence of any stop string wins (the first listed on a tie).
-        let found = self
-            .stops
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| self.held.find(s.as_str()).map(|pos| (pos, i)))
-            .min();
+        let found = self.stops.iter().enumerate().filter_map(|(i, s)| self.held.find(s.as_str()).map(|pos| (pos, i))).min();
         if let Some((pos, i)) = found {
             return self.stop_with(StopReason::String(i), pos);
         }
-        let keep = self
-            .stops
-            .iter()
-            .map(|s| longest_suffix_prefix(&self.held, s))
-            .max()
-            .unwrap_or(0);
+        let keep = self.stops.iter().map(|s| longest_suffix_prefix(&self.held, s)).max().unwrap_or(0);
         let emit = self.held.drain(..self.held.len() - keep).collect();
         Step { emit, stop: None }
     }
@@ -111,10 +92,7 @@ impl StopChecker {
     fn stop_with(&mut self, reason: StopReason, emit_len: usize) -> Step {
         self.held.truncate(emit_len);
         self.stopped = Some(reason);
-        Step {
-            emit: std::mem::take(&mut self.held),
-            stop: Some(reason),
-        }
+        Step { emit: std::mem::take(&mut self.held), stop: Some(reason) }
     }
 }
 
@@ -122,10 +100,7 @@ impl StopChecker {
 /// starts with the same byte as `stop`, a UTF-8 lead byte, so it starts on a char boundary.
 fn longest_suffix_prefix(text: &str, stop: &str) -> usize {
     let (text, stop) = (text.as_bytes(), stop.as_bytes());
-    (1..stop.len().min(text.len() + 1))
-        .rev()
-        .find(|&k| text.ends_with(&stop[..k]))
-        .unwrap_or(0)
+    (1..stop.len().min(text.len() + 1)).rev().find(|&k| text.ends_with(&stop[..k])).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -152,20 +127,14 @@ mod tests {
     #[test]
     fn without_stops_text_flows_through_at_once() {
         let mut c = checker(&[], &[]);
-        assert_eq!(
-            run(&mut c, &["Hel", "lo", " #"]),
-            (vec!["Hel".into(), "lo".into(), " #".into()], None)
-        );
+        assert_eq!(run(&mut c, &["Hel", "lo", " #"]), (vec!["Hel".into(), "lo".into(), " #".into()], None));
         assert_eq!(c.finish(), "");
     }
 
     #[test]
     fn stop_inside_one_piece_cuts_before_it() {
         let mut c = checker(&["\n\n"], &[]);
-        assert_eq!(
-            run(&mut c, &["Hello\n\nWorld"]),
-            (vec!["Hello".into()], Some(StopReason::String(0)))
-        );
+        assert_eq!(run(&mut c, &["Hello\n\nWorld"]), (vec!["Hello".into()], Some(StopReason::String(0))));
     }
 
     #[test]
@@ -205,10 +174,7 @@ mod tests {
     #[test]
     fn earliest_occurrence_wins_among_several_stops() {
         let mut c = checker(&["world", "lo w"], &[]);
-        assert_eq!(
-            run(&mut c, &["hello world"]),
-            (vec!["hel".into()], Some(StopReason::String(1)))
-        );
+        assert_eq!(run(&mut c, &["hello world"]), (vec!["hel".into()], Some(StopReason::String(1))));
     }
 
     #[test]
@@ -216,41 +182,22 @@ mod tests {
         let mut c = checker(&["é!"], &[]);
         assert_eq!(run(&mut c, &["café", "?"]).0, ["caf", "é?"]);
         let mut c = checker(&["é!"], &[]);
-        assert_eq!(
-            run(&mut c, &["café", "!"]),
-            (vec!["caf".into(), "".into()], Some(StopReason::String(0)))
-        );
+        assert_eq!(run(&mut c, &["café", "!"]), (vec!["caf".into(), "".into()], Some(StopReason::String(0))));
     }
 
     #[test]
     fn stop_token_drops_its_text_and_releases_held_text() {
         let mut c = checker(&["##"], &[2]);
         assert_eq!(c.push(5, "x#").emit, "x");
-        assert_eq!(
-            c.push(2, "</s>"),
-            Step {
-                emit: "#".into(),
-                stop: Some(StopReason::Token(2))
-            }
-        );
+        assert_eq!(c.push(2, "</s>"), Step { emit: "#".into(), stop: Some(StopReason::Token(2)) });
         // Later pushes repeat the stop and emit nothing.
-        assert_eq!(
-            c.push(6, "more"),
-            Step {
-                emit: String::new(),
-                stop: Some(StopReason::Token(2))
-            }
-        );
+        assert_eq!(c.push(6, "more"), Step { emit: String::new(), stop: Some(StopReason::Token(2)) });
         assert_eq!(c.finish(), "");
     }
 
     #[test]
     fn stop_tokens_come_from_params_and_add_stop_token() {
-        let params = SamplingParams {
-            stop: vec!["END".into()],
-            stop_token_ids: vec![7],
-            ..SamplingParams::default()
-        };
+        let params = SamplingParams { stop: vec!["END".into()], stop_token_ids: vec![7], ..SamplingParams::default() };
         let mut c = StopChecker::from_params(&params);
         c.add_stop_token(9);
         assert_eq!(c.push(1, "a").stop, None);

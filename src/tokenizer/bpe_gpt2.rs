@@ -27,9 +27,7 @@ pub fn build(meta: &Metadata, vocab: &GgufVocab) -> Result<tokenizers::Tokenizer
     for (i, m) in merges_raw.iter().enumerate() {
         let split = m.bytes().skip(1).position(|b| b == b' ').map(|p| p + 1);
         let Some(p) = split else {
-            return Err(Error::Tokenizer(format!(
-                "tokenizer.ggml.merges[{i}] = {m:?} has no space"
-            )));
+            return Err(Error::Tokenizer(format!("tokenizer.ggml.merges[{i}] = {m:?} has no space")));
         };
         let (a, b) = (&m[..p], &m[p + 1..]);
         if map.contains_key(a) && map.contains_key(b) && map.contains_key(&format!("{a}{b}")) {

@@ -8,37 +8,16 @@ use super::vocab::{Attr, EOG_TEXTS, EOT_TEXTS, ModelKind};
 use super::{Source, Tokenizer};
 use crate::error::{Error, Result};
 
-const BOS_TEXTS: &[&str] = &[
-    "<s>",
-    "<bos>",
-    "<|begin_of_text|>",
-    "<|startoftext|>",
-    "<|im_start|>",
-];
-const EOS_TEXTS: &[&str] = &[
-    "</s>",
-    "<eos>",
-    "<|end_of_text|>",
-    "<|endoftext|>",
-    "<|im_end|>",
-];
+const BOS_TEXTS: &[&str] = &["<s>", "<bos>", "<|begin_of_text|>", "<|startoftext|>", "<|im_start|>"];
+const EOS_TEXTS: &[&str] = &["</s>", "<eos>", "<|end_of_text|>", "<|endoftext|>", "<|im_end|>"];
 
 pub fn build(json: &[u8], bos: Option<u32>, eos: Option<u32>) -> Result<Tokenizer> {
-    let hf = tokenizers::Tokenizer::from_bytes(json)
-        .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+    let hf = tokenizers::Tokenizer::from_bytes(json).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
     // Byte-level vocabularies spell bytes as GPT-2 characters; the others are
     // SentencePiece-like ('▁' for space, `<0xNN>` byte tokens).
-    let raw: serde_json::Value = serde_json::from_slice(json)
-        .map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
-    let mentions_byte_level = |key: &str| {
-        raw.get(key)
-            .is_some_and(|v| v.to_string().contains("\"ByteLevel\""))
-    };
-    let model = if mentions_byte_level("decoder") || mentions_byte_level("pre_tokenizer") {
-        ModelKind::Gpt2
-    } else {
-        ModelKind::Spm
-    };
+    let raw: serde_json::Value = serde_json::from_slice(json).map_err(|e| Error::Tokenizer(format!("tokenizer.json: {e}")))?;
+    let mentions_byte_level = |key: &str| raw.get(key).is_some_and(|v| v.to_string().contains("\"ByteLevel\""));
+    let model = if mentions_byte_level("decoder") || mentions_byte_level("pre_tokenizer") { ModelKind::Gpt2 } else { ModelKind::Spm };
 
     let n = hf.get_vocab_size(true);
     let added = hf.get_added_tokens_decoder();
@@ -50,9 +29,7 @@ pub fn build(json: &[u8], bos: Option<u32>, eos: Option<u32>) -> Result<Tokenize
             Some(t) if t.special => Attr::CONTROL,
             Some(_) => Attr::USER_DEFINED,
             None if text.is_empty() => Attr::UNDEFINED,
-            None if model == ModelKind::Spm && pieces::parse_byte_token(&text).is_some() => {
-                Attr::BYTE
-            }
+            None if model == ModelKind::Spm && pieces::parse_byte_token(&text).is_some() => Attr::BYTE,
             None => Attr::NORMAL,
         };
         texts.push(text);
@@ -61,9 +38,7 @@ pub fn build(json: &[u8], bos: Option<u32>, eos: Option<u32>) -> Result<Tokenize
     let find = |cands: &[&str]| cands.iter().find_map(|t| hf.token_to_id(t));
     let check = |id: Option<u32>, what: &str| -> Result<Option<u32>> {
         match id {
-            Some(i) if i as usize >= n => Err(Error::Tokenizer(format!(
-                "{what} id {i} is out of range (vocabulary has {n} tokens)"
-            ))),
+            Some(i) if i as usize >= n => Err(Error::Tokenizer(format!("{what} id {i} is out of range (vocabulary has {n} tokens)"))),
             other => Ok(other),
         }
     };
@@ -77,9 +52,7 @@ pub fn build(json: &[u8], bos: Option<u32>, eos: Option<u32>) -> Result<Tokenize
     stop_ids.dedup();
 
     // Whether the post-processor adds BOS/EOS, seen on the empty string.
-    let framing = hf
-        .encode_fast("", true)
-        .map_err(|e| Error::Tokenizer(e.to_string()))?;
+    let framing = hf.encode_fast("", true).map_err(|e| Error::Tokenizer(e.to_string()))?;
     let framing = framing.get_ids();
     let add_bos = bos.is_some() && framing.first().copied() == bos;
     let add_eos = eos.is_some() && framing.last().copied() == eos;
@@ -89,17 +62,5 @@ pub fn build(json: &[u8], bos: Option<u32>, eos: Option<u32>) -> Result<Tokenize
         ModelKind::Gpt2 => "tokenizer.json (byte-level BPE)",
         ModelKind::Spm => "tokenizer.json (SentencePiece-style)",
     };
-    Ok(Tokenizer {
-        hf,
-        source: Source::Json,
-        kind: kind.to_owned(),
-        attrs,
-        pieces,
-        bos,
-        eos,
-        eot,
-        add_bos,
-        add_eos,
-        stop_ids,
-    })
+    Ok(Tokenizer { hf, source: Source::Json, kind: kind.to_owned(), attrs, pieces, bos, eos, eot, add_bos, add_eos, stop_ids })
 }

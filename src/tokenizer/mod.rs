@@ -29,12 +29,7 @@ use vocab::{Attr, GgufVocab, ModelKind};
 #[derive(Clone, Debug)]
 enum Source {
     /// Built from GGUF metadata: llama.cpp semantics, implemented here.
-    Gguf {
-        model: ModelKind,
-        special: SpecialMatcher,
-        add_space_prefix: bool,
-        clean_spaces: bool,
-    },
+    Gguf { model: ModelKind, special: SpecialMatcher, add_space_prefix: bool, clean_spaces: bool },
     /// A HF tokenizer.json: its own added tokens, post-processor and decoder decide.
     Json,
 }
@@ -115,13 +110,7 @@ impl Tokenizer {
     /// and `add_eos_token`, with llama.cpp's defaults). Special tokens written in the text
     /// (`<|im_start|>`) become their ids, like llama.cpp with `parse_special = true`.
     pub fn encode(&self, text: &str, add_special: bool) -> Result<Vec<u32>> {
-        let Source::Gguf {
-            model,
-            special,
-            add_space_prefix,
-            ..
-        } = &self.source
-        else {
+        let Source::Gguf { model, special, add_space_prefix, .. } = &self.source else {
             let enc = self.hf.encode_fast(text, add_special).map_err(hf_error)?;
             return Ok(enc.get_ids().to_vec());
         };
@@ -175,17 +164,8 @@ impl Tokenizer {
         for &id in ids {
             self.check_id(id)?;
         }
-        let Source::Gguf {
-            add_space_prefix,
-            clean_spaces,
-            ..
-        } = &self.source
-        else {
-            return self
-                .hf
-                .decode(ids, skip_special)
-                .map(String::into_bytes)
-                .map_err(hf_error);
+        let Source::Gguf { add_space_prefix, clean_spaces, .. } = &self.source else {
+            return self.hf.decode(ids, skip_special).map(String::into_bytes).map_err(hf_error);
         };
         let mut ids = ids;
         let mut strip_space = *add_space_prefix;
@@ -281,10 +261,7 @@ impl Tokenizer {
         if (id as usize) < self.pieces.len() {
             Ok(())
         } else {
-            Err(Error::Tokenizer(format!(
-                "token id {id} is out of range (vocabulary has {} tokens)",
-                self.pieces.len()
-            )))
+            Err(Error::Tokenizer(format!("token id {id} is out of range (vocabulary has {} tokens)", self.pieces.len())))
         }
     }
 }

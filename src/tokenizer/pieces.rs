@@ -120,8 +120,7 @@ pub fn clean_spaces(text: &mut Vec<u8>) {
         if i > 0 && src[i - 1] == b' ' && x == b'\'' && i + 1 < src.len() {
             let x1 = src[i + 1];
             let x2 = src.get(i + 2).copied();
-            let drop = matches!(x1, b's' | b'm')
-                || (matches!((x1, x2), (b'r', Some(b'e')) | (b'v', Some(b'e'))));
+            let drop = matches!(x1, b's' | b'm') || (matches!((x1, x2), (b'r', Some(b'e')) | (b'v', Some(b'e'))));
             if drop {
                 out.pop();
             }
@@ -151,9 +150,6 @@ mod tests {
     fn clean_spaces_follows_llama_cpp() {
         let mut s = b"Hello , world ! it 's a ' b don 't".to_vec();
         clean_spaces(&mut s);
-        assert_eq!(
-            String::from_utf8(s).unwrap(),
-            "Hello, world! it's a'b don 't"
-        );
+        assert_eq!(String::from_utf8(s).unwrap(), "Hello, world! it's a'b don 't");
     }
 }

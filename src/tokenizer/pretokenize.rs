@@ -63,17 +63,10 @@ const NAMES: &[(&str, PreKind)] = &[
 /// because guessing the regex silently gives wrong ids.
 pub fn resolve(pre: Option<&str>) -> Result<PreKind> {
     let name = pre.unwrap_or("default");
-    NAMES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, k)| *k)
-        .ok_or_else(|| {
-            let supported: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
-            Error::Tokenizer(format!(
-                "unsupported tokenizer.ggml.pre `{name}` (supported: {})",
-                supported.join(", ")
-            ))
-        })
+    NAMES.iter().find(|(n, _)| *n == name).map(|(_, k)| *k).ok_or_else(|| {
+        let supported: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
+        Error::Tokenizer(format!("unsupported tokenizer.ggml.pre `{name}` (supported: {})", supported.join(", ")))
+    })
 }
 
 /// Pre-tokenizers for which llama.cpp turns `clean_spaces` off.
@@ -95,10 +88,7 @@ pub fn keeps_spaces(pre: &str) -> bool {
 
 /// Pre-tokenizers for which llama.cpp adds BOS by default.
 pub fn adds_bos(pre: &str) -> bool {
-    matches!(
-        pre,
-        "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "tekken" | "chameleon"
-    )
+    matches!(pre, "llama3" | "llama-v3" | "llama-bpe" | "falcon3" | "tekken" | "chameleon")
 }
 
 /// llama.cpp's `ignore_merges`: a whole pre-token that is in the vocabulary is one token.
@@ -114,12 +104,7 @@ const QWEN2_RE: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD
 /// The regexes llama.cpp applies, in order.
 pub fn regexes(kind: PreKind) -> &'static [&'static str] {
     match kind {
-        PreKind::Default => &[
-            r"[\p{P}\$\+<=>\^~\|]+",
-            GPT2_RE,
-            r"\p{N}+",
-            r"[0-9][0-9][0-9]",
-        ],
+        PreKind::Default => &[r"[\p{P}\$\+<=>\^~\|]+", GPT2_RE, r"\p{N}+", r"[0-9][0-9][0-9]"],
         PreKind::Gpt2 => &[GPT2_RE],
         PreKind::Llama3 => &[LLAMA3_RE],
         PreKind::Qwen2 => &[QWEN2_RE],
@@ -132,12 +117,8 @@ pub fn regexes(kind: PreKind) -> &'static [&'static str] {
 pub fn pre_tokenizer(kind: PreKind) -> Result<PreTokenizerWrapper> {
     let mut steps: Vec<PreTokenizerWrapper> = Vec::new();
     for re in regexes(kind) {
-        let split = Split::new(
-            SplitPattern::Regex((*re).to_owned()),
-            SplitDelimiterBehavior::Isolated,
-            false,
-        )
-        .map_err(|e| Error::Tokenizer(format!("pre-tokenizer regex {re:?}: {e}")))?;
+        let split = Split::new(SplitPattern::Regex((*re).to_owned()), SplitDelimiterBehavior::Isolated, false)
+            .map_err(|e| Error::Tokenizer(format!("pre-tokenizer regex {re:?}: {e}")))?;
         steps.push(split.into());
     }
     // No prefix space and no regex: llama.cpp only maps bytes after its own splits.

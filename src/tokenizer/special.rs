@@ -27,13 +27,8 @@ pub struct SpecialMatcher {
 impl SpecialMatcher {
     pub fn new(texts: &[String], attrs: &[Attr]) -> SpecialMatcher {
         let special = Attr::CONTROL.with(Attr::USER_DEFINED).with(Attr::UNKNOWN);
-        let mut tokens: Vec<(String, u32, Attr)> = texts
-            .iter()
-            .zip(attrs)
-            .enumerate()
-            .filter(|(_, (_, a))| a.has(special))
-            .map(|(i, (t, a))| (t.clone(), i as u32, *a))
-            .collect();
+        let mut tokens: Vec<(String, u32, Attr)> =
+            texts.iter().zip(attrs).enumerate().filter(|(_, (_, a))| a.has(special)).map(|(i, (t, a))| (t.clone(), i as u32, *a)).collect();
         tokens.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
         SpecialMatcher { tokens }
     }
@@ -44,10 +39,7 @@ impl SpecialMatcher {
         if text.is_empty() {
             return frags;
         }
-        frags.push(Fragment::Text {
-            start: 0,
-            end: text.len(),
-        });
+        frags.push(Fragment::Text { start: 0, end: text.len() });
         for (tok, id, attr) in &self.tokens {
             if !parse_special && attr.is_special() {
                 continue;
@@ -93,16 +85,8 @@ mod tests {
 
     #[test]
     fn longest_first_and_user_defined_always() {
-        let texts: Vec<String> = ["a", "<x>", "<xx>", "  "]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let attrs = [
-            Attr::NORMAL,
-            Attr::CONTROL,
-            Attr::CONTROL,
-            Attr::USER_DEFINED,
-        ];
+        let texts: Vec<String> = ["a", "<x>", "<xx>", "  "].iter().map(|s| s.to_string()).collect();
+        let attrs = [Attr::NORMAL, Attr::CONTROL, Attr::CONTROL, Attr::USER_DEFINED];
         let m = SpecialMatcher::new(&texts, &attrs);
         let text = "a<xx>b<x>  c";
         let f = m.partition(text, true);
@@ -119,14 +103,7 @@ mod tests {
         );
         // Without special parsing only the user-defined token splits.
         let f = m.partition(text, false);
-        assert_eq!(
-            f,
-            vec![
-                Fragment::Text { start: 0, end: 9 },
-                Fragment::Token(3),
-                Fragment::Text { start: 11, end: 12 }
-            ]
-        );
+        assert_eq!(f, vec![Fragment::Text { start: 0, end: 9 }, Fragment::Token(3), Fragment::Text { start: 11, end: 12 }]);
         assert!(m.partition("", true).is_empty());
     }
 }

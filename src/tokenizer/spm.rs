@@ -53,15 +53,11 @@ pub fn build(vocab: &GgufVocab) -> Result<tokenizers::Tokenizer> {
         })
         .collect();
 
-    let mut builder = BPE::builder()
-        .vocab_and_merges(map, merges)
-        .byte_fallback(true);
+    let mut builder = BPE::builder().vocab_and_merges(map, merges).byte_fallback(true);
     if let Some(unk) = vocab.unk {
         builder = builder.unk_token(vocab.texts[unk as usize].clone());
     }
-    let bpe = builder
-        .build()
-        .map_err(|e| Error::Tokenizer(format!("building SentencePiece BPE model: {e}")))?;
+    let bpe = builder.build().map_err(|e| Error::Tokenizer(format!("building SentencePiece BPE model: {e}")))?;
 
     let mut tok = tokenizers::Tokenizer::new(bpe);
     // The prefix space is added per fragment by the caller (llama.cpp adds it after every
@@ -69,10 +65,6 @@ pub fn build(vocab: &GgufVocab) -> Result<tokenizers::Tokenizer> {
     let to_meta = Replace::new(" ", SPACE).map_err(|e| Error::Tokenizer(e.to_string()))?;
     tok.with_normalizer(Some(to_meta));
     let from_meta = Replace::new(SPACE, " ").map_err(|e| Error::Tokenizer(e.to_string()))?;
-    tok.with_decoder(Some(DecoderSequence::new(vec![
-        from_meta.into(),
-        ByteFallback::new().into(),
-        Fuse::new().into(),
-    ])));
+    tok.with_decoder(Some(DecoderSequence::new(vec![from_meta.into(), ByteFallback::new().into(), Fuse::new().into()])));
     Ok(tok)
 }

@@ -77,39 +77,12 @@ pub(super) const EOT_TEXTS: &[&str] = &[
 ];
 const EOM_TEXTS: &[&str] = &["<|eom_id|>"];
 const FIM_PAD_TEXTS: &[&str] = &["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"];
-const FIM_REP_TEXTS: &[&str] = &[
-    "<|fim_repo|>",
-    "<|repo_name|>",
-    "<fim-repo>",
-    "<REPO>",
-    "<reponame>",
-];
+const FIM_REP_TEXTS: &[&str] = &["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"];
 const FIM_SEP_TEXTS: &[&str] = &["<|file_sep|>"];
 const FIM_OTHER_TEXTS: &[&[&str]] = &[
-    &[
-        "<|fim_prefix|>",
-        "<fim-prefix>",
-        "<fim_prefix>",
-        "<PRE>",
-        "<|code_prefix|>",
-        "<|prefix|>",
-    ],
-    &[
-        "<|fim_suffix|>",
-        "<fim-suffix>",
-        "<fim_suffix>",
-        "<SUF>",
-        "<|code_suffix|>",
-        "<|suffix|>",
-    ],
-    &[
-        "<|fim_middle|>",
-        "<fim-middle>",
-        "<fim_middle>",
-        "<MID>",
-        "<|code_middle|>",
-        "<|middle|>",
-    ],
+    &["<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<PRE>", "<|code_prefix|>", "<|prefix|>"],
+    &["<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>", "<|code_suffix|>", "<|suffix|>"],
+    &["<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>", "<|code_middle|>", "<|middle|>"],
 ];
 /// Every token with one of these texts ends generation (llama.cpp's list).
 pub(super) const EOG_TEXTS: &[&str] = &[
@@ -166,9 +139,7 @@ impl GgufVocab {
             "gpt2" => ModelKind::Gpt2,
             "llama" => ModelKind::Spm,
             other => {
-                return Err(Error::Tokenizer(format!(
-                    "unsupported tokenizer.ggml.model `{other}` (supported: {SUPPORTED_MODELS})"
-                )));
+                return Err(Error::Tokenizer(format!("unsupported tokenizer.ggml.model `{other}` (supported: {SUPPORTED_MODELS})")));
             }
         };
         let pre = meta.opt_str("tokenizer.ggml.pre")?.map(str::to_owned);
@@ -178,24 +149,12 @@ impl GgufVocab {
             return Err(Error::Tokenizer("tokenizer.ggml.tokens is empty".into()));
         }
         if u32::try_from(raw.len()).is_err() {
-            return Err(Error::Tokenizer(format!(
-                "{} tokens do not fit u32 ids",
-                raw.len()
-            )));
+            return Err(Error::Tokenizer(format!("{} tokens do not fit u32 ids", raw.len())));
         }
         let n = raw.len();
         // llama.cpp renames empty tokens so that no special-token pattern is empty.
-        let texts: Vec<String> = raw
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                if t.is_empty() {
-                    format!("[EMPTY_{i}]")
-                } else {
-                    t.clone()
-                }
-            })
-            .collect();
+        let texts: Vec<String> =
+            raw.iter().enumerate().map(|(i, t)| if t.is_empty() { format!("[EMPTY_{i}]") } else { t.clone() }).collect();
 
         let attrs = match meta.opt_int_array("tokenizer.ggml.token_type")? {
             Some(types) if types.len() != n => {
@@ -209,10 +168,7 @@ impl GgufVocab {
         };
         let scores = match meta.opt_f32_array("tokenizer.ggml.scores")? {
             Some(s) if s.len() != n => {
-                return Err(Error::Tokenizer(format!(
-                    "tokenizer.ggml.scores has {} entries but tokenizer.ggml.tokens has {n}",
-                    s.len()
-                )));
+                return Err(Error::Tokenizer(format!("tokenizer.ggml.scores has {} entries but tokenizer.ggml.tokens has {n}", s.len())));
             }
             Some(s) => s.to_vec(),
             None => vec![0.0; n],
@@ -311,14 +267,10 @@ impl GgufVocab {
             self.add_space_prefix = b;
         }
         if self.add_bos && self.bos.is_none() {
-            return Err(Error::Tokenizer(
-                "add_bos_token is set but the vocabulary has no BOS token".into(),
-            ));
+            return Err(Error::Tokenizer("add_bos_token is set but the vocabulary has no BOS token".into()));
         }
         if self.add_eos && self.eos.is_none() {
-            return Err(Error::Tokenizer(
-                "add_eos_token is set but the vocabulary has no EOS token".into(),
-            ));
+            return Err(Error::Tokenizer("add_eos_token is set but the vocabulary has no EOS token".into()));
         }
         Ok(())
     }
@@ -331,27 +283,18 @@ impl GgufVocab {
     /// llama.cpp's text-based detection of EOT/EOM/FIM tokens and of the EOG set; every
     /// token it picks this way becomes a control token (so it is matched as special text).
     fn detect_special_by_text(&mut self, meta: &Metadata) -> Result<()> {
-        let fim_key = |k: &str| {
-            meta.opt_u32(k)
-                .map(|v| v.filter(|&v| (v as usize) < self.texts.len()))
-        };
+        let fim_key = |k: &str| meta.opt_u32(k).map(|v| v.filter(|&v| (v as usize) < self.texts.len()));
         let eom_meta = fim_key("tokenizer.ggml.eom_token_id")?;
         let fim_pad_meta = fim_key("tokenizer.ggml.fim_pad_token_id")?;
         let fim_rep_meta = fim_key("tokenizer.ggml.fim_rep_token_id")?;
         let fim_sep_meta = fim_key("tokenizer.ggml.fim_sep_token_id")?;
 
-        let mut wanted: Vec<&'static str> = [
-            EOT_TEXTS,
-            EOM_TEXTS,
-            FIM_PAD_TEXTS,
-            FIM_REP_TEXTS,
-            FIM_SEP_TEXTS,
-        ]
-        .into_iter()
-        .chain(FIM_OTHER_TEXTS.iter().copied())
-        .flatten()
-        .copied()
-        .collect();
+        let mut wanted: Vec<&'static str> = [EOT_TEXTS, EOM_TEXTS, FIM_PAD_TEXTS, FIM_REP_TEXTS, FIM_SEP_TEXTS]
+            .into_iter()
+            .chain(FIM_OTHER_TEXTS.iter().copied())
+            .flatten()
+            .copied()
+            .collect();
         wanted.extend(["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"]);
         let index = self.ids_of(&wanted);
 
@@ -395,12 +338,10 @@ impl GgufVocab {
         eog.dedup();
 
         let text_of = |v: &Self, id: u32| v.texts[id as usize].clone();
-        let has =
-            |v: &Self, eog: &[u32], t: &str| eog.iter().find(|&&id| text_of(v, id) == t).copied();
+        let has = |v: &Self, eog: &[u32], t: &str| eog.iter().find(|&&id| text_of(v, id) == t).copied();
         // o200k_harmony / solar-open: `<|end|>` is not an end of generation there.
         let has_return = has(self, &eog, "<|return|>").is_some();
-        let has_call =
-            has(self, &eog, "<|call|>").is_some() || has(self, &eog, "<|calls|>").is_some();
+        let has_call = has(self, &eog, "<|call|>").is_some() || has(self, &eog, "<|calls|>").is_some();
         let has_flush = has(self, &eog, "<|flush|>").is_some();
         if let Some(end) = has(self, &eog, "<|end|>") {
             if has_call && (has_return || has_flush) {

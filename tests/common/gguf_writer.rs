@@ -23,10 +23,7 @@ pub struct GgufWriter {
 
 impl Default for GgufWriter {
     fn default() -> Self {
-        GgufWriter {
-            version: 3,
-            alignment: 32,
-        }
+        GgufWriter { version: 3, alignment: 32 }
     }
 }
 

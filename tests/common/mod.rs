@@ -3,8 +3,8 @@
 
 pub mod gguf_writer;
 pub mod kernels;
-pub mod quant_blocks;
 pub mod model_checks;
+pub mod quant_blocks;
 
 use std::path::PathBuf;
 
@@ -16,47 +16,34 @@ pub const ALL_MODELS: [&str; 3] = [SMOLLM2, QWEN25, GEMMA3];
 
 /// `models/` at the repo root, or `$HEARTH_MODELS_DIR`.
 pub fn models_dir() -> PathBuf {
-    std::env::var_os("HEARTH_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"))
+    std::env::var_os("HEARTH_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"))
 }
 
 /// Path of a model file. A missing model is a failure, never a skip: the tests that use
 /// real models are the ones that matter most.
 pub fn model_path(name: &str) -> PathBuf {
     let path = models_dir().join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/fetch-models.sh first",
-        path.display()
-    );
+    assert!(path.is_file(), "{} is missing: run scripts/fetch-models.sh first", path.display());
     path
 }
 
 /// A committed fixture under `tests/fixtures/`.
 pub fn fixture_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
 }
 
 pub fn read_fixture_json(rel: &str) -> serde_json::Value {
     let path = fixture_path(rel);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (regenerate with the scripts in scripts/fixtures/)",
-            path.display()
-        )
-    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (regenerate with the scripts in scripts/fixtures/)", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Opens the GPU for a test. No adapter is a failure, never a skip: CI installs Mesa's
 /// lavapipe (a Vulkan device on the CPU) so there is always one.
 pub fn gpu_with(options: hearth::gpu::GpuOptions) -> hearth::gpu::GpuContext {
-    pollster::block_on(hearth::gpu::GpuContext::new(options)).unwrap_or_else(|e| {
-        panic!("{e}: install a Vulkan driver (Debian: mesa-vulkan-drivers for lavapipe) — scripts/setup.sh does")
-    })
+    pollster::block_on(hearth::gpu::GpuContext::new(options))
+        .unwrap_or_else(|e| panic!("{e}: install a Vulkan driver (Debian: mesa-vulkan-drivers for lavapipe) — scripts/setup.sh does"))
 }
 
 pub fn gpu() -> hearth::gpu::GpuContext {
@@ -65,10 +52,7 @@ pub fn gpu() -> hearth::gpu::GpuContext {
 
 /// Decodes a hex string from a fixture.
 pub fn hex_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-        .collect()
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect()
 }
 
 /// xorshift64*: seeded test data that is the same on every machine.

@@ -96,7 +96,13 @@ pub fn check_greedy(model: &mut Model, fixture: &str) {
         let reference = ids_of(&case["reference_generated_ids"]);
         let ref_margin = |i: usize| case["reference_top2_margin"][i].as_f64().unwrap();
         if let Some(i) = (0..n).find(|&i| got[i] != reference[i]) {
-            assert!(ref_margin(i) < 1e-3, "{name}: step {i}: Hearth {} vs f32 reference {} (margin {})", got[i], reference[i], ref_margin(i));
+            assert!(
+                ref_margin(i) < 1e-3,
+                "{name}: step {i}: Hearth {} vs f32 reference {} (margin {})",
+                got[i],
+                reference[i],
+                ref_margin(i)
+            );
             report.push(format!("{name}: diverges from the f32 reference at a tie, step {i}"));
         }
     }

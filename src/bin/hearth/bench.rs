@@ -32,30 +32,22 @@ pub fn run(args: Args) -> Result<(), String> {
     let mut engine = crate::load_engine(&args.model, Some(n_ctx))?;
     let context = |e: hearth::Error| format!("{}: {e}", args.model.display());
     let vocab = engine.model.config.vocab;
-    let prompt: Vec<u32> = (0..args.prompt_tokens)
-        .map(|i| (i * 7919 + 13) % vocab)
-        .collect();
+    let prompt: Vec<u32> = (0..args.prompt_tokens).map(|i| (i * 7919 + 13) % vocab).collect();
     let device = engine.model.gpu().describe();
     let model = &mut engine.model;
     // Warm-up: builds the prefill graph and compiles its shaders outside the timings.
     model.reset();
-    let mut next = pollster::block_on(model.forward(&prompt, Logits::Last, false))
-        .map_err(context)?
-        .argmax;
+    let mut next = pollster::block_on(model.forward(&prompt, Logits::Last, false)).map_err(context)?.argmax;
     pollster::block_on(model.forward(&[next], Logits::Last, false)).map_err(context)?;
     let (mut prefill, mut decode) = (Vec::new(), Vec::new());
     for _ in 0..args.runs {
         model.reset();
         let t = web_time::Instant::now();
-        next = pollster::block_on(model.forward(&prompt, Logits::Last, false))
-            .map_err(context)?
-            .argmax;
+        next = pollster::block_on(model.forward(&prompt, Logits::Last, false)).map_err(context)?.argmax;
         prefill.push(f64::from(args.prompt_tokens) / t.elapsed().as_secs_f64());
         let t = web_time::Instant::now();
         for _ in 0..args.gen_tokens {
-            next = pollster::block_on(model.forward(&[next], Logits::Last, false))
-                .map_err(context)?
-                .argmax;
+            next = pollster::block_on(model.forward(&[next], Logits::Last, false)).map_err(context)?.argmax;
         }
         decode.push(f64::from(args.gen_tokens) / t.elapsed().as_secs_f64());
     }
@@ -85,9 +77,5 @@ pub fn run(args: Args) -> Result<(), String> {
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 }
 }

@@ -76,8 +76,7 @@ pub fn run(args: Args) -> Result<(), String> {
         }
         true
     };
-    let g =
-        pollster::block_on(engine.generate(&prompt_ids, &params, &mut on_text)).map_err(context)?;
+    let g = pollster::block_on(engine.generate(&prompt_ids, &params, &mut on_text)).map_err(context)?;
     if json {
         println!("{}", serde_json::to_string(&g).map_err(|e| e.to_string())?);
     } else {

@@ -13,19 +13,11 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), String> {
     let file = crate::open_model(&args.model)?;
-    let summary = ModelSummary::from_header(file.header())
-        .map_err(|e| format!("{}: {e}", args.model.display()))?;
+    let summary = ModelSummary::from_header(file.header()).map_err(|e| format!("{}: {e}", args.model.display()))?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?
-        );
+        println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?);
     } else {
-        println!(
-            "file            {} ({} bytes)",
-            args.model.display(),
-            file.len()
-        );
+        println!("file            {} ({} bytes)", args.model.display(), file.len());
         println!("{summary}");
     }
     Ok(())

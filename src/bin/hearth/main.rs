@@ -12,11 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "hearth",
-    version,
-    about = "Run small GGUF language models on the GPU"
-)]
+#[command(name = "hearth", version, about = "Run small GGUF language models on the GPU")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,14 +59,9 @@ fn open_model(path: &std::path::Path) -> Result<hearth::gguf::GgufFile, String> 
 }
 
 /// Opens the GPU and loads a model with its tokenizer and chat template.
-fn load_engine(
-    path: &std::path::Path,
-    n_ctx: Option<u32>,
-) -> Result<hearth::engine::Engine, String> {
+fn load_engine(path: &std::path::Path, n_ctx: Option<u32>) -> Result<hearth::engine::Engine, String> {
     let mut file = open_model(path)?;
-    let ctx = pollster::block_on(hearth::gpu::GpuContext::new(Default::default()))
-        .map_err(|e| e.to_string())?;
+    let ctx = pollster::block_on(hearth::gpu::GpuContext::new(Default::default())).map_err(|e| e.to_string())?;
     let options = hearth::model::ModelOptions { n_ctx };
-    pollster::block_on(hearth::engine::Engine::load(&ctx, &mut file, options))
-        .map_err(|e| format!("{}: {e}", path.display()))
+    pollster::block_on(hearth::engine::Engine::load(&ctx, &mut file, options)).map_err(|e| format!("{}: {e}", path.display()))
 }

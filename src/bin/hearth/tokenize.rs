@@ -21,14 +21,9 @@ pub fn run(args: Args) -> Result<(), String> {
     let file = crate::open_model(&args.model)?;
     let context = |e: hearth::Error| format!("{}: {e}", args.model.display());
     let tokenizer = Tokenizer::from_gguf(&file.header().metadata).map_err(context)?;
-    let ids = tokenizer
-        .encode(&args.text, !args.no_special)
-        .map_err(context)?;
+    let ids = tokenizer.encode(&args.text, !args.no_special).map_err(context)?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&ids).map_err(|e| e.to_string())?
-        );
+        println!("{}", serde_json::to_string(&ids).map_err(|e| e.to_string())?);
     } else {
         let text: Vec<String> = ids.iter().map(u32::to_string).collect();
         println!("{}", text.join(" "));
