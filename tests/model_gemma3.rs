@@ -11,12 +11,12 @@ use hearth::gpu::GpuOptions;
 
 const LOGITS: &str = "gemma3/logits_gemma-3-270m-q4_k_m.json";
 
-/// Tolerance: Gemma's logits (up to ~25) come out of a residual stream that its large norm
-/// weights (output norm up to 301) rescale, so f32 rounding moves them more than SmolLM2's; the
-/// numpy reference moves by ~2e-5 between f32 and f64 (fixture notes).
-/// 2e-3 is far below what a wrong detail does (~1: the attention scale of the 27B model,
-/// another RMSNorm epsilon, llama.cpp's 8-bit activations) and above the measured worst.
-const TOLERANCE: f32 = 2e-3;
+/// Tolerance: both sides compute in f32 from the same dequantised weights, differing in
+/// summation order and exp/sin/cos/tanh. The numpy reference moves by ~2e-5 between f32 and
+/// f64; measured here the worst difference is 3.6e-5 (lavapipe), also on the 643-token prompt.
+/// 1e-3 is far below what a wrong detail does (~1 to 7 for the 27B model's attention scale or
+/// another RMSNorm epsilon; up to 2.4 for llama.cpp's 8-bit activations).
+const TOLERANCE: f32 = 1e-3;
 
 fn model(options: GpuOptions, n_ctx: u32) -> (hearth::gpu::GpuContext, hearth::model::Model) {
     let ctx = common::gpu_with(options);

@@ -1,6 +1,7 @@
 //! SmolLM2-135M (llama architecture) on the GPU against independent references:
 //! - an exact f32 numpy forward pass (scripts/fixtures/numpy_llama.py): logits, argmax;
 //! - llama.cpp (llama-cpp-python): greedy continuations and perplexity.
+//!
 //! Fixtures: tests/fixtures/llama/, made by scripts/fixtures/llama_fixtures.py. The checks
 //! themselves are shared with the other families (tests/common/model_checks.rs).
 

@@ -83,9 +83,15 @@ impl ChatTemplate {
         let Some(source) = meta.opt_str(TEMPLATE_KEY)? else {
             return Ok(None);
         };
+        Self::with_gguf_tokens(source, meta).map(Some)
+    }
+
+    /// `source` (say, a template file for a base model whose GGUF has none) with the GGUF's
+    /// `bos_token`/`eos_token` strings, as `from_gguf` would give them.
+    pub fn with_gguf_tokens(source: &str, meta: &Metadata) -> Result<Self> {
         let bos = special_token(meta, BOS_KEY)?;
         let eos = special_token(meta, EOS_KEY)?;
-        Self::new(source, bos, eos).map(Some)
+        Self::new(source, bos, eos)
     }
 
     pub fn bos_token(&self) -> &str {

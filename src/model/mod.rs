@@ -80,6 +80,15 @@ impl Model {
     /// the decode graph (compiling its shaders).
     pub async fn from_weights(ctx: &GpuContext, config: ModelConfig, weights: ModelWeights, options: ModelOptions) -> Result<Model> {
         let n_ctx = options.n_ctx.unwrap_or(DEFAULT_CONTEXT.min(config.n_ctx_train)).max(1);
+        // Each layer's key (and value) cache is one binding: refuse a context that cannot be.
+        let layer_cache_bytes = u64::from(n_ctx) * u64::from(config.kv_dim()) * 4;
+        if layer_cache_bytes > ctx.max_storage_binding {
+            return Err(Error::InvalidArgument(format!(
+                "a context of {n_ctx} tokens needs {layer_cache_bytes}-byte key/value caches per layer, over this \
+                 device's storage-binding limit of {} bytes",
+                ctx.max_storage_binding
+            )));
+        }
         let kv = KvCache::new(ctx, &config, n_ctx);
         let step = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("step"),

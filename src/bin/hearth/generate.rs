@@ -1,7 +1,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use hearth::chat::ChatMessage;
+use hearth::chat::{ChatMessage, ChatTemplate};
 use hearth::sample::SamplingParams;
 
 #[derive(clap::Args)]
@@ -12,6 +12,10 @@ pub struct Args {
     /// Treat the prompt as a user message and apply the model's chat template.
     #[arg(long)]
     chat: bool,
+    /// A Jinja chat template file to use instead of the model's own (with --chat), e.g. the
+    /// instruct template for a base model whose GGUF has none.
+    #[arg(long, value_name = "FILE")]
+    chat_template: Option<PathBuf>,
     /// A system message (with --chat).
     #[arg(long)]
     system: Option<String>,
@@ -46,6 +50,12 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), String> {
     let mut engine = crate::load_engine(&args.model, args.ctx)?;
     let context = |e: hearth::Error| format!("{}: {e}", args.model.display());
+    if let Some(file) = &args.chat_template {
+        let source = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let gguf = crate::open_model(&args.model)?;
+        let template = ChatTemplate::with_gguf_tokens(&source, &gguf.header().metadata).map_err(|e| format!("{}: {e}", file.display()))?;
+        engine.chat_template = Some(template);
+    }
     let prompt_ids = if args.chat {
         let mut messages = Vec::new();
         if let Some(system) = &args.system {
