@@ -72,6 +72,20 @@ fn a_kv_cache_beyond_the_binding_limit_is_a_clear_error() {
     assert!(err.to_string().contains("storage-binding limit of 4096 bytes"), "{err}");
 }
 
+/// The streaming load refuses such a context as soon as the header has arrived: a browser
+/// does not download the weights of a load that must fail.
+#[test]
+fn a_kv_cache_beyond_the_binding_limit_is_refused_before_the_weights_arrive() {
+    let path = tiny_llama_gguf();
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(path).unwrap();
+    let header_len = hearth::gguf::GgufHeader::parse_complete(&bytes).unwrap().data_offset as usize;
+    let ctx = common::gpu_with(GpuOptions { max_storage_binding: Some(4096), ..Default::default() });
+    let mut stream = hearth::model::ModelStream::new(&ctx, bytes.len() as u64, ModelOptions { n_ctx: Some(64) });
+    let err = pollster::block_on(stream.push(&bytes[..header_len])).expect_err("refused on the header alone");
+    assert!(err.to_string().contains("storage-binding limit of 4096 bytes"), "{err}");
+}
+
 #[test]
 fn a_logits_row_beyond_the_binding_limit_is_a_clear_error() {
     // One row of logits is 300 × 4 = 1,200 bytes; the weights split into 1 KiB parts load.

@@ -21,8 +21,7 @@ impl Utf8Stream {
                 return text;
             }
         };
-        let text = String::from_utf8(self.pending.drain(..valid).collect()).expect("checked above");
-        text
+        String::from_utf8(self.pending.drain(..valid).collect()).expect("checked above")
     }
 
     /// The rest at the end of generation (an unfinished character becomes U+FFFD).

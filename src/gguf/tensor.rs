@@ -23,7 +23,7 @@ impl TensorInfo {
     /// Elements per row (`dims[0]`) and number of rows (the product of the other dims).
     pub fn rows_cols(&self) -> (u64, u64) {
         let cols = self.dims.first().copied().unwrap_or(1);
-        let rows = if cols == 0 { 0 } else { self.n_elements / cols };
+        let rows = self.n_elements.checked_div(cols).unwrap_or(0);
         (rows, cols)
     }
 }

@@ -34,7 +34,7 @@ const MAX_CACHED_GRAPHS: usize = 16;
 #[cfg(not(target_arch = "wasm32"))]
 const FILE_CHUNK: u64 = 16 << 20;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct ModelOptions {
     /// Context length (KV cache size). Default: min(model's, 4096).
     pub n_ctx: Option<u32>,
@@ -61,6 +61,23 @@ pub struct Forward {
     pub logits: Option<Vec<f32>>,
 }
 
+/// The context length a load will use (the option, else the smaller of the model's and
+/// `DEFAULT_CONTEXT`), refused when a layer's key (or value) cache, one binding each, would
+/// exceed the device's storage-binding limit. Checked as soon as the header is parsed, so a
+/// browser does not download the weights of a load that must fail.
+pub(crate) fn context_length(ctx: &GpuContext, config: &ModelConfig, options: ModelOptions) -> Result<u32> {
+    let n_ctx = options.n_ctx.unwrap_or(DEFAULT_CONTEXT.min(config.n_ctx_train)).max(1);
+    let layer_cache_bytes = u64::from(n_ctx) * u64::from(config.kv_dim()) * 4;
+    if layer_cache_bytes > ctx.max_storage_binding {
+        return Err(Error::InvalidArgument(format!(
+            "a context of {n_ctx} tokens needs {layer_cache_bytes}-byte key/value caches per layer, over this \
+             device's storage-binding limit of {} bytes",
+            ctx.max_storage_binding
+        )));
+    }
+    Ok(n_ctx)
+}
+
 impl Model {
     /// Loads a model from a GGUF file on disk, streaming its tensor data to the GPU in
     /// chunks (the same path the browser's downloads take).
@@ -79,16 +96,7 @@ impl Model {
     /// Builds a model around weights already on the GPU: the KV cache, RoPE tables and
     /// the decode graph (compiling its shaders).
     pub async fn from_weights(ctx: &GpuContext, config: ModelConfig, weights: ModelWeights, options: ModelOptions) -> Result<Model> {
-        let n_ctx = options.n_ctx.unwrap_or(DEFAULT_CONTEXT.min(config.n_ctx_train)).max(1);
-        // Each layer's key (and value) cache is one binding: refuse a context that cannot be.
-        let layer_cache_bytes = u64::from(n_ctx) * u64::from(config.kv_dim()) * 4;
-        if layer_cache_bytes > ctx.max_storage_binding {
-            return Err(Error::InvalidArgument(format!(
-                "a context of {n_ctx} tokens needs {layer_cache_bytes}-byte key/value caches per layer, over this \
-                 device's storage-binding limit of {} bytes",
-                ctx.max_storage_binding
-            )));
-        }
+        let n_ctx = context_length(ctx, &config, options)?;
         let kv = KvCache::new(ctx, &config, n_ctx);
         let step = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("step"),

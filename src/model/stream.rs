@@ -63,7 +63,7 @@ impl ModelStream {
     pub async fn with_header(ctx: &GpuContext, header: GgufHeader, file_len: u64, options: ModelOptions) -> Result<ModelStream> {
         let mut s = ModelStream::new(ctx, file_len, options);
         s.received = header.data_offset;
-        s.state = State::Weights(Box::new(declare(ctx, header).await?));
+        s.state = State::Weights(Box::new(declare(ctx, header, options).await?));
         Ok(s)
     }
 
@@ -108,7 +108,7 @@ impl ModelStream {
                     }
                     Parsed::Complete(header) => {
                         let prefix = std::mem::take(prefix);
-                        let mut d = declare(&self.ctx, header).await?;
+                        let mut d = declare(&self.ctx, header, self.options).await?;
                         // The prefix may already hold the first tensor bytes.
                         let data = d.header.data_offset.min(len) as usize;
                         d.uploads.push(&self.ctx, data as u64, &prefix[data..])?;
@@ -150,10 +150,11 @@ impl ModelStream {
     }
 }
 
-/// Reads the model's configuration and allocates its weights. GPU allocation failures
-/// surface here as `Error::OutOfMemory` rather than as a lost device later.
-async fn declare(ctx: &GpuContext, header: GgufHeader) -> Result<Declared> {
+/// Reads the model's configuration, checks the context fits, and allocates its weights. GPU
+/// allocation failures surface here as `Error::OutOfMemory` rather than as a lost device later.
+async fn declare(ctx: &GpuContext, header: GgufHeader, options: ModelOptions) -> Result<Declared> {
     let config = ModelConfig::from_metadata(&header.metadata)?;
+    super::context_length(ctx, &config, options)?;
     let (weights, uploads) = ctx.catch_out_of_memory("model weights", || ModelWeights::declare(ctx, &config, &header)).await?;
     Ok(Declared { header, config, weights, uploads })
 }
