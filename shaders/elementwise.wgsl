@@ -41,7 +41,10 @@ fn geglu_tanh(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = index(gid);
     if (i < p.n) {
         let g = a[i];
-        let inner = 0.7978845608028654 * (g + 0.044715 * g * g * g);
+        // tanh is exactly ±1 in f32 beyond |x| ≈ 9.01, so clamping its argument changes
+        // nothing where tanh is computed well, but SwiftShader computes tanh from exp and
+        // returns NaN for large arguments (a Gemma 3 chat prompt gave all-NaN logits).
+        let inner = clamp(0.7978845608028654 * (g + 0.044715 * g * g * g), -10.0, 10.0);
         a[i] = 0.5 * g * (1.0 + tanh(inner)) * b[i];
     }
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::chat::ChatMessage;
+use crate::chat::{ChatMessage, ChatTemplate};
 use crate::engine::{Engine, FinishReason};
 use crate::error::Error;
 use crate::gpu::{GpuContext, GpuOptions};
@@ -226,8 +226,10 @@ impl WasmEngine {
 
     /// All bytes are in: checks completeness, compiles the shaders and resolves with the
     /// model's summary (as `hearth inspect --json`) plus `n_ctx` and `kv_cache_bytes`.
+    /// `chat_template`: a Jinja template to use instead of the model's own (an instruct
+    /// template for a base model whose GGUF has none), with the GGUF's BOS/EOS strings.
     #[wasm_bindgen(js_name = finishLoad)]
-    pub fn finish_load(&self) -> Promise {
+    pub fn finish_load(&self, chat_template: Option<String>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let stream = inner.take_as("finish a load", "finishLoad without beginLoad", |s| match s {
@@ -235,9 +237,20 @@ impl WasmEngine {
                 other => Err(other),
             })?;
             let summary = stream.header().map(ModelSummary::from_header).transpose();
+            let template = match (&chat_template, stream.header()) {
+                (Some(source), Some(header)) => Some(ChatTemplate::with_gguf_tokens(source, &header.metadata)),
+                _ => None,
+            };
             let loaded = async {
-                let summary = summary?;
-                let engine = Engine::from_stream(*stream).await?;
+                let mut summary = summary?;
+                let template = template.transpose()?;
+                let mut engine = Engine::from_stream(*stream).await?;
+                if let Some(template) = template {
+                    engine.chat_template = Some(template);
+                    if let Some(summary) = &mut summary {
+                        summary.chat_template = true;
+                    }
+                }
                 Ok::<_, Error>((summary, engine))
             };
             match loaded.await {

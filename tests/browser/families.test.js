@@ -4,16 +4,22 @@
 // head). Greedy tokens must equal the native CLI's (lavapipe, same shaders). Qwen is loaded a
 // second time with the storage-binding limit capped at 128 MiB (what many phones offer):
 // its output matrix is then split across bindings, and the tokens must not change.
+// Gemma 3 270M is a base model without a chat template: the `chatTemplate` load option gives
+// it Google's instruct template, and the chat prompt must equal the CLI's --chat-template.
 // Few, short generations: SwiftShader runs a 0.5B model at about a token per second.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, openPage } from './browser.js';
 import { cliGenerate } from './cli.js';
 import { GEMMA3, QWEN25, timed } from './models.js';
-import { TestServer } from './server.js';
+import { repoRoot, TestServer } from './server.js';
 
 const GREEDY_TOKENS = 12;
+/** Google's Gemma 3 instruct template (tests/chat_template.rs checks it against transformers). */
+const GEMMA3_IT_TEMPLATE = join(repoRoot, 'tests', 'fixtures', 'chat', 'gemma3-it.jinja');
 const MIB = 2 ** 20;
 
 let server;
@@ -32,17 +38,17 @@ after(async () => {
 });
 
 /** A new worker engine (with `engineOptions`) loads `model`; returns its info and stats. */
-async function load(model, engineOptions = {}) {
+async function load(model, engineOptions = {}, loadOptions = {}) {
   const url = `${server.origin}/models/${model}`;
   const { value, seconds } = await timed(() =>
     page.evaluate(
-      async ({ url, engineOptions }) => {
+      async ({ url, engineOptions, loadOptions }) => {
         window.engine?.dispose(); // frees the previous model's GPU memory with its worker
         window.engine = await newEngine('worker', engineOptions);
-        const info = await engine.load(url, { useCache: false });
+        const info = await engine.load(url, { useCache: false, ...loadOptions });
         return { info, stats: await engine.stats(), adapter: await engine.adapterInfo() };
       },
-      { url, engineOptions },
+      { url, engineOptions, loadOptions },
     ),
   );
   console.log(
@@ -53,8 +59,8 @@ async function load(model, engineOptions = {}) {
 }
 
 /** Greedy tokens in the page against `hearth generate --json` for the same prompt. */
-async function assertGreedyMatchesCli(model, { chat, prompt }) {
-  const expected = cliGenerate({ model, prompt, chat, maxTokens: GREEDY_TOKENS });
+async function assertGreedyMatchesCli(model, { chat, prompt, chatTemplateFile = null }) {
+  const expected = cliGenerate({ model, prompt, chat, chatTemplateFile, maxTokens: GREEDY_TOKENS });
   const { value: got, seconds } = await timed(() =>
     page.evaluate(
       async ({ chat, prompt, n }) => {
@@ -99,5 +105,27 @@ test('Gemma 3 270M: loads; greedy tokens equal the CLI', async () => {
   const { info } = await load(GEMMA3);
   assert.equal(info.architecture, 'gemma3');
   assert.equal(info.tokenizer.vocab_size, 262144);
+  assert.equal(info.chat_template, false, 'a base model: its GGUF has no chat template');
   await assertGreedyMatchesCli(GEMMA3, { chat: false, prompt: 'The capital of France is' });
+  const chat = await page.evaluate(() =>
+    engine.chat.completions.create({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 }).catch(describeError),
+  );
+  assert.match(chat.message, /no chat template/, 'chat without a template is a clear error');
+});
+
+test('Gemma 3 270M with the chatTemplate load option: chat prompt and greedy tokens equal the CLI --chat-template', async () => {
+  const { info } = await load(GEMMA3, {}, { chatTemplate: readFileSync(GEMMA3_IT_TEMPLATE, 'utf8') });
+  assert.equal(info.chat_template, true);
+  await assertGreedyMatchesCli(GEMMA3, { chat: true, prompt: 'Name a colour.', chatTemplateFile: GEMMA3_IT_TEMPLATE });
+  // A template that does not compile fails the load with the template's error.
+  const bad = await page.evaluate(async (url) => {
+    try {
+      await engine.load(url, { useCache: false, chatTemplate: '{% if %}' });
+      return 'loaded';
+    } catch (e) {
+      return describeError(e);
+    }
+  }, `${server.origin}/models/${GEMMA3}`);
+  assert.match(bad.message, /template/, JSON.stringify(bad));
+  assert.ok(bad.classes.includes('HearthError'), JSON.stringify(bad));
 });

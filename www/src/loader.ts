@@ -39,7 +39,7 @@ export async function loadModel(
 async function streamIntoEngine(
   engine: WasmEngineInstance,
   opened: OpenedSource,
-  { signal, onProgress }: LoadOptions,
+  { signal, onProgress, chatTemplate }: LoadOptions,
 ): Promise<ModelInfo> {
   const phase: LoadProgress['phase'] = opened.origin === 'network' ? 'download' : 'upload';
   const total = opened.totalBytes;
@@ -67,7 +67,7 @@ async function streamIntoEngine(
       );
     }
     report({ phase: 'compile', loadedBytes: total, totalBytes: total }, true);
-    const info = await engine.finishLoad();
+    const info = await engine.finishLoad(chatTemplate);
     await opened.finish();
     if (info.name === undefined || info.name === null || info.name === '') info.name = opened.label;
     return info;

@@ -14,7 +14,7 @@ export interface WireEngineOptions {
 export type ToWorker =
   | { kind: 'ready'; id: number; options: WireEngineOptions }
   | { kind: 'adapterInfo'; id: number }
-  | { kind: 'load'; id: number; source: string | Blob; useCache: boolean; progress: boolean }
+  | { kind: 'load'; id: number; source: string | Blob; useCache: boolean; progress: boolean; chatTemplate?: string }
   | { kind: 'unload'; id: number }
   | { kind: 'generate'; id: number; request: WasmGenerateRequest }
   | { kind: 'stats'; id: number }

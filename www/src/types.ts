@@ -20,6 +20,11 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Keep the downloaded weights in the Cache API and read them from it next time. Default true. */
   useCache?: boolean;
+  /**
+   * A Jinja chat template to use instead of the model's own, e.g. the instruct template for
+   * a base model whose GGUF has none (Gemma 3 270M). `bos_token`/`eos_token` come from the GGUF.
+   */
+  chatTemplate?: string;
 }
 
 /** What Hearth read from the model (the same fields as `hearth inspect --json`). */

@@ -33,7 +33,7 @@ export interface WasmEngineInstance {
   beginLoad(totalBytes: number): void;
   pushChunk(chunk: Uint8Array): Promise<void>;
   loadProgress(): WasmLoadProgress;
-  finishLoad(): Promise<ModelInfo>;
+  finishLoad(chatTemplate?: string): Promise<ModelInfo>;
   isLoaded(): boolean;
   unload(): void;
   generate(request: WasmGenerateRequest, onText: (text: string) => void): Promise<WasmGenerateResult>;

@@ -55,6 +55,7 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
           need().load(m.source, {
             signal,
             useCache: m.useCache,
+            chatTemplate: m.chatTemplate,
             onProgress: m.progress
               ? (progress) => scope.postMessage({ kind: 'progress', id: m.id, progress })
               : undefined,

@@ -59,7 +59,13 @@ class WorkerBackend implements Backend {
     // Relative URLs mean the page's location, not the worker script's.
     const wireSource = typeof source === 'string' || source instanceof URL ? absoluteUrl(source) : source;
     return this.call(
-      { kind: 'load', source: wireSource, useCache: options.useCache ?? true, progress: !!options.onProgress },
+      {
+        kind: 'load',
+        source: wireSource,
+        useCache: options.useCache ?? true,
+        progress: !!options.onProgress,
+        chatTemplate: options.chatTemplate,
+      },
       { onProgress: options.onProgress },
       options.signal,
     );
