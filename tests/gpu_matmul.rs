@@ -144,3 +144,20 @@ fn matrices_split_across_bindings_give_the_same_result() {
         }
     }
 }
+
+/// Rows as long as the largest models Hearth targets have (Llama 3 8B's ffn_down: 14,336
+/// columns, 448 chunks of 32). llvmpipe silently stops every loop of an invocation once all
+/// of them together have run 65,535 iterations (see kernels::attention::PER_QUERY_MAX_HEAD_DIM);
+/// a thread walking a long row with the CPU tuning's 16-row × 2-token tile must stay below it.
+/// (Q2_K and Q3_K failed here on prefill until their load_chunk loops got constant bounds.)
+#[test]
+fn long_rows_are_not_cut_short() {
+    let ctx = gpu_with_tuning(Tuning::CPU);
+    let cols = 14_336;
+    for dtype in DType::ALL {
+        for tokens in [1, 3] {
+            let (got, want, scale) = run_matmul(&ctx, dtype, 20, cols, tokens);
+            assert_close(&format!("{dtype} 20x{cols}x{tokens} cpu tuning"), &got, &want, &scale);
+        }
+    }
+}

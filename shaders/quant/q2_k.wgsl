@@ -10,12 +10,15 @@ fn load_chunk(bw: u32, sub: u32) {
     let dm = unpack2x16float(w[bw + 20u]);
     let n = sub / 4u;
     let j = sub % 4u;
-    for (var half = 0u; half < 2u; half++) {
-        let sc = wbyte(bw, 8u * n + 2u * j + half);
+    let sc0 = wbyte(bw, 8u * n + 2u * j); // values 0..15
+    let sc1 = wbyte(bw, 8u * n + 2u * j + 1u); // values 16..31
+    // One loop with constant bounds, which compilers unroll: llvmpipe counts the
+    // iterations of loops it does not unroll against a per-invocation limit (see
+    // PER_QUERY_MAX_HEAD_DIM in src/kernels/attention.rs), and long rows reached it.
+    for (var k = 0u; k < 8u; k++) {
+        let sc = select(sc0, sc1, k >= 4u);
         let dl = dm.x * f32(sc & 0xfu);
         let ml = dm.y * f32(sc >> 4u);
-        for (var k = 4u * half; k < 4u * half + 4u; k++) {
-            chunk[k] = dl * vec4<f32>(byte_bits(w[bw + 4u + 8u * n + k], 2u * j, 3u)) - ml;
-        }
+        chunk[k] = dl * vec4<f32>(byte_bits(w[bw + 4u + 8u * n + k], 2u * j, 3u)) - ml;
     }
 }

@@ -26,12 +26,13 @@ fn load_chunk(bw: u32, sub: u32) {
     let d = wf16(bw + 27u, 0u);
     let n = sub / 4u;
     let j = sub % 4u;
-    for (var half = 0u; half < 2u; half++) {
-        let dl = d * q3k_scale(bw, 8u * n + 2u * j + half);
-        for (var k = 4u * half; k < 4u * half + 4u; k++) {
-            let q = vec4<i32>(byte_bits(w[bw + 8u + 8u * n + k], 2u * j, 3u));
-            let high = byte_bits(w[bw + k], sub, 1u);
-            chunk[k] = dl * vec4<f32>(q - select(vec4<i32>(4), vec4<i32>(0), high == vec4<u32>(1u)));
-        }
+    let dl0 = d * q3k_scale(bw, 8u * n + 2u * j); // values 0..15
+    let dl1 = d * q3k_scale(bw, 8u * n + 2u * j + 1u); // values 16..31
+    // One loop with constant bounds (see q2_k.wgsl: llvmpipe's loop limit).
+    for (var k = 0u; k < 8u; k++) {
+        let dl = select(dl0, dl1, k >= 4u);
+        let q = vec4<i32>(byte_bits(w[bw + 8u + 8u * n + k], 2u * j, 3u));
+        let high = byte_bits(w[bw + k], sub, 1u);
+        chunk[k] = dl * vec4<f32>(q - select(vec4<i32>(4), vec4<i32>(0), high == vec4<u32>(1u)));
     }
 }
