@@ -1,0 +1,160 @@
+//! Shape checks on tiny synthetic models, in seconds instead of on the real 100-500 MB ones:
+//! odd sizes (vocabularies of 1,003 and 515 rows, ff 160, grouped-query heads), every weight
+//! format Hearth reads (F32, F16, BF16, Q4_0..Q8_0 in tiny-llama; Q2_K..Q6_K in tiny-gemma3),
+//! Qwen2's biases, Gemma 3's 256-dim heads and sliding window (32 tokens) over 600 tokens in
+//! prefill and decode, and matrices split across storage bindings with all-position logits
+//! computed in batches. Every position's argmax and full logit rows are compared with the exact
+//! f32 numpy reference (scripts/fixtures/numpy_llama.py).
+//! Models and fixtures: tests/fixtures/tiny/, made by scripts/fixtures/tiny_models.py.
+
+mod common;
+
+use common::model_checks::{ids_of, load};
+use hearth::gpu::{GpuContext, GpuOptions};
+use hearth::model::{Logits, Model};
+use serde_json::Value;
+
+/// Both sides compute in f32 from the same dequantised weights, differing only in summation
+/// order and exp/sin/cos/tanh. The reference itself moves by at most 3.1e-6 (llama), 2.3e-6
+/// (qwen2), 8.0e-6 (gemma3) between f32 and f64 (recorded in the fixtures), and Hearth on
+/// lavapipe differs from it by at most 1.1e-5 (gemma3, 600 tokens). 1e-4 leaves ~10x room for
+/// other devices' rounding and still sees small slips: an RMSNorm epsilon of 1e-5 instead of
+/// 1e-6 moves tiny-gemma3's logits by 6e-4, a RoPE base 1% off by 1e-2, a window off by one
+/// by 0.5 to 3, the other RoPE pairing by 2.5 to 3.5 (each measured on the reference).
+const TOLERANCE: f32 = 1e-4;
+
+struct Fixture {
+    name: String,
+    ids: Vec<u32>,
+    argmax: Vec<u32>,
+    margin: Vec<f32>,
+    /// (position, full logits row).
+    rows: Vec<(usize, Vec<f32>)>,
+}
+
+fn fixture(name: &str) -> Fixture {
+    let fx = common::read_fixture_json(&format!("tiny/{name}.json"));
+    let floats = |v: &Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect::<Vec<f32>>();
+    let rows = fx["rows"].as_array().unwrap().iter().map(|r| (r["pos"].as_u64().unwrap() as usize, floats(&r["logits"]))).collect();
+    Fixture { name: name.into(), ids: ids_of(&fx["ids"]), argmax: ids_of(&fx["argmax"]), margin: floats(&fx["top2_margin"]), rows }
+}
+
+fn open(name: &str, max_storage_binding: Option<u64>, n_ctx: u32) -> (GpuContext, Model) {
+    let ctx = common::gpu_with(GpuOptions { max_storage_binding, ..Default::default() });
+    let model = load(&ctx, &common::fixture_path(&format!("tiny/{name}.gguf")), n_ctx);
+    (ctx, model)
+}
+
+/// The reference's argmax at `pos`, unless its top-2 margin is within rounding of a tie.
+fn check_argmax(fx: &Fixture, pos: usize, got: u32) {
+    if fx.margin[pos] > 2.0 * TOLERANCE {
+        assert_eq!(got, fx.argmax[pos], "{}: argmax at position {pos} (reference margin {})", fx.name, fx.margin[pos]);
+    }
+}
+
+/// The fixture's full row at `pos`, within `TOLERANCE`; returns the worst difference.
+fn check_row(fx: &Fixture, pos: usize, got: &[f32]) -> f32 {
+    let want = &fx.rows.iter().find(|(p, _)| *p == pos).unwrap().1;
+    assert_eq!(got.len(), want.len());
+    let mut worst = 0f32;
+    for (id, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() <= TOLERANCE, "{}: position {pos}, logit[{id}] = {g}, reference {w}", fx.name);
+        worst = worst.max((g - w).abs());
+    }
+    worst
+}
+
+/// Runs the first `n` prompt tokens in one `forward` with all-position logits and checks
+/// every position's argmax and the stored rows among them.
+fn check_prompt(model: &mut Model, fx: &Fixture, n: usize) {
+    let vocab = model.config.vocab as usize;
+    let out = pollster::block_on(model.forward(&fx.ids[..n], Logits::All, true)).unwrap();
+    let logits = out.logits.unwrap();
+    assert_eq!(logits.len(), n * vocab);
+    for (pos, row) in logits.chunks(vocab).enumerate() {
+        check_argmax(fx, pos, hearth::sample::argmax(row));
+    }
+    check_argmax(fx, n - 1, out.argmax);
+    let mut worst = 0f32;
+    for (pos, _) in fx.rows.iter().filter(|(p, _)| *p < n) {
+        worst = worst.max(check_row(fx, *pos, &logits[pos * vocab..(pos + 1) * vocab]));
+    }
+    eprintln!("{}: {n} tokens, worst logit difference {worst:.2e} (tolerance {TOLERANCE:.0e})", fx.name);
+}
+
+/// Asserts that each of `matrices` is stored in at least three buffers.
+fn assert_split(model: &Model, matrices: &[&str]) {
+    let split = model.split_matrices();
+    eprintln!("split matrices: {split:?}");
+    for m in matrices {
+        assert!(split.iter().any(|(name, parts)| name == m && *parts >= 3), "{m} not split in 3 or more: {split:?}");
+    }
+}
+
+#[test]
+fn tiny_llama_every_format_odd_vocab_matches_reference() {
+    let fx = fixture("tiny-llama");
+    let (_ctx, mut model) = open("tiny-llama", None, 256);
+    check_prompt(&mut model, &fx, fx.ids.len());
+}
+
+#[test]
+fn tiny_qwen2_biases_neox_rope_matches_reference() {
+    let fx = fixture("tiny-qwen2");
+    let (_ctx, mut model) = open("tiny-qwen2", None, 256);
+    check_prompt(&mut model, &fx, fx.ids.len());
+}
+
+/// 600 tokens in three batches: the five local layers' 32-token window and the global layer
+/// over all keys (its 256-dim heads read past 512 keys), k-quant matrices.
+#[test]
+fn tiny_gemma3_prefill_600_tokens_past_the_window_matches_reference() {
+    let fx = fixture("tiny-gemma3");
+    let (_ctx, mut model) = open("tiny-gemma3", None, 1024);
+    check_prompt(&mut model, &fx, fx.ids.len());
+}
+
+/// Prefill 560 tokens, then decode the last 40 one at a time: the decode path's window and
+/// positions past it.
+#[test]
+fn tiny_gemma3_decode_past_the_window_matches_reference() {
+    let fx = fixture("tiny-gemma3");
+    let (_ctx, mut model) = open("tiny-gemma3", None, 1024);
+    let (prefill, decode) = fx.ids.split_at(560);
+    let out = pollster::block_on(model.forward(prefill, Logits::Last, false)).unwrap();
+    check_argmax(&fx, 559, out.argmax);
+    let mut last = Vec::new();
+    for (i, &id) in decode.iter().enumerate() {
+        let pos = prefill.len() + i;
+        let out = pollster::block_on(model.forward(&[id], Logits::Last, pos == fx.ids.len() - 1)).unwrap();
+        check_argmax(&fx, pos, out.argmax);
+        last = out.logits.unwrap_or_default();
+    }
+    let worst = check_row(&fx, fx.ids.len() - 1, &last);
+    eprintln!("tiny-gemma3 decode: worst logit difference at position 599 {worst:.2e}");
+}
+
+/// A 24 KiB binding limit: the F16 embedding (192-byte rows) and the Q8_0 output (108-byte
+/// rows) split into 8 and 5 buffers, and 6 rows of logits fit, so 40 tokens run as
+/// 6 × 6 + 4. The 48-token KV cache (6 KiB per layer) still fits.
+#[test]
+fn tiny_llama_split_matrices_and_batched_logits_match_reference() {
+    let fx = fixture("tiny-llama");
+    let (_ctx, mut model) = open("tiny-llama", Some(24 << 10), 48);
+    assert_split(&model, &["token_embd.weight", "output.weight"]);
+    assert_eq!(model.max_batch(Logits::All).unwrap(), 6);
+    check_prompt(&mut model, &fx, fx.ids.len());
+}
+
+/// A 48 KiB binding limit: the tied Q8_0 embedding (144-byte rows in the GPU layout) splits
+/// into 341 + 341 + 341 + 1 rows, and 12 rows of logits fit, so 44 tokens (12 past the
+/// window) run as 12 × 3 + 8. The KV cache of 48 tokens (1 KiB each) just fits; the
+/// 600-token prompt would not.
+#[test]
+fn tiny_gemma3_split_matrices_and_batched_logits_match_reference() {
+    let fx = fixture("tiny-gemma3");
+    let (_ctx, mut model) = open("tiny-gemma3", Some(48 << 10), 48);
+    assert_split(&model, &["token_embd.weight"]);
+    assert_eq!(model.max_batch(Logits::All).unwrap(), 12);
+    check_prompt(&mut model, &fx, 44);
+}
