@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Speed of Hearth next to llama.cpp (same files, same machine, same run): builds the release
 # CLI and runs scripts/bench.py, which prints a markdown table (see README, "Speed").
-# Needs llama-cpp-python (scripts/setup.sh builds it for the requantised models).
+# Needs llama-cpp-python and the requantised SmolLM2 files: `scripts/setup.sh --reference`
+# (run here first) builds and makes them.
 # Usage: scripts/bench.sh [MODEL.gguf ...] [-- bench.py options]
 # Default models: SmolLM2-135M as shipped (Q4_1) and requantised to Q8_0 and Q4_K_M, then
 # Qwen2.5-Coder 0.5B and Gemma 3 270M as shipped (Q4_K_M mixes).
@@ -19,5 +20,6 @@ if [ ${#models[@]} -eq 0 ]; then
           models/gemma-3-270m-q4_k_m.gguf)
 fi
 
+scripts/setup.sh --reference
 cargo build --release --quiet --bin hearth
 python3 scripts/bench.py --hearth target/release/hearth "$@" "${models[@]}"

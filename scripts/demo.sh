@@ -5,7 +5,7 @@
 # WebGPU (Chrome/Edge 113+, Safari 26+, Firefox 141+ on Windows); Ctrl+C stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --demo
+scripts/setup.sh
 echo "== building the hearth-llm package and the demo (www/)"
 (cd www && npm run build --silent)
 echo "== serving the demo"

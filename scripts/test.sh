@@ -1,23 +1,110 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine or a developer's: set up (idempotent), then
-# the Rust tests (unit + integration, on the real models), the wasm32 build check, and the
-# browser package's build and tests (headless Chromium, WebGPU on SwiftShader).
+# The whole test suite, on a fresh machine or a developer's: set up (idempotent), build the
+# native tests and the browser package, run every Rust test binary (unit + integration, on
+# the real models, on lavapipe) and the browser tests (headless Chromium, WebGPU on
+# SwiftShader), then print seconds per phase so anyone can see what grew.
+#
+# Test binaries run as independent jobs, HEARTH_TEST_JOBS at a time (default 2, the cores of
+# the machines CI runs on), longest first; each job's output goes to target/test-logs/ and
+# is printed when the job ends. The budget: the whole run ≤ 35 min on the slowest 2-core
+# machine of this kind (see README "Tests").
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
+jobs=${HEARTH_TEST_JOBS:-2}
+logs=$root/target/test-logs
+times=$root/target/test-logs/phases.tsv
+t_start=$(date +%s)
 
-scripts/setup.sh
+# The Vulkan loader (through libwayland) looks for a display socket in XDG_RUNTIME_DIR and
+# prints "error: XDG_RUNTIME_DIR is invalid or not set" when it is unset, as on CI and in
+# containers. Compute needs no display: give it an empty private directory to look in.
+if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
+  XDG_RUNTIME_DIR=$(mktemp -d /tmp/hearth-xdg.XXXXXX)
+  chmod 700 "$XDG_RUNTIME_DIR"
+  export XDG_RUNTIME_DIR
+fi
 
-echo "== wasm32 build check"
-cargo build --lib --target wasm32-unknown-unknown
+mkdir -p "$logs"
+: >"$times"
 
-echo "== cargo test"
-cargo test --all-targets
+# phase NAME CMD...: runs CMD in the foreground and records its seconds.
+phase() {
+  local name=$1 t0 rc=0
+  shift
+  echo "== $name"
+  t0=$(date +%s)
+  "$@" || rc=$?
+  printf '%s\t%s\t%s\n' "$name" $(($(date +%s) - t0)) "$rc" >>"$times"
+  return $rc
+}
 
-echo "== hearth-llm package (www/: cargo wasm32 release + wasm-bindgen + tsc)"
-(cd www && npm run build --silent)
+print_table() {
+  echo
+  echo "== phase times (seconds; jobs in parallel overlap, so they add up to more than the total)"
+  awk -F'\t' '{ printf "  %-44s %6d  %s\n", $1, $2, ($3 == 0 ? "ok" : "FAILED (exit " $3 ")") }' "$times"
+  printf '  %-44s %6d\n' "total" $(($(date +%s) - t_start))
+}
+trap print_table EXIT
 
-echo "== browser tests (tests/browser/)"
-# The native CLI they compare with: the debug-profile binary `cargo test` just built.
-cargo build --quiet --bin hearth
-export HEARTH_CLI="$PWD/target/debug/hearth"
-(cd tests/browser && npm test --silent)
+phase "setup" scripts/setup.sh
+
+# Build once; the test binaries then run without cargo (no lock contention between jobs).
+phase "build: native tests (cargo test --no-run)" \
+  cargo test --all-targets --no-run --message-format=json-render-diagnostics >"$logs/build.json"
+phase "build: hearth-llm package (wasm32 + tsc)" bash -c 'cd www && npm run build --silent'
+
+# One job per test binary: "NAME<TAB>COMMAND". Their order is the expected cost, longest
+# first, so that two lanes finish together; unknown binaries (new test files) go first.
+jq_bins() {
+  python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        t = m["target"]
+        name = t["name"] if t["kind"] != ["lib"] else "unit (lib)"
+        if t["kind"] == ["bin"]: name = "unit (bin " + t["name"] + ")"
+        if t["kind"] == ["bench"]: continue
+        print(name + "\t" + m["executable"])
+' "$1"
+}
+ORDER="browser model_gemma3 model_qwen2 model_llama model_tiny gpu_attention gpu_matmul model_stream model_limits cli"
+jobfile=$logs/jobs.tsv
+{
+  jq_bins "$logs/build.json" | while IFS=$'\t' read -r name exe; do
+    rank=0
+    for o in $ORDER; do rank=$((rank + 1)); [ "$o" = "$name" ] && break; done
+    [[ " $ORDER " == *" $name "* ]] || rank=0
+    printf '%s\t%s\t%s\n' "$rank" "$name" "$exe"
+  done
+  # The browser tests compare with the native CLI `cargo test` just built.
+  printf '%s\t%s\t%s\n' 1 browser "cd tests/browser && HEARTH_CLI=$root/target/debug/hearth npm test --silent"
+} | sort -n -k1,1 | cut -f2- >"$jobfile"
+
+run_job() { # run_job NAME COMMAND: one job, output to its log, time to the table
+  local name=$1 cmd=$2 t0 rc=0
+  t0=$(date +%s)
+  if [ "$name" = browser ]; then
+    bash -c "$cmd" >"$logs/$name.log" 2>&1 || rc=$?
+  else
+    "$cmd" >"$logs/$name.log" 2>&1 || rc=$?
+  fi
+  printf '%s\t%s\t%s\n' "test: $name" $(($(date +%s) - t0)) "$rc" >>"$times"
+  echo "== test: $name ($(($(date +%s) - t0)) s, exit $rc)"
+  if [ $rc -ne 0 ]; then cat "$logs/$name.log"; else grep -E '^(test result|# (pass|fail|tests))' "$logs/$name.log" || true; fi
+  return $rc
+}
+export -f run_job
+export logs times
+
+echo "== tests: $(wc -l <"$jobfile") jobs, $jobs at a time (logs in target/test-logs/)"
+failed=0
+tr '\t' '\n' <"$jobfile" | xargs -d '\n' -n 2 -P "$jobs" bash -c 'run_job "$0" "$1"' || failed=1
+# One closing line for the whole suite, summed over cargo's "test result" lines and
+# node's "# pass"/"# fail" lines.
+cat "$logs"/*.log | awk '
+  /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+  /^# pass / { p += $3 } /^# fail / { f += $3 }
+  END { printf "tests: %d passed, %d failed\n", p, f }'
+[ $failed -eq 0 ] || { echo "== some tests FAILED (see above)"; exit 1; }

@@ -1,15 +1,17 @@
 //! Gemma 3 270M (gemma3 architecture: q/k norms, post-norms, GELU-tanh FFN, scaled
-//! embeddings, sliding-window layers with their own RoPE base) on the GPU against the exact
-//! f32 numpy reference (logits, argmax) and llama.cpp (greedy continuations, perplexity).
-//! Fixtures: tests/fixtures/gemma3/, made by scripts/fixtures/family_fixtures.py. Prompts,
-//! greedy cases and perplexity windows include inputs longer than the 512-token window.
+//! embeddings, sliding-window layers with their own RoPE base, a 262,144-row Q8_0 embedding
+//! that is also the LM head) on the GPU against the exact f32 numpy reference (logits,
+//! argmax) and llama.cpp (greedy continuations, perplexity). Fixtures: tests/fixtures/gemma3/,
+//! made by scripts/fixtures/family_fixtures.py. The model is loaded once and shared by the
+//! tests. Inputs past the sliding window (and past 512 keys) and binding splits are checked on
+//! a tiny synthetic gemma3 (tests/model_tiny.rs): here they only cost time.
 
 mod common;
 
-use common::model_checks::{check_greedy, check_logits, check_logits_up_to, check_perplexity, load};
-use hearth::gpu::GpuOptions;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
-const LOGITS: &str = "gemma3/logits_gemma-3-270m-q4_k_m.json";
+use common::model_checks::{check_greedy, check_logits_up_to, check_perplexity, load, shared};
+use hearth::model::Model;
 
 /// Tolerance: both sides compute in f32 from the same dequantised weights, differing in
 /// summation order and exp/sin/cos/tanh. The numpy reference moves by ~2e-5 between f32 and
@@ -18,40 +20,26 @@ const LOGITS: &str = "gemma3/logits_gemma-3-270m-q4_k_m.json";
 /// another RMSNorm epsilon; up to 2.4 for llama.cpp's 8-bit activations).
 const TOLERANCE: f32 = 1e-3;
 
-fn model(options: GpuOptions, n_ctx: u32) -> (hearth::gpu::GpuContext, hearth::model::Model) {
-    let ctx = common::gpu_with(options);
-    let model = load(&ctx, &common::model_path(common::GEMMA3), n_ctx);
-    (ctx, model)
+/// The fixture's prompts of up to 32 tokens (four of its seven: 51 positions in all).
+const MAX_PROMPT_TOKENS: usize = 32;
+
+fn model() -> MutexGuard<'static, Model> {
+    static MODEL: OnceLock<Mutex<Model>> = OnceLock::new();
+    shared(&MODEL, || load(&common::gpu(), &common::model_path(common::GEMMA3), 512))
 }
 
 #[test]
 fn logits_match_numpy_reference() {
-    let (_ctx, mut model) = model(GpuOptions::default(), 1024);
-    check_logits(&mut model, LOGITS, TOLERANCE);
-}
-
-/// With a 32 MiB binding limit the 262,144-row Q8_0 embedding (also the LM head, 180 MiB in
-/// the GPU layout) is split in six, and all-position logits (1 MiB per token) are computed 32
-/// tokens at a time instead of failing validation with a too-large logits binding. (The
-/// prompts longer than 100 tokens are left to the test above: they add time, not coverage.)
-#[test]
-fn logits_match_with_a_32_mib_binding_limit() {
-    let options = GpuOptions { max_storage_binding: Some(32 << 20), ..Default::default() };
-    let (_ctx, mut model) = model(options, 1024);
-    assert_eq!(model.split_matrices(), [("token_embd.weight".to_string(), 6)]);
-    assert_eq!(model.max_batch(hearth::model::Logits::All).unwrap(), 32);
-    check_logits_up_to(&mut model, LOGITS, TOLERANCE, 100);
+    check_logits_up_to(&mut model(), "gemma3/logits_gemma-3-270m-q4_k_m.json", TOLERANCE, MAX_PROMPT_TOKENS);
 }
 
 #[test]
 fn greedy_continuations_match_llama_cpp() {
-    let (_ctx, mut model) = model(GpuOptions::default(), 1024);
-    check_greedy(&mut model, "gemma3/greedy_gemma-3-270m-q4_k_m.json");
+    check_greedy(&mut model(), "gemma3/greedy_gemma-3-270m-q4_k_m.json", &["story", "code", "turn_fact"], 16);
 }
 
-/// Windows of 1,024 tokens: the local layers' 512-token window is in play.
+/// Perplexity on two 128-token windows of the committed text, within 1% of llama.cpp's.
 #[test]
 fn perplexity_within_one_percent_of_llama_cpp() {
-    let (_ctx, mut model) = model(GpuOptions::default(), 1024);
-    check_perplexity(&mut model, "gemma3/perplexity_gemma-3-270m-q4_k_m.json");
+    check_perplexity(&mut model(), "gemma3/perplexity_gemma-3-270m-q4_k_m.json");
 }

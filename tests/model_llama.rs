@@ -3,17 +3,16 @@
 //! - llama.cpp (llama-cpp-python): greedy continuations and perplexity.
 //!
 //! Fixtures: tests/fixtures/llama/, made by scripts/fixtures/llama_fixtures.py. The checks
-//! themselves are shared with the other families (tests/common/model_checks.rs).
+//! themselves are shared with the other families (tests/common/model_checks.rs). The model is
+//! loaded once and shared by the tests. Shapes (long contexts, binding splits, odd sizes,
+//! every quant format) are checked on tiny synthetic models in tests/model_tiny.rs.
 
 mod common;
 
-use common::model_checks::{check_greedy, check_logits, check_perplexity, load};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
-fn requant(name: &str) -> std::path::PathBuf {
-    let path = common::models_dir().join("requant").join(name);
-    assert!(path.is_file(), "{} is missing: scripts/setup.sh makes it with llama.cpp's quantiser", path.display());
-    path
-}
+use common::model_checks::{check_greedy, check_logits_up_to, check_perplexity, load, shared};
+use hearth::model::Model;
 
 /// Tolerance: both sides compute in f32 from the same dequantised weights, differing only in
 /// summation order (GPU reductions vs numpy's pairwise sums) and in exp/sin/cos. The
@@ -22,38 +21,26 @@ fn requant(name: &str) -> std::path::PathBuf {
 /// 1000× below the differences (~1) that a wrong kernel or llama.cpp's 8-bit activations give.
 const TOLERANCE: f32 = 1e-3;
 
-fn logits(path: &std::path::Path, fixture: &str) {
-    let ctx = common::gpu();
-    let mut model = load(&ctx, path, 512);
-    check_logits(&mut model, &format!("llama/{fixture}"), TOLERANCE);
+/// The fixture's prompts of up to 32 tokens (five of its six: 84 positions in all).
+const MAX_PROMPT_TOKENS: usize = 32;
+
+fn model() -> MutexGuard<'static, Model> {
+    static MODEL: OnceLock<Mutex<Model>> = OnceLock::new();
+    shared(&MODEL, || load(&common::gpu(), &common::model_path(common::SMOLLM2), 512))
 }
 
 #[test]
-fn logits_match_numpy_reference_q4_1() {
-    logits(&common::model_path(common::SMOLLM2), "logits_smollm2-135m-instruct-q4_1.json");
-}
-
-#[test]
-fn logits_match_numpy_reference_q8_0_requantised() {
-    logits(&requant("smollm2-135m-instruct-q8_0.gguf"), "logits_smollm2-135m-instruct-q8_0.json");
-}
-
-#[test]
-fn logits_match_numpy_reference_q4_k_m_requantised() {
-    logits(&requant("smollm2-135m-instruct-q4_k_m.gguf"), "logits_smollm2-135m-instruct-q4_k_m.json");
+fn logits_match_numpy_reference() {
+    check_logits_up_to(&mut model(), "llama/logits_smollm2-135m-instruct-q4_1.json", TOLERANCE, MAX_PROMPT_TOKENS);
 }
 
 #[test]
 fn greedy_continuations_match_llama_cpp() {
-    let ctx = common::gpu();
-    let mut model = load(&ctx, &common::model_path(common::SMOLLM2), 512);
-    check_greedy(&mut model, "llama/greedy_smollm2-135m-instruct-q4_1.json");
+    check_greedy(&mut model(), "llama/greedy_smollm2-135m-instruct-q4_1.json", &["story", "code", "chatml_fact"], 16);
 }
 
-/// Perplexity on a committed 1,468-token text, windows of 512, within 1% of llama.cpp's.
+/// Perplexity on two 128-token windows of the committed text, within 1% of llama.cpp's.
 #[test]
 fn perplexity_within_one_percent_of_llama_cpp() {
-    let ctx = common::gpu();
-    let mut model = load(&ctx, &common::model_path(common::SMOLLM2), 512);
-    check_perplexity(&mut model, "llama/perplexity_smollm2-135m-instruct-q4_1.json");
+    check_perplexity(&mut model(), "llama/perplexity_smollm2-135m-instruct-q4_1.json");
 }

@@ -3,6 +3,7 @@
 //! numpy reference): logits and argmax, greedy continuations, perplexity.
 
 use std::path::Path;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use hearth::gguf::GgufFile;
 use hearth::gpu::GpuContext;
@@ -12,6 +13,12 @@ use serde_json::Value;
 pub fn load(ctx: &GpuContext, path: &Path, n_ctx: u32) -> Model {
     let mut file = GgufFile::open(path).unwrap();
     pollster::block_on(Model::load(ctx, &mut file, ModelOptions { n_ctx: Some(n_ctx) })).unwrap()
+}
+
+/// One model per test binary, loaded on first use and shared by its tests (they take turns:
+/// each check starts from `model.reset()`). Loading a real model costs more than most checks.
+pub fn shared(cell: &'static OnceLock<Mutex<Model>>, init: impl FnOnce() -> Model) -> MutexGuard<'static, Model> {
+    cell.get_or_init(|| Mutex::new(init())).lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 pub fn ids_of(v: &Value) -> Vec<u32> {
@@ -66,13 +73,20 @@ pub fn check_logits_up_to(model: &mut Model, fixture: &str, tolerance: f32, max_
 /// reference picks on the same path (llama.cpp's approximation is what differs). Either
 /// way Hearth's whole continuation must equal the f32 reference's own greedy path, except
 /// after a step where that reference's margin is < 1e-3 (a tie in f32).
-pub fn check_greedy(model: &mut Model, fixture: &str) {
+///
+/// Only the named `cases`, and only their first `n_tokens` steps: a prefix of a greedy path is
+/// checked by the same rules, and each decode step on lavapipe costs a full forward pass.
+pub fn check_greedy(model: &mut Model, fixture: &str, cases: &[&str], n_tokens: usize) {
     let fx = super::read_fixture_json(fixture);
     let mut report = Vec::new();
-    for case in fx["cases"].as_array().unwrap() {
+    let all = fx["cases"].as_array().unwrap();
+    for wanted in cases {
+        assert!(all.iter().any(|c| c["name"] == *wanted), "{fixture}: no case {wanted:?}");
+    }
+    for case in all.iter().filter(|c| cases.contains(&c["name"].as_str().unwrap())) {
         let name = case["name"].as_str().unwrap();
         let prompt = ids_of(&case["prompt_ids"]);
-        let n = case["generated_ids"].as_array().unwrap().len();
+        let n = case["generated_ids"].as_array().unwrap().len().min(n_tokens);
         model.reset();
         let mut got = vec![pollster::block_on(model.forward(&prompt, Logits::Last, false)).unwrap().argmax];
         while got.len() < n {
@@ -106,10 +120,10 @@ pub fn check_greedy(model: &mut Model, fixture: &str) {
             report.push(format!("{name}: diverges from the f32 reference at a tie, step {i}"));
         }
     }
-    eprintln!("{fixture}: greedy divergences ({} of {} cases): {report:#?}", report.len(), fx["cases"].as_array().unwrap().len());
+    eprintln!("{fixture}: greedy divergences ({} of {} cases, {n_tokens} tokens): {report:#?}", report.len(), cases.len());
 }
 
-/// Perplexity on the committed text, with llama.cpp's tokens and windows: within 1% of
+/// Perplexity on the fixture's windows of the committed text, with llama.cpp's tokens: within 1% of
 /// llama.cpp's, and within 0.01% of the exact f32 numpy reference's (Hearth computes in f32
 /// from the same dequantised weights; llama.cpp's 8-bit activations are what the 1% allows).
 pub fn check_perplexity(model: &mut Model, fixture: &str) {
