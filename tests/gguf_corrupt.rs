@@ -78,19 +78,24 @@ fn smollm_header_bytes() -> (Vec<u8>, u64) {
 
 // ---- truncation ------------------------------------------------------------------------
 
-/// Truncated at every byte offset inside the header (magic, metadata, tensor infos,
-/// padding): always an error, never a panic. 1.8M parses; each is cheap because the
-/// reader's first pass only skims arrays, and the offsets are split across threads.
+/// Truncated inside the header (magic, metadata, tensor infos, padding): always an error,
+/// never a panic. Every offset of the first 8 KiB (the fixed header, the first keys of every
+/// value type, the starts of the big token arrays) and of the last 32 KiB (the end of the
+/// merges array, all 272 tensor infos, the padding), and every 61st offset in between (the
+/// string arrays: a prime stride lands on every position within a string and its length).
+/// ~70k parses; every one of the 1.8M offsets took 200 s on a slow CI machine.
 #[test]
-fn smollm2_truncated_at_every_header_offset_is_an_error() {
+fn smollm2_truncated_in_the_header_is_an_error() {
     let (header, _) = smollm_header_bytes();
     let n = header.len();
+    let (head, tail) = (8 << 10, n - (32 << 10));
+    let offsets: Vec<usize> = (0..head).chain((head..tail).step_by(61)).chain(tail..n).collect();
     let threads = std::thread::available_parallelism().map_or(2, |p| p.get()).min(8);
     std::thread::scope(|s| {
         for t in 0..threads {
-            let header = &header;
+            let (header, offsets) = (&header, &offsets);
             s.spawn(move || {
-                for k in (t..n).step_by(threads) {
+                for &k in offsets.iter().skip(t).step_by(threads) {
                     let prefix = &header[..k];
                     let (res, peak) = peak_alloc(|| GgufHeader::parse(prefix, Some(k as u64)));
                     assert!(res.is_err(), "truncated at {k}: parsed as a complete header");

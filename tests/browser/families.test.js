@@ -1,12 +1,12 @@
 // The other model families in a worker engine on SwiftShader: Qwen2.5-Coder 0.5B (qwen2:
 // q/k/v biases, NeoX RoPE, an untied 151,936-row output matrix, ChatML) and Gemma 3 270M
 // (gemma3: q/k norms, sliding-window layers, a 262,144-row embedding that is also the LM
-// head). Greedy tokens must equal the native CLI's (lavapipe, same shaders). Qwen is loaded a
-// second time with the storage-binding limit capped at 128 MiB (what many phones offer):
-// its output matrix is then split across bindings, and the tokens must not change.
+// head). Greedy tokens must equal the native CLI's (lavapipe, same shaders). Qwen is loaded
+// with the storage-binding limit capped at 128 MiB (what many phones offer): its output matrix
+// is then split across bindings, and the tokens must still equal the CLI's (unsplit).
 // Gemma 3 270M is a base model without a chat template: the `chatTemplate` load option gives
 // it Google's instruct template, and the chat prompt must equal the CLI's --chat-template.
-// Few, short generations: SwiftShader runs a 0.5B model at about a token per second.
+// Few, short generations: SwiftShader runs a 0.5B model at 0.25-1 token per second.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { cliGenerate } from './cli.js';
 import { GEMMA3, QWEN25, timed } from './models.js';
 import { repoRoot, TestServer } from './server.js';
 
-const GREEDY_TOKENS = 12;
+const GREEDY_TOKENS = 8;
 /** Google's Gemma 3 instruct template (tests/chat_template.rs checks it against transformers). */
 const GEMMA3_IT_TEMPLATE = join(repoRoot, 'tests', 'fixtures', 'chat', 'gemma3-it.jinja');
 const MIB = 2 ** 20;
@@ -80,21 +80,15 @@ async function assertGreedyMatchesCli(model, { chat, prompt, chatTemplateFile = 
   assert.equal(got.text, expected.text);
 }
 
-test('Qwen2.5 0.5B: loads with the wasm heap far below the file size; greedy tokens equal the CLI', async () => {
-  const { info, stats, adapter } = await load(QWEN25);
+// One Qwen load, under the phone-like limit: the split path, the streaming load and the
+// tokens in one go (SwiftShader takes ~4 s per Qwen token on a slow 2-core machine).
+test('Qwen2.5 0.5B under a 128 MiB binding limit: wasm heap far below the file size, output.weight split, greedy tokens equal the CLI', async () => {
+  const { info, stats, adapter } = await load(QWEN25, { maxStorageBindingBytes: 128 * MIB });
   assert.equal(info.architecture, 'qwen2');
   assert.equal(info.tokenizer.vocab_size, 151936);
   assert.ok(info.chat_template);
   // The wasm heap holds download batches and one tensor row at a time, never the model.
   assert.ok(stats.wasmMemoryBytes < info.tensor_bytes / 4, `wasm memory ${stats.wasmMemoryBytes} B`);
-  // SwiftShader binds 1 GiB or more: nothing of Qwen's needs splitting.
-  if (adapter.maxStorageBufferBindingSize >= 1024 * MIB) assert.deepEqual(info.split_tensors, {});
-  await assertGreedyMatchesCli(QWEN25, { chat: true, prompt: 'Write a Python function that reverses a string.' });
-  await assertGreedyMatchesCli(QWEN25, { chat: false, prompt: 'def fibonacci(n):' });
-});
-
-test('Qwen2.5 0.5B under a 128 MiB binding limit: output.weight split, same greedy tokens', async () => {
-  const { info, adapter } = await load(QWEN25, { maxStorageBindingBytes: 128 * MIB });
   assert.equal(adapter.maxStorageBufferBindingSize, 128 * MIB);
   // The Q6_K output matrix is ~150 MiB in the GPU layout.
   assert.ok(info.split_tensors['output.weight'] >= 2, JSON.stringify(info.split_tensors));
