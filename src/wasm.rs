@@ -128,6 +128,7 @@ struct GenerateResult {
     ids: Vec<u32>,
     prefill_tok_s: f64,
     decode_tok_s: f64,
+    decode_round_trips: usize,
     ttft_ms: f64,
 }
 
@@ -365,6 +366,7 @@ async fn run_generation(
         ids: g.ids,
         prefill_tok_s: g.prefill_tok_s,
         decode_tok_s: g.decode_tok_s,
+        decode_round_trips: g.decode_round_trips,
         ttft_ms: g.prefill_seconds * 1000.0,
     })
 }

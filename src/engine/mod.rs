@@ -7,7 +7,7 @@ mod utf8_stream;
 use crate::chat::{ChatMessage, ChatTemplate};
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
-use crate::model::{Logits, Model, ModelStream};
+use crate::model::{Logits, MAX_DECODE_CHAIN, Model, ModelStream};
 use crate::sample::{Sampler, SamplingParams, StopChecker};
 use crate::tokenizer::Tokenizer;
 pub use perplexity::{Perplexity, perplexity};
@@ -37,12 +37,18 @@ pub struct Generation {
     pub decode_seconds: f64,
     pub prefill_tok_s: f64,
     pub decode_tok_s: f64,
+    /// GPU submissions waited on after the prefill (one per token, or one per chain of
+    /// greedy tokens: see `Engine::decode_chain`).
+    pub decode_round_trips: usize,
 }
 
 pub struct Engine {
     pub model: Model,
     pub tokenizer: Tokenizer,
     pub chat_template: Option<ChatTemplate>,
+    /// The most greedy tokens decoded per GPU round trip (1..=`MAX_DECODE_CHAIN`). A
+    /// generation's chains grow 1, 2, 4, ... up to this; 1 waits for the GPU after every token.
+    pub decode_chain: u32,
     /// The ids whose keys/values are in the model's cache, to reuse a shared prefix.
     cached: Vec<u32>,
 }
@@ -59,14 +65,14 @@ impl Engine {
         crate::model::ModelConfig::from_metadata(&file.header().metadata)?;
         let (tokenizer, chat_template) = Self::text_side(&file.header().metadata)?;
         let model = Model::load(ctx, file, options).await?;
-        Ok(Engine { model, tokenizer, chat_template, cached: Vec::new() })
+        Ok(Engine { model, tokenizer, chat_template, decode_chain: MAX_DECODE_CHAIN, cached: Vec::new() })
     }
 
     /// Finishes a streamed load (the browser's path): every byte has been pushed.
     pub async fn from_stream(stream: ModelStream) -> Result<Engine> {
         let (model, header) = stream.finish().await?;
         let (tokenizer, chat_template) = Self::text_side(&header.metadata)?;
-        Ok(Engine { model, tokenizer, chat_template, cached: Vec::new() })
+        Ok(Engine { model, tokenizer, chat_template, decode_chain: MAX_DECODE_CHAIN, cached: Vec::new() })
     }
 
     /// The tokenizer and chat template a model's metadata describes.
@@ -141,6 +147,10 @@ impl Engine {
             Some(l) => sampler.sample(&l, &history)?,
             None => first.argmax,
         };
+        // Greedy ids the GPU produced ahead of the loop (a decode chain), not yet consumed.
+        let mut ahead = std::collections::VecDeque::new();
+        let mut chain = 1u32;
+        let mut round_trips = 0;
         let finish_reason = loop {
             ids.push(next);
             history.push(next);
@@ -157,13 +167,34 @@ impl Engine {
             if ids.len() >= params.max_tokens as usize || history.len() >= n_ctx {
                 break FinishReason::Length;
             }
-            let out = self.model.forward(&[next], Logits::Last, !greedy).await?;
-            self.cached.push(next);
-            next = match out.logits {
-                Some(l) => sampler.sample(&l, &history)?,
-                None => out.argmax,
-            };
+            if let Some(id) = ahead.pop_front() {
+                next = id;
+                continue;
+            }
+            round_trips += 1;
+            if greedy {
+                // No more than the ids this generation may still take (and the cache holds).
+                let room = (params.max_tokens as usize - ids.len()).min(n_ctx - history.len());
+                let k = chain.min(room as u32).clamp(1, MAX_DECODE_CHAIN);
+                let out = self.model.decode_greedy(next, k).await?;
+                self.cached.push(next);
+                self.cached.extend_from_slice(&out[..out.len() - 1]);
+                chain = (chain * 2).min(self.decode_chain.clamp(1, MAX_DECODE_CHAIN));
+                ahead.extend(out);
+                next = ahead.pop_front().expect("a chain of at least one id");
+            } else {
+                let out = self.model.forward(&[next], Logits::Last, true).await?;
+                self.cached.push(next);
+                next = sampler.sample(out.logits.as_deref().expect("logits were asked for"), &history)?;
+            }
         };
+        // A stop (or abort) inside a chain: the chain fed the cache ids the loop never took.
+        // Drop them, so the cache holds exactly what one token per round trip leaves.
+        if !ahead.is_empty() {
+            let keep = self.cached.len() - ahead.len();
+            self.cached.truncate(keep);
+            self.model.truncate(keep as u32);
+        }
         if finish_reason != FinishReason::Stop {
             let rest = stops.finish() + &utf8.finish();
             if !rest.is_empty() {
@@ -184,6 +215,7 @@ impl Engine {
             decode_seconds,
             prefill_tok_s: new.len() as f64 / prefill_seconds.max(1e-9),
             decode_tok_s: decode_passes as f64 / decode_seconds.max(1e-9),
+            decode_round_trips: round_trips,
         })
     }
 }

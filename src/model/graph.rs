@@ -143,6 +143,19 @@ impl Graph {
         Ok(Graph { n_tokens, ids, logits, argmax_out, id_staging, logits_staging, dispatches: ds })
     }
 
+    /// Records the whole forward pass as one compute pass (its inputs already written).
+    pub fn record(&self, encoder: &mut wgpu::CommandEncoder) {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        for d in &self.dispatches {
+            d.record(&mut pass);
+        }
+    }
+
+    /// The one-element buffer the argmax of the last logits row lands in.
+    pub fn argmax_out(&self) -> &wgpu::Buffer {
+        &self.argmax_out
+    }
+
     /// Runs the graph on `ids` (whose first token is at position `pos0`) and returns the
     /// argmax of the last logits row, plus all computed logits when `read_logits`.
     pub async fn run(
@@ -157,12 +170,7 @@ impl Graph {
         ctx.queue.write_buffer(&self.ids, 0, bytemuck::cast_slice(ids));
         ctx.queue.write_buffer(step, 0, bytemuck::bytes_of(&crate::kernels::rope::Step { pos0, _pad: [0; 3] }));
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            for d in &self.dispatches {
-                d.record(&mut pass);
-            }
-        }
+        self.record(&mut encoder);
         encoder.copy_buffer_to_buffer(&self.argmax_out, 0, &self.id_staging, 0, 4);
         if read_logits {
             encoder.copy_buffer_to_buffer(&self.logits, 0, &self.logits_staging, 0, self.logits.size());

@@ -2,6 +2,7 @@
 //! cache, and prebuilt forward graphs (one per batch size) that append tokens to the cache.
 
 mod config;
+mod decode_chain;
 mod family;
 mod graph;
 mod kv_cache;
@@ -12,12 +13,14 @@ mod weights;
 use std::collections::HashMap;
 
 pub use config::{LayerAttention, ModelConfig};
+pub use decode_chain::MAX_DECODE_CHAIN;
 pub use family::{Arch, Family, SlidingWindow};
 pub use graph::Logits;
 pub use stream::{LoadProgress, ModelStream};
 pub use upload::TensorUploads;
 pub use weights::ModelWeights;
 
+use self::decode_chain::DecodeChain;
 use self::graph::{Graph, Shared, context_full};
 use self::kv_cache::KvCache;
 use crate::error::{Error, Result};
@@ -50,6 +53,7 @@ pub struct Model {
     inv_freq: wgpu::Buffer,
     inv_freq_local: wgpu::Buffer,
     graphs: HashMap<(u32, Logits), Graph>,
+    decode_chain: DecodeChain,
     /// Tokens in the KV cache.
     n_past: u32,
 }
@@ -121,6 +125,7 @@ impl Model {
             inv_freq: inv_freq_global,
             inv_freq_local,
             graphs: HashMap::new(),
+            decode_chain: DecodeChain::new(ctx),
             n_past: 0,
         };
         // The decode graph is always needed: build it (and compile its shaders) at load.
@@ -200,6 +205,29 @@ impl Model {
             Logits::Last => MAX_BATCH,
             Logits::All => MAX_BATCH.min(fit as usize),
         })
+    }
+
+    /// Greedy decode of `k` tokens (1..=`MAX_DECODE_CHAIN`) in one GPU round trip: feeds
+    /// `first`, then each step's argmax to the next step, and returns the `k` argmax ids, the
+    /// same as `k` calls of `forward(&[id], Logits::Last, false)` each fed the previous
+    /// argmax. The cache grows by `k` (`first` and all ids but the last); `truncate` undoes
+    /// the steps a caller does not keep.
+    pub async fn decode_greedy(&mut self, first: u32, k: u32) -> Result<Vec<u32>> {
+        if !(1..=MAX_DECODE_CHAIN).contains(&k) {
+            return Err(Error::InvalidArgument(format!("a decode chain has 1 to {MAX_DECODE_CHAIN} steps, not {k}")));
+        }
+        if first >= self.config.vocab {
+            return Err(Error::InvalidArgument(format!("token id {first} is outside the vocabulary of {}", self.config.vocab)));
+        }
+        if self.n_past + k > self.kv.n_ctx {
+            return Err(context_full(self.n_past, k as usize, self.kv.n_ctx));
+        }
+        let (ctx, step, pos0) = (self.ctx.clone(), self.step.clone(), self.n_past);
+        self.graph(1, Logits::Last).await?;
+        let decode = &self.graphs[&(1, Logits::Last)];
+        let ids = self.decode_chain.run(&ctx, decode, &step, first, pos0, k).await?;
+        self.n_past += k;
+        Ok(ids)
     }
 
     /// Appends `ids` to the context and runs the model over them. With `Logits::All`, the

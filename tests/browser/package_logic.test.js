@@ -88,6 +88,18 @@ test('PushIterator delivers buffered values, then the error; break cancels once'
   assert.deepEqual(await live.next(), { value: undefined, done: true });
 });
 
+test('PushIterator.abort drops the values not yet taken; the error comes next', async () => {
+  const it = new PushIterator(() => assert.fail('not cancelled'));
+  it.push(1);
+  it.push(2);
+  assert.deepEqual(await it.next(), { value: 1, done: false });
+  it.abort(new AbortError('stop'));
+  it.push(3);
+  it.fail(new ModelFormatError('after the abort: ignored'));
+  await assert.rejects(it.next(), AbortError);
+  assert.deepEqual(await it.next(), { value: undefined, done: true });
+});
+
 test('errors survive the worker boundary as their own classes', () => {
   const cases = [
     new WebGPUUnavailableError('no adapter here', 'no-adapter'),
@@ -164,6 +176,7 @@ test('OpenAI-shaped completion and final chunk', () => {
     ids: [5, 6, 7],
     prefill_tok_s: 100,
     decode_tok_s: 20,
+    decode_round_trips: 2,
     ttft_ms: 50,
   };
   const header = responseHeader('chatcmpl', 'SmolLM2', true);
@@ -181,7 +194,7 @@ test('OpenAI-shaped completion and final chunk', () => {
       prompt_tokens: 10,
       completion_tokens: 3,
       total_tokens: 13,
-      extra: { prefill_tokens_per_s: 100, decode_tokens_per_s: 20, time_to_first_token_ms: 50 },
+      extra: { prefill_tokens_per_s: 100, decode_tokens_per_s: 20, decode_gpu_round_trips: 2, time_to_first_token_ms: 50 },
     },
     prompt_token_ids: [1, 2],
   });

@@ -120,7 +120,8 @@ export class EngineBase implements EngineInterface {
    * Starts a generation (queued) and returns its chunks as an async iterator: one chunk per
    * piece of text as wasm finalises it, then a last chunk with finish_reason and usage.
    * Leaving the `for await` early stops the generation; the user's signal ends the iterator
-   * with AbortError after the chunks already produced.
+   * at once with AbortError (chunks produced but not yet read are dropped: greedy decoding
+   * makes up to 16 tokens per GPU round trip, and the worker sees the abort between two).
    */
   private stream<T>(
     body: WasmGenerateRequest,
@@ -128,10 +129,13 @@ export class EngineBase implements EngineInterface {
     make: { piece: (text: string) => T; end: (result: WasmGenerateResult) => T },
   ): AsyncIterable<T> {
     const own = new AbortController();
-    const forward = () => own.abort(userSignal?.reason);
+    const chunks = new PushIterator<T>(() => own.abort(new AbortError('the stream was closed by its reader')));
+    const forward = () => {
+      own.abort(userSignal?.reason);
+      chunks.abort(new AbortError(abortMessage(userSignal!)));
+    };
     if (userSignal?.aborted) forward();
     userSignal?.addEventListener('abort', forward, { once: true });
-    const chunks = new PushIterator<T>(() => own.abort(new AbortError('the stream was closed by its reader')));
     this.backend
       .generate(body, (text) => chunks.push(make.piece(text)), own.signal)
       .then(

@@ -86,6 +86,7 @@ export function usage(r: WasmGenerateResult): CompletionUsage {
     extra: {
       prefill_tokens_per_s: r.prefill_tok_s,
       decode_tokens_per_s: r.decode_tok_s,
+      decode_gpu_round_trips: r.decode_round_trips,
       time_to_first_token_ms: r.ttft_ms,
     },
   };

@@ -30,6 +30,17 @@ export class PushIterator<T> implements AsyncIterableIterator<T> {
     this.settle({ error });
   }
 
+  /**
+   * The reader's own abort: values not yet taken are dropped and the error comes next. (The
+   * producer may have made several values ahead, e.g. a chain of greedy tokens decoded in
+   * one GPU round trip; a reader who pressed Stop wants no more text.)
+   */
+  abort(error: unknown): void {
+    if (this.finished) return;
+    this.buffered.length = 0;
+    this.settle({ error });
+  }
+
   next(): Promise<IteratorResult<T>> {
     const value = this.buffered.shift();
     if (value !== undefined) return Promise.resolve({ value, done: false });

@@ -123,6 +123,8 @@ export interface CompletionUsage {
   extra: {
     prefill_tokens_per_s: number;
     decode_tokens_per_s: number;
+    /** GPU submissions waited on after the prefill: greedy decoding chains up to 16 tokens per one. */
+    decode_gpu_round_trips: number;
     time_to_first_token_ms: number;
   };
 }

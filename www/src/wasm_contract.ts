@@ -18,6 +18,7 @@ export interface WasmGenerateResult {
   ids: number[];
   prefill_tok_s: number;
   decode_tok_s: number;
+  decode_round_trips: number;
   ttft_ms: number;
 }
 

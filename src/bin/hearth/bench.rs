@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use hearth::model::Logits;
+use hearth::model::{Logits, MAX_DECODE_CHAIN, Model};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,8 +21,9 @@ pub struct Args {
     json: bool,
 }
 
-/// Prefill: one forward pass over `prompt_tokens` tokens. Decode: `gen_tokens` greedy
-/// single-token passes after it (each reads back only the chosen id, as generation does).
+/// Prefill: one forward pass over `prompt_tokens` tokens. Decode: `gen_tokens` greedy tokens
+/// after it, measured twice in each run: one GPU round trip per token (reads back only the
+/// chosen id), and chains of `MAX_DECODE_CHAIN` tokens per round trip (as generation does).
 /// Token ids are a fixed, valid sequence so runs are comparable.
 pub fn run(args: Args) -> Result<(), String> {
     if args.runs == 0 || args.prompt_tokens == 0 || args.gen_tokens == 0 {
@@ -37,20 +38,22 @@ pub fn run(args: Args) -> Result<(), String> {
     let model = &mut engine.model;
     // Warm-up: builds the prefill graph and compiles its shaders outside the timings.
     model.reset();
-    let mut next = pollster::block_on(model.forward(&prompt, Logits::Last, false)).map_err(context)?.argmax;
+    let next = pollster::block_on(model.forward(&prompt, Logits::Last, false)).map_err(context)?.argmax;
     pollster::block_on(model.forward(&[next], Logits::Last, false)).map_err(context)?;
-    let (mut prefill, mut decode) = (Vec::new(), Vec::new());
+    let (mut prefill, mut decode, mut decode_chained) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.runs {
         model.reset();
         let t = web_time::Instant::now();
-        next = pollster::block_on(model.forward(&prompt, Logits::Last, false)).map_err(context)?.argmax;
+        let first = pollster::block_on(model.forward(&prompt, Logits::Last, false)).map_err(context)?.argmax;
         prefill.push(f64::from(args.prompt_tokens) / t.elapsed().as_secs_f64());
-        let t = web_time::Instant::now();
-        for _ in 0..args.gen_tokens {
-            next = pollster::block_on(model.forward(&[next], Logits::Last, false)).map_err(context)?.argmax;
+        for (chain, out) in [(1, &mut decode), (MAX_DECODE_CHAIN, &mut decode_chained)] {
+            model.truncate(args.prompt_tokens);
+            let t = web_time::Instant::now();
+            decode_tokens(model, first, args.gen_tokens, chain).map_err(context)?;
+            out.push(f64::from(args.gen_tokens) / t.elapsed().as_secs_f64());
         }
-        decode.push(f64::from(args.gen_tokens) / t.elapsed().as_secs_f64());
     }
+    let dc = median(&mut decode_chained);
     let (p, d) = (median(&mut prefill), median(&mut decode));
     if args.json {
         let out = serde_json::json!({
@@ -61,15 +64,31 @@ pub fn run(args: Args) -> Result<(), String> {
             "runs": args.runs,
             "prefill_tok_s": p,
             "decode_tok_s": d,
+            "decode_chained_tok_s": dc,
+            "decode_chain": MAX_DECODE_CHAIN,
             "prefill_tok_s_all": prefill,
             "decode_tok_s_all": decode,
+            "decode_chained_tok_s_all": decode_chained,
         });
         println!("{out}");
     } else {
         println!(
-            "{device}: prefill {p:.1} tok/s ({} tokens), decode {d:.1} tok/s ({} tokens), median of {}",
+            "{device}: prefill {p:.1} tok/s ({} tokens), decode {d:.1} tok/s ({} tokens), \
+             decode in chains of {MAX_DECODE_CHAIN} {dc:.1} tok/s, median of {}",
             args.prompt_tokens, args.gen_tokens, args.runs
         );
+    }
+    Ok(())
+}
+
+/// `n` greedy tokens after `first`, `chain` per GPU round trip.
+fn decode_tokens(model: &mut Model, first: u32, n: u32, chain: u32) -> hearth::Result<()> {
+    let mut next = first;
+    let mut left = n;
+    while left > 0 {
+        let k = chain.min(left);
+        next = *pollster::block_on(model.decode_greedy(next, k))?.last().expect("k >= 1");
+        left -= k;
     }
     Ok(())
 }

@@ -41,6 +41,9 @@ pub struct Args {
     /// Context length (default: the smaller of the model's and 4096).
     #[arg(long)]
     ctx: Option<u32>,
+    /// Greedy tokens decoded per GPU round trip, at most (1 to 16; chains grow 1, 2, 4, ...).
+    #[arg(long, default_value_t = hearth::model::MAX_DECODE_CHAIN)]
+    decode_chain: u32,
     /// Print one JSON object (ids, text, timings) instead of streaming text.
     #[arg(long)]
     json: bool,
@@ -49,6 +52,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), String> {
     let mut engine = crate::load_engine(&args.model, args.ctx)?;
+    if !(1..=hearth::model::MAX_DECODE_CHAIN).contains(&args.decode_chain) {
+        return Err(format!("--decode-chain {}: must be 1 to {}", args.decode_chain, hearth::model::MAX_DECODE_CHAIN));
+    }
+    engine.decode_chain = args.decode_chain;
     let context = |e: hearth::Error| format!("{}: {e}", args.model.display());
     if let Some(file) = &args.chat_template {
         let source = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;

@@ -1,0 +1,168 @@
+//! Greedy decoding in chains of several tokens per GPU round trip (src/model/decode_chain.rs)
+//! gives exactly what one round trip per token gives, on SmolLM2: the same ids, text and
+//! finish reason when a stop string, a stop token, max_tokens or an abort falls inside a
+//! chain, and the same cache afterwards (the next request reuses the prefix). The reference
+//! side is the engine with `decode_chain = 1`, the path every other test checks against
+//! llama.cpp and the numpy reference.
+
+mod common;
+
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use hearth::engine::{Engine, FinishReason, Generation};
+use hearth::model::{Logits, MAX_DECODE_CHAIN, ModelOptions};
+use hearth::sample::SamplingParams;
+
+fn engine() -> MutexGuard<'static, Engine> {
+    static ENGINE: OnceLock<Mutex<Engine>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let ctx = common::gpu();
+            let mut file = hearth::gguf::GgufFile::open(common::model_path(common::SMOLLM2)).unwrap();
+            Mutex::new(pollster::block_on(Engine::load(&ctx, &mut file, ModelOptions { n_ctx: Some(256) })).unwrap())
+        })
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn greedy(max_tokens: u32) -> SamplingParams {
+    SamplingParams { temperature: 0.0, max_tokens, ..Default::default() }
+}
+
+/// Generates with at most `chain` tokens per round trip; `abort_after` ends it by the
+/// callback after that many tokens.
+fn run(e: &mut Engine, chain: u32, prompt: &[u32], params: &SamplingParams, abort_after: Option<usize>) -> (Generation, String) {
+    e.decode_chain = chain;
+    let mut streamed = String::new();
+    let mut calls = 0;
+    let g = pollster::block_on(e.generate(prompt, params, &mut |t| {
+        streamed.push_str(t);
+        calls += 1;
+        abort_after != Some(calls)
+    }))
+    .unwrap();
+    (g, streamed)
+}
+
+/// The chains a generation uses, as token index ranges (the first token comes from the
+/// prefill, index 0): with `max_chain` 16, indices 1 | 2-3 | 4-7 | 8-15 | 16-31 ...
+fn chain_starts(max_chain: u32) -> Vec<usize> {
+    let (mut starts, mut at, mut k) = (Vec::new(), 1usize, 1u32);
+    while at < 200 {
+        starts.push(at);
+        at += k as usize;
+        k = (k * 2).min(max_chain);
+    }
+    starts
+}
+
+/// Asserts that the generation ending at token index `last` (0-based) stops strictly inside
+/// a chain, so that the rollback is exercised.
+fn assert_mid_chain(last: usize, max_chain: u32) {
+    let starts = chain_starts(max_chain);
+    let next_start = starts.iter().find(|&&s| s > last).unwrap();
+    assert!(next_start - 1 > last, "token {last} ends a chain: the test would not exercise a rollback");
+}
+
+/// The chained and the one-per-round-trip generations agree, and so does a follow-up
+/// request that reuses the first one's cache.
+fn assert_same(e: &mut Engine, prompt: &[u32], params: &SamplingParams, abort_after: Option<usize>) -> Generation {
+    let (one, one_text) = run(e, 1, prompt, params, abort_after);
+    let (chained, chained_text) = run(e, MAX_DECODE_CHAIN, prompt, params, abort_after);
+    assert_eq!(chained.ids, one.ids);
+    assert_eq!(chained.text, one.text);
+    assert_eq!(chained_text, one_text);
+    assert_eq!(chained.finish_reason, one.finish_reason);
+    // The follow-up continues from the cache the chained run left (rolled back past its stop).
+    let follow: Vec<u32> = prompt.iter().chain(&chained.ids).chain(&prompt[prompt.len() - 1..]).copied().collect();
+    let (after_chained, _) = run(e, MAX_DECODE_CHAIN, &follow, &greedy(6), None);
+    e.model.reset();
+    let (after_one, _) = run(e, 1, &follow, &greedy(6), None);
+    assert_eq!(after_chained.ids, after_one.ids, "the request after a chained one");
+    one
+}
+
+#[test]
+fn decode_greedy_equals_one_forward_per_token() {
+    let mut e = engine();
+    let prompt = e.encode_prompt("The history of the printing press").unwrap();
+    let m = &mut e.model;
+    m.reset();
+    let first = pollster::block_on(m.forward(&prompt, Logits::Last, false)).unwrap().argmax;
+    let mut want = Vec::new();
+    let mut next = first;
+    for _ in 0..MAX_DECODE_CHAIN {
+        next = pollster::block_on(m.forward(&[next], Logits::Last, false)).unwrap().argmax;
+        want.push(next);
+    }
+    for k in [1, 5, MAX_DECODE_CHAIN] {
+        m.truncate(prompt.len() as u32);
+        let got = pollster::block_on(m.decode_greedy(first, k)).unwrap();
+        assert_eq!(got, want[..k as usize], "chain of {k}");
+        assert_eq!(m.n_past() as usize, prompt.len() + k as usize);
+    }
+    // Refused, not run: an empty or too long chain, an id outside the vocabulary.
+    let vocab = m.config.vocab;
+    assert!(pollster::block_on(m.decode_greedy(first, 0)).is_err());
+    assert!(pollster::block_on(m.decode_greedy(first, MAX_DECODE_CHAIN + 1)).is_err());
+    assert!(pollster::block_on(m.decode_greedy(vocab, 1)).is_err());
+}
+
+#[test]
+fn max_tokens_in_chains_equals_one_token_per_round_trip_with_fewer_round_trips() {
+    let mut e = engine();
+    let prompt = e.encode_prompt("Once upon a time").unwrap();
+    let one = assert_same(&mut e, &prompt, &greedy(24), None);
+    assert_eq!(one.finish_reason, FinishReason::Length);
+    assert_eq!(one.ids.len(), 24);
+    assert_eq!(one.decode_round_trips, 23);
+    let (chained, _) = run(&mut e, MAX_DECODE_CHAIN, &prompt, &greedy(24), None);
+    // Chains of 1, 2, 4, 8 and the 8 left: 5 round trips for 23 decoded tokens.
+    assert_eq!(chained.decode_round_trips, 5);
+}
+
+#[test]
+fn a_stop_string_inside_a_chain_rolls_the_cache_back() {
+    let mut e = engine();
+    let prompt = e.encode_prompt("Here is a list of fruits:").unwrap();
+    let (free, _) = run(&mut e, 1, &prompt, &greedy(24), None);
+    // A stop string made of the text of tokens 10 and 11 (inside the 8-15 chain).
+    let piece: String =
+        free.ids[10..12].iter().map(|&id| String::from_utf8_lossy(&e.tokenizer.decode_token_bytes(id).unwrap()).into_owned()).collect();
+    assert!(!piece.trim().is_empty() && free.text.contains(&piece), "{piece:?} in {:?}", free.text);
+    let params = SamplingParams { stop: vec![piece.clone()], ..greedy(24) };
+    let one = assert_same(&mut e, &prompt, &params, None);
+    assert_eq!(one.finish_reason, FinishReason::Stop);
+    assert!(!one.text.contains(&piece));
+    assert_mid_chain(one.ids.len() - 1, MAX_DECODE_CHAIN);
+}
+
+#[test]
+fn a_stop_token_inside_a_chain_rolls_the_cache_back() {
+    let mut e = engine();
+    let prompt = e.encode_prompt("The three primary colours are").unwrap();
+    let (free, _) = run(&mut e, 1, &prompt, &greedy(24), None);
+    // A token inside the 4-7 or 8-15 chain that does not occur before, as a stop token
+    // (like an end-of-turn token).
+    let first_at = [5, 6, 9, 10, 11, 12, 13, 14]
+        .into_iter()
+        .find(|&i| !free.ids[..i].contains(&free.ids[i]))
+        .expect("a token not seen before in the middle of a chain");
+    let stop_id = free.ids[first_at];
+    let params = SamplingParams { stop_token_ids: vec![stop_id], ..greedy(24) };
+    let one = assert_same(&mut e, &prompt, &params, None);
+    assert_eq!(one.finish_reason, FinishReason::Stop);
+    assert_eq!(one.ids.len(), first_at + 1, "generation ends at the stop token");
+    assert_mid_chain(first_at, MAX_DECODE_CHAIN);
+}
+
+#[test]
+fn an_abort_inside_a_chain_rolls_the_cache_back() {
+    let mut e = engine();
+    let prompt = e.encode_prompt("A recipe for bread:").unwrap();
+    // The callback says stop at the 6th token (index 5, inside the 4-7 chain).
+    let one = assert_same(&mut e, &prompt, &greedy(24), Some(6));
+    assert_eq!(one.finish_reason, FinishReason::Aborted);
+    assert_eq!(one.ids.len(), 6);
+    assert_mid_chain(5, MAX_DECODE_CHAIN);
+}
