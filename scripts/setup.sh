@@ -60,6 +60,12 @@ for dir in www tests/browser; do
   fi
 done
 
+# The fixture-free Python the model scripts use (gguf writes the tiny chat model).
+if ! python3 -c "import gguf, numpy" 2>/dev/null; then
+  say "installing the Python packages gguf and numpy"
+  python3 -m pip install --quiet --disable-pip-version-check gguf==0.19.0 numpy
+fi
+
 scripts/fetch-models.sh
 
 if [ -n "$wb_pid" ]; then

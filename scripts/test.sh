@@ -71,25 +71,32 @@ for line in open(sys.argv[1]):
         print(name + "\t" + m["executable"])
 ' "$1"
 }
-# Measured on a slow 2-core EPYC (seconds): browser ~400, model_qwen2 ~100, gpu_matmul ~90,
-# model_gemma3 ~50, model_llama ~25, cli ~16, gguf_corrupt ~10, model_tiny ~9, the rest < 5.
-ORDER="browser model_qwen2 gpu_matmul model_gemma3 model_llama cli gguf_corrupt model_tiny"
+# Measured on this kind of machine, two jobs at a time (seconds): browser:families ~110,
+# model_qwen2 ~100, browser:demo ~90, model_gemma3 ~60, browser:generate ~60, the rest < 30.
+ORDER="browser:families model_qwen2 browser:demo model_gemma3 browser:generate engine_decode_chain model_llama
+  browser:load browser:cache cli gguf_corrupt gpu_matmul model_tiny"
+rank_of() { # position of a job in ORDER; 99 (after them all) when not listed
+  local i=0
+  for o in $ORDER; do i=$((i + 1)); [ "$o" = "$1" ] && { echo $i; return; }; done
+  echo 99
+}
 jobfile=$logs/jobs.tsv
 {
   jq_bins "$logs/build.json" | while IFS=$'\t' read -r name exe; do
-    rank=0
-    for o in $ORDER; do rank=$((rank + 1)); [ "$o" = "$name" ] && break; done
-    [[ " $ORDER " == *" $name "* ]] || rank=99
-    printf '%s\t%s\t%s\n' "$rank" "$name" "$exe"
+    printf '%s\t%s\t%s\n' "$(rank_of "$name")" "$name" "$exe"
   done
-  # The browser tests compare with the native CLI `cargo test` just built.
-  printf '%s\t%s\t%s\n' 1 browser "cd tests/browser && HEARTH_CLI=$root/target/debug/hearth npm test --silent"
+  # One job per browser test file (each starts its own Chromium and server); they compare
+  # with the native CLI `cargo test` just built.
+  for f in tests/browser/*.test.js; do
+    name=browser:$(basename "$f" .test.js)
+    printf '%s\t%s\t%s\n' "$(rank_of "$name")" "$name" "cd tests/browser && HEARTH_CLI=$root/target/debug/hearth node --test $(basename "$f")"
+  done
 } | sort -n -k1,1 | cut -f2- >"$jobfile"
 
 run_job() { # run_job NAME COMMAND: one job, output to its log, time to the table
   local name=$1 cmd=$2 t0 rc=0
   t0=$(date +%s)
-  if [ "$name" = browser ]; then
+  if [[ $name == browser:* ]]; then
     bash -c "$cmd" >"$logs/$name.log" 2>&1 || rc=$?
   else
     "$cmd" >"$logs/$name.log" 2>&1 || rc=$?

@@ -2,13 +2,15 @@
 // model, chat with streamed replies, stop, bad input, phone width, and offline after one
 // visit (service worker for the shell + hearth-llm's weight cache). Screenshots go to
 // tests/browser/artifacts/ (ignored by git) for whoever changes the UI to look at.
+// The page's default model (`?model=`) is the tiny random-weight chat model (SwiftShader runs
+// it ~50x faster than SmolLM2), except where the test needs what SmolLM2 says.
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch } from './browser.js';
-import { SMOLLM2 } from './models.js';
+import { SMOLLM2, TINY_CHAT } from './models.js';
 import { TestServer, repoRoot } from './server.js';
 
 const ARTIFACTS = join(repoRoot, 'tests', 'browser', 'artifacts');
@@ -30,17 +32,17 @@ after(async () => {
   await server?.stop();
 });
 
-const demoUrl = () => `${server.origin}/demo/?model=${encodeURIComponent(`/models/${SMOLLM2}`)}`;
+const demoUrl = (model) => `${server.origin}/demo/?model=${encodeURIComponent(`/models/${model}`)}`;
 
 /** A fresh context (its own caches and service worker) with the demo open and idle. */
-async function openDemo(viewport = { width: 1000, height: 800 }) {
+async function openDemo(viewport = { width: 1000, height: 800 }, model = TINY_CHAT) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[demo page error] ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error') console.error(`[demo console] ${m.text()}`);
   });
-  await page.goto(demoUrl());
+  await page.goto(demoUrl(model));
   await waitState(page, ['idle', 'ready'], 60_000);
   return { context, page };
 }
@@ -144,7 +146,7 @@ test('demo: load the default model, a reply streams in, Stop and Esc end a reply
 });
 
 test('demo: model output with HTML is shown as text, never as elements', async () => {
-  const { context, page } = await openDemo();
+  const { context, page } = await openDemo(undefined, SMOLLM2);
   const dialogs = [];
   page.on('dialog', (d) => {
     dialogs.push(d.message());
@@ -214,7 +216,7 @@ test('demo: after one visit, the page and the model work with the network off', 
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[demo page error] ${e.message}`));
   try {
-    await page.goto(`${own.origin}/demo/?model=${encodeURIComponent(`/models/${SMOLLM2}`)}`);
+    await page.goto(`${own.origin}/demo/?model=${encodeURIComponent(`/models/${TINY_CHAT}`)}`);
     await waitState(page, ['idle'], 60_000);
     await loadDefaultModel(page);
     // The service worker has installed the shell and controls the page.

@@ -4,6 +4,9 @@
 export const SMOLLM2 = 'smollm2-135m-instruct-q4_1.gguf';
 export const QWEN25 = 'qwen2.5-coder-0.5b-instruct-q4_k_m.gguf';
 export const GEMMA3 = 'gemma-3-270m-q4_k_m.gguf';
+/** Random weights, SmolLM2's tokenizer and template (scripts/make-tiny-chat-model.py): for
+ * tests of the package's mechanics, ~50x faster than SmolLM2 on SwiftShader. */
+export const TINY_CHAT = 'tiny-chat-random.gguf';
 
 /** Runs `fn` and measures it: {value, seconds}. */
 export async function timed(fn) {
