@@ -1,17 +1,19 @@
 // The weight cache (Cache API): written while downloading, read on the next load of the same
 // URL with no request to the server, a wrong-size entry discarded and fetched again, and
-// hasModelInCache / deleteModelFromCache / listCachedModels from the page.
+// hasModelInCache / deleteModelFromCache / listCachedModels from the page. On the tiny
+// random-weight chat model (the cache does not care what the weights say; SwiftShader runs it
+// far faster than SmolLM2).
 
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, openPage } from './browser.js';
-import { SMOLLM2, timed } from './models.js';
+import { TINY_CHAT, timed } from './models.js';
 import { TestServer, repoRoot } from './server.js';
 
-const MODEL_PATH = `/models/${SMOLLM2}`;
-const MODEL_BYTES = statSync(join(repoRoot, 'models', SMOLLM2)).size;
+const MODEL_PATH = `/models/${TINY_CHAT}`;
+const MODEL_BYTES = statSync(join(repoRoot, 'models', TINY_CHAT)).size;
 
 let server;
 let browser;
