@@ -25,6 +25,7 @@ if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
   export XDG_RUNTIME_DIR
 fi
 
+rm -rf "$logs"
 mkdir -p "$logs"
 : >"$times"
 
