@@ -14,15 +14,16 @@
 use std::time::Instant;
 
 use hearth::gpu::{ElementwiseOp, GpuContext, GpuMatrix, PipelineCache};
-use hearth::kernels::Dispatch;
-use hearth::kernels::argmax::argmax;
+use hearth::kernels::argmax::{ArgmaxRow, argmax};
 use hearth::kernels::attention::{AttentionShape, attention};
 use hearth::kernels::elementwise::elementwise;
 use hearth::kernels::embed::embed;
 use hearth::kernels::kv_store::kv_store;
 use hearth::kernels::matmul::matmul;
 use hearth::kernels::rmsnorm::{Rows, rmsnorm};
-use hearth::kernels::rope::{RopeStyle, Step, inv_freq, rope};
+use hearth::kernels::rope::{RopeStyle, inv_freq, rope};
+use hearth::kernels::step::Step;
+use hearth::kernels::{BatchRows, Dispatch};
 use hearth::quant::DType;
 use wgpu::util::DeviceExt;
 
@@ -103,13 +104,13 @@ fn cpu_seconds() -> f64 {
 
 /// (wall, CPU) seconds per call of `ds` (a kernel's dispatches for one call): wall is the
 /// median of 5 passes of `reps` calls, CPU the total over those passes.
-fn time(ctx: &GpuContext, ds: &[Dispatch], reps: u32) -> (f64, f64) {
+fn time(ctx: &GpuContext, ds: &[Dispatch], n_tokens: u32, reps: u32) -> (f64, f64) {
     let pass = || {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             for _ in 0..reps {
-                ds.iter().for_each(|d| d.record(&mut pass));
+                ds.iter().for_each(|d| d.record(&mut pass, n_tokens));
             }
         }
         let t = Instant::now();
@@ -203,7 +204,7 @@ fn main() {
         let pos0 = if n == 1 { s.ctx - 1 } else { 0 };
         let step = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: None,
-            contents: bytemuck::bytes_of(&Step { pos0, _pad: [0; 3] }),
+            contents: bytemuck::bytes_of(&Step::new(pos0, n)),
             usage: wgpu::BufferUsages::UNIFORM,
         });
         let shape = AttentionShape { n_heads: s.heads, n_kv_heads: s.kv_heads, head_dim: s.head_dim, window: 0, scale: 0.125 };
@@ -212,29 +213,30 @@ fn main() {
         let bv =
             |f: std::pin::Pin<Box<dyn std::future::Future<Output = hearth::Result<Vec<Dispatch>>> + '_>>| pollster::block_on(f).unwrap();
         let l = s.layers;
-        let rows = Rows { n: s.d, first_row: 0, n_rows: n };
+        let rows = Rows { n: s.d, per_token: 1, last_token_only: false };
+        let batch = BatchRows::PerToken(n);
         // (name, dispatches, calls per forward pass, weight bytes read per call)
         let kernels: Vec<(&str, Vec<Dispatch>, u32, u64)> = vec![
             ("embed", bv(Box::pin(embed(&ctx, &p, &head, &ids, &big, n, 1.0))), 1, 0),
-            ("rmsnorm", b(Box::pin(rmsnorm(&ctx, &p, &big2, &norm_w, &big, rows, 1e-5))), 2 * l, 0),
-            ("matmul q", bv(Box::pin(matmul(&ctx, &p, &wq, &big, &big2, n))), l, bytes(&wq)),
-            ("matmul k, v", bv(Box::pin(matmul(&ctx, &p, &wk, &big, &big2, n))), 2 * l, bytes(&wk)),
-            ("rope q", b(Box::pin(rope(&ctx, &p, &big2, &freqs, &step, s.heads, s.head_dim, s.head_dim, RopeStyle::Normal, n))), l, 0),
-            ("rope k", b(Box::pin(rope(&ctx, &p, &big2, &freqs, &step, s.kv_heads, s.head_dim, s.head_dim, RopeStyle::Normal, n))), l, 0),
-            ("kv_store", b(Box::pin(kv_store(&ctx, &p, &big, &big2, &k_cache, &v_cache, &step, kv_dim, s.ctx, n))), l, 0),
+            ("rmsnorm", b(Box::pin(rmsnorm(&ctx, &p, &big2, &norm_w, &big, &step, rows, 1e-5))), 2 * l, 0),
+            ("matmul q", bv(Box::pin(matmul(&ctx, &p, &wq, &big, &big2, &step, batch))), l, bytes(&wq)),
+            ("matmul k, v", bv(Box::pin(matmul(&ctx, &p, &wk, &big, &big2, &step, batch))), 2 * l, bytes(&wk)),
+            ("rope q", b(Box::pin(rope(&ctx, &p, &big2, &freqs, &step, s.heads, s.head_dim, s.head_dim, RopeStyle::Normal))), l, 0),
+            ("rope k", b(Box::pin(rope(&ctx, &p, &big2, &freqs, &step, s.kv_heads, s.head_dim, s.head_dim, RopeStyle::Normal))), l, 0),
+            ("kv_store", b(Box::pin(kv_store(&ctx, &p, &big, &big2, &k_cache, &v_cache, &step, kv_dim, s.ctx))), l, 0),
             ("attention", b(Box::pin(attention(&ctx, &p, &big, &k_cache, &v_cache, &big2, &step, shape, n))), l, 0),
-            ("matmul o", bv(Box::pin(matmul(&ctx, &p, &wo, &big, &big2, n))), l, bytes(&wo)),
-            ("add", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::AddInPlace, &big, &big2, n * s.d))), 2 * l, 0),
-            ("matmul gate, up", bv(Box::pin(matmul(&ctx, &p, &w_up, &big, &big2, n))), 2 * l, bytes(&w_up)),
-            ("swiglu", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::SwiGlu, &big, &big2, n * s.ff))), l, 0),
-            ("matmul down", bv(Box::pin(matmul(&ctx, &p, &w_down, &big, &big2, n))), l, bytes(&w_down)),
-            ("lm_head (1 row)", bv(Box::pin(matmul(&ctx, &p, &head, &big, &logits, 1))), 1, bytes(&head)),
-            ("argmax", b(Box::pin(argmax(&ctx, &p, &logits, 0, &id_out, s.vocab))), 1, 0),
+            ("matmul o", bv(Box::pin(matmul(&ctx, &p, &wo, &big, &big2, &step, batch))), l, bytes(&wo)),
+            ("add", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::AddInPlace, &big, &big2, &step, s.d))), 2 * l, 0),
+            ("matmul gate, up", bv(Box::pin(matmul(&ctx, &p, &w_up, &big, &big2, &step, batch))), 2 * l, bytes(&w_up)),
+            ("swiglu", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::SwiGlu, &big, &big2, &step, s.ff))), l, 0),
+            ("matmul down", bv(Box::pin(matmul(&ctx, &p, &w_down, &big, &big2, &step, batch))), l, bytes(&w_down)),
+            ("lm_head (1 row)", bv(Box::pin(matmul(&ctx, &p, &head, &big, &logits, &step, BatchRows::One))), 1, bytes(&head)),
+            ("argmax", b(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step, s.vocab))), 1, 0),
         ];
         let mut total = 0.0;
         for (name, ds, calls, wbytes) in kernels.iter().filter(|k| k.0.contains(&s.only)) {
             let reps = if n == 1 { 200 } else { 3 };
-            let (t, cpu) = time(&ctx, ds, reps);
+            let (t, cpu) = time(&ctx, ds, n, reps);
             total += t * f64::from(*calls);
             let gbs = if *wbytes > 0 { format!("{:.1}", *wbytes as f64 / t / 1e9) } else { String::new() };
             println!("| {n} tok | {name} | {:.1} | {:.1} | {calls} | {:.2} | {gbs} |", t * 1e6, cpu * 1e6, t * 1e3 * f64::from(*calls));

@@ -1,5 +1,6 @@
 use hearth::gpu::*;
 use hearth::quant::DType;
+use wgpu::util::DeviceExt;
 fn main() {
     let ctx = pollster::block_on(GpuContext::new(Default::default())).unwrap();
     let cache = PipelineCache::default();
@@ -14,7 +15,13 @@ fn main() {
         let w = GpuMatrix::upload(&ctx, "w", dtype, rows, cols, &bytes).unwrap();
         let x = ctx.f32_buffer("x", (n * cols) as usize);
         let y = ctx.f32_buffer("y", (n * rows) as usize);
-        let d = pollster::block_on(hearth::kernels::matmul::matmul(&ctx, &cache, &w, &x, &y, n)).unwrap();
+        let step = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: None,
+            contents: bytemuck::bytes_of(&hearth::kernels::step::Step::new(0, n)),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let rows_arg = hearth::kernels::BatchRows::PerToken(n);
+        let d = pollster::block_on(hearth::kernels::matmul::matmul(&ctx, &cache, &w, &x, &y, &step, rows_arg)).unwrap();
         let run = |k: usize| {
             let t = std::time::Instant::now();
             for _ in 0..k {
@@ -22,7 +29,7 @@ fn main() {
                 {
                     let mut pass = enc.begin_compute_pass(&Default::default());
                     for x in &d {
-                        x.record(&mut pass);
+                        x.record(&mut pass, n);
                     }
                 }
                 ctx.queue.submit([enc.finish()]);

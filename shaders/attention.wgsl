@@ -22,19 +22,12 @@
 struct Params {
     n_heads: u32,
     n_kv_heads: u32,
-    n_tokens: u32,
+    _pad0: u32,
     window: u32,
     scale: f32,
-    _pad0: u32,
     _pad1: u32,
     _pad2: u32,
-}
-
-struct Step {
-    pos0: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    _pad3: u32,
 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
@@ -123,7 +116,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 @compute @workgroup_size(64)
 fn per_query(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x; // t * n_heads + h
-    if (i >= p.n_tokens * p.n_heads) {
+    if (i >= step.n_tokens * p.n_heads) {
         return;
     }
     let h = i % p.n_heads;

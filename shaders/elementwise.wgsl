@@ -1,45 +1,52 @@
-// Element-wise kernels over n f32 values (one entry point each):
+// Element-wise kernels over step.n_tokens × per_token f32 values (one entry point each):
 //   add_in_place: a[i] += b[i]                      (residual connections)
 //   swiglu:       a[i] = silu(a[i]) * b[i]           (llama FFN: gate, up)
 //   geglu_tanh:   a[i] = gelu_tanh(a[i]) * b[i]      (gemma FFN)
-// Bindings: a (read_write), b, params. Dispatch: (ceil(n / 64 / rows_y), rows_y) via split.
+// Bindings: a (read_write), b, params, step. Dispatch: ceil(n / 64) workgroups, split as
+// (x, y) with x <= 65535.
 
 struct Params {
-    n: u32,
-    groups_x: u32,
+    per_token: u32,
     _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
+@group(0) @binding(3) var<uniform> step: Step;
 
-fn index(gid: vec3<u32>) -> u32 {
-    return gid.x + gid.y * p.groups_x * 64u;
+// The element of this invocation, and whether it is inside the batch.
+fn index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return gid.x + gid.y * groups.x * 64u;
+}
+
+fn len() -> u32 {
+    return p.per_token * step.n_tokens;
 }
 
 @compute @workgroup_size(64)
-fn add_in_place(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = index(gid);
-    if (i < p.n) {
+fn add_in_place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = index(gid, groups);
+    if (i < len()) {
         a[i] += b[i];
     }
 }
 
 @compute @workgroup_size(64)
-fn swiglu(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = index(gid);
-    if (i < p.n) {
+fn swiglu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = index(gid, groups);
+    if (i < len()) {
         let g = a[i];
         a[i] = g / (1.0 + exp(-g)) * b[i];
     }
 }
 
 @compute @workgroup_size(64)
-fn geglu_tanh(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let i = index(gid);
-    if (i < p.n) {
+fn geglu_tanh(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = index(gid, groups);
+    if (i < len()) {
         let g = a[i];
         // tanh is exactly ±1 in f32 beyond |x| ≈ 9.01, so clamping its argument changes
         // nothing where tanh is computed well, but SwiftShader computes tanh from exp and

@@ -12,13 +12,6 @@ struct Params {
     _pad1: u32,
 }
 
-struct Step {
-    pos0: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
 @group(0) @binding(0) var<storage, read> k: array<f32>;
 @group(0) @binding(1) var<storage, read> v: array<f32>;
 @group(0) @binding(2) var<storage, read_write> k_cache: array<f32>;

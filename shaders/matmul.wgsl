@@ -30,23 +30,24 @@
 //   x: [n_tokens × x_stride] f32 read as vec4 (x_stride and cols multiples of 32)
 //   y: [n_tokens × y_stride] f32, this part writes columns y_row_offset .. + rows
 // Dispatch: groups = ceil(rows / ROWS_PER_GROUP) split as (x, y) with x <= 65535,
-//           z = ceil(n_tokens / TOKENS_PER_GROUP).
+//           z = ceil(n_tokens / TOKENS_PER_GROUP), n_tokens = step.n_tokens (or 1 if one_row).
 
 struct Params {
     rows: u32,
     cols: u32,
-    n_tokens: u32,
+    one_row: u32, // 1: a single row of x and y whatever the batch (the last token's logits)
     x_stride: u32,
     y_stride: u32,
     y_row_offset: u32,
-    _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> w: array<u32>;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> step: Step;
 
 const ROWS_PER_GROUP: u32 = WG / THREADS_PER_ROW * ROWS_PER_THREAD;
 const TILE: u32 = ROWS_PER_THREAD * TOKENS_PER_GROUP;
@@ -64,6 +65,7 @@ fn main(
     let row0 = (wid.x + wid.y * groups.x) * ROWS_PER_GROUP + (lid / THREADS_PER_ROW) * ROWS_PER_THREAD;
     let lane = lid % THREADS_PER_ROW;
     let t0 = wid.z * TOKENS_PER_GROUP;
+    let n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
     let n_chunks = p.cols / 32u;
     let words_per_row = (p.cols / BLOCK_SIZE) * BLOCK_WORDS;
     var row_word: array<u32, ROWS_PER_THREAD>;
@@ -73,7 +75,7 @@ fn main(
     // Where each token's activations start, in vec4s.
     var x_base: array<u32, TOKENS_PER_GROUP>;
     for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
-        x_base[t] = min(t0 + t, p.n_tokens - 1u) * (p.x_stride / 4u);
+        x_base[t] = min(t0 + t, n_tokens - 1u) * (p.x_stride / 4u);
     }
 
     var acc: array<f32, TILE>; // acc[r * TOKENS_PER_GROUP + t]
@@ -113,7 +115,7 @@ fn main(
             acc[i] = partial[lid];
             workgroupBarrier();
         }
-        if (lane == 0u && row0 + r < p.rows && t0 + t < p.n_tokens) {
+        if (lane == 0u && row0 + r < p.rows && t0 + t < n_tokens) {
             y[(t0 + t) * p.y_stride + p.y_row_offset + row0 + r] = acc[i];
         }
     }

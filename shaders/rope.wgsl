@@ -14,13 +14,6 @@ struct Params {
     neox: u32,
 }
 
-struct Step {
-    pos0: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
-}
-
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
 @group(0) @binding(1) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;

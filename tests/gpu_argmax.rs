@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::kernels::{read_u32, submit, u32_buffer};
+use common::kernels::{read_u32, step_buffer, submit, u32_buffer};
 use hearth::gpu::PipelineCache;
-use hearth::kernels::argmax::argmax;
+use hearth::kernels::argmax::{ArgmaxRow, argmax};
 
 /// The first index of the maximum, written out plainly.
 fn reference(x: &[f32]) -> u32 {
@@ -22,8 +22,9 @@ fn reference(x: &[f32]) -> u32 {
 fn gpu_argmax(ctx: &hearth::gpu::GpuContext, data: &[f32], offset: usize, n: usize) -> u32 {
     let x = ctx.f32_buffer_from("x", data);
     let out = u32_buffer(ctx, &[u32::MAX]);
-    let d = pollster::block_on(argmax(ctx, &PipelineCache::default(), &x, offset as u32, &out, n as u32)).unwrap();
-    submit(ctx, &[d]);
+    let step = step_buffer(ctx, 0, 1);
+    let d = pollster::block_on(argmax(ctx, &PipelineCache::default(), &x, ArgmaxRow::At(offset as u32), &out, &step, n as u32)).unwrap();
+    submit(ctx, 1, &[d]);
     read_u32(ctx, &out, 1)[0]
 }
 
@@ -63,6 +64,26 @@ fn argmax_over_a_row_of_a_larger_buffer() {
     x[vocab * rows + 3] = 60.0; // past the last row
     let row = &x[2 * vocab..3 * vocab];
     assert_eq!(gpu_argmax(&ctx, &x, 2 * vocab, vocab), reference(row));
+}
+
+#[test]
+fn argmax_of_the_batch_s_last_row() {
+    // Logits of every token of a batch: the row scanned is the last token's, whichever
+    // batch size the step uniform holds (the graph is built once for the largest).
+    let ctx = common::gpu();
+    let mut rng = common::Rng(0x1a57);
+    let (vocab, capacity) = (1003usize, 5usize);
+    let x: Vec<f32> = (0..vocab * capacity).map(|_| rng.signed_unit()).collect();
+    let xb = ctx.f32_buffer_from("x", &x);
+    let out = u32_buffer(&ctx, &[u32::MAX]);
+    for n_tokens in 1..=capacity {
+        let step = step_buffer(&ctx, 40, n_tokens as u32);
+        let d =
+            pollster::block_on(argmax(&ctx, &PipelineCache::default(), &xb, ArgmaxRow::LastOfBatch, &out, &step, vocab as u32)).unwrap();
+        submit(&ctx, n_tokens as u32, &[d]);
+        let want = reference(&x[(n_tokens - 1) * vocab..n_tokens * vocab]);
+        assert_eq!(read_u32(&ctx, &out, 1)[0], want, "batch of {n_tokens}");
+    }
 }
 
 #[test]

@@ -129,9 +129,9 @@ fn check_cases(ctx: &hearth::gpu::GpuContext) {
         let shape = AttentionShape { n_heads: c.n_heads, n_kv_heads: c.n_kv_heads, head_dim: c.head_dim, window: c.window, scale };
         let (qb, kb, vb) = (ctx.f32_buffer_from("q", &q), ctx.f32_buffer_from("k", &k), ctx.f32_buffer_from("v", &v));
         let out = ctx.f32_buffer("out", q.len());
-        let step = step_buffer(ctx, c.pos0);
+        let step = step_buffer(ctx, c.pos0, c.n_tokens);
         let d = pollster::block_on(attention(ctx, &cache, &qb, &kb, &vb, &out, &step, shape, c.n_tokens)).unwrap();
-        submit(ctx, &[d]);
+        submit(ctx, c.n_tokens, &[d]);
         let got = read_f32(ctx, &out, q.len());
         let (want, tol) = reference(&q, &k, &v, c, scale);
 
@@ -154,7 +154,7 @@ fn check_cases(ctx: &hearth::gpu::GpuContext) {
 fn unsupported_shapes_are_errors() {
     let ctx = common::gpu();
     let b = ctx.f32_buffer("b", 16);
-    let step = step_buffer(&ctx, 0);
+    let step = step_buffer(&ctx, 0, 1);
     let bad = [
         AttentionShape { n_heads: 4, n_kv_heads: 1, head_dim: 320, window: 0, scale: 1.0 },
         AttentionShape { n_heads: 6, n_kv_heads: 4, head_dim: 64, window: 0, scale: 1.0 },

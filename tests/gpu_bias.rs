@@ -2,7 +2,9 @@
 
 mod common;
 
+use common::kernels::step_buffer;
 use hearth::gpu::PipelineCache;
+use hearth::kernels::BatchRows;
 use hearth::kernels::bias::add_bias;
 
 fn run_bias(ctx: &hearth::gpu::GpuContext, width: usize, rows: usize) {
@@ -12,13 +14,9 @@ fn run_bias(ctx: &hearth::gpu::GpuContext, width: usize, rows: usize) {
     let cache = PipelineCache::default();
     let yb = ctx.f32_buffer_from("y", &y);
     let bb = ctx.f32_buffer_from("bias", &bias);
-    let d = pollster::block_on(add_bias(ctx, &cache, &yb, &bb, width as u32, rows as u32)).unwrap();
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
-    {
-        let mut pass = enc.begin_compute_pass(&Default::default());
-        d.record(&mut pass);
-    }
-    ctx.queue.submit([enc.finish()]);
+    let step = step_buffer(ctx, 0, rows as u32);
+    let d = pollster::block_on(add_bias(ctx, &cache, &yb, &bb, &step, width as u32, BatchRows::PerToken(rows as u32))).unwrap();
+    common::kernels::submit(ctx, rows as u32, &[d]);
     let got = pollster::block_on(ctx.read_f32(&yb, y.len())).unwrap();
     for (i, &g) in got.iter().enumerate() {
         let want = f64::from(y[i]) + f64::from(bias[i % width]);
@@ -39,6 +37,28 @@ fn bias_is_added_to_every_row() {
 }
 
 #[test]
+fn one_row_whatever_the_batch_and_batches_below_capacity() {
+    // `One`: only row 0 (the last token's logits) whatever the batch; `PerToken(8)` run on a
+    // batch of 3: rows 0..3, the rest of the buffer untouched.
+    let ctx = common::gpu();
+    let cache = PipelineCache::default();
+    let width = 70;
+    let bias: Vec<f32> = (0..width).map(|i| i as f32).collect();
+    let bb = ctx.f32_buffer_from("bias", &bias);
+    for (rows, want_rows) in [(BatchRows::One, 1), (BatchRows::PerToken(8), 3)] {
+        let yb = ctx.f32_buffer_from("y", &vec![0.5f32; width * 8]);
+        let step = step_buffer(&ctx, 0, 3);
+        let d = pollster::block_on(add_bias(&ctx, &cache, &yb, &bb, &step, width as u32, rows)).unwrap();
+        common::kernels::submit(&ctx, 3, &[d]);
+        let got = pollster::block_on(ctx.read_f32(&yb, width * 8)).unwrap();
+        for (i, &g) in got.iter().enumerate() {
+            let want = if i < want_rows * width { 0.5 + (i % width) as f32 } else { 0.5 };
+            assert_eq!(g, want, "{rows:?}: y[{i}]");
+        }
+    }
+}
+
+#[test]
 fn bias_covers_more_than_65535_workgroups() {
     // 4.6M values need 71,750 workgroups of 64: the dispatch is split over x and y.
     run_bias(&common::gpu(), 896, 5125);
@@ -50,8 +70,9 @@ fn bias_refuses_shapes_that_do_not_fit_its_buffers() {
     let cache = PipelineCache::default();
     let y = ctx.f32_buffer("y", 100);
     let b = ctx.f32_buffer("bias", 10);
-    let err = pollster::block_on(add_bias(&ctx, &cache, &y, &b, 10, 11)).err().unwrap();
+    let step = step_buffer(&ctx, 0, 1);
+    let err = pollster::block_on(add_bias(&ctx, &cache, &y, &b, &step, 10, BatchRows::PerToken(11))).err().unwrap();
     assert!(err.to_string().contains("11 rows of 10"), "{err}");
-    let err = pollster::block_on(add_bias(&ctx, &cache, &y, &b, 20, 2)).err().unwrap();
+    let err = pollster::block_on(add_bias(&ctx, &cache, &y, &b, &step, 20, BatchRows::One)).err().unwrap();
     assert!(matches!(err, hearth::Error::InvalidArgument(_)), "{err}");
 }

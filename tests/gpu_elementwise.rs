@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::kernels::{read_f32, submit};
+use common::kernels::{read_f32, step_buffer, submit};
 use hearth::gpu::{ElementwiseOp, PipelineCache};
 use hearth::kernels::elementwise::elementwise;
 
@@ -36,13 +36,15 @@ fn elementwise_ops_match_f64_reference() {
     let mut rng = common::Rng(0xe1e);
     // 1, sizes around the 64-thread workgroup, and one needing more than WebGPU's 65,535
     // workgroups in x (the kernel then spreads them over y).
-    for n in [1usize, 63, 64, 65, 1000, 65_535 * 64 + 100] {
+    // The count is per token × tokens in the batch (from the step uniform).
+    for (n, tokens) in [(1usize, 1), (63, 1), (64, 2), (65, 5), (1000, 4), (65_535 * 64 + 100, 1)] {
         let (a, b) = inputs(n, &mut rng);
         for op in [ElementwiseOp::AddInPlace, ElementwiseOp::SwiGlu, ElementwiseOp::GeGluTanh] {
             let ab = ctx.f32_buffer_from("a", &a);
             let bb = ctx.f32_buffer_from("b", &b);
-            let d = pollster::block_on(elementwise(&ctx, &cache, op, &ab, &bb, n as u32)).unwrap();
-            submit(&ctx, &[d]);
+            let step = step_buffer(&ctx, 0, tokens as u32);
+            let d = pollster::block_on(elementwise(&ctx, &cache, op, &ab, &bb, &step, (n / tokens) as u32)).unwrap();
+            submit(&ctx, tokens as u32, &[d]);
             let got = read_f32(&ctx, &ab, n);
             let got_b = read_f32(&ctx, &bb, n);
             assert!(got_b == b, "{op:?} n={n}: b changed");

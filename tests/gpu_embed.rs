@@ -19,7 +19,7 @@ fn run_embed(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, ids: &[u3
     let ids_buffer = u32_buffer(ctx, ids);
     let out = ctx.f32_buffer("out", ids.len() * cols);
     let dispatches = pollster::block_on(embed(ctx, &cache, &table, &ids_buffer, &out, ids.len() as u32, scale)).unwrap();
-    submit(ctx, &dispatches);
+    submit(ctx, ids.len() as u32, &dispatches);
     let got = read_f32(ctx, &out, ids.len() * cols);
 
     let values = quant::dequantize_to_vec(dtype, &bytes).unwrap();

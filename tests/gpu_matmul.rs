@@ -6,6 +6,7 @@
 mod common;
 
 use hearth::gpu::{GpuContext, GpuMatrix, GpuOptions, PipelineCache, Tuning};
+use hearth::kernels::BatchRows;
 use hearth::kernels::matmul::matmul;
 use hearth::quant::{self, DType};
 
@@ -20,8 +21,9 @@ fn run_matmul(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, n_tokens
     let w = GpuMatrix::upload(ctx, "w", dtype, rows as u32, cols as u32, &bytes).unwrap();
     let xb = ctx.f32_buffer_from("x", &x);
     let yb = ctx.f32_buffer("y", n_tokens * rows);
-    let mm = pollster::block_on(matmul(ctx, &cache, &w, &xb, &yb, n_tokens as u32)).unwrap();
-    common::kernels::submit(ctx, &mm);
+    let step = common::kernels::step_buffer(ctx, 0, n_tokens as u32);
+    let mm = pollster::block_on(matmul(ctx, &cache, &w, &xb, &yb, &step, BatchRows::PerToken(n_tokens as u32))).unwrap();
+    common::kernels::submit(ctx, n_tokens as u32, &mm);
     let got = common::kernels::read_f32(ctx, &yb, n_tokens * rows);
 
     // Reference: CPU dequantisation, f64 dot products; and the scale of each sum.
@@ -122,8 +124,35 @@ fn tunings_that_are_not_powers_of_two_are_errors() {
         let ctx = gpu_with_tuning(bad);
         let w = GpuMatrix::upload(&ctx, "w", DType::Q8_0, 4, 32, &tiled_matrix(DType::Q8_0, 4, 32)).unwrap();
         let (x, y) = (ctx.f32_buffer("x", 64), ctx.f32_buffer("y", 8));
-        let r = pollster::block_on(matmul(&ctx, &PipelineCache::default(), &w, &x, &y, 2));
+        let step = common::kernels::step_buffer(&ctx, 0, 2);
+        let r = pollster::block_on(matmul(&ctx, &PipelineCache::default(), &w, &x, &y, &step, BatchRows::PerToken(2)));
         assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{bad:?} was accepted");
+    }
+}
+
+#[test]
+fn dispatches_built_for_a_capacity_run_smaller_batches_and_single_rows() {
+    // A graph builds its matmuls once for its largest batch (here 8 tokens) and runs any
+    // batch up to it: rows of tokens past the batch stay untouched. `One` computes a single
+    // row whatever the batch (the last token's logits).
+    let ctx = gpu_with_tuning(Tuning::GPU);
+    let (rows, cols) = (70, 64);
+    let (_, want, scale) = run_matmul(&ctx, DType::Q4_0, rows, cols, 8);
+    let bytes = tiled_matrix(DType::Q4_0, rows, cols);
+    let w = GpuMatrix::upload(&ctx, "w", DType::Q4_0, rows as u32, cols as u32, &bytes).unwrap();
+    // The same x as run_matmul's (same seed), so the same reference rows.
+    let mut rng = common::Rng(0x1234 + rows as u64 * 31 + cols as u64);
+    let x: Vec<f32> = (0..8 * cols).map(|_| rng.signed_unit()).collect();
+    let xb = ctx.f32_buffer_from("x", &x);
+    for (batch_rows, n_tokens, computed) in [(BatchRows::PerToken(8), 3, 3), (BatchRows::PerToken(8), 1, 1), (BatchRows::One, 5, 1)] {
+        let yb = ctx.f32_buffer_from("y", &vec![-9.0f32; 8 * rows]);
+        let step = common::kernels::step_buffer(&ctx, 0, n_tokens);
+        let mm = pollster::block_on(matmul(&ctx, &PipelineCache::default(), &w, &xb, &yb, &step, batch_rows)).unwrap();
+        common::kernels::submit(&ctx, n_tokens, &mm);
+        let got = common::kernels::read_f32(&ctx, &yb, 8 * rows);
+        let n = computed * rows;
+        assert_close(&format!("{batch_rows:?} on {n_tokens} tokens"), &got[..n], &want[..n], &scale[..n]);
+        assert!(got[n..].iter().all(|&v| v == -9.0), "{batch_rows:?} on {n_tokens} tokens wrote past {computed} rows");
     }
 }
 

@@ -80,9 +80,9 @@ fn rope_matches_f64_reference() {
         let x: Vec<f32> = (0..c.n_tokens * c.n_heads * c.head_dim).map(|_| rng.signed_unit()).collect();
         let xb = ctx.f32_buffer_from("x", &x);
         let freqs = ctx.f32_buffer_from("inv_freq", &inv_freq(c.n_rot, c.base, c.freq_scale));
-        let step = step_buffer(&ctx, c.pos0);
-        let d = pollster::block_on(rope(&ctx, &cache, &xb, &freqs, &step, c.n_heads, c.head_dim, c.n_rot, c.style, c.n_tokens)).unwrap();
-        submit(&ctx, &[d]);
+        let step = step_buffer(&ctx, c.pos0, c.n_tokens);
+        let d = pollster::block_on(rope(&ctx, &cache, &xb, &freqs, &step, c.n_heads, c.head_dim, c.n_rot, c.style)).unwrap();
+        submit(&ctx, c.n_tokens, &[d]);
         let got = read_f32(&ctx, &xb, x.len());
         let (want, angles) = reference(&x, c);
 

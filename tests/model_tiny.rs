@@ -132,6 +132,36 @@ fn tiny_gemma3_decode_past_the_window_matches_reference() {
     }
     let worst = check_row(&fx, fx.ids.len() - 1, &last);
     eprintln!("tiny-gemma3 decode: worst logit difference at position 599 {worst:.2e}");
+    assert_eq!(model.graphs_built(), 0, "prefill and decode ran on the graphs built at load");
+}
+
+/// The graphs built at load serve every batch size: the prompt fed in chunks of 3, 1, 7, 2,
+/// 5, 16 ... tokens (the token count in the step uniform, the prefill graph built for 256)
+/// gives the reference's argmax after every chunk, and its logits where the fixture has a
+/// row, without building any graph.
+#[test]
+fn tiny_qwen2_prompt_in_chunks_of_every_size_runs_on_the_load_time_graphs() {
+    let fx = fixture("tiny-qwen2");
+    let (_ctx, mut model) = open("tiny-qwen2", None, 256);
+    let sizes = [3usize, 1, 7, 2, 5, 16, 4, 1, 9];
+    let (mut start, mut rows_checked) = (0, 0);
+    for &size in sizes.iter().cycle() {
+        if start >= fx.ids.len() {
+            break;
+        }
+        let end = (start + size).min(fx.ids.len());
+        let last = end - 1;
+        let has_row = fx.rows.iter().any(|(p, _)| *p == last);
+        let out = pollster::block_on(model.forward(&fx.ids[start..end], Logits::Last, has_row)).unwrap();
+        check_argmax(&fx, last, out.argmax);
+        if let Some(logits) = out.logits {
+            check_row(&fx, last, &logits);
+            rows_checked += 1;
+        }
+        start = end;
+    }
+    assert!(rows_checked > 0, "no chunk ended at a position the fixture has a row for");
+    assert_eq!(model.graphs_built(), 0);
 }
 
 /// A 24 KiB binding limit: the F16 embedding (192-byte rows) and the Q8_0 output (108-byte

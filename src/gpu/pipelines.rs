@@ -80,8 +80,29 @@ impl Kernel {
         }
     }
 
-    /// The assembled WGSL: the format's snippet (if any) in front of the kernel body.
+    /// Whether the kernel reads the per-step uniform (shaders/step.wgsl).
+    fn reads_step(self) -> bool {
+        matches!(
+            self,
+            Kernel::Matmul { .. }
+                | Kernel::RmsNorm
+                | Kernel::Rope
+                | Kernel::KvStore
+                | Kernel::Attention { .. }
+                | Kernel::Elementwise(_)
+                | Kernel::Bias
+                | Kernel::Argmax
+        )
+    }
+
+    /// The assembled WGSL: the step uniform's struct and the format's snippet (where used)
+    /// in front of the kernel body.
     pub fn source(self) -> String {
+        let step = if self.reads_step() { include_str!("../../shaders/step.wgsl") } else { "" };
+        step.to_string() + &self.body()
+    }
+
+    fn body(self) -> String {
         match self {
             Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group } => {
                 format!(

@@ -1,33 +1,45 @@
 //! Launcher for shaders/argmax.wgsl: greedy sampling on the GPU, so a decode step reads
 //! back one token id instead of the logits.
 
-use bytemuck::{Pod, Zeroable};
-
 use super::{Dispatch, uniform};
 use crate::error::Result;
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
 
-/// Mirrors `struct Params` in shaders/argmax.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct Params {
-    n: u32,
-    offset: u32,
-    _pad: [u32; 2],
+wgsl_struct! {
+    /// Mirrors `struct Params` in shaders/argmax.wgsl.
+    pub(crate) struct Params {
+        n: u32,
+        offset: u32,
+        row_stride: u32,
+        _pad0: u32,
+    }
 }
-const _: () = assert!(std::mem::size_of::<Params>() == 16);
 
-/// `out[0] = argmax(x[offset .. offset + n])` (index relative to `offset`), ties to the
-/// lowest index.
+/// Which row of values the argmax scans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgmaxRow {
+    /// The `n` values starting at this element.
+    At(u32),
+    /// The batch's last row, in a buffer holding one row of `n` values per token.
+    LastOfBatch,
+}
+
+/// `out[0] = argmax(x[row .. row + n])` (the index relative to the row), ties to the lowest
+/// index; the batch's token count comes from `step`.
 pub async fn argmax(
     ctx: &GpuContext,
     cache: &PipelineCache,
     x: &wgpu::Buffer,
-    offset: u32,
+    row: ArgmaxRow,
     out: &wgpu::Buffer,
+    step: &wgpu::Buffer,
     n: u32,
 ) -> Result<Dispatch> {
-    let u = uniform(ctx, &Params { n, offset, _pad: [0; 2] });
-    let resources = [x.as_entire_binding(), out.as_entire_binding(), u.as_entire_binding()];
+    let (offset, row_stride) = match row {
+        ArgmaxRow::At(offset) => (offset, 0),
+        ArgmaxRow::LastOfBatch => (0, n),
+    };
+    let u = uniform(ctx, &Params { n, offset, row_stride, ..Default::default() });
+    let resources = [x.as_entire_binding(), out.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
     Dispatch::new(ctx, cache, Kernel::Argmax, &resources, [1, 1, 1]).await
 }

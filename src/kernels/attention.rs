@@ -1,23 +1,22 @@
 //! Launcher for shaders/attention.wgsl (causal grouped-query attention over the cache).
 
-use bytemuck::{Pod, Zeroable};
-
 use super::{Dispatch, uniform};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
 
-/// Mirrors `struct Params` in shaders/attention.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct Params {
-    n_heads: u32,
-    n_kv_heads: u32,
-    n_tokens: u32,
-    window: u32,
-    scale: f32,
-    _pad: [u32; 3],
+wgsl_struct! {
+    /// Mirrors `struct Params` in shaders/attention.wgsl.
+    pub(crate) struct Params {
+        n_heads: u32,
+        n_kv_heads: u32,
+        _pad0: u32,
+        window: u32,
+        scale: f32,
+        _pad1: u32,
+        _pad2: u32,
+        _pad3: u32,
+    }
 }
-const _: () = assert!(std::mem::size_of::<Params>() == 32);
 
 /// Shapes of one attention layer.
 #[derive(Clone, Copy, Debug)]
@@ -51,8 +50,9 @@ pub async fn attention(
     out: &wgpu::Buffer,
     step: &wgpu::Buffer,
     shape: AttentionShape,
-    n_tokens: u32,
+    max_tokens: u32,
 ) -> Result<Dispatch> {
+    let n_tokens = max_tokens;
     let AttentionShape { n_heads, n_kv_heads, head_dim, .. } = shape;
     if head_dim == 0 || head_dim > 256 || head_dim % 4 != 0 || n_kv_heads == 0 || n_heads % n_kv_heads != 0 {
         return Err(Error::InvalidArgument(format!(
@@ -63,7 +63,7 @@ pub async fn attention(
     if q.size() < need_q || out.size() < need_q || k_cache.size() != v_cache.size() {
         return Err(Error::InvalidArgument(format!("attention {shape:?}: buffers too small for {n_tokens} tokens")));
     }
-    let params = Params { n_heads, n_kv_heads, n_tokens, window: shape.window, scale: shape.scale, _pad: [0; 3] };
+    let params = Params { n_heads, n_kv_heads, window: shape.window, scale: shape.scale, ..Default::default() };
     let u = uniform(ctx, &params);
     let resources = [
         q.as_entire_binding(),
@@ -74,6 +74,6 @@ pub async fn attention(
         step.as_entire_binding(),
     ];
     let thread_per_query = ctx.tuning.attention_thread_per_query && head_dim <= PER_QUERY_MAX_HEAD_DIM;
-    let groups = if thread_per_query { [(n_tokens * n_heads).div_ceil(64), 1, 1] } else { [n_heads, n_tokens, 1] };
-    Dispatch::new(ctx, cache, Kernel::Attention { head_dim, thread_per_query }, &resources, groups).await
+    let grid = move |n: u32| if thread_per_query { [(n * n_heads).div_ceil(64), 1, 1] } else { [n_heads, n, 1] };
+    Dispatch::per_batch(ctx, cache, Kernel::Attention { head_dim, thread_per_query }, &resources, grid).await
 }

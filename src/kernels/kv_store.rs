@@ -1,23 +1,21 @@
 //! Launcher for shaders/kv_store.wgsl: appends a forward pass's keys and values to one
 //! layer's cache at the position in the step uniform.
 
-use bytemuck::{Pod, Zeroable};
-
 use super::{Dispatch, uniform};
 use crate::error::Result;
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
 
-/// Mirrors `struct Params` in shaders/kv_store.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct Params {
-    kv_dim: u32,
-    n_ctx: u32,
-    _pad: [u32; 2],
+wgsl_struct! {
+    /// Mirrors `struct Params` in shaders/kv_store.wgsl.
+    pub(crate) struct Params {
+        kv_dim: u32,
+        n_ctx: u32,
+        _pad0: u32,
+        _pad1: u32,
+    }
 }
-const _: () = assert!(std::mem::size_of::<Params>() == 16);
 
-/// Appends `k` and `v` ([n_tokens × kv_dim]) to the caches ([n_ctx × kv_dim]) at
+/// Appends `k` and `v` ([step.n_tokens × kv_dim]) to the caches ([n_ctx × kv_dim]) at
 /// `step.pos0`; positions at or past `n_ctx` are dropped.
 #[allow(clippy::too_many_arguments)]
 pub async fn kv_store(
@@ -30,9 +28,8 @@ pub async fn kv_store(
     step: &wgpu::Buffer,
     kv_dim: u32,
     n_ctx: u32,
-    n_tokens: u32,
 ) -> Result<Dispatch> {
-    let u = uniform(ctx, &Params { kv_dim, n_ctx, _pad: [0; 2] });
+    let u = uniform(ctx, &Params { kv_dim, n_ctx, ..Default::default() });
     let resources = [
         k.as_entire_binding(),
         v.as_entire_binding(),
@@ -41,5 +38,6 @@ pub async fn kv_store(
         u.as_entire_binding(),
         step.as_entire_binding(),
     ];
-    Dispatch::new(ctx, cache, Kernel::KvStore, &resources, [kv_dim.div_ceil(64), n_tokens, 1]).await
+    let chunks = kv_dim.div_ceil(64);
+    Dispatch::per_batch(ctx, cache, Kernel::KvStore, &resources, move |n| [chunks, n, 1]).await
 }

@@ -1,35 +1,37 @@
 //! Launcher for shaders/matmul.wgsl: `y[t, :] = W · x[t, :]` for a quantised `W`.
 
-use bytemuck::{Pod, Zeroable};
-
-use super::{Dispatch, split_groups, uniform};
+use super::{BatchRows, Dispatch, split_groups, uniform};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, GpuMatrix, Kernel, PipelineCache, Tuning};
 
-/// Mirrors `struct Params` in shaders/matmul.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct Params {
-    rows: u32,
-    cols: u32,
-    n_tokens: u32,
-    x_stride: u32,
-    y_stride: u32,
-    y_row_offset: u32,
-    _pad: [u32; 2],
+wgsl_struct! {
+    /// Mirrors `struct Params` in shaders/matmul.wgsl.
+    pub(crate) struct Params {
+        rows: u32,
+        cols: u32,
+        one_row: u32,
+        x_stride: u32,
+        y_stride: u32,
+        y_row_offset: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
 }
-const _: () = assert!(std::mem::size_of::<Params>() == 32);
 
-/// Dispatches computing `y = x · Wᵀ` for `n_tokens` rows of `x` (`w.cols` wide) into
-/// `y` (`w.rows` wide): one per part of a split matrix.
+/// Dispatches computing `y = x · Wᵀ` for the batch's rows of `x` (`w.cols` wide) into `y`
+/// (`w.rows` wide): one per part of a split matrix. `rows` says how many rows a batch has
+/// (the token count comes from `step`) and picks the tile: at most one row is the decode
+/// kernel, more the prefill one.
 pub async fn matmul(
     ctx: &GpuContext,
     cache: &PipelineCache,
     w: &GpuMatrix,
     x: &wgpu::Buffer,
     y: &wgpu::Buffer,
-    n_tokens: u32,
+    step: &wgpu::Buffer,
+    rows: BatchRows,
 ) -> Result<Vec<Dispatch>> {
+    let n_tokens = rows.max_rows();
     if w.cols % 32 != 0 {
         return Err(Error::InvalidArgument(format!("{}: {} columns is not a multiple of 32", w.name, w.cols)));
     }
@@ -51,17 +53,24 @@ pub async fn matmul(
         let params = Params {
             rows: part.rows,
             cols: w.cols,
-            n_tokens,
+            one_row: u32::from(rows == BatchRows::One),
             x_stride: w.cols,
             y_stride: w.rows,
             y_row_offset: part.first_row,
-            _pad: [0; 2],
+            ..Default::default()
         };
         let u = uniform(ctx, &params);
         let (gx, gy) = split_groups(part.rows.div_ceil(tile.workgroup_size / tile.threads_per_row * tile.rows_per_thread));
-        let resources = [part.buffer.as_entire_binding(), x.as_entire_binding(), y.as_entire_binding(), u.as_entire_binding()];
-        let groups = [gx, gy, n_tokens.div_ceil(tile.tokens_per_group)];
-        out.push(Dispatch::new(ctx, cache, kernel, &resources, groups).await?);
+        let resources = [
+            part.buffer.as_entire_binding(),
+            x.as_entire_binding(),
+            y.as_entire_binding(),
+            u.as_entire_binding(),
+            step.as_entire_binding(),
+        ];
+        let tokens_per_group = tile.tokens_per_group;
+        let grid = move |n: u32| [gx, gy, rows.rows(n).div_ceil(tokens_per_group)];
+        out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);
     }
     Ok(out)
 }

@@ -1,7 +1,27 @@
 //! One launcher per shader family, 1:1 with `shaders/`: each owns its params struct
-//! (mirroring the WGSL `struct Params`, with a size assert), and builds `Dispatch`es —
-//! a pipeline, a bind group and a workgroup count — once, at load time. Per token the
-//! model only records the prepared dispatches into one compute pass.
+//! (declared with `wgsl_struct!`, checked field by field against the WGSL `struct Params` by
+//! `layout`'s test), and builds `Dispatch`es — a pipeline, a bind group and how the
+//! workgroup grid follows the batch's token count — once, at load time. Per forward pass the
+//! model writes the step uniform (src/kernels/step.rs) and records the prepared dispatches
+//! into one compute pass.
+
+/// Declares a uniform struct that mirrors a WGSL struct field by field (`u32`/`f32`/`i32`
+/// fields, padding spelled out as `_padN` fields like the WGSL), with a `FIELDS` list that
+/// `kernels::layout`'s test compares with the shader source, so the two cannot drift.
+macro_rules! wgsl_struct {
+    ($(#[doc = $doc:literal])* $vis:vis struct $name:ident { $($fvis:vis $field:ident : $ty:ident),* $(,)? }) => {
+        $(#[doc = $doc])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+        $vis struct $name { $($fvis $field: $ty),* }
+        impl $name {
+            /// Every field's name and WGSL type, in order (for the layout check).
+            #[allow(dead_code)]
+            pub(crate) const FIELDS: &'static [(&'static str, &'static str)] = &[$((stringify!($field), stringify!($ty))),*];
+        }
+        const _: () = assert!(std::mem::size_of::<$name>() % 16 == 0, "uniform structs are whole 16-byte rows");
+    };
+}
 
 pub mod argmax;
 pub mod attention;
@@ -9,9 +29,12 @@ pub mod bias;
 pub mod elementwise;
 pub mod embed;
 pub mod kv_store;
+#[cfg(test)]
+mod layout;
 pub mod matmul;
 pub mod rmsnorm;
 pub mod rope;
+pub mod step;
 
 use bytemuck::Pod;
 use wgpu::util::DeviceExt;
@@ -19,21 +42,64 @@ use wgpu::util::DeviceExt;
 use crate::error::Result;
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
 
-/// A kernel launch with everything bound.
+/// Which rows of its activations a kernel processes in a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchRows {
+    /// One row per token of the batch, at most this many (what the buffers must hold).
+    PerToken(u32),
+    /// A single row whatever the batch: the last token's, when only its logits are needed.
+    One,
+}
+
+impl BatchRows {
+    /// The most rows a buffer must hold.
+    pub fn max_rows(self) -> u32 {
+        match self {
+            BatchRows::PerToken(n) => n,
+            BatchRows::One => 1,
+        }
+    }
+
+    /// Rows processed for a batch of `n_tokens`.
+    pub fn rows(self, n_tokens: u32) -> u32 {
+        match self {
+            BatchRows::PerToken(_) => n_tokens,
+            BatchRows::One => 1,
+        }
+    }
+}
+
+/// The workgroup grid of a dispatch for a batch of `n_tokens` tokens.
+type Grid = Box<dyn Fn(u32) -> [u32; 3] + Send + Sync>;
+
+/// A kernel launch with everything bound; only its grid depends on the batch.
 pub struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
-    workgroups: [u32; 3],
+    grid: Grid,
 }
 
 impl Dispatch {
-    /// Builds a dispatch of `kernel` whose bindings 0, 1, ... are `resources`, in order.
+    /// Builds a dispatch of `kernel` whose bindings 0, 1, ... are `resources`, in order, with
+    /// the same grid for every batch.
     pub async fn new(
         ctx: &GpuContext,
         cache: &PipelineCache,
         kernel: Kernel,
         resources: &[wgpu::BindingResource<'_>],
         workgroups: [u32; 3],
+    ) -> Result<Dispatch> {
+        Dispatch::per_batch(ctx, cache, kernel, resources, move |_| workgroups).await
+    }
+
+    /// Builds a dispatch whose grid is `grid(n_tokens)` for a batch of `n_tokens` (the kernel
+    /// reads the same count from the step uniform).
+    pub async fn per_batch(
+        ctx: &GpuContext,
+        cache: &PipelineCache,
+        kernel: Kernel,
+        resources: &[wgpu::BindingResource<'_>],
+        grid: impl Fn(u32) -> [u32; 3] + Send + Sync + 'static,
     ) -> Result<Dispatch> {
         let pipeline = cache.get(ctx, kernel).await?;
         let entries: Vec<wgpu::BindGroupEntry> =
@@ -43,11 +109,17 @@ impl Dispatch {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        Ok(Dispatch { pipeline, bind_group, workgroups })
+        Ok(Dispatch { pipeline, bind_group, grid: Box::new(grid) })
     }
 
-    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>) {
-        let [x, y, z] = self.workgroups;
+    /// The workgroup grid for a batch of `n_tokens`.
+    pub fn grid(&self, n_tokens: u32) -> [u32; 3] {
+        (self.grid)(n_tokens)
+    }
+
+    /// Records the dispatch for a batch of `n_tokens` (which the step uniform must hold).
+    pub fn record(&self, pass: &mut wgpu::ComputePass<'_>, n_tokens: u32) {
+        let [x, y, z] = self.grid(n_tokens);
         if x * y * z == 0 {
             return;
         }

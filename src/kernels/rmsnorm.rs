@@ -1,42 +1,45 @@
 //! Launcher for shaders/rmsnorm.wgsl.
 
-use bytemuck::{Pod, Zeroable};
-
 use super::{Dispatch, uniform};
 use crate::error::Result;
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
 
-/// Mirrors `struct Params` in shaders/rmsnorm.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct Params {
-    n: u32,
-    eps: f32,
-    first_row: u32,
-    _pad: u32,
+wgsl_struct! {
+    /// Mirrors `struct Params` in shaders/rmsnorm.wgsl.
+    pub(crate) struct Params {
+        n: u32,
+        eps: f32,
+        rows_per_token: u32,
+        last_only: u32,
+    }
 }
-const _: () = assert!(std::mem::size_of::<Params>() == 16);
 
-/// Which rows of `x` to normalise: `n_rows` rows of `n` starting at `first_row`.
+/// Which rows of `x` to normalise: rows of `n` values, `per_token` of them per token (1, or
+/// the heads of per-head norms), of every token of the batch or of its last token only.
 #[derive(Clone, Copy, Debug)]
 pub struct Rows {
     pub n: u32,
-    pub first_row: u32,
-    pub n_rows: u32,
+    pub per_token: u32,
+    pub last_token_only: bool,
 }
 
-/// `out[r, :] = rmsnorm(x[first_row + r, :]) * weight`.
+/// `out[r, :] = rmsnorm(x[r0 + r, :]) * weight` for the rows `rows` picks (`r0` is the last
+/// token's first row when `last_token_only`, else 0); the token count comes from `step`.
+#[allow(clippy::too_many_arguments)]
 pub async fn rmsnorm(
     ctx: &GpuContext,
     cache: &PipelineCache,
     x: &wgpu::Buffer,
     weight: &wgpu::Buffer,
     out: &wgpu::Buffer,
+    step: &wgpu::Buffer,
     rows: Rows,
     eps: f32,
 ) -> Result<Dispatch> {
-    let Rows { n, first_row, n_rows } = rows;
-    let u = uniform(ctx, &Params { n, eps, first_row, _pad: 0 });
-    let resources = [x.as_entire_binding(), weight.as_entire_binding(), out.as_entire_binding(), u.as_entire_binding()];
-    Dispatch::new(ctx, cache, Kernel::RmsNorm, &resources, [n_rows, 1, 1]).await
+    let Rows { n, per_token, last_token_only } = rows;
+    let u = uniform(ctx, &Params { n, eps, rows_per_token: per_token, last_only: u32::from(last_token_only) });
+    let resources =
+        [x.as_entire_binding(), weight.as_entire_binding(), out.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
+    let grid = move |n_tokens: u32| [if last_token_only { per_token } else { per_token * n_tokens }, 1, 1];
+    Dispatch::per_batch(ctx, cache, Kernel::RmsNorm, &resources, grid).await
 }

@@ -1,21 +1,8 @@
-//! Launcher for shaders/rope.wgsl, and the per-step uniform (`Step`: the position of the
-//! first token of this forward pass) it shares with kv_store and attention. The step
-//! uniform is the only buffer written per token.
-
-use bytemuck::{Pod, Zeroable};
+//! Launcher for shaders/rope.wgsl (the positions come from the step uniform).
 
 use super::{Dispatch, uniform};
 use crate::error::Result;
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
-
-/// Mirrors `struct Step` in the rope, kv_store and attention shaders.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
-pub struct Step {
-    pub pos0: u32,
-    pub _pad: [u32; 3],
-}
-const _: () = assert!(std::mem::size_of::<Step>() == 16);
 
 /// How pairs of dimensions are rotated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,17 +19,17 @@ pub fn inv_freq(n_rot: u32, base: f32, freq_scale: f32) -> Vec<f32> {
     (0..n_rot / 2).map(|i| (f64::from(freq_scale) * f64::from(base).powf(-2.0 * f64::from(i) / f64::from(n_rot))) as f32).collect()
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Pod, Zeroable)]
-struct RopeParams {
-    n_heads: u32,
-    head_dim: u32,
-    n_rot: u32,
-    neox: u32,
+wgsl_struct! {
+    /// Mirrors `struct Params` in shaders/rope.wgsl.
+    pub(crate) struct RopeParams {
+        n_heads: u32,
+        head_dim: u32,
+        n_rot: u32,
+        neox: u32,
+    }
 }
-const _: () = assert!(std::mem::size_of::<RopeParams>() == 16);
 
-/// Rotates `x` ([n_tokens × n_heads × head_dim]) in place.
+/// Rotates `x` ([step.n_tokens × n_heads × head_dim]) in place.
 #[allow(clippy::too_many_arguments)]
 pub async fn rope(
     ctx: &GpuContext,
@@ -54,10 +41,10 @@ pub async fn rope(
     head_dim: u32,
     n_rot: u32,
     style: RopeStyle,
-    n_tokens: u32,
 ) -> Result<Dispatch> {
     let params = RopeParams { n_heads, head_dim, n_rot, neox: u32::from(style == RopeStyle::Neox) };
     let u = uniform(ctx, &params);
     let resources = [x.as_entire_binding(), inv_freq.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
-    Dispatch::new(ctx, cache, Kernel::Rope, &resources, [(n_rot / 2).div_ceil(64), n_heads, n_tokens]).await
+    let pairs = (n_rot / 2).div_ceil(64);
+    Dispatch::per_batch(ctx, cache, Kernel::Rope, &resources, move |n| [pairs, n_heads, n]).await
 }

@@ -11,7 +11,7 @@
 use super::graph::Graph;
 use crate::error::Result;
 use crate::gpu::GpuContext;
-use crate::kernels::rope::Step;
+use crate::kernels::step::Step;
 
 /// The most decode steps recorded into one submission.
 pub const MAX_DECODE_CHAIN: u32 = 16;
@@ -53,14 +53,14 @@ impl DecodeChain {
         pos0: u32,
         k: u32,
     ) -> Result<Vec<u32>> {
-        assert!(decode.n_tokens == 1 && (1..=MAX_DECODE_CHAIN).contains(&k), "a decode chain is 1..=16 steps of the one-token graph");
-        let steps: Vec<Step> = (0..k).map(|j| Step { pos0: pos0 + j, _pad: [0; 3] }).collect();
+        assert!(decode.capacity == 1 && (1..=MAX_DECODE_CHAIN).contains(&k), "a decode chain is 1..=16 steps of the one-token graph");
+        let steps: Vec<Step> = (0..k).map(|j| Step::new(pos0 + j, 1)).collect();
         ctx.queue.write_buffer(&self.steps, 0, bytemuck::cast_slice(&steps));
         ctx.queue.write_buffer(&decode.ids, 0, bytemuck::bytes_of(&first));
         let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("decode chain") });
         for j in 0..u64::from(k) {
             encoder.copy_buffer_to_buffer(&self.steps, j * STEP_BYTES, step_uniform, 0, STEP_BYTES);
-            decode.record(&mut encoder);
+            decode.record(&mut encoder, 1);
             // The argmax is both this step's output and the next step's input token.
             encoder.copy_buffer_to_buffer(decode.argmax_out(), 0, &self.out_ids, j * 4, 4);
             encoder.copy_buffer_to_buffer(decode.argmax_out(), 0, &decode.ids, 0, 4);

@@ -1,6 +1,8 @@
 //! A transformer on the GPU: config from GGUF metadata, weights by tensor name, a KV
-//! cache, and prebuilt forward graphs (one per batch size) that append tokens to the cache.
+//! cache, an activation arena and forward graphs built once at load (decode, and prefill of
+//! any batch up to `MAX_BATCH`) that append tokens to the cache.
 
+mod arena;
 mod config;
 mod decode_chain;
 mod family;
@@ -10,8 +12,6 @@ mod stream;
 mod upload;
 mod weights;
 
-use std::collections::HashMap;
-
 pub use config::{LayerAttention, ModelConfig};
 pub use decode_chain::MAX_DECODE_CHAIN;
 pub use family::{Arch, Family, SlidingWindow};
@@ -20,19 +20,19 @@ pub use stream::{LoadProgress, ModelStream};
 pub use upload::TensorUploads;
 pub use weights::ModelWeights;
 
+use self::arena::Arena;
 use self::decode_chain::DecodeChain;
 use self::graph::{Graph, Shared, context_full};
 use self::kv_cache::KvCache;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PipelineCache};
 use crate::kernels::rope::inv_freq;
+use crate::kernels::step::step_uniform;
 
 /// The most tokens one forward pass processes; longer inputs are split.
 pub const MAX_BATCH: usize = 256;
 /// Context length used when the caller does not choose one (capped by the model's own).
 pub const DEFAULT_CONTEXT: u32 = 4096;
-/// Distinct batch sizes whose graphs are kept; past this the cache is cleared.
-const MAX_CACHED_GRAPHS: usize = 16;
 /// Bytes read from a model file per push when loading natively.
 #[cfg(not(target_arch = "wasm32"))]
 const FILE_CHUNK: u64 = 16 << 20;
@@ -52,7 +52,15 @@ pub struct Model {
     step: wgpu::Buffer,
     inv_freq: wgpu::Buffer,
     inv_freq_local: wgpu::Buffer,
-    graphs: HashMap<(u32, Logits), Graph>,
+    arena: Arena,
+    /// One token, the decode matmul kernels; recorded per step by decode chains too.
+    decode: Graph,
+    /// Up to the arena's capacity (`MAX_BATCH` tokens where the device allows), last logits only.
+    prefill: Graph,
+    /// Every token's logits (perplexity); built on first use, its logits buffer is large.
+    all_logits: Option<Graph>,
+    /// Graphs built since load (the two built by the load itself not counted).
+    graphs_built: u32,
     decode_chain: DecodeChain,
     /// Tokens in the KV cache.
     n_past: u32,
@@ -102,12 +110,7 @@ impl Model {
     pub async fn from_weights(ctx: &GpuContext, config: ModelConfig, weights: ModelWeights, options: ModelOptions) -> Result<Model> {
         let n_ctx = context_length(ctx, &config, options)?;
         let kv = KvCache::new(ctx, &config, n_ctx);
-        let step = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("step"),
-            size: 16,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let step = step_uniform(&ctx.device);
         let inv_freq_global = ctx.f32_buffer_from("inv_freq", &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale));
         let inv_freq_local = match config.family.sliding_window {
             Some(swa) if config.sliding_window > 0 => {
@@ -115,22 +118,39 @@ impl Model {
             }
             _ => inv_freq_global.clone(),
         };
-        let mut model = Model {
+        let arena = Arena::new(ctx, &config, MAX_BATCH as u32)?;
+        let pipelines = PipelineCache::default();
+        let shared = Shared {
+            ctx,
+            pipelines: &pipelines,
+            cfg: &config,
+            weights: &weights,
+            kv: &kv,
+            arena: &arena,
+            step: &step,
+            inv_freq: &inv_freq_global,
+            inv_freq_local: &inv_freq_local,
+        };
+        // Every graph generation needs, built (and its shaders compiled) at load.
+        let decode = Graph::build(&shared, 1, Logits::Last).await?;
+        let prefill = Graph::build(&shared, arena.capacity, Logits::Last).await?;
+        Ok(Model {
             ctx: ctx.clone(),
             config,
             weights,
             kv,
-            pipelines: PipelineCache::default(),
+            pipelines,
             step,
             inv_freq: inv_freq_global,
             inv_freq_local,
-            graphs: HashMap::new(),
+            arena,
+            decode,
+            prefill,
+            all_logits: None,
+            graphs_built: 0,
             decode_chain: DecodeChain::new(ctx),
             n_past: 0,
-        };
-        // The decode graph is always needed: build it (and compile its shaders) at load.
-        model.graph(1, Logits::Last).await?;
-        Ok(model)
+        })
     }
 
     /// The GPU this model runs on.
@@ -168,30 +188,46 @@ impl Model {
         self.n_past = self.n_past.min(n);
     }
 
+    /// Forward graphs built since load: 0 for any number of prompts and chat turns; the
+    /// every-token-logits graph of perplexity is built once, on first use.
+    pub fn graphs_built(&self) -> u32 {
+        self.graphs_built
+    }
+
+    /// Dispatches recorded per decode step.
+    pub fn decode_dispatches(&self) -> usize {
+        self.decode.dispatch_count()
+    }
+
+    /// The graph for a batch of `n` tokens.
     async fn graph(&mut self, n: u32, mode: Logits) -> Result<&Graph> {
-        if !self.graphs.contains_key(&(n, mode)) {
-            if self.graphs.len() >= MAX_CACHED_GRAPHS {
-                self.graphs.retain(|&(size, _), _| size == 1);
-            }
+        if mode == Logits::All && self.all_logits.is_none() {
             let shared = Shared {
                 ctx: &self.ctx,
                 pipelines: &self.pipelines,
                 cfg: &self.config,
                 weights: &self.weights,
                 kv: &self.kv,
+                arena: &self.arena,
                 step: &self.step,
                 inv_freq: &self.inv_freq,
                 inv_freq_local: &self.inv_freq_local,
             };
-            let graph = Graph::build(&shared, n, mode).await?;
-            self.graphs.insert((n, mode), graph);
+            let capacity = self.max_batch(Logits::All)? as u32;
+            self.all_logits = Some(Graph::build(&shared, capacity, Logits::All).await?);
+            self.graphs_built += 1;
         }
-        Ok(&self.graphs[&(n, mode)])
+        Ok(match mode {
+            Logits::All => self.all_logits.as_ref().expect("built above"),
+            Logits::Last if n == 1 => &self.decode,
+            Logits::Last => &self.prefill,
+        })
     }
 
-    /// Tokens per forward pass. Computing every token's logits needs a `[batch × vocab]` f32
-    /// buffer in one storage binding (256 tokens of Gemma's 262,144-token vocabulary are 256 MiB),
-    /// so with `Logits::All` the batch shrinks to what the device's binding limit holds.
+    /// Tokens per forward pass: `MAX_BATCH`, or fewer where the device's storage-binding limit
+    /// cannot hold that many rows of an activation. Computing every token's logits needs a
+    /// `[batch × vocab]` f32 buffer in one binding (256 tokens of Gemma's 262,144-token
+    /// vocabulary are 256 MiB), so with `Logits::All` the batch shrinks to what that holds.
     pub fn max_batch(&self, mode: Logits) -> Result<usize> {
         let row_bytes = u64::from(self.config.vocab) * 4;
         let fit = self.ctx.max_storage_binding / row_bytes;
@@ -201,9 +237,10 @@ impl Model {
                 self.config.vocab, self.ctx.max_storage_binding
             )));
         }
+        let capacity = self.arena.capacity as usize;
         Ok(match mode {
-            Logits::Last => MAX_BATCH,
-            Logits::All => MAX_BATCH.min(fit as usize),
+            Logits::Last => capacity,
+            Logits::All => capacity.min(fit as usize),
         })
     }
 
@@ -222,10 +259,7 @@ impl Model {
         if self.n_past + k > self.kv.n_ctx {
             return Err(context_full(self.n_past, k as usize, self.kv.n_ctx));
         }
-        let (ctx, step, pos0) = (self.ctx.clone(), self.step.clone(), self.n_past);
-        self.graph(1, Logits::Last).await?;
-        let decode = &self.graphs[&(1, Logits::Last)];
-        let ids = self.decode_chain.run(&ctx, decode, &step, first, pos0, k).await?;
+        let ids = self.decode_chain.run(&self.ctx, &self.decode, &self.step, first, self.n_past, k).await?;
         self.n_past += k;
         Ok(ids)
     }

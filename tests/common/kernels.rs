@@ -3,25 +3,26 @@
 
 use hearth::gpu::GpuContext;
 use hearth::kernels::Dispatch;
-use hearth::kernels::rope::Step;
+use hearth::kernels::step::Step;
 use wgpu::util::DeviceExt;
 
-/// Records `dispatches` into one compute pass, submits it and waits for the GPU.
-pub fn submit(ctx: &GpuContext, dispatches: &[Dispatch]) {
+/// Records `dispatches` for a batch of `n_tokens` (the count in their step uniform) into one
+/// compute pass, submits it and waits for the GPU.
+pub fn submit(ctx: &GpuContext, n_tokens: u32, dispatches: &[Dispatch]) {
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
     {
         let mut pass = encoder.begin_compute_pass(&Default::default());
-        dispatches.iter().for_each(|d| d.record(&mut pass));
+        dispatches.iter().for_each(|d| d.record(&mut pass, n_tokens));
     }
     ctx.queue.submit([encoder.finish()]);
     ctx.device.poll(wgpu::PollType::wait_indefinitely()).expect("GPU wait");
 }
 
-/// The step uniform (position of the first token) that rope, kv_store and attention read.
-pub fn step_buffer(ctx: &GpuContext, pos0: u32) -> wgpu::Buffer {
+/// The step uniform (position of the batch's first token, tokens in the batch).
+pub fn step_buffer(ctx: &GpuContext, pos0: u32, n_tokens: u32) -> wgpu::Buffer {
     ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: Some("step"),
-        contents: bytemuck::bytes_of(&Step { pos0, _pad: [0; 3] }),
+        contents: bytemuck::bytes_of(&Step::new(pos0, n_tokens)),
         usage: wgpu::BufferUsages::UNIFORM,
     })
 }

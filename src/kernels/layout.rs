@@ -1,0 +1,55 @@
+//! Checks every launcher's uniform struct against the WGSL struct it mirrors, field by field
+//! (name, type, order): a Rust struct and its shader cannot drift apart unnoticed. Both sides
+//! are 4-byte scalars only, so equal field lists mean equal layouts.
+
+use super::{argmax, attention, bias, elementwise, embed, kv_store, matmul, rmsnorm, rope, step};
+
+type Fields = &'static [(&'static str, &'static str)];
+
+/// (shader file, WGSL struct name, the Rust mirror's fields).
+const MIRRORS: &[(&str, &str, &str, Fields)] = &[
+    ("argmax.wgsl", include_str!("../../shaders/argmax.wgsl"), "Params", argmax::Params::FIELDS),
+    ("attention.wgsl", include_str!("../../shaders/attention.wgsl"), "Params", attention::Params::FIELDS),
+    ("bias.wgsl", include_str!("../../shaders/bias.wgsl"), "Params", bias::Params::FIELDS),
+    ("elementwise.wgsl", include_str!("../../shaders/elementwise.wgsl"), "Params", elementwise::Params::FIELDS),
+    ("embed.wgsl", include_str!("../../shaders/embed.wgsl"), "Params", embed::Params::FIELDS),
+    ("kv_store.wgsl", include_str!("../../shaders/kv_store.wgsl"), "Params", kv_store::Params::FIELDS),
+    ("matmul.wgsl", include_str!("../../shaders/matmul.wgsl"), "Params", matmul::Params::FIELDS),
+    ("rmsnorm.wgsl", include_str!("../../shaders/rmsnorm.wgsl"), "Params", rmsnorm::Params::FIELDS),
+    ("rope.wgsl", include_str!("../../shaders/rope.wgsl"), "Params", rope::RopeParams::FIELDS),
+    ("step.wgsl", include_str!("../../shaders/step.wgsl"), "Step", step::Step::FIELDS),
+];
+
+/// The `name: type` fields of `struct <name> { ... }` in WGSL source (comments dropped).
+fn wgsl_fields(source: &str, name: &str) -> Option<Vec<(String, String)>> {
+    let start = source.find(&format!("struct {name} {{"))?;
+    let body = &source[start..];
+    let body = &body[body.find('{')? + 1..body.find('}')?];
+    let fields = body
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or("").trim().trim_end_matches(','))
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let (n, t) = line.split_once(':').unwrap_or((line, ""));
+            (n.trim().to_string(), t.trim().to_string())
+        })
+        .collect();
+    Some(fields)
+}
+
+#[test]
+fn every_params_struct_matches_its_shader() {
+    for &(file, source, name, rust) in MIRRORS {
+        let wgsl = wgsl_fields(source, name).unwrap_or_else(|| panic!("shaders/{file} has no `struct {name}`"));
+        let rust: Vec<(String, String)> = rust.iter().map(|&(n, t)| (n.to_string(), t.to_string())).collect();
+        assert_eq!(rust, wgsl, "shaders/{file} `struct {name}` and its Rust mirror differ");
+    }
+}
+
+#[test]
+fn the_parser_reads_names_types_and_order() {
+    let shader = "struct Params {\n    n: u32,   // count\n    eps: f32,\n}\n";
+    let fields = wgsl_fields(shader, "Params").unwrap();
+    assert_eq!(fields, vec![("n".to_string(), "u32".to_string()), ("eps".to_string(), "f32".to_string())]);
+    assert!(wgsl_fields(shader, "Other").is_none());
+}
