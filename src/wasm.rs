@@ -20,7 +20,7 @@ use crate::engine::{Engine, FinishReason};
 use crate::error::Error;
 use crate::gpu::{GpuContext, GpuOptions};
 use crate::inspect::ModelSummary;
-use crate::model::{LoadProgress, ModelOptions, ModelStream};
+use crate::model::{GpuStats, LoadProgress, ModelOptions, ModelStream};
 use crate::sample::SamplingParams;
 
 /// The JS error class name for each kind of failure (www/src/errors.ts has the classes).
@@ -74,6 +74,9 @@ struct Inner {
     state: RefCell<State>,
     progress: Cell<LoadProgress>,
     interrupt: Cell<bool>,
+    /// The loaded model's GPU counters as of its last load or generation (`gpuStats` while
+    /// a generation holds the engine).
+    gpu_stats: Cell<Option<GpuStats>>,
 }
 
 impl Inner {
@@ -130,6 +133,8 @@ struct GenerateResult {
     decode_tok_s: f64,
     decode_round_trips: usize,
     ttft_ms: f64,
+    /// The generation's GPU work (round trips, bytes read back, host encode time, ...).
+    gpu: GpuStats,
 }
 
 #[derive(Serialize)]
@@ -160,6 +165,7 @@ impl WasmEngine {
                 state: RefCell::new(State::Empty),
                 progress: Cell::new(LoadProgress::default()),
                 interrupt: Cell::new(false),
+                gpu_stats: Cell::new(None),
             }),
         })
     }
@@ -266,6 +272,7 @@ impl WasmEngine {
                         kv_cache_bytes: engine.model.kv_cache_bytes(),
                         split_tensors: engine.model.split_matrices().into_iter().collect(),
                     };
+                    inner.gpu_stats.set(Some(engine.model.stats()));
                     inner.put(State::Ready(Box::new(engine)));
                     to_js(&info)
                 }
@@ -285,6 +292,7 @@ impl WasmEngine {
     /// Drops the loaded model (its GPU buffers are freed) or an unfinished load.
     pub fn unload(&self) -> Result<(), JsValue> {
         self.inner.take("unload")?;
+        self.inner.gpu_stats.set(None);
         self.inner.put(State::Empty);
         Ok(())
     }
@@ -306,6 +314,7 @@ impl WasmEngine {
                 other => Err(other),
             })?;
             let result = run_generation(&mut engine, &inner, &params, prompt, &on_text).await;
+            inner.gpu_stats.set(Some(engine.model.stats()));
             inner.put(State::Ready(engine));
             result
         })
@@ -315,6 +324,19 @@ impl WasmEngine {
     /// `finish_reason: "abort"`). No effect when idle.
     pub fn interrupt(&self) {
         self.inner.interrupt.set(true);
+    }
+
+    /// The loaded model's GPU counters since load (`GpuStats`: forward passes, tokens, round
+    /// trips, bytes read back, dispatches, host encode seconds, graphs built), or null.
+    #[wasm_bindgen(js_name = gpuStats)]
+    pub fn gpu_stats(&self) -> Result<JsValue, JsValue> {
+        if let State::Ready(engine) = &*self.inner.state.borrow() {
+            self.inner.gpu_stats.set(Some(engine.model.stats()));
+        }
+        match self.inner.gpu_stats.get() {
+            Some(stats) => to_js(&stats),
+            None => Ok(JsValue::NULL),
+        }
     }
 
     /// Bytes of wasm linear memory now (it only grows, so this is also the peak so far).
@@ -368,6 +390,7 @@ async fn run_generation(
         decode_tok_s: g.decode_tok_s,
         decode_round_trips: g.decode_round_trips,
         ttft_ms: g.prefill_seconds * 1000.0,
+        gpu: g.gpu,
     })
 }
 

@@ -95,3 +95,28 @@ fn tokenize_text_output_and_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("model.gguf"));
 }
+
+/// `hearth profile` on the tiny chat model: the host figures of steady greedy decode (one
+/// round trip per 16 tokens, 4 bytes per token, no graph built after load), and per-dispatch
+/// GPU times that add up by op kind (lavapipe has timestamps).
+#[test]
+fn profile_reports_host_costs_and_gpu_time_per_op() {
+    let model = common::model_path(common::TINY_CHAT);
+    let args = ["profile", "--model", model.to_str().unwrap(), "--prompt-tokens", "9", "--gen-tokens", "31", "--json"];
+    let out = stdout_json(&hearth(&args));
+    let decode = &out["decode"];
+    // Chains of 16 and 15 tokens.
+    assert_eq!(decode["tokens"], 31);
+    assert_eq!(decode["round_trips"], 2);
+    assert_eq!(decode["bytes_read_back"], 31 * 4);
+    assert_eq!(out["graphs_built"], 0);
+    assert!(out["host_encode_us_per_token"].as_f64().unwrap() > 0.0);
+    for key in ["prefill_dispatches", "decode_dispatches"] {
+        let dispatches = out[key].as_array().unwrap_or_else(|| panic!("{key}: {out}"));
+        let per_token = out["dispatches_per_token"].as_f64().unwrap();
+        assert_eq!(dispatches.len() as f64, per_token, "{key}: one time per dispatch");
+        assert!(dispatches.iter().any(|d| d["name"] == "blk.1.ffn_down" && d["kind"].as_str().unwrap().starts_with("matmul")));
+        assert!(dispatches.iter().all(|d| d["gpu_seconds"].as_f64().unwrap() >= 0.0));
+        assert!(dispatches.iter().map(|d| d["gpu_seconds"].as_f64().unwrap()).sum::<f64>() > 0.0);
+    }
+}

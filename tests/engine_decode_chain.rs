@@ -119,6 +119,17 @@ fn max_tokens_in_chains_equals_one_token_per_round_trip_with_fewer_round_trips()
     let (chained, _) = run(&mut e, MAX_DECODE_CHAIN, &prompt, &greedy(24), None);
     // Chains of 1, 2, 4, 8 and the 8 left: 5 round trips for 23 decoded tokens.
     assert_eq!(chained.decode_round_trips, 5);
+    // The GPU counters of the request: the prefill pass and the 5 chains, each reading back
+    // only token ids (4 bytes per id), on the graphs the load built.
+    let g = chained.gpu;
+    assert_eq!(g.round_trips, 1 + 5);
+    assert_eq!(g.forward_passes, 1 + 23);
+    assert_eq!(g.tokens, chained.prefill_tokens as u64 + 23);
+    assert_eq!(g.bytes_read_back, 4 * (1 + 23));
+    assert_eq!(g.dispatches, 24 * e.model.decode_dispatches() as u64);
+    assert!(g.encode_seconds > 0.0);
+    assert_eq!(g.graphs_built, 0);
+    assert_eq!(e.model.graphs_built(), 0, "no graph built since load, for prompts of every length");
 }
 
 #[test]

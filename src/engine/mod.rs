@@ -7,7 +7,7 @@ mod utf8_stream;
 use crate::chat::{ChatMessage, ChatTemplate};
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
-use crate::model::{Logits, MAX_DECODE_CHAIN, Model, ModelStream};
+use crate::model::{GpuStats, Logits, MAX_DECODE_CHAIN, Model, ModelStream};
 use crate::sample::{Sampler, SamplingParams, StopChecker};
 use crate::tokenizer::Tokenizer;
 pub use perplexity::{Perplexity, perplexity};
@@ -40,6 +40,9 @@ pub struct Generation {
     /// GPU submissions waited on after the prefill (one per token, or one per chain of
     /// greedy tokens: see `Engine::decode_chain`).
     pub decode_round_trips: usize,
+    /// The GPU work of the whole generation (prefill and decode): round trips, bytes read
+    /// back, dispatches, host encode time, graphs built.
+    pub gpu: GpuStats,
 }
 
 pub struct Engine {
@@ -132,6 +135,7 @@ impl Engine {
         let fed_from = self.model.n_past() as usize;
         self.cached.truncate(fed_from);
 
+        let stats_before = self.model.stats();
         let start = web_time::Instant::now();
         let new = &prompt_ids[fed_from..];
         let first = self.model.forward(new, Logits::Last, !greedy).await?;
@@ -216,6 +220,7 @@ impl Engine {
             prefill_tok_s: new.len() as f64 / prefill_seconds.max(1e-9),
             decode_tok_s: decode_passes as f64 / decode_seconds.max(1e-9),
             decode_round_trips: round_trips,
+            gpu: self.model.stats().since(&stats_before),
         })
     }
 }

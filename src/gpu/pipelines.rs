@@ -72,6 +72,18 @@ impl Kernel {
         }
     }
 
+    /// The op kind profiles group by: the kernel family, and the weight format of matmuls
+    /// and embeddings (their cost depends on it).
+    pub fn kind(self) -> String {
+        match self {
+            Kernel::Matmul { dtype, .. } => format!("matmul {dtype}"),
+            Kernel::Embed(d) => format!("embed {d}"),
+            Kernel::Attention { .. } => "attention".into(),
+            Kernel::Elementwise(op) => op.entry_point().to_string(),
+            other => format!("{other:?}").to_lowercase(),
+        }
+    }
+
     fn entry_point(self) -> &'static str {
         match self {
             Kernel::Elementwise(op) => op.entry_point(),

@@ -77,6 +77,11 @@ pub struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     grid: Grid,
+    /// The op kind ("matmul q4_1", "rmsnorm", ...): what profiles add up by.
+    kind: String,
+    /// What it computes in the model ("blk.3.attn_q", ...), set by the graph; empty for
+    /// dispatches built outside one.
+    name: String,
 }
 
 impl Dispatch {
@@ -109,7 +114,21 @@ impl Dispatch {
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });
-        Ok(Dispatch { pipeline, bind_group, grid: Box::new(grid) })
+        Ok(Dispatch { pipeline, bind_group, grid: Box::new(grid), kind: kernel.kind(), name: String::new() })
+    }
+
+    /// The same dispatch, named for profiles and GPU debuggers.
+    pub fn named(mut self, name: impl Into<String>) -> Dispatch {
+        self.name = name.into();
+        self
+    }
+
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The workgroup grid for a batch of `n_tokens`.
@@ -126,6 +145,12 @@ impl Dispatch {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.dispatch_workgroups(x, y, z);
+    }
+}
+
+impl From<Dispatch> for Vec<Dispatch> {
+    fn from(d: Dispatch) -> Vec<Dispatch> {
+        vec![d]
     }
 }
 

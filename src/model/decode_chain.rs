@@ -9,6 +9,7 @@
 //! rewinds the KV cache past a stop that falls inside a chain.
 
 use super::graph::Graph;
+use super::stats::GpuStats;
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::kernels::step::Step;
@@ -44,6 +45,7 @@ impl DecodeChain {
     /// Runs `decode` (the one-token, last-logits graph) `k` times in one submission: step j
     /// reads its token at position `pos0 + j`, the first being `first` and each next one the
     /// argmax of the step before. Returns the `k` argmax ids.
+    #[allow(clippy::too_many_arguments)]
     pub async fn run(
         &self,
         ctx: &GpuContext,
@@ -52,7 +54,9 @@ impl DecodeChain {
         first: u32,
         pos0: u32,
         k: u32,
+        stats: &mut GpuStats,
     ) -> Result<Vec<u32>> {
+        let encode_start = web_time::Instant::now();
         assert!(decode.capacity == 1 && (1..=MAX_DECODE_CHAIN).contains(&k), "a decode chain is 1..=16 steps of the one-token graph");
         let steps: Vec<Step> = (0..k).map(|j| Step::new(pos0 + j, 1)).collect();
         ctx.queue.write_buffer(&self.steps, 0, bytemuck::cast_slice(&steps));
@@ -68,6 +72,12 @@ impl DecodeChain {
         let bytes = u64::from(k) * 4;
         encoder.copy_buffer_to_buffer(&self.out_ids, 0, &self.out_staging, 0, bytes);
         ctx.queue.submit([encoder.finish()]);
+        stats.encode_seconds += encode_start.elapsed().as_secs_f64();
+        stats.forward_passes += u64::from(k);
+        stats.tokens += u64::from(k);
+        stats.round_trips += 1;
+        stats.dispatches += u64::from(k) * decode.dispatch_count() as u64;
+        stats.bytes_read_back += bytes;
         let data = ctx.map_read(&self.out_staging).await?;
         Ok(bytemuck::pod_collect_to_vec(&data[..bytes as usize]))
     }

@@ -7,6 +7,7 @@
 use super::arena::{Arena, activation_buffer, staging};
 use super::config::ModelConfig;
 use super::kv_cache::KvCache;
+use super::stats::GpuStats;
 use super::weights::ModelWeights;
 use crate::error::{Error, Result};
 use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, PipelineCache};
@@ -58,7 +59,7 @@ pub struct Graph {
     argmax_out: wgpu::Buffer,
     id_staging: wgpu::Buffer,
     vocab: u32,
-    dispatches: Vec<Dispatch>,
+    pub(super) dispatches: Vec<Dispatch>,
 }
 
 impl Graph {
@@ -82,8 +83,8 @@ impl Graph {
         let norm = |per_token: u32, n: u32| Rows { n, per_token, last_token_only: false };
         let eps = cfg.rms_eps;
 
-        let mut ds = Vec::new();
-        ds.extend(embed(ctx, p, &w.token_embd, &a.ids, &a.x, capacity, cfg.embed_scale).await?);
+        let mut ops = Ops::default();
+        ops.add("token_embd", embed(ctx, p, &w.token_embd, &a.ids, &a.x, capacity, cfg.embed_scale).await?);
         for (i, (layer, (k_cache, v_cache))) in w.layers.iter().zip(&s.kv.layers).enumerate() {
             let la = cfg.layer_attention(i as u32);
             let inv_freq = if la.local_rope { s.inv_freq_local } else { s.inv_freq };
@@ -94,34 +95,36 @@ impl Graph {
                 window: la.window,
                 scale: cfg.attn_scale,
             };
+            let name = |op: &str| format!("blk.{i}.{op}");
             // Attention block.
-            ds.push(rmsnorm(ctx, p, &a.x, &layer.attn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
-            ds.extend(linear(s, &layer.wq, layer.bq.as_ref(), &a.h, &a.q_proj, per_token).await?);
-            ds.extend(linear(s, &layer.wk, layer.bk.as_ref(), &a.h, &a.k_proj, per_token).await?);
-            ds.extend(linear(s, &layer.wv, layer.bv.as_ref(), &a.h, &a.v, per_token).await?);
+            ops.add(name("attn_norm"), rmsnorm(ctx, p, &a.x, &layer.attn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
+            ops.add(name("attn_q"), linear(s, &layer.wq, layer.bq.as_ref(), &a.h, &a.q_proj, per_token).await?);
+            ops.add(name("attn_k"), linear(s, &layer.wk, layer.bk.as_ref(), &a.h, &a.k_proj, per_token).await?);
+            ops.add(name("attn_v"), linear(s, &layer.wv, layer.bv.as_ref(), &a.h, &a.v, per_token).await?);
             if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
-                ds.push(rmsnorm(ctx, p, &a.q_proj, qn, &a.q, step, norm(cfg.n_heads, cfg.head_dim), eps).await?);
-                ds.push(rmsnorm(ctx, p, &a.k_proj, kn, &a.k, step, norm(cfg.n_kv_heads, cfg.head_dim), eps).await?);
+                ops.add(name("attn_q_norm"), rmsnorm(ctx, p, &a.q_proj, qn, &a.q, step, norm(cfg.n_heads, cfg.head_dim), eps).await?);
+                ops.add(name("attn_k_norm"), rmsnorm(ctx, p, &a.k_proj, kn, &a.k, step, norm(cfg.n_kv_heads, cfg.head_dim), eps).await?);
             }
-            ds.push(rope(ctx, p, &a.q, inv_freq, step, cfg.n_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
-            ds.push(rope(ctx, p, &a.k, inv_freq, step, cfg.n_kv_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
-            ds.push(kv_store(ctx, p, &a.k, &a.v, k_cache, v_cache, step, cfg.kv_dim(), s.kv.n_ctx).await?);
-            ds.push(attention(ctx, p, &a.q, k_cache, v_cache, &a.att, step, attn_shape, capacity).await?);
-            ds.extend(linear(s, &layer.wo, layer.bo.as_ref(), &a.att, &a.o, per_token).await?);
-            ds.extend(residual_add(s, &a.o, layer.post_attn_norm.as_ref()).await?);
+            ops.add(name("rope_q"), rope(ctx, p, &a.q, inv_freq, step, cfg.n_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
+            ops.add(name("rope_k"), rope(ctx, p, &a.k, inv_freq, step, cfg.n_kv_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
+            ops.add(name("kv_store"), kv_store(ctx, p, &a.k, &a.v, k_cache, v_cache, step, cfg.kv_dim(), s.kv.n_ctx).await?);
+            ops.add(name("attention"), attention(ctx, p, &a.q, k_cache, v_cache, &a.att, step, attn_shape, capacity).await?);
+            ops.add(name("attn_output"), linear(s, &layer.wo, layer.bo.as_ref(), &a.att, &a.o, per_token).await?);
+            ops.add(name("attn_residual"), residual_add(s, &a.o, layer.post_attn_norm.as_ref()).await?);
             // Feed-forward block.
-            ds.push(rmsnorm(ctx, p, &a.x, &layer.ffn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
-            ds.extend(matmul(ctx, p, &layer.w_gate, &a.h, &a.gate, step, per_token).await?);
-            ds.extend(matmul(ctx, p, &layer.w_up, &a.h, &a.up, step, per_token).await?);
-            ds.push(elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step, cfg.d_ff).await?);
-            ds.extend(matmul(ctx, p, &layer.w_down, &a.gate, &a.o, step, per_token).await?);
-            ds.extend(residual_add(s, &a.o, layer.post_ffn_norm.as_ref()).await?);
+            ops.add(name("ffn_norm"), rmsnorm(ctx, p, &a.x, &layer.ffn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
+            ops.add(name("ffn_gate"), matmul(ctx, p, &layer.w_gate, &a.h, &a.gate, step, per_token).await?);
+            ops.add(name("ffn_up"), matmul(ctx, p, &layer.w_up, &a.h, &a.up, step, per_token).await?);
+            ops.add(name("ffn_act"), elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step, cfg.d_ff).await?);
+            ops.add(name("ffn_down"), matmul(ctx, p, &layer.w_down, &a.gate, &a.o, step, per_token).await?);
+            ops.add(name("ffn_residual"), residual_add(s, &a.o, layer.post_ffn_norm.as_ref()).await?);
         }
         let out_norm = Rows { n: cfg.d_model, per_token: 1, last_token_only: out_rows == BatchRows::One };
-        ds.push(rmsnorm(ctx, p, &a.x, &w.output_norm, &h_out, step, out_norm, eps).await?);
-        ds.extend(linear(s, w.lm_head(), w.output_bias.as_ref(), &h_out, &logits, out_rows).await?);
+        ops.add("output_norm", rmsnorm(ctx, p, &a.x, &w.output_norm, &h_out, step, out_norm, eps).await?);
+        ops.add("output", linear(s, w.lm_head(), w.output_bias.as_ref(), &h_out, &logits, out_rows).await?);
         let last_row = if out_rows == BatchRows::One { ArgmaxRow::At(0) } else { ArgmaxRow::LastOfBatch };
-        ds.push(argmax(ctx, p, &logits, last_row, &a.argmax_out, step, cfg.vocab).await?);
+        ops.add("argmax", argmax(ctx, p, &logits, last_row, &a.argmax_out, step, cfg.vocab).await?);
+        let ds = ops.0;
         Ok(Graph {
             capacity,
             mode,
@@ -154,6 +157,14 @@ impl Graph {
         self.dispatches.len()
     }
 
+    /// Checks a batch size against the capacity.
+    pub fn check_batch(&self, n: u32) -> Result<()> {
+        if n == 0 || n > self.capacity {
+            return Err(Error::InvalidArgument(format!("a batch of {n} tokens for a graph of 1 to {}", self.capacity)));
+        }
+        Ok(())
+    }
+
     /// Runs the graph on `ids` (whose first token is at position `pos0`) and returns the
     /// argmax of the last logits row, plus the computed logits when `read_logits`.
     pub async fn run(
@@ -163,11 +174,11 @@ impl Graph {
         ids: &[u32],
         pos0: u32,
         read_logits: bool,
+        stats: &mut GpuStats,
     ) -> Result<(u32, Option<Vec<f32>>)> {
         let n = ids.len() as u32;
-        if n == 0 || n > self.capacity {
-            return Err(Error::InvalidArgument(format!("a batch of {n} tokens for a graph of 1 to {}", self.capacity)));
-        }
+        self.check_batch(n)?;
+        let encode_start = web_time::Instant::now();
         ctx.queue.write_buffer(&self.ids, 0, bytemuck::cast_slice(ids));
         ctx.queue.write_buffer(step, 0, bytemuck::bytes_of(&Step::new(pos0, n)));
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
@@ -181,6 +192,12 @@ impl Graph {
             encoder.copy_buffer_to_buffer(&self.logits, 0, &self.logits_staging, 0, logits_bytes);
         }
         ctx.queue.submit([encoder.finish()]);
+        stats.encode_seconds += encode_start.elapsed().as_secs_f64();
+        stats.forward_passes += 1;
+        stats.tokens += u64::from(n);
+        stats.round_trips += 1;
+        stats.dispatches += self.dispatches.len() as u64;
+        stats.bytes_read_back += 4 + if read_logits { logits_bytes } else { 0 };
         let id_bytes = ctx.map_read(&self.id_staging).await?;
         let id = u32::from_le_bytes(id_bytes[..4].try_into().expect("4 bytes"));
         let logits = if read_logits {
@@ -190,6 +207,17 @@ impl Graph {
             None
         };
         Ok((id, logits))
+    }
+}
+
+/// The graph's dispatches, each named after what it computes in the model.
+#[derive(Default)]
+struct Ops(Vec<Dispatch>);
+
+impl Ops {
+    fn add(&mut self, name: impl Into<String>, dispatches: impl Into<Vec<Dispatch>>) {
+        let name = name.into();
+        self.0.extend(dispatches.into().into_iter().map(|d| d.named(name.clone())));
     }
 }
 

@@ -8,6 +8,8 @@ mod decode_chain;
 mod family;
 mod graph;
 mod kv_cache;
+mod profile;
+mod stats;
 mod stream;
 mod upload;
 mod weights;
@@ -16,6 +18,7 @@ pub use config::{LayerAttention, ModelConfig};
 pub use decode_chain::MAX_DECODE_CHAIN;
 pub use family::{Arch, Family, SlidingWindow};
 pub use graph::Logits;
+pub use stats::{DispatchTime, GpuStats};
 pub use stream::{LoadProgress, ModelStream};
 pub use upload::TensorUploads;
 pub use weights::ModelWeights;
@@ -59,8 +62,8 @@ pub struct Model {
     prefill: Graph,
     /// Every token's logits (perplexity); built on first use, its logits buffer is large.
     all_logits: Option<Graph>,
-    /// Graphs built since load (the two built by the load itself not counted).
-    graphs_built: u32,
+    /// What the GPU work has cost since load (graphs built after it included).
+    stats: GpuStats,
     decode_chain: DecodeChain,
     /// Tokens in the KV cache.
     n_past: u32,
@@ -147,7 +150,7 @@ impl Model {
             decode,
             prefill,
             all_logits: None,
-            graphs_built: 0,
+            stats: GpuStats::default(),
             decode_chain: DecodeChain::new(ctx),
             n_past: 0,
         })
@@ -190,8 +193,13 @@ impl Model {
 
     /// Forward graphs built since load: 0 for any number of prompts and chat turns; the
     /// every-token-logits graph of perplexity is built once, on first use.
-    pub fn graphs_built(&self) -> u32 {
-        self.graphs_built
+    pub fn graphs_built(&self) -> u64 {
+        self.stats.graphs_built
+    }
+
+    /// What the GPU work has cost since load.
+    pub fn stats(&self) -> GpuStats {
+        self.stats
     }
 
     /// Dispatches recorded per decode step.
@@ -199,8 +207,8 @@ impl Model {
         self.decode.dispatch_count()
     }
 
-    /// The graph for a batch of `n` tokens.
-    async fn graph(&mut self, n: u32, mode: Logits) -> Result<&Graph> {
+    /// Builds the every-token-logits graph if `mode` needs it and it is not built yet.
+    async fn ensure_graph(&mut self, mode: Logits) -> Result<()> {
         if mode == Logits::All && self.all_logits.is_none() {
             let shared = Shared {
                 ctx: &self.ctx,
@@ -215,13 +223,18 @@ impl Model {
             };
             let capacity = self.max_batch(Logits::All)? as u32;
             self.all_logits = Some(Graph::build(&shared, capacity, Logits::All).await?);
-            self.graphs_built += 1;
+            self.stats.graphs_built += 1;
         }
-        Ok(match mode {
-            Logits::All => self.all_logits.as_ref().expect("built above"),
+        Ok(())
+    }
+
+    /// The graph for a batch of `n` tokens (after `ensure_graph(mode)`).
+    fn graph(&self, n: u32, mode: Logits) -> &Graph {
+        match mode {
+            Logits::All => self.all_logits.as_ref().expect("ensure_graph builds it"),
             Logits::Last if n == 1 => &self.decode,
             Logits::Last => &self.prefill,
-        })
+        }
     }
 
     /// Tokens per forward pass: `MAX_BATCH`, or fewer where the device's storage-binding limit
@@ -259,7 +272,7 @@ impl Model {
         if self.n_past + k > self.kv.n_ctx {
             return Err(context_full(self.n_past, k as usize, self.kv.n_ctx));
         }
-        let ids = self.decode_chain.run(&self.ctx, &self.decode, &self.step, first, self.n_past, k).await?;
+        let ids = self.decode_chain.run(&self.ctx, &self.decode, &self.step, first, self.n_past, k, &mut self.stats).await?;
         self.n_past += k;
         Ok(ids)
     }
@@ -278,13 +291,12 @@ impl Model {
         }
         let mut argmax = 0;
         let mut all_logits = Vec::new();
+        self.ensure_graph(mode).await?;
         for chunk in ids.chunks(self.max_batch(mode)?) {
             let n = chunk.len() as u32;
-            let pos0 = self.n_past;
-            let ctx = self.ctx.clone();
-            let step = self.step.clone();
-            let graph = self.graph(n, mode).await?;
-            let (id, logits) = graph.run(&ctx, &step, chunk, pos0, read_logits).await?;
+            let mut stats = self.stats;
+            let (id, logits) = self.graph(n, mode).run(&self.ctx, &self.step, chunk, self.n_past, read_logits, &mut stats).await?;
+            self.stats = stats;
             argmax = id;
             if let Some(l) = logits {
                 all_logits.extend(l);

@@ -134,7 +134,7 @@ test('streaming: chunks arrive while the model is still generating; the page kee
       messages: POEM,
       max_tokens: STREAM_TOKENS,
     });
-    return { chunks, painted, whole };
+    return { chunks, painted, whole, stats: await tiny.stats() };
   }, { POEM, STREAM_TOKENS });
   const content = r.chunks.filter((c) => c.chunk.choices[0].delta.content);
   const last = r.chunks.at(-1);
@@ -156,6 +156,18 @@ test('streaming: chunks arrive while the model is still generating; the page kee
   const text = r.chunks.map((c) => c.chunk.choices[0].delta.content ?? '').join('');
   assert.equal(text, r.whole.choices[0].message.content, 'the chunks add up to the non-streamed reply');
   assertResponsive(r.painted, 'during generation');
+  // Greedy decoding on the GPU: ids come back in chains (1, 2, 4, 8, then 16 per round trip),
+  // 4 bytes each, never a logits row (49,152 floats); prompts of several lengths ran on the
+  // graphs the load built.
+  const extra = r.whole.usage.extra;
+  const n = r.whole.usage.completion_tokens;
+  console.log(`usage.extra: ${JSON.stringify(extra)}; engine.stats().gpu: ${JSON.stringify(r.stats.gpu)}`);
+  assert.ok(extra.gpu_round_trips <= 1 + 5 + Math.ceil(n / 16), `${extra.gpu_round_trips} round trips for ${n} tokens`);
+  assert.ok(extra.gpu_bytes_read_back <= 4 * (n + 16), `${extra.gpu_bytes_read_back} bytes read back for ${n} tokens`);
+  assert.ok(extra.host_encode_ms > 0);
+  assert.equal(extra.graphs_built, 0);
+  assert.equal(r.stats.gpu.graphs_built, 0, 'no graph built after load');
+  assert.ok(r.stats.gpu.tokens >= 2 * n, 'engine.stats() counts every request since load');
 });
 
 test('AbortSignal after 5 chunks: no chunk after abort(), AbortError; the next request works', async () => {

@@ -13,6 +13,9 @@ pub const SMOLLM2: &str = "smollm2-135m-instruct-q4_1.gguf";
 pub const QWEN25: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
 pub const GEMMA3: &str = "gemma-3-270m-q4_k_m.gguf";
 pub const ALL_MODELS: [&str; 3] = [SMOLLM2, QWEN25, GEMMA3];
+/// Random weights with SmolLM2's tokenizer (scripts/make-tiny-chat-model.py): mechanics, fast.
+#[allow(dead_code)]
+pub const TINY_CHAT: &str = "tiny-chat-random.gguf";
 
 /// `models/` at the repo root, or `$HEARTH_MODELS_DIR`.
 pub fn models_dir() -> PathBuf {

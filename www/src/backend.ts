@@ -3,11 +3,17 @@
 // The OpenAI-shaped API (EngineBase) is written once, on top of this.
 
 import type { AdapterInfo, LoadOptions, ModelInfo, ModelSource } from './types.js';
-import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
+import type { GpuStats, WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
 
 export interface RuntimeStats {
   /** Bytes of wasm linear memory (it only grows, so this is also the peak so far). */
   wasmMemoryBytes: number;
+  /**
+   * The loaded model's GPU work since load, or null without a model: forward passes,
+   * tokens, GPU round trips, bytes read back, dispatches, host encode seconds and forward
+   * graphs built after load (0 for any number of prompts and chat turns).
+   */
+  gpu: GpuStats | null;
 }
 
 export interface Backend {

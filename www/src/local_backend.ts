@@ -91,7 +91,7 @@ export class LocalBackend implements Backend {
 
   async stats(): Promise<RuntimeStats> {
     await this.wasmEngine();
-    return { wasmMemoryBytes: wasm.WasmEngine.wasmMemoryBytes() };
+    return { wasmMemoryBytes: wasm.WasmEngine.wasmMemoryBytes(), gpu: this.instance?.gpuStats() ?? null };
   }
 
   dispose(): void {

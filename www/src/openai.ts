@@ -88,6 +88,10 @@ export function usage(r: WasmGenerateResult): CompletionUsage {
       decode_tokens_per_s: r.decode_tok_s,
       decode_gpu_round_trips: r.decode_round_trips,
       time_to_first_token_ms: r.ttft_ms,
+      gpu_round_trips: r.gpu.round_trips,
+      gpu_bytes_read_back: r.gpu.bytes_read_back,
+      host_encode_ms: r.gpu.encode_seconds * 1000,
+      graphs_built: r.gpu.graphs_built,
     },
   };
 }

@@ -126,6 +126,14 @@ export interface CompletionUsage {
     /** GPU submissions waited on after the prefill: greedy decoding chains up to 16 tokens per one. */
     decode_gpu_round_trips: number;
     time_to_first_token_ms: number;
+    /** All GPU round trips of the request (prefill and decode). */
+    gpu_round_trips: number;
+    /** Bytes copied back from the GPU: 4 per token id; logits only when sampling on the CPU. */
+    gpu_bytes_read_back: number;
+    /** Host (CPU) time spent recording and submitting GPU work. */
+    host_encode_ms: number;
+    /** Forward graphs built during the request (0: the load built them). */
+    graphs_built: number;
   };
 }
 

@@ -20,6 +20,18 @@ export interface WasmGenerateResult {
   decode_tok_s: number;
   decode_round_trips: number;
   ttft_ms: number;
+  gpu: GpuStats;
+}
+
+/** The Rust `GpuStats` (src/model/stats.rs): GPU work counters. */
+export interface GpuStats {
+  forward_passes: number;
+  tokens: number;
+  round_trips: number;
+  bytes_read_back: number;
+  dispatches: number;
+  encode_seconds: number;
+  graphs_built: number;
 }
 
 export interface WasmLoadProgress {
@@ -39,6 +51,7 @@ export interface WasmEngineInstance {
   unload(): void;
   generate(request: WasmGenerateRequest, onText: (text: string) => void): Promise<WasmGenerateResult>;
   interrupt(): void;
+  gpuStats(): GpuStats | null;
   free(): void;
 }
 

@@ -5,6 +5,7 @@ mod bench;
 mod generate;
 mod inspect;
 mod perplexity;
+mod profile;
 mod tokenize;
 
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ enum Command {
     Perplexity(perplexity::Args),
     /// Median prefill and decode speed.
     Bench(bench::Args),
+    /// Host cost per token and GPU time per op kind.
+    Profile(profile::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => generate::run(args),
         Command::Perplexity(args) => perplexity::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Profile(args) => profile::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
