@@ -37,6 +37,8 @@ pub enum Kernel {
     /// Bias vector added to every row (shaders/bias.wgsl).
     Bias,
     Argmax,
+    /// Full sampling of one logits row (shaders/sample.wgsl).
+    Sample,
 }
 
 /// The entry points of shaders/elementwise.wgsl.
@@ -133,6 +135,7 @@ impl Kernel {
             Kernel::Elementwise(_) => include_str!("../../shaders/elementwise.wgsl").into(),
             Kernel::Bias => include_str!("../../shaders/bias.wgsl").into(),
             Kernel::Argmax => include_str!("../../shaders/argmax.wgsl").into(),
+            Kernel::Sample => include_str!("../../shaders/sample.wgsl").into(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (name, type, order): a Rust struct and its shader cannot drift apart unnoticed. Both sides
 //! are 4-byte scalars only, so equal field lists mean equal layouts.
 
-use super::{argmax, attention, bias, elementwise, embed, kv_store, matmul, rmsnorm, rope, step};
+use super::{argmax, attention, bias, elementwise, embed, kv_store, matmul, rmsnorm, rope, sample, step};
 
 type Fields = &'static [(&'static str, &'static str)];
 
@@ -17,6 +17,9 @@ const MIRRORS: &[(&str, &str, &str, Fields)] = &[
     ("matmul.wgsl", include_str!("../../shaders/matmul.wgsl"), "Params", matmul::Params::FIELDS),
     ("rmsnorm.wgsl", include_str!("../../shaders/rmsnorm.wgsl"), "Params", rmsnorm::Params::FIELDS),
     ("rope.wgsl", include_str!("../../shaders/rope.wgsl"), "Params", rope::RopeParams::FIELDS),
+    ("sample.wgsl", include_str!("../../shaders/sample.wgsl"), "Place", sample::Place::FIELDS),
+    ("sample.wgsl", include_str!("../../shaders/sample.wgsl"), "Params", sample::Params::FIELDS),
+    ("sample.wgsl", include_str!("../../shaders/sample.wgsl"), "SampleStep", sample::SampleStep::FIELDS),
     ("step.wgsl", include_str!("../../shaders/step.wgsl"), "Step", step::Step::FIELDS),
 ];
 

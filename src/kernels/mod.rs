@@ -34,6 +34,7 @@ mod layout;
 pub mod matmul;
 pub mod rmsnorm;
 pub mod rope;
+pub mod sample;
 pub mod step;
 
 use bytemuck::Pod;

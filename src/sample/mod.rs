@@ -13,6 +13,7 @@ mod stop;
 pub use params::SamplingParams;
 pub use rng::Pcg64;
 pub use sampler::Sampler;
+pub(crate) use sampler::{all_masked, bad_logit};
 pub use stop::{Step, StopChecker, StopReason};
 
 /// Index of the largest value (the first one among equal maxima; 0 for an empty slice).

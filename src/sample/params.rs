@@ -1,6 +1,8 @@
 //! `SamplingParams`: what the caller asks of the sampler, with OpenAI-style JSON names so the
 //! browser API can pass a request body through serde unchanged.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{Error, Result};
@@ -21,6 +23,7 @@ use crate::{Error, Result};
 /// | `repetition_penalty` | 1.0 | off |
 /// | `presence_penalty`, `frequency_penalty` | 0.0 | off |
 /// | `penalty_last_n` | 64 | window of the penalties (llama.cpp's default) |
+/// | `logit_bias` | empty | no bias |
 /// | `seed` | none | fresh seed per sampler |
 /// | `max_tokens` | 256 | |
 /// | `stop`, `stop_token_ids` | empty | |
@@ -48,6 +51,11 @@ pub struct SamplingParams {
     /// The penalties look at the last `penalty_last_n` tokens of the history; 0 disables them.
     #[serde(alias = "repeat_last_n")]
     pub penalty_last_n: u32,
+    /// OpenAI's `logit_bias`: token id (a decimal string, as JSON object keys are strings) →
+    /// a bias in [-100, 100] added to that token's logit before the penalties. -100 all but
+    /// bans a token, 100 all but forces it.
+    #[serde(deserialize_with = "map_or_null")]
+    pub logit_bias: BTreeMap<String, f32>,
     /// Seed of the random generator; the same seed, parameters and logits give the same tokens.
     pub seed: Option<u64>,
     /// Most tokens to generate, >= 1 (enforced by the generation loop, not the sampler).
@@ -70,6 +78,7 @@ impl Default for SamplingParams {
             presence_penalty: 0.0,
             frequency_penalty: 0.0,
             penalty_last_n: 64,
+            logit_bias: BTreeMap::new(),
             seed: None,
             max_tokens: 256,
             stop: Vec::new(),
@@ -94,6 +103,7 @@ impl SamplingParams {
         )?;
         check("presence_penalty", self.presence_penalty, "[-2, 2]", (-2.0..=2.0).contains(&self.presence_penalty))?;
         check("frequency_penalty", self.frequency_penalty, "[-2, 2]", (-2.0..=2.0).contains(&self.frequency_penalty))?;
+        self.logit_bias_ids()?;
         if self.max_tokens == 0 {
             return Err(Error::InvalidArgument("sampling parameter `max_tokens` is 0, allowed: >= 1".into()));
         }
@@ -106,8 +116,34 @@ impl SamplingParams {
     }
 }
 
+impl SamplingParams {
+    /// `logit_bias` as (token id, bias) pairs sorted by id, after checking that every key is a
+    /// token id written canonically ("42", not "042" or "+42", so two keys cannot name the
+    /// same token) and every bias is in [-100, 100]. Whether the ids are inside the
+    /// vocabulary is checked by the sampler, which knows its size.
+    pub fn logit_bias_ids(&self) -> Result<Vec<(u32, f32)>> {
+        let mut ids = Vec::with_capacity(self.logit_bias.len());
+        for (key, &bias) in &self.logit_bias {
+            let id = key.parse::<u32>().ok().filter(|id| id.to_string() == *key).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "sampling parameter `logit_bias` has key {key:?}, allowed: token ids written as decimal integers (\"42\")"
+                ))
+            })?;
+            check(&format!("logit_bias[\"{key}\"]"), bias, "[-100, 100]", (-100.0..=100.0).contains(&bias))?;
+            ids.push((id, bias));
+        }
+        ids.sort_unstable_by_key(|&(id, _)| id);
+        Ok(ids)
+    }
+}
+
 fn check(field: &str, value: f32, allowed: &str, ok: bool) -> Result<()> {
     if ok { Ok(()) } else { Err(Error::InvalidArgument(format!("sampling parameter `{field}` is {value}, allowed: {allowed}"))) }
+}
+
+/// OpenAI allows `logit_bias: null` for "no bias".
+fn map_or_null<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<BTreeMap<String, f32>, D::Error> {
+    Ok(Option::<BTreeMap<String, f32>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// OpenAI's `stop` is either a string or an array of strings (or null).
@@ -203,6 +239,42 @@ mod tests {
         let p: SamplingParams = serde_json::from_str(r#"{"stop": null}"#).unwrap();
         assert!(p.stop.is_empty());
         assert_eq!(serde_json::from_str::<SamplingParams>("{}").unwrap(), SamplingParams::default());
+    }
+
+    #[test]
+    fn logit_bias_from_openai_json() {
+        let p: SamplingParams = serde_json::from_str(r#"{"logit_bias": {"50256": -100, "7": 2.5, "12": 100}}"#).unwrap();
+        p.validate().unwrap();
+        assert_eq!(p.logit_bias_ids().unwrap(), [(7, 2.5), (12, 100.0), (50256, -100.0)]);
+        let p: SamplingParams = serde_json::from_str(r#"{"logit_bias": null}"#).unwrap();
+        assert!(p.logit_bias.is_empty());
+        assert!(serde_json::from_str::<SamplingParams>("{}").unwrap().logit_bias_ids().unwrap().is_empty());
+        // Serializes back to the same shape.
+        let p = SamplingParams { logit_bias: BTreeMap::from([("3".to_string(), -1.5)]), ..SamplingParams::default() };
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["logit_bias"], serde_json::json!({"3": -1.5}));
+    }
+
+    #[test]
+    fn bad_logit_bias_is_rejected_naming_the_field_and_id() {
+        let with =
+            |key: &str, bias: f32| SamplingParams { logit_bias: BTreeMap::from([(key.to_string(), bias)]), ..SamplingParams::default() };
+        let message = |p: SamplingParams| match p.validate() {
+            Err(Error::InvalidArgument(msg)) => msg,
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        };
+        let m = message(with("42", 100.5));
+        assert!(m.contains("`logit_bias[\"42\"]` is 100.5") && m.contains("[-100, 100]"), "{m}");
+        assert!(message(with("42", -101.0)).contains("`logit_bias[\"42\"]`"));
+        assert!(message(with("9", f32::NAN)).contains("`logit_bias[\"9\"]` is NaN"));
+        for key in ["abc", "-1", "042", "+4", " 4", "4294967296", ""] {
+            let m = message(with(key, 1.0));
+            assert!(m.contains("`logit_bias` has key") && m.contains(&format!("{key:?}")), "{key}: {m}");
+        }
+        with("4294967295", -100.0).validate().unwrap();
+        // Wrong JSON types fail in serde already.
+        assert!(serde_json::from_str::<SamplingParams>(r#"{"logit_bias": {"1": "high"}}"#).is_err());
+        assert!(serde_json::from_str::<SamplingParams>(r#"{"logit_bias": [1, 2]}"#).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `Sampler`: picks the next token from one row of logits.
 //!
-//! Order of operations, as llama.cpp's default chain: penalties → (greedy if temperature is 0)
+//! Order of operations, as llama.cpp's default chain: logit bias and allowed-token mask →
+//! penalties → (greedy if temperature is 0)
 //! → top-k → top-p → min-p → temperature → softmax → seeded draw. top-p and min-p therefore
 //! judge probabilities at temperature 1, and the temperature only reshapes what they kept.
 //!
@@ -41,18 +42,35 @@ pub struct Sampler {
     weights: Vec<f64>,
     /// Sorted copy of the penalty window, to count occurrences without a hash map.
     window: Vec<u32>,
+    /// `params.logit_bias` parsed once: (token id, bias), sorted by id.
+    bias: Vec<(u32, f32)>,
 }
 
 impl Sampler {
     /// Validates `params` and seeds the generator (`seed: None` draws a fresh seed).
     pub fn new(params: SamplingParams) -> Result<Self> {
         params.validate()?;
+        let bias = params.logit_bias_ids()?;
         let rng = Pcg64::from_seed(params.seed.unwrap_or_else(entropy_seed));
-        Ok(Sampler { params, rng, logits: Vec::new(), cands: Vec::new(), weights: Vec::new(), window: Vec::new() })
+        Ok(Sampler { params, rng, logits: Vec::new(), cands: Vec::new(), weights: Vec::new(), window: Vec::new(), bias })
     }
 
     pub fn params(&self) -> &SamplingParams {
         &self.params
+    }
+
+    /// The uniform in [0, 1) that the next non-greedy `sample` would draw, taken from the
+    /// generator now; `None` for greedy parameters (temperature 0), which draw nothing.
+    /// `sample` takes its uniforms from the same place, so a caller that samples elsewhere
+    /// (the GPU sampler, several chained steps at once) can pre-draw one per step and stay
+    /// on the exact sequence a CPU `Sampler` with this seed would follow.
+    pub fn next_uniform(&mut self) -> Option<f64> {
+        (self.params.temperature != 0.0).then(|| self.uniform())
+    }
+
+    /// The one place the generator is advanced: one `next_f64` per non-greedy sample.
+    fn uniform(&mut self) -> f64 {
+        self.rng.next_f64()
     }
 
     /// The next token id. `history` is the token sequence so far (whatever the caller wants
@@ -62,6 +80,14 @@ impl Sampler {
     /// Errors: empty logits, a NaN or +inf logit (a broken forward pass), every logit -inf,
     /// a history id outside the vocabulary. A -inf logit is a mask: that token is never drawn.
     pub fn sample(&mut self, logits: &[f32], history: &[u32]) -> Result<u32> {
+        self.sample_masked(logits, history, None)
+    }
+
+    /// `sample` restricted to the tokens allowed by `mask` (for structured output): bit
+    /// `id % 32` of word `id / 32` set means allowed; a token whose bit is clear is treated as
+    /// a -inf logit. The mask needs at least `ceil(vocab / 32)` words; bits past the
+    /// vocabulary are ignored. A mask that allows nothing is the "every logit is -inf" error.
+    pub fn sample_masked(&mut self, logits: &[f32], history: &[u32], mask: Option<&[u32]>) -> Result<u32> {
         if logits.is_empty() || u32::try_from(logits.len()).is_err() {
             return Err(Error::InvalidArgument(format!("sampler: {} logits, expected between 1 and {}", logits.len(), u32::MAX)));
         }
@@ -69,6 +95,10 @@ impl Sampler {
         self.logits.extend_from_slice(logits);
         if let Some(id) = self.logits.iter().position(|l| l.is_nan() || *l == f32::INFINITY) {
             return Err(bad_logit(id, self.logits[id], "in the model output"));
+        }
+        self.apply_bias()?;
+        if let Some(mask) = mask {
+            self.apply_mask(mask)?;
         }
         self.apply_penalties(history)?;
 
@@ -90,6 +120,36 @@ impl Sampler {
             self.min_p();
         }
         Ok(self.draw())
+    }
+
+    /// Adds `logit_bias`. A finite logit stays finite (|bias| <= 100 is below half an ulp of
+    /// f32::MAX), so there is nothing to check after.
+    fn apply_bias(&mut self) -> Result<()> {
+        let vocab = self.logits.len();
+        for &(id, bias) in &self.bias {
+            let logit = self.logits.get_mut(id as usize).ok_or_else(|| {
+                Error::InvalidArgument(format!("sampler: logit_bias token id {id} is outside the vocabulary of {vocab} logits"))
+            })?;
+            *logit += bias;
+        }
+        Ok(())
+    }
+
+    fn apply_mask(&mut self, mask: &[u32]) -> Result<()> {
+        let words = self.logits.len().div_ceil(32);
+        if mask.len() < words {
+            return Err(Error::InvalidArgument(format!(
+                "sampler: the allowed-token mask has {} words, a vocabulary of {} needs {words}",
+                mask.len(),
+                self.logits.len()
+            )));
+        }
+        for (id, logit) in self.logits.iter_mut().enumerate() {
+            if mask[id / 32] & (1 << (id % 32)) == 0 {
+                *logit = f32::NEG_INFINITY;
+            }
+        }
+        Ok(())
     }
 
     /// Repetition penalty (divide positive, multiply non-positive logits), then OpenAI's
@@ -195,7 +255,7 @@ impl Sampler {
         self.weights.clear();
         self.weights.extend(self.cands.iter().map(|c| weight(c.logit, max, t)));
         let total: f64 = self.weights.iter().sum();
-        let u = self.rng.next_f64() * total;
+        let u = self.uniform() * total;
         let mut cum = 0.0;
         let mut last_possible = self.cands[0].id;
         for (c, &w) in self.cands.iter().zip(&self.weights) {
@@ -222,11 +282,11 @@ fn max_logit(cands: &[Candidate]) -> f32 {
     cands.iter().map(|c| c.logit).fold(f32::NEG_INFINITY, f32::max)
 }
 
-fn bad_logit(id: usize, value: f32, when: &str) -> Error {
+pub(crate) fn bad_logit(id: usize, value: f32, when: &str) -> Error {
     Error::InvalidArgument(format!("sampler: logit of token {id} is {value} {when}"))
 }
 
-fn all_masked() -> Error {
+pub(crate) fn all_masked() -> Error {
     Error::InvalidArgument("sampler: every logit is -inf, no token can be drawn".into())
 }
 
@@ -448,6 +508,72 @@ mod tests {
     fn invalid_params_are_rejected_by_new() {
         let p = SamplingParams { top_p: 1.5, ..SamplingParams::default() };
         assert!(matches!(Sampler::new(p), Err(Error::InvalidArgument(m)) if m.contains("top_p")));
+    }
+
+    #[test]
+    fn next_uniform_is_the_draw_sample_would_make() {
+        let logits = ln(&P);
+        for seed in 0..50 {
+            let params = SamplingParams { seed: Some(seed), ..at_temperature(1.0) };
+            // The raw generator's sequence.
+            let mut rng = Pcg64::from_seed(seed);
+            let mut s = sampler(params.clone());
+            assert_eq!(s.next_uniform(), Some(rng.next_f64()));
+            // After one pre-drawn uniform, `sample` consumes the second: it picks what the
+            // second `sample` of an untouched sampler picks.
+            let mut plain = sampler(params);
+            plain.sample(&logits, &[]).unwrap();
+            assert_eq!(s.sample(&logits, &[]).unwrap(), plain.sample(&logits, &[]).unwrap(), "seed {seed}");
+            assert_eq!(s.next_uniform(), plain.next_uniform());
+        }
+        // Greedy draws nothing.
+        let mut g = sampler(SamplingParams { seed: Some(3), ..SamplingParams::default() });
+        assert_eq!(g.next_uniform(), None);
+        assert_eq!(g.rng.next_f64(), Pcg64::from_seed(3).next_f64());
+    }
+
+    fn biased(pairs: &[(&str, f32)], params: SamplingParams) -> Sampler {
+        let logit_bias = pairs.iter().map(|&(k, b)| (k.to_string(), b)).collect();
+        sampler(SamplingParams { logit_bias, ..params })
+    }
+
+    #[test]
+    fn logit_bias_is_added_before_the_penalties() {
+        assert_eq!(biased(&[("2", 1.5)], SamplingParams::default()).sample(&[1.0, 2.0, 0.6], &[]).unwrap(), 2);
+        assert_eq!(biased(&[("1", -100.0)], SamplingParams::default()).sample(&[1.0, 2.0, 0.6], &[]).unwrap(), 0);
+        // Bias first: (1 + 1) / 2 = 1.0 < 1.2. Penalty first would give 1 / 2 + 1 = 1.5 > 1.2.
+        let rep = SamplingParams { repetition_penalty: 2.0, ..SamplingParams::default() };
+        assert_eq!(biased(&[("0", 1.0)], rep).sample(&[1.0, 1.2], &[0]).unwrap(), 1);
+        // A -inf logit stays masked whatever its bias.
+        let mut s = biased(&[("0", 100.0)], at_temperature(1.0));
+        assert!((0..100).all(|_| s.sample(&[f32::NEG_INFINITY, 0.0, 0.0], &[]).unwrap() != 0));
+        invalid(
+            biased(&[("5", 1.0)], SamplingParams::default()).sample(&[0.0; 5], &[]),
+            "logit_bias token id 5 is outside the vocabulary of 5",
+        );
+        assert!(matches!(Sampler::new(SamplingParams { logit_bias: [("x".to_string(), 1.0)].into(), ..SamplingParams::default() }),
+            Err(Error::InvalidArgument(m)) if m.contains("logit_bias")));
+    }
+
+    #[test]
+    fn the_mask_allows_only_its_tokens() {
+        // 40 tokens: words [bits 0..32), [32..40); allow 3, 33 and 39 only.
+        let mask = [1u32 << 3, (1 << 1) | (1 << 7)];
+        let logits: Vec<f32> = (0..40).map(|i| i as f32 * 0.01).collect();
+        assert_eq!(sampler(SamplingParams::default()).sample_masked(&logits, &[], Some(&mask)).unwrap(), 39);
+        let mut s = sampler(at_temperature(5.0));
+        let mut seen = [false; 40];
+        for _ in 0..300 {
+            seen[s.sample_masked(&logits, &[], Some(&mask)).unwrap() as usize] = true;
+        }
+        let drawn: Vec<usize> = (0..40).filter(|&i| seen[i]).collect();
+        assert_eq!(drawn, [3, 33, 39]);
+        // Bits past the vocabulary are ignored; a mask allowing nothing is the -inf error.
+        assert_eq!(sampler(SamplingParams::default()).sample_masked(&logits, &[], Some(&[1 << 3, u32::MAX << 8])).unwrap(), 3);
+        invalid(s.sample_masked(&logits, &[], Some(&[0, 0])), "every logit is -inf");
+        invalid(s.sample_masked(&logits, &[], Some(&[u32::MAX])), "mask has 1 words, a vocabulary of 40 needs 2");
+        // No mask: plain `sample`.
+        assert_eq!(sampler(SamplingParams::default()).sample_masked(&logits, &[], None).unwrap(), 39);
     }
 
     #[test]

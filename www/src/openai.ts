@@ -24,6 +24,7 @@ const SAMPLING_FIELDS: (keyof SamplingParams)[] = [
   'presence_penalty',
   'frequency_penalty',
   'repetition_penalty',
+  'logit_bias',
 ];
 const ROLES = new Set(['system', 'user', 'assistant']);
 

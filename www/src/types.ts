@@ -78,6 +78,8 @@ export interface SamplingParams {
   presence_penalty?: number;
   frequency_penalty?: number;
   repetition_penalty?: number;
+  /** OpenAI: token id (as a string key) → bias in [-100, 100] added to that token's logit. */
+  logit_bias?: Record<string, number>;
 }
 
 interface RequestCommon extends SamplingParams {
