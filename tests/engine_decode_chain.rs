@@ -1,9 +1,10 @@
-//! Greedy decoding in chains of several tokens per GPU round trip (src/model/decode_chain.rs)
-//! gives exactly what one round trip per token gives, on SmolLM2: the same ids, text and
-//! finish reason when a stop string, a stop token, max_tokens or an abort falls inside a
-//! chain, and the same cache afterwards (the next request reuses the prefix). The reference
-//! side is the engine with `decode_chain = 1`, the path every other test checks against
-//! llama.cpp and the numpy reference.
+//! Decoding in chains of several tokens per GPU round trip (src/model/decode_chain.rs), greedy
+//! or sampled on the GPU (src/kernels/sample.rs), gives exactly what one round trip per token
+//! with the CPU sampler gives, on SmolLM2: the same ids, text and finish reason when a stop
+//! string, a stop token, max_tokens or an abort falls inside a chain, and the same cache
+//! afterwards (the next request reuses the prefix). The reference side is the engine with
+//! `decode_chain = 1` and `gpu_sampling = false`: logits read back every token and sampled
+//! by the CPU `Sampler`, the path the other tests check against llama.cpp and numpy.
 
 mod common;
 
@@ -29,10 +30,28 @@ fn greedy(max_tokens: u32) -> SamplingParams {
     SamplingParams { temperature: 0.0, max_tokens, ..Default::default() }
 }
 
-/// Generates with at most `chain` tokens per round trip; `abort_after` ends it by the
+/// Seeded sampling with every filter and penalty on (llama.cpp's defaults, plus OpenAI's
+/// frequency penalty).
+fn sampled(max_tokens: u32) -> SamplingParams {
+    SamplingParams {
+        temperature: 0.8,
+        top_k: 40,
+        top_p: 0.95,
+        min_p: 0.05,
+        repetition_penalty: 1.1,
+        frequency_penalty: 0.2,
+        seed: Some(7),
+        max_tokens,
+        ..Default::default()
+    }
+}
+
+/// Generates with at most `chain` tokens per round trip, sampling on the GPU unless `chain`
+/// is 1 (the reference: CPU sampler, one round trip per token); `abort_after` ends it by the
 /// callback after that many tokens.
 fn run(e: &mut Engine, chain: u32, prompt: &[u32], params: &SamplingParams, abort_after: Option<usize>) -> (Generation, String) {
     e.decode_chain = chain;
+    e.gpu_sampling = chain > 1;
     let mut streamed = String::new();
     let mut calls = 0;
     let g = pollster::block_on(e.generate(prompt, params, &mut |t| {
@@ -176,4 +195,40 @@ fn an_abort_inside_a_chain_rolls_the_cache_back() {
     assert_eq!(one.finish_reason, FinishReason::Aborted);
     assert_eq!(one.ids.len(), 6);
     assert_mid_chain(5, MAX_DECODE_CHAIN);
+}
+
+#[test]
+fn sampled_on_the_gpu_in_chains_equals_the_cpu_sampler_with_4_bytes_per_token() {
+    let mut e = engine();
+    let prompt = e.encode_prompt("Once upon a time").unwrap();
+    let one = assert_same(&mut e, &prompt, &sampled(40), None);
+    assert_eq!(one.finish_reason, FinishReason::Length);
+    let (chained, _) = run(&mut e, MAX_DECODE_CHAIN, &prompt, &sampled(40), None);
+    // The GPU path reads back one id per token; the CPU path a logits row per token.
+    assert_eq!(chained.gpu.bytes_read_back, 4 * 40);
+    assert_eq!(chained.decode_round_trips, 5 + 1, "chains of 1, 2, 4, 8, 16 and the 8 left");
+    assert!(one.gpu.bytes_read_back >= 40 * 4 * u64::from(e.model.config.vocab));
+    // A different seed gives a different continuation (the draws matter), and a logit bias
+    // that bans the first sampled token is honoured on both paths.
+    let other = assert_same(&mut e, &prompt, &SamplingParams { seed: Some(8), ..sampled(40) }, None);
+    assert_ne!(other.ids, one.ids);
+    let ban = [(one.ids[0].to_string(), -100.0)].into_iter().collect();
+    let banned = assert_same(&mut e, &prompt, &SamplingParams { logit_bias: ban, ..sampled(12) }, None);
+    assert_ne!(banned.ids[0], one.ids[0]);
+}
+
+#[test]
+fn sampled_stop_string_and_abort_inside_a_chain_equal_the_cpu_sampler() {
+    let mut e = engine();
+    let prompt = e.encode_prompt("Here is a list of fruits:").unwrap();
+    let (free, _) = run(&mut e, 1, &prompt, &sampled(24), None);
+    let piece: String =
+        free.ids[10..12].iter().map(|&id| String::from_utf8_lossy(&e.tokenizer.decode_token_bytes(id).unwrap()).into_owned()).collect();
+    assert!(!piece.trim().is_empty() && free.text.contains(&piece), "{piece:?} in {:?}", free.text);
+    let one = assert_same(&mut e, &prompt, &SamplingParams { stop: vec![piece.clone()], ..sampled(24) }, None);
+    assert_eq!(one.finish_reason, FinishReason::Stop);
+    assert_mid_chain(one.ids.len() - 1, MAX_DECODE_CHAIN);
+    let aborted = assert_same(&mut e, &prompt, &sampled(24), Some(6));
+    assert_eq!(aborted.finish_reason, FinishReason::Aborted);
+    assert_eq!(aborted.ids.len(), 6);
 }

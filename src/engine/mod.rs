@@ -38,7 +38,7 @@ pub struct Generation {
     pub prefill_tok_s: f64,
     pub decode_tok_s: f64,
     /// GPU submissions waited on after the prefill (one per token, or one per chain of
-    /// greedy tokens: see `Engine::decode_chain`).
+    /// tokens: see `Engine::decode_chain`).
     pub decode_round_trips: usize,
     /// The GPU work of the whole generation (prefill and decode): round trips, bytes read
     /// back, dispatches, host encode time, graphs built.
@@ -49,9 +49,13 @@ pub struct Engine {
     pub model: Model,
     pub tokenizer: Tokenizer,
     pub chat_template: Option<ChatTemplate>,
-    /// The most greedy tokens decoded per GPU round trip (1..=`MAX_DECODE_CHAIN`). A
-    /// generation's chains grow 1, 2, 4, ... up to this; 1 waits for the GPU after every token.
+    /// The most tokens decoded per GPU round trip (1..=`MAX_DECODE_CHAIN`), greedy or sampled
+    /// on the GPU. A generation's chains grow 1, 2, 4, ... up to this; 1 waits for the GPU
+    /// after every token.
     pub decode_chain: u32,
+    /// Sample on the GPU where the parameters allow (`Model::samples_on_gpu`); `false` reads
+    /// each logits row back and samples on the CPU (the reference path in tests).
+    pub gpu_sampling: bool,
     /// The ids whose keys/values are in the model's cache, to reuse a shared prefix.
     cached: Vec<u32>,
 }
@@ -68,14 +72,14 @@ impl Engine {
         crate::model::ModelConfig::from_metadata(&file.header().metadata)?;
         let (tokenizer, chat_template) = Self::text_side(&file.header().metadata)?;
         let model = Model::load(ctx, file, options).await?;
-        Ok(Engine { model, tokenizer, chat_template, decode_chain: MAX_DECODE_CHAIN, cached: Vec::new() })
+        Ok(Engine { model, tokenizer, chat_template, decode_chain: MAX_DECODE_CHAIN, gpu_sampling: true, cached: Vec::new() })
     }
 
     /// Finishes a streamed load (the browser's path): every byte has been pushed.
     pub async fn from_stream(stream: ModelStream) -> Result<Engine> {
         let (model, header) = stream.finish().await?;
         let (tokenizer, chat_template) = Self::text_side(&header.metadata)?;
-        Ok(Engine { model, tokenizer, chat_template, decode_chain: MAX_DECODE_CHAIN, cached: Vec::new() })
+        Ok(Engine { model, tokenizer, chat_template, decode_chain: MAX_DECODE_CHAIN, gpu_sampling: true, cached: Vec::new() })
     }
 
     /// The tokenizer and chat template a model's metadata describes.
@@ -99,6 +103,23 @@ impl Engine {
         self.tokenizer.encode(&prompt, false)
     }
 
+    /// A GPU-sampled id, or the sampler's error for `SENTINEL` (bad logits), after which the
+    /// cache is dropped (the steps after the failed one fed it garbage).
+    async fn check_sampled(&mut self, id: u32) -> Result<u32> {
+        let checked = self.model.check_sampled(id).await;
+        self.recover_on_error(checked)
+    }
+
+    /// Passes `r` on; on an error the model's cache and `cached` are reset, since a failed
+    /// GPU step may have left the cache holding other tokens than `cached` says.
+    fn recover_on_error<T>(&mut self, r: Result<T>) -> Result<T> {
+        if r.is_err() {
+            self.model.reset();
+            self.cached.clear();
+        }
+        r
+    }
+
     /// Generates a continuation of `prompt_ids`. `on_text` is called after every token with
     /// the text that became final (possibly empty)
     /// (never half a character, never part of a stop string) and returns `false` to stop.
@@ -116,11 +137,21 @@ impl Engine {
         if prompt_ids.len() >= n_ctx {
             return Err(Error::InvalidArgument(format!("the prompt has {} tokens; the context holds {n_ctx}", prompt_ids.len())));
         }
-        let greedy = params.temperature == 0.0
+        // The argmax is the pick (no draw, nothing changes the logits): the graphs' own argmax.
+        // Else the GPU sampler where it takes the parameters, else the CPU one on read-back
+        // logits. Either way the ids are the CPU `Sampler`'s for the same seed.
+        let argmax = params.temperature == 0.0
             && params.repetition_penalty == 1.0
             && params.presence_penalty == 0.0
-            && params.frequency_penalty == 0.0;
+            && params.frequency_penalty == 0.0
+            && params.logit_bias.is_empty();
+        let on_gpu = !argmax && self.gpu_sampling && self.model.samples_on_gpu(params);
         let mut sampler = Sampler::new(params.clone())?;
+        if on_gpu {
+            self.model.begin_sampling(params, prompt_ids)?;
+        }
+        // Tokens sampled on the GPU so far in this request (its step records).
+        let mut gpu_steps = 0u32;
         let mut stops = StopChecker::from_params(params);
         for &id in self.tokenizer.stop_ids() {
             stops.add_stop_token(id);
@@ -138,7 +169,18 @@ impl Engine {
         let stats_before = self.model.stats();
         let start = web_time::Instant::now();
         let new = &prompt_ids[fed_from..];
-        let first = self.model.forward(new, Logits::Last, !greedy).await?;
+        let first = if on_gpu {
+            gpu_steps = 1;
+            let u = sampler.next_uniform().unwrap_or(0.0);
+            let id = self.model.sample_prefill(new, 0, u).await;
+            self.recover_on_error(id)?
+        } else {
+            let out = self.model.forward(new, Logits::Last, !argmax).await?;
+            match out.logits {
+                Some(l) => sampler.sample(&l, prompt_ids)?,
+                None => out.argmax,
+            }
+        };
         self.cached.extend_from_slice(new);
         let prefill_seconds = start.elapsed().as_secs_f64();
 
@@ -147,11 +189,8 @@ impl Engine {
         let mut ids = Vec::new();
         let mut text = String::new();
         let mut utf8 = Utf8Stream::default();
-        let mut next = match first.logits {
-            Some(l) => sampler.sample(&l, &history)?,
-            None => first.argmax,
-        };
-        // Greedy ids the GPU produced ahead of the loop (a decode chain), not yet consumed.
+        let mut next = first;
+        // Ids the GPU produced ahead of the loop (a decode chain), not yet consumed.
         let mut ahead = std::collections::VecDeque::new();
         let mut chain = 1u32;
         let mut round_trips = 0;
@@ -172,20 +211,29 @@ impl Engine {
                 break FinishReason::Length;
             }
             if let Some(id) = ahead.pop_front() {
-                next = id;
+                next = if on_gpu { self.check_sampled(id).await? } else { id };
                 continue;
             }
             round_trips += 1;
-            if greedy {
+            if argmax || on_gpu {
                 // No more than the ids this generation may still take (and the cache holds).
                 let room = (params.max_tokens as usize - ids.len()).min(n_ctx - history.len());
                 let k = chain.min(room as u32).clamp(1, MAX_DECODE_CHAIN);
-                let out = self.model.decode_greedy(next, k).await?;
+                let out = if on_gpu {
+                    // One uniform per step, drawn in order as k CPU samples would draw them.
+                    let uniforms: Vec<f64> = (0..k).map(|_| sampler.next_uniform().unwrap_or(0.0)).collect();
+                    let out = self.model.decode_sampled(next, gpu_steps, &uniforms).await;
+                    gpu_steps += k;
+                    self.recover_on_error(out)?
+                } else {
+                    self.model.decode_greedy(next, k).await?
+                };
                 self.cached.push(next);
                 self.cached.extend_from_slice(&out[..out.len() - 1]);
                 chain = (chain * 2).min(self.decode_chain.clamp(1, MAX_DECODE_CHAIN));
                 ahead.extend(out);
-                next = ahead.pop_front().expect("a chain of at least one id");
+                let id = ahead.pop_front().expect("a chain of at least one id");
+                next = if on_gpu { self.check_sampled(id).await? } else { id };
             } else {
                 let out = self.model.forward(&[next], Logits::Last, true).await?;
                 self.cached.push(next);

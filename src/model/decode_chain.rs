@@ -9,6 +9,7 @@
 //! rewinds the KV cache past a stop that falls inside a chain.
 
 use super::graph::Graph;
+use super::sampling::Sampling;
 use super::stats::GpuStats;
 use crate::error::Result;
 use crate::gpu::GpuContext;
@@ -44,7 +45,8 @@ impl DecodeChain {
 
     /// Runs `decode` (the one-token, last-logits graph) `k` times in one submission: step j
     /// reads its token at position `pos0 + j`, the first being `first` and each next one the
-    /// argmax of the step before. Returns the `k` argmax ids.
+    /// argmax of the step before, or with `sample` the GPU sampler's pick (step records
+    /// 0..k, written by the caller). Returns the `k` ids.
     #[allow(clippy::too_many_arguments)]
     pub async fn run(
         &self,
@@ -54,6 +56,7 @@ impl DecodeChain {
         first: u32,
         pos0: u32,
         k: u32,
+        sample: Option<&Sampling>,
         stats: &mut GpuStats,
     ) -> Result<Vec<u32>> {
         let encode_start = web_time::Instant::now();
@@ -64,10 +67,20 @@ impl DecodeChain {
         let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("decode chain") });
         for j in 0..u64::from(k) {
             encoder.copy_buffer_to_buffer(&self.steps, j * STEP_BYTES, step_uniform, 0, STEP_BYTES);
+            if let Some(s) = sample {
+                s.before(&mut encoder, j as usize);
+            }
             decode.record(&mut encoder, 1);
-            // The argmax is both this step's output and the next step's input token.
-            encoder.copy_buffer_to_buffer(decode.argmax_out(), 0, &self.out_ids, j * 4, 4);
-            encoder.copy_buffer_to_buffer(decode.argmax_out(), 0, &decode.ids, 0, 4);
+            let picked = match sample {
+                Some(s) => {
+                    s.after(&mut encoder);
+                    &s.out
+                }
+                None => decode.argmax_out(),
+            };
+            // The pick is both this step's output and the next step's input token.
+            encoder.copy_buffer_to_buffer(picked, 0, &self.out_ids, j * 4, 4);
+            encoder.copy_buffer_to_buffer(picked, 0, &decode.ids, 0, 4);
         }
         let bytes = u64::from(k) * 4;
         encoder.copy_buffer_to_buffer(&self.out_ids, 0, &self.out_staging, 0, bytes);
@@ -76,7 +89,7 @@ impl DecodeChain {
         stats.forward_passes += u64::from(k);
         stats.tokens += u64::from(k);
         stats.round_trips += 1;
-        stats.dispatches += u64::from(k) * decode.dispatch_count() as u64;
+        stats.dispatches += u64::from(k) * (decode.dispatch_count() as u64 + u64::from(sample.is_some()));
         stats.bytes_read_back += bytes;
         let data = ctx.map_read(&self.out_staging).await?;
         Ok(bytemuck::pod_collect_to_vec(&data[..bytes as usize]))

@@ -7,6 +7,7 @@
 use super::arena::{Arena, activation_buffer, staging};
 use super::config::ModelConfig;
 use super::kv_cache::KvCache;
+use super::sampling::Sampling;
 use super::stats::GpuStats;
 use super::weights::ModelWeights;
 use crate::error::{Error, Result};
@@ -166,7 +167,9 @@ impl Graph {
     }
 
     /// Runs the graph on `ids` (whose first token is at position `pos0`) and returns the
-    /// argmax of the last logits row, plus the computed logits when `read_logits`.
+    /// argmax of the last logits row, or with `sample` the GPU sampler's pick from it (step
+    /// record 0, written by the caller), plus the computed logits when `read_logits`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn run(
         &self,
         ctx: &GpuContext,
@@ -174,6 +177,7 @@ impl Graph {
         ids: &[u32],
         pos0: u32,
         read_logits: bool,
+        sample: Option<&Sampling>,
         stats: &mut GpuStats,
     ) -> Result<(u32, Option<Vec<f32>>)> {
         let n = ids.len() as u32;
@@ -182,8 +186,18 @@ impl Graph {
         ctx.queue.write_buffer(&self.ids, 0, bytemuck::cast_slice(ids));
         ctx.queue.write_buffer(step, 0, bytemuck::bytes_of(&Step::new(pos0, n)));
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        if let Some(s) = sample {
+            s.before(&mut encoder, 0);
+        }
         self.record(&mut encoder, n);
-        encoder.copy_buffer_to_buffer(&self.argmax_out, 0, &self.id_staging, 0, 4);
+        let id_source = match sample {
+            Some(s) => {
+                s.after(&mut encoder);
+                &s.out
+            }
+            None => &self.argmax_out,
+        };
+        encoder.copy_buffer_to_buffer(id_source, 0, &self.id_staging, 0, 4);
         let logits_bytes = match self.mode {
             Logits::Last => u64::from(self.vocab) * 4,
             Logits::All => u64::from(n) * u64::from(self.vocab) * 4,
@@ -196,7 +210,7 @@ impl Graph {
         stats.forward_passes += 1;
         stats.tokens += u64::from(n);
         stats.round_trips += 1;
-        stats.dispatches += self.dispatches.len() as u64;
+        stats.dispatches += self.dispatches.len() as u64 + u64::from(sample.is_some());
         stats.bytes_read_back += 4 + if read_logits { logits_bytes } else { 0 };
         let id_bytes = ctx.map_read(&self.id_staging).await?;
         let id = u32::from_le_bytes(id_bytes[..4].try_into().expect("4 bytes"));

@@ -9,6 +9,7 @@ mod family;
 mod graph;
 mod kv_cache;
 mod profile;
+mod sampling;
 mod stats;
 mod stream;
 mod upload;
@@ -27,10 +28,13 @@ use self::arena::Arena;
 use self::decode_chain::DecodeChain;
 use self::graph::{Graph, Shared, context_full};
 use self::kv_cache::KvCache;
+use self::sampling::Sampling;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PipelineCache};
 use crate::kernels::rope::inv_freq;
+use crate::kernels::sample::GpuSampler;
 use crate::kernels::step::step_uniform;
+use crate::sample::SamplingParams;
 
 /// The most tokens one forward pass processes; longer inputs are split.
 pub const MAX_BATCH: usize = 256;
@@ -64,6 +68,8 @@ pub struct Model {
     all_logits: Option<Graph>,
     /// What the GPU work has cost since load (graphs built after it included).
     stats: GpuStats,
+    /// The GPU sampler on the last logits row (`None` for vocabularies it does not take).
+    sampling: Option<Sampling>,
     decode_chain: DecodeChain,
     /// Tokens in the KV cache.
     n_past: u32,
@@ -137,6 +143,7 @@ impl Model {
         // Every graph generation needs, built (and its shaders compiled) at load.
         let decode = Graph::build(&shared, 1, Logits::Last).await?;
         let prefill = Graph::build(&shared, arena.capacity, Logits::Last).await?;
+        let sampling = Sampling::new(ctx, &pipelines, &arena, config.vocab).await?;
         Ok(Model {
             ctx: ctx.clone(),
             config,
@@ -151,6 +158,7 @@ impl Model {
             prefill,
             all_logits: None,
             stats: GpuStats::default(),
+            sampling,
             decode_chain: DecodeChain::new(ctx),
             n_past: 0,
         })
@@ -263,6 +271,13 @@ impl Model {
     /// argmax. The cache grows by `k` (`first` and all ids but the last); `truncate` undoes
     /// the steps a caller does not keep.
     pub async fn decode_greedy(&mut self, first: u32, k: u32) -> Result<Vec<u32>> {
+        self.check_chain(first, k)?;
+        let ids = self.decode_chain.run(&self.ctx, &self.decode, &self.step, first, self.n_past, k, None, &mut self.stats).await?;
+        self.n_past += k;
+        Ok(ids)
+    }
+
+    fn check_chain(&self, first: u32, k: u32) -> Result<()> {
         if !(1..=MAX_DECODE_CHAIN).contains(&k) {
             return Err(Error::InvalidArgument(format!("a decode chain has 1 to {MAX_DECODE_CHAIN} steps, not {k}")));
         }
@@ -272,14 +287,67 @@ impl Model {
         if self.n_past + k > self.kv.n_ctx {
             return Err(context_full(self.n_past, k as usize, self.kv.n_ctx));
         }
-        let ids = self.decode_chain.run(&self.ctx, &self.decode, &self.step, first, self.n_past, k, &mut self.stats).await?;
+        Ok(())
+    }
+
+    /// Whether `sample_prefill`/`decode_sampled` can run these (valid) parameters on the GPU;
+    /// if not, sample on the CPU from the logits.
+    pub fn samples_on_gpu(&self, params: &SamplingParams) -> bool {
+        self.sampling.is_some() && GpuSampler::supports(params)
+    }
+
+    /// Starts a request sampled on the GPU: its parameters, and the `history` the CPU
+    /// sampler would be given for its first token (the penalties' window).
+    pub fn begin_sampling(&self, params: &SamplingParams, history: &[u32]) -> Result<()> {
+        self.gpu_sampler()?.sampler.begin_request(&self.ctx.queue, params, history)
+    }
+
+    fn gpu_sampler(&self) -> Result<&Sampling> {
+        self.sampling.as_ref().ok_or_else(|| {
+            Error::InvalidArgument(format!("the GPU sampler takes vocabularies of at most {} tokens", crate::kernels::sample::MAX_VOCAB))
+        })
+    }
+
+    /// Like `forward(ids, Logits::Last, false)`, but the next token is sampled on the GPU (the
+    /// request's step `step`, with the uniform `u` from `Sampler::next_uniform`) instead of
+    /// the argmax. Errors as the CPU sampler for bad logits.
+    pub async fn sample_prefill(&mut self, ids: &[u32], step: u32, u: f64) -> Result<u32> {
+        let s = self.gpu_sampler()?;
+        s.sampler.write_steps(&self.ctx.queue, step, &[u])?;
+        let id = self.forward_inner(ids, Logits::Last, false, true).await?.argmax;
+        self.gpu_sampler()?.sampler.check(&self.ctx, id).await
+    }
+
+    /// Sampled decode of `k` tokens (1..=`MAX_DECODE_CHAIN`) in one GPU round trip, the
+    /// request's steps `first_step ..` with one uniform each: like `decode_greedy`, with the
+    /// GPU sampler's pick fed to the next step. A step that could not sample (bad logits)
+    /// gives `kernels::sample::SENTINEL` there and after; `check_sampled` says why.
+    pub async fn decode_sampled(&mut self, first: u32, first_step: u32, uniforms: &[f64]) -> Result<Vec<u32>> {
+        let k = uniforms.len() as u32;
+        self.check_chain(first, k)?;
+        let s = self.gpu_sampler()?;
+        s.sampler.write_steps(&self.ctx.queue, first_step, uniforms)?;
+        let mut stats = self.stats;
+        let ids = self.decode_chain.run(&self.ctx, &self.decode, &self.step, first, self.n_past, k, Some(s), &mut stats).await?;
+        self.stats = stats;
         self.n_past += k;
         Ok(ids)
+    }
+
+    /// `Ok(id)` for a sampled id, the sampler's error for `SENTINEL`.
+    pub async fn check_sampled(&self, id: u32) -> Result<u32> {
+        self.gpu_sampler()?.sampler.check(&self.ctx, id).await
     }
 
     /// Appends `ids` to the context and runs the model over them. With `Logits::All`, the
     /// logits of every input token are returned; otherwise those of the last, if asked.
     pub async fn forward(&mut self, ids: &[u32], mode: Logits, read_logits: bool) -> Result<Forward> {
+        self.forward_inner(ids, mode, read_logits, false).await
+    }
+
+    /// `forward`, with the GPU sampler after the last batch when `sample` (its `argmax` is
+    /// then the sampled id, or `SENTINEL`).
+    async fn forward_inner(&mut self, ids: &[u32], mode: Logits, read_logits: bool, sample: bool) -> Result<Forward> {
         if ids.is_empty() {
             return Err(Error::InvalidArgument("forward needs at least one token".into()));
         }
@@ -292,10 +360,14 @@ impl Model {
         let mut argmax = 0;
         let mut all_logits = Vec::new();
         self.ensure_graph(mode).await?;
-        for chunk in ids.chunks(self.max_batch(mode)?) {
+        let batch = self.max_batch(mode)?;
+        let last = (ids.len() - 1) / batch;
+        for (i, chunk) in ids.chunks(batch).enumerate() {
             let n = chunk.len() as u32;
             let mut stats = self.stats;
-            let (id, logits) = self.graph(n, mode).run(&self.ctx, &self.step, chunk, self.n_past, read_logits, &mut stats).await?;
+            let sampling = if sample && i == last { self.sampling.as_ref() } else { None };
+            let graph = self.graph(n, mode);
+            let (id, logits) = graph.run(&self.ctx, &self.step, chunk, self.n_past, read_logits, sampling, &mut stats).await?;
             self.stats = stats;
             argmax = id;
             if let Some(l) = logits {
