@@ -10,12 +10,12 @@ import { repoRoot } from './server.js';
 export const CLI = process.env.HEARTH_CLI ?? join(repoRoot, 'target', 'release', 'hearth');
 
 /** `hearth generate --json` for one prompt: {prompt_ids, ids, text, finish_reason, ...}. */
-export function cliGenerate({ model, prompt, chat = false, chatTemplateFile = null, maxTokens }) {
+export function cliGenerate({ model, prompt, chat = false, chatTemplateFile = null, maxTokens, extraArgs = [] }) {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: cargo build --release --bin hearth (or set HEARTH_CLI)`);
   const args = ['generate', '--json', '--model', join(repoRoot, 'models', model), '-n', String(maxTokens)];
   if (chat) args.push('--chat');
   if (chatTemplateFile) args.push('--chat-template', chatTemplateFile);
-  args.push(prompt);
+  args.push(...extraArgs, prompt);
   // stderr is captured (Mesa's lavapipe prints warnings there) and shown only on failure.
   try {
     const out = execFileSync(CLI, args, { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'pipe'] });

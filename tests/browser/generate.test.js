@@ -110,6 +110,36 @@ test('the tiny chat model loads into a second worker engine', async () => {
   assert.equal(info.block_count, 2);
 });
 
+test('seeded sampling on the GPU in the browser equals the native CLI sampling on the CPU', async () => {
+  // Every filter and penalty on: the browser samples in WGSL (SwiftShader) inside decode
+  // chains, the CLI reads each logits row back and runs the CPU Sampler (lavapipe).
+  const prompt = 'Once upon a time';
+  const n = 48;
+  const sampling = { temperature: 0.9, top_k: 40, top_p: 0.95, min_p: 0.02, repetition_penalty: 1.1, seed: 42 };
+  const expected = cliGenerate({
+    model: TINY_CHAT,
+    prompt,
+    maxTokens: n,
+    extraArgs: [
+      '--cpu-sampling', '--decode-chain', '1', '--temperature', '0.9', '--top-k', '40', '--top-p', '0.95',
+      '--min-p', '0.02', '--repetition-penalty', '1.1', '--seed', '42',
+    ],
+  });
+  const got = await page.evaluate(
+    async ({ prompt, n, sampling }) => {
+      const r = await tiny.completions.create({ prompt, max_tokens: n, return_token_ids: true, ...sampling });
+      return { ids: r.choices[0].token_ids, text: r.choices[0].text, usage: r.usage };
+    },
+    { prompt, n, sampling },
+  );
+  console.log(`sampled: ${got.ids.length} tokens, usage.extra ${JSON.stringify(got.usage.extra)}`);
+  assert.deepEqual(got.ids, expected.ids);
+  assert.equal(got.text, expected.text);
+  const k = got.ids.length;
+  assert.ok(got.usage.extra.gpu_bytes_read_back <= 4 * (k + 16), `${got.usage.extra.gpu_bytes_read_back} bytes for ${k} tokens`);
+  assert.ok(got.usage.extra.decode_gpu_round_trips <= 5 + Math.ceil(k / 16), 'sampled tokens come in chains');
+});
+
 test('no request reaches the server during generation', async () => {
   const before = [...server.counts.values()].reduce((a, b) => a + b, 0);
   await page.evaluate(() => engine.completions.create({ prompt: 'Once upon a time', max_tokens: 2 }));

@@ -41,9 +41,13 @@ pub struct Args {
     /// Context length (default: the smaller of the model's and 4096).
     #[arg(long)]
     ctx: Option<u32>,
-    /// Greedy tokens decoded per GPU round trip, at most (1 to 16; chains grow 1, 2, 4, ...).
+    /// Tokens decoded per GPU round trip, at most (1 to 16; chains grow 1, 2, 4, ...).
     #[arg(long, default_value_t = hearth::model::MAX_DECODE_CHAIN)]
     decode_chain: u32,
+    /// Sample on the CPU from logits read back every token, not on the GPU (the reference
+    /// sampler; same ids for the same seed).
+    #[arg(long)]
+    cpu_sampling: bool,
     /// Print one JSON object (ids, text, timings) instead of streaming text.
     #[arg(long)]
     json: bool,
@@ -56,6 +60,7 @@ pub fn run(args: Args) -> Result<(), String> {
         return Err(format!("--decode-chain {}: must be 1 to {}", args.decode_chain, hearth::model::MAX_DECODE_CHAIN));
     }
     engine.decode_chain = args.decode_chain;
+    engine.gpu_sampling = !args.cpu_sampling;
     let context = |e: hearth::Error| format!("{}: {e}", args.model.display());
     if let Some(file) = &args.chat_template {
         let source = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
