@@ -4,10 +4,21 @@
 # Needs llama-cpp-python and the requantised SmolLM2 files: `scripts/setup.sh --reference`
 # (run here first) builds and makes them.
 # Usage: scripts/bench.sh [MODEL.gguf ...] [-- bench.py options]
+#        scripts/bench.sh --browser [bench/browser/run.mjs options] [MODEL.gguf ...]
+#   --browser: Hearth next to wllama in one headless Chromium (WebGPU on SwiftShader), see
+#   bench/browser/run.mjs; default model SmolLM2-135M Q4_1.
 # Default models: SmolLM2-135M as shipped (Q4_1) and requantised to Q8_0 and Q4_K_M, then
 # Qwen2.5-Coder 0.5B and Gemma 3 270M as shipped (Q4_K_M mixes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--browser" ]; then
+  shift
+  # wllama and playwright-core at the versions pinned in bench/browser/package-lock.json.
+  [ -d bench/browser/node_modules/@wllama/wllama ] || (cd bench/browser && npm ci --no-audit --no-fund)
+  [ -f www/dist/index.js ] || (cd www && { [ -d node_modules ] || npm ci; } && npm run build)
+  exec node bench/browser/run.mjs "$@"
+fi
 
 models=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do models+=("$1"); shift; done
