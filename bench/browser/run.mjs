@@ -66,12 +66,12 @@ try {
 
       log(`${name}: loading in Hearth ...`);
       const h = await page.evaluate((u) => window.bench.hearth.load(u), url);
-      log(`${name}: Hearth loaded in ${(h.loadMs / 1000).toFixed(1)} s on ${adapter}; cutting the prompt to ${promptTokens} tokens ...`);
+      log(`${name}: Hearth loaded in ${(h.loadMs / 1000).toFixed(1)} s on ${adapter} (to Hearth: ${JSON.stringify(h.adapter)}); cutting the prompt to ${promptTokens} tokens ...`);
       const prompt = await page.evaluate((n) => window.bench.fitPrompt(n), promptTokens);
       log(`${name}: prompt is ${prompt.tokens} tokens for Hearth; loading in ${peerName} ...`);
       const w = await page.evaluate(([u, o]) => window.bench.wllama.load(u, o), [url, { threads, gpu }]);
       log(`${name}: ${peerName} loaded in ${(w.loadMs / 1000).toFixed(1)} s, ${w.threads} thread(s), multithread ${w.multithread}`);
-      environment ??= { chromium: browser.version(), adapter, features: h.features, isolated, wllamaThreads: w.threads, wllamaMultithread: w.multithread };
+      environment ??= { chromium: browser.version(), adapter, hearthAdapter: h.adapter, isolated, wllamaThreads: w.threads, wllamaMultithread: w.multithread };
 
       const hearthRuns = [];
       const peerRuns = [];

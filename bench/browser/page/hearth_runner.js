@@ -11,7 +11,8 @@ export async function load(url) {
   const info = await engine.load(url, { useCache: false });
   const loadMs = performance.now() - t;
   const adapter = await engine.adapterInfo();
-  return { loadMs, nCtx: info.n_ctx, adapter: adapter.name, features: adapter.features };
+  // wgpu's adapter facts as Hearth sees them: they pick its kernel shapes (src/gpu/context.rs).
+  return { loadMs, nCtx: info.n_ctx, adapter: { name: adapter.name, deviceType: adapter.deviceType, backend: adapter.backend, features: adapter.features } };
 }
 
 /** How many tokens Hearth makes of `text` as a completion prompt (BOS included). */
