@@ -16,7 +16,11 @@ if [ "${1:-}" = "--browser" ]; then
   shift
   # wllama and playwright-core at the versions pinned in bench/browser/package-lock.json.
   [ -d bench/browser/node_modules/@wllama/wllama ] || (cd bench/browser && npm ci --no-audit --no-fund)
-  [ -f www/dist/index.js ] || (cd www && { [ -d node_modules ] || npm ci; } && npm run build)
+  # The package as the sources now are: rebuilt when any source is newer than www/dist/.
+  if [ ! -f www/dist/index.js ] || [ -n "$(find src shaders www/src Cargo.toml Cargo.lock \
+       -path www/src/wasm -prune -o -newer www/dist/index.js -print -quit)" ]; then
+    (cd www && { [ -d node_modules ] || npm ci; } && npm run build:package)
+  fi
   exec node bench/browser/run.mjs "$@"
 fi
 
