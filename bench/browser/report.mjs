@@ -13,6 +13,13 @@ function spread(xs) {
   return lo === hi ? String(lo) : `${lo}-${hi}`;
 }
 
+/** Prompt tokens, and how many the prefill ran where fewer (Hearth keeps a shared BOS cached). */
+function tokens(runs) {
+  const prompt = spread(runs.map((r) => r.promptTokens));
+  const fed = spread(runs.map((r) => r.prefillTokens));
+  return fed === prompt ? prompt : `${prompt} (${fed} run)`;
+}
+
 const f1 = (x) => x.toFixed(1);
 const f2 = (x) => x.toFixed(2);
 
@@ -27,7 +34,7 @@ export function summarize(model, hearthRuns, peerRuns) {
     peer: w,
     prefillRatio: h.prefill / w.prefill,
     decodeRatio: h.decode / w.decode,
-    promptTokens: `${spread(hearthRuns.map((r) => r.promptTokens))} / ${spread(peerRuns.map((r) => r.promptTokens))}`,
+    promptTokens: `${tokens(hearthRuns)} / ${tokens(peerRuns)}`,
     genTokens: `${spread(hearthRuns.map((r) => r.genTokens))} / ${spread(peerRuns.map((r) => r.genTokens))}`,
     // Round trips per generated token (the first token comes from the prefill).
     roundTripsPerToken: median(hearthRuns.map((r) => r.roundTrips / r.genTokens)),
