@@ -23,6 +23,7 @@ use hearth::kernels::matmul::matmul;
 use hearth::kernels::rmsnorm::{Rows, rmsnorm};
 use hearth::kernels::rope::{RopeStyle, inv_freq, rope};
 use hearth::kernels::step::Step;
+use hearth::kernels::tensor::Tensor;
 use hearth::kernels::{BatchRows, Dispatch};
 use hearth::quant::DType;
 use wgpu::util::DeviceExt;
@@ -186,9 +187,13 @@ fn main() {
     let mut totals = Vec::new();
     for &n in &s.tokens {
         let nu = n as usize;
-        let big = ctx.f32_buffer("a", nu * s.ff.max(s.d).max(q_dim) as usize);
-        let big2 = ctx.f32_buffer("b", nu * s.ff.max(s.d).max(q_dim) as usize);
-        let logits = ctx.f32_buffer("logits", s.vocab as usize);
+        // Activations of every width the model has, for n tokens.
+        let t = |name: &str, width: u32| Tensor::new(&ctx, name, n, width).unwrap();
+        let (x, h) = (t("x", s.d), t("h", s.d));
+        let (q, k, v, att) = (t("q", q_dim), t("k", kv_dim), t("v", kv_dim), t("att", q_dim));
+        let (gate, up) = (t("gate", s.ff), t("up", s.ff));
+        let h_last = Tensor::new(&ctx, "h_last", 1, s.d).unwrap();
+        let logits = Tensor::new(&ctx, "logits", 1, s.vocab).unwrap();
         let ids = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: None,
             contents: bytemuck::cast_slice(&vec![7u32; nu]),
@@ -213,25 +218,25 @@ fn main() {
         let bv =
             |f: std::pin::Pin<Box<dyn std::future::Future<Output = hearth::Result<Vec<Dispatch>>> + '_>>| pollster::block_on(f).unwrap();
         let l = s.layers;
-        let rows = Rows { n: s.d, per_token: 1, last_token_only: false };
         let batch = BatchRows::PerToken(n);
+        let rows = Rows { n: s.d, per_token: 1, tokens: batch };
         // (name, dispatches, calls per forward pass, weight bytes read per call)
         let kernels: Vec<(&str, Vec<Dispatch>, u32, u64)> = vec![
-            ("embed", bv(Box::pin(embed(&ctx, &p, &head, &ids, &big, n, 1.0))), 1, 0),
-            ("rmsnorm", b(Box::pin(rmsnorm(&ctx, &p, &big2, &norm_w, &big, &step, rows, 1e-5))), 2 * l, 0),
-            ("matmul q", bv(Box::pin(matmul(&ctx, &p, &wq, &big, &big2, &step, batch))), l, bytes(&wq)),
-            ("matmul k, v", bv(Box::pin(matmul(&ctx, &p, &wk, &big, &big2, &step, batch))), 2 * l, bytes(&wk)),
-            ("rope q", b(Box::pin(rope(&ctx, &p, &big2, &freqs, &step, s.heads, s.head_dim, s.head_dim, RopeStyle::Normal))), l, 0),
-            ("rope k", b(Box::pin(rope(&ctx, &p, &big2, &freqs, &step, s.kv_heads, s.head_dim, s.head_dim, RopeStyle::Normal))), l, 0),
-            ("kv_store", b(Box::pin(kv_store(&ctx, &p, &big, &big2, &k_cache, &v_cache, &step, kv_dim, s.ctx))), l, 0),
-            ("attention", b(Box::pin(attention(&ctx, &p, &big, &k_cache, &v_cache, &big2, &step, shape, n))), l, 0),
-            ("matmul o", bv(Box::pin(matmul(&ctx, &p, &wo, &big, &big2, &step, batch))), l, bytes(&wo)),
-            ("add", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::AddInPlace, &big, &big2, &step, s.d))), 2 * l, 0),
-            ("matmul gate, up", bv(Box::pin(matmul(&ctx, &p, &w_up, &big, &big2, &step, batch))), 2 * l, bytes(&w_up)),
-            ("swiglu", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::SwiGlu, &big, &big2, &step, s.ff))), l, 0),
-            ("matmul down", bv(Box::pin(matmul(&ctx, &p, &w_down, &big, &big2, &step, batch))), l, bytes(&w_down)),
-            ("lm_head (1 row)", bv(Box::pin(matmul(&ctx, &p, &head, &big, &logits, &step, BatchRows::One))), 1, bytes(&head)),
-            ("argmax", b(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step, s.vocab))), 1, 0),
+            ("embed", bv(Box::pin(embed(&ctx, &p, &head, &ids, &x, n, 1.0))), 1, 0),
+            ("rmsnorm", b(Box::pin(rmsnorm(&ctx, &p, &x, &norm_w, &h, &step, rows, 1e-5))), 2 * l, 0),
+            ("matmul q", bv(Box::pin(matmul(&ctx, &p, &wq, &h, &q, &step, batch))), l, bytes(&wq)),
+            ("matmul k, v", bv(Box::pin(matmul(&ctx, &p, &wk, &h, &k, &step, batch))), 2 * l, bytes(&wk)),
+            ("rope q", b(Box::pin(rope(&ctx, &p, &q, &freqs, &step, s.heads, s.head_dim, s.head_dim, RopeStyle::Normal))), l, 0),
+            ("rope k", b(Box::pin(rope(&ctx, &p, &k, &freqs, &step, s.kv_heads, s.head_dim, s.head_dim, RopeStyle::Normal))), l, 0),
+            ("kv_store", b(Box::pin(kv_store(&ctx, &p, &k, &v, &k_cache, &v_cache, &step, s.ctx))), l, 0),
+            ("attention", b(Box::pin(attention(&ctx, &p, &q, &k_cache, &v_cache, &att, &step, shape, n))), l, 0),
+            ("matmul o", bv(Box::pin(matmul(&ctx, &p, &wo, &att, &h, &step, batch))), l, bytes(&wo)),
+            ("add", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::AddInPlace, &x, &h, &step))), 2 * l, 0),
+            ("matmul gate, up", bv(Box::pin(matmul(&ctx, &p, &w_up, &h, &gate, &step, batch))), 2 * l, bytes(&w_up)),
+            ("swiglu", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::SwiGlu, &gate, &up, &step))), l, 0),
+            ("matmul down", bv(Box::pin(matmul(&ctx, &p, &w_down, &gate, &h, &step, batch))), l, bytes(&w_down)),
+            ("lm_head (1 row)", bv(Box::pin(matmul(&ctx, &p, &head, &h_last, &logits, &step, BatchRows::One))), 1, bytes(&head)),
+            ("argmax", b(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step))), 1, 0),
         ];
         let mut total = 0.0;
         for (name, ds, calls, wbytes) in kernels.iter().filter(|k| k.0.contains(&s.only)) {

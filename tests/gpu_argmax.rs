@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::kernels::{read_u32, step_buffer, submit, u32_buffer};
+use common::kernels::{read_u32, step_buffer, submit, tensor, u32_buffer};
 use hearth::gpu::PipelineCache;
 use hearth::kernels::argmax::{ArgmaxRow, argmax};
 
@@ -19,11 +19,12 @@ fn reference(x: &[f32]) -> u32 {
     best as u32
 }
 
-fn gpu_argmax(ctx: &hearth::gpu::GpuContext, data: &[f32], offset: usize, n: usize) -> u32 {
-    let x = ctx.f32_buffer_from("x", data);
+/// The argmax of row `row` of `data` seen as rows of `n`.
+fn gpu_argmax(ctx: &hearth::gpu::GpuContext, data: &[f32], row: usize, n: usize) -> u32 {
+    let x = tensor(ctx, "x", data.len() / n, n, data);
     let out = u32_buffer(ctx, &[u32::MAX]);
     let step = step_buffer(ctx, 0, 1);
-    let d = pollster::block_on(argmax(ctx, &PipelineCache::default(), &x, ArgmaxRow::At(offset as u32), &out, &step, n as u32)).unwrap();
+    let d = pollster::block_on(argmax(ctx, &PipelineCache::default(), &x, ArgmaxRow::At(row as u32), &out, &step)).unwrap();
     submit(ctx, 1, &[d]);
     read_u32(ctx, &out, 1)[0]
 }
@@ -54,16 +55,16 @@ fn argmax_matches_reference() {
 
 #[test]
 fn argmax_over_a_row_of_a_larger_buffer() {
-    // The last row of [rows × vocab] logits: the index is relative to the row, and larger
-    // values outside the row (before and after it) are ignored.
+    // Row 2 of [4 × vocab] logits: the index is relative to the row, and larger values
+    // outside the row (before and after it) are ignored.
     let ctx = common::gpu();
     let mut rng = common::Rng(0x10c);
-    let (vocab, rows) = (1003, 3);
-    let mut x: Vec<f32> = (0..vocab * rows + 17).map(|_| rng.signed_unit()).collect();
+    let (vocab, rows) = (1003, 4);
+    let mut x: Vec<f32> = (0..vocab * rows).map(|_| rng.signed_unit()).collect();
     x[vocab + 5] = 50.0; // row 1
-    x[vocab * rows + 3] = 60.0; // past the last row
+    x[vocab * 3 + 3] = 60.0; // row 3
     let row = &x[2 * vocab..3 * vocab];
-    assert_eq!(gpu_argmax(&ctx, &x, 2 * vocab, vocab), reference(row));
+    assert_eq!(gpu_argmax(&ctx, &x, 2, vocab), reference(row));
 }
 
 #[test]
@@ -74,12 +75,11 @@ fn argmax_of_the_batch_s_last_row() {
     let mut rng = common::Rng(0x1a57);
     let (vocab, capacity) = (1003usize, 5usize);
     let x: Vec<f32> = (0..vocab * capacity).map(|_| rng.signed_unit()).collect();
-    let xb = ctx.f32_buffer_from("x", &x);
+    let xb = tensor(&ctx, "x", capacity, vocab, &x);
     let out = u32_buffer(&ctx, &[u32::MAX]);
     for n_tokens in 1..=capacity {
         let step = step_buffer(&ctx, 40, n_tokens as u32);
-        let d =
-            pollster::block_on(argmax(&ctx, &PipelineCache::default(), &xb, ArgmaxRow::LastOfBatch, &out, &step, vocab as u32)).unwrap();
+        let d = pollster::block_on(argmax(&ctx, &PipelineCache::default(), &xb, ArgmaxRow::LastOfBatch, &out, &step)).unwrap();
         submit(&ctx, n_tokens as u32, &[d]);
         let want = reference(&x[(n_tokens - 1) * vocab..n_tokens * vocab]);
         assert_eq!(read_u32(&ctx, &out, 1)[0], want, "batch of {n_tokens}");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::kernels::{read_f32, step_buffer, submit};
+use common::kernels::{read_tensor, step_buffer, submit, tensor, zeros};
 use hearth::gpu::{GpuOptions, PipelineCache, Tuning};
 use hearth::kernels::attention::{AttentionShape, attention};
 
@@ -127,12 +127,13 @@ fn check_cases(ctx: &hearth::gpu::GpuContext) {
         }
         let scale = 1.0 / (hd as f32).sqrt();
         let shape = AttentionShape { n_heads: c.n_heads, n_kv_heads: c.n_kv_heads, head_dim: c.head_dim, window: c.window, scale };
-        let (qb, kb, vb) = (ctx.f32_buffer_from("q", &q), ctx.f32_buffer_from("k", &k), ctx.f32_buffer_from("v", &v));
-        let out = ctx.f32_buffer("out", q.len());
+        let (rows, width) = (c.n_tokens as usize, nh * hd);
+        let (qb, kb, vb) = (tensor(ctx, "q", rows, width, &q), ctx.f32_buffer_from("k", &k), ctx.f32_buffer_from("v", &v));
+        let out = zeros(ctx, "out", rows, width);
         let step = step_buffer(ctx, c.pos0, c.n_tokens);
         let d = pollster::block_on(attention(ctx, &cache, &qb, &kb, &vb, &out, &step, shape, c.n_tokens)).unwrap();
         submit(ctx, c.n_tokens, &[d]);
-        let got = read_f32(ctx, &out, q.len());
+        let got = read_tensor(ctx, &out);
         let (want, tol) = reference(&q, &k, &v, c, scale);
 
         // Error bound, per output row: each f32 score is within head_dim·ε·Σ|q·k|·scale of
@@ -155,6 +156,7 @@ fn unsupported_shapes_are_errors() {
     let ctx = common::gpu();
     let b = ctx.f32_buffer("b", 16);
     let step = step_buffer(&ctx, 0, 1);
+    let t = zeros(&ctx, "t", 1, 4);
     let bad = [
         AttentionShape { n_heads: 4, n_kv_heads: 1, head_dim: 320, window: 0, scale: 1.0 },
         AttentionShape { n_heads: 6, n_kv_heads: 4, head_dim: 64, window: 0, scale: 1.0 },
@@ -162,7 +164,7 @@ fn unsupported_shapes_are_errors() {
         AttentionShape { n_heads: 4, n_kv_heads: 2, head_dim: 66, window: 0, scale: 1.0 },
     ];
     for shape in bad {
-        let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &b, &b, &b, &b, &step, shape, 1));
+        let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &t, &b, &b, &t, &step, shape, 1));
         assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{shape:?} was accepted");
     }
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::kernels::step_buffer;
+use common::kernels::{read_tensor, step_buffer, tensor, zeros};
 use hearth::gpu::PipelineCache;
 use hearth::kernels::BatchRows;
 use hearth::kernels::bias::add_bias;
@@ -12,12 +12,12 @@ fn run_bias(ctx: &hearth::gpu::GpuContext, width: usize, rows: usize) {
     let y: Vec<f32> = (0..width * rows).map(|_| rng.signed_unit() * 8.0).collect();
     let bias: Vec<f32> = (0..width).map(|_| rng.signed_unit()).collect();
     let cache = PipelineCache::default();
-    let yb = ctx.f32_buffer_from("y", &y);
+    let yb = tensor(ctx, "y", rows, width, &y);
     let bb = ctx.f32_buffer_from("bias", &bias);
     let step = step_buffer(ctx, 0, rows as u32);
-    let d = pollster::block_on(add_bias(ctx, &cache, &yb, &bb, &step, width as u32, BatchRows::PerToken(rows as u32))).unwrap();
+    let d = pollster::block_on(add_bias(ctx, &cache, &yb, &bb, &step, BatchRows::PerToken(rows as u32))).unwrap();
     common::kernels::submit(ctx, rows as u32, &[d]);
-    let got = pollster::block_on(ctx.read_f32(&yb, y.len())).unwrap();
+    let got = read_tensor(ctx, &yb);
     for (i, &g) in got.iter().enumerate() {
         let want = f64::from(y[i]) + f64::from(bias[i % width]);
         // One f32 addition: the result is the exactly rounded sum, within half an ulp.
@@ -46,11 +46,11 @@ fn one_row_whatever_the_batch_and_batches_below_capacity() {
     let bias: Vec<f32> = (0..width).map(|i| i as f32).collect();
     let bb = ctx.f32_buffer_from("bias", &bias);
     for (rows, want_rows) in [(BatchRows::One, 1), (BatchRows::PerToken(8), 3)] {
-        let yb = ctx.f32_buffer_from("y", &vec![0.5f32; width * 8]);
+        let yb = tensor(&ctx, "y", 8, width, &vec![0.5f32; width * 8]);
         let step = step_buffer(&ctx, 0, 3);
-        let d = pollster::block_on(add_bias(&ctx, &cache, &yb, &bb, &step, width as u32, rows)).unwrap();
+        let d = pollster::block_on(add_bias(&ctx, &cache, &yb, &bb, &step, rows)).unwrap();
         common::kernels::submit(&ctx, 3, &[d]);
-        let got = pollster::block_on(ctx.read_f32(&yb, width * 8)).unwrap();
+        let got = read_tensor(&ctx, &yb);
         for (i, &g) in got.iter().enumerate() {
             let want = if i < want_rows * width { 0.5 + (i % width) as f32 } else { 0.5 };
             assert_eq!(g, want, "{rows:?}: y[{i}]");
@@ -68,11 +68,13 @@ fn bias_covers_more_than_65535_workgroups() {
 fn bias_refuses_shapes_that_do_not_fit_its_buffers() {
     let ctx = common::gpu();
     let cache = PipelineCache::default();
-    let y = ctx.f32_buffer("y", 100);
+    let y = zeros(&ctx, "y", 10, 10);
     let b = ctx.f32_buffer("bias", 10);
     let step = step_buffer(&ctx, 0, 1);
-    let err = pollster::block_on(add_bias(&ctx, &cache, &y, &b, &step, 10, BatchRows::PerToken(11))).err().unwrap();
-    assert!(err.to_string().contains("11 rows of 10"), "{err}");
-    let err = pollster::block_on(add_bias(&ctx, &cache, &y, &b, &step, 20, BatchRows::One)).err().unwrap();
-    assert!(matches!(err, hearth::Error::InvalidArgument(_)), "{err}");
+    // More rows than the output holds; a bias shorter than a row.
+    let err = pollster::block_on(add_bias(&ctx, &cache, &y, &b, &step, BatchRows::PerToken(11))).err().unwrap();
+    assert!(err.to_string().contains("`y` is [10 × 10], needs [11 × 10]"), "{err}");
+    let wide = zeros(&ctx, "wide", 1, 20);
+    let err = pollster::block_on(add_bias(&ctx, &cache, &wide, &b, &step, BatchRows::One)).err().unwrap();
+    assert!(err.to_string().contains("40-byte bias for rows of 20"), "{err}");
 }

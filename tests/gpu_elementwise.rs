@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::kernels::{read_f32, step_buffer, submit};
+use common::kernels::{read_tensor, step_buffer, submit, tensor};
 use hearth::gpu::{ElementwiseOp, PipelineCache};
 use hearth::kernels::elementwise::elementwise;
 
@@ -40,13 +40,13 @@ fn elementwise_ops_match_f64_reference() {
     for (n, tokens) in [(1usize, 1), (63, 1), (64, 2), (65, 5), (1000, 4), (65_535 * 64 + 100, 1)] {
         let (a, b) = inputs(n, &mut rng);
         for op in [ElementwiseOp::AddInPlace, ElementwiseOp::SwiGlu, ElementwiseOp::GeGluTanh] {
-            let ab = ctx.f32_buffer_from("a", &a);
-            let bb = ctx.f32_buffer_from("b", &b);
+            let ab = tensor(&ctx, "a", tokens, n / tokens, &a);
+            let bb = tensor(&ctx, "b", tokens, n / tokens, &b);
             let step = step_buffer(&ctx, 0, tokens as u32);
-            let d = pollster::block_on(elementwise(&ctx, &cache, op, &ab, &bb, &step, (n / tokens) as u32)).unwrap();
+            let d = pollster::block_on(elementwise(&ctx, &cache, op, &ab, &bb, &step)).unwrap();
             submit(&ctx, tokens as u32, &[d]);
-            let got = read_f32(&ctx, &ab, n);
-            let got_b = read_f32(&ctx, &bb, n);
+            let got = read_tensor(&ctx, &ab);
+            let got_b = read_tensor(&ctx, &bb);
             assert!(got_b == b, "{op:?} n={n}: b changed");
             let eps = f64::from(f32::EPSILON);
             for i in 0..n {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::kernels::{read_f32, submit, u32_buffer};
+use common::kernels::{read_tensor, submit, u32_buffer, zeros};
 use common::quant_blocks::{row_unit, tiled_matrix};
 use hearth::gpu::{GpuContext, GpuMatrix, GpuOptions, PipelineCache};
 use hearth::kernels::embed::embed;
@@ -17,10 +17,10 @@ fn run_embed(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, ids: &[u3
     let table = GpuMatrix::upload(ctx, "token_embd", dtype, rows as u32, cols as u32, &bytes).unwrap();
     let cache = PipelineCache::default();
     let ids_buffer = u32_buffer(ctx, ids);
-    let out = ctx.f32_buffer("out", ids.len() * cols);
+    let out = zeros(ctx, "out", ids.len(), cols);
     let dispatches = pollster::block_on(embed(ctx, &cache, &table, &ids_buffer, &out, ids.len() as u32, scale)).unwrap();
     submit(ctx, ids.len() as u32, &dispatches);
-    let got = read_f32(ctx, &out, ids.len() * cols);
+    let got = read_tensor(ctx, &out);
 
     let values = quant::dequantize_to_vec(dtype, &bytes).unwrap();
     let want = ids.iter().flat_map(|&id| values[id as usize * cols..][..cols].iter().map(|&v| f64::from(v) * f64::from(scale))).collect();
@@ -85,7 +85,7 @@ fn rows_that_are_not_whole_chunks_are_an_error() {
     let bytes = vec![0u8; 3 * 40 * 4];
     let table = GpuMatrix::upload(&ctx, "narrow", DType::F32, 3, 40, &bytes).unwrap();
     let ids = u32_buffer(&ctx, &[0]);
-    let out = ctx.f32_buffer("out", 40);
+    let out = zeros(&ctx, "out", 1, 40);
     let err = pollster::block_on(embed(&ctx, &PipelineCache::default(), &table, &ids, &out, 1, 1.0)).err().expect("an error");
     assert!(matches!(err, hearth::Error::InvalidArgument(_)), "{err}");
     assert!(err.to_string().contains("narrow"), "{err}");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::kernels::{read_f32, step_buffer, submit};
+use common::kernels::{read_f32, step_buffer, submit, tensor};
 use hearth::gpu::PipelineCache;
 use hearth::kernels::kv_store::kv_store;
 
@@ -25,10 +25,10 @@ fn kv_store_appends_rows_at_pos0() {
         // proper catches writes past n_ctx.
         let k_old: Vec<f32> = (0..(ctx_len + 1) * dim).map(|i| -1000.0 - i as f32).collect();
         let v_old: Vec<f32> = (0..(ctx_len + 1) * dim).map(|i| 1000.0 + i as f32).collect();
-        let (kb, vb) = (ctx.f32_buffer_from("k", &k), ctx.f32_buffer_from("v", &v));
+        let (kb, vb) = (tensor(&ctx, "k", n, dim, &k), tensor(&ctx, "v", n, dim, &v));
         let (kc, vc) = (ctx.f32_buffer_from("k_cache", &k_old), ctx.f32_buffer_from("v_cache", &v_old));
         let step = step_buffer(&ctx, pos0, n_tokens);
-        let d = pollster::block_on(kv_store(&ctx, &cache, &kb, &vb, &kc, &vc, &step, kv_dim, n_ctx)).unwrap();
+        let d = pollster::block_on(kv_store(&ctx, &cache, &kb, &vb, &kc, &vc, &step, n_ctx)).unwrap();
         submit(&ctx, n_tokens, &[d]);
 
         for (name, new, old, cache_buf) in [("k", &k, &k_old, &kc), ("v", &v, &v_old, &vc)] {

@@ -10,6 +10,7 @@ use hearth::kernels::BatchRows;
 use hearth::kernels::matmul::matmul;
 use hearth::quant::{self, DType};
 
+use common::kernels::{read_tensor, tensor, zeros};
 use common::quant_blocks::{row_unit, tiled_matrix};
 
 fn run_matmul(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, n_tokens: usize) -> (Vec<f32>, Vec<f64>, Vec<f64>) {
@@ -19,12 +20,12 @@ fn run_matmul(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, n_tokens
 
     let cache = PipelineCache::default();
     let w = GpuMatrix::upload(ctx, "w", dtype, rows as u32, cols as u32, &bytes).unwrap();
-    let xb = ctx.f32_buffer_from("x", &x);
-    let yb = ctx.f32_buffer("y", n_tokens * rows);
+    let xb = tensor(ctx, "x", n_tokens, cols, &x);
+    let yb = zeros(ctx, "y", n_tokens, rows);
     let step = common::kernels::step_buffer(ctx, 0, n_tokens as u32);
     let mm = pollster::block_on(matmul(ctx, &cache, &w, &xb, &yb, &step, BatchRows::PerToken(n_tokens as u32))).unwrap();
     common::kernels::submit(ctx, n_tokens as u32, &mm);
-    let got = common::kernels::read_f32(ctx, &yb, n_tokens * rows);
+    let got = read_tensor(ctx, &yb);
 
     // Reference: CPU dequantisation, f64 dot products; and the scale of each sum.
     let wf = quant::dequantize_to_vec(dtype, &bytes).unwrap();
@@ -123,7 +124,7 @@ fn tunings_that_are_not_powers_of_two_are_errors() {
     ] {
         let ctx = gpu_with_tuning(bad);
         let w = GpuMatrix::upload(&ctx, "w", DType::Q8_0, 4, 32, &tiled_matrix(DType::Q8_0, 4, 32)).unwrap();
-        let (x, y) = (ctx.f32_buffer("x", 64), ctx.f32_buffer("y", 8));
+        let (x, y) = (zeros(&ctx, "x", 2, 32), zeros(&ctx, "y", 2, 4));
         let step = common::kernels::step_buffer(&ctx, 0, 2);
         let r = pollster::block_on(matmul(&ctx, &PipelineCache::default(), &w, &x, &y, &step, BatchRows::PerToken(2)));
         assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{bad:?} was accepted");
@@ -143,13 +144,13 @@ fn dispatches_built_for_a_capacity_run_smaller_batches_and_single_rows() {
     // The same x as run_matmul's (same seed), so the same reference rows.
     let mut rng = common::Rng(0x1234 + rows as u64 * 31 + cols as u64);
     let x: Vec<f32> = (0..8 * cols).map(|_| rng.signed_unit()).collect();
-    let xb = ctx.f32_buffer_from("x", &x);
+    let xb = tensor(&ctx, "x", 8, cols, &x);
     for (batch_rows, n_tokens, computed) in [(BatchRows::PerToken(8), 3, 3), (BatchRows::PerToken(8), 1, 1), (BatchRows::One, 5, 1)] {
-        let yb = ctx.f32_buffer_from("y", &vec![-9.0f32; 8 * rows]);
+        let yb = tensor(&ctx, "y", 8, rows, &vec![-9.0f32; 8 * rows]);
         let step = common::kernels::step_buffer(&ctx, 0, n_tokens);
         let mm = pollster::block_on(matmul(&ctx, &PipelineCache::default(), &w, &xb, &yb, &step, batch_rows)).unwrap();
         common::kernels::submit(&ctx, n_tokens, &mm);
-        let got = common::kernels::read_f32(&ctx, &yb, 8 * rows);
+        let got = read_tensor(&ctx, &yb);
         let n = computed * rows;
         assert_close(&format!("{batch_rows:?} on {n_tokens} tokens"), &got[..n], &want[..n], &scale[..n]);
         assert!(got[n..].iter().all(|&v| v == -9.0), "{batch_rows:?} on {n_tokens} tokens wrote past {computed} rows");
@@ -188,5 +189,21 @@ fn long_rows_are_not_cut_short() {
             let (got, want, scale) = run_matmul(&ctx, dtype, 20, cols, tokens);
             assert_close(&format!("{dtype} 20x{cols}x{tokens} cpu tuning"), &got, &want, &scale);
         }
+    }
+}
+
+#[test]
+fn activations_of_the_wrong_shape_are_errors_naming_both_shapes() {
+    let ctx = common::gpu();
+    let w = GpuMatrix::upload(&ctx, "blk.0.ffn_up.weight", DType::Q8_0, 4, 64, &tiled_matrix(DType::Q8_0, 4, 64)).unwrap();
+    let step = common::kernels::step_buffer(&ctx, 0, 2);
+    let cases = [
+        (zeros(&ctx, "h", 2, 32), zeros(&ctx, "up", 2, 4), "`h` is [2 × 32], needs [2 × 64]"),
+        (zeros(&ctx, "h", 2, 64), zeros(&ctx, "up", 2, 5), "`up` is [2 × 5], needs [2 × 4]"),
+        (zeros(&ctx, "h", 1, 64), zeros(&ctx, "up", 2, 4), "`h` is [1 × 64], needs [2 × 64]"),
+    ];
+    for (x, y, want) in cases {
+        let err = pollster::block_on(matmul(&ctx, &PipelineCache::default(), &w, &x, &y, &step, BatchRows::PerToken(2))).err().unwrap();
+        assert!(err.to_string().contains("matmul blk.0.ffn_up.weight") && err.to_string().contains(want), "{err}");
     }
 }

@@ -4,13 +4,14 @@
 
 mod common;
 
-use common::kernels::{read_f32, step_buffer, submit};
+use common::kernels::{read_tensor, step_buffer, submit, tensor};
 use hearth::gpu::PipelineCache;
+use hearth::kernels::BatchRows;
 use hearth::kernels::rmsnorm::{Rows, rmsnorm};
 
 /// The rows normalised for a batch of `n_tokens`: (first row, number of rows).
 fn picked(rows: Rows, n_tokens: u32) -> (u32, u32) {
-    if rows.last_token_only { ((n_tokens - 1) * rows.per_token, rows.per_token) } else { (0, n_tokens * rows.per_token) }
+    if rows.tokens == BatchRows::One { ((n_tokens - 1) * rows.per_token, rows.per_token) } else { (0, n_tokens * rows.per_token) }
 }
 
 fn reference(x: &[f32], weight: &[f32], rows: Rows, n_tokens: u32, eps: f32) -> Vec<f64> {
@@ -52,17 +53,20 @@ fn rmsnorm_matches_f64_reference() {
         let x: Vec<f32> = (0..x_rows * n).map(|i| rng.signed_unit() * [1.0, 30.0, 0.01][(i / n) as usize % 3]).collect();
         let weight: Vec<f32> = (0..n).map(|_| 1.0 + rng.signed_unit()).collect();
         let eps = 1e-6;
-        let rows = Rows { n, per_token, last_token_only };
+        let x_tokens = x_rows / per_token;
+        let tokens = if last_token_only { BatchRows::One } else { BatchRows::PerToken(x_tokens) };
+        let rows = Rows { n, per_token, tokens };
         let (first_row, n_rows) = picked(rows, n_tokens);
-        let xb = ctx.f32_buffer_from("x", &x);
+        let xb = tensor(&ctx, "x", x_tokens as usize, (n * per_token) as usize, &x);
         let wb = ctx.f32_buffer_from("weight", &weight);
-        // One row more than written: it must stay untouched.
-        let sentinel = vec![7.0f32; ((n_rows + 1) * n) as usize];
-        let out = ctx.f32_buffer_from("out", &sentinel);
+        // One token's rows more than the kernel may write: they must stay untouched.
+        let out_tokens = tokens.max_rows() as usize + 1;
+        let width = (n * per_token) as usize;
+        let out = tensor(&ctx, "out", out_tokens, width, &vec![7.0f32; out_tokens * width]);
         let step = step_buffer(&ctx, 0, n_tokens);
         let d = pollster::block_on(rmsnorm(&ctx, &cache, &xb, &wb, &out, &step, rows, eps)).unwrap();
         submit(&ctx, n_tokens, &[d]);
-        let got = read_f32(&ctx, &out, sentinel.len());
+        let got = read_tensor(&ctx, &out);
         let want = reference(&x, &weight, rows, n_tokens, eps);
 
         // The f32 sum of n squares is within n·ε of the exact one (relative, all terms are

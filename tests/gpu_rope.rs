@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::kernels::{read_f32, step_buffer, submit};
+use common::kernels::{read_tensor, step_buffer, submit, tensor};
 use hearth::gpu::PipelineCache;
 use hearth::kernels::rope::{RopeStyle, inv_freq, rope};
 
@@ -78,12 +78,12 @@ fn rope_matches_f64_reference() {
     ];
     for c in cases {
         let x: Vec<f32> = (0..c.n_tokens * c.n_heads * c.head_dim).map(|_| rng.signed_unit()).collect();
-        let xb = ctx.f32_buffer_from("x", &x);
+        let xb = tensor(&ctx, "x", c.n_tokens as usize, (c.n_heads * c.head_dim) as usize, &x);
         let freqs = ctx.f32_buffer_from("inv_freq", &inv_freq(c.n_rot, c.base, c.freq_scale));
         let step = step_buffer(&ctx, c.pos0, c.n_tokens);
         let d = pollster::block_on(rope(&ctx, &cache, &xb, &freqs, &step, c.n_heads, c.head_dim, c.n_rot, c.style)).unwrap();
         submit(&ctx, c.n_tokens, &[d]);
-        let got = read_f32(&ctx, &xb, x.len());
+        let got = read_tensor(&ctx, &xb);
         let (want, angles) = reference(&x, c);
 
         // The kernel forms the angle in f32, as llama.cpp does: the frequency and the

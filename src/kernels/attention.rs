@@ -1,5 +1,6 @@
 //! Launcher for shaders/attention.wgsl (causal grouped-query attention over the cache).
 
+use super::tensor::Tensor;
 use super::{Dispatch, uniform};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
@@ -44,10 +45,10 @@ pub const PER_QUERY_MAX_HEAD_DIM: u32 = 64;
 pub async fn attention(
     ctx: &GpuContext,
     cache: &PipelineCache,
-    q: &wgpu::Buffer,
+    q: &Tensor,
     k_cache: &wgpu::Buffer,
     v_cache: &wgpu::Buffer,
-    out: &wgpu::Buffer,
+    out: &Tensor,
     step: &wgpu::Buffer,
     shape: AttentionShape,
     max_tokens: u32,
@@ -59,17 +60,18 @@ pub async fn attention(
             "unsupported attention shape {shape:?}: head_dim must be a multiple of 4 up to 256, and the heads whole groups of the kv heads"
         )));
     }
-    let need_q = u64::from(n_tokens) * u64::from(n_heads * head_dim) * 4;
-    if q.size() < need_q || out.size() < need_q || k_cache.size() != v_cache.size() {
-        return Err(Error::InvalidArgument(format!("attention {shape:?}: buffers too small for {n_tokens} tokens")));
+    q.expect("attention", "queries", n_tokens, n_heads * head_dim)?;
+    out.expect("attention", "output", n_tokens, n_heads * head_dim)?;
+    if k_cache.size() != v_cache.size() {
+        return Err(Error::InvalidArgument(format!("attention {shape:?}: key and value caches of different sizes")));
     }
     let params = Params { n_heads, n_kv_heads, window: shape.window, scale: shape.scale, ..Default::default() };
     let u = uniform(ctx, &params);
     let resources = [
-        q.as_entire_binding(),
+        q.binding(),
         k_cache.as_entire_binding(),
         v_cache.as_entire_binding(),
-        out.as_entire_binding(),
+        out.binding(),
         u.as_entire_binding(),
         step.as_entire_binding(),
     ];

@@ -1,5 +1,6 @@
 //! Launcher for shaders/elementwise.wgsl (residual add, gated activations).
 
+use super::tensor::Tensor;
 use super::{Dispatch, split_groups, uniform};
 use crate::error::Result;
 use crate::gpu::{ElementwiseOp, GpuContext, Kernel, PipelineCache};
@@ -14,18 +15,19 @@ wgsl_struct! {
     }
 }
 
-/// `a = op(a, b)` over the batch's `per_token` values per token (the count from `step`).
+/// `a = op(a, b)` over the batch's rows of `a` and `b` (the token count from `step`).
 pub async fn elementwise(
     ctx: &GpuContext,
     cache: &PipelineCache,
     op: ElementwiseOp,
-    a: &wgpu::Buffer,
-    b: &wgpu::Buffer,
+    a: &Tensor,
+    b: &Tensor,
     step: &wgpu::Buffer,
-    per_token: u32,
 ) -> Result<Dispatch> {
+    b.expect(&format!("{op:?}"), "second operand", a.rows, a.width)?;
+    let per_token = a.width;
     let u = uniform(ctx, &Params { per_token, ..Default::default() });
-    let resources = [a.as_entire_binding(), b.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
+    let resources = [a.binding(), b.binding(), u.as_entire_binding(), step.as_entire_binding()];
     let grid = move |n_tokens: u32| {
         let (x, y) = split_groups((per_token * n_tokens).div_ceil(64));
         [x, y, 1]

@@ -1,5 +1,6 @@
 //! Launcher for shaders/embed.wgsl: gathers embedding rows for token ids.
 
+use super::tensor::Tensor;
 use super::{Dispatch, uniform};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, GpuMatrix, Kernel, PipelineCache};
@@ -21,7 +22,7 @@ pub async fn embed(
     cache: &PipelineCache,
     table: &GpuMatrix,
     ids: &wgpu::Buffer,
-    out: &wgpu::Buffer,
+    out: &Tensor,
     max_tokens: u32,
     scale: f32,
 ) -> Result<Vec<Dispatch>> {
@@ -30,13 +31,14 @@ pub async fn embed(
     if table.cols % 32 != 0 {
         return Err(Error::InvalidArgument(format!("{}: {} columns is not a multiple of 32", table.name, table.cols)));
     }
-    if ids.size() < u64::from(n_tokens) * 4 || out.size() < u64::from(n_tokens) * u64::from(table.cols) * 4 {
-        return Err(Error::InvalidArgument(format!("{}: id or output buffer too small for {n_tokens} tokens", table.name)));
+    if ids.size() < u64::from(n_tokens) * 4 {
+        return Err(Error::InvalidArgument(format!("{}: the id buffer is too small for {n_tokens} tokens", table.name)));
     }
+    out.expect("embed", "output", n_tokens, table.cols)?;
     let mut dispatches = Vec::new();
     for part in &table.parts {
         let u = uniform(ctx, &Params { cols: table.cols, first_row: part.first_row, rows: part.rows, scale });
-        let resources = [part.buffer.as_entire_binding(), ids.as_entire_binding(), out.as_entire_binding(), u.as_entire_binding()];
+        let resources = [part.buffer.as_entire_binding(), ids.as_entire_binding(), out.binding(), u.as_entire_binding()];
         let chunks = (table.cols / 32).div_ceil(64);
         dispatches.push(Dispatch::per_batch(ctx, cache, Kernel::Embed(table.dtype), &resources, move |n| [chunks, n, 1]).await?);
     }

@@ -1,8 +1,9 @@
 //! Launcher for shaders/kv_store.wgsl: appends a forward pass's keys and values to one
 //! layer's cache at the position in the step uniform.
 
+use super::tensor::Tensor;
 use super::{Dispatch, uniform};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
 
 wgsl_struct! {
@@ -21,18 +22,23 @@ wgsl_struct! {
 pub async fn kv_store(
     ctx: &GpuContext,
     cache: &PipelineCache,
-    k: &wgpu::Buffer,
-    v: &wgpu::Buffer,
+    k: &Tensor,
+    v: &Tensor,
     k_cache: &wgpu::Buffer,
     v_cache: &wgpu::Buffer,
     step: &wgpu::Buffer,
-    kv_dim: u32,
     n_ctx: u32,
 ) -> Result<Dispatch> {
+    let kv_dim = k.width;
+    v.expect("kv_store", "values", k.rows, kv_dim)?;
+    let cache_bytes = u64::from(n_ctx) * u64::from(kv_dim) * 4;
+    if k_cache.size() < cache_bytes || v_cache.size() < cache_bytes {
+        return Err(Error::InvalidArgument(format!("kv_store: caches of {n_ctx} × {kv_dim} need {cache_bytes} bytes each")));
+    }
     let u = uniform(ctx, &Params { kv_dim, n_ctx, ..Default::default() });
     let resources = [
-        k.as_entire_binding(),
-        v.as_entire_binding(),
+        k.binding(),
+        v.binding(),
         k_cache.as_entire_binding(),
         v_cache.as_entire_binding(),
         u.as_entire_binding(),

@@ -1,5 +1,6 @@
 //! Launcher for shaders/matmul.wgsl: `y[t, :] = W · x[t, :]` for a quantised `W`.
 
+use super::tensor::Tensor;
 use super::{BatchRows, Dispatch, split_groups, uniform};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, GpuMatrix, Kernel, PipelineCache, Tuning};
@@ -26,8 +27,8 @@ pub async fn matmul(
     ctx: &GpuContext,
     cache: &PipelineCache,
     w: &GpuMatrix,
-    x: &wgpu::Buffer,
-    y: &wgpu::Buffer,
+    x: &Tensor,
+    y: &Tensor,
     step: &wgpu::Buffer,
     rows: BatchRows,
 ) -> Result<Vec<Dispatch>> {
@@ -35,11 +36,9 @@ pub async fn matmul(
     if w.cols % 32 != 0 {
         return Err(Error::InvalidArgument(format!("{}: {} columns is not a multiple of 32", w.name, w.cols)));
     }
-    let need_x = u64::from(n_tokens) * u64::from(w.cols) * 4;
-    let need_y = u64::from(n_tokens) * u64::from(w.rows) * 4;
-    if x.size() < need_x || y.size() < need_y {
-        return Err(Error::InvalidArgument(format!("{}: activation buffers too small", w.name)));
-    }
+    let kernel_name = format!("matmul {}", w.name);
+    x.expect(&kernel_name, "input", n_tokens, w.cols)?;
+    y.expect(&kernel_name, "output", n_tokens, w.rows)?;
     let tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
     let kernel = Kernel::Matmul {
         dtype: w.dtype,
@@ -61,13 +60,7 @@ pub async fn matmul(
         };
         let u = uniform(ctx, &params);
         let (gx, gy) = split_groups(part.rows.div_ceil(tile.workgroup_size / tile.threads_per_row * tile.rows_per_thread));
-        let resources = [
-            part.buffer.as_entire_binding(),
-            x.as_entire_binding(),
-            y.as_entire_binding(),
-            u.as_entire_binding(),
-            step.as_entire_binding(),
-        ];
+        let resources = [part.buffer.as_entire_binding(), x.binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
         let tokens_per_group = tile.tokens_per_group;
         let grid = move |n: u32| [gx, gy, rows.rows(n).div_ceil(tokens_per_group)];
         out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);

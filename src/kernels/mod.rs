@@ -36,6 +36,7 @@ pub mod rmsnorm;
 pub mod rope;
 pub mod sample;
 pub mod step;
+pub mod tensor;
 
 use bytemuck::Pod;
 use wgpu::util::DeviceExt;

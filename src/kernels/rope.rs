@@ -1,5 +1,6 @@
 //! Launcher for shaders/rope.wgsl (the positions come from the step uniform).
 
+use super::tensor::Tensor;
 use super::{Dispatch, uniform};
 use crate::error::Result;
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
@@ -34,7 +35,7 @@ wgsl_struct! {
 pub async fn rope(
     ctx: &GpuContext,
     cache: &PipelineCache,
-    x: &wgpu::Buffer,
+    x: &Tensor,
     inv_freq: &wgpu::Buffer,
     step: &wgpu::Buffer,
     n_heads: u32,
@@ -42,9 +43,10 @@ pub async fn rope(
     n_rot: u32,
     style: RopeStyle,
 ) -> Result<Dispatch> {
+    x.expect("rope", "x", 1, n_heads * head_dim)?;
     let params = RopeParams { n_heads, head_dim, n_rot, neox: u32::from(style == RopeStyle::Neox) };
     let u = uniform(ctx, &params);
-    let resources = [x.as_entire_binding(), inv_freq.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
+    let resources = [x.binding(), inv_freq.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
     let pairs = (n_rot / 2).div_ceil(64);
     Dispatch::per_batch(ctx, cache, Kernel::Rope, &resources, move |n| [pairs, n_heads, n]).await
 }

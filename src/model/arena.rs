@@ -4,30 +4,31 @@
 //! so no prompt length or chat turn allocates anything.
 
 use super::config::ModelConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::GpuContext;
+use crate::kernels::tensor::Tensor;
 
 pub struct Arena {
     /// Tokens the per-token buffers hold.
     pub capacity: u32,
     /// `[capacity]` u32 input token ids (a decode chain also copies sampled ids in).
     pub ids: wgpu::Buffer,
-    pub x: wgpu::Buffer,
-    pub h: wgpu::Buffer,
-    pub q: wgpu::Buffer,
-    pub k: wgpu::Buffer,
-    pub v: wgpu::Buffer,
+    pub x: Tensor,
+    pub h: Tensor,
+    pub q: Tensor,
+    pub k: Tensor,
+    pub v: Tensor,
     /// Where the q/k projections land when per-head norms then write `q` and `k` (else the
     /// same buffers as `q` and `k`).
-    pub q_proj: wgpu::Buffer,
-    pub k_proj: wgpu::Buffer,
-    pub att: wgpu::Buffer,
-    pub o: wgpu::Buffer,
-    pub gate: wgpu::Buffer,
-    pub up: wgpu::Buffer,
+    pub q_proj: Tensor,
+    pub k_proj: Tensor,
+    pub att: Tensor,
+    pub o: Tensor,
+    pub gate: Tensor,
+    pub up: Tensor,
     /// The last token's normalised row and its logits (graphs that compute only those).
-    pub h_last: wgpu::Buffer,
-    pub logits_last: wgpu::Buffer,
+    pub h_last: Tensor,
+    pub logits_last: Tensor,
     pub logits_last_staging: wgpu::Buffer,
     /// The greedy pick of the last logits row, and its readback.
     pub argmax_out: wgpu::Buffer,
@@ -39,14 +40,14 @@ impl Arena {
     /// storage-binding limit cannot hold that many rows of the widest activation.
     pub fn new(ctx: &GpuContext, cfg: &ModelConfig, max_batch: u32) -> Result<Arena> {
         let (d, q_dim, kv_dim, ff) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff);
-        let logits_last = activation_buffer(ctx, "logits", cfg.vocab, 1)?;
+        let logits_last = Tensor::new(ctx, "logits", 1, cfg.vocab)?;
         let (widest, width) = [("x", d), ("q", q_dim), ("k", kv_dim), ("gate", ff)].into_iter().max_by_key(|&(_, w)| w).expect("4");
         let fit = ctx.max_storage_binding / (u64::from(width) * 4);
         let capacity = fit.min(u64::from(max_batch)) as u32;
         if capacity == 0 {
-            activation_buffer(ctx, widest, width, 1)?; // the error naming it
+            Tensor::new(ctx, widest, 1, width)?; // the error naming it
         }
-        let per_token = |label: &str, width: u32| activation_buffer(ctx, label, width, capacity);
+        let per_token = |label: &str, width: u32| Tensor::new(ctx, label, capacity, width);
         let (q, k) = (per_token("q", q_dim)?, per_token("k", kv_dim)?);
         let (q_proj, k_proj) =
             if cfg.family.qk_norm { (per_token("q_proj", q_dim)?, per_token("k_proj", kv_dim)?) } else { (q.clone(), k.clone()) };
@@ -64,8 +65,8 @@ impl Arena {
             o: per_token("o", d)?,
             gate: per_token("gate", ff)?,
             up: per_token("up", ff)?,
-            h_last: activation_buffer(ctx, "h_last", d, 1)?,
-            logits_last_staging: staging(ctx, "logits staging", logits_last.size()),
+            h_last: Tensor::new(ctx, "h_last", 1, d)?,
+            logits_last_staging: staging(ctx, "logits staging", logits_last.buffer.size()),
             logits_last,
             argmax_out: buffer(ctx, "argmax", 4, STORAGE | COPY_SRC),
             id_staging: staging(ctx, "id staging", 4),
@@ -84,18 +85,4 @@ fn buffer(ctx: &GpuContext, label: &str, size: u64, usage: wgpu::BufferUsages) -
 /// A buffer the CPU maps to read results.
 pub(crate) fn staging(ctx: &GpuContext, label: &str, size: u64) -> wgpu::Buffer {
     buffer(ctx, label, size, wgpu::BufferUsages::MAP_READ | COPY_DST)
-}
-
-/// `rows × width` f32 activations, refused with a clear error (instead of a GPU validation
-/// failure when it is bound) if it exceeds the device's storage-binding limit.
-pub(crate) fn activation_buffer(ctx: &GpuContext, label: &str, width: u32, rows: u32) -> Result<wgpu::Buffer> {
-    let bytes = u64::from(width) * u64::from(rows) * 4;
-    if bytes > ctx.max_storage_binding {
-        return Err(Error::InvalidArgument(format!(
-            "the `{label}` activations of a {rows}-token batch take {bytes} bytes, over this device's \
-             storage-binding limit of {} bytes",
-            ctx.max_storage_binding
-        )));
-    }
-    Ok(ctx.f32_buffer(label, width as usize * rows as usize))
 }

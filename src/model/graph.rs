@@ -4,7 +4,7 @@
 //! compute pass. A model keeps three: decode (one token, the decode matmul kernel), prefill
 //! (up to `MAX_BATCH` tokens) and, for perplexity, one that computes every token's logits.
 
-use super::arena::{Arena, activation_buffer, staging};
+use super::arena::{Arena, staging};
 use super::config::ModelConfig;
 use super::kv_cache::KvCache;
 use super::sampling::Sampling;
@@ -22,6 +22,7 @@ use crate::kernels::matmul::matmul;
 use crate::kernels::rmsnorm::{Rows, rmsnorm};
 use crate::kernels::rope::rope;
 use crate::kernels::step::Step;
+use crate::kernels::tensor::Tensor;
 use crate::kernels::{BatchRows, Dispatch};
 
 /// Which positions' logits a forward pass computes.
@@ -55,7 +56,7 @@ pub struct Graph {
     /// Input token ids (the arena's).
     pub ids: wgpu::Buffer,
     /// `[rows × vocab]` logits: one row (`Logits::Last`) or one per token.
-    pub logits: wgpu::Buffer,
+    pub logits: Tensor,
     logits_staging: wgpu::Buffer,
     argmax_out: wgpu::Buffer,
     id_staging: wgpu::Buffer,
@@ -76,12 +77,12 @@ impl Graph {
         let (out_rows, h_out, logits, logits_staging) = match mode {
             Logits::Last => (BatchRows::One, a.h_last.clone(), a.logits_last.clone(), a.logits_last_staging.clone()),
             Logits::All => {
-                let logits = activation_buffer(ctx, "logits (all tokens)", cfg.vocab, capacity)?;
-                let logits_staging = staging(ctx, "logits staging (all tokens)", logits.size());
-                (per_token, activation_buffer(ctx, "h_out", cfg.d_model, capacity)?, logits, logits_staging)
+                let logits = Tensor::new(ctx, "logits (all tokens)", capacity, cfg.vocab)?;
+                let logits_staging = staging(ctx, "logits staging (all tokens)", logits.buffer.size());
+                (per_token, Tensor::new(ctx, "h_out", capacity, cfg.d_model)?, logits, logits_staging)
             }
         };
-        let norm = |per_token: u32, n: u32| Rows { n, per_token, last_token_only: false };
+        let norm = |heads: u32, n: u32| Rows { n, per_token: heads, tokens: per_token };
         let eps = cfg.rms_eps;
 
         let mut ops = Ops::default();
@@ -108,23 +109,23 @@ impl Graph {
             }
             ops.add(name("rope_q"), rope(ctx, p, &a.q, inv_freq, step, cfg.n_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
             ops.add(name("rope_k"), rope(ctx, p, &a.k, inv_freq, step, cfg.n_kv_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
-            ops.add(name("kv_store"), kv_store(ctx, p, &a.k, &a.v, k_cache, v_cache, step, cfg.kv_dim(), s.kv.n_ctx).await?);
+            ops.add(name("kv_store"), kv_store(ctx, p, &a.k, &a.v, k_cache, v_cache, step, s.kv.n_ctx).await?);
             ops.add(name("attention"), attention(ctx, p, &a.q, k_cache, v_cache, &a.att, step, attn_shape, capacity).await?);
             ops.add(name("attn_output"), linear(s, &layer.wo, layer.bo.as_ref(), &a.att, &a.o, per_token).await?);
-            ops.add(name("attn_residual"), residual_add(s, &a.o, layer.post_attn_norm.as_ref()).await?);
+            ops.add(name("attn_residual"), residual_add(s, &a.o, layer.post_attn_norm.as_ref(), per_token).await?);
             // Feed-forward block.
             ops.add(name("ffn_norm"), rmsnorm(ctx, p, &a.x, &layer.ffn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
             ops.add(name("ffn_gate"), matmul(ctx, p, &layer.w_gate, &a.h, &a.gate, step, per_token).await?);
             ops.add(name("ffn_up"), matmul(ctx, p, &layer.w_up, &a.h, &a.up, step, per_token).await?);
-            ops.add(name("ffn_act"), elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step, cfg.d_ff).await?);
+            ops.add(name("ffn_act"), elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step).await?);
             ops.add(name("ffn_down"), matmul(ctx, p, &layer.w_down, &a.gate, &a.o, step, per_token).await?);
-            ops.add(name("ffn_residual"), residual_add(s, &a.o, layer.post_ffn_norm.as_ref()).await?);
+            ops.add(name("ffn_residual"), residual_add(s, &a.o, layer.post_ffn_norm.as_ref(), per_token).await?);
         }
-        let out_norm = Rows { n: cfg.d_model, per_token: 1, last_token_only: out_rows == BatchRows::One };
+        let out_norm = Rows { n: cfg.d_model, per_token: 1, tokens: out_rows };
         ops.add("output_norm", rmsnorm(ctx, p, &a.x, &w.output_norm, &h_out, step, out_norm, eps).await?);
         ops.add("output", linear(s, w.lm_head(), w.output_bias.as_ref(), &h_out, &logits, out_rows).await?);
         let last_row = if out_rows == BatchRows::One { ArgmaxRow::At(0) } else { ArgmaxRow::LastOfBatch };
-        ops.add("argmax", argmax(ctx, p, &logits, last_row, &a.argmax_out, step, cfg.vocab).await?);
+        ops.add("argmax", argmax(ctx, p, &logits, last_row, &a.argmax_out, step).await?);
         let ds = ops.0;
         Ok(Graph {
             capacity,
@@ -203,7 +204,7 @@ impl Graph {
             Logits::All => u64::from(n) * u64::from(self.vocab) * 4,
         };
         if read_logits {
-            encoder.copy_buffer_to_buffer(&self.logits, 0, &self.logits_staging, 0, logits_bytes);
+            encoder.copy_buffer_to_buffer(&self.logits.buffer, 0, &self.logits_staging, 0, logits_bytes);
         }
         ctx.queue.submit([encoder.finish()]);
         stats.encode_seconds += encode_start.elapsed().as_secs_f64();
@@ -240,31 +241,31 @@ async fn linear(
     s: &Shared<'_>,
     w: &GpuMatrix,
     bias: Option<&wgpu::Buffer>,
-    x: &wgpu::Buffer,
-    y: &wgpu::Buffer,
+    x: &Tensor,
+    y: &Tensor,
     rows: BatchRows,
 ) -> Result<Vec<Dispatch>> {
     let mut ds = matmul(s.ctx, s.pipelines, w, x, y, s.step, rows).await?;
     if let Some(b) = bias {
-        ds.push(add_bias(s.ctx, s.pipelines, y, b, s.step, w.rows, rows).await?);
+        ds.push(add_bias(s.ctx, s.pipelines, y, b, s.step, rows).await?);
     }
     Ok(ds)
 }
 
 /// The residual connection `x += out`, or `x += rmsnorm(out) * post_norm` for families that
 /// normalise each block's output (into the arena's `h`, free at that point).
-async fn residual_add(s: &Shared<'_>, out: &wgpu::Buffer, post_norm: Option<&wgpu::Buffer>) -> Result<Vec<Dispatch>> {
+async fn residual_add(s: &Shared<'_>, out: &Tensor, post_norm: Option<&wgpu::Buffer>, tokens: BatchRows) -> Result<Vec<Dispatch>> {
     let (ctx, p, a, d) = (s.ctx, s.pipelines, s.arena, s.cfg.d_model);
     let mut ds = Vec::new();
     let added = match post_norm {
         Some(weight) => {
-            let rows = Rows { n: d, per_token: 1, last_token_only: false };
+            let rows = Rows { n: d, per_token: 1, tokens };
             ds.push(rmsnorm(ctx, p, out, weight, &a.h, s.step, rows, s.cfg.rms_eps).await?);
             &a.h
         }
         None => out,
     };
-    ds.push(elementwise(ctx, p, ElementwiseOp::AddInPlace, &a.x, added, s.step, d).await?);
+    ds.push(elementwise(ctx, p, ElementwiseOp::AddInPlace, &a.x, added, s.step).await?);
     Ok(ds)
 }
 

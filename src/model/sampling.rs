@@ -31,7 +31,7 @@ impl Sampling {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        let dispatch = sampler.dispatch(ctx, pipelines, &arena.logits_last, 0, &out, 0).await?.named("sample");
+        let dispatch = sampler.dispatch(ctx, pipelines, &arena.logits_last.buffer, 0, &out, 0).await?.named("sample");
         Ok(Some(Sampling { sampler, dispatch, out }))
     }
 

@@ -4,6 +4,7 @@
 use hearth::gpu::GpuContext;
 use hearth::kernels::Dispatch;
 use hearth::kernels::step::Step;
+use hearth::kernels::tensor::Tensor;
 use wgpu::util::DeviceExt;
 
 /// Records `dispatches` for a batch of `n_tokens` (the count in their step uniform) into one
@@ -43,4 +44,22 @@ pub fn u32_buffer(ctx: &GpuContext, data: &[u32]) -> wgpu::Buffer {
 pub fn read_u32(ctx: &GpuContext, buffer: &wgpu::Buffer, len: usize) -> Vec<u32> {
     let bytes = pollster::block_on(ctx.read_bytes(buffer, (len * 4) as u64)).expect("readback");
     bytemuck::pod_collect_to_vec(&bytes)
+}
+
+/// A `rows × width` activation tensor holding `data`. Made directly, not by `Tensor::new`,
+/// so that tests with an artificially small binding limit (to split weights) can still
+/// have larger activations.
+pub fn tensor(ctx: &GpuContext, name: &str, rows: usize, width: usize, data: &[f32]) -> Tensor {
+    assert_eq!(data.len(), rows * width, "{name}");
+    Tensor { name: name.into(), buffer: ctx.f32_buffer_from(name, data), rows: rows as u32, width: width as u32 }
+}
+
+/// A `rows × width` activation tensor of zeros.
+pub fn zeros(ctx: &GpuContext, name: &str, rows: usize, width: usize) -> Tensor {
+    tensor(ctx, name, rows, width, &vec![0.0; rows * width])
+}
+
+/// All of a tensor's values.
+pub fn read_tensor(ctx: &GpuContext, t: &Tensor) -> Vec<f32> {
+    read_f32(ctx, &t.buffer, (t.rows * t.width) as usize)
 }
