@@ -38,18 +38,21 @@ export function summarize(model, hearthRuns, peerRuns) {
     genTokens: `${spread(hearthRuns.map((r) => r.genTokens))} / ${spread(peerRuns.map((r) => r.genTokens))}`,
     // Round trips per generated token (the first token comes from the prefill).
     roundTripsPerToken: median(hearthRuns.map((r) => r.roundTrips / r.genTokens)),
+    // Host encode time and bytes read back per generated token (the prefill adds one pass).
+    hostEncodeMsPerToken: median(hearthRuns.map((r) => r.hostEncodeMs / r.genTokens)),
+    bytesPerToken: median(hearthRuns.map((r) => r.bytesReadBack / r.genTokens)),
   };
 }
 
 export function table(rows, peerName) {
   const lines = [
-    `| model | prompt tokens H / W | generated H / W | Hearth prefill tok/s | ${peerName} prefill tok/s | Hearth decode tok/s | ${peerName} decode tok/s | prefill ratio | decode ratio | Hearth GPU round trips / token |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| model | prompt tokens H / W | generated H / W | Hearth prefill tok/s | ${peerName} prefill tok/s | Hearth decode tok/s | ${peerName} decode tok/s | prefill ratio | decode ratio | Hearth GPU round trips / token | Hearth bytes read back / token | Hearth host encode ms / token |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     lines.push(
       `| ${r.model} | ${r.promptTokens} | ${r.genTokens} | ${f1(r.hearth.prefill)} | ${f1(r.peer.prefill)} | ` +
-        `${f1(r.hearth.decode)} | ${f1(r.peer.decode)} | ${f2(r.prefillRatio)} | ${f2(r.decodeRatio)} | ${f2(r.roundTripsPerToken)} |`,
+        `${f1(r.hearth.decode)} | ${f1(r.peer.decode)} | ${f2(r.prefillRatio)} | ${f2(r.decodeRatio)} | ${f2(r.roundTripsPerToken)} | ${f1(r.bytesPerToken)} | ${f2(r.hostEncodeMsPerToken)} |`,
     );
   }
   return lines.join('\n');

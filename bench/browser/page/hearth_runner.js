@@ -44,6 +44,10 @@ export async function run(text, genTokens) {
     prefillTokS: x.prefill_tokens_per_s,
     decodeTokS: x.decode_tokens_per_s,
     roundTrips: x.decode_gpu_round_trips,
+    // The whole request's host (worker) time recording and submitting GPU work, and the
+    // bytes it read back from the GPU.
+    hostEncodeMs: x.host_encode_ms,
+    bytesReadBack: x.gpu_bytes_read_back,
     finishReason: r.choices[0].finish_reason,
     text: r.choices[0].text,
     wallMs,
