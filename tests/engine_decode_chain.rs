@@ -83,20 +83,24 @@ fn assert_mid_chain(last: usize, max_chain: u32) {
     assert!(next_start - 1 > last, "token {last} ends a chain: the test would not exercise a rollback");
 }
 
-/// The chained and the one-per-round-trip generations agree, and so does a follow-up
-/// request that reuses the first one's cache.
+/// The chained and the one-per-round-trip generations agree, and so do follow-up requests
+/// that reuse each one's cache (rolled back past a stop). Both start from an empty cache, so
+/// both caches were computed the same way (the prompt by one prefill, then one decode step
+/// per token): a cache left holding a wrong or extra entry changes the follow-up, while
+/// the rounding differences between a prefill and decode steps cannot.
 fn assert_same(e: &mut Engine, prompt: &[u32], params: &SamplingParams, abort_after: Option<usize>) -> Generation {
+    e.model.reset();
     let (one, one_text) = run(e, 1, prompt, params, abort_after);
+    let follow: Vec<u32> = prompt.iter().chain(&one.ids).chain(&prompt[prompt.len() - 1..]).copied().collect();
+    let (after_one, _) = run(e, 1, &follow, &greedy(6), None);
+    e.model.reset();
     let (chained, chained_text) = run(e, MAX_DECODE_CHAIN, prompt, params, abort_after);
     assert_eq!(chained.ids, one.ids);
     assert_eq!(chained.text, one.text);
     assert_eq!(chained_text, one_text);
     assert_eq!(chained.finish_reason, one.finish_reason);
-    // The follow-up continues from the cache the chained run left (rolled back past its stop).
-    let follow: Vec<u32> = prompt.iter().chain(&chained.ids).chain(&prompt[prompt.len() - 1..]).copied().collect();
     let (after_chained, _) = run(e, MAX_DECODE_CHAIN, &follow, &greedy(6), None);
-    e.model.reset();
-    let (after_one, _) = run(e, 1, &follow, &greedy(6), None);
+    assert_eq!(after_chained.prefill_tokens, after_one.prefill_tokens, "both follow-ups reuse the same prefix");
     assert_eq!(after_chained.ids, after_one.ids, "the request after a chained one");
     one
 }

@@ -178,6 +178,7 @@ test('OpenAI-shaped completion and final chunk', () => {
     decode_tok_s: 20,
     decode_round_trips: 2,
     ttft_ms: 50,
+    gpu: { forward_passes: 3, tokens: 12, round_trips: 3, bytes_read_back: 12, dispatches: 900, encode_seconds: 0.004, graphs_built: 0 },
   };
   const header = responseHeader('chatcmpl', 'SmolLM2', true);
   assert.match(header.id, /^chatcmpl-[0-9a-z]+$/);
@@ -194,7 +195,16 @@ test('OpenAI-shaped completion and final chunk', () => {
       prompt_tokens: 10,
       completion_tokens: 3,
       total_tokens: 13,
-      extra: { prefill_tokens_per_s: 100, decode_tokens_per_s: 20, decode_gpu_round_trips: 2, time_to_first_token_ms: 50 },
+      extra: {
+        prefill_tokens_per_s: 100,
+        decode_tokens_per_s: 20,
+        decode_gpu_round_trips: 2,
+        time_to_first_token_ms: 50,
+        gpu_round_trips: 3,
+        gpu_bytes_read_back: 12,
+        host_encode_ms: 4,
+        graphs_built: 0,
+      },
     },
     prompt_token_ids: [1, 2],
   });
