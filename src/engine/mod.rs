@@ -148,7 +148,7 @@ impl Engine {
         let on_gpu = !argmax && self.gpu_sampling && self.model.samples_on_gpu(params);
         let mut sampler = Sampler::new(params.clone())?;
         if on_gpu {
-            self.model.begin_sampling(params, prompt_ids)?;
+            self.model.begin_sampling(params, prompt_ids).await?;
         }
         // Tokens sampled on the GPU so far in this request (its step records).
         let mut gpu_steps = 0u32;

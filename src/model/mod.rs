@@ -68,7 +68,8 @@ pub struct Model {
     all_logits: Option<Graph>,
     /// What the GPU work has cost since load (graphs built after it included).
     stats: GpuStats,
-    /// The GPU sampler on the last logits row (`None` for vocabularies it does not take).
+    /// The GPU sampler on the last logits row, built by the first sampled request: its
+    /// shader is large (seconds to compile on software GPUs), and greedy-only use never needs it.
     sampling: Option<Sampling>,
     decode_chain: DecodeChain,
     /// Tokens in the KV cache.
@@ -143,7 +144,6 @@ impl Model {
         // Every graph generation needs, built (and its shaders compiled) at load.
         let decode = Graph::build(&shared, 1, Logits::Last).await?;
         let prefill = Graph::build(&shared, arena.capacity, Logits::Last).await?;
-        let sampling = Sampling::new(ctx, &pipelines, &arena, config.vocab).await?;
         Ok(Model {
             ctx: ctx.clone(),
             config,
@@ -158,7 +158,7 @@ impl Model {
             prefill,
             all_logits: None,
             stats: GpuStats::default(),
-            sampling,
+            sampling: None,
             decode_chain: DecodeChain::new(ctx),
             n_past: 0,
         })
@@ -293,18 +293,25 @@ impl Model {
     /// Whether `sample_prefill`/`decode_sampled` can run these (valid) parameters on the GPU;
     /// if not, sample on the CPU from the logits.
     pub fn samples_on_gpu(&self, params: &SamplingParams) -> bool {
-        self.sampling.is_some() && GpuSampler::supports(params)
+        self.config.vocab <= crate::kernels::sample::MAX_VOCAB && GpuSampler::supports(params)
     }
 
     /// Starts a request sampled on the GPU: its parameters, and the `history` the CPU
     /// sampler would be given for its first token (the penalties' window).
-    pub fn begin_sampling(&self, params: &SamplingParams, history: &[u32]) -> Result<()> {
+    /// The first call builds the sampler (buffers, its pipeline, one bind group).
+    pub async fn begin_sampling(&mut self, params: &SamplingParams, history: &[u32]) -> Result<()> {
+        if self.sampling.is_none() {
+            self.sampling = Sampling::new(&self.ctx, &self.pipelines, &self.arena, self.config.vocab).await?;
+        }
         self.gpu_sampler()?.sampler.begin_request(&self.ctx.queue, params, history)
     }
 
     fn gpu_sampler(&self) -> Result<&Sampling> {
         self.sampling.as_ref().ok_or_else(|| {
-            Error::InvalidArgument(format!("the GPU sampler takes vocabularies of at most {} tokens", crate::kernels::sample::MAX_VOCAB))
+            Error::InvalidArgument(format!(
+                "no GPU sampler: begin_sampling first (it takes vocabularies of up to {} tokens)",
+                crate::kernels::sample::MAX_VOCAB
+            ))
         })
     }
 
