@@ -78,6 +78,14 @@ fn chain_starts(max_chain: u32) -> Vec<usize> {
     starts
 }
 
+/// A stop string made of the text of tokens 10 and 11 of `free` (inside the 8-15 chain).
+fn stop_string_inside_the_8_to_15_chain(e: &Engine, free: &Generation) -> String {
+    let piece: String =
+        free.ids[10..12].iter().map(|&id| String::from_utf8_lossy(&e.tokenizer.decode_token_bytes(id).unwrap()).into_owned()).collect();
+    assert!(!piece.trim().is_empty() && free.text.contains(&piece), "{piece:?} in {:?}", free.text);
+    piece
+}
+
 /// Asserts that the generation ending at token index `last` (0-based) stops strictly inside
 /// a chain, so that the rollback is exercised.
 fn assert_mid_chain(last: usize, max_chain: u32) {
@@ -163,10 +171,7 @@ fn a_stop_string_inside_a_chain_rolls_the_cache_back() {
     let mut e = engine();
     let prompt = e.encode_prompt("Here is a list of fruits:").unwrap();
     let (free, _) = run(&mut e, 1, &prompt, &greedy(24), None);
-    // A stop string made of the text of tokens 10 and 11 (inside the 8-15 chain).
-    let piece: String =
-        free.ids[10..12].iter().map(|&id| String::from_utf8_lossy(&e.tokenizer.decode_token_bytes(id).unwrap()).into_owned()).collect();
-    assert!(!piece.trim().is_empty() && free.text.contains(&piece), "{piece:?} in {:?}", free.text);
+    let piece = stop_string_inside_the_8_to_15_chain(&e, &free);
     let params = SamplingParams { stop: vec![piece.clone()], ..greedy(24) };
     let one = assert_same(&mut e, &prompt, &params, None);
     assert_eq!(one.finish_reason, FinishReason::Stop);
@@ -229,9 +234,7 @@ fn sampled_stop_string_and_abort_inside_a_chain_equal_the_cpu_sampler() {
     let mut e = engine();
     let prompt = e.encode_prompt("Here is a list of fruits:").unwrap();
     let (free, _) = run(&mut e, 1, &prompt, &sampled(24), None);
-    let piece: String =
-        free.ids[10..12].iter().map(|&id| String::from_utf8_lossy(&e.tokenizer.decode_token_bytes(id).unwrap()).into_owned()).collect();
-    assert!(!piece.trim().is_empty() && free.text.contains(&piece), "{piece:?} in {:?}", free.text);
+    let piece = stop_string_inside_the_8_to_15_chain(&e, &free);
     let one = assert_same(&mut e, &prompt, &SamplingParams { stop: vec![piece.clone()], ..sampled(24) }, None);
     assert_eq!(one.finish_reason, FinishReason::Stop);
     assert_mid_chain(one.ids.len() - 1, MAX_DECODE_CHAIN);
