@@ -15,9 +15,22 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "hearth", version, about = "Run small GGUF language models on the GPU")]
 struct Cli {
+    /// Kernel shapes: `cpu` (lavapipe, SwiftShader) or `gpu`; by default chosen from the
+    /// adapter. Forcing one measures the other shapes on the same device.
+    #[arg(long, global = true, value_enum)]
+    tuning: Option<TuningChoice>,
     #[command(subcommand)]
     command: Command,
 }
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TuningChoice {
+    Cpu,
+    Gpu,
+}
+
+/// The `--tuning` choice, read by `load_engine` (set once, before any subcommand runs).
+static TUNING: std::sync::OnceLock<Option<hearth::gpu::Tuning>> = std::sync::OnceLock::new();
 
 #[derive(Subcommand)]
 enum Command {
@@ -37,6 +50,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let tuning = cli.tuning.map(|t| match t {
+        TuningChoice::Cpu => hearth::gpu::Tuning::CPU,
+        TuningChoice::Gpu => hearth::gpu::Tuning::GPU,
+    });
+    TUNING.set(tuning).expect("set once");
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Tokenize(args) => tokenize::run(args),
@@ -65,7 +83,10 @@ fn open_model(path: &std::path::Path) -> Result<hearth::gguf::GgufFile, String> 
 /// Opens the GPU and loads a model with its tokenizer and chat template.
 fn load_engine(path: &std::path::Path, n_ctx: Option<u32>) -> Result<hearth::engine::Engine, String> {
     let mut file = open_model(path)?;
-    let ctx = pollster::block_on(hearth::gpu::GpuContext::new(Default::default())).map_err(|e| e.to_string())?;
+    let ctx = pollster::block_on(hearth::gpu::GpuContext::new(hearth::gpu::GpuOptions {
+        tuning: TUNING.get().copied().flatten(),
+        ..Default::default()
+    })).map_err(|e| e.to_string())?;
     let options = hearth::model::ModelOptions { n_ctx };
     pollster::block_on(hearth::engine::Engine::load(&ctx, &mut file, options)).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Hearth on a lent GPU machine (see /work/.library/device), next to llama.cpp built there
+# with CUDA, on the same model files, in the same run. The machine is bare and offline, so
+# everything travels in .dev/ (ignored by git; see scripts/device/README.md):
+#   .dev/hearth-*          release `hearth` CLIs to compare (e.g. hearth-base, hearth-new)
+#   .dev/skel/*.npz        models shrunk by scripts/device/skeleton.py (grown back here)
+#   .dev/llama.cpp-src.tar.xz  llama.cpp's sources (vendor/llama.cpp of llama-cpp-python)
+# and .gl/ the Vulkan loader's .deb (the image has NVIDIA's driver but no loader).
+# Results: $OUT/log (everything), $OUT/results.jsonl (one JSON object per measurement).
+# Env: RUNS (default 5), LLAMA=0 skips the llama.cpp build, TUNINGS (default "default"; "default cpu" also forces the CPU-like shapes, slow on a GPU: minutes),
+# SKELS (default: every .dev/skel/*.npz), BENCH_ARGS (extra `hearth bench` options).
+# While llama.cpp builds (nice'd, 12 of the 16 cores) only GPU timestamps are taken
+# (`hearth profile`); every timed run comes after the build, on a quiet machine.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/out}
+RUNS=${RUNS:-5}
+mkdir -p "$OUT"
+results=$OUT/results.jsonl
+t0=$(date +%s)
+stamp() { echo "== [$(($(date +%s) - t0)) s] $*"; }
+
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+nv_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if ! compgen -G '/usr/share/vulkan/icd.d/nvidia*.json' >/dev/null && ! compgen -G '/etc/vulkan/icd.d/nvidia*.json' >/dev/null && [ -f $nv_icd ]; then
+  export VK_DRIVER_FILES=$nv_icd
+fi
+export XDG_RUNTIME_DIR=$(mktemp -d)
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv
+nproc
+
+# llama.cpp with CUDA for this GPU only, in the background while the models are grown;
+# FlashAttention kernels are left out to halve the build (llama-bench then runs -fa 0).
+if [ "${LLAMA:-1}" = 1 ]; then
+  (
+    mkdir -p /tmp/lc && tar xJf .dev/llama.cpp-src.tar.xz -C /tmp/lc && cd /tmp/lc/llama.cpp &&
+      cmake -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGGML_CUDA=ON -DGGML_CUDA_FA=OFF \
+        -DCMAKE_CUDA_ARCHITECTURES=90 -DGGML_CUDA_NCCL=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF \
+        -DLLAMA_BUILD_APP=OFF -DBUILD_SHARED_LIBS=OFF >/tmp/lc/cmake.log 2>&1 &&
+      nice -n 19 ninja -j 12 -C build llama-bench >/tmp/lc/ninja.log 2>&1
+    echo $? >/tmp/lc/rc
+  ) &
+  build=$!
+fi
+
+models=()
+for s in ${SKELS:-.dev/skel/*.npz}; do
+  m=/tmp/$(basename "$s" .npz).gguf
+  python3 scripts/device/skeleton.py grow "$s" "$m" && models+=("$m")
+done
+stamp "models grown: ${models[*]}"
+
+# tag H T: JSON lines on stdin, each tagged with the binary and tuning that made it.
+tag() { python3 -c '
+import json, sys
+for line in sys.stdin:
+    if line.startswith("{"):
+        print(json.dumps({**json.loads(line), "hearth": sys.argv[1], "tuning": sys.argv[2]}))' "$@"; }
+
+for m in "${models[@]}"; do
+  for h in .dev/hearth-*; do
+    stamp "$h profile $m"
+    "$h" profile --model "$m" 2>&1 | tee -a "$OUT/log"
+  done
+done
+
+if [ "${LLAMA:-1}" = 1 ]; then
+  stamp "waiting for the llama.cpp build"
+  # A build past LLAMA_DEADLINE seconds from the start is given up: the Hearth runs matter more.
+  while kill -0 "$build" 2>/dev/null && [ $(($(date +%s) - t0)) -lt "${LLAMA_DEADLINE:-330}" ]; do sleep 2; done
+  kill -0 "$build" 2>/dev/null && { pkill -f ninja; pkill -f nvcc; echo timeout >/tmp/lc/rc; }
+  wait "$build"
+  stamp "llama.cpp build rc $(cat /tmp/lc/rc)"
+  tail -n 5 /tmp/lc/cmake.log /tmp/lc/ninja.log
+  for m in "${models[@]}"; do
+    /tmp/lc/llama.cpp/build/bin/llama-bench -m "$m" -p 128 -n 128 -r "$RUNS" -ngl 99 -fa 0 -o jsonl 2>>"$OUT/log" |
+      tee -a "$OUT/log" | tag llama.cpp cuda >>"$results"
+  done
+fi
+for m in "${models[@]}"; do
+  for h in .dev/hearth-*; do
+    for t in ${TUNINGS:-default}; do
+      opt=(); [ "$t" != default ] && opt=(--tuning "$t")
+      stamp "$h $t bench $m"
+      "$h" "${opt[@]}" bench --model "$m" --runs "$RUNS" --json ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/log" |
+        tag "$(basename "$h")" "$t" >>"$results"
+    done
+  done
+done
+
+stamp done
+cat "$results"
