@@ -42,5 +42,5 @@ fn greedy_continuations_match_llama_cpp() {
 /// Perplexity on two 128-token windows of the committed text, within 1% of llama.cpp's.
 #[test]
 fn perplexity_within_one_percent_of_llama_cpp() {
-    check_perplexity(&mut model(), "llama/perplexity_smollm2-135m-instruct-q4_1.json");
+    check_perplexity(&mut model(), "llama/perplexity_smollm2-135m-instruct-q4_1.json", 2);
 }

@@ -36,8 +36,10 @@ fn greedy_continuations_match_llama_cpp() {
     check_greedy(&mut model(), "qwen2/greedy_qwen2.5-coder-0.5b-instruct-q4_k_m.json", &["code", "chatml_fact"], 16);
 }
 
-/// Perplexity on two 128-token windows of the committed text, within 1% of llama.cpp's.
+/// Perplexity on the first 128-token window of the committed text, within 1% of llama.cpp's
+/// (the fixture holds two; one halves this binary's lavapipe time, and the every-token-logits
+/// path it exercises is checked on two windows for SmolLM2 and one of 256 for Gemma 3).
 #[test]
 fn perplexity_within_one_percent_of_llama_cpp() {
-    check_perplexity(&mut model(), "qwen2/perplexity_qwen2.5-coder-0.5b-instruct-q4_k_m.json");
+    check_perplexity(&mut model(), "qwen2/perplexity_qwen2.5-coder-0.5b-instruct-q4_k_m.json", 1);
 }
