@@ -26,6 +26,21 @@ struct FeatureFixture {
 }
 
 #[derive(Deserialize)]
+struct FamiliesFixture {
+    now_unix: i64,
+    families: Vec<FamilyFixture>,
+}
+
+#[derive(Deserialize)]
+struct FamilyFixture {
+    family: String,
+    template_file: String,
+    bos_token: String,
+    eos_token: String,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
 struct Case {
     name: String,
     /// Kept as template values (not serde_json, which sorts keys) so dict order reaches
@@ -148,6 +163,25 @@ fn gemma3_it_template_renders_like_transformers() {
     let n = check_cases("gemma3-it", &fixture.cases, |_| template.clone());
     assert!(n >= 20, "only {n} cases");
     assert!(fixture.cases.iter().any(|c| c.expected_error.is_some()), "no rejected conversation");
+}
+
+/// The published templates of families whose GGUFs are not among the test models (Llama 3.1
+/// and 3.2 with their date line and tool format, Qwen3's think handling, Phi-3.5, SmolLM3),
+/// as llama.cpp keeps them, on every conversation the model fixtures use.
+#[test]
+fn family_templates_render_like_transformers() {
+    let fixture: FamiliesFixture = read_fixture("chat/families.json");
+    let names: Vec<&str> = fixture.families.iter().map(|f| f.family.as_str()).collect();
+    assert_eq!(names, ["llama3.1", "llama3.2", "qwen3", "phi3.5", "smollm3"]);
+    for family in &fixture.families {
+        let path = common::fixture_path(&format!("chat/{}", family.template_file));
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let template = ChatTemplate::new(&source, &family.bos_token, &family.eos_token)
+            .unwrap_or_else(|e| panic!("{}: {e}", family.family))
+            .with_now(fixture.now_unix);
+        let n = check_cases(&family.family, &family.cases, |_| template.clone());
+        assert!(n >= 20, "{}: only {n} cases", family.family);
+    }
 }
 
 /// Small templates pinning down the environment: whitespace control, loop controls,

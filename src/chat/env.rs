@@ -34,6 +34,8 @@ pub fn build(source: &str, clock: Clock) -> Result<Environment<'static>, Error> 
         }
         .map_err(|e| Error::new(ErrorKind::WriteFailure, "cannot write template output").with_source(e))
     });
+    // A bound on work (see budget.rs); the output is bounded where the render writes it.
+    env.set_fuel(Some(super::budget::FUEL));
     env.add_function("raise_exception", raise_exception);
     env.add_filter("tojson", json::tojson);
     set_clock(&mut env, clock);

@@ -6,6 +6,7 @@
 //! loop controls, `raise_exception`, `strftime_now`, a `json.dumps`-style `tojson`, Python
 //! string methods and Python-style printing. See `env.rs` for the details.
 
+mod budget;
 mod clock;
 mod env;
 mod json;
@@ -145,7 +146,19 @@ impl ChatTemplate {
             ("eos_token", Value::from(self.eos_token.as_str())),
         ]);
         let template = self.env.get_template(env::TEMPLATE_NAME).map_err(|e| Error::ChatTemplate(describe(&e)))?;
-        template.render(ctx).map_err(|e| Error::ChatTemplate(describe(&e)))
+        let mut out = budget::CappedOutput::default();
+        match template.render_captured_to(ctx, &mut out) {
+            Ok(_) => String::from_utf8(out.bytes).map_err(|e| Error::ChatTemplate(format!("the rendered prompt is not UTF-8: {e}"))),
+            Err(e) if e.kind() == minijinja::ErrorKind::OutOfFuel => Err(Error::ChatTemplate(format!(
+                "the template ran past its budget of {} steps{} (a loop that does not end soon enough)",
+                budget::FUEL,
+                e.line().map(|l| format!(" at line {l}")).unwrap_or_default()
+            ))),
+            Err(_) if out.overflowed => {
+                Err(Error::ChatTemplate(format!("the rendered prompt would exceed {} bytes", budget::MAX_OUTPUT_BYTES)))
+            }
+            Err(e) => Err(Error::ChatTemplate(describe(&e))),
+        }
     }
 }
 
@@ -180,5 +193,7 @@ fn describe(e: &minijinja::Error) -> String {
     msg
 }
 
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 mod tests;

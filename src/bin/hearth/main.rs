@@ -86,7 +86,8 @@ fn load_engine(path: &std::path::Path, n_ctx: Option<u32>) -> Result<hearth::eng
     let ctx = pollster::block_on(hearth::gpu::GpuContext::new(hearth::gpu::GpuOptions {
         tuning: TUNING.get().copied().flatten(),
         ..Default::default()
-    })).map_err(|e| e.to_string())?;
+    }))
+    .map_err(|e| e.to_string())?;
     let options = hearth::model::ModelOptions { n_ctx };
     pollster::block_on(hearth::engine::Engine::load(&ctx, &mut file, options)).map_err(|e| format!("{}: {e}", path.display()))
 }
