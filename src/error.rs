@@ -36,6 +36,10 @@ pub enum Error {
     #[error("metadata key `{key}` is {found}, expected {expected}")]
     MetadataType { key: String, expected: &'static str, found: String },
 
+    /// A hyper-parameter outside what any model can have (NaN, zero, negative, inconsistent).
+    #[error("metadata key `{key}` is {value}, but must be {expected}")]
+    MetadataValue { key: String, value: String, expected: String },
+
     #[error("tensor `{name}` is not in the model")]
     MissingTensor { name: String },
 

@@ -33,6 +33,7 @@ fn error_name(e: &Error) -> &'static str {
         | Error::TooLarge { .. }
         | Error::MissingMetadata { .. }
         | Error::MetadataType { .. }
+        | Error::MetadataValue { .. }
         | Error::MissingTensor { .. }
         | Error::Tokenizer(_) => "ModelFormatError",
         Error::UnsupportedModel { .. } | Error::UnsupportedTensorType { .. } => "UnsupportedModelError",

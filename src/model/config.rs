@@ -81,7 +81,7 @@ impl ModelConfig {
             Some(s) => s,
             None => 1.0 / (scale_dim as f32).sqrt(),
         };
-        Ok(ModelConfig {
+        let config = ModelConfig {
             arch,
             family,
             n_layers,
@@ -100,7 +100,50 @@ impl ModelConfig {
             embed_scale: if family.scale_embeddings { (d_model as f32).sqrt() } else { 1.0 },
             attn_scale,
             sliding_window,
-        })
+        };
+        config.check(a)?;
+        Ok(config)
+    }
+
+    /// Every hyper-parameter the graph uses, range-checked before anything is allocated: a
+    /// NaN epsilon or a negative RoPE base would otherwise load and generate garbage, and a
+    /// huge width would ask the GPU for impossible buffers. The error names the key (the
+    /// one that set the value, or the default's) and the value. Tensor shapes are checked
+    /// against these numbers when the weights load (model/weights.rs).
+    fn check(&self, a: &str) -> Result<()> {
+        let key = |s: &str| format!("{a}.{s}");
+        let bad = |k: &str, value: String, expected: &str| Err(Error::MetadataValue { key: key(k), value, expected: expected.into() });
+        let count = |k: &str, v: u32, max: u32| {
+            if (1..=max).contains(&v) { Ok(()) } else { bad(k, v.to_string(), &format!("between 1 and {max}")) }
+        };
+        count("block_count", self.n_layers, 4096)?;
+        count("embedding_length", self.d_model, 1 << 16)?;
+        count("feed_forward_length", self.d_ff, 1 << 18)?;
+        count("attention.head_count", self.n_heads, 1024)?;
+        count("context_length", self.n_ctx_train, 1 << 24)?;
+        count("vocab_size", self.vocab, 1 << 24)?;
+        // RoPE rotates pairs of dimensions; the attention kernels take heads of up to 512.
+        if self.head_dim == 0 || self.head_dim % 2 != 0 || self.head_dim > 512 {
+            return bad("attention.key_length", self.head_dim.to_string(), "an even number between 2 and 512");
+        }
+        if self.n_rot == 0 || self.n_rot % 2 != 0 || self.n_rot > self.head_dim {
+            return bad("rope.dimension_count", self.n_rot.to_string(), &format!("even, between 2 and the head size {}", self.head_dim));
+        }
+        let positive = |k: &str, v: f32, max: f32| {
+            if v.is_finite() && v > 0.0 && v <= max {
+                Ok(())
+            } else {
+                bad(k, v.to_string(), &format!("a finite number above 0 and at most {max}"))
+            }
+        };
+        positive("attention.layer_norm_rms_epsilon", self.rms_eps, 1.0)?;
+        positive("rope.freq_base", self.rope_base, 1e12)?;
+        // 1/factor for linear scaling: the factor itself is what the file holds.
+        if !(self.rope_freq_scale.is_finite() && self.rope_freq_scale > 0.0) {
+            return bad("rope.scaling.factor", (1.0 / self.rope_freq_scale).to_string(), "a finite number above 0");
+        }
+        positive("attention.scale", self.attn_scale, 1e6)?;
+        Ok(())
     }
 
     pub fn kv_dim(&self) -> u32 {
@@ -132,7 +175,15 @@ mod tests {
     use crate::gguf::MetaValue;
 
     fn gemma3_meta(n_layers: u32, window: Option<u32>) -> Metadata {
+        gemma3_meta_with(n_layers, window, vec![])
+    }
+
+    /// `overrides` go in first: `Metadata::insert` keeps the first value of a key.
+    fn gemma3_meta_with(n_layers: u32, window: Option<u32>, overrides: Vec<(&str, MetaValue)>) -> Metadata {
         let mut m = Metadata::default();
+        for (k, v) in overrides {
+            m.insert(k.into(), v);
+        }
         let mut put = |k: &str, v: MetaValue| {
             m.insert(k.into(), v);
         };
@@ -173,6 +224,39 @@ mod tests {
         // llama.cpp recognises the 27B model by its 62 layers.
         let cfg = ModelConfig::from_metadata(&gemma3_meta(62, Some(1024))).unwrap();
         assert_eq!(cfg.attn_scale, 1.0 / 160f32.sqrt());
+    }
+
+    /// Each bad value gives `MetadataValue` naming the key and the value (issue: a NaN
+    /// epsilon and a negative RoPE base loaded and generated garbage).
+    #[test]
+    fn out_of_range_hyper_parameters_name_key_and_value() {
+        let cases: Vec<(&str, MetaValue, &str)> = vec![
+            ("gemma3.attention.layer_norm_rms_epsilon", MetaValue::F32(f32::NAN), "NaN"),
+            ("gemma3.attention.layer_norm_rms_epsilon", MetaValue::F32(-1e-6), "-0.000001"),
+            ("gemma3.rope.freq_base", MetaValue::F32(-1.0), "-1"),
+            ("gemma3.rope.freq_base", MetaValue::F32(f32::INFINITY), "inf"),
+            ("gemma3.block_count", MetaValue::U32(0), "0"),
+            ("gemma3.embedding_length", MetaValue::U32(1 << 20), "1048576"),
+            ("gemma3.attention.key_length", MetaValue::U32(255), "255"),
+            ("gemma3.rope.dimension_count", MetaValue::U32(512), "512"),
+            ("gemma3.context_length", MetaValue::U32(0), "0"),
+            ("gemma3.attention.scale", MetaValue::F32(f32::NAN), "NaN"),
+        ];
+        for (key, value, shown) in cases {
+            let m = gemma3_meta_with(18, Some(512), vec![(key, value)]);
+            let err = ModelConfig::from_metadata(&m).unwrap_err();
+            match &err {
+                Error::MetadataValue { key: k, value: v, .. } => assert_eq!((k.as_str(), v.as_str()), (key, shown), "{err}"),
+                other => panic!("{key}: expected MetadataValue, got {other:?}"),
+            }
+            assert!(err.to_string().contains(key) && err.to_string().contains("must be"), "{err}");
+        }
+        // Linear RoPE scaling by a factor of 0 would divide by zero.
+        let mut m = gemma3_meta(18, Some(512));
+        m.insert("gemma3.rope.scaling.type".into(), MetaValue::String("linear".into()));
+        m.insert("gemma3.rope.scaling.factor".into(), MetaValue::F32(0.0));
+        let err = ModelConfig::from_metadata(&m).unwrap_err();
+        assert!(matches!(&err, Error::MetadataValue { key, .. } if key == "gemma3.rope.scaling.factor"), "{err}");
     }
 
     #[test]
