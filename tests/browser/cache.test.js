@@ -53,7 +53,7 @@ test('the first load downloads once and fills the cache', async () => {
   firstIds = r.ids;
   assert.equal(await page.evaluate((u) => hearth.hasModelInCache(u), modelUrl), true);
   const listed = await page.evaluate(() => hearth.listCachedModels());
-  assert.deepEqual(listed, [{ url: modelUrl, bytes: MODEL_BYTES }]);
+  assert.deepEqual(listed, [{ url: modelUrl, bytes: MODEL_BYTES, complete: true }]);
 });
 
 test('a second load of the same URL makes no request to the server', async () => {
@@ -65,17 +65,19 @@ test('a second load of the same URL makes no request to the server', async () =>
   assert.deepEqual(r.ids, firstIds, 'the cached bytes give the same model');
 });
 
-test('a cache entry of the wrong size is discarded and fetched again', async () => {
-  // Keep the entry's recorded size but cut its body, as an interrupted write would.
+test('a stored part of the wrong size is dropped and only what follows it is fetched again', async () => {
+  // Cut part 3's body, as an interrupted write or an eviction would: parts 0-2 stay good.
   await page.evaluate(async (u) => {
-    const cache = await caches.open('hearth-models-v1');
-    const entry = await cache.match(u);
-    const body = (await entry.blob()).slice(0, 1 << 20);
-    await cache.put(u, new Response(body, { headers: entry.headers }));
+    const cache = await caches.open('hearth-models-v2');
+    const key = `https://hearth.invalid/part/3?u=${encodeURIComponent(u)}`;
+    const body = (await (await cache.match(key)).blob()).slice(0, 1000);
+    await cache.put(key, new Response(body));
   }, modelUrl);
   const before = server.requestsUnder(MODEL_PATH);
+  const sentBefore = server.bytesSent.get(MODEL_PATH) ?? 0;
   const r = await page.evaluate((u) => loadAndProbe(u), modelUrl);
   assert.equal(server.requestsUnder(MODEL_PATH), before + 1, 'fetched from the server again');
+  assert.equal(server.bytesSent.get(MODEL_PATH) - sentBefore, MODEL_BYTES - 3 * 2 ** 20, 'only the bytes after part 2');
   assert.deepEqual(r.phases, ['download', 'compile']);
   assert.deepEqual(r.ids, firstIds);
   assert.equal(await page.evaluate((u) => hearth.hasModelInCache(u), modelUrl), true, 'cached again, whole');

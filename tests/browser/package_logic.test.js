@@ -216,3 +216,18 @@ test('OpenAI-shaped completion and final chunk', () => {
   assert.equal(end.choices[0].finish_reason, 'stop');
   assert.equal(end.usage.total_tokens, 13);
 });
+
+test('Sha256 (integrity checks) equals node:crypto over sizes around the block edges, fed in random pieces', async () => {
+  const { Sha256, base64 } = await import('../../www/dist/sha256.js');
+  const { createHash, randomBytes } = await import('node:crypto');
+  for (const n of [0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 65537]) {
+    const data = randomBytes(n);
+    const h = new Sha256();
+    for (let at = 0; at < n; ) {
+      const k = Math.min(n - at, 1 + Math.floor(Math.random() * 100));
+      h.update(data.subarray(at, at + k));
+      at += k;
+    }
+    assert.equal(base64(h.digest()), createHash('sha256').update(data).digest('base64'), `${n} bytes`);
+  }
+});

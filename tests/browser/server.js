@@ -9,6 +9,11 @@
 //   /prefix/N/NAME    the first N bytes of models/NAME (a truncated download)
 //   /gzip/NAME        models/NAME gzip-encoded without Content-Length when the client accepts
 //                     gzip, as `vite preview` serves it; "Range: bytes=0-" gets a 206
+//
+// Models (/models/) are served like a CDN serves files: ETag and Last-Modified, HEAD, and
+// "Range: bytes=S-" answered with 206 unless an If-Range names another version. Tests can
+// cut the next transfer of a path short (cutNext: the connection drops after a fraction of
+// the file), change a file's version (bumpVersion: a new ETag) and read the body bytes sent.
 
 import { createReadStream, statSync } from 'node:fs';
 import http from 'node:http';
@@ -41,7 +46,13 @@ const TYPES = {
 export class TestServer {
   /** path -> number of requests received for it */
   counts = new Map();
+  /** path -> body bytes sent for it */
+  bytesSent = new Map();
   #bytes = new Map();
+  /** path -> fraction of the file after which the next transfer is cut */
+  #cuts = new Map();
+  /** path -> version number, part of the ETag */
+  #versions = new Map();
   #server = null;
   origin = '';
 
@@ -61,6 +72,16 @@ export class TestServer {
   serveBytes(name, bytes) {
     this.#bytes.set(name, Buffer.from(bytes));
     return `${this.origin}/bytes/${name}`;
+  }
+
+  /** The next GET of `path` sends `fraction` of the file, then drops the connection. */
+  cutNext(path, fraction) {
+    this.#cuts.set(path, fraction);
+  }
+
+  /** The file at `path` counts as a new version from now on (another ETag). */
+  bumpVersion(path) {
+    this.#versions.set(path, (this.#versions.get(path) ?? 0) + 1);
   }
 
   /** Requests so far for paths starting with `prefix`. */
@@ -119,6 +140,7 @@ export class TestServer {
     // A folder URL means its index.html (the demo is opened as /demo/).
     const file = ROOTS[root] ? this.#file(ROOTS[root], name === '' || name.endsWith('/') ? `${name}index.html` : name) : null;
     if (!file) return this.#notFound(res);
+    if (root === 'models') return this.#serveModel(req, res, path, file, headers);
     res.writeHead(200, {
       ...headers,
       'Content-Type': TYPES[extname(file.path)] ?? 'application/octet-stream',
@@ -126,6 +148,42 @@ export class TestServer {
     });
     if (req.method === 'HEAD') return res.end();
     createReadStream(file.path).pipe(res);
+  }
+
+  #serveModel(req, res, path, file, headers) {
+    const version = this.#versions.get(path) ?? 0;
+    const etag = `"${file.size}-v${version}"`;
+    const validators = { ETag: etag, 'Last-Modified': new Date(Date.UTC(2026, 0, 1 + version)).toUTCString() };
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const ifRange = req.headers['if-range'];
+    const start = range && (!ifRange || ifRange === etag) ? Number(range[1]) : null;
+    if (start !== null && start >= file.size) {
+      res.writeHead(416, { ...headers, 'Content-Range': `bytes */${file.size}` });
+      return res.end();
+    }
+    const from = start ?? 0;
+    res.writeHead(start === null ? 200 : 206, {
+      ...headers,
+      ...validators,
+      'Accept-Ranges': 'bytes',
+      'Content-Type': TYPES['.gguf'],
+      'Content-Length': file.size - from,
+      ...(start === null ? {} : { 'Content-Range': `bytes ${from}-${file.size - 1}/${file.size}` }),
+    });
+    if (req.method === 'HEAD') return res.end();
+    const cut = this.#cuts.get(path);
+    this.#cuts.delete(path);
+    const end = cut === undefined ? file.size - 1 : Math.floor(file.size * cut) - 1;
+    const body = createReadStream(file.path, { start: from, end: Math.max(from, end) });
+    body.on('data', (chunk) => this.bytesSent.set(path, (this.bytesSent.get(path) ?? 0) + chunk.length));
+    if (cut === undefined) return body.pipe(res);
+    // Send the first part, then drop the connection mid-body, as a flaky network does: once
+    // every byte was handed to the socket (a destroy() would discard what is still queued).
+    body.pipe(res, { end: false });
+    body.on('end', () => {
+      if (res.socket && res.socket.writableLength > 0) res.socket.once('drain', () => res.socket?.destroy());
+      else setTimeout(() => res.socket?.destroy(), 20);
+    });
   }
 
   /** A regular file under `root` (never outside it), or null. */

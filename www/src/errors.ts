@@ -68,6 +68,30 @@ export class InvalidArgumentError extends HearthError {
   }
 }
 
+/** A download did not hash to the `integrity` it was loaded with; nothing of it was kept. */
+export class IntegrityError extends HearthError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IntegrityError';
+  }
+}
+
+/** Browser storage cannot hold the model: `bytesNeeded` more, `bytesAvailable` free. */
+export class StorageQuotaError extends HearthError {
+  readonly bytesNeeded: number;
+  readonly bytesAvailable: number;
+  constructor(what: string, bytesNeeded: number, bytesAvailable: number, message?: string) {
+    super(
+      message ??
+        `${what}: storing it needs ${bytesNeeded} bytes, but the browser allows this site ${bytesAvailable} more ` +
+          '(navigator.storage.estimate()); free space, or load with useCache: false',
+    );
+    this.name = 'StorageQuotaError';
+    this.bytesNeeded = bytesNeeded;
+    this.bytesAvailable = bytesAvailable;
+  }
+}
+
 /** The operation was cancelled through its AbortSignal. Same `name` as the DOM's. */
 export class AbortError extends HearthError {
   constructor(message = 'the operation was aborted') {
@@ -81,6 +105,8 @@ export interface SerializedError {
   name: string;
   message: string;
   reason?: WebGPUUnavailableReason;
+  bytesNeeded?: number;
+  bytesAvailable?: number;
 }
 
 const BY_NAME: Record<string, (message: string) => HearthError> = {
@@ -91,6 +117,7 @@ const BY_NAME: Record<string, (message: string) => HearthError> = {
   DeviceLostError: (m) => new DeviceLostError(m),
   InvalidArgumentError: (m) => new InvalidArgumentError(m),
   AbortError: (m) => new AbortError(m),
+  IntegrityError: (m) => new IntegrityError(m),
 };
 
 /**
@@ -114,11 +141,16 @@ export function serializeError(e: unknown): SerializedError {
   const h = toHearthError(e);
   const out: SerializedError = { name: h.name, message: h.message };
   if (h instanceof WebGPUUnavailableError) out.reason = h.reason;
+  if (h instanceof StorageQuotaError) {
+    out.bytesNeeded = h.bytesNeeded;
+    out.bytesAvailable = h.bytesAvailable;
+  }
   return out;
 }
 
 export function deserializeError(s: SerializedError): HearthError {
   if (s.name === 'WebGPUUnavailableError') return new WebGPUUnavailableError(s.message, s.reason);
+  if (s.name === 'StorageQuotaError') return new StorageQuotaError('', s.bytesNeeded ?? 0, s.bytesAvailable ?? 0, s.message);
   return toHearthError(s);
 }
 

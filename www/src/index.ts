@@ -5,7 +5,7 @@ export { Engine, CreateEngine } from './engine.js';
 export { WorkerEngine, CreateWorkerEngine } from './worker_client.js';
 export type { RuntimeStats } from './backend.js';
 export type { GpuStats } from './wasm_contract.js';
-export { hasModelInCache, deleteModelFromCache, listCachedModels } from './cache.js';
+export { hasModelInCache, deleteModelFromCache, listCachedModels, downloadModel } from './cache.js';
 export { checkWebGPU } from './webgpu.js';
 export {
   HearthError,
@@ -16,6 +16,8 @@ export {
   DeviceLostError,
   InvalidArgumentError,
   AbortError,
+  IntegrityError,
+  StorageQuotaError,
   type WebGPUUnavailableReason,
 } from './errors.js';
 export type * from './types.js';

@@ -26,11 +26,16 @@ export async function loadModel(
     // Whatever happens, the model loaded before is gone (as beginLoad would drop it), so a
     // failed load never leaves the engine answering with a model the page did not ask for.
     dropModel(engine);
-    opened = await openSource(source, { signal, useCache: options.useCache ?? true });
+    opened = await openSource(source, {
+      signal,
+      useCache: options.useCache ?? true,
+      integrity: options.integrity,
+      revalidate: options.revalidate,
+    });
     return await streamIntoEngine(engine, opened, options);
   } catch (e) {
     const error = signal?.aborted ? new AbortError(abortMessage(signal)) : toHearthError(e);
-    await opened?.fail();
+    await opened?.fail(error);
     dropModel(engine);
     throw error;
   }
@@ -66,9 +71,10 @@ async function streamIntoEngine(
         `the source delivered ${loaded} bytes but announced ${total}: the file changed or the transfer was cut`,
       );
     }
+    // The integrity check and the cache's completion come before the model is built.
+    await opened.complete();
     report({ phase: 'compile', loadedBytes: total, totalBytes: total }, true);
     const info = await engine.finishLoad(chatTemplate);
-    await opened.finish();
     if (info.name === undefined || info.name === null || info.name === '') info.name = opened.label;
     return info;
   } catch (e) {

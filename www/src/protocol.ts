@@ -14,7 +14,16 @@ export interface WireEngineOptions {
 export type ToWorker =
   | { kind: 'ready'; id: number; options: WireEngineOptions }
   | { kind: 'adapterInfo'; id: number }
-  | { kind: 'load'; id: number; source: string | Blob; useCache: boolean; progress: boolean; chatTemplate?: string }
+  | {
+      kind: 'load';
+      id: number;
+      source: string | Blob;
+      useCache: boolean;
+      progress: boolean;
+      chatTemplate?: string;
+      integrity?: string;
+      revalidate?: boolean;
+    }
   | { kind: 'unload'; id: number }
   | { kind: 'generate'; id: number; request: WasmGenerateRequest }
   | { kind: 'stats'; id: number }

@@ -25,6 +25,29 @@ export interface LoadOptions {
    * a base model whose GGUF has none (Gemma 3 270M). `bos_token`/`eos_token` come from the GGUF.
    */
   chatTemplate?: string;
+  /**
+   * `sha256-<base64>` (Subresource Integrity form): the file must hash to it, checked as it
+   * streams, before the model is built (IntegrityError otherwise; nothing of it is kept).
+   */
+  integrity?: string;
+  /** Ask the server (HEAD, when online) whether a cached copy is still current (ETag). */
+  revalidate?: boolean;
+}
+
+/** Options of `downloadModel`. */
+export interface DownloadOptions {
+  onProgress?: (progress: LoadProgress) => void;
+  signal?: AbortSignal;
+  integrity?: string;
+}
+
+/** What `downloadModel` did. */
+export interface DownloadResult {
+  bytes: number;
+  /** Bytes a cut download had already stored (only the rest came over the network). */
+  resumedBytes: number;
+  /** A complete copy was cached already: nothing was downloaded. */
+  fromCache: boolean;
 }
 
 /** What Hearth read from the model (the same fields as `hearth inspect --json`). */

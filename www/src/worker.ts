@@ -56,6 +56,8 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
             signal,
             useCache: m.useCache,
             chatTemplate: m.chatTemplate,
+            integrity: m.integrity,
+            revalidate: m.revalidate,
             onProgress: m.progress
               ? (progress) => scope.postMessage({ kind: 'progress', id: m.id, progress })
               : undefined,

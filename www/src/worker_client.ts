@@ -65,6 +65,8 @@ class WorkerBackend implements Backend {
         useCache: options.useCache ?? true,
         progress: !!options.onProgress,
         chatTemplate: options.chatTemplate,
+        integrity: options.integrity,
+        revalidate: options.revalidate,
       },
       { onProgress: options.onProgress },
       options.signal,
