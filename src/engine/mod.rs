@@ -1,15 +1,19 @@
 //! The generation loop: prompt → prefill → decode, streaming text as it is produced,
 //! stopping on end-of-generation tokens, stop strings or the token limit, with timings.
 
+mod logprobs;
 mod perplexity;
 mod utf8_stream;
+
+use std::collections::VecDeque;
 
 use crate::chat::{ChatMessage, ChatTemplate};
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
 use crate::model::{GpuStats, Logits, MAX_DECODE_CHAIN, Model, ModelStream};
-use crate::sample::{Sampler, SamplingParams, StopChecker};
+use crate::sample::{Sampler, SamplingParams, StopChecker, StopReason, TokenLogprobs};
 use crate::tokenizer::Tokenizer;
+pub use logprobs::{TokenLogprob, TopLogprob};
 pub use perplexity::{Perplexity, perplexity};
 pub use utf8_stream::Utf8Stream;
 
@@ -43,6 +47,19 @@ pub struct Generation {
     /// The GPU work of the whole generation (prefill and decode): round trips, bytes read
     /// back, dispatches, host encode time, graphs built.
     pub gpu: GpuStats,
+    /// With `SamplingParams::logprobs`: one entry per generated token whose text is part of
+    /// the output (a final stop token is left out, as its text is), else `None`.
+    pub logprobs: Option<Vec<TokenLogprob>>,
+}
+
+/// What `Engine::generate_with` hands its callback after each token.
+pub struct Emitted<'a> {
+    /// The text that became final (possibly empty; never half a character, never part of a
+    /// stop string).
+    pub text: &'a str,
+    /// The token's log-probabilities, when the request asked for them and the token is part
+    /// of the output (`None` for the closing call that flushes held-back text).
+    pub logprobs: Option<&'a TokenLogprob>,
 }
 
 pub struct Engine {
@@ -129,6 +146,17 @@ impl Engine {
         params: &SamplingParams,
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Generation> {
+        self.generate_with(prompt_ids, params, &mut |e: Emitted<'_>| on_text(e.text)).await
+    }
+
+    /// `generate`, with each token's log-probabilities next to its text when the request
+    /// asks for them (`SamplingParams::logprobs`).
+    pub async fn generate_with(
+        &mut self,
+        prompt_ids: &[u32],
+        params: &SamplingParams,
+        on_token: &mut dyn FnMut(Emitted<'_>) -> bool,
+    ) -> Result<Generation> {
         params.validate()?;
         if prompt_ids.is_empty() {
             return Err(Error::InvalidArgument("the prompt is empty".into()));
@@ -140,11 +168,15 @@ impl Engine {
         // The argmax is the pick (no draw, nothing changes the logits): the graphs' own argmax.
         // Else the GPU sampler where it takes the parameters, else the CPU one on read-back
         // logits. Either way the ids are the CPU `Sampler`'s for the same seed.
+        // Logprobs need the whole row: the GPU sampler computes them (greedy included), or
+        // the CPU from the read-back logits.
         let argmax = params.temperature == 0.0
             && params.repetition_penalty == 1.0
             && params.presence_penalty == 0.0
             && params.frequency_penalty == 0.0
-            && params.logit_bias.is_empty();
+            && params.logit_bias.is_empty()
+            && !params.logprobs;
+        let top_n = params.top_logprobs as usize;
         let on_gpu = !argmax && self.gpu_sampling && self.model.samples_on_gpu(params);
         let mut sampler = Sampler::new(params.clone())?;
         if on_gpu {
@@ -169,15 +201,25 @@ impl Engine {
         let stats_before = self.model.stats();
         let start = web_time::Instant::now();
         let new = &prompt_ids[fed_from..];
+        // The logprobs of the ids produced and not yet consumed (first, then `ahead`).
+        let mut pending_logprobs: VecDeque<TokenLogprobs> = VecDeque::new();
         let first = if on_gpu {
             gpu_steps = 1;
             let u = sampler.next_uniform().unwrap_or(0.0);
             let id = self.model.sample_prefill(new, 0, u).await;
-            self.recover_on_error(id)?
+            let id = self.recover_on_error(id)?;
+            pending_logprobs.extend(self.model.sampled_logprobs(1).await?);
+            id
         } else {
             let out = self.model.forward(new, Logits::Last, !argmax).await?;
             match out.logits {
-                Some(l) => sampler.sample(&l, prompt_ids)?,
+                Some(l) => {
+                    let id = sampler.sample(&l, prompt_ids)?;
+                    if params.logprobs {
+                        pending_logprobs.push_back(crate::sample::logprobs(&l, id, top_n)?);
+                    }
+                    id
+                }
                 None => out.argmax,
             }
         };
@@ -189,9 +231,10 @@ impl Engine {
         let mut ids = Vec::new();
         let mut text = String::new();
         let mut utf8 = Utf8Stream::default();
+        let mut reported = params.logprobs.then(Vec::new);
         let mut next = first;
         // Ids the GPU produced ahead of the loop (a decode chain), not yet consumed.
-        let mut ahead = std::collections::VecDeque::new();
+        let mut ahead = VecDeque::new();
         let mut chain = 1u32;
         let mut round_trips = 0;
         let finish_reason = loop {
@@ -200,8 +243,17 @@ impl Engine {
             let piece = utf8.push(&self.tokenizer.decode_token_bytes(next)?);
             let step = stops.push(next, &piece);
             text.push_str(&step.emit);
+            // A stop token's text is not output, nor are its logprobs (OpenAI leaves it out too).
+            let token_logprobs = pending_logprobs.pop_front();
+            let shown = match (&mut reported, token_logprobs) {
+                (Some(list), Some(lp)) if !matches!(step.stop, Some(StopReason::Token(_))) => {
+                    list.push(logprobs::with_text(&self.tokenizer, &lp)?);
+                    list.last()
+                }
+                _ => None,
+            };
             // Called after every token, even with no new text, so a caller can stop on time.
-            if !on_text(&step.emit) {
+            if !on_token(Emitted { text: &step.emit, logprobs: shown }) {
                 break FinishReason::Aborted;
             }
             if step.stop.is_some() {
@@ -224,7 +276,9 @@ impl Engine {
                     let uniforms: Vec<f64> = (0..k).map(|_| sampler.next_uniform().unwrap_or(0.0)).collect();
                     let out = self.model.decode_sampled(next, gpu_steps, &uniforms).await;
                     gpu_steps += k;
-                    self.recover_on_error(out)?
+                    let out = self.recover_on_error(out)?;
+                    pending_logprobs.extend(self.model.sampled_logprobs(out.len()).await?);
+                    out
                 } else {
                     self.model.decode_greedy(next, k).await?
                 };
@@ -237,7 +291,11 @@ impl Engine {
             } else {
                 let out = self.model.forward(&[next], Logits::Last, true).await?;
                 self.cached.push(next);
-                next = sampler.sample(out.logits.as_deref().expect("logits were asked for"), &history)?;
+                let logits = out.logits.as_deref().expect("logits were asked for");
+                next = sampler.sample(logits, &history)?;
+                if params.logprobs {
+                    pending_logprobs.push_back(crate::sample::logprobs(logits, next, top_n)?);
+                }
             }
         };
         // A stop (or abort) inside a chain: the chain fed the cache ids the loop never took.
@@ -251,7 +309,7 @@ impl Engine {
             let rest = stops.finish() + &utf8.finish();
             if !rest.is_empty() {
                 text.push_str(&rest);
-                on_text(&rest);
+                on_token(Emitted { text: &rest, logprobs: None });
             }
         }
         let decode_seconds = decode_start.elapsed().as_secs_f64();
@@ -269,6 +327,7 @@ impl Engine {
             decode_tok_s: decode_passes as f64 / decode_seconds.max(1e-9),
             decode_round_trips: round_trips,
             gpu: self.model.stats().since(&stats_before),
+            logprobs: reported,
         })
     }
 }
