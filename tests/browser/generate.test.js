@@ -140,6 +140,52 @@ test('seeded sampling on the GPU in the browser equals the native CLI sampling o
   assert.ok(got.usage.extra.decode_gpu_round_trips <= 5 + Math.ceil(k / 16), 'sampled tokens come in chains');
 });
 
+test('logprobs: OpenAI logprobs.content equal to the native CLI (CPU sampler), and the same in stream chunks', async () => {
+  // The browser computes them in the WGSL sampler (SwiftShader) inside decode chains; the
+  // CLI from each logits row read back (lavapipe). Same ids; values within 1e-3 (two
+  // different GPUs run the forward pass).
+  const messages = [{ role: 'user', content: 'Hello' }];
+  const n = 12;
+  const expected = cliGenerate({
+    model: TINY_CHAT,
+    prompt: 'Hello',
+    chat: true,
+    maxTokens: n,
+    extraArgs: ['--cpu-sampling', '--decode-chain', '1', '--logprobs', '3'],
+  });
+  const got = await page.evaluate(
+    async ({ messages, n }) => {
+      const request = { messages, max_tokens: n, logprobs: true, top_logprobs: 3, return_token_ids: true };
+      const whole = await tiny.chat.completions.create(request);
+      const streamed = [];
+      for await (const chunk of await tiny.chat.completions.create({ ...request, stream: true })) {
+        if (chunk.choices[0].logprobs) streamed.push(...chunk.choices[0].logprobs.content);
+      }
+      const plain = await tiny.chat.completions.create({ messages, max_tokens: 2 });
+      return { ids: whole.choices[0].token_ids, logprobs: whole.choices[0].logprobs, streamed, plain: plain.choices[0].logprobs };
+    },
+    { messages, n },
+  );
+  assert.deepEqual(got.ids, expected.ids);
+  assert.equal(got.logprobs.refusal, null);
+  const content = got.logprobs.content;
+  assert.equal(content.length, expected.logprobs.length);
+  content.forEach((entry, i) => {
+    const want = expected.logprobs[i];
+    assert.equal(entry.id, want.id);
+    assert.equal(entry.token, want.token);
+    assert.deepEqual(entry.bytes, want.bytes);
+    assert.ok(Math.abs(entry.logprob - want.logprob) < 1e-3, `token ${i}: ${entry.logprob} vs ${want.logprob}`);
+    assert.deepEqual(
+      entry.top_logprobs.map((t) => t.id),
+      want.top_logprobs.map((t) => t.id),
+    );
+    entry.top_logprobs.forEach((t, j) => assert.ok(Math.abs(t.logprob - want.top_logprobs[j].logprob) < 1e-3));
+  });
+  assert.deepEqual(got.streamed, content, 'the chunks carry the same entries');
+  assert.equal(got.plain, null, 'not asked: null');
+});
+
 test('no request reaches the server during generation', async () => {
   const before = [...server.counts.values()].reduce((a, b) => a + b, 0);
   await page.evaluate(() => engine.completions.create({ prompt: 'Once upon a time', max_tokens: 2 }));

@@ -17,7 +17,14 @@ import {
   serializeError,
   toHearthError,
 } from '../../www/dist/errors.js';
-import { chatBody, chatChunk, chatCompletion, completionBody, responseHeader } from '../../www/dist/openai.js';
+import {
+  chatBody,
+  chatChunk,
+  chatCompletion,
+  completionBody,
+  completionLogprobsObject,
+  responseHeader,
+} from '../../www/dist/openai.js';
 import { PushIterator } from '../../www/dist/push_iterator.js';
 import { SerialQueue } from '../../www/dist/queue.js';
 
@@ -215,4 +222,43 @@ test('OpenAI-shaped completion and final chunk', () => {
   const end = chatChunk(header, {}, result);
   assert.equal(end.choices[0].finish_reason, 'stop');
   assert.equal(end.usage.total_tokens, 13);
+});
+
+test('logprobs requests: chat booleans and counts, legacy completion counts, 0 to 20', () => {
+  const messages = [{ role: 'user', content: 'hi' }];
+  assert.deepEqual(chatBody({ messages, logprobs: true, top_logprobs: 20 }), { messages, logprobs: true, top_logprobs: 20 });
+  assert.deepEqual(chatBody({ messages, logprobs: true }), { messages, logprobs: true });
+  assert.deepEqual(chatBody({ messages, logprobs: false, top_logprobs: null }), { messages });
+  assert.deepEqual(completionBody({ prompt: 'x', logprobs: 2 }), { prompt: 'x', logprobs: true, top_logprobs: 2 });
+  const refused = (make, needle) =>
+    assert.throws(make, (e) => e instanceof InvalidArgumentError && e.message.includes(needle), needle);
+  refused(() => chatBody({ messages, logprobs: true, top_logprobs: 21 }), 'top_logprobs = 21');
+  refused(() => chatBody({ messages, logprobs: true, top_logprobs: 1.5 }), 'top_logprobs = 1.5');
+  refused(() => chatBody({ messages, top_logprobs: 3 }), 'top_logprobs needs logprobs: true');
+  refused(() => chatBody({ messages, logprobs: 3 }), 'logprobs = 3');
+  refused(() => completionBody({ prompt: 'x', logprobs: 21 }), 'logprobs = 21');
+});
+
+test('logprobs results: the chat object and the legacy completions shape', () => {
+  const entry = (token, id, logprob, top) => ({ token, id, logprob, bytes: [...Buffer.from(token)], top_logprobs: top });
+  const alt = (token, id, logprob) => ({ token, id, logprob, bytes: [...Buffer.from(token)] });
+  const entries = [
+    entry('Par', 7, -0.1, [alt('Par', 7, -0.1), alt('Lon', 9, -2.5)]),
+    entry('is', 8, -0.01, [alt('is', 8, -0.01), alt('\ufffd', 3, -5), alt('\ufffd', 4, -6)]),
+  ];
+  const header = responseHeader('cmpl', 'm', false);
+  const c = chatCompletion(responseHeader('chatcmpl', 'm', false), {
+    text: 'Paris', finish_reason: 'length', prompt_tokens: 1, completion_tokens: 2, prompt_ids: [1], ids: [7, 8],
+    prefill_tok_s: 1, decode_tok_s: 1, decode_round_trips: 1, ttft_ms: 1, logprobs: entries,
+    gpu: { forward_passes: 0, tokens: 0, round_trips: 0, bytes_read_back: 0, dispatches: 0, encode_seconds: 0, graphs_built: 0 },
+  });
+  assert.deepEqual(c.choices[0].logprobs, { content: entries, refusal: null });
+  assert.deepEqual(completionLogprobsObject(entries, 4), {
+    tokens: ['Par', 'is'],
+    token_logprobs: [-0.1, -0.01],
+    top_logprobs: [{ Par: -0.1, Lon: -2.5 }, { is: -0.01, '\ufffd': -5 }],
+    text_offset: [4, 7],
+  });
+  assert.equal(completionLogprobsObject(null), null);
+  assert.equal(chatChunk(header, { content: 'x' }, null).choices[0].logprobs, null);
 });

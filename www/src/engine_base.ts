@@ -7,7 +7,9 @@ import {
   chatBody,
   chatChunk,
   chatCompletion,
+  chatLogprobsObject,
   completionBody,
+  completionLogprobsObject,
   responseHeader,
   textCompletion,
 } from './openai.js';
@@ -24,6 +26,7 @@ import type {
   LoadOptions,
   ModelInfo,
   ModelSource,
+  TokenLogprob,
 } from './types.js';
 import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
 
@@ -94,10 +97,10 @@ export class EngineBase implements EngineInterface {
     }
     let first = true;
     return this.stream<ChatCompletionChunk>(body, request.signal, {
-      piece: (text) => {
+      piece: (text, logprobs) => {
         const delta = first ? { role: 'assistant' as const, content: text } : { content: text };
         first = false;
-        return chatChunk(header, delta, null);
+        return chatChunk(header, delta, null, chatLogprobsObject(logprobs && [logprobs]));
       },
       end: (result) => chatChunk(header, first ? { role: 'assistant', content: '' } : {}, result),
     });
@@ -108,10 +111,15 @@ export class EngineBase implements EngineInterface {
     const header = responseHeader('cmpl', this.modelName(request), request.return_token_ids === true);
     if (!request.stream) {
       const result = await this.backend.generate(body, () => {}, request.signal);
-      return textCompletion(header, result.text, result);
+      return textCompletion(header, result.text, result, completionLogprobsObject(result.logprobs));
     }
+    let offset = 0;
     return this.stream<CompletionChunk>(body, request.signal, {
-      piece: (text) => textCompletion(header, text, null),
+      piece: (text, logprobs) => {
+        const chunk = textCompletion(header, text, null, completionLogprobsObject(logprobs && [logprobs], offset));
+        offset += logprobs?.token.length ?? 0;
+        return chunk;
+      },
       end: (result) => textCompletion(header, '', result),
     });
   }
@@ -126,7 +134,7 @@ export class EngineBase implements EngineInterface {
   private stream<T>(
     body: WasmGenerateRequest,
     userSignal: AbortSignal | undefined,
-    make: { piece: (text: string) => T; end: (result: WasmGenerateResult) => T },
+    make: { piece: (text: string, logprobs: TokenLogprob | undefined) => T; end: (result: WasmGenerateResult) => T },
   ): AsyncIterable<T> {
     const own = new AbortController();
     const chunks = new PushIterator<T>(() => own.abort(new AbortError('the stream was closed by its reader')));
@@ -137,7 +145,7 @@ export class EngineBase implements EngineInterface {
     if (userSignal?.aborted) forward();
     userSignal?.addEventListener('abort', forward, { once: true });
     this.backend
-      .generate(body, (text) => chunks.push(make.piece(text)), own.signal)
+      .generate(body, (text, logprobs) => chunks.push(make.piece(text, logprobs)), own.signal)
       .then(
         (result) => {
           chunks.push(make.end(result));

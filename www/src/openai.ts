@@ -5,11 +5,14 @@ import { InvalidArgumentError } from './errors.js';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
+  ChatCompletionLogprobs,
   ChatMessage,
   Completion,
+  CompletionLogprobs,
   CompletionUsage,
   FinishReason,
   SamplingParams,
+  TokenLogprob,
 } from './types.js';
 import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
 
@@ -41,8 +44,32 @@ function sampling(request: SamplingParams & { n?: number | undefined }): WasmGen
   return body;
 }
 
+/** The most alternatives `top_logprobs` (chat) or `logprobs` (completions) may ask for, as OpenAI. */
+const MAX_TOP_LOGPROBS = 20;
+
+function topLogprobsCount(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TOP_LOGPROBS) {
+    throw new InvalidArgumentError(`${field} = ${String(value)}: must be an integer from 0 to ${MAX_TOP_LOGPROBS}`);
+  }
+  return value;
+}
+
+/** Chat's `logprobs: boolean` and `top_logprobs: 0..20`, checked, for wasm. */
+function chatLogprobs(request: { logprobs?: boolean | null; top_logprobs?: number | null }): Partial<WasmGenerateRequest> {
+  const { logprobs, top_logprobs: top } = request;
+  if (logprobs !== undefined && logprobs !== null && typeof logprobs !== 'boolean') {
+    throw new InvalidArgumentError(`logprobs = ${String(logprobs)}: must be true or false (chat); top_logprobs gives the count`);
+  }
+  if (top === undefined || top === null) return logprobs ? { logprobs: true } : {};
+  const n = topLogprobsCount('top_logprobs', top);
+  if (!logprobs) throw new InvalidArgumentError('top_logprobs needs logprobs: true');
+  return { logprobs: true, top_logprobs: n };
+}
+
 export function chatBody(request: {
   messages: ChatMessage[];
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
 } & SamplingParams & { n?: number }): WasmGenerateRequest {
   const { messages } = request;
   if (!Array.isArray(messages) || messages.length === 0) {
@@ -55,12 +82,51 @@ export function chatBody(request: {
       );
     }
   });
-  return { ...sampling(request), messages: messages.map((m) => ({ role: m.role, content: m.content })) };
+  return {
+    ...sampling(request),
+    ...chatLogprobs(request),
+    messages: messages.map((m) => ({ role: m.role, content: m.content })),
+  };
 }
 
-export function completionBody(request: { prompt: string } & SamplingParams & { n?: number }): WasmGenerateRequest {
+export function completionBody(
+  request: { prompt: string; logprobs?: number | null } & SamplingParams & { n?: number },
+): WasmGenerateRequest {
   if (typeof request.prompt !== 'string') throw new InvalidArgumentError('prompt must be a string');
-  return { ...sampling(request), prompt: request.prompt };
+  // The legacy API's `logprobs` is the number of alternatives.
+  const logprobs =
+    request.logprobs === undefined || request.logprobs === null
+      ? {}
+      : { logprobs: true, top_logprobs: topLogprobsCount('logprobs', request.logprobs) };
+  return { ...sampling(request), ...logprobs, prompt: request.prompt };
+}
+
+/** Chat's `logprobs` object for some tokens' entries (null when none were asked for). */
+export function chatLogprobsObject(entries: TokenLogprob[] | null | undefined): ChatCompletionLogprobs | null {
+  return entries ? { content: entries, refusal: null } : null;
+}
+
+/**
+ * The legacy completions `logprobs` object for some tokens' entries; `offset` is where the
+ * first token's text starts in the completion (the offsets follow the tokens' own text).
+ */
+export function completionLogprobsObject(
+  entries: TokenLogprob[] | null | undefined,
+  offset = 0,
+): CompletionLogprobs | null {
+  if (!entries) return null;
+  const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+  for (const e of entries) {
+    out.tokens.push(e.token);
+    out.token_logprobs.push(e.logprob);
+    const top: Record<string, number> = {};
+    // Two ids with the same text (partial characters): the more likely one is kept.
+    for (const t of e.top_logprobs) if (!(t.token in top)) top[t.token] = t.logprob;
+    out.top_logprobs.push(top);
+    out.text_offset.push(offset);
+    offset += e.token.length;
+  }
+  return out;
 }
 
 /** Identity and timestamp shared by every object of one response. */
@@ -108,7 +174,7 @@ export function chatCompletion(h: ResponseHeader, r: WasmGenerateResult): ChatCo
         index: 0,
         message: { role: 'assistant', content: r.text },
         finish_reason: r.finish_reason,
-        logprobs: null,
+        logprobs: chatLogprobsObject(r.logprobs),
       },
     ],
     usage: usage(r),
@@ -124,13 +190,14 @@ export function chatChunk(
   h: ResponseHeader,
   delta: { role?: 'assistant'; content?: string },
   end: WasmGenerateResult | null,
+  logprobs: ChatCompletionLogprobs | null = null,
 ): ChatCompletionChunk {
   const out: ChatCompletionChunk = {
     id: h.id,
     object: 'chat.completion.chunk',
     created: h.created,
     model: h.model,
-    choices: [{ index: 0, delta, finish_reason: end ? end.finish_reason : null, logprobs: null }],
+    choices: [{ index: 0, delta, finish_reason: end ? end.finish_reason : null, logprobs }],
     usage: end ? usage(end) : null,
   };
   if (end && h.withIds) {
@@ -141,14 +208,19 @@ export function chatChunk(
 }
 
 /** A whole raw completion (end given) or one streamed piece of it (end null). */
-export function textCompletion(h: ResponseHeader, text: string, end: WasmGenerateResult | null): Completion {
+export function textCompletion(
+  h: ResponseHeader,
+  text: string,
+  end: WasmGenerateResult | null,
+  logprobs: CompletionLogprobs | null = null,
+): Completion {
   const finish: FinishReason | null = end ? end.finish_reason : null;
   const out: Completion = {
     id: h.id,
     object: 'text_completion',
     created: h.created,
     model: h.model,
-    choices: [{ index: 0, text, finish_reason: finish, logprobs: null }],
+    choices: [{ index: 0, text, finish_reason: finish, logprobs }],
     usage: end ? usage(end) : null,
   };
   if (end && h.withIds) {

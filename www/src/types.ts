@@ -66,6 +66,41 @@ export interface ChatMessage {
   content: string;
 }
 
+/** One alternative at a step: a token, its bytes and its log-probability (natural log). */
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+  /** The token's UTF-8 bytes (`token` shows U+FFFD for a partial character). */
+  bytes: number[];
+  /** Non-OpenAI: the token id. */
+  id: number;
+}
+
+/**
+ * One output token's log-probability and the `top_logprobs` most likely tokens at its step:
+ * the log-softmax of the model's raw logits, before temperature, penalties and logit_bias
+ * (as OpenAI reports them).
+ */
+export interface TokenLogprob extends TopLogprob {
+  top_logprobs: TopLogprob[];
+}
+
+/** `choices[0].logprobs` of a chat completion or chunk asked with `logprobs: true`. */
+export interface ChatCompletionLogprobs {
+  content: TokenLogprob[];
+  refusal: null;
+}
+
+/** `choices[0].logprobs` of a raw completion asked with `logprobs: N` (OpenAI's legacy shape). */
+export interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  /** Per token: the N most likely tokens → their logprobs. */
+  top_logprobs: Record<string, number>[];
+  /** Each token's offset in the completion's text (UTF-16 code units). */
+  text_offset: number[];
+}
+
 /** Sampling fields shared by chat and raw completions. Defaults are greedy (temperature 0). */
 export interface SamplingParams {
   max_tokens?: number;
@@ -94,6 +129,10 @@ interface RequestCommon extends SamplingParams {
 
 export interface ChatCompletionRequestBase extends RequestCommon {
   messages: ChatMessage[];
+  /** Report each output token's log-probability (`choices[0].logprobs.content`). */
+  logprobs?: boolean | null;
+  /** With `logprobs`: also the 0 to 20 most likely tokens at each step. */
+  top_logprobs?: number | null;
 }
 export interface ChatCompletionRequestNonStreaming extends ChatCompletionRequestBase {
   stream?: false | null;
@@ -105,6 +144,8 @@ export type ChatCompletionRequest = ChatCompletionRequestNonStreaming | ChatComp
 
 export interface CompletionRequestBase extends RequestCommon {
   prompt: string;
+  /** OpenAI's legacy completions: report logprobs with this many (0 to 20) alternatives. */
+  logprobs?: number | null;
 }
 export interface CompletionRequestNonStreaming extends CompletionRequestBase {
   stream?: false | null;
@@ -148,7 +189,8 @@ export interface ChatCompletion {
     index: 0;
     message: { role: 'assistant'; content: string };
     finish_reason: FinishReason;
-    logprobs: null;
+    /** With `logprobs: true`; else null. */
+    logprobs: ChatCompletionLogprobs | null;
     token_ids?: number[];
   }[];
   usage: CompletionUsage;
@@ -168,7 +210,8 @@ export interface ChatCompletionChunk {
     index: 0;
     delta: { role?: 'assistant'; content?: string };
     finish_reason: FinishReason | null;
-    logprobs: null;
+    /** With `logprobs: true`: the entries of the tokens this chunk's text came from. */
+    logprobs: ChatCompletionLogprobs | null;
     token_ids?: number[];
   }[];
   usage: CompletionUsage | null;
@@ -184,7 +227,8 @@ export interface Completion {
     index: 0;
     text: string;
     finish_reason: FinishReason | null;
-    logprobs: null;
+    /** With `logprobs: N`; else null. */
+    logprobs: CompletionLogprobs | null;
     token_ids?: number[];
   }[];
   usage: CompletionUsage | null;
