@@ -132,7 +132,9 @@ struct GenerateResult {
     prefill_tok_s: f64,
     decode_tok_s: f64,
     decode_round_trips: usize,
-    ttft_ms: f64,
+    /// The prefill pass alone; the package measures time to first token from the request's
+    /// arrival (queueing, template, tokenisation and the worker hop included).
+    prefill_ms: f64,
     /// The generation's GPU work (round trips, bytes read back, host encode time, ...).
     gpu: GpuStats,
     /// With `logprobs: true`: one entry per output token (OpenAI `logprobs.content`).
@@ -301,7 +303,8 @@ impl WasmEngine {
 
     /// One generation from an OpenAI-style request body; `on_text(text, logprobs)` receives
     /// new text as soon as it is final, with the token's logprobs entry when the request has
-    /// `logprobs: true` (then once per output token, even when its text is held back).
+    /// `logprobs: true` (then once per output token, even when its text is held back); it is
+    /// called for the first token even when that has no text yet.
     /// Resolves with the ids, text, finish reason, timings and the logprobs.
     pub fn generate(&self, request: JsValue, on_text: js_sys::Function) -> Promise {
         let inner = self.inner.clone();
@@ -366,8 +369,10 @@ async fn run_generation(
     }
     .map_err(|e| js_error(&e))?;
     let mut callback_error = None;
+    // The first token is always reported, even with no text yet, so the package can time it.
+    let mut first = true;
     let mut forward = |e: Emitted<'_>| {
-        if !e.text.is_empty() || e.logprobs.is_some() {
+        if std::mem::take(&mut first) || !e.text.is_empty() || e.logprobs.is_some() {
             let logprobs = match e.logprobs.map(to_js).transpose() {
                 Ok(lp) => lp.unwrap_or(JsValue::UNDEFINED),
                 Err(err) => {
@@ -400,7 +405,7 @@ async fn run_generation(
         prefill_tok_s: g.prefill_tok_s,
         decode_tok_s: g.decode_tok_s,
         decode_round_trips: g.decode_round_trips,
-        ttft_ms: g.prefill_seconds * 1000.0,
+        prefill_ms: g.prefill_seconds * 1000.0,
         gpu: g.gpu,
         logprobs: g.logprobs,
     })

@@ -115,13 +115,28 @@ export interface SamplingParams {
   repetition_penalty?: number;
   /** OpenAI: token id (as a string key) → bias in [-100, 100] added to that token's logit. */
   logit_bias?: Record<string, number>;
+  /** The penalties look at the last this many tokens (default 64; 0 turns them off). */
+  penalty_last_n?: number;
+  /** Generation stops when one of these token ids is sampled (its text is not output). */
+  stop_token_ids?: number[];
 }
 
+/**
+ * Fields of OpenAI's API that Hearth does not implement (`response_format` other than text,
+ * `tools`, `tool_choice`, `audio`, ...) and unknown fields are refused with an
+ * InvalidArgumentError naming the field; bookkeeping fields (`user`, `store`, `metadata`,
+ * `service_tier`, ...) are accepted and ignored; `null` means not given.
+ */
 interface RequestCommon extends SamplingParams {
-  /** Ignored (the engine runs the model it loaded); echoed back if given. */
-  model?: string;
+  /** The engine runs the model it loaded; this name is echoed in the response's `model`. */
+  model?: string | null;
   /** Only 1 is supported. */
-  n?: number;
+  n?: number | null;
+  /**
+   * With `stream: true`. `include_usage: true`: every chunk has `usage: null` and a last chunk
+   * with no choices carries it (OpenAI's shape); without it, the finishing chunk carries usage.
+   */
+  stream_options?: { include_usage?: boolean | null } | null;
   signal?: AbortSignal;
   /** Non-OpenAI: also return the prompt's and the completion's token ids. */
   return_token_ids?: boolean;
@@ -129,6 +144,8 @@ interface RequestCommon extends SamplingParams {
 
 export interface ChatCompletionRequestBase extends RequestCommon {
   messages: ChatMessage[];
+  /** OpenAI's newer name for `max_tokens`. */
+  max_completion_tokens?: number | null;
   /** Report each output token's log-probability (`choices[0].logprobs.content`). */
   logprobs?: boolean | null;
   /** With `logprobs`: also the 0 to 20 most likely tokens at each step. */
@@ -168,7 +185,10 @@ export interface CompletionUsage {
     decode_tokens_per_s: number;
     /** GPU submissions waited on after the prefill: greedy decoding chains up to 16 tokens per one. */
     decode_gpu_round_trips: number;
+    /** From the request's arrival to its first token: queueing, template, tokenisation, prefill, worker hop. */
     time_to_first_token_ms: number;
+    /** The prefill pass alone. */
+    prefill_ms: number;
     /** All GPU round trips of the request (prefill and decode). */
     gpu_round_trips: number;
     /** Bytes copied back from the GPU: 4 per token id; logits only when sampling on the CPU. */

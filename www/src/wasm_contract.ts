@@ -21,7 +21,8 @@ export interface WasmGenerateResult {
   prefill_tok_s: number;
   decode_tok_s: number;
   decode_round_trips: number;
-  ttft_ms: number;
+  /** The prefill pass alone (the package times the first token itself). */
+  prefill_ms: number;
   gpu: GpuStats;
   /** With `logprobs: true`: one entry per output token; else null. */
   logprobs: TokenLogprob[] | null;
