@@ -5,13 +5,11 @@ mod logprobs;
 mod perplexity;
 mod utf8_stream;
 
-use std::collections::VecDeque;
-
 use crate::chat::{ChatMessage, ChatTemplate};
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
 use crate::model::{GpuStats, Logits, MAX_DECODE_CHAIN, Model, ModelStream};
-use crate::sample::{Sampler, SamplingParams, StopChecker, StopReason, TokenLogprobs};
+use crate::sample::{Sampler, SamplingParams, StopChecker, StopReason};
 use crate::tokenizer::Tokenizer;
 pub use logprobs::{TokenLogprob, TopLogprob};
 pub use perplexity::{Perplexity, perplexity};
@@ -47,8 +45,8 @@ pub struct Generation {
     /// The GPU work of the whole generation (prefill and decode): round trips, bytes read
     /// back, dispatches, host encode time, graphs built.
     pub gpu: GpuStats,
-    /// With `SamplingParams::logprobs`: one entry per generated token whose text is part of
-    /// the output (a final stop token is left out, as its text is), else `None`.
+    /// With `SamplingParams::logprobs`: one entry per generated token but a final stop token
+    /// (whose text is not output either), else `None`.
     pub logprobs: Option<Vec<TokenLogprob>>,
 }
 
@@ -176,7 +174,6 @@ impl Engine {
             && params.frequency_penalty == 0.0
             && params.logit_bias.is_empty()
             && !params.logprobs;
-        let top_n = params.top_logprobs as usize;
         let on_gpu = !argmax && self.gpu_sampling && self.model.samples_on_gpu(params);
         let mut sampler = Sampler::new(params.clone())?;
         if on_gpu {
@@ -201,23 +198,21 @@ impl Engine {
         let stats_before = self.model.stats();
         let start = web_time::Instant::now();
         let new = &prompt_ids[fed_from..];
-        // The logprobs of the ids produced and not yet consumed (first, then `ahead`).
-        let mut pending_logprobs: VecDeque<TokenLogprobs> = VecDeque::new();
+        let mut logprobs = logprobs::Reported::new(params);
         let first = if on_gpu {
             gpu_steps = 1;
             let u = sampler.next_uniform().unwrap_or(0.0);
             let id = self.model.sample_prefill(new, 0, u).await;
             let id = self.recover_on_error(id)?;
-            pending_logprobs.extend(self.model.sampled_logprobs(1).await?);
+            let read = self.model.sampled_logprobs(1).await;
+            logprobs.add_from_gpu(self.recover_on_error(read)?);
             id
         } else {
             let out = self.model.forward(new, Logits::Last, !argmax).await?;
             match out.logits {
                 Some(l) => {
                     let id = sampler.sample(&l, prompt_ids)?;
-                    if params.logprobs {
-                        pending_logprobs.push_back(crate::sample::logprobs(&l, id, top_n)?);
-                    }
+                    logprobs.add_from_row(&l, id)?;
                     id
                 }
                 None => out.argmax,
@@ -231,10 +226,9 @@ impl Engine {
         let mut ids = Vec::new();
         let mut text = String::new();
         let mut utf8 = Utf8Stream::default();
-        let mut reported = params.logprobs.then(Vec::new);
         let mut next = first;
         // Ids the GPU produced ahead of the loop (a decode chain), not yet consumed.
-        let mut ahead = VecDeque::new();
+        let mut ahead = std::collections::VecDeque::new();
         let mut chain = 1u32;
         let mut round_trips = 0;
         let finish_reason = loop {
@@ -243,15 +237,7 @@ impl Engine {
             let piece = utf8.push(&self.tokenizer.decode_token_bytes(next)?);
             let step = stops.push(next, &piece);
             text.push_str(&step.emit);
-            // A stop token's text is not output, nor are its logprobs (OpenAI leaves it out too).
-            let token_logprobs = pending_logprobs.pop_front();
-            let shown = match (&mut reported, token_logprobs) {
-                (Some(list), Some(lp)) if !matches!(step.stop, Some(StopReason::Token(_))) => {
-                    list.push(logprobs::with_text(&self.tokenizer, &lp)?);
-                    list.last()
-                }
-                _ => None,
-            };
+            let shown = logprobs.next_token(&self.tokenizer, matches!(step.stop, Some(StopReason::Token(_))))?;
             // Called after every token, even with no new text, so a caller can stop on time.
             if !on_token(Emitted { text: &step.emit, logprobs: shown }) {
                 break FinishReason::Aborted;
@@ -277,7 +263,8 @@ impl Engine {
                     let out = self.model.decode_sampled(next, gpu_steps, &uniforms).await;
                     gpu_steps += k;
                     let out = self.recover_on_error(out)?;
-                    pending_logprobs.extend(self.model.sampled_logprobs(out.len()).await?);
+                    let read = self.model.sampled_logprobs(out.len()).await;
+                    logprobs.add_from_gpu(self.recover_on_error(read)?);
                     out
                 } else {
                     self.model.decode_greedy(next, k).await?
@@ -293,9 +280,7 @@ impl Engine {
                 self.cached.push(next);
                 let logits = out.logits.as_deref().expect("logits were asked for");
                 next = sampler.sample(logits, &history)?;
-                if params.logprobs {
-                    pending_logprobs.push_back(crate::sample::logprobs(logits, next, top_n)?);
-                }
+                logprobs.add_from_row(logits, next)?;
             }
         };
         // A stop (or abort) inside a chain: the chain fed the cache ids the loop never took.
@@ -327,7 +312,7 @@ impl Engine {
             decode_tok_s: decode_passes as f64 / decode_seconds.max(1e-9),
             decode_round_trips: round_trips,
             gpu: self.model.stats().since(&stats_before),
-            logprobs: reported,
+            logprobs: logprobs.finish(),
         })
     }
 }
