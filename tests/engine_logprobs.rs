@@ -4,7 +4,7 @@
 //! `Model::forward`; the GPU sampler's path (decode chains of up to 16 steps) and the CPU
 //! sampler's path (one round trip per token) must both match it within 1e-4, and each other
 //! in ids and in the order of the alternatives. On the tiny random-weight chat model
-//! (mechanics) and on SmolLM2 (a real model).
+//! (mechanics), SmolLM2 and Gemma 3 (the largest vocabulary, 262,144 tokens).
 
 mod common;
 
@@ -131,6 +131,11 @@ fn tiny_chat_model_gpu_and_cpu_paths_equal_the_reference() {
 #[test]
 fn smollm2_gpu_and_cpu_paths_equal_the_reference() {
     check_model(common::SMOLLM2, "def fibonacci(n):", 6);
+}
+
+#[test]
+fn gemma3_with_its_262k_vocabulary_gpu_and_cpu_paths_equal_the_reference() {
+    check_model(common::GEMMA3, "The history of bread", 3);
 }
 
 #[test]
