@@ -38,9 +38,20 @@
 // penalties, [3, 0, 0] every token masked. A set status makes every later step of a chain
 // write SENTINEL too, so the first error is the one reported. The CPU clears it per request.
 //
+// Log-probabilities (FLAG_LOGPROBS, OpenAI's logprobs/top_logprobs): before anything else
+// the kernel takes the log-sum-exp of the *raw* row (before bias, mask, penalties and
+// temperature, as OpenAI reports them; src/sample/logprobs.rs is the CPU reference) and the
+// top_logprobs best raw logits by N rounds of "the best one ranked after the previous pick"
+// (N <= 20 passes: far cheaper than the bisection, and no sort), then writes the drawn id's
+// logprob when it finishes. Record `step.lp_slot` of `lp` holds [id, logprob bits] then N
+// pairs [id, logprob bits], so the CPU reads back exactly N + 1 pairs per token. The sum uses
+// the same exact 64-bit fixed-point weights as the draw, so it does not depend on the
+// reduction order.
+//
 // One workgroup of 256 threads, dispatch (1, 1, 1).
 // Bindings: 0 place, 1 params, 2 step (uniforms); 3 logits, 4 work [ceil(vocab / 4)] vec4 scratch,
-// 5 history [HISTORY_CAP] ring, 6 bias [(id, bias bits)], 7 mask [ceil(vocab / 32)], 8 out, 9 status [4].
+// 5 history [HISTORY_CAP] ring, 6 bias [(id, bias bits)], 7 mask [ceil(vocab / 32)], 8 out, 9 status [4],
+// 10 lp [MAX_STEPS * 2 * (1 + MAX_TOP_LOGPROBS)] logprob records.
 
 struct Place {
     logits_offset: u32,
@@ -61,7 +72,7 @@ struct Params {
     presence_penalty: f32,
     top_p_lo: u32,
     top_p_hi: u32,
-    _pad0: u32,
+    top_logprobs: u32,
 }
 
 struct SampleStep {
@@ -70,7 +81,7 @@ struct SampleStep {
     window_start: u32,
     window_len: u32,
     out_slot: u32,
-    _pad0: u32,
+    lp_slot: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -85,6 +96,7 @@ struct SampleStep {
 @group(0) @binding(7) var<storage, read> mask: array<u32>;
 @group(0) @binding(8) var<storage, read_write> out: array<u32>;
 @group(0) @binding(9) var<storage, read_write> status: array<u32>;
+@group(0) @binding(10) var<storage, read_write> lp: array<u32>;
 
 const WG: u32 = 256u;
 const SENTINEL: u32 = 0xffffffffu;
@@ -92,6 +104,7 @@ const FLAG_MASK: u32 = 1u;
 const FLAG_PENALTIES: u32 = 2u;
 const FLAG_TOP_P: u32 = 4u;
 const FLAG_MIN_P: u32 = 8u;
+const FLAG_LOGPROBS: u32 = 16u;
 const WINDOW_CAP: u32 = 1024u;
 // The history is a ring of this many slots (the window plus one chain's steps).
 const HISTORY_CAP: u32 = 1040u;
@@ -104,6 +117,9 @@ var<workgroup> red32: array<u32, 256>;
 var<workgroup> res64: vec2<u32>;
 var<workgroup> res32: u32;
 var<workgroup> win: array<u32, 1024>;
+// The raw row's largest logit and ln(sum of exp(logit - lp_max)): logprob = l - lp_max - lp_ln_sum.
+var<private> lp_max: f32;
+var<private> lp_ln_sum: f32;
 
 // ---- keys: u32 order == float order ----
 
@@ -468,6 +484,80 @@ fn finish(lid: u32, id: u32) {
     if (lid == 0u) {
         out[place.out_offset] = id;
         history[step.out_slot % HISTORY_CAP] = id;
+        if ((p.flags & FLAG_LOGPROBS) != 0u) {
+            let base = lp_base();
+            lp[base] = id;
+            lp[base + 1u] = bitcast<u32>(raw_logprob(raw_key(id)));
+        }
+    }
+}
+
+// ---- log-probabilities of the raw row ----
+
+fn lp_base() -> u32 {
+    return step.lp_slot * 2u * (1u + p.top_logprobs);
+}
+
+// Token i's raw key (-inf past the vocabulary: never picked, weighs 0).
+fn raw_key(i: u32) -> u32 {
+    if (i >= p.vocab) {
+        return KEY_NEG_INF;
+    }
+    return key_of(logits[place.logits_offset + i]);
+}
+
+fn raw_logprob(key: u32) -> f32 {
+    return (float_of(key) - lp_max) - lp_ln_sum;
+}
+
+fn raw_weight(i: u32) -> vec2<u32> {
+    return to_fixed(exp_neg(float_of(raw_key(i)) - lp_max));
+}
+
+// The better of (key a, id ia) and token i ranked after (pk, pid): logit descending, lower id
+// first. `first`: nothing picked yet, every token qualifies.
+fn better_after(best: vec2<u32>, i: u32, pk: u32, pid: u32, first: bool) -> vec2<u32> {
+    let k = raw_key(i);
+    let after = first || k < pk || (k == pk && i > pid);
+    if (i < p.vocab && after && (k > best.x || (k == best.x && i < best.y))) {
+        return vec2<u32>(k, i);
+    }
+    return best;
+}
+
+fn logprob_pass(lid: u32) {
+    var my_top = 0u;
+    for (var q = lid; q < quads(); q += WG) {
+        let i = 4u * q;
+        my_top = max(my_top, max(max(raw_key(i), raw_key(i + 1u)), max(raw_key(i + 2u), raw_key(i + 3u))));
+    }
+    lp_max = float_of(reduce32(lid, my_top, 1u));
+    var acc = vec2<u32>(0u, 0u);
+    for (var q = lid; q < quads(); q += WG) {
+        let i = 4u * q;
+        acc = add64(acc, add64(add64(raw_weight(i), raw_weight(i + 1u)), add64(raw_weight(i + 2u), raw_weight(i + 3u))));
+    }
+    // The sum is >= 1 (the max weighs 1) in units of 2^-44.
+    lp_ln_sum = log(approx(sum64(lid, acc)) * 5.684341886080802e-14);
+
+    let base = lp_base() + 2u;
+    var pk = 0u;
+    var pid = 0u;
+    for (var r = 0u; r < p.top_logprobs; r++) {
+        var best = vec2<u32>(0u, SENTINEL);
+        for (var q = lid; q < quads(); q += WG) {
+            let i = 4u * q;
+            best = better_after(best, i, pk, pid, r == 0u);
+            best = better_after(best, i + 1u, pk, pid, r == 0u);
+            best = better_after(best, i + 2u, pk, pid, r == 0u);
+            best = better_after(best, i + 3u, pk, pid, r == 0u);
+        }
+        pk = reduce32(lid, best.x, 1u);
+        pid = reduce32(lid, select(SENTINEL, best.y, best.x == pk), 2u);
+        if (lid == 0u) {
+            lp[base + 2u * r] = pid;
+            lp[base + 2u * r + 1u] = bitcast<u32>(raw_logprob(pk));
+        }
     }
 }
 
@@ -481,6 +571,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
             out[place.out_offset] = SENTINEL; // an earlier step of the chain failed
         }
         return;
+    }
+    if ((p.flags & FLAG_LOGPROBS) != 0u) {
+        logprob_pass(lid);
     }
 
     // The row, checked, masked, into `work`.

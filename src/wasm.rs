@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::chat::{ChatMessage, ChatTemplate};
-use crate::engine::{Engine, FinishReason};
+use crate::engine::{Emitted, Engine, FinishReason, TokenLogprob};
 use crate::error::Error;
 use crate::gpu::{GpuContext, GpuOptions};
 use crate::inspect::ModelSummary;
@@ -133,9 +133,13 @@ struct GenerateResult {
     prefill_tok_s: f64,
     decode_tok_s: f64,
     decode_round_trips: usize,
-    ttft_ms: f64,
+    /// The prefill pass alone; the package measures time to first token from the request's
+    /// arrival (queueing, template, tokenisation and the worker hop included).
+    prefill_ms: f64,
     /// The generation's GPU work (round trips, bytes read back, host encode time, ...).
     gpu: GpuStats,
+    /// With `logprobs: true`: one entry per output token (OpenAI `logprobs.content`).
+    logprobs: Option<Vec<TokenLogprob>>,
 }
 
 #[derive(Serialize)]
@@ -298,8 +302,11 @@ impl WasmEngine {
         Ok(())
     }
 
-    /// One generation from an OpenAI-style request body; `on_text(text)` receives new text
-    /// as soon as it is final. Resolves with the ids, text, finish reason and timings.
+    /// One generation from an OpenAI-style request body; `on_text(text, logprobs)` receives
+    /// new text as soon as it is final, with the token's logprobs entry when the request has
+    /// `logprobs: true` (then once per output token, even when its text is held back); it is
+    /// called for the first token even when that has no text yet.
+    /// Resolves with the ids, text, finish reason, timings and the logprobs.
     pub fn generate(&self, request: JsValue, on_text: js_sys::Function) -> Promise {
         let inner = self.inner.clone();
         // Cleared here, when the call is made, not when the future first runs: an
@@ -363,16 +370,25 @@ async fn run_generation(
     }
     .map_err(|e| js_error(&e))?;
     let mut callback_error = None;
-    let mut forward = |text: &str| {
-        if !text.is_empty() {
-            if let Err(e) = on_text.call1(&JsValue::NULL, &JsValue::from_str(text)) {
-                callback_error = Some(e);
+    // The first token is always reported, even with no text yet, so the package can time it.
+    let mut first = true;
+    let mut forward = |e: Emitted<'_>| {
+        if std::mem::take(&mut first) || !e.text.is_empty() || e.logprobs.is_some() {
+            let logprobs = match e.logprobs.map(to_js).transpose() {
+                Ok(lp) => lp.unwrap_or(JsValue::UNDEFINED),
+                Err(err) => {
+                    callback_error = Some(err);
+                    return false;
+                }
+            };
+            if let Err(err) = on_text.call2(&JsValue::NULL, &JsValue::from_str(e.text), &logprobs) {
+                callback_error = Some(err);
                 return false;
             }
         }
         !inner.interrupt.get()
     };
-    let g = engine.generate(&prompt_ids, params, &mut forward).await.map_err(|e| js_error(&e))?;
+    let g = engine.generate_with(&prompt_ids, params, &mut forward).await.map_err(|e| js_error(&e))?;
     if let Some(e) = callback_error {
         return Err(e);
     }
@@ -390,8 +406,9 @@ async fn run_generation(
         prefill_tok_s: g.prefill_tok_s,
         decode_tok_s: g.decode_tok_s,
         decode_round_trips: g.decode_round_trips,
-        ttft_ms: g.prefill_seconds * 1000.0,
+        prefill_ms: g.prefill_seconds * 1000.0,
         gpu: g.gpu,
+        logprobs: g.logprobs,
     })
 }
 

@@ -120,3 +120,32 @@ fn profile_reports_host_costs_and_gpu_time_per_op() {
         assert!(dispatches.iter().map(|d| d["gpu_seconds"].as_f64().unwrap()).sum::<f64>() > 0.0);
     }
 }
+
+/// `hearth generate --logprobs N`: each token's logprob and N alternatives in the JSON
+/// (values are checked against a reference in tests/engine_logprobs.rs); greedy picks the
+/// first alternative; more than 20 is refused naming the option's field.
+#[test]
+fn generate_reports_logprobs_and_refuses_more_than_20() {
+    let model = common::model_path(common::TINY_CHAT);
+    let args = ["generate", "--model", model.to_str().unwrap(), "-n", "5", "--logprobs", "3", "--json", "Hello"];
+    let out = stdout_json(&hearth(&args));
+    let logprobs = out["logprobs"].as_array().unwrap_or_else(|| panic!("no logprobs in {out}"));
+    assert_eq!(logprobs.len(), 5);
+    for (lp, id) in logprobs.iter().zip(out["ids"].as_array().unwrap()) {
+        assert_eq!(&lp["id"], id);
+        let top = lp["top_logprobs"].as_array().unwrap();
+        assert_eq!(top.len(), 3);
+        assert_eq!(top[0]["id"], lp["id"], "greedy takes the most likely token");
+        assert_eq!(top[0]["logprob"], lp["logprob"]);
+        assert!(top.windows(2).all(|w| w[0]["logprob"].as_f64() >= w[1]["logprob"].as_f64()));
+        assert!(lp["logprob"].as_f64().unwrap() <= 0.0);
+        assert!(lp["token"].is_string() && lp["bytes"].is_array());
+    }
+    let text = hearth(&["generate", "--model", model.to_str().unwrap(), "-n", "2", "--logprobs", "2", "Hello"]);
+    assert!(text.status.success());
+    assert_eq!(String::from_utf8_lossy(&text.stderr).lines().filter(|l| l.contains(" | ")).count(), 2, "one table line per token");
+    let out = hearth(&["generate", "--model", model.to_str().unwrap(), "-n", "2", "--logprobs", "21", "Hello"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`top_logprobs` is 21"), "{err}");
+}

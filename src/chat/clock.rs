@@ -11,8 +11,9 @@ use std::sync::Arc;
 /// target has no clock.
 pub type Clock = Arc<dyn Fn() -> Option<i64> + Send + Sync>;
 
-/// The system clock. wasm32-unknown-unknown has none (`SystemTime::now` panics there), so
-/// the browser build must inject one (e.g. from `Date.now()`) with `ChatTemplate::with_clock`.
+/// The system clock. On wasm32 (the browser) std has none (`SystemTime::now` panics there),
+/// so it is JS's `Date.now()`, which every page and worker has: Llama 3.x templates put
+/// today's date in the system prompt and must render there too.
 pub fn system_clock() -> Clock {
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -27,7 +28,7 @@ pub fn system_clock() -> Clock {
     }
     #[cfg(target_arch = "wasm32")]
     {
-        Arc::new(|| None)
+        Arc::new(|| Some((js_sys::Date::now() / 1000.0).floor() as i64))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The generation loop: prompt → prefill → decode, streaming text as it is produced,
 //! stopping on end-of-generation tokens, stop strings or the token limit, with timings.
 
+mod logprobs;
 mod perplexity;
 mod utf8_stream;
 
@@ -8,8 +9,9 @@ use crate::chat::{ChatMessage, ChatTemplate};
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
 use crate::model::{GpuStats, Logits, MAX_DECODE_CHAIN, Model, ModelStream};
-use crate::sample::{Sampler, SamplingParams, StopChecker};
+use crate::sample::{Sampler, SamplingParams, StopChecker, StopReason};
 use crate::tokenizer::Tokenizer;
+pub use logprobs::{TokenLogprob, TopLogprob};
 pub use perplexity::{Perplexity, perplexity};
 pub use utf8_stream::Utf8Stream;
 
@@ -43,6 +45,19 @@ pub struct Generation {
     /// The GPU work of the whole generation (prefill and decode): round trips, bytes read
     /// back, dispatches, host encode time, graphs built.
     pub gpu: GpuStats,
+    /// With `SamplingParams::logprobs`: one entry per generated token but a final stop token
+    /// (whose text is not output either), else `None`.
+    pub logprobs: Option<Vec<TokenLogprob>>,
+}
+
+/// What `Engine::generate_with` hands its callback after each token.
+pub struct Emitted<'a> {
+    /// The text that became final (possibly empty; never half a character, never part of a
+    /// stop string).
+    pub text: &'a str,
+    /// The token's log-probabilities, when the request asked for them and the token is part
+    /// of the output (`None` for the closing call that flushes held-back text).
+    pub logprobs: Option<&'a TokenLogprob>,
 }
 
 pub struct Engine {
@@ -129,6 +144,17 @@ impl Engine {
         params: &SamplingParams,
         on_text: &mut dyn FnMut(&str) -> bool,
     ) -> Result<Generation> {
+        self.generate_with(prompt_ids, params, &mut |e: Emitted<'_>| on_text(e.text)).await
+    }
+
+    /// `generate`, with each token's log-probabilities next to its text when the request
+    /// asks for them (`SamplingParams::logprobs`).
+    pub async fn generate_with(
+        &mut self,
+        prompt_ids: &[u32],
+        params: &SamplingParams,
+        on_token: &mut dyn FnMut(Emitted<'_>) -> bool,
+    ) -> Result<Generation> {
         params.validate()?;
         if prompt_ids.is_empty() {
             return Err(Error::InvalidArgument("the prompt is empty".into()));
@@ -140,11 +166,14 @@ impl Engine {
         // The argmax is the pick (no draw, nothing changes the logits): the graphs' own argmax.
         // Else the GPU sampler where it takes the parameters, else the CPU one on read-back
         // logits. Either way the ids are the CPU `Sampler`'s for the same seed.
+        // Logprobs need the whole row: the GPU sampler computes them (greedy included), or
+        // the CPU from the read-back logits.
         let argmax = params.temperature == 0.0
             && params.repetition_penalty == 1.0
             && params.presence_penalty == 0.0
             && params.frequency_penalty == 0.0
-            && params.logit_bias.is_empty();
+            && params.logit_bias.is_empty()
+            && !params.logprobs;
         let on_gpu = !argmax && self.gpu_sampling && self.model.samples_on_gpu(params);
         let mut sampler = Sampler::new(params.clone())?;
         if on_gpu {
@@ -169,15 +198,23 @@ impl Engine {
         let stats_before = self.model.stats();
         let start = web_time::Instant::now();
         let new = &prompt_ids[fed_from..];
+        let mut logprobs = logprobs::Reported::new(params);
         let first = if on_gpu {
             gpu_steps = 1;
             let u = sampler.next_uniform().unwrap_or(0.0);
             let id = self.model.sample_prefill(new, 0, u).await;
-            self.recover_on_error(id)?
+            let id = self.recover_on_error(id)?;
+            let read = self.model.sampled_logprobs(1).await;
+            logprobs.add_from_gpu(self.recover_on_error(read)?);
+            id
         } else {
             let out = self.model.forward(new, Logits::Last, !argmax).await?;
             match out.logits {
-                Some(l) => sampler.sample(&l, prompt_ids)?,
+                Some(l) => {
+                    let id = sampler.sample(&l, prompt_ids)?;
+                    logprobs.add_from_row(&l, id)?;
+                    id
+                }
                 None => out.argmax,
             }
         };
@@ -200,8 +237,9 @@ impl Engine {
             let piece = utf8.push(&self.tokenizer.decode_token_bytes(next)?);
             let step = stops.push(next, &piece);
             text.push_str(&step.emit);
+            let shown = logprobs.next_token(&self.tokenizer, matches!(step.stop, Some(StopReason::Token(_))))?;
             // Called after every token, even with no new text, so a caller can stop on time.
-            if !on_text(&step.emit) {
+            if !on_token(Emitted { text: &step.emit, logprobs: shown }) {
                 break FinishReason::Aborted;
             }
             if step.stop.is_some() {
@@ -224,7 +262,10 @@ impl Engine {
                     let uniforms: Vec<f64> = (0..k).map(|_| sampler.next_uniform().unwrap_or(0.0)).collect();
                     let out = self.model.decode_sampled(next, gpu_steps, &uniforms).await;
                     gpu_steps += k;
-                    self.recover_on_error(out)?
+                    let out = self.recover_on_error(out)?;
+                    let read = self.model.sampled_logprobs(out.len()).await;
+                    logprobs.add_from_gpu(self.recover_on_error(read)?);
+                    out
                 } else {
                     self.model.decode_greedy(next, k).await?
                 };
@@ -237,7 +278,9 @@ impl Engine {
             } else {
                 let out = self.model.forward(&[next], Logits::Last, true).await?;
                 self.cached.push(next);
-                next = sampler.sample(out.logits.as_deref().expect("logits were asked for"), &history)?;
+                let logits = out.logits.as_deref().expect("logits were asked for");
+                next = sampler.sample(logits, &history)?;
+                logprobs.add_from_row(logits, next)?;
             }
         };
         // A stop (or abort) inside a chain: the chain fed the cache ids the loop never took.
@@ -251,7 +294,7 @@ impl Engine {
             let rest = stops.finish() + &utf8.finish();
             if !rest.is_empty() {
                 text.push_str(&rest);
-                on_text(&rest);
+                on_token(Emitted { text: &rest, logprobs: None });
             }
         }
         let decode_seconds = decode_start.elapsed().as_secs_f64();
@@ -269,6 +312,7 @@ impl Engine {
             decode_tok_s: decode_passes as f64 / decode_seconds.max(1e-9),
             decode_round_trips: round_trips,
             gpu: self.model.stats().since(&stats_before),
+            logprobs: logprobs.finish(),
         })
     }
 }

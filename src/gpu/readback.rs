@@ -41,11 +41,13 @@ impl GpuContext {
         self.map_read(&staging).await
     }
 
-    /// Maps a MAP_READ buffer after the work writing it was submitted, copies its
-    /// contents out and unmaps it again (so a staging buffer can be reused every token).
-    pub async fn map_read(&self, staging: &wgpu::Buffer) -> Result<Vec<u8>> {
+    /// `map_read` of the first `bytes` bytes only (a multiple of 4, at most the buffer's size).
+    pub async fn map_read_prefix(&self, staging: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
         let (tx, rx) = futures_channel::oneshot::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        staging.map_async(wgpu::MapMode::Read, ..bytes, move |r| {
             let _ = tx.send(r);
         });
         #[cfg(not(target_arch = "wasm32"))]
@@ -53,8 +55,14 @@ impl GpuContext {
         let mapped = rx.await.map_err(|_| Error::Gpu("the GPU dropped a readback".into()));
         self.check_faults()?;
         mapped?.map_err(|e| Error::Gpu(format!("mapping a readback buffer: {e}")))?;
-        let data = staging.get_mapped_range(..).map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e}")))?.to_vec();
+        let data = staging.get_mapped_range(..bytes).map_err(|e| Error::Gpu(format!("reading a mapped buffer: {e}")))?.to_vec();
         staging.unmap();
         Ok(data)
+    }
+
+    /// Maps a MAP_READ buffer after the work writing it was submitted, copies its
+    /// contents out and unmaps it again (so a staging buffer can be reused every token).
+    pub async fn map_read(&self, staging: &wgpu::Buffer) -> Result<Vec<u8>> {
+        self.map_read_prefix(staging, staging.size()).await
     }
 }

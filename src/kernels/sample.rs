@@ -12,6 +12,12 @@
 //! record [`GpuSampler::copy_step`]`(j)` → the forward graph → the sampler dispatch. The ids
 //! equal the CPU sampler's for the same seed (see the shader header for the rounding cases).
 //!
+//! Log-probabilities (a request with `logprobs`): step j also writes record j of the
+//! logprobs buffer, `2 * (1 + top_logprobs)` words ([`GpuSampler::logprob_words`]): the
+//! drawn id and its logprob, then the top ids and theirs (f32 bits). Copy them out with
+//! [`GpuSampler::copy_logprobs`] and decode with [`GpuSampler::parse_logprobs`]; the values
+//! are those of [`sample::logprobs`](crate::sample::logprobs) on the same row.
+//!
 //! Errors: the kernel writes [`SENTINEL`] instead of an id (and every later step of the
 //! chain does too); [`GpuSampler::check`] turns it into the `Error::InvalidArgument` the
 //! CPU sampler would have returned.
@@ -23,7 +29,7 @@ use wgpu::util::DeviceExt;
 use super::Dispatch;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
-use crate::sample::{SamplingParams, all_masked, bad_logit};
+use crate::sample::{MAX_TOP_LOGPROBS, SamplingParams, TokenLogprobs, all_masked, bad_logit};
 
 /// The id the kernel writes when it cannot sample (see [`GpuSampler::check`]).
 pub const SENTINEL: u32 = u32::MAX;
@@ -45,6 +51,10 @@ const FLAG_MASK: u32 = 1;
 const FLAG_PENALTIES: u32 = 2;
 const FLAG_TOP_P: u32 = 4;
 const FLAG_MIN_P: u32 = 8;
+const FLAG_LOGPROBS: u32 = 16;
+/// Words of the logprobs buffer per step at most: (id, logprob) for the drawn token and up to
+/// `MAX_TOP_LOGPROBS` alternatives.
+const MAX_LOGPROB_WORDS: u64 = 2 * (1 + MAX_TOP_LOGPROBS as u64);
 
 wgsl_struct! {
     /// Mirrors `struct Place` in shaders/sample.wgsl: where one dispatch reads the logits and
@@ -73,7 +83,7 @@ wgsl_struct! {
         presence_penalty: f32,
         top_p_lo: u32,
         top_p_hi: u32,
-        _pad0: u32,
+        top_logprobs: u32,
     }
 }
 const _: () = assert!(std::mem::size_of::<Params>() == 48);
@@ -81,14 +91,15 @@ const _: () = assert!(std::mem::size_of::<Params>() == 48);
 wgsl_struct! {
     /// Mirrors `struct SampleStep` in shaders/sample.wgsl: one step of a chain. The uniform
     /// as a 64-bit fraction (lo, hi words); the penalty window, `window_len` history-ring
-    /// slots from `window_start`; the ring slot the sampled id goes to.
+    /// slots from `window_start`; the ring slot the sampled id goes to; the logprobs record
+    /// the step writes (its index in the chain).
     pub(crate) struct SampleStep {
         u_lo: u32,
         u_hi: u32,
         window_start: u32,
         window_len: u32,
         out_slot: u32,
-        _pad0: u32,
+        lp_slot: u32,
         _pad1: u32,
         _pad2: u32,
     }
@@ -108,6 +119,8 @@ pub struct GpuSampler {
     bias: wgpu::Buffer,
     mask: wgpu::Buffer,
     status: wgpu::Buffer,
+    /// `[MAX_STEPS * MAX_LOGPROB_WORDS]` u32: each chain step's logprobs record.
+    logprobs: wgpu::Buffer,
     /// The params last written (set_mask rewrites them with the mask flag).
     current: Cell<Params>,
     /// Ids written to the ring by begin_request, and the penalty window (0: no penalties).
@@ -141,6 +154,7 @@ impl GpuSampler {
             bias: buffer("sample bias", MAX_BIAS as u64 * 8, U::STORAGE),
             mask: buffer("sample mask", u64::from(vocab.div_ceil(32)) * 4, U::STORAGE),
             status,
+            logprobs: buffer("sample logprobs", MAX_STEPS as u64 * MAX_LOGPROB_WORDS * 4, U::STORAGE | U::COPY_SRC),
             current: Cell::new(Params::default()),
             history_len: Cell::new(0),
             window: Cell::new(0),
@@ -196,6 +210,7 @@ impl GpuSampler {
             self.mask.as_entire_binding(),
             out_id.as_entire_binding(),
             self.status.as_entire_binding(),
+            self.logprobs.as_entire_binding(),
         ];
         Dispatch::new(ctx, cache, Kernel::Sample, &resources, [1, 1, 1]).await
     }
@@ -240,6 +255,9 @@ impl GpuSampler {
         if params.min_p > 0.0 {
             flags |= FLAG_MIN_P;
         }
+        if params.logprobs {
+            flags |= FLAG_LOGPROBS;
+        }
         let p = Params {
             vocab: self.vocab,
             top_k: params.top_k,
@@ -252,7 +270,8 @@ impl GpuSampler {
             presence_penalty: params.presence_penalty,
             top_p_lo,
             top_p_hi,
-            _pad0: 0,
+            // No more alternatives than tokens: the kernel's rounds each pick a new one.
+            top_logprobs: params.top_logprobs.min(self.vocab),
         };
         queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&p));
         self.current.set(p);
@@ -310,7 +329,8 @@ impl GpuSampler {
         let records: Vec<SampleStep> = uniforms
             .iter()
             .zip(first_step..)
-            .map(|(&u, s)| {
+            .enumerate()
+            .map(|(j, (&u, s))| {
                 let (u_lo, u_hi) = fraction64(u);
                 let end = u64::from(self.history_len.get()) + u64::from(s);
                 let window_len = end.min(u64::from(self.window.get()));
@@ -321,6 +341,7 @@ impl GpuSampler {
                     window_start: slot(end - window_len),
                     window_len: window_len as u32,
                     out_slot: slot(end),
+                    lp_slot: j as u32,
                     ..Default::default()
                 }
             })
@@ -333,6 +354,41 @@ impl GpuSampler {
     pub fn copy_step(&self, encoder: &mut wgpu::CommandEncoder, j: usize) {
         debug_assert!(j < MAX_STEPS);
         encoder.copy_buffer_to_buffer(&self.steps, j as u64 * STEP_SIZE, &self.step, 0, STEP_SIZE);
+    }
+
+    /// Words of one step's logprobs record for the current request, `None` when it did not
+    /// ask for logprobs.
+    pub fn logprob_words(&self) -> Option<u32> {
+        let p = self.current.get();
+        (p.flags & FLAG_LOGPROBS != 0).then_some(2 * (1 + p.top_logprobs))
+    }
+
+    /// Records the copy of the first `steps` logprobs records (the request's record size, see
+    /// `logprob_words`) to the start of `staging`; nothing when logprobs are off. Returns the
+    /// bytes copied.
+    pub fn copy_logprobs(&self, encoder: &mut wgpu::CommandEncoder, steps: usize, staging: &wgpu::Buffer) -> u64 {
+        let Some(words) = self.logprob_words() else { return 0 };
+        let bytes = steps.min(MAX_STEPS) as u64 * u64::from(words) * 4;
+        encoder.copy_buffer_to_buffer(&self.logprobs, 0, staging, 0, bytes);
+        bytes
+    }
+
+    /// Bytes a staging buffer for `copy_logprobs` needs (a chain of `MAX_STEPS` with the most
+    /// alternatives).
+    pub const LOGPROBS_STAGING_BYTES: u64 = MAX_STEPS as u64 * MAX_LOGPROB_WORDS * 4;
+
+    /// Decodes the logprobs records of consecutive steps (`words` as copied by
+    /// `copy_logprobs`), one `TokenLogprobs` per record.
+    pub fn parse_logprobs(&self, words: &[u32]) -> Vec<TokenLogprobs> {
+        let Some(size) = self.logprob_words() else { return Vec::new() };
+        let pair = |w: &[u32]| (w[0], f32::from_bits(w[1]));
+        words
+            .chunks_exact(size as usize)
+            .map(|record| {
+                let (id, logprob) = pair(record);
+                TokenLogprobs { id, logprob, top: record[2..].chunks_exact(2).map(pair).collect() }
+            })
+            .collect()
     }
 
     /// `Ok(id)` for a sampled id; for [`SENTINEL`], reads the status the kernel left and

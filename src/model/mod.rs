@@ -346,6 +346,15 @@ impl Model {
         self.gpu_sampler()?.sampler.check(&self.ctx, id).await
     }
 
+    /// The logprobs of the tokens the last `sample_prefill` (1) or `decode_sampled` (its k)
+    /// sampled, when the request asked for them (`SamplingParams::logprobs`; else empty):
+    /// (1 + top_logprobs) (id, logprob) pairs per token, read back from the GPU.
+    pub async fn sampled_logprobs(&mut self, steps: usize) -> Result<Vec<crate::sample::TokenLogprobs>> {
+        let (logprobs, bytes) = self.gpu_sampler()?.read_logprobs(&self.ctx, steps).await?;
+        self.stats.bytes_read_back += bytes;
+        Ok(logprobs)
+    }
+
     /// Appends `ids` to the context and runs the model over them. With `Logits::All`, the
     /// logits of every input token are returned; otherwise those of the last, if asked.
     pub async fn forward(&mut self, ids: &[u32], mode: Logits, read_logits: bool) -> Result<Forward> {

@@ -3,14 +3,17 @@
 //! - [`SamplingParams`]: the request (OpenAI-style JSON through serde), validated up front.
 //! - [`Sampler`]: penalties, greedy or top-k/top-p/min-p/temperature and a seeded draw.
 //! - [`StopChecker`]: stop strings and stop tokens over streamed text.
+//! - [`logprobs`]: a token's log-probability and the top alternatives (OpenAI `logprobs`).
 //! - [`Pcg64`]: the seeded generator, bit-identical on native and wasm32.
 
+mod logprobs;
 mod params;
 mod rng;
 mod sampler;
 mod stop;
 
-pub use params::SamplingParams;
+pub use logprobs::{TokenLogprobs, logprobs};
+pub use params::{MAX_TOP_LOGPROBS, SamplingParams};
 pub use rng::Pcg64;
 pub use sampler::Sampler;
 pub(crate) use sampler::{all_masked, bad_logit};

@@ -27,6 +27,7 @@ use crate::{Error, Result};
 /// | `seed` | none | fresh seed per sampler |
 /// | `max_tokens` | 256 | |
 /// | `stop`, `stop_token_ids` | empty | |
+/// | `logprobs`, `top_logprobs` | false, 0 | no log-probabilities reported |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SamplingParams {
@@ -65,7 +66,18 @@ pub struct SamplingParams {
     pub stop: Vec<String>,
     /// Generation stops when one of these tokens is sampled (the token's text is not emitted).
     pub stop_token_ids: Vec<u32>,
+    /// OpenAI chat's `logprobs`: report each generated token's log-probability (see
+    /// `sample::logprobs` for which distribution that is).
+    #[serde(deserialize_with = "bool_or_null")]
+    pub logprobs: bool,
+    /// OpenAI's `top_logprobs`: also report the `top_logprobs` most likely tokens at each step,
+    /// 0 ..= [`MAX_TOP_LOGPROBS`]; needs `logprobs`.
+    #[serde(deserialize_with = "u32_or_null")]
+    pub top_logprobs: u32,
 }
+
+/// The most alternatives `top_logprobs` may ask for (OpenAI's limit).
+pub const MAX_TOP_LOGPROBS: u32 = 20;
 
 impl Default for SamplingParams {
     fn default() -> Self {
@@ -83,6 +95,8 @@ impl Default for SamplingParams {
             max_tokens: 256,
             stop: Vec::new(),
             stop_token_ids: Vec::new(),
+            logprobs: false,
+            top_logprobs: 0,
         }
     }
 }
@@ -106,6 +120,18 @@ impl SamplingParams {
         self.logit_bias_ids()?;
         if self.max_tokens == 0 {
             return Err(Error::InvalidArgument("sampling parameter `max_tokens` is 0, allowed: >= 1".into()));
+        }
+        if self.top_logprobs > MAX_TOP_LOGPROBS {
+            return Err(Error::InvalidArgument(format!(
+                "sampling parameter `top_logprobs` is {}, allowed: 0 ..= {MAX_TOP_LOGPROBS}",
+                self.top_logprobs
+            )));
+        }
+        if self.top_logprobs > 0 && !self.logprobs {
+            return Err(Error::InvalidArgument(format!(
+                "sampling parameter `top_logprobs` is {} but `logprobs` is false: set `logprobs: true` to get them",
+                self.top_logprobs
+            )));
         }
         if let Some(i) = self.stop.iter().position(String::is_empty) {
             return Err(Error::InvalidArgument(format!(
@@ -144,6 +170,15 @@ fn check(field: &str, value: f32, allowed: &str, ok: bool) -> Result<()> {
 /// OpenAI allows `logit_bias: null` for "no bias".
 fn map_or_null<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<BTreeMap<String, f32>, D::Error> {
     Ok(Option::<BTreeMap<String, f32>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// OpenAI allows `null` for "not asked" on `logprobs` and `top_logprobs`.
+fn bool_or_null<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or_default())
+}
+
+fn u32_or_null<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
+    Ok(Option::<u32>::deserialize(d)?.unwrap_or_default())
 }
 
 /// OpenAI's `stop` is either a string or an array of strings (or null).
@@ -199,6 +234,20 @@ mod tests {
         rejected(SamplingParams { frequency_penalty: f32::NAN, ..d() }, "frequency_penalty");
         rejected(SamplingParams { max_tokens: 0, ..d() }, "max_tokens");
         rejected(SamplingParams { stop: vec!["ok".into(), String::new()], ..d() }, "stop[1]");
+        rejected(SamplingParams { logprobs: true, top_logprobs: 21, ..d() }, "top_logprobs");
+        rejected(SamplingParams { logprobs: false, top_logprobs: 3, ..d() }, "top_logprobs");
+    }
+
+    #[test]
+    fn logprobs_from_openai_json() {
+        let p: SamplingParams = serde_json::from_str(r#"{"logprobs": true, "top_logprobs": 20}"#).unwrap();
+        p.validate().unwrap();
+        assert!(p.logprobs);
+        assert_eq!(p.top_logprobs, 20);
+        let p: SamplingParams = serde_json::from_str(r#"{"logprobs": null, "top_logprobs": null}"#).unwrap();
+        assert!(!p.logprobs);
+        assert_eq!(p.top_logprobs, 0);
+        assert!(serde_json::from_str::<SamplingParams>(r#"{"logprobs": 5}"#).is_err());
     }
 
     #[test]

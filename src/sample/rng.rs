@@ -59,10 +59,15 @@ impl SplitMix64 {
 }
 
 /// A seed for `seed: None`. Native: mixes the clock with std's per-process random hash keys.
-/// wasm32-unknown-unknown has neither a clock nor OS randomness in std, so there it only
-/// varies per call within a session; the browser API should pass a seed it draws from
-/// `crypto.getRandomValues` when it wants real randomness.
+/// wasm32: 8 bytes from the page's `crypto.getRandomValues`, since there std's hash keys are
+/// fixed and it has no clock, so every page load would otherwise sample the same "random"
+/// reply. Without a `crypto` object (not a browser) it falls back to a per-call counter
+/// mixed with `Date.now()`.
 pub fn entropy_seed() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(seed) = browser_random_u64() {
+        return seed;
+    }
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -72,7 +77,29 @@ pub fn entropy_seed() -> u64 {
     if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         h.write_u128(t.as_nanos());
     }
+    #[cfg(target_arch = "wasm32")]
+    h.write_u64(js_sys::Date::now().to_bits());
     h.finish()
+}
+
+#[cfg(target_arch = "wasm32")]
+mod browser {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// `crypto.getRandomValues(buf)` on the global scope (page or worker); throws (caught)
+        /// where there is no `crypto`.
+        #[wasm_bindgen(catch, js_namespace = crypto, js_name = getRandomValues)]
+        pub fn get_random_values(buf: &mut [u8]) -> Result<JsValue, JsValue>;
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn browser_random_u64() -> Option<u64> {
+    let mut bytes = [0u8; 8];
+    browser::get_random_values(&mut bytes).ok()?;
+    Some(u64::from_le_bytes(bytes))
 }
 
 #[cfg(test)]

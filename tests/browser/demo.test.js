@@ -147,6 +147,35 @@ test('demo: load the default model, a reply streams in, Stop and Esc end a reply
   }
 });
 
+test('demo: a failed turn leaves the history, so the next message works', async () => {
+  const { context, page } = await openDemo();
+  try {
+    await loadDefaultModel(page);
+    await settings(page, { temperature: 0, maxTokens: 8 });
+    // Longer than the context: the engine refuses the request.
+    const tooLong = 'words and more words '.repeat(3000);
+    await page.fill('#prompt', tooLong);
+    await page.press('#prompt', 'Enter');
+    await page.waitForFunction(() => !document.getElementById('error').hidden, null, { timeout: 60_000 });
+    await waitState(page, ['ready'], 60_000);
+    assert.match(await page.textContent('#error'), /context/);
+    const after = await page.evaluate(() => ({
+      failed: document.querySelectorAll('#chat .message.user.failed').length,
+      assistants: document.querySelectorAll('#chat .message.assistant').length,
+      prompt: document.getElementById('prompt').value.length,
+    }));
+    assert.deepEqual(after, { failed: 1, assistants: 0, prompt: tooLong.trim().length }, 'marked, no empty reply, text back in the input');
+    // Kept in the history, the long message would make this one fail too.
+    await send(page, 'Say hello.');
+    await waitState(page, ['ready'], REPLY_TIMEOUT);
+    assert.equal(await page.isHidden('#error'), true, `error: ${await page.textContent('#error')}`);
+    const reply = await lastReply(page);
+    assert.ok(reply.text.length > 0, 'the next message gets a reply');
+  } finally {
+    await context.close();
+  }
+});
+
 test('demo: model output with HTML is shown as text, never as elements', async () => {
   const { context, page } = await openDemo(undefined, SMOLLM2);
   const dialogs = [];

@@ -5,6 +5,9 @@
 // SwiftShader runs ~50x faster. One browser serves every test here.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, openPage } from './browser.js';
 import { cliGenerate } from './cli.js';
@@ -138,6 +141,136 @@ test('seeded sampling on the GPU in the browser equals the native CLI sampling o
   const k = got.ids.length;
   assert.ok(got.usage.extra.gpu_bytes_read_back <= 4 * (k + 16), `${got.usage.extra.gpu_bytes_read_back} bytes for ${k} tokens`);
   assert.ok(got.usage.extra.decode_gpu_round_trips <= 5 + Math.ceil(k / 16), 'sampled tokens come in chains');
+});
+
+test('logprobs: OpenAI logprobs.content equal to the native CLI (CPU sampler), and the same in stream chunks', async () => {
+  // The browser computes them in the WGSL sampler (SwiftShader) inside decode chains; the
+  // CLI from each logits row read back (lavapipe). Same ids; values within 1e-3 (two
+  // different GPUs run the forward pass).
+  const messages = [{ role: 'user', content: 'Hello' }];
+  const n = 12;
+  const expected = cliGenerate({
+    model: TINY_CHAT,
+    prompt: 'Hello',
+    chat: true,
+    maxTokens: n,
+    extraArgs: ['--cpu-sampling', '--decode-chain', '1', '--logprobs', '3'],
+  });
+  const got = await page.evaluate(
+    async ({ messages, n }) => {
+      const request = { messages, max_tokens: n, logprobs: true, top_logprobs: 3, return_token_ids: true };
+      const whole = await tiny.chat.completions.create(request);
+      const streamed = [];
+      for await (const chunk of await tiny.chat.completions.create({ ...request, stream: true })) {
+        if (chunk.choices[0].logprobs) streamed.push(...chunk.choices[0].logprobs.content);
+      }
+      const plain = await tiny.chat.completions.create({ messages, max_tokens: 2 });
+      return { ids: whole.choices[0].token_ids, logprobs: whole.choices[0].logprobs, streamed, plain: plain.choices[0].logprobs };
+    },
+    { messages, n },
+  );
+  assert.deepEqual(got.ids, expected.ids);
+  assert.equal(got.logprobs.refusal, null);
+  const content = got.logprobs.content;
+  assert.equal(content.length, expected.logprobs.length);
+  content.forEach((entry, i) => {
+    const want = expected.logprobs[i];
+    assert.equal(entry.id, want.id);
+    assert.equal(entry.token, want.token);
+    assert.deepEqual(entry.bytes, want.bytes);
+    assert.ok(Math.abs(entry.logprob - want.logprob) < 1e-3, `token ${i}: ${entry.logprob} vs ${want.logprob}`);
+    assert.deepEqual(
+      entry.top_logprobs.map((t) => t.id),
+      want.top_logprobs.map((t) => t.id),
+    );
+    entry.top_logprobs.forEach((t, j) => assert.ok(Math.abs(t.logprob - want.top_logprobs[j].logprob) < 1e-3));
+  });
+  assert.deepEqual(got.streamed, content, 'the chunks carry the same entries');
+  assert.equal(got.plain, null, 'not asked: null');
+});
+
+test('no seed: each fresh engine draws its own (crypto.getRandomValues), so reloads do not repeat a reply', async () => {
+  // Two new workers are two fresh wasm instances, as after two page loads. Before the seed came
+  // from crypto, both drew the same "random" seed and gave the same reply.
+  const replies = await page.evaluate(async (url) => {
+    const out = [];
+    for (let i = 0; i < 2; i++) {
+      const e = await newEngine('worker');
+      await e.load(url);
+      const r = await e.completions.create({ prompt: 'Once upon a time', max_tokens: 24, temperature: 1, return_token_ids: true });
+      out.push(r.choices[0].token_ids);
+      e.dispose();
+    }
+    return out;
+  }, `${server.origin}/models/${TINY_CHAT}`);
+  assert.equal(replies[0].length, 24);
+  assert.notDeepEqual(replies[0], replies[1]);
+});
+
+test('a chat template that prints the date (strftime_now, as Llama 3.x) renders with the browser clock', async () => {
+  const template =
+    "{{ bos_token }}Today is {{ strftime_now('%d %b %Y') }}.\n" +
+    '{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}<|im_start|>assistant\n';
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-template-'));
+  const file = join(dir, 'dated.jinja');
+  writeFileSync(file, template);
+  const expected = cliGenerate({ model: TINY_CHAT, prompt: 'Hi', chat: true, chatTemplateFile: file, maxTokens: 2 });
+  rmSync(dir, { recursive: true });
+  const got = await page.evaluate(
+    async ({ url, template }) => {
+      const e = await newEngine('worker');
+      await e.load(url, { chatTemplate: template });
+      const r = await e.chat.completions.create({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2, return_token_ids: true });
+      e.dispose();
+      return { prompt: r.prompt_token_ids, ids: r.choices[0].token_ids };
+    },
+    { url: `${server.origin}/models/${TINY_CHAT}`, template },
+  );
+  // The native CLI's system clock and the page's Date give the same UTC day.
+  assert.deepEqual(got.prompt, expected.prompt_ids);
+  assert.deepEqual(got.ids, expected.ids);
+});
+
+test('OpenAI fields: unsupported ones refused naming them, model echoed, penalty_last_n and stop_token_ids honoured', async () => {
+  const r = await page.evaluate(async () => {
+    const messages = [{ role: 'user', content: 'Hello' }];
+    const refusal = await tiny.chat.completions
+      .create({ messages, response_format: { type: 'json_object' } })
+      .then(() => null, describeError);
+    const echoed = (await tiny.chat.completions.create({ messages, model: 'my-model', max_tokens: 1 })).model;
+    const ids = async (extra) =>
+      (await tiny.completions.create({ prompt: 'Once upon a time', max_tokens: 16, return_token_ids: true, ...extra })).choices[0];
+    const plain = await ids({});
+    const stopped = await ids({ stop_token_ids: [plain.token_ids[2]] });
+    // repetition_penalty < 1 favours the tokens in the window (multiplies positive logits by
+    // 100): with the default window the reply repeats itself, with penalty_last_n 0 it is plain.
+    const noWindow = await ids({ repetition_penalty: 0.01, penalty_last_n: 0 });
+    const penalized = await ids({ repetition_penalty: 0.01 });
+    return { refusal, echoed, plain: plain.token_ids, stopped, noWindow: noWindow.token_ids, penalized: penalized.token_ids };
+  });
+  assert.deepEqual(r.refusal.classes.sort(), ['HearthError', 'InvalidArgumentError']);
+  assert.match(r.refusal.message, /response_format/);
+  assert.equal(r.echoed, 'my-model');
+  const firstStop = r.plain.indexOf(r.plain[2]);
+  assert.deepEqual(r.stopped.token_ids, r.plain.slice(0, firstStop + 1), 'stop_token_ids ends the reply at that token');
+  assert.equal(r.stopped.finish_reason, 'stop');
+  assert.deepEqual(r.noWindow, r.plain, 'penalty_last_n 0 turns the penalty off');
+  assert.notDeepEqual(r.penalized, r.plain, 'the penalty is on with the default window');
+});
+
+test('time_to_first_token_ms counts from the request: a request queued behind another includes its wait', async () => {
+  const r = await page.evaluate(async () => {
+    const long = tiny.completions.create({ prompt: 'Once upon a time', max_tokens: 96 });
+    const asked = performance.now();
+    const queued = tiny.completions.create({ prompt: 'Hello', max_tokens: 2 });
+    await long;
+    const longDone = performance.now();
+    const q = await queued;
+    return { waited: longDone - asked, extra: q.usage.extra };
+  });
+  console.log(`queued request: waited ${r.waited.toFixed(0)} ms, ttft ${r.extra.time_to_first_token_ms.toFixed(0)} ms, prefill ${r.extra.prefill_ms.toFixed(0)} ms`);
+  assert.ok(r.extra.time_to_first_token_ms >= r.waited - 5, `ttft ${r.extra.time_to_first_token_ms} < wait ${r.waited}`);
+  assert.ok(r.extra.time_to_first_token_ms > r.extra.prefill_ms);
 });
 
 test('no request reaches the server during generation', async () => {

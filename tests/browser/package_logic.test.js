@@ -3,6 +3,9 @@
 // OpenAI-shaped objects. Runs against the built www/dist/.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   AbortError,
@@ -17,9 +20,19 @@ import {
   serializeError,
   toHearthError,
 } from '../../www/dist/errors.js';
-import { chatBody, chatChunk, chatCompletion, completionBody, responseHeader } from '../../www/dist/openai.js';
+import {
+  chatBody,
+  chatChunk,
+  chatCompletion,
+  completionBody,
+  completionLogprobsObject,
+  responseHeader,
+  tokenArrived,
+} from '../../www/dist/openai.js';
+import { EngineBase } from '../../www/dist/engine_base.js';
 import { PushIterator } from '../../www/dist/push_iterator.js';
 import { SerialQueue } from '../../www/dist/queue.js';
+import { repoRoot } from './server.js';
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
@@ -177,10 +190,13 @@ test('OpenAI-shaped completion and final chunk', () => {
     prefill_tok_s: 100,
     decode_tok_s: 20,
     decode_round_trips: 2,
-    ttft_ms: 50,
+    prefill_ms: 30,
     gpu: { forward_passes: 3, tokens: 12, round_trips: 3, bytes_read_back: 12, dispatches: 900, encode_seconds: 0.004, graphs_built: 0 },
   };
-  const header = responseHeader('chatcmpl', 'SmolLM2', true);
+  // Arrived 50 ms before its first token.
+  const header = responseHeader('chatcmpl', 'SmolLM2', true, performance.now() - 50);
+  tokenArrived(header);
+  header.firstToken = header.arrival + 50;
   assert.match(header.id, /^chatcmpl-[0-9a-z]+$/);
   const c = chatCompletion(header, result);
   assert.deepEqual(c, {
@@ -200,6 +216,7 @@ test('OpenAI-shaped completion and final chunk', () => {
         decode_tokens_per_s: 20,
         decode_gpu_round_trips: 2,
         time_to_first_token_ms: 50,
+        prefill_ms: 30,
         gpu_round_trips: 3,
         gpu_bytes_read_back: 12,
         host_encode_ms: 4,
@@ -230,4 +247,154 @@ test('Sha256 (integrity checks) equals node:crypto over sizes around the block e
     }
     assert.equal(base64(h.digest()), createHash('sha256').update(data).digest('base64'), `${n} bytes`);
   }
+});
+
+test('logprobs requests: chat booleans and counts, legacy completion counts, 0 to 20', () => {
+  const messages = [{ role: 'user', content: 'hi' }];
+  assert.deepEqual(chatBody({ messages, logprobs: true, top_logprobs: 20 }), { messages, logprobs: true, top_logprobs: 20 });
+  assert.deepEqual(chatBody({ messages, logprobs: true }), { messages, logprobs: true });
+  assert.deepEqual(chatBody({ messages, logprobs: false, top_logprobs: null }), { messages });
+  assert.deepEqual(completionBody({ prompt: 'x', logprobs: 2 }), { prompt: 'x', logprobs: true, top_logprobs: 2 });
+  const refused = (make, needle) =>
+    assert.throws(make, (e) => e instanceof InvalidArgumentError && e.message.includes(needle), needle);
+  refused(() => chatBody({ messages, logprobs: true, top_logprobs: 21 }), 'top_logprobs = 21');
+  refused(() => chatBody({ messages, logprobs: true, top_logprobs: 1.5 }), 'top_logprobs = 1.5');
+  refused(() => chatBody({ messages, top_logprobs: 3 }), 'top_logprobs needs logprobs: true');
+  refused(() => chatBody({ messages, logprobs: 3 }), 'logprobs = 3');
+  refused(() => completionBody({ prompt: 'x', logprobs: 21 }), 'logprobs = 21');
+});
+
+test('logprobs results: the chat object and the legacy completions shape', () => {
+  const entry = (token, id, logprob, top) => ({ token, id, logprob, bytes: [...Buffer.from(token)], top_logprobs: top });
+  const alt = (token, id, logprob) => ({ token, id, logprob, bytes: [...Buffer.from(token)] });
+  const entries = [
+    entry('Par', 7, -0.1, [alt('Par', 7, -0.1), alt('Lon', 9, -2.5)]),
+    entry('is', 8, -0.01, [alt('is', 8, -0.01), alt('\ufffd', 3, -5), alt('\ufffd', 4, -6)]),
+  ];
+  const header = responseHeader('cmpl', 'm', false);
+  const c = chatCompletion(responseHeader('chatcmpl', 'm', false), {
+    text: 'Paris', finish_reason: 'length', prompt_tokens: 1, completion_tokens: 2, prompt_ids: [1], ids: [7, 8],
+    prefill_tok_s: 1, decode_tok_s: 1, decode_round_trips: 1, prefill_ms: 1, logprobs: entries,
+    gpu: { forward_passes: 0, tokens: 0, round_trips: 0, bytes_read_back: 0, dispatches: 0, encode_seconds: 0, graphs_built: 0 },
+  });
+  assert.deepEqual(c.choices[0].logprobs, { content: entries, refusal: null });
+  assert.deepEqual(completionLogprobsObject(entries, 4), {
+    tokens: ['Par', 'is'],
+    token_logprobs: [-0.1, -0.01],
+    top_logprobs: [{ Par: -0.1, Lon: -2.5 }, { is: -0.01, '\ufffd': -5 }],
+    text_offset: [4, 7],
+  });
+  assert.equal(completionLogprobsObject(null), null);
+  assert.equal(chatChunk(header, { content: 'x' }, null).choices[0].logprobs, null);
+});
+
+test('OpenAI fields Hearth does not take are refused naming the field; bookkeeping and no-op values pass', () => {
+  const messages = [{ role: 'user', content: 'hi' }];
+  const refused = (make, field) =>
+    assert.throws(make, (e) => e instanceof InvalidArgumentError && e.message.includes(field), field);
+  refused(() => chatBody({ messages, response_format: { type: 'json_object' } }), 'response_format');
+  refused(() => chatBody({ messages, tools: [{ type: 'function', function: { name: 'f' } }] }), 'tools');
+  refused(() => chatBody({ messages, tool_choice: 'auto' }), 'tool_choice');
+  refused(() => chatBody({ messages, audio: { voice: 'x' } }), 'audio');
+  refused(() => chatBody({ messages, temprature: 0.5 }), 'unknown request field temprature');
+  refused(() => chatBody({ messages, prompt: 'x' }), 'prompt is a field of completions requests');
+  refused(() => completionBody({ prompt: 'x', suffix: 'y' }), 'suffix');
+  refused(() => completionBody({ prompt: 'x', echo: true }), 'echo');
+  refused(() => chatBody({ messages, stream_options: { include_usage: true } }), 'stream_options is only allowed with stream: true');
+  refused(() => chatBody({ messages, stream: true, stream_options: { include_obfuscation: true } }), 'stream_options.include_obfuscation');
+  refused(() => chatBody({ messages, max_tokens: 5, max_completion_tokens: 6 }), 'max_completion_tokens');
+  // Accepted: bookkeeping, nulls, and the values that ask for nothing.
+  const body = chatBody({
+    messages,
+    user: 'u',
+    store: false,
+    metadata: { a: '1' },
+    service_tier: 'auto',
+    tools: null,
+    response_format: { type: 'text' },
+    tool_choice: 'none',
+    n: 1,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  assert.deepEqual(body, { messages });
+  assert.deepEqual(completionBody({ prompt: 'x', echo: false, best_of: 1 }), { prompt: 'x' });
+});
+
+test('supported engine fields get through: penalty_last_n, stop_token_ids, seed, logit_bias, max_completion_tokens', () => {
+  const messages = [{ role: 'user', content: 'hi' }];
+  assert.deepEqual(
+    chatBody({ messages, penalty_last_n: 0, stop_token_ids: [2, 7], seed: 9, logit_bias: { 5: -100 }, max_completion_tokens: 12 }),
+    { messages, penalty_last_n: 0, stop_token_ids: [2, 7], seed: 9, logit_bias: { 5: -100 }, max_tokens: 12 },
+  );
+  assert.deepEqual(chatBody({ messages, max_tokens: 12, max_completion_tokens: 12 }), { messages, max_tokens: 12 });
+  assert.deepEqual(completionBody({ prompt: 'x', penalty_last_n: 8, stop_token_ids: [1] }), { prompt: 'x', penalty_last_n: 8, stop_token_ids: [1] });
+});
+
+/** A backend without wasm: `generate` waits `delayMs`, reports one token per piece, then a result. */
+function fakeBackend({ delayMs = 0, pieces = ['Hel', 'lo'] } = {}) {
+  const seen = [];
+  return {
+    seen,
+    ready: async () => {},
+    async generate(body, onText) {
+      seen.push(body);
+      await tick(delayMs);
+      onText('', undefined); // wasm reports the first token even before it has text
+      for (const p of pieces) onText(p, undefined);
+      return {
+        text: pieces.join(''), finish_reason: 'stop', prompt_tokens: 3, completion_tokens: pieces.length + 1,
+        prompt_ids: [1, 2, 3], ids: [4, 5, 6], prefill_tok_s: 1, decode_tok_s: 1, decode_round_trips: 1,
+        prefill_ms: 2, logprobs: null,
+        gpu: { forward_passes: 0, tokens: 0, round_trips: 0, bytes_read_back: 0, dispatches: 0, encode_seconds: 0, graphs_built: 0 },
+      };
+    },
+    interrupt() {},
+    dispose() {},
+  };
+}
+
+test('the engine echoes model, times the first token from arrival, and streams include_usage as OpenAI', async () => {
+  const backend = fakeBackend({ delayMs: 60 });
+  const engine = new EngineBase(backend);
+  const messages = [{ role: 'user', content: 'hi' }];
+  const whole = await engine.chat.completions.create({ messages, model: 'my-model' });
+  assert.equal(whole.model, 'my-model');
+  assert.equal((await engine.chat.completions.create({ messages })).model, 'hearth', 'no model loaded, none asked');
+  // 60 ms passed between the request and its first token; the prefill alone was 2 ms.
+  assert.ok(whole.usage.extra.time_to_first_token_ms >= 55, `ttft ${whole.usage.extra.time_to_first_token_ms}`);
+  assert.equal(whole.usage.extra.prefill_ms, 2);
+
+  const chunks = [];
+  for await (const c of await engine.chat.completions.create({ messages, stream: true, stream_options: { include_usage: true } })) {
+    chunks.push(c);
+  }
+  // Two text chunks (the empty first-token report makes none), the finishing one, the usage one.
+  assert.deepEqual(chunks.map((c) => c.choices[0]?.delta.content ?? null), ['Hel', 'lo', null, null]);
+  assert.equal(chunks[0].choices[0].delta.role, 'assistant');
+  assert.ok(chunks.slice(0, 3).every((c) => c.usage === null));
+  assert.equal(chunks[2].choices[0].finish_reason, 'stop');
+  assert.deepEqual(chunks[3].choices, []);
+  assert.equal(chunks[3].usage.total_tokens, 6);
+  // Without include_usage the finishing chunk carries usage (no extra chunk).
+  const plain = [];
+  for await (const c of await engine.completions.create({ prompt: 'x', stream: true })) plain.push(c);
+  assert.equal(plain.length, 3);
+  assert.equal(plain[2].usage.total_tokens, 6);
+  // A refused field never reaches the backend.
+  const before = backend.seen.length;
+  await assert.rejects(engine.chat.completions.create({ messages, tools: [] }), InvalidArgumentError);
+  assert.equal(backend.seen.length, before);
+});
+
+test('the npm package ships its README and licenses', () => {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: join(repoRoot, 'www'), encoding: 'utf8' });
+  const files = JSON.parse(out)[0].files.map((f) => f.path);
+  for (const f of ['README.md', 'LICENSE-MIT', 'LICENSE-APACHE', 'dist/index.js', 'dist/wasm/hearth_bg.wasm']) {
+    assert.ok(files.includes(f), `${f} is not in the package: ${files.join(', ')}`);
+  }
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'www', 'package.json'), 'utf8'));
+  assert.equal(pkg.license, 'MIT OR Apache-2.0');
+  assert.match(readFileSync(join(repoRoot, 'www', 'LICENSE-APACHE'), 'utf8'), /Apache License\s+Version 2\.0/);
+  assert.match(readFileSync(join(repoRoot, 'www', 'LICENSE-MIT'), 'utf8'), /^MIT License/);
 });

@@ -2,7 +2,7 @@
 // (LocalBackend) or the same thing in a worker, reached by messages (WorkerBackend).
 // The OpenAI-shaped API (EngineBase) is written once, on top of this.
 
-import type { AdapterInfo, LoadOptions, ModelInfo, ModelSource } from './types.js';
+import type { AdapterInfo, LoadOptions, ModelInfo, ModelSource, TokenLogprob } from './types.js';
 import type { GpuStats, WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
 
 export interface RuntimeStats {
@@ -16,16 +16,21 @@ export interface RuntimeStats {
   gpu: GpuStats | null;
 }
 
+export type OnText = (text: string, logprobs: TokenLogprob | undefined) => void;
+
 export interface Backend {
   /** Opens WebGPU and instantiates the wasm (once); rejects with WebGPUUnavailableError. */
   ready(): Promise<void>;
   adapterInfo(): Promise<AdapterInfo>;
   load(source: ModelSource, options: LoadOptions): Promise<ModelInfo>;
   unload(): Promise<void>;
-  /** Queued behind earlier requests; `signal` removes it from the queue or stops it running. */
+  /**
+   * Queued behind earlier requests; `signal` removes it from the queue or stops it running.
+   * `onText` gets each token's logprobs entry too when the request asks for them.
+   */
   generate(
     request: WasmGenerateRequest,
-    onText: (text: string) => void,
+    onText: OnText,
     signal: AbortSignal | undefined,
   ): Promise<WasmGenerateResult>;
   /** Stops the running generation (not queued ones) after the current token. */

@@ -4,12 +4,18 @@
 import type { Backend, RuntimeStats } from './backend.js';
 import { AbortError, abortMessage } from './errors.js';
 import {
+  type ResponseHeader,
   chatBody,
   chatChunk,
   chatCompletion,
+  chatLogprobsObject,
+  chatUsageChunk,
   completionBody,
+  completionLogprobsObject,
   responseHeader,
   textCompletion,
+  textUsageChunk,
+  tokenArrived,
 } from './openai.js';
 import { PushIterator } from './push_iterator.js';
 import type {
@@ -24,6 +30,7 @@ import type {
   LoadOptions,
   ModelInfo,
   ModelSource,
+  TokenLogprob,
 } from './types.js';
 import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
 
@@ -80,39 +87,54 @@ export class EngineBase implements EngineInterface {
     this.backend.dispose();
   }
 
-  private modelName(request: { model?: string | undefined }): string {
-    return String(this.info?.name ?? request.model ?? 'hearth');
+  /** OpenAI echoes the request's `model`; without one, the loaded model's name. */
+  private modelName(request: { model?: string | null | undefined }): string {
+    return String(request.model ?? this.info?.name ?? 'hearth');
+  }
+
+  private header(prefix: string, request: ChatCompletionRequest | CompletionRequest, arrival: number): ResponseHeader {
+    const usageChunk = request.stream === true && request.stream_options?.include_usage === true;
+    return responseHeader(prefix, this.modelName(request), request.return_token_ids === true, arrival, usageChunk);
   }
 
   private async createChat(
     request: ChatCompletionRequest,
   ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+    const arrival = performance.now();
     const body = chatBody(request);
-    const header = responseHeader('chatcmpl', this.modelName(request), request.return_token_ids === true);
+    const header = this.header('chatcmpl', request, arrival);
     if (!request.stream) {
-      return chatCompletion(header, await this.backend.generate(body, () => {}, request.signal));
+      return chatCompletion(header, await this.backend.generate(body, () => tokenArrived(header), request.signal));
     }
     let first = true;
-    return this.stream<ChatCompletionChunk>(body, request.signal, {
-      piece: (text) => {
+    return this.stream<ChatCompletionChunk>(body, request.signal, header, {
+      piece: (text, logprobs) => {
         const delta = first ? { role: 'assistant' as const, content: text } : { content: text };
         first = false;
-        return chatChunk(header, delta, null);
+        return chatChunk(header, delta, null, chatLogprobsObject(logprobs && [logprobs]));
       },
       end: (result) => chatChunk(header, first ? { role: 'assistant', content: '' } : {}, result),
+      usage: (result) => chatUsageChunk(header, result),
     });
   }
 
   private async createCompletion(request: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>> {
+    const arrival = performance.now();
     const body = completionBody(request);
-    const header = responseHeader('cmpl', this.modelName(request), request.return_token_ids === true);
+    const header = this.header('cmpl', request, arrival);
     if (!request.stream) {
-      const result = await this.backend.generate(body, () => {}, request.signal);
-      return textCompletion(header, result.text, result);
+      const result = await this.backend.generate(body, () => tokenArrived(header), request.signal);
+      return textCompletion(header, result.text, result, completionLogprobsObject(result.logprobs));
     }
-    return this.stream<CompletionChunk>(body, request.signal, {
-      piece: (text) => textCompletion(header, text, null),
+    let offset = 0;
+    return this.stream<CompletionChunk>(body, request.signal, header, {
+      piece: (text, logprobs) => {
+        const chunk = textCompletion(header, text, null, completionLogprobsObject(logprobs && [logprobs], offset));
+        offset += logprobs?.token.length ?? 0;
+        return chunk;
+      },
       end: (result) => textCompletion(header, '', result),
+      usage: (result) => textUsageChunk(header, result),
     });
   }
 
@@ -126,7 +148,12 @@ export class EngineBase implements EngineInterface {
   private stream<T>(
     body: WasmGenerateRequest,
     userSignal: AbortSignal | undefined,
-    make: { piece: (text: string) => T; end: (result: WasmGenerateResult) => T },
+    header: ResponseHeader,
+    make: {
+      piece: (text: string, logprobs: TokenLogprob | undefined) => T;
+      end: (result: WasmGenerateResult) => T;
+      usage: (result: WasmGenerateResult) => T;
+    },
   ): AsyncIterable<T> {
     const own = new AbortController();
     const chunks = new PushIterator<T>(() => own.abort(new AbortError('the stream was closed by its reader')));
@@ -137,10 +164,19 @@ export class EngineBase implements EngineInterface {
     if (userSignal?.aborted) forward();
     userSignal?.addEventListener('abort', forward, { once: true });
     this.backend
-      .generate(body, (text) => chunks.push(make.piece(text)), own.signal)
+      .generate(
+        body,
+        (text, logprobs) => {
+          tokenArrived(header);
+          // wasm reports the first token even before it has text (to time it): no chunk for that.
+          if (text || logprobs) chunks.push(make.piece(text, logprobs));
+        },
+        own.signal,
+      )
       .then(
         (result) => {
           chunks.push(make.end(result));
+          if (header.usageChunk) chunks.push(make.usage(result));
           chunks.end();
         },
         (error: unknown) => {

@@ -1,7 +1,7 @@
 // The wasm engine in the current thread (a page or a worker). Every operation goes through one
 // queue: loads and generations run one at a time, in order.
 
-import type { Backend, RuntimeStats } from './backend.js';
+import type { Backend, OnText, RuntimeStats } from './backend.js';
 import { AbortError, HearthError, abortMessage, toHearthError } from './errors.js';
 import { loadModel } from './loader.js';
 import { SerialQueue } from './queue.js';
@@ -52,7 +52,7 @@ export class LocalBackend implements Backend {
 
   generate(
     request: WasmGenerateRequest,
-    onText: (text: string) => void,
+    onText: OnText,
     signal: AbortSignal | undefined,
   ): Promise<WasmGenerateResult> {
     return this.queue.run(async () => {
@@ -66,9 +66,9 @@ export class LocalBackend implements Backend {
         // wasm starts the generation on a later microtask, and an interrupt that reaches an
         // idle engine is ignored; so an interrupt asked for early is repeated with each piece
         // of text until the generation has seen it.
-        const pending = engine.generate(request, (text) => {
+        const pending = engine.generate(request, (text, logprobs) => {
           if (this.interruptAsked) engine.interrupt();
-          onText(text);
+          onText(text, logprobs);
         });
         if (this.interruptAsked) engine.interrupt();
         const result = await pending;

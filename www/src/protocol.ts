@@ -2,7 +2,7 @@
 // id; the worker answers with any number of progress/text messages, then one result or error.
 
 import type { SerializedError } from './errors.js';
-import type { LoadProgress } from './types.js';
+import type { LoadProgress, TokenLogprob } from './types.js';
 import type { WasmGenerateRequest } from './wasm_contract.js';
 
 /** EngineOptions as they cross postMessage (a URL object does not survive structured clone). */
@@ -34,6 +34,6 @@ export type ToWorker =
 
 export type FromWorker =
   | { kind: 'progress'; id: number; progress: LoadProgress }
-  | { kind: 'text'; id: number; text: string }
+  | { kind: 'text'; id: number; text: string; logprobs?: TokenLogprob | undefined }
   | { kind: 'result'; id: number; value: unknown }
   | { kind: 'error'; id: number; error: SerializedError };

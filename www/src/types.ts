@@ -89,6 +89,41 @@ export interface ChatMessage {
   content: string;
 }
 
+/** One alternative at a step: a token, its bytes and its log-probability (natural log). */
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+  /** The token's UTF-8 bytes (`token` shows U+FFFD for a partial character). */
+  bytes: number[];
+  /** Non-OpenAI: the token id. */
+  id: number;
+}
+
+/**
+ * One output token's log-probability and the `top_logprobs` most likely tokens at its step:
+ * the log-softmax of the model's raw logits, before temperature, penalties and logit_bias
+ * (as OpenAI reports them).
+ */
+export interface TokenLogprob extends TopLogprob {
+  top_logprobs: TopLogprob[];
+}
+
+/** `choices[0].logprobs` of a chat completion or chunk asked with `logprobs: true`. */
+export interface ChatCompletionLogprobs {
+  content: TokenLogprob[];
+  refusal: null;
+}
+
+/** `choices[0].logprobs` of a raw completion asked with `logprobs: N` (OpenAI's legacy shape). */
+export interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  /** Per token: the N most likely tokens → their logprobs. */
+  top_logprobs: Record<string, number>[];
+  /** Each token's offset in the completion's text (UTF-16 code units). */
+  text_offset: number[];
+}
+
 /** Sampling fields shared by chat and raw completions. Defaults are greedy (temperature 0). */
 export interface SamplingParams {
   max_tokens?: number;
@@ -103,13 +138,28 @@ export interface SamplingParams {
   repetition_penalty?: number;
   /** OpenAI: token id (as a string key) → bias in [-100, 100] added to that token's logit. */
   logit_bias?: Record<string, number>;
+  /** The penalties look at the last this many tokens (default 64; 0 turns them off). */
+  penalty_last_n?: number;
+  /** Generation stops when one of these token ids is sampled (its text is not output). */
+  stop_token_ids?: number[];
 }
 
+/**
+ * Fields of OpenAI's API that Hearth does not implement (`response_format` other than text,
+ * `tools`, `tool_choice`, `audio`, ...) and unknown fields are refused with an
+ * InvalidArgumentError naming the field; bookkeeping fields (`user`, `store`, `metadata`,
+ * `service_tier`, ...) are accepted and ignored; `null` means not given.
+ */
 interface RequestCommon extends SamplingParams {
-  /** Ignored (the engine runs the model it loaded); echoed back if given. */
-  model?: string;
+  /** The engine runs the model it loaded; this name is echoed in the response's `model`. */
+  model?: string | null;
   /** Only 1 is supported. */
-  n?: number;
+  n?: number | null;
+  /**
+   * With `stream: true`. `include_usage: true`: every chunk has `usage: null` and a last chunk
+   * with no choices carries it (OpenAI's shape); without it, the finishing chunk carries usage.
+   */
+  stream_options?: { include_usage?: boolean | null } | null;
   signal?: AbortSignal;
   /** Non-OpenAI: also return the prompt's and the completion's token ids. */
   return_token_ids?: boolean;
@@ -117,6 +167,12 @@ interface RequestCommon extends SamplingParams {
 
 export interface ChatCompletionRequestBase extends RequestCommon {
   messages: ChatMessage[];
+  /** OpenAI's newer name for `max_tokens`. */
+  max_completion_tokens?: number | null;
+  /** Report each output token's log-probability (`choices[0].logprobs.content`). */
+  logprobs?: boolean | null;
+  /** With `logprobs`: also the 0 to 20 most likely tokens at each step. */
+  top_logprobs?: number | null;
 }
 export interface ChatCompletionRequestNonStreaming extends ChatCompletionRequestBase {
   stream?: false | null;
@@ -128,6 +184,8 @@ export type ChatCompletionRequest = ChatCompletionRequestNonStreaming | ChatComp
 
 export interface CompletionRequestBase extends RequestCommon {
   prompt: string;
+  /** OpenAI's legacy completions: report logprobs with this many (0 to 20) alternatives. */
+  logprobs?: number | null;
 }
 export interface CompletionRequestNonStreaming extends CompletionRequestBase {
   stream?: false | null;
@@ -150,7 +208,10 @@ export interface CompletionUsage {
     decode_tokens_per_s: number;
     /** GPU submissions waited on after the prefill: greedy decoding chains up to 16 tokens per one. */
     decode_gpu_round_trips: number;
+    /** From the request's arrival to its first token: queueing, template, tokenisation, prefill, worker hop. */
     time_to_first_token_ms: number;
+    /** The prefill pass alone. */
+    prefill_ms: number;
     /** All GPU round trips of the request (prefill and decode). */
     gpu_round_trips: number;
     /** Bytes copied back from the GPU: 4 per token id; logits only when sampling on the CPU. */
@@ -171,7 +232,8 @@ export interface ChatCompletion {
     index: 0;
     message: { role: 'assistant'; content: string };
     finish_reason: FinishReason;
-    logprobs: null;
+    /** With `logprobs: true`; else null. */
+    logprobs: ChatCompletionLogprobs | null;
     token_ids?: number[];
   }[];
   usage: CompletionUsage;
@@ -191,7 +253,8 @@ export interface ChatCompletionChunk {
     index: 0;
     delta: { role?: 'assistant'; content?: string };
     finish_reason: FinishReason | null;
-    logprobs: null;
+    /** With `logprobs: true`: the entries of the tokens this chunk's text came from. */
+    logprobs: ChatCompletionLogprobs | null;
     token_ids?: number[];
   }[];
   usage: CompletionUsage | null;
@@ -207,7 +270,8 @@ export interface Completion {
     index: 0;
     text: string;
     finish_reason: FinishReason | null;
-    logprobs: null;
+    /** With `logprobs: N`; else null. */
+    logprobs: CompletionLogprobs | null;
     token_ids?: number[];
   }[];
   usage: CompletionUsage | null;

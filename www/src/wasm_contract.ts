@@ -1,12 +1,14 @@
 // The Rust core's wasm surface (src/wasm.rs), typed by hand from its contract: wasm-bindgen
 // types most of it as `any`, and this file is where the JS side says what it relies on.
 
-import type { AdapterInfo, ModelInfo, SamplingParams } from './types.js';
+import type { AdapterInfo, ModelInfo, SamplingParams, TokenLogprob } from './types.js';
 
 /** The body `WasmEngine.generate` accepts: exactly one of messages / prompt, plus sampling. */
 export interface WasmGenerateRequest extends SamplingParams {
   messages?: { role: string; content: string }[];
   prompt?: string;
+  logprobs?: boolean;
+  top_logprobs?: number;
 }
 
 export interface WasmGenerateResult {
@@ -19,8 +21,11 @@ export interface WasmGenerateResult {
   prefill_tok_s: number;
   decode_tok_s: number;
   decode_round_trips: number;
-  ttft_ms: number;
+  /** The prefill pass alone (the package times the first token itself). */
+  prefill_ms: number;
   gpu: GpuStats;
+  /** With `logprobs: true`: one entry per output token; else null. */
+  logprobs: TokenLogprob[] | null;
 }
 
 /** The Rust `GpuStats` (src/model/stats.rs): GPU work counters. */
@@ -49,7 +54,11 @@ export interface WasmEngineInstance {
   finishLoad(chatTemplate?: string): Promise<ModelInfo>;
   isLoaded(): boolean;
   unload(): void;
-  generate(request: WasmGenerateRequest, onText: (text: string) => void): Promise<WasmGenerateResult>;
+  /** `onText` gets each token's logprobs entry too when the request has `logprobs: true`. */
+  generate(
+    request: WasmGenerateRequest,
+    onText: (text: string, logprobs: TokenLogprob | undefined) => void,
+  ): Promise<WasmGenerateResult>;
   interrupt(): void;
   gpuStats(): GpuStats | null;
   free(): void;

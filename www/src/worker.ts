@@ -69,7 +69,11 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
         break;
       case 'generate':
         answer(m.id, (signal) =>
-          need().generate(m.request, (text) => scope.postMessage({ kind: 'text', id: m.id, text }), signal),
+          need().generate(
+            m.request,
+            (text, logprobs) => scope.postMessage({ kind: 'text', id: m.id, text, logprobs }),
+            signal,
+          ),
         );
         break;
       case 'stats':

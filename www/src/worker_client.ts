@@ -1,7 +1,7 @@
 // The page side of a worker engine: every Backend call becomes a message to the worker
 // (protocol.ts); replies are matched by id, errors rebuilt into their classes.
 
-import type { Backend, RuntimeStats } from './backend.js';
+import type { Backend, OnText, RuntimeStats } from './backend.js';
 import { absoluteUrl } from './cache.js';
 import { EngineBase } from './engine_base.js';
 import { AbortError, HearthError, abortMessage, deserializeError } from './errors.js';
@@ -12,7 +12,7 @@ import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
-  onText?: ((text: string) => void) | undefined;
+  onText?: OnText | undefined;
   onProgress?: ((progress: LoadProgress) => void) | undefined;
 }
 
@@ -79,7 +79,7 @@ class WorkerBackend implements Backend {
 
   generate(
     request: WasmGenerateRequest,
-    onText: (text: string) => void,
+    onText: OnText,
     signal: AbortSignal | undefined,
   ): Promise<WasmGenerateResult> {
     return this.call({ kind: 'generate', request }, { onText }, signal);
@@ -135,7 +135,7 @@ class WorkerBackend implements Backend {
         p.onProgress?.(m.progress);
         break;
       case 'text':
-        p.onText?.(m.text);
+        p.onText?.(m.text, m.logprobs);
         break;
       case 'result':
         this.pending.delete(m.id);

@@ -48,6 +48,10 @@ pub struct Args {
     /// sampler; same ids for the same seed).
     #[arg(long)]
     cpu_sampling: bool,
+    /// Report each token's log-probability and this many most likely alternatives (0 to
+    /// 20): a table on stderr after the text, or `logprobs` in the --json object.
+    #[arg(long, value_name = "N")]
+    logprobs: Option<u32>,
     /// Print one JSON object (ids, text, timings) instead of streaming text.
     #[arg(long)]
     json: bool,
@@ -87,6 +91,8 @@ pub fn run(args: Args) -> Result<(), String> {
         seed: args.seed,
         max_tokens: args.max_tokens,
         stop: args.stop.clone(),
+        logprobs: args.logprobs.is_some(),
+        top_logprobs: args.logprobs.unwrap_or(0),
         ..Default::default()
     };
     let json = args.json;
@@ -103,6 +109,9 @@ pub fn run(args: Args) -> Result<(), String> {
         println!("{}", serde_json::to_string(&g).map_err(|e| e.to_string())?);
     } else {
         println!();
+        if let Some(logprobs) = &g.logprobs {
+            print_logprobs(logprobs);
+        }
         eprintln!(
             "[{} prompt tokens at {:.1} tok/s, {} generated at {:.1} tok/s, {:?}]",
             g.prefill_tokens,
@@ -113,4 +122,12 @@ pub fn run(args: Args) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// One line per token: its logprob and text, then the alternatives.
+fn print_logprobs(logprobs: &[hearth::engine::TokenLogprob]) {
+    for lp in logprobs {
+        let alternatives: Vec<String> = lp.top_logprobs.iter().map(|t| format!("{:?} {:.4}", t.token, t.logprob)).collect();
+        eprintln!("{:>9.4} {:<16} | {}", lp.logprob, format!("{:?}", lp.token), alternatives.join("  "));
+    }
 }

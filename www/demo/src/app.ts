@@ -203,7 +203,7 @@ async function send(): Promise<void> {
   if (!engine || !model || !text || document.body.dataset.state === 'generating') return;
   ui.prompt.value = '';
   showError(null);
-  addMessage('user', text);
+  const asked = addMessage('user', text);
   history.push({ role: 'user', content: text });
   const reply = addMessage('assistant', '');
   reply.root.classList.add('streaming');
@@ -212,6 +212,7 @@ async function send(): Promise<void> {
   const system = ui.systemPrompt.value.trim();
   const messages: ChatMessage[] = system ? [{ role: 'system', content: system }, ...history] : [...history];
   let content = '';
+  let failed = false;
   let frame = 0;
   const render = () => {
     frame = 0;
@@ -245,11 +246,22 @@ async function send(): Promise<void> {
     }
   } catch (e) {
     showError(describe(e));
+    failed = true;
   } finally {
     if (frame) cancelAnimationFrame(frame);
     render();
     reply.root.classList.remove('streaming');
-    history.push({ role: 'assistant', content });
+    if (failed) {
+      // The failed turn leaves the history: kept, it would go into every later request (an
+      // over-long message would make each of them fail too). The question stays on screen,
+      // marked, and back in the input to edit or resend.
+      history.pop();
+      asked.root.classList.add('failed');
+      if (!content) reply.root.remove();
+      if (!ui.prompt.value) ui.prompt.value = text;
+    } else {
+      history.push({ role: 'assistant', content });
+    }
     setState(model ? 'ready' : 'idle');
     ui.prompt.focus();
   }
