@@ -334,6 +334,21 @@ impl WasmEngine {
         self.inner.interrupt.set(true);
     }
 
+    /// Test hook: destroys the GPU device, as a driver reset or a phone reclaiming a
+    /// background tab's GPU would. The running request then fails with `DeviceLostError`;
+    /// hearth-llm re-creates the device and reloads the model on the next one.
+    #[wasm_bindgen(js_name = debugLoseDevice)]
+    pub fn debug_lose_device(&self) {
+        self.inner.ctx.device.destroy();
+    }
+
+    /// Whether the GPU device has reported itself lost (asked after a failure that came
+    /// before the report: see LocalBackend's recovery).
+    #[wasm_bindgen(js_name = deviceLost)]
+    pub fn device_lost(&self) -> bool {
+        self.inner.ctx.device_lost()
+    }
+
     /// The loaded model's GPU counters since load (`GpuStats`: forward passes, tokens, round
     /// trips, bytes read back, dispatches, host encode seconds, graphs built), or null.
     #[wasm_bindgen(js_name = gpuStats)]

@@ -184,6 +184,12 @@ impl GpuContext {
         Ok(GpuContext { device, queue, info, features, max_storage_binding, limits, tuning, faults })
     }
 
+    /// Whether the device reported itself lost. In browsers that report comes a moment after
+    /// the loss, so a failure just before it (a readback that could not map) is checked again.
+    pub fn device_lost(&self) -> bool {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner()).lost.is_some()
+    }
+
     /// An error for a lost device or an earlier uncaught GPU error, if there was one.
     pub fn check_faults(&self) -> Result<()> {
         let f = self.faults.lock().unwrap_or_else(|p| p.into_inner());

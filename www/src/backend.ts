@@ -35,6 +35,8 @@ export interface Backend {
   ): Promise<WasmGenerateResult>;
   /** Stops the running generation (not queued ones) after the current token. */
   interrupt(): void;
+  /** Test hook: loses the GPU device now, as a driver reset would (not queued). */
+  loseDevice(): void;
   stats(): Promise<RuntimeStats>;
   dispose(): void;
 }

@@ -73,6 +73,15 @@ export class EngineBase implements EngineInterface {
     await this.backend.unload();
   }
 
+  /**
+   * Test hook: loses the GPU device now, as a driver reset or a phone reclaiming a background
+   * tab's GPU would. The running request fails with DeviceLostError; the next one runs on a
+   * new device with the model loaded again (from the cache for a URL).
+   */
+  debugLoseDevice(): void {
+    this.backend.loseDevice();
+  }
+
   interrupt(): void {
     this.backend.interrupt();
   }

@@ -1,8 +1,13 @@
 // The wasm engine in the current thread (a page or a worker). Every operation goes through one
 // queue: loads and generations run one at a time, in order.
+//
+// A lost GPU device (driver reset, a phone reclaiming a background tab's GPU) fails the
+// request that was running with DeviceLostError; the next request creates a new device and
+// reloads the last model from where it came (the cache for a URL, the same File or Blob)
+// before it runs, so a page only has to retry.
 
 import type { Backend, OnText, RuntimeStats } from './backend.js';
-import { AbortError, HearthError, abortMessage, toHearthError } from './errors.js';
+import { AbortError, DeviceLostError, HearthError, abortMessage, toHearthError } from './errors.js';
 import { loadModel } from './loader.js';
 import { SerialQueue } from './queue.js';
 import type { AdapterInfo, EngineOptions, LoadOptions, ModelInfo, ModelSource } from './types.js';
@@ -26,6 +31,10 @@ export class LocalBackend implements Backend {
   private generating = false;
   private interruptAsked = false;
   private disposed = false;
+  /** Set when a call failed with DeviceLostError: the next one starts on a new device. */
+  private deviceLost = false;
+  /** What the current model was loaded from, to load it again on a new device. */
+  private lastLoad: { source: ModelSource; options: LoadOptions } | null = null;
 
   constructor(private readonly options: EngineOptions = {}) {}
 
@@ -39,13 +48,22 @@ export class LocalBackend implements Backend {
 
   load(source: ModelSource, options: LoadOptions): Promise<ModelInfo> {
     return this.queue.run(async () => {
-      const engine = await this.wasmEngine();
-      return loadModel(engine, source, options);
+      this.lastLoad = null;
+      const engine = await this.usableEngine(false);
+      try {
+        const info = await loadModel(engine, source, options);
+        const { useCache, chatTemplate, integrity } = options;
+        this.lastLoad = { source, options: { useCache, chatTemplate, integrity } };
+        return info;
+      } catch (e) {
+        throw await this.noteFailure(e);
+      }
     }, options.signal);
   }
 
   unload(): Promise<void> {
     return this.queue.run(async () => {
+      this.lastLoad = null;
       if (this.engine) (await this.engine).unload();
     });
   }
@@ -61,7 +79,7 @@ export class LocalBackend implements Backend {
       const stop = () => this.interrupt();
       signal?.addEventListener('abort', stop, { once: true });
       try {
-        const engine = await this.wasmEngine();
+        const engine = await this.usableEngine(true);
         if (!engine.isLoaded()) throw new HearthError('no model is loaded: call load() first');
         // wasm starts the generation on a later microtask, and an interrupt that reaches an
         // idle engine is ignored; so an interrupt asked for early is repeated with each piece
@@ -75,7 +93,7 @@ export class LocalBackend implements Backend {
         if (signal?.aborted) throw new AbortError(abortMessage(signal));
         return result;
       } catch (e) {
-        throw toHearthError(e);
+        throw await this.noteFailure(e);
       } finally {
         this.generating = false;
         signal?.removeEventListener('abort', stop);
@@ -87,6 +105,59 @@ export class LocalBackend implements Backend {
     if (!this.generating) return;
     this.interruptAsked = true;
     this.instance?.interrupt();
+  }
+
+  loseDevice(): void {
+    this.instance?.debugLoseDevice();
+  }
+
+  /**
+   * The error as ours; a lost device is remembered so that the next call replaces it. A
+   * browser reports the loss a moment after it (GPUDevice.lost resolves later), so a GPU
+   * failure just before the report (a readback that could not map) is checked again once
+   * the report had time to arrive, and then counts as the loss it was.
+   */
+  private async noteFailure(e: unknown): Promise<HearthError> {
+    let error = toHearthError(e);
+    if (!(error instanceof DeviceLostError) && !(error instanceof AbortError) && this.instance) {
+      for (const ms of [0, 50, 200]) {
+        if (this.instance.deviceLost()) {
+          error = new DeviceLostError(`the GPU device was lost (first seen as: ${error.message})`);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      }
+    }
+    if (error instanceof DeviceLostError) this.deviceLost = true;
+    return error;
+  }
+
+  /**
+   * The wasm engine, on a new device after a loss (the old one and its buffers are freed),
+   * with the last model loaded again when `reload` says the call needs it.
+   */
+  private async usableEngine(reload: boolean): Promise<WasmEngineInstance> {
+    if (!this.deviceLost) return this.wasmEngine();
+    const old = this.instance;
+    this.engine = null;
+    this.instance = null;
+    this.deviceLost = false;
+    try {
+      old?.free();
+    } catch {
+      // already unusable
+    }
+    const engine = await this.wasmEngine();
+    if (reload && this.lastLoad) {
+      try {
+        await loadModel(engine, this.lastLoad.source, this.lastLoad.options);
+      } catch (e) {
+        throw new DeviceLostError(
+          `the GPU device was lost, and loading the model again on a new one failed: ${toHearthError(e).message}`,
+        );
+      }
+    }
+    return engine;
   }
 
   async stats(): Promise<RuntimeStats> {

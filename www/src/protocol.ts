@@ -30,6 +30,7 @@ export type ToWorker =
   /** Fires the AbortSignal of request `id` (a load or a generate). */
   | { kind: 'abort'; id: number }
   | { kind: 'interrupt' }
+  | { kind: 'loseDevice' }
   | { kind: 'dispose' };
 
 export type FromWorker =

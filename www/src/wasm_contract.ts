@@ -60,6 +60,10 @@ export interface WasmEngineInstance {
     onText: (text: string, logprobs: TokenLogprob | undefined) => void,
   ): Promise<WasmGenerateResult>;
   interrupt(): void;
+  /** Test hook: destroys the GPU device (see LocalBackend's recovery). */
+  debugLoseDevice(): void;
+  /** Whether the device has reported itself lost. */
+  deviceLost(): boolean;
   gpuStats(): GpuStats | null;
   free(): void;
 }

@@ -82,6 +82,9 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
       case 'abort':
         signals.get(m.id)?.abort();
         break;
+      case 'loseDevice':
+        backend?.loseDevice();
+        break;
       case 'interrupt':
         backend?.interrupt();
         break;

@@ -85,6 +85,10 @@ class WorkerBackend implements Backend {
     return this.call({ kind: 'generate', request }, { onText }, signal);
   }
 
+  loseDevice(): void {
+    if (!this.broken) this.worker.postMessage({ kind: 'loseDevice' } satisfies ToWorker);
+  }
+
   interrupt(): void {
     if (!this.broken) this.worker.postMessage({ kind: 'interrupt' } satisfies ToWorker);
   }
