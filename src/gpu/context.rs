@@ -106,6 +106,24 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     pub tuning: Tuning,
     faults: Arc<Mutex<GpuFaults>>,
+    /// Set on a model's handle (`scoped`): the buffers made through it, destroyed together.
+    owned: Option<Arc<OwnedBuffers>>,
+}
+
+/// The buffers of one owner (a model and everything built for it), destroyed when the last
+/// handle to them goes. Why: wgpu's WebGPU backend does not destroy a GPUBuffer when the Rust
+/// side drops it, so its memory waits for the JS garbage collector, which GPU memory does not
+/// prompt; switching models could then run out of GPU memory with the old model unreachable
+/// but not freed (seen in tests/browser/soak.test.js). Natively wgpu frees on drop anyway.
+#[derive(Default)]
+struct OwnedBuffers(Mutex<Vec<wgpu::Buffer>>);
+
+impl Drop for OwnedBuffers {
+    fn drop(&mut self) {
+        for buffer in self.0.get_mut().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            buffer.destroy();
+        }
+    }
 }
 
 impl GpuContext {
@@ -181,7 +199,32 @@ impl GpuContext {
             let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
             f.lost.get_or_insert_with(|| format!("{reason:?}: {message}"));
         });
-        Ok(GpuContext { device, queue, info, features, max_storage_binding, limits, tuning, faults })
+        Ok(GpuContext { device, queue, info, features, max_storage_binding, limits, tuning, faults, owned: None })
+    }
+
+    /// A handle on the same device for one owner (a model): every buffer made through it
+    /// (`create_buffer`, `create_buffer_init`, the f32 helpers) is destroyed when the last
+    /// clone of the handle is dropped.
+    pub fn scoped(&self) -> GpuContext {
+        GpuContext { owned: Some(Arc::default()), ..self.clone() }
+    }
+
+    /// A buffer that lives as long as this handle's owner (or until dropped, unscoped).
+    pub fn create_buffer(&self, desc: &wgpu::BufferDescriptor) -> wgpu::Buffer {
+        self.keep(self.device.create_buffer(desc))
+    }
+
+    /// `create_buffer` with initial contents.
+    pub fn create_buffer_init(&self, desc: &wgpu::util::BufferInitDescriptor) -> wgpu::Buffer {
+        use wgpu::util::DeviceExt;
+        self.keep(self.device.create_buffer_init(desc))
+    }
+
+    fn keep(&self, buffer: wgpu::Buffer) -> wgpu::Buffer {
+        if let Some(owned) = &self.owned {
+            owned.0.lock().unwrap_or_else(|p| p.into_inner()).push(buffer.clone());
+        }
+        buffer
     }
 
     /// Whether the device reported itself lost. In browsers that report comes a moment after

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 impl GpuContext {
     /// A storage buffer of `len` f32s, zero-initialised, usable as kernel input and output.
     pub fn f32_buffer(&self, label: &str, len: usize) -> wgpu::Buffer {
-        self.device.create_buffer(&wgpu::BufferDescriptor {
+        self.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: (len.max(1) * 4) as u64,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
@@ -38,7 +38,10 @@ impl GpuContext {
         let mut encoder = self.device.create_command_encoder(&Default::default());
         encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
         self.queue.submit([encoder.finish()]);
-        self.map_read(&staging).await
+        let bytes = self.map_read(&staging).await;
+        // A one-off staging buffer: freed now (on the web a dropped buffer waits for GC).
+        staging.destroy();
+        bytes
     }
 
     /// `map_read` of the first `bytes` bytes only (a multiple of 4, at most the buffer's size).

@@ -38,7 +38,7 @@ impl GpuMatrix {
         while first_row < rows {
             let n = rows_per_part.min(rows - first_row);
             let size = (u64::from(n) * gpu_row_bytes).next_multiple_of(4);
-            let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            let buffer = ctx.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(name),
                 size,
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,

@@ -39,7 +39,6 @@ pub mod step;
 pub mod tensor;
 
 use bytemuck::Pod;
-use wgpu::util::DeviceExt;
 
 use crate::error::Result;
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
@@ -158,7 +157,7 @@ impl From<Dispatch> for Vec<Dispatch> {
 
 /// A uniform buffer holding one params struct (created at load, never per token).
 pub(crate) fn uniform<T: Pod>(ctx: &GpuContext, params: &T) -> wgpu::Buffer {
-    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+    ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: Some("params"),
         contents: bytemuck::bytes_of(params),
         usage: wgpu::BufferUsages::UNIFORM,

@@ -24,8 +24,6 @@
 
 use std::cell::Cell;
 
-use wgpu::util::DeviceExt;
-
 use super::Dispatch;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
@@ -135,7 +133,7 @@ impl GpuSampler {
             return Err(Error::InvalidArgument(format!("GPU sampler: vocabulary of {vocab}, allowed: 1 ..= {MAX_VOCAB}")));
         }
         let buffer = |label: &str, size: u64, usage: wgpu::BufferUsages| {
-            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            ctx.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
                 size,
                 usage: usage | wgpu::BufferUsages::COPY_DST,
@@ -194,7 +192,7 @@ impl GpuSampler {
                 out_id.size()
             )));
         }
-        let place = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        let place = ctx.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("sample place"),
             contents: bytemuck::bytes_of(&Place { logits_offset, out_offset, ..Default::default() }),
             usage: wgpu::BufferUsages::UNIFORM,

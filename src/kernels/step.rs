@@ -23,8 +23,8 @@ impl Step {
 
 /// The step uniform's buffer: written with `queue.write_buffer` before a run, or filled by
 /// a copy inside a command buffer (decode chains).
-pub fn step_uniform(device: &wgpu::Device) -> wgpu::Buffer {
-    device.create_buffer(&wgpu::BufferDescriptor {
+pub fn step_uniform(ctx: &crate::gpu::GpuContext) -> wgpu::Buffer {
+    ctx.create_buffer(&wgpu::BufferDescriptor {
         label: Some("step"),
         size: std::mem::size_of::<Step>() as u64,
         usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,

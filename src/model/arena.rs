@@ -79,7 +79,7 @@ const COPY_SRC: wgpu::BufferUsages = wgpu::BufferUsages::COPY_SRC;
 const COPY_DST: wgpu::BufferUsages = wgpu::BufferUsages::COPY_DST;
 
 fn buffer(ctx: &GpuContext, label: &str, size: u64, usage: wgpu::BufferUsages) -> wgpu::Buffer {
-    ctx.device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size, usage, mapped_at_creation: false })
+    ctx.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size, usage, mapped_at_creation: false })
 }
 
 /// A buffer the CPU maps to read results.

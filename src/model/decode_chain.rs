@@ -33,7 +33,7 @@ const STEP_BYTES: u64 = std::mem::size_of::<Step>() as u64;
 impl DecodeChain {
     pub fn new(ctx: &GpuContext) -> DecodeChain {
         let buffer = |label: &str, size: u64, usage: wgpu::BufferUsages| {
-            ctx.device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size, usage, mapped_at_creation: false })
+            ctx.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size, usage, mapped_at_creation: false })
         };
         let n = u64::from(MAX_DECODE_CHAIN);
         DecodeChain {

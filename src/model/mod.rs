@@ -120,7 +120,7 @@ impl Model {
     pub async fn from_weights(ctx: &GpuContext, config: ModelConfig, weights: ModelWeights, options: ModelOptions) -> Result<Model> {
         let n_ctx = context_length(ctx, &config, options)?;
         let kv = KvCache::new(ctx, &config, n_ctx);
-        let step = step_uniform(&ctx.device);
+        let step = step_uniform(ctx);
         let inv_freq_global = ctx.f32_buffer_from("inv_freq", &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale));
         let inv_freq_local = match config.family.sliding_window {
             Some(swa) if config.sliding_window > 0 => {

@@ -34,13 +34,13 @@ impl Sampling {
             return Ok(None);
         }
         let sampler = GpuSampler::new(ctx, vocab)?;
-        let out = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        let out = ctx.create_buffer(&wgpu::BufferDescriptor {
             label: Some("sampled id"),
             size: 4,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        let logprobs_staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        let logprobs_staging = ctx.create_buffer(&wgpu::BufferDescriptor {
             label: Some("sampled logprobs staging"),
             size: GpuSampler::LOGPROBS_STAGING_BYTES,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,

@@ -55,7 +55,10 @@ pub struct ModelStream {
 impl ModelStream {
     /// Starts a load of a `file_len`-byte GGUF file whose bytes will be pushed from byte 0.
     pub fn new(ctx: &GpuContext, file_len: u64, options: ModelOptions) -> ModelStream {
-        ModelStream { ctx: ctx.clone(), options, file_len, received: 0, state: State::Header { prefix: Vec::new(), need: 0, tried: 0 } }
+        // The model's own handle: its buffers (weights, caches, graphs, sampler) are destroyed
+        // with the model, or with this stream if the load fails.
+        let ctx = ctx.scoped();
+        ModelStream { ctx, options, file_len, received: 0, state: State::Header { prefix: Vec::new(), need: 0, tried: 0 } }
     }
 
     /// Starts a load whose header was already parsed (natively, by `GgufFile`): the next
@@ -63,7 +66,7 @@ impl ModelStream {
     pub async fn with_header(ctx: &GpuContext, header: GgufHeader, file_len: u64, options: ModelOptions) -> Result<ModelStream> {
         let mut s = ModelStream::new(ctx, file_len, options);
         s.received = header.data_offset;
-        s.state = State::Weights(Box::new(declare(ctx, header, options).await?));
+        s.state = State::Weights(Box::new(declare(&s.ctx.clone(), header, options).await?));
         Ok(s)
     }
 
