@@ -1,5 +1,6 @@
 #![no_main]
 
+#[allow(dead_code)] // each binary uses one of the shared targets
 #[path = "../targets.rs"]
 mod targets;
 
