@@ -18,6 +18,7 @@ use hearth::kernels::argmax::{ArgmaxRow, argmax};
 use hearth::kernels::attention::{AttentionShape, attention};
 use hearth::kernels::elementwise::elementwise;
 use hearth::kernels::embed::embed;
+use hearth::kernels::kv::KvPrecision;
 use hearth::kernels::kv_store::kv_store;
 use hearth::kernels::matmul::matmul;
 use hearth::kernels::rmsnorm::{Rows, rmsnorm};
@@ -180,7 +181,9 @@ fn main() {
     let head = random_matrix(&ctx, "lm_head", s.head_format, s.vocab, s.d);
     let freqs = ctx.f32_buffer_from("inv_freq", &inv_freq(s.head_dim, 10_000.0, 1.0));
     let norm_w = ctx.f32_buffer_from("norm", &vec![1.0; s.d as usize]);
-    let (k_cache, v_cache) = (ctx.f32_buffer("k_cache", (s.ctx * kv_dim) as usize), ctx.f32_buffer("v_cache", (s.ctx * kv_dim) as usize));
+    // f16 caches, two values per 4-byte word (src/model/kv_cache.rs).
+    let cache_words = (s.ctx * kv_dim / 2) as usize;
+    let (k_cache, v_cache) = (ctx.f32_buffer("k_cache", cache_words), ctx.f32_buffer("v_cache", cache_words));
 
     println!("\n| pass | kernel | µs per call | CPU µs per call | calls per pass | ms per pass | weight GB/s |");
     println!("|---|---|---:|---:|---:|---:|---:|");
@@ -212,7 +215,14 @@ fn main() {
             contents: bytemuck::bytes_of(&Step::new(pos0, n)),
             usage: wgpu::BufferUsages::UNIFORM,
         });
-        let shape = AttentionShape { n_heads: s.heads, n_kv_heads: s.kv_heads, head_dim: s.head_dim, window: 0, scale: 0.125 };
+        let shape = AttentionShape {
+            n_heads: s.heads,
+            n_kv_heads: s.kv_heads,
+            head_dim: s.head_dim,
+            window: 0,
+            scale: 0.125,
+            kv: KvPrecision::F16,
+        };
         let b =
             |f: std::pin::Pin<Box<dyn std::future::Future<Output = hearth::Result<Dispatch>> + '_>>| vec![pollster::block_on(f).unwrap()];
         let bv =
@@ -228,7 +238,7 @@ fn main() {
             ("matmul k, v", bv(Box::pin(matmul(&ctx, &p, &wk, &h, &k, &step, batch))), 2 * l, bytes(&wk)),
             ("rope q", b(Box::pin(rope(&ctx, &p, &q, &freqs, &step, s.heads, s.head_dim, s.head_dim, RopeStyle::Normal))), l, 0),
             ("rope k", b(Box::pin(rope(&ctx, &p, &k, &freqs, &step, s.kv_heads, s.head_dim, s.head_dim, RopeStyle::Normal))), l, 0),
-            ("kv_store", b(Box::pin(kv_store(&ctx, &p, &k, &v, &k_cache, &v_cache, &step, s.ctx))), l, 0),
+            ("kv_store", b(Box::pin(kv_store(&ctx, &p, &k, &v, &k_cache, &v_cache, &step, s.ctx, KvPrecision::F16))), l, 0),
             ("attention", b(Box::pin(attention(&ctx, &p, &q, &k_cache, &v_cache, &att, &step, shape, n))), l, 0),
             ("matmul o", bv(Box::pin(matmul(&ctx, &p, &wo, &att, &h, &step, batch))), l, bytes(&wo)),
             ("add", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::AddInPlace, &x, &h, &step))), 2 * l, 0),

@@ -25,9 +25,9 @@ macro_rules! wgsl_struct {
 
 pub mod argmax;
 pub mod attention;
-pub mod bias;
 pub mod elementwise;
 pub mod embed;
+pub mod kv;
 pub mod kv_store;
 #[cfg(test)]
 mod layout;

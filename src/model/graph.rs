@@ -14,11 +14,10 @@ use crate::error::{Error, Result};
 use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, PipelineCache};
 use crate::kernels::argmax::{ArgmaxRow, argmax};
 use crate::kernels::attention::{AttentionShape, attention};
-use crate::kernels::bias::add_bias;
 use crate::kernels::elementwise::elementwise;
 use crate::kernels::embed::embed;
 use crate::kernels::kv_store::kv_store;
-use crate::kernels::matmul::matmul;
+use crate::kernels::matmul::{Epilogue, matmul, matmul_with};
 use crate::kernels::rmsnorm::{Rows, rmsnorm};
 use crate::kernels::rope::rope;
 use crate::kernels::step::Step;
@@ -96,6 +95,7 @@ impl Graph {
                 head_dim: cfg.head_dim,
                 window: la.window,
                 scale: cfg.attn_scale,
+                kv: s.kv.precision,
             };
             let name = |op: &str| format!("blk.{i}.{op}");
             // Attention block.
@@ -109,17 +109,18 @@ impl Graph {
             }
             ops.add(name("rope_q"), rope(ctx, p, &a.q, inv_freq, step, cfg.n_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
             ops.add(name("rope_k"), rope(ctx, p, &a.k, inv_freq, step, cfg.n_kv_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
-            ops.add(name("kv_store"), kv_store(ctx, p, &a.k, &a.v, k_cache, v_cache, step, s.kv.n_ctx).await?);
+            ops.add(name("kv_store"), kv_store(ctx, p, &a.k, &a.v, k_cache, v_cache, step, s.kv.n_ctx, s.kv.precision).await?);
             ops.add(name("attention"), attention(ctx, p, &a.q, k_cache, v_cache, &a.att, step, attn_shape, capacity).await?);
-            ops.add(name("attn_output"), linear(s, &layer.wo, layer.bo.as_ref(), &a.att, &a.o, per_token).await?);
-            ops.add(name("attn_residual"), residual_add(s, &a.o, layer.post_attn_norm.as_ref(), per_token).await?);
+            ops.add(
+                name("attn_output"),
+                output_and_residual(s, &layer.wo, layer.bo.as_ref(), &a.att, layer.post_attn_norm.as_ref(), per_token).await?,
+            );
             // Feed-forward block.
             ops.add(name("ffn_norm"), rmsnorm(ctx, p, &a.x, &layer.ffn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
             ops.add(name("ffn_gate"), matmul(ctx, p, &layer.w_gate, &a.h, &a.gate, step, per_token).await?);
             ops.add(name("ffn_up"), matmul(ctx, p, &layer.w_up, &a.h, &a.up, step, per_token).await?);
             ops.add(name("ffn_act"), elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step).await?);
-            ops.add(name("ffn_down"), matmul(ctx, p, &layer.w_down, &a.gate, &a.o, step, per_token).await?);
-            ops.add(name("ffn_residual"), residual_add(s, &a.o, layer.post_ffn_norm.as_ref(), per_token).await?);
+            ops.add(name("ffn_down"), output_and_residual(s, &layer.w_down, None, &a.gate, layer.post_ffn_norm.as_ref(), per_token).await?);
         }
         let out_norm = Rows { n: cfg.d_model, per_token: 1, tokens: out_rows };
         ops.add("output_norm", rmsnorm(ctx, p, &a.x, &w.output_norm, &h_out, step, out_norm, eps).await?);
@@ -236,7 +237,7 @@ impl Ops {
     }
 }
 
-/// `y = x · Wᵀ (+ bias)` for the batch's `rows`.
+/// `y = x · Wᵀ (+ bias)` for the batch's `rows`, the bias added in the matmul's epilogue.
 async fn linear(
     s: &Shared<'_>,
     w: &GpuMatrix,
@@ -245,27 +246,29 @@ async fn linear(
     y: &Tensor,
     rows: BatchRows,
 ) -> Result<Vec<Dispatch>> {
-    let mut ds = matmul(s.ctx, s.pipelines, w, x, y, s.step, rows).await?;
-    if let Some(b) = bias {
-        ds.push(add_bias(s.ctx, s.pipelines, y, b, s.step, rows).await?);
-    }
-    Ok(ds)
+    matmul_with(s.ctx, s.pipelines, w, x, y, s.step, rows, Epilogue { bias, ..Default::default() }).await
 }
 
-/// The residual connection `x += out`, or `x += rmsnorm(out) * post_norm` for families that
-/// normalise each block's output (into the arena's `h`, free at that point).
-async fn residual_add(s: &Shared<'_>, out: &Tensor, post_norm: Option<&wgpu::Buffer>, tokens: BatchRows) -> Result<Vec<Dispatch>> {
+/// A block's output projection and the residual connection: `x += in · Wᵀ (+ bias)` in the
+/// matmul's epilogue, or for families that normalise each block's output (`post_norm`)
+/// `x += rmsnorm(in · Wᵀ) * post_norm` (through the arena's `o`, then `h`, free at that point).
+async fn output_and_residual(
+    s: &Shared<'_>,
+    w: &GpuMatrix,
+    bias: Option<&wgpu::Buffer>,
+    input: &Tensor,
+    post_norm: Option<&wgpu::Buffer>,
+    tokens: BatchRows,
+) -> Result<Vec<Dispatch>> {
     let (ctx, p, a, d) = (s.ctx, s.pipelines, s.arena, s.cfg.d_model);
-    let mut ds = Vec::new();
-    let added = match post_norm {
-        Some(weight) => {
-            let rows = Rows { n: d, per_token: 1, tokens };
-            ds.push(rmsnorm(ctx, p, out, weight, &a.h, s.step, rows, s.cfg.rms_eps).await?);
-            &a.h
-        }
-        None => out,
+    let Some(weight) = post_norm else {
+        let epilogue = Epilogue { bias, accumulate: true, ..Default::default() };
+        return matmul_with(ctx, p, w, input, &a.x, s.step, tokens, epilogue).await;
     };
-    ds.push(elementwise(ctx, p, ElementwiseOp::AddInPlace, &a.x, added, s.step).await?);
+    let mut ds = linear(s, w, bias, input, &a.o, tokens).await?;
+    let rows = Rows { n: d, per_token: 1, tokens };
+    ds.push(rmsnorm(ctx, p, &a.o, weight, &a.h, s.step, rows, s.cfg.rms_eps).await?);
+    ds.push(elementwise(ctx, p, ElementwiseOp::AddInPlace, &a.x, &a.h, s.step).await?);
     Ok(ds)
 }
 

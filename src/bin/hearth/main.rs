@@ -66,6 +66,6 @@ fn open_model(path: &std::path::Path) -> Result<hearth::gguf::GgufFile, String> 
 fn load_engine(path: &std::path::Path, n_ctx: Option<u32>) -> Result<hearth::engine::Engine, String> {
     let mut file = open_model(path)?;
     let ctx = pollster::block_on(hearth::gpu::GpuContext::new(Default::default())).map_err(|e| e.to_string())?;
-    let options = hearth::model::ModelOptions { n_ctx };
+    let options = hearth::model::ModelOptions { n_ctx, ..Default::default() };
     pollster::block_on(hearth::engine::Engine::load(&ctx, &mut file, options)).map_err(|e| format!("{}: {e}", path.display()))
 }
