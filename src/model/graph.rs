@@ -9,7 +9,7 @@ use super::config::ModelConfig;
 use super::kv_cache::KvCache;
 use super::sampling::Sampling;
 use super::stats::GpuStats;
-use super::weights::ModelWeights;
+use super::weights::{FfnIn, ModelWeights};
 use crate::error::{Error, Result};
 use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, PipelineCache};
 use crate::kernels::argmax::{ArgmaxRow, argmax};
@@ -117,9 +117,17 @@ impl Graph {
             );
             // Feed-forward block.
             ops.add(name("ffn_norm"), rmsnorm(ctx, p, &a.x, &layer.ffn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
-            ops.add(name("ffn_gate"), matmul(ctx, p, &layer.w_gate, &a.h, &a.gate, step, per_token).await?);
-            ops.add(name("ffn_up"), matmul(ctx, p, &layer.w_up, &a.h, &a.up, step, per_token).await?);
-            ops.add(name("ffn_act"), elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step).await?);
+            match &layer.ffn_in {
+                FfnIn::GateUp(m) => {
+                    let glu = Epilogue { glu: Some(fam.ffn_activation), ..Default::default() };
+                    ops.add(name("ffn_gate_up"), matmul_with(ctx, p, m, &a.h, &a.gate, step, per_token, glu).await?);
+                }
+                FfnIn::Separate { gate, up } => {
+                    ops.add(name("ffn_gate"), matmul(ctx, p, gate, &a.h, &a.gate, step, per_token).await?);
+                    ops.add(name("ffn_up"), matmul(ctx, p, up, &a.h, &a.up, step, per_token).await?);
+                    ops.add(name("ffn_act"), elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step).await?);
+                }
+            }
             ops.add(name("ffn_down"), output_and_residual(s, &layer.w_down, None, &a.gate, layer.post_ffn_norm.as_ref(), per_token).await?);
         }
         let out_norm = Rows { n: cfg.d_model, per_token: 1, tokens: out_rows };

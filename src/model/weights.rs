@@ -30,11 +30,28 @@ pub struct LayerWeights {
     /// RMSNorm of the attention output before the residual add (`Family::post_norms`).
     pub post_attn_norm: Option<wgpu::Buffer>,
     pub ffn_norm: wgpu::Buffer,
-    pub w_gate: GpuMatrix,
-    pub w_up: GpuMatrix,
+    pub ffn_in: FfnIn,
     pub w_down: GpuMatrix,
     /// RMSNorm of the FFN output before the residual add (`Family::post_norms`).
     pub post_ffn_norm: Option<wgpu::Buffer>,
+}
+
+/// The FFN's gate and up projections.
+pub enum FfnIn {
+    /// Concatenated at load, [gate; up] in one buffer, for one matmul with the gated
+    /// activation in its epilogue: when both have the same format and fit one binding.
+    GateUp(GpuMatrix),
+    /// Two matrices (mixed formats, or too large for one binding together).
+    Separate { gate: GpuMatrix, up: GpuMatrix },
+}
+
+impl FfnIn {
+    fn matrices(&self) -> Vec<&GpuMatrix> {
+        match self {
+            FfnIn::GateUp(m) => vec![m],
+            FfnIn::Separate { gate, up } => vec![gate, up],
+        }
+    }
 }
 
 pub struct ModelWeights {
@@ -54,7 +71,7 @@ impl ModelWeights {
 
     /// Every weight matrix of the model.
     pub fn matrices(&self) -> impl Iterator<Item = &GpuMatrix> {
-        let per_layer = self.layers.iter().flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down]);
+        let per_layer = self.layers.iter().flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_down].into_iter().chain(l.ffn_in.matrices()));
         [&self.token_embd].into_iter().chain(self.output.as_ref()).chain(per_layer)
     }
 
@@ -82,8 +99,7 @@ impl ModelWeights {
                 k_norm: loader.vector_if(qk_norm, &n("attn_k_norm"), cfg.head_dim)?,
                 post_attn_norm: loader.vector_if(post_norms, &n("post_attention_norm"), d)?,
                 ffn_norm: loader.vector(&n("ffn_norm"), d)?,
-                w_gate: loader.matrix(&n("ffn_gate"), ff, d)?,
-                w_up: loader.matrix(&n("ffn_up"), ff, d)?,
+                ffn_in: loader.gate_up(&n("ffn_gate"), &n("ffn_up"), &format!("blk.{i}.ffn_gate_up.weight"), ff, d)?,
                 w_down: loader.matrix(&n("ffn_down"), d, ff)?,
                 post_ffn_norm: loader.vector_if(post_norms, &n("post_ffw_norm"), d)?,
             });
@@ -128,6 +144,26 @@ impl Loader<'_> {
         let m = GpuMatrix::allocate(self.ctx, name, info.dtype, rows, cols)?;
         self.uploads.add_matrix(&info, m.clone());
         Ok(m)
+    }
+
+    /// The gate and up matrices (`[rows × cols]` each), as one `[2 rows × cols]` matrix named
+    /// `fused` when they share a format and fit one storage binding together, else apart.
+    fn gate_up(&mut self, gate: &str, up: &str, fused: &str, rows: u32, cols: u32) -> Result<FfnIn> {
+        let (gi, ui) = (self.info(gate)?, self.info(up)?);
+        for info in [&gi, &ui] {
+            Self::check_shape(info, &[u64::from(cols), u64::from(rows)])?;
+        }
+        let fused_matrix = match gi.dtype == ui.dtype {
+            true => Some(GpuMatrix::allocate(self.ctx, fused, gi.dtype, 2 * rows, cols)?),
+            false => None,
+        };
+        // Over the binding limit, the allocation splits in parts (and its buffers are dropped).
+        let Some(m) = fused_matrix.filter(|m| m.parts.len() == 1) else {
+            return Ok(FfnIn::Separate { gate: self.matrix(gate, rows, cols)?, up: self.matrix(up, rows, cols)? });
+        };
+        self.uploads.add_matrix_rows(&gi, m.clone(), 0);
+        self.uploads.add_matrix_rows(&ui, m.clone(), rows);
+        Ok(FfnIn::GateUp(m))
     }
 
     /// A vector of `n` values, stored as f32 whatever its format in the file.
