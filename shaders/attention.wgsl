@@ -18,7 +18,7 @@
 // Bindings:
 //   q:       [n_tokens × n_heads × head_dim] f32
 //   k_cache, v_cache: [n_ctx × n_kv_heads × head_dim] in the cache's precision
-//                     (shaders/kv_store.wgsl), read four elements at a time
+//                     (shaders/rope_store.wgsl), read four elements at a time
 //   out:     [n_tokens × n_heads × head_dim] f32
 
 struct Params {

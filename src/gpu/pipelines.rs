@@ -27,9 +27,9 @@ pub enum Kernel {
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
     RmsNorm,
-    Rope,
-    /// The KV-cache append (shaders/kv_store.wgsl) for a cache of this precision.
-    KvStore(KvPrecision),
+    /// Per-head q/k norm, RoPE and the KV-cache append (shaders/rope_store.wgsl) for a cache
+    /// of this precision.
+    RopeStore(KvPrecision),
     /// Attention (shaders/attention.wgsl) for heads of this size, with a workgroup per
     /// query (GPUs) or a thread per query (CPU-like devices), over a cache of this precision.
     Attention {
@@ -117,7 +117,7 @@ impl Kernel {
             Kernel::Attention { head_dim, thread_per_query, kv } => {
                 format!("attention_d{head_dim}_{}_{kv:?}", if thread_per_query { "per_query" } else { "per_workgroup" })
             }
-            Kernel::KvStore(kv) => format!("kv_store_{kv:?}"),
+            Kernel::RopeStore(kv) => format!("rope_store_{kv:?}"),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
         }
@@ -130,6 +130,7 @@ impl Kernel {
             Kernel::Matmul { dtype, .. } => format!("matmul {dtype}"),
             Kernel::Embed(d) => format!("embed {d}"),
             Kernel::Attention { .. } => "attention".into(),
+            Kernel::RopeStore(_) => "rope_store".into(),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
         }
@@ -149,8 +150,7 @@ impl Kernel {
             self,
             Kernel::Matmul { .. }
                 | Kernel::RmsNorm
-                | Kernel::Rope
-                | Kernel::KvStore(_)
+                | Kernel::RopeStore(_)
                 | Kernel::Attention { .. }
                 | Kernel::Elementwise(_)
                 | Kernel::Argmax
@@ -177,8 +177,7 @@ impl Kernel {
             }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
-            Kernel::Rope => include_str!("../../shaders/rope.wgsl").into(),
-            Kernel::KvStore(kv) => kv.wgsl().to_string() + include_str!("../../shaders/kv_store.wgsl"),
+            Kernel::RopeStore(kv) => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
             Kernel::Attention { head_dim, kv, .. } => {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n") + kv.wgsl() + include_str!("../../shaders/attention.wgsl")
             }

@@ -1,5 +1,5 @@
 //! How the KV cache stores its elements, shared by the kernels that write it
-//! (shaders/kv_store.wgsl) and read it (shaders/attention.wgsl): each gets the matching
+//! (shaders/rope_store.wgsl) and read it (shaders/attention.wgsl): each gets the matching
 //! snippet from shaders/kv/ prepended, which defines the cache's element types and how to
 //! convert them, so one kernel body serves both precisions.
 

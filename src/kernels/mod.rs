@@ -28,12 +28,11 @@ pub mod attention;
 pub mod elementwise;
 pub mod embed;
 pub mod kv;
-pub mod kv_store;
 #[cfg(test)]
 mod layout;
 pub mod matmul;
 pub mod rmsnorm;
-pub mod rope;
+pub mod rope_store;
 pub mod sample;
 pub mod step;
 pub mod tensor;

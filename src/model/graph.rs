@@ -16,10 +16,9 @@ use crate::kernels::argmax::{ArgmaxRow, argmax};
 use crate::kernels::attention::{AttentionShape, attention};
 use crate::kernels::elementwise::elementwise;
 use crate::kernels::embed::embed;
-use crate::kernels::kv_store::kv_store;
 use crate::kernels::matmul::{Epilogue, matmul, matmul_with};
 use crate::kernels::rmsnorm::{Rows, rmsnorm};
-use crate::kernels::rope::rope;
+use crate::kernels::rope_store::{QkNorm, RopeStoreShape, rope_store};
 use crate::kernels::step::Step;
 use crate::kernels::tensor::Tensor;
 use crate::kernels::{BatchRows, Dispatch};
@@ -100,16 +99,24 @@ impl Graph {
             let name = |op: &str| format!("blk.{i}.{op}");
             // Attention block.
             ops.add(name("attn_norm"), rmsnorm(ctx, p, &a.x, &layer.attn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
-            ops.add(name("attn_q"), linear(s, &layer.wq, layer.bq.as_ref(), &a.h, &a.q_proj, per_token).await?);
-            ops.add(name("attn_k"), linear(s, &layer.wk, layer.bk.as_ref(), &a.h, &a.k_proj, per_token).await?);
-            ops.add(name("attn_v"), linear(s, &layer.wv, layer.bv.as_ref(), &a.h, &a.v, per_token).await?);
-            if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
-                ops.add(name("attn_q_norm"), rmsnorm(ctx, p, &a.q_proj, qn, &a.q, step, norm(cfg.n_heads, cfg.head_dim), eps).await?);
-                ops.add(name("attn_k_norm"), rmsnorm(ctx, p, &a.k_proj, kn, &a.k, step, norm(cfg.n_kv_heads, cfg.head_dim), eps).await?);
+            for (col, m) in &layer.qkv {
+                let e = Epilogue { bias: layer.b_qkv.as_ref(), out_col: *col, ..Default::default() };
+                ops.add(name("attn_qkv"), matmul_with(ctx, p, m, &a.h, &a.qkv, step, per_token, e).await?);
             }
-            ops.add(name("rope_q"), rope(ctx, p, &a.q, inv_freq, step, cfg.n_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
-            ops.add(name("rope_k"), rope(ctx, p, &a.k, inv_freq, step, cfg.n_kv_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
-            ops.add(name("kv_store"), kv_store(ctx, p, &a.k, &a.v, k_cache, v_cache, step, s.kv.n_ctx, s.kv.precision).await?);
+            let qk_norm = match (&layer.q_norm, &layer.k_norm) {
+                (Some(q), Some(k)) => Some(QkNorm { q, k, eps }),
+                _ => None,
+            };
+            let rope_shape = RopeStoreShape {
+                n_heads: cfg.n_heads,
+                n_kv_heads: cfg.n_kv_heads,
+                head_dim: cfg.head_dim,
+                n_rot: cfg.n_rot,
+                style: cfg.rope_style,
+                n_ctx: s.kv.n_ctx,
+                kv: s.kv.precision,
+            };
+            ops.add(name("rope_store"), rope_store(ctx, p, &a.qkv, qk_norm, inv_freq, &a.q, k_cache, v_cache, step, rope_shape).await?);
             ops.add(name("attention"), attention(ctx, p, &a.q, k_cache, v_cache, &a.att, step, attn_shape, capacity).await?);
             ops.add(
                 name("attn_output"),

@@ -1,6 +1,6 @@
 //! The key/value cache: per layer, keys and values of every past position, on the GPU, in
 //! the precision the model was loaded with (`KvPrecision`: f16 packed two per u32 by
-//! default, f32 on request). shaders/kv_store.wgsl writes it, shaders/attention.wgsl reads it.
+//! default, f32 on request). shaders/rope_store.wgsl writes it, shaders/attention.wgsl reads it.
 
 use super::config::ModelConfig;
 use crate::gpu::GpuContext;

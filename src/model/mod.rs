@@ -32,7 +32,7 @@ use self::sampling::Sampling;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PipelineCache};
 pub use crate::kernels::kv::KvPrecision;
-use crate::kernels::rope::inv_freq;
+use crate::kernels::rope_store::inv_freq;
 use crate::kernels::sample::GpuSampler;
 use crate::kernels::step::step_uniform;
 use crate::sample::SamplingParams;

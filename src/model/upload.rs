@@ -17,7 +17,8 @@ enum Target {
     /// load, like the FFN's gate and up).
     Matrix { m: GpuMatrix, first_row: u32 },
     /// A small vector (norm weights, biases), dequantised to f32 once all of it is here.
-    Vector { buffer: wgpu::Buffer, dtype: DType },
+    /// `offset`: where in `buffer` it goes, in bytes (biases concatenated like their matrices).
+    Vector { buffer: wgpu::Buffer, dtype: DType, offset: u64 },
 }
 
 struct Upload {
@@ -62,7 +63,12 @@ impl TensorUploads {
     }
 
     pub(crate) fn add_vector(&mut self, info: &TensorInfo, buffer: wgpu::Buffer) {
-        self.add(info, Target::Vector { buffer, dtype: info.dtype });
+        self.add_vector_at(info, buffer, 0);
+    }
+
+    /// The vector `info` fills `buffer` from byte `offset` on.
+    pub(crate) fn add_vector_at(&mut self, info: &TensorInfo, buffer: wgpu::Buffer, offset: u64) {
+        self.add(info, Target::Vector { buffer, dtype: info.dtype, offset });
     }
 
     fn add(&mut self, info: &TensorInfo, target: Target) {
@@ -125,11 +131,11 @@ impl TensorUploads {
 fn feed(ctx: &GpuContext, u: &mut Upload, mut piece: &[u8], scratch: &mut Vec<u8>) -> Result<()> {
     u.received += piece.len() as u64;
     match &u.target {
-        Target::Vector { buffer, dtype } => {
+        Target::Vector { buffer, dtype, offset } => {
             u.carry.extend_from_slice(piece);
             if u.done() {
                 let values = quant::dequantize_to_vec(*dtype, &u.carry)?;
-                ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(&values));
+                ctx.queue.write_buffer(buffer, *offset, bytemuck::cast_slice(&values));
                 u.carry = Vec::new();
             }
         }
