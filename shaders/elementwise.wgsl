@@ -1,5 +1,5 @@
-// Element-wise kernels over step.n_tokens × per_token f32 values (one entry point each):
-//   add_in_place: a[i] += b[i]                      (residual connections)
+// Element-wise kernels over step.n_tokens × per_token f32 values (one entry point each), for
+// the FFN's gate and up when they are two matrices (else the matmul's GLU epilogue does this):
 //   swiglu:       a[i] = silu(a[i]) * b[i]           (llama FFN: gate, up)
 //   geglu_tanh:   a[i] = gelu_tanh(a[i]) * b[i]      (gemma FFN)
 // Assembled after shaders/activation.wgsl.
@@ -25,14 +25,6 @@ fn index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
 
 fn len() -> u32 {
     return p.per_token * step.n_tokens;
-}
-
-@compute @workgroup_size(64)
-fn add_in_place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = index(gid, groups);
-    if (i < len()) {
-        a[i] += b[i];
-    }
 }
 
 @compute @workgroup_size(64)

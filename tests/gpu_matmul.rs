@@ -313,13 +313,16 @@ fn a_glu_epilogue_needs_one_part_of_even_rows() {
     use hearth::gpu::ElementwiseOp;
     use hearth::kernels::matmul::{Epilogue, matmul_with};
     let ctx = common::gpu();
-    let step = common::kernels::step_buffer(&ctx, 0, 1);
-    let x = zeros(&ctx, "x", 1, 32);
     let odd = GpuMatrix::upload(&ctx, "odd", DType::Q8_0, 5, 32, &tiled_matrix(DType::Q8_0, 5, 32)).unwrap();
-    for (w, op) in [(&odd, ElementwiseOp::SwiGlu), (&odd, ElementwiseOp::AddInPlace)] {
-        let y = zeros(&ctx, "y", 1, 5);
-        let e = Epilogue { glu: Some(op), ..Default::default() };
-        let r = pollster::block_on(matmul_with(&ctx, &PipelineCache::default(), w, &x, &y, &step, BatchRows::One, e));
-        assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{op:?} on 5 rows was accepted");
+    // 5 rows in one part, and 6 rows split in 3 parts (a 96-byte binding limit: 2 Q8_0 rows).
+    let split_ctx = common::gpu_with(GpuOptions { max_storage_binding: Some(96), ..Default::default() });
+    let split = GpuMatrix::upload(&split_ctx, "split", DType::Q8_0, 6, 32, &tiled_matrix(DType::Q8_0, 6, 32)).unwrap();
+    assert_eq!(split.parts.len(), 3);
+    for (ctx, w) in [(&ctx, &odd), (&split_ctx, &split)] {
+        let (x, y) = (zeros(ctx, "x", 1, 32), zeros(ctx, "y", 1, 5));
+        let step = common::kernels::step_buffer(ctx, 0, 1);
+        let e = Epilogue { glu: Some(ElementwiseOp::SwiGlu), ..Default::default() };
+        let r = pollster::block_on(matmul_with(ctx, &PipelineCache::default(), w, &x, &y, &step, BatchRows::One, e));
+        assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "GLU on {} rows in {} parts was accepted", w.rows, w.parts.len());
     }
 }

@@ -27,6 +27,8 @@ pub enum Kernel {
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
     RmsNorm,
+    /// Post-norm residual add fused with the next norm (shaders/residual_norm.wgsl).
+    ResidualNorm,
     /// Per-head q/k norm, RoPE and the KV-cache append (shaders/rope_store.wgsl) for a cache
     /// of this precision.
     RopeStore(KvPrecision),
@@ -63,7 +65,6 @@ impl MatmulEpilogue {
             None => 0,
             Some(ElementwiseOp::SwiGlu) => 1,
             Some(ElementwiseOp::GeGluTanh) => 2,
-            Some(ElementwiseOp::AddInPlace) => unreachable!("kernels::matmul refuses a non-gated GLU"),
         };
         let bias = if self.bias {
             "@group(0) @binding(5) var<storage, read> bias: array<f32>;\nfn bias_at(i: u32) -> f32 { return bias[i]; }\n"
@@ -92,7 +93,6 @@ impl MatmulEpilogue {
 /// The entry points of shaders/elementwise.wgsl.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ElementwiseOp {
-    AddInPlace,
     SwiGlu,
     GeGluTanh,
 }
@@ -100,7 +100,6 @@ pub enum ElementwiseOp {
 impl ElementwiseOp {
     fn entry_point(self) -> &'static str {
         match self {
-            ElementwiseOp::AddInPlace => "add_in_place",
             ElementwiseOp::SwiGlu => "swiglu",
             ElementwiseOp::GeGluTanh => "geglu_tanh",
         }
@@ -131,6 +130,7 @@ impl Kernel {
             Kernel::Embed(d) => format!("embed {d}"),
             Kernel::Attention { .. } => "attention".into(),
             Kernel::RopeStore(_) => "rope_store".into(),
+            Kernel::ResidualNorm => "residual_norm".into(),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
         }
@@ -150,6 +150,7 @@ impl Kernel {
             self,
             Kernel::Matmul { .. }
                 | Kernel::RmsNorm
+                | Kernel::ResidualNorm
                 | Kernel::RopeStore(_)
                 | Kernel::Attention { .. }
                 | Kernel::Elementwise(_)
@@ -177,6 +178,7 @@ impl Kernel {
             }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
+            Kernel::ResidualNorm => include_str!("../../shaders/residual_norm.wgsl").into(),
             Kernel::RopeStore(kv) => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
             Kernel::Attention { head_dim, kv, .. } => {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n") + kv.wgsl() + include_str!("../../shaders/attention.wgsl")

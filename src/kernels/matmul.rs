@@ -73,9 +73,6 @@ pub async fn matmul_with(
     let kernel_name = format!("matmul {}", w.name);
     let outputs = match epilogue.glu {
         None => w.rows,
-        Some(ElementwiseOp::AddInPlace) => {
-            return Err(Error::InvalidArgument(format!("{kernel_name}: a GLU epilogue takes a gated activation, not AddInPlace")));
-        }
         Some(_) if w.rows % 2 != 0 || w.parts.len() != 1 => {
             return Err(Error::InvalidArgument(format!(
                 "{kernel_name}: a GLU epilogue needs [gate; up] in one buffer (an even row count, one part), not {} rows in {} parts",

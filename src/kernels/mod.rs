@@ -31,6 +31,7 @@ pub mod kv;
 #[cfg(test)]
 mod layout;
 pub mod matmul;
+pub mod residual_norm;
 pub mod rmsnorm;
 pub mod rope_store;
 pub mod sample;

@@ -11,12 +11,13 @@ use super::sampling::Sampling;
 use super::stats::GpuStats;
 use super::weights::{FfnIn, ModelWeights};
 use crate::error::{Error, Result};
-use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, PipelineCache};
+use crate::gpu::{GpuContext, GpuMatrix, PipelineCache};
 use crate::kernels::argmax::{ArgmaxRow, argmax};
 use crate::kernels::attention::{AttentionShape, attention};
 use crate::kernels::elementwise::elementwise;
 use crate::kernels::embed::embed;
 use crate::kernels::matmul::{Epilogue, matmul, matmul_with};
+use crate::kernels::residual_norm::residual_norm;
 use crate::kernels::rmsnorm::{Rows, rmsnorm};
 use crate::kernels::rope_store::{QkNorm, RopeStoreShape, rope_store};
 use crate::kernels::step::Step;
@@ -85,6 +86,11 @@ impl Graph {
 
         let mut ops = Ops::default();
         ops.add("token_embd", embed(ctx, p, &w.token_embd, &a.ids, &a.x, capacity, cfg.embed_scale).await?);
+        // Each block's end also normalises the residual stream for the next block (into h),
+        // so only the first block's input norm is a dispatch of its own.
+        if let Some(first) = w.layers.first() {
+            ops.add("blk.0.attn_norm", rmsnorm(ctx, p, &a.x, &first.attn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
+        }
         for (i, (layer, (k_cache, v_cache))) in w.layers.iter().zip(&s.kv.layers).enumerate() {
             let la = cfg.layer_attention(i as u32);
             let inv_freq = if la.local_rope { s.inv_freq_local } else { s.inv_freq };
@@ -97,8 +103,7 @@ impl Graph {
                 kv: s.kv.precision,
             };
             let name = |op: &str| format!("blk.{i}.{op}");
-            // Attention block.
-            ops.add(name("attn_norm"), rmsnorm(ctx, p, &a.x, &layer.attn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
+            // Attention block (h holds its normalised input).
             for (col, m) in &layer.qkv {
                 let e = Epilogue { bias: layer.b_qkv.as_ref(), out_col: *col, ..Default::default() };
                 ops.add(name("attn_qkv"), matmul_with(ctx, p, m, &a.h, &a.qkv, step, per_token, e).await?);
@@ -118,12 +123,12 @@ impl Graph {
             };
             ops.add(name("rope_store"), rope_store(ctx, p, &a.qkv, qk_norm, inv_freq, &a.q, k_cache, v_cache, step, rope_shape).await?);
             ops.add(name("attention"), attention(ctx, p, &a.q, k_cache, v_cache, &a.att, step, attn_shape, capacity).await?);
-            ops.add(
-                name("attn_output"),
-                output_and_residual(s, &layer.wo, layer.bo.as_ref(), &a.att, layer.post_attn_norm.as_ref(), per_token).await?,
-            );
-            // Feed-forward block.
-            ops.add(name("ffn_norm"), rmsnorm(ctx, p, &a.x, &layer.ffn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
+            let next = Next { norm: &layer.ffn_norm, out: &a.h, rows: per_token };
+            let (residual, next_norm) =
+                block_end(s, &layer.wo, layer.bo.as_ref(), &a.att, layer.post_attn_norm.as_ref(), per_token, next).await?;
+            ops.add(name("attn_output"), residual);
+            ops.add(name("ffn_norm"), next_norm);
+            // Feed-forward block (h holds its normalised input).
             match &layer.ffn_in {
                 FfnIn::GateUp(m) => {
                     let glu = Epilogue { glu: Some(fam.ffn_activation), ..Default::default() };
@@ -135,10 +140,20 @@ impl Graph {
                     ops.add(name("ffn_act"), elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step).await?);
                 }
             }
-            ops.add(name("ffn_down"), output_and_residual(s, &layer.w_down, None, &a.gate, layer.post_ffn_norm.as_ref(), per_token).await?);
+            // The next block's input: the next layer's attention, or the output head (for the
+            // rows it computes).
+            let (next, next_name) = match w.layers.get(i + 1) {
+                Some(l) => (Next { norm: &l.attn_norm, out: &a.h, rows: per_token }, format!("blk.{}.attn_norm", i + 1)),
+                None => (Next { norm: &w.output_norm, out: &h_out, rows: out_rows }, "output_norm".to_string()),
+            };
+            let (residual, next_norm) = block_end(s, &layer.w_down, None, &a.gate, layer.post_ffn_norm.as_ref(), per_token, next).await?;
+            ops.add(name("ffn_down"), residual);
+            ops.add(next_name, next_norm);
         }
-        let out_norm = Rows { n: cfg.d_model, per_token: 1, tokens: out_rows };
-        ops.add("output_norm", rmsnorm(ctx, p, &a.x, &w.output_norm, &h_out, step, out_norm, eps).await?);
+        if w.layers.is_empty() {
+            let out_norm = Rows { n: cfg.d_model, per_token: 1, tokens: out_rows };
+            ops.add("output_norm", rmsnorm(ctx, p, &a.x, &w.output_norm, &h_out, step, out_norm, eps).await?);
+        }
         ops.add("output", linear(s, w.lm_head(), w.output_bias.as_ref(), &h_out, &logits, out_rows).await?);
         let last_row = if out_rows == BatchRows::One { ArgmaxRow::At(0) } else { ArgmaxRow::LastOfBatch };
         ops.add("argmax", argmax(ctx, p, &logits, last_row, &a.argmax_out, step).await?);
@@ -264,27 +279,37 @@ async fn linear(
     matmul_with(s.ctx, s.pipelines, w, x, y, s.step, rows, Epilogue { bias, ..Default::default() }).await
 }
 
-/// A block's output projection and the residual connection: `x += in · Wᵀ (+ bias)` in the
-/// matmul's epilogue, or for families that normalise each block's output (`post_norm`)
-/// `x += rmsnorm(in · Wᵀ) * post_norm` (through the arena's `o`, then `h`, free at that point).
-async fn output_and_residual(
+/// The block that follows a block's end: its input norm, where the normalised rows go, which
+/// rows it needs.
+struct Next<'a> {
+    norm: &'a wgpu::Buffer,
+    out: &'a Tensor,
+    rows: BatchRows,
+}
+
+/// A block's output projection, the residual connection and the next block's input norm:
+/// `x += in · Wᵀ (+ bias)` in the matmul's epilogue, then `next.out = rmsnorm(x) * next.norm`;
+/// or for families that normalise each block's output (`post_norm`), `o = in · Wᵀ (+ bias)`
+/// then one dispatch for `x += rmsnorm(o) * post_norm; next.out = rmsnorm(x) * next.norm`.
+/// Returns (the projection and residual, the norm).
+async fn block_end(
     s: &Shared<'_>,
     w: &GpuMatrix,
     bias: Option<&wgpu::Buffer>,
     input: &Tensor,
     post_norm: Option<&wgpu::Buffer>,
     tokens: BatchRows,
-) -> Result<Vec<Dispatch>> {
-    let (ctx, p, a, d) = (s.ctx, s.pipelines, s.arena, s.cfg.d_model);
-    let Some(weight) = post_norm else {
+    next: Next<'_>,
+) -> Result<(Vec<Dispatch>, Dispatch)> {
+    let (ctx, p, a, eps) = (s.ctx, s.pipelines, s.arena, s.cfg.rms_eps);
+    let Some(post) = post_norm else {
         let epilogue = Epilogue { bias, accumulate: true, ..Default::default() };
-        return matmul_with(ctx, p, w, input, &a.x, s.step, tokens, epilogue).await;
+        let residual = matmul_with(ctx, p, w, input, &a.x, s.step, tokens, epilogue).await?;
+        let rows = Rows { n: s.cfg.d_model, per_token: 1, tokens: next.rows };
+        return Ok((residual, rmsnorm(ctx, p, &a.x, next.norm, next.out, s.step, rows, eps).await?));
     };
-    let mut ds = linear(s, w, bias, input, &a.o, tokens).await?;
-    let rows = Rows { n: d, per_token: 1, tokens };
-    ds.push(rmsnorm(ctx, p, &a.o, weight, &a.h, s.step, rows, s.cfg.rms_eps).await?);
-    ds.push(elementwise(ctx, p, ElementwiseOp::AddInPlace, &a.x, &a.h, s.step).await?);
-    Ok(ds)
+    let projection = linear(s, w, bias, input, &a.o, tokens).await?;
+    Ok((projection, residual_norm(ctx, p, &a.x, &a.o, post, next.norm, next.out, s.step, next.rows, eps).await?))
 }
 
 pub(crate) fn context_full(n_past: u32, n_new: usize, n_ctx: u32) -> Error {
