@@ -16,12 +16,11 @@ use std::time::Instant;
 use hearth::gpu::{ElementwiseOp, GpuContext, GpuMatrix, PipelineCache};
 use hearth::kernels::argmax::{ArgmaxRow, argmax};
 use hearth::kernels::attention::{AttentionShape, attention};
-use hearth::kernels::elementwise::elementwise;
 use hearth::kernels::embed::embed;
-use hearth::kernels::kv_store::kv_store;
-use hearth::kernels::matmul::matmul;
+use hearth::kernels::kv::KvPrecision;
+use hearth::kernels::matmul::{Epilogue, matmul, matmul_with};
 use hearth::kernels::rmsnorm::{Rows, rmsnorm};
-use hearth::kernels::rope::{RopeStyle, inv_freq, rope};
+use hearth::kernels::rope_store::{RopeStoreShape, RopeStyle, inv_freq, rope_store};
 use hearth::kernels::step::Step;
 use hearth::kernels::tensor::Tensor;
 use hearth::kernels::{BatchRows, Dispatch};
@@ -172,15 +171,17 @@ fn main() {
         s.head_format
     );
     let (q_dim, kv_dim) = (s.heads * s.head_dim, s.kv_heads * s.head_dim);
-    let wq = random_matrix(&ctx, "wq", s.format, q_dim, s.d);
-    let wk = random_matrix(&ctx, "wk", s.format, kv_dim, s.d);
+    // The model's matrices as the loader concatenates them: [q; k; v] and [gate; up].
+    let w_qkv = random_matrix(&ctx, "w_qkv", s.format, q_dim + 2 * kv_dim, s.d);
     let wo = random_matrix(&ctx, "wo", s.format, s.d, q_dim);
-    let w_up = random_matrix(&ctx, "w_up", s.format, s.ff, s.d);
+    let w_gate_up = random_matrix(&ctx, "w_gate_up", s.format, 2 * s.ff, s.d);
     let w_down = random_matrix(&ctx, "w_down", s.format, s.d, s.ff);
     let head = random_matrix(&ctx, "lm_head", s.head_format, s.vocab, s.d);
     let freqs = ctx.f32_buffer_from("inv_freq", &inv_freq(s.head_dim, 10_000.0, 1.0));
     let norm_w = ctx.f32_buffer_from("norm", &vec![1.0; s.d as usize]);
-    let (k_cache, v_cache) = (ctx.f32_buffer("k_cache", (s.ctx * kv_dim) as usize), ctx.f32_buffer("v_cache", (s.ctx * kv_dim) as usize));
+    // f16 caches, two values per 4-byte word (src/model/kv_cache.rs).
+    let cache_words = (s.ctx * kv_dim / 2) as usize;
+    let (k_cache, v_cache) = (ctx.f32_buffer("k_cache", cache_words), ctx.f32_buffer("v_cache", cache_words));
 
     println!("\n| pass | kernel | µs per call | CPU µs per call | calls per pass | ms per pass | weight GB/s |");
     println!("|---|---|---:|---:|---:|---:|---:|");
@@ -190,8 +191,8 @@ fn main() {
         // Activations of every width the model has, for n tokens.
         let t = |name: &str, width: u32| Tensor::new(&ctx, name, n, width).unwrap();
         let (x, h) = (t("x", s.d), t("h", s.d));
-        let (q, k, v, att) = (t("q", q_dim), t("k", kv_dim), t("v", kv_dim), t("att", q_dim));
-        let (gate, up) = (t("gate", s.ff), t("up", s.ff));
+        let (qkv, q, att) = (t("qkv", q_dim + 2 * kv_dim), t("q", q_dim), t("att", q_dim));
+        let gate = t("gate", s.ff);
         let h_last = Tensor::new(&ctx, "h_last", 1, s.d).unwrap();
         let logits = Tensor::new(&ctx, "logits", 1, s.vocab).unwrap();
         let ids = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -212,7 +213,14 @@ fn main() {
             contents: bytemuck::bytes_of(&Step::new(pos0, n)),
             usage: wgpu::BufferUsages::UNIFORM,
         });
-        let shape = AttentionShape { n_heads: s.heads, n_kv_heads: s.kv_heads, head_dim: s.head_dim, window: 0, scale: 0.125 };
+        let shape = AttentionShape {
+            n_heads: s.heads,
+            n_kv_heads: s.kv_heads,
+            head_dim: s.head_dim,
+            window: 0,
+            scale: 0.125,
+            kv: KvPrecision::F16,
+        };
         let b =
             |f: std::pin::Pin<Box<dyn std::future::Future<Output = hearth::Result<Dispatch>> + '_>>| vec![pollster::block_on(f).unwrap()];
         let bv =
@@ -220,21 +228,32 @@ fn main() {
         let l = s.layers;
         let batch = BatchRows::PerToken(n);
         let rows = Rows { n: s.d, per_token: 1, tokens: batch };
+        let rope_shape = RopeStoreShape {
+            n_heads: s.heads,
+            n_kv_heads: s.kv_heads,
+            head_dim: s.head_dim,
+            n_rot: s.head_dim,
+            style: RopeStyle::Normal,
+            n_ctx: s.ctx,
+            kv: KvPrecision::F16,
+        };
+        let residual = Epilogue { accumulate: true, ..Default::default() };
+        let glu = Epilogue { glu: Some(ElementwiseOp::SwiGlu), ..Default::default() };
         // (name, dispatches, calls per forward pass, weight bytes read per call)
         let kernels: Vec<(&str, Vec<Dispatch>, u32, u64)> = vec![
             ("embed", bv(Box::pin(embed(&ctx, &p, &head, &ids, &x, n, 1.0))), 1, 0),
             ("rmsnorm", b(Box::pin(rmsnorm(&ctx, &p, &x, &norm_w, &h, &step, rows, 1e-5))), 2 * l, 0),
-            ("matmul q", bv(Box::pin(matmul(&ctx, &p, &wq, &h, &q, &step, batch))), l, bytes(&wq)),
-            ("matmul k, v", bv(Box::pin(matmul(&ctx, &p, &wk, &h, &k, &step, batch))), 2 * l, bytes(&wk)),
-            ("rope q", b(Box::pin(rope(&ctx, &p, &q, &freqs, &step, s.heads, s.head_dim, s.head_dim, RopeStyle::Normal))), l, 0),
-            ("rope k", b(Box::pin(rope(&ctx, &p, &k, &freqs, &step, s.kv_heads, s.head_dim, s.head_dim, RopeStyle::Normal))), l, 0),
-            ("kv_store", b(Box::pin(kv_store(&ctx, &p, &k, &v, &k_cache, &v_cache, &step, s.ctx))), l, 0),
+            ("matmul qkv", bv(Box::pin(matmul(&ctx, &p, &w_qkv, &h, &qkv, &step, batch))), l, bytes(&w_qkv)),
+            ("rope_store", b(Box::pin(rope_store(&ctx, &p, &qkv, None, &freqs, &q, &k_cache, &v_cache, &step, rope_shape))), l, 0),
             ("attention", b(Box::pin(attention(&ctx, &p, &q, &k_cache, &v_cache, &att, &step, shape, n))), l, 0),
-            ("matmul o", bv(Box::pin(matmul(&ctx, &p, &wo, &att, &h, &step, batch))), l, bytes(&wo)),
-            ("add", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::AddInPlace, &x, &h, &step))), 2 * l, 0),
-            ("matmul gate, up", bv(Box::pin(matmul(&ctx, &p, &w_up, &h, &gate, &step, batch))), 2 * l, bytes(&w_up)),
-            ("swiglu", b(Box::pin(elementwise(&ctx, &p, ElementwiseOp::SwiGlu, &gate, &up, &step))), l, 0),
-            ("matmul down", bv(Box::pin(matmul(&ctx, &p, &w_down, &gate, &h, &step, batch))), l, bytes(&w_down)),
+            ("matmul o + residual", bv(Box::pin(matmul_with(&ctx, &p, &wo, &att, &x, &step, batch, residual))), l, bytes(&wo)),
+            (
+                "matmul gate_up + swiglu",
+                bv(Box::pin(matmul_with(&ctx, &p, &w_gate_up, &h, &gate, &step, batch, glu))),
+                l,
+                bytes(&w_gate_up),
+            ),
+            ("matmul down + residual", bv(Box::pin(matmul_with(&ctx, &p, &w_down, &gate, &x, &step, batch, residual))), l, bytes(&w_down)),
             ("lm_head (1 row)", bv(Box::pin(matmul(&ctx, &p, &head, &h_last, &logits, &step, BatchRows::One))), 1, bytes(&head)),
             ("argmax", b(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step))), 1, 0),
         ];

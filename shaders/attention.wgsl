@@ -4,7 +4,8 @@
 // an online softmax (running max and sum), so no score buffer is needed and any context
 // length works.
 //
-// Assembled after a generated `const HEAD_DIM: u32 = N;` (a multiple of 4, at most 256).
+// Assembled after a generated `const HEAD_DIM: u32 = N;` (a multiple of 4, at most 256) and
+// the cache precision's snippet from shaders/kv/ (KvQuad, kv_unpack4).
 // Two entry points, picked per device (Tuning::attention_thread_per_query):
 //   main:      a workgroup per (head, token); its 64 threads score 64 keys at a time and
 //              share the output dims. Dispatch (n_heads, n_tokens). Suits GPUs.
@@ -16,7 +17,8 @@
 //              loop limit).
 // Bindings:
 //   q:       [n_tokens × n_heads × head_dim] f32
-//   k_cache, v_cache: [n_ctx × n_kv_heads × head_dim] f32
+//   k_cache, v_cache: [n_ctx × n_kv_heads × head_dim] in the cache's precision
+//                     (shaders/rope_store.wgsl), read four elements at a time
 //   out:     [n_tokens × n_heads × head_dim] f32
 
 struct Params {
@@ -31,8 +33,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> k_cache: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> v_cache: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> k_cache: array<KvQuad>;
+@group(0) @binding(2) var<storage, read> v_cache: array<KvQuad>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<uniform> step: Step;
@@ -77,7 +79,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             let kb = j * kv_stride + kv_base;
             var dot4 = vec4<f32>(0.0);
             for (var d = 0u; d < V4; d++) {
-                dot4 += q_shared[d] * k_cache[kb + d];
+                dot4 += q_shared[d] * kv_unpack4(k_cache[kb + d]);
             }
             s = (dot4.x + dot4.y) + (dot4.z + dot4.w);
         }
@@ -102,7 +104,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             let e = weights[i];
             l += e;
             if (lid < V4) {
-                acc += e * v_cache[(start + i) * kv_stride + kv_base + lid];
+                acc += e * kv_unpack4(v_cache[(start + i) * kv_stride + kv_base + lid]);
             }
         }
         m = new_m;
@@ -134,7 +136,7 @@ fn per_query(@builtin(global_invocation_id) gid: vec3<u32>) {
         let kb = j * kv_stride + kv_base;
         var dot4 = vec4<f32>(0.0);
         for (var d = 0u; d < V4; d++) {
-            dot4 += qv[d] * k_cache[kb + d];
+            dot4 += qv[d] * kv_unpack4(k_cache[kb + d]);
         }
         let s = (dot4.x + dot4.y) + (dot4.z + dot4.w);
         let new_m = max(m, s);
@@ -142,7 +144,7 @@ fn per_query(@builtin(global_invocation_id) gid: vec3<u32>) {
         let e = exp(s - new_m);
         l = l * correction + e;
         for (var d = 0u; d < V4; d++) {
-            acc[d] = acc[d] * correction + e * v_cache[kb + d];
+            acc[d] = acc[d] * correction + e * kv_unpack4(v_cache[kb + d]);
         }
         m = new_m;
     }

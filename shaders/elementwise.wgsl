@@ -1,7 +1,8 @@
-// Element-wise kernels over step.n_tokens × per_token f32 values (one entry point each):
-//   add_in_place: a[i] += b[i]                      (residual connections)
+// Element-wise kernels over step.n_tokens × per_token f32 values (one entry point each), for
+// the FFN's gate and up when they are two matrices (else the matmul's GLU epilogue does this):
 //   swiglu:       a[i] = silu(a[i]) * b[i]           (llama FFN: gate, up)
 //   geglu_tanh:   a[i] = gelu_tanh(a[i]) * b[i]      (gemma FFN)
+// Assembled after shaders/activation.wgsl.
 // Bindings: a (read_write), b, params, step. Dispatch: ceil(n / 64) workgroups, split as
 // (x, y) with x <= 65535.
 
@@ -27,19 +28,10 @@ fn len() -> u32 {
 }
 
 @compute @workgroup_size(64)
-fn add_in_place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = index(gid, groups);
-    if (i < len()) {
-        a[i] += b[i];
-    }
-}
-
-@compute @workgroup_size(64)
 fn swiglu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = index(gid, groups);
     if (i < len()) {
-        let g = a[i];
-        a[i] = g / (1.0 + exp(-g)) * b[i];
+        a[i] = swiglu_of(a[i], b[i]);
     }
 }
 
@@ -47,11 +39,6 @@ fn swiglu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 fn geglu_tanh(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let i = index(gid, groups);
     if (i < len()) {
-        let g = a[i];
-        // tanh is exactly ±1 in f32 beyond |x| ≈ 9.01, so clamping its argument changes
-        // nothing where tanh is computed well, but SwiftShader computes tanh from exp and
-        // returns NaN for large arguments (a Gemma 3 chat prompt gave all-NaN logits).
-        let inner = clamp(0.7978845608028654 * (g + 0.044715 * g * g * g), -10.0, 10.0);
-        a[i] = 0.5 * g * (1.0 + tanh(inner)) * b[i];
+        a[i] = geglu_tanh_of(a[i], b[i]);
     }
 }

@@ -12,6 +12,14 @@
 //                     read neighbouring memory;
 //   ROWS_PER_THREAD   rows per thread (1, 2, 4): more reuse of each activation load;
 //   TOKENS_PER_GROUP  tokens per workgroup (1 for decode, more for prefill);
+//   BIAS              add bias[row] (declares binding 5, `bias`);
+//   ACCUMULATE        add to what y holds (the residual stream: y += W·x);
+//   GLU               0, or the gated activation of two halves of W (1: silu, 2: gelu_tanh):
+//                     y[t, o] = act(W[o]·x) * (W[o + glu_rows]·x), the FFN's gate and up
+//                     projections concatenated at load, so `rows` counts outputs and each
+//                     thread's ROWS_PER_THREAD weight rows are ROWS_PER_THREAD / 2 outputs'
+//                     gate and up rows;
+// and shaders/activation.wgsl.
 // then shaders/quant/common.wgsl and the weight format's snippet, which gives BLOCK_SIZE,
 // BLOCK_WORDS, CHUNKS_PER_BLOCK and load_chunk() (fills `chunk` with 32 values, 8 vec4s).
 //
@@ -29,6 +37,7 @@
 //   w: [rows × cols] in the format's GPU layout (one part of a possibly split matrix)
 //   x: [n_tokens × x_stride] f32 read as vec4 (x_stride and cols multiples of 32)
 //   y: [n_tokens × y_stride] f32, this part writes columns y_row_offset .. + rows
+//   bias: [y_row_offset + rows] f32 (BIAS only)
 // Dispatch: groups = ceil(rows / ROWS_PER_GROUP) split as (x, y) with x <= 65535,
 //           z = ceil(n_tokens / TOKENS_PER_GROUP), n_tokens = step.n_tokens (or 1 if one_row).
 
@@ -39,7 +48,7 @@ struct Params {
     x_stride: u32,
     y_stride: u32,
     y_row_offset: u32,
-    _pad1: u32,
+    glu_rows: u32, // GLU: where the up rows start in w (the gate rows are 0 .. rows)
     _pad2: u32,
 }
 
@@ -49,8 +58,11 @@ struct Params {
 @group(0) @binding(3) var<uniform> p: Params;
 @group(0) @binding(4) var<uniform> step: Step;
 
-const ROWS_PER_GROUP: u32 = WG / THREADS_PER_ROW * ROWS_PER_THREAD;
+const HALVES: u32 = select(1u, 2u, GLU != 0u);
+const OUT_ROWS: u32 = ROWS_PER_THREAD / HALVES; // output rows per thread
+const ROWS_PER_GROUP: u32 = WG / THREADS_PER_ROW * OUT_ROWS;
 const TILE: u32 = ROWS_PER_THREAD * TOKENS_PER_GROUP;
+const OUT_TILE: u32 = OUT_ROWS * TOKENS_PER_GROUP;
 const XV_LEN: u32 = 8u * TOKENS_PER_GROUP;
 
 var<workgroup> partial: array<f32, WG>;
@@ -61,8 +73,8 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    // This thread's rows: row0, row0 + 1, ...
-    let row0 = (wid.x + wid.y * groups.x) * ROWS_PER_GROUP + (lid / THREADS_PER_ROW) * ROWS_PER_THREAD;
+    // This thread's output rows: row0, row0 + 1, ... (OUT_ROWS of them).
+    let row0 = (wid.x + wid.y * groups.x) * ROWS_PER_GROUP + (lid / THREADS_PER_ROW) * OUT_ROWS;
     let lane = lid % THREADS_PER_ROW;
     let t0 = wid.z * TOKENS_PER_GROUP;
     let n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
@@ -70,7 +82,9 @@ fn main(
     let words_per_row = (p.cols / BLOCK_SIZE) * BLOCK_WORDS;
     var row_word: array<u32, ROWS_PER_THREAD>;
     for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-        row_word[r] = min(row0 + r, p.rows - 1u) * words_per_row;
+        // With GLU, slots OUT_ROWS .. are the up rows of the same outputs.
+        let w_row = min(row0 + r % OUT_ROWS, p.rows - 1u) + (r / OUT_ROWS) * p.glu_rows;
+        row_word[r] = w_row * words_per_row;
     }
     // Where each token's activations start, in vec4s.
     var x_base: array<u32, TOKENS_PER_GROUP>;
@@ -99,10 +113,8 @@ fn main(
         }
     }
 
-    for (var i = 0u; i < TILE; i++) {
-        let r = i / TOKENS_PER_GROUP;
-        let t = i % TOKENS_PER_GROUP;
-        if (THREADS_PER_ROW > 1u) {
+    if (THREADS_PER_ROW > 1u) {
+        for (var i = 0u; i < TILE; i++) {
             // Sum the lanes of each row: groups of THREADS_PER_ROW consecutive threads.
             partial[lid] = acc[i];
             workgroupBarrier();
@@ -115,8 +127,28 @@ fn main(
             acc[i] = partial[lid];
             workgroupBarrier();
         }
+    }
+
+    // The epilogue, on each output (acc[i], and with GLU its up half acc[i + OUT_TILE]).
+    for (var i = 0u; i < OUT_TILE; i++) {
+        let r = i / TOKENS_PER_GROUP;
+        let t = i % TOKENS_PER_GROUP;
         if (lane == 0u && row0 + r < p.rows && t0 + t < n_tokens) {
-            y[(t0 + t) * p.y_stride + p.y_row_offset + row0 + r] = acc[i];
+            let col = p.y_row_offset + row0 + r;
+            let at = (t0 + t) * p.y_stride + col;
+            var v = acc[i];
+            if (GLU == 1u) {
+                v = swiglu_of(v, acc[i + OUT_TILE]);
+            } else if (GLU == 2u) {
+                v = geglu_tanh_of(v, acc[i + OUT_TILE]);
+            }
+            if (BIAS) {
+                v += bias_at(col);
+            }
+            if (ACCUMULATE) {
+                v += y[at];
+            }
+            y[at] = v;
         }
     }
 }

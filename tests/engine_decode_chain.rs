@@ -23,7 +23,7 @@ fn engine() -> MutexGuard<'static, Engine> {
         .get_or_init(|| {
             let ctx = common::gpu();
             let mut file = hearth::gguf::GgufFile::open(common::model_path(common::TINY_CHAT)).unwrap();
-            Mutex::new(pollster::block_on(Engine::load(&ctx, &mut file, ModelOptions { n_ctx: Some(256) })).unwrap())
+            Mutex::new(pollster::block_on(Engine::load(&ctx, &mut file, ModelOptions { n_ctx: Some(256), ..Default::default() })).unwrap())
         })
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -18,7 +18,7 @@ const TOLERANCE: f64 = 1e-4;
 fn load(name: &str) -> Engine {
     let ctx = common::gpu();
     let mut file = hearth::gguf::GgufFile::open(common::model_path(name)).unwrap();
-    pollster::block_on(Engine::load(&ctx, &mut file, ModelOptions { n_ctx: Some(512) })).unwrap()
+    pollster::block_on(Engine::load(&ctx, &mut file, ModelOptions { n_ctx: Some(512), ..Default::default() })).unwrap()
 }
 
 /// Generates on the GPU sampler path (chains of up to 16) or the CPU one (logits read back,

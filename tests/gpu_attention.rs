@@ -2,12 +2,16 @@
 //! (position pos = pos0 + t) of head h attends, with softmax(scale · q·k), to the cached
 //! positions max(0, pos + 1 - window) ..= pos of kv head h / (n_heads / n_kv_heads).
 //! Cache rows the query must not see hold large "poison" values, so any leak is obvious.
+//! Both cache precisions: for the f16 cache, keys and values are rounded to f16 before upload
+//! and the reference uses those rounded values (what the cache holds; the kernel widens them
+//! exactly).
 
 mod common;
 
-use common::kernels::{read_tensor, step_buffer, submit, tensor, zeros};
+use common::kernels::{f16_pairs, read_tensor, round_f16, step_buffer, submit, tensor, words_buffer, zeros};
 use hearth::gpu::{GpuOptions, PipelineCache, Tuning};
 use hearth::kernels::attention::{AttentionShape, attention};
+use hearth::kernels::kv::KvPrecision;
 
 #[derive(Clone, Copy, Debug)]
 struct Case {
@@ -75,11 +79,14 @@ fn attention_matches_f64_reference() {
     // a thread per query (CPU-like devices).
     for thread_per_query in [false, true] {
         let tuning = Tuning { attention_thread_per_query: thread_per_query, ..Tuning::CPU };
-        check_cases(&common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() }));
+        let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+        for kv in [KvPrecision::F16, KvPrecision::F32] {
+            check_cases(&ctx, kv);
+        }
     }
 }
 
-fn check_cases(ctx: &hearth::gpu::GpuContext) {
+fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision) {
     let cache = PipelineCache::default();
     let mut rng = common::Rng(0xa77e);
     let case = |n_heads, n_kv_heads, head_dim, window, pos0, n_tokens| Case { n_heads, n_kv_heads, head_dim, window, pos0, n_tokens };
@@ -118,17 +125,25 @@ fn check_cases(ctx: &hearth::gpu::GpuContext) {
         let first = c.first_visible(c.pos0 as usize);
         // Queries scaled up so softmax weights are uneven (a masking mistake moves them a lot).
         let q: Vec<f32> = (0..c.n_tokens as usize * nh * hd).map(|_| 3.0 * rng.signed_unit()).collect();
-        let mut k: Vec<f32> = (0..n_ctx * kv_stride).map(|_| rng.signed_unit()).collect();
-        let mut v: Vec<f32> = (0..n_ctx * kv_stride).map(|_| rng.signed_unit()).collect();
+        let k: Vec<f32> = (0..n_ctx * kv_stride).map(|_| rng.signed_unit()).collect();
+        let v: Vec<f32> = (0..n_ctx * kv_stride).map(|_| rng.signed_unit()).collect();
+        let (mut k, mut v) = match kv {
+            KvPrecision::F16 => (round_f16(&k), round_f16(&v)),
+            KvPrecision::F32 => (k, v),
+        };
         // Poison: rows no query may read (past the last token, before every query's window).
         for j in (0..first).chain(end..n_ctx) {
             k[j * kv_stride..][..kv_stride].fill(50.0);
-            v[j * kv_stride..][..kv_stride].fill(1e6);
+            v[j * kv_stride..][..kv_stride].fill(6e4); // near f16's largest, 65,504
         }
         let scale = 1.0 / (hd as f32).sqrt();
-        let shape = AttentionShape { n_heads: c.n_heads, n_kv_heads: c.n_kv_heads, head_dim: c.head_dim, window: c.window, scale };
+        let shape = AttentionShape { n_heads: c.n_heads, n_kv_heads: c.n_kv_heads, head_dim: c.head_dim, window: c.window, scale, kv };
         let (rows, width) = (c.n_tokens as usize, nh * hd);
-        let (qb, kb, vb) = (tensor(ctx, "q", rows, width, &q), ctx.f32_buffer_from("k", &k), ctx.f32_buffer_from("v", &v));
+        let upload = |name: &str, data: &[f32]| match kv {
+            KvPrecision::F16 => words_buffer(ctx, name, &f16_pairs(data)),
+            KvPrecision::F32 => ctx.f32_buffer_from(name, data),
+        };
+        let (qb, kb, vb) = (tensor(ctx, "q", rows, width, &q), upload("k", &k), upload("v", &v));
         let out = zeros(ctx, "out", rows, width);
         let step = step_buffer(ctx, c.pos0, c.n_tokens);
         let d = pollster::block_on(attention(ctx, &cache, &qb, &kb, &vb, &out, &step, shape, c.n_tokens)).unwrap();
@@ -147,7 +162,7 @@ fn check_cases(ctx: &hearth::gpu::GpuContext) {
             worst = worst.max(diff / e);
             assert!(diff <= e, "{c:?}: out[{i}] (token {}, head {}) = {g}, want {w} (tolerance {e:.2e})", i / (nh * hd), i / hd % nh);
         }
-        eprintln!("{c:?} ({}): worst error {:.1}% of the bound", ctx.tuning.attention_thread_per_query, worst * 100.0);
+        eprintln!("{c:?} ({}, {kv:?}): worst error {:.1}% of the bound", ctx.tuning.attention_thread_per_query, worst * 100.0);
     }
 }
 
@@ -158,10 +173,10 @@ fn unsupported_shapes_are_errors() {
     let step = step_buffer(&ctx, 0, 1);
     let t = zeros(&ctx, "t", 1, 4);
     let bad = [
-        AttentionShape { n_heads: 4, n_kv_heads: 1, head_dim: 320, window: 0, scale: 1.0 },
-        AttentionShape { n_heads: 6, n_kv_heads: 4, head_dim: 64, window: 0, scale: 1.0 },
-        AttentionShape { n_heads: 4, n_kv_heads: 0, head_dim: 64, window: 0, scale: 1.0 },
-        AttentionShape { n_heads: 4, n_kv_heads: 2, head_dim: 66, window: 0, scale: 1.0 },
+        AttentionShape { n_heads: 4, n_kv_heads: 1, head_dim: 320, window: 0, scale: 1.0, kv: KvPrecision::F16 },
+        AttentionShape { n_heads: 6, n_kv_heads: 4, head_dim: 64, window: 0, scale: 1.0, kv: KvPrecision::F16 },
+        AttentionShape { n_heads: 4, n_kv_heads: 0, head_dim: 64, window: 0, scale: 1.0, kv: KvPrecision::F16 },
+        AttentionShape { n_heads: 4, n_kv_heads: 2, head_dim: 66, window: 0, scale: 1.0, kv: KvPrecision::F16 },
     ];
     for shape in bad {
         let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &t, &b, &b, &t, &step, shape, 1));

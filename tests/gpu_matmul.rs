@@ -207,3 +207,122 @@ fn activations_of_the_wrong_shape_are_errors_naming_both_shapes() {
         assert!(err.to_string().contains("matmul blk.0.ffn_up.weight") && err.to_string().contains(want), "{err}");
     }
 }
+
+/// The epilogues against the same f64 reference: a bias added per output column, the result
+/// added to what the output held (the residual stream), the gated activation of a [gate; up]
+/// matrix (silu and gelu_tanh written from their definitions in f64), and outputs written
+/// from a column offset into a wider tensor, leaving its other columns alone. Both tunings,
+/// decode and a 3-token batch, 67 outputs (not a multiple of any workgroup's rows).
+#[test]
+fn epilogues_match_f64_reference() {
+    use hearth::gpu::ElementwiseOp;
+    use hearth::kernels::matmul::{Epilogue, matmul_with};
+    let silu = |g: f64| g / (1.0 + (-g).exp());
+    let gelu_tanh = |g: f64| 0.5 * g * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (g + 0.044715 * g * g * g)).tanh());
+    for tuning in [Tuning::CPU, Tuning::GPU] {
+        let ctx = gpu_with_tuning(tuning);
+        for dtype in [DType::Q4_1, DType::Q6_K] {
+            let (outputs, cols) = (67, 3 * row_unit(dtype));
+            for tokens in [1usize, 3] {
+                let mut rng = common::Rng(0xe91 + tokens as u64);
+                let x: Vec<f32> = (0..tokens * cols).map(|_| rng.signed_unit()).collect();
+                let xb = tensor(&ctx, "x", tokens, cols, &x);
+                let step = common::kernels::step_buffer(&ctx, 0, tokens as u32);
+                let run = |w: &GpuMatrix, y: &hearth::kernels::tensor::Tensor, e: Epilogue| {
+                    let ds = pollster::block_on(matmul_with(
+                        &ctx,
+                        &PipelineCache::default(),
+                        w,
+                        &xb,
+                        y,
+                        &step,
+                        BatchRows::PerToken(tokens as u32),
+                        e,
+                    ))
+                    .unwrap();
+                    common::kernels::submit(&ctx, tokens as u32, &ds);
+                    read_tensor(&ctx, y)
+                };
+                // f64 products of `rows` rows of a tiled matrix with x: (sum, sum of |terms|).
+                let reference = |bytes: &[u8], rows: usize| {
+                    let wf = quant::dequantize_to_vec(dtype, bytes).unwrap();
+                    let mut out = vec![(0f64, 0f64); tokens * rows];
+                    for t in 0..tokens {
+                        for r in 0..rows {
+                            for c in 0..cols {
+                                let p = f64::from(wf[r * cols + c]) * f64::from(x[t * cols + c]);
+                                out[t * rows + r].0 += p;
+                                out[t * rows + r].1 += p.abs();
+                            }
+                        }
+                    }
+                    out
+                };
+                let tol = |scale: f64| 2e-5 * scale + 1e-6;
+                let label = format!("{dtype} {tuning:?} x{tokens}");
+
+                // Bias + accumulate, into columns 3 .. 70 of a 75-wide output.
+                let (width, col0) = (outputs + 8, 3usize);
+                let bytes = tiled_matrix(dtype, outputs, cols);
+                let w = GpuMatrix::upload(&ctx, "w", dtype, outputs as u32, cols as u32, &bytes).unwrap();
+                let bias: Vec<f32> = (0..width).map(|_| rng.signed_unit()).collect();
+                let y0: Vec<f32> = (0..tokens * width).map(|_| rng.signed_unit()).collect();
+                let yb = tensor(&ctx, "y", tokens, width, &y0);
+                let bb = ctx.f32_buffer_from("bias", &bias);
+                let got = run(&w, &yb, Epilogue { bias: Some(&bb), accumulate: true, out_col: col0 as u32, ..Default::default() });
+                let want = reference(&bytes, outputs);
+                for t in 0..tokens {
+                    for c in 0..width {
+                        let (g, old) = (got[t * width + c], y0[t * width + c]);
+                        if c < col0 || c >= col0 + outputs {
+                            assert_eq!(g, old, "{label}: column {c} outside the outputs changed");
+                            continue;
+                        }
+                        let (s, a) = want[t * outputs + c - col0];
+                        let w = s + f64::from(bias[c]) + f64::from(old);
+                        assert!((f64::from(g) - w).abs() <= tol(a) + 1e-6 * w.abs(), "{label} bias+acc: y[{t}, {c}] = {g}, want {w}");
+                    }
+                }
+
+                // GLU over [gate; up] (2 × 67 rows in one matrix).
+                let bytes = tiled_matrix(dtype, 2 * outputs, cols);
+                let w = GpuMatrix::upload(&ctx, "gate_up", dtype, 2 * outputs as u32, cols as u32, &bytes).unwrap();
+                let want = reference(&bytes, 2 * outputs);
+                for (op, act) in [(ElementwiseOp::SwiGlu, &silu as &dyn Fn(f64) -> f64), (ElementwiseOp::GeGluTanh, &gelu_tanh)] {
+                    let yb = zeros(&ctx, "y", tokens, outputs);
+                    let got = run(&w, &yb, Epilogue { glu: Some(op), ..Default::default() });
+                    for t in 0..tokens {
+                        for o in 0..outputs {
+                            let ((g, ga), (u, ua)) = (want[t * 2 * outputs + o], want[t * 2 * outputs + outputs + o]);
+                            let w = act(g) * u;
+                            // Both activations have slopes below 1.2: an error e in the gate
+                            // moves the output by at most 1.2·e·|u|.
+                            let bound = 1.2 * tol(ga) * u.abs() + act(g).abs() * tol(ua) + 1e-6 * w.abs() + 1e-6;
+                            let v = f64::from(got[t * outputs + o]);
+                            assert!((v - w).abs() <= bound, "{label} {op:?}: y[{t}, {o}] = {v}, want {w}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_glu_epilogue_needs_one_part_of_even_rows() {
+    use hearth::gpu::ElementwiseOp;
+    use hearth::kernels::matmul::{Epilogue, matmul_with};
+    let ctx = common::gpu();
+    let odd = GpuMatrix::upload(&ctx, "odd", DType::Q8_0, 5, 32, &tiled_matrix(DType::Q8_0, 5, 32)).unwrap();
+    // 5 rows in one part, and 6 rows split in 3 parts (a 96-byte binding limit: 2 Q8_0 rows).
+    let split_ctx = common::gpu_with(GpuOptions { max_storage_binding: Some(96), ..Default::default() });
+    let split = GpuMatrix::upload(&split_ctx, "split", DType::Q8_0, 6, 32, &tiled_matrix(DType::Q8_0, 6, 32)).unwrap();
+    assert_eq!(split.parts.len(), 3);
+    for (ctx, w) in [(&ctx, &odd), (&split_ctx, &split)] {
+        let (x, y) = (zeros(ctx, "x", 1, 32), zeros(ctx, "y", 1, 5));
+        let step = common::kernels::step_buffer(ctx, 0, 1);
+        let e = Epilogue { glu: Some(ElementwiseOp::SwiGlu), ..Default::default() };
+        let r = pollster::block_on(matmul_with(ctx, &PipelineCache::default(), w, &x, &y, &step, BatchRows::One, e));
+        assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "GLU on {} rows in {} parts was accepted", w.rows, w.parts.len());
+    }
+}

@@ -13,12 +13,14 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use common::model_checks::{check_greedy, check_logits_up_to, check_perplexity, load, shared};
 use hearth::model::Model;
 
-/// Tolerance: both sides compute in f32 from the same dequantised weights, differing in
-/// summation order and exp/sin/cos/tanh. The numpy reference moves by ~2e-5 between f32 and
-/// f64; measured here the worst difference is 3.6e-5 (lavapipe), also on the 643-token prompt.
-/// 1e-3 is far below what a wrong detail does (~1 to 7 for the 27B model's attention scale or
-/// another RMSNorm epsilon; up to 2.4 for llama.cpp's 8-bit activations).
-const TOLERANCE: f32 = 1e-3;
+/// Tolerance: both sides compute in f32 from the same dequantised weights with an f16 KV cache
+/// (keys and values rounded to f16 as stored), differing in summation order and
+/// exp/sin/cos/tanh. A last-bit difference can flip one f16 rounding (see tests/model_llama.rs),
+/// so the numpy reference itself moves by up to 2.4e-3 between f32 and f64 (with an f32 cache:
+/// ~2e-5); measured here the worst difference is 1.1e-3 (lavapipe). 1e-2 is far below what a
+/// wrong detail does (~1 to 7 for the 27B model's attention scale or another RMSNorm epsilon;
+/// up to 2.4 for llama.cpp's 8-bit activations).
+const TOLERANCE: f32 = 1e-2;
 
 /// The fixture's prompts of up to 32 tokens (four of its seven: 51 positions in all).
 const MAX_PROMPT_TOKENS: usize = 32;

@@ -59,15 +59,15 @@ fn load(limit: Option<u64>, n_ctx: u32) -> hearth::Result<Model> {
     let path = tiny_llama_gguf();
     let ctx = common::gpu_with(GpuOptions { max_storage_binding: limit, ..Default::default() });
     let mut file = hearth::gguf::GgufFile::open(&path).unwrap();
-    let model = pollster::block_on(Model::load(&ctx, &mut file, ModelOptions { n_ctx: Some(n_ctx) }));
+    let model = pollster::block_on(Model::load(&ctx, &mut file, ModelOptions { n_ctx: Some(n_ctx), ..Default::default() }));
     std::fs::remove_file(path).unwrap();
     model
 }
 
 #[test]
 fn a_kv_cache_beyond_the_binding_limit_is_a_clear_error() {
-    // 64 tokens × 32 floats = 8 KiB per layer cache, over a 4 KiB limit.
-    let err = load(Some(4096), 64).err().expect("must be refused");
+    // 128 tokens × 32 f16 values (the default cache) = 8 KiB per layer cache, over a 4 KiB limit.
+    let err = load(Some(4096), 128).err().expect("must be refused");
     assert!(matches!(err, hearth::Error::InvalidArgument(_)), "{err:?}");
     assert!(err.to_string().contains("storage-binding limit of 4096 bytes"), "{err}");
 }
@@ -81,7 +81,7 @@ fn a_kv_cache_beyond_the_binding_limit_is_refused_before_the_weights_arrive() {
     std::fs::remove_file(path).unwrap();
     let header_len = hearth::gguf::GgufHeader::parse_complete(&bytes).unwrap().data_offset as usize;
     let ctx = common::gpu_with(GpuOptions { max_storage_binding: Some(4096), ..Default::default() });
-    let mut stream = hearth::model::ModelStream::new(&ctx, bytes.len() as u64, ModelOptions { n_ctx: Some(64) });
+    let mut stream = hearth::model::ModelStream::new(&ctx, bytes.len() as u64, ModelOptions { n_ctx: Some(128), ..Default::default() });
     let err = pollster::block_on(stream.push(&bytes[..header_len])).expect_err("refused on the header alone");
     assert!(err.to_string().contains("storage-binding limit of 4096 bytes"), "{err}");
 }

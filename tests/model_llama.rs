@@ -14,12 +14,16 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use common::model_checks::{check_greedy, check_logits_up_to, check_perplexity, load, shared};
 use hearth::model::Model;
 
-/// Tolerance: both sides compute in f32 from the same dequantised weights, differing only in
-/// summation order (GPU reductions vs numpy's pairwise sums) and in exp/sin/cos. The
-/// reference itself moves by 1.2e-4 between f32 and f64 (fixture notes); measured here the
-/// worst difference is ~5e-5 (lavapipe). 1e-3 is ~10× the reference's own f32/f64 gap and
-/// 1000× below the differences (~1) that a wrong kernel or llama.cpp's 8-bit activations give.
-const TOLERANCE: f32 = 1e-3;
+/// Tolerance: both sides compute in f32 from the same dequantised weights with an f16 KV cache
+/// (keys and values rounded to f16 as stored), differing only in summation order (GPU
+/// reductions vs numpy's pairwise sums) and in exp/sin/cos. The f16 rounding makes the result
+/// jumpy: a last-bit difference upstream can flip one key's or value's rounding by a whole f16
+/// step, so the reference itself moves by up to 6.5e-3 between f32 and f64 on these prompts
+/// (with an f32 cache it moved by 1.2e-4 and Hearth was within 5e-5). Measured here the worst
+/// difference is 1.2e-3 (lavapipe). 1e-2 is ~1.5× the reference's own f32/f64 gap and 100×
+/// below the differences (~1) that a wrong kernel or llama.cpp's 8-bit activations give; the
+/// small slips are caught by tests/model_tiny.rs (f32 cache, 1e-4).
+const TOLERANCE: f32 = 1e-2;
 
 /// The fixture's prompts of up to 32 tokens (five of its six: 84 positions in all).
 const MAX_PROMPT_TOKENS: usize = 32;

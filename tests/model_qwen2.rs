@@ -13,10 +13,11 @@ use common::model_checks::{check_greedy, check_logits_up_to, check_perplexity, l
 use hearth::model::Model;
 
 /// Tolerance: as for SmolLM2 (tests/model_llama.rs): both sides compute in f32 from the same
-/// dequantised weights; the numpy reference agrees with llama.cpp run on the same weights
-/// dequantised to F32 (f32 KV cache) to 2e-5, and a wrong detail (a missing bias, llama-style
-/// RoPE pairs, the wrong rope_theta) moves logits by ~1 or more.
-const TOLERANCE: f32 = 1e-3;
+/// dequantised weights with an f16 KV cache, whose roundings make the exact result jumpy by
+/// ~1e-3 (see there); with an f32 cache the numpy reference agreed with llama.cpp run on the
+/// same weights dequantised to F32 to 2e-5. A wrong detail (a missing bias, llama-style RoPE
+/// pairs, the wrong rope_theta) moves logits by ~1 or more.
+const TOLERANCE: f32 = 1e-2;
 
 /// The fixture's prompts of up to 32 tokens (five of its six: 75 positions in all).
 const MAX_PROMPT_TOKENS: usize = 32;

@@ -39,7 +39,7 @@ fn streamed_model_matches_the_numpy_reference() {
     let (mut model, header) = pollster::block_on(s.finish()).unwrap();
     assert_eq!(header.metadata.architecture().unwrap(), "llama");
 
-    // Same check and tolerance as tests/model_llama.rs (see its comment for why 1e-3).
+    // Same check and tolerance as tests/model_llama.rs (see its comment for why 1e-2).
     let fx = common::read_fixture_json("llama/logits_smollm2-135m-instruct-q4_1.json");
     let vocab = model.config.vocab as usize;
     for prompt in fx["prompts"].as_array().unwrap().iter().take(3) {
@@ -53,7 +53,7 @@ fn streamed_model_matches_the_numpy_reference() {
         let last = &logits[logits.len() - vocab..];
         for pair in prompt["last"]["top"].as_array().unwrap() {
             let (id, want) = (pair[0].as_u64().unwrap() as usize, pair[1].as_f64().unwrap() as f32);
-            assert!((last[id] - want).abs() <= 1e-3, "logit[{id}] = {}, reference {want}", last[id]);
+            assert!((last[id] - want).abs() <= 1e-2, "logit[{id}] = {}, reference {want}", last[id]);
         }
     }
 }

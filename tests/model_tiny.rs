@@ -9,9 +9,9 @@
 
 mod common;
 
-use common::model_checks::{ids_of, load};
+use common::model_checks::{ids_of, load_with};
 use hearth::gpu::{GpuContext, GpuOptions};
-use hearth::model::{Logits, Model};
+use hearth::model::{KvPrecision, Logits, Model, ModelOptions};
 use serde_json::Value;
 
 /// Both sides compute in f32 from the same dequantised weights, differing only in summation
@@ -41,7 +41,9 @@ fn fixture(name: &str) -> Fixture {
 
 fn open(name: &str, max_storage_binding: Option<u64>, n_ctx: u32) -> (GpuContext, Model) {
     let ctx = common::gpu_with(GpuOptions { max_storage_binding, ..Default::default() });
-    let model = load(&ctx, &common::fixture_path(&format!("tiny/{name}.gguf")), n_ctx);
+    // An f32 cache, as the reference (scripts/fixtures/tiny_models.py says why).
+    let options = ModelOptions { n_ctx: Some(n_ctx), kv_precision: KvPrecision::F32 };
+    let model = load_with(&ctx, &common::fixture_path(&format!("tiny/{name}.gguf")), options);
     (ctx, model)
 }
 

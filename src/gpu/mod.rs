@@ -6,5 +6,5 @@ mod readback;
 mod weights;
 
 pub use context::{GpuContext, GpuFeatures, GpuOptions, Tuning};
-pub use pipelines::{ElementwiseOp, Kernel, PipelineCache};
+pub use pipelines::{ElementwiseOp, Kernel, MatmulEpilogue, PipelineCache};
 pub use weights::{GpuMatrix, WeightPart};

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use super::context::GpuContext;
 use crate::error::{Error, Result};
+use crate::kernels::kv::KvPrecision;
 use crate::quant::{self, DType};
 
 /// Every compute pipeline Hearth builds.
@@ -21,30 +22,77 @@ pub enum Kernel {
         threads_per_row: u32,
         rows_per_thread: u32,
         tokens_per_group: u32,
+        epilogue: MatmulEpilogue,
     },
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
     RmsNorm,
-    Rope,
-    KvStore,
+    /// Post-norm residual add fused with the next norm (shaders/residual_norm.wgsl).
+    ResidualNorm,
+    /// Per-head q/k norm, RoPE and the KV-cache append (shaders/rope_store.wgsl) for a cache
+    /// of this precision.
+    RopeStore(KvPrecision),
     /// Attention (shaders/attention.wgsl) for heads of this size, with a workgroup per
-    /// query (GPUs) or a thread per query (CPU-like devices).
+    /// query (GPUs) or a thread per query (CPU-like devices), over a cache of this precision.
     Attention {
         head_dim: u32,
         thread_per_query: bool,
+        kv: KvPrecision,
     },
     Elementwise(ElementwiseOp),
-    /// Bias vector added to every row (shaders/bias.wgsl).
-    Bias,
     Argmax,
     /// Full sampling of one logits row (shaders/sample.wgsl).
     Sample,
 }
 
+/// What shaders/matmul.wgsl does with each output before storing it, so that the bias add,
+/// the residual add and the gated FFN activation cost no dispatch of their own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MatmulEpilogue {
+    /// Add a bias vector (binding 5).
+    pub bias: bool,
+    /// Add to what the output holds (`y += W·x`: the residual stream).
+    pub accumulate: bool,
+    /// The matrix is [gate; up] concatenated: store `act(gate·x) * (up·x)` (`SwiGlu` or
+    /// `GeGluTanh`).
+    pub glu: Option<ElementwiseOp>,
+}
+
+impl MatmulEpilogue {
+    /// The shader's generated constants (and the bias binding, when used).
+    fn wgsl(self) -> String {
+        let glu = match self.glu {
+            None => 0,
+            Some(ElementwiseOp::SwiGlu) => 1,
+            Some(ElementwiseOp::GeGluTanh) => 2,
+        };
+        let bias = if self.bias {
+            "@group(0) @binding(5) var<storage, read> bias: array<f32>;\nfn bias_at(i: u32) -> f32 { return bias[i]; }\n"
+        } else {
+            "fn bias_at(i: u32) -> f32 { return 0.0; }\n"
+        };
+        format!("const BIAS: bool = {};\nconst ACCUMULATE: bool = {};\nconst GLU: u32 = {glu}u;\n{bias}", self.bias, self.accumulate)
+    }
+
+    fn label(self) -> String {
+        let mut s = String::new();
+        if self.bias {
+            s += "_bias";
+        }
+        if self.accumulate {
+            s += "_acc";
+        }
+        if let Some(op) = self.glu {
+            s += "_";
+            s += op.entry_point();
+        }
+        s
+    }
+}
+
 /// The entry points of shaders/elementwise.wgsl.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ElementwiseOp {
-    AddInPlace,
     SwiGlu,
     GeGluTanh,
 }
@@ -52,7 +100,6 @@ pub enum ElementwiseOp {
 impl ElementwiseOp {
     fn entry_point(self) -> &'static str {
         match self {
-            ElementwiseOp::AddInPlace => "add_in_place",
             ElementwiseOp::SwiGlu => "swiglu",
             ElementwiseOp::GeGluTanh => "geglu_tanh",
         }
@@ -62,13 +109,14 @@ impl ElementwiseOp {
 impl Kernel {
     fn label(self) -> String {
         match self {
-            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group } => {
-                format!("matmul_{dtype}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}")
+            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, epilogue } => {
+                format!("matmul_{dtype}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{}", epilogue.label())
             }
             Kernel::Embed(d) => format!("embed_{d}"),
-            Kernel::Attention { head_dim, thread_per_query } => {
-                format!("attention_d{head_dim}_{}", if thread_per_query { "per_query" } else { "per_workgroup" })
+            Kernel::Attention { head_dim, thread_per_query, kv } => {
+                format!("attention_d{head_dim}_{}_{kv:?}", if thread_per_query { "per_query" } else { "per_workgroup" })
             }
+            Kernel::RopeStore(kv) => format!("rope_store_{kv:?}"),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
         }
@@ -81,6 +129,8 @@ impl Kernel {
             Kernel::Matmul { dtype, .. } => format!("matmul {dtype}"),
             Kernel::Embed(d) => format!("embed {d}"),
             Kernel::Attention { .. } => "attention".into(),
+            Kernel::RopeStore(_) => "rope_store".into(),
+            Kernel::ResidualNorm => "residual_norm".into(),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
         }
@@ -100,11 +150,10 @@ impl Kernel {
             self,
             Kernel::Matmul { .. }
                 | Kernel::RmsNorm
-                | Kernel::Rope
-                | Kernel::KvStore
+                | Kernel::ResidualNorm
+                | Kernel::RopeStore(_)
                 | Kernel::Attention { .. }
                 | Kernel::Elementwise(_)
-                | Kernel::Bias
                 | Kernel::Argmax
         )
     }
@@ -118,22 +167,25 @@ impl Kernel {
 
     fn body(self) -> String {
         match self {
-            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group } => {
+            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, epilogue } => {
                 format!(
                     "const WG: u32 = {workgroup_size}u;\nconst THREADS_PER_ROW: u32 = {threads_per_row}u;\n\
                      const ROWS_PER_THREAD: u32 = {rows_per_thread}u;\nconst TOKENS_PER_GROUP: u32 = {tokens_per_group}u;\n"
-                ) + &quant::shader::wgsl(dtype)
+                ) + &epilogue.wgsl()
+                    + include_str!("../../shaders/activation.wgsl")
+                    + &quant::shader::wgsl(dtype)
                     + include_str!("../../shaders/matmul.wgsl")
             }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
-            Kernel::Rope => include_str!("../../shaders/rope.wgsl").into(),
-            Kernel::KvStore => include_str!("../../shaders/kv_store.wgsl").into(),
-            Kernel::Attention { head_dim, .. } => {
-                format!("const HEAD_DIM: u32 = {head_dim}u;\n") + include_str!("../../shaders/attention.wgsl")
+            Kernel::ResidualNorm => include_str!("../../shaders/residual_norm.wgsl").into(),
+            Kernel::RopeStore(kv) => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
+            Kernel::Attention { head_dim, kv, .. } => {
+                format!("const HEAD_DIM: u32 = {head_dim}u;\n") + kv.wgsl() + include_str!("../../shaders/attention.wgsl")
             }
-            Kernel::Elementwise(_) => include_str!("../../shaders/elementwise.wgsl").into(),
-            Kernel::Bias => include_str!("../../shaders/bias.wgsl").into(),
+            Kernel::Elementwise(_) => {
+                include_str!("../../shaders/activation.wgsl").to_string() + include_str!("../../shaders/elementwise.wgsl")
+            }
             Kernel::Argmax => include_str!("../../shaders/argmax.wgsl").into(),
             Kernel::Sample => include_str!("../../shaders/sample.wgsl").into(),
         }

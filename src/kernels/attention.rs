@@ -1,5 +1,6 @@
 //! Launcher for shaders/attention.wgsl (causal grouped-query attention over the cache).
 
+use super::kv::KvPrecision;
 use super::tensor::Tensor;
 use super::{Dispatch, uniform};
 use crate::error::{Error, Result};
@@ -28,6 +29,8 @@ pub struct AttentionShape {
     /// Sliding window in tokens (0: attend to the whole past).
     pub window: u32,
     pub scale: f32,
+    /// How the cache stores keys and values.
+    pub kv: KvPrecision,
 }
 
 /// The largest head_dim that the `per_query` entry point serves; larger heads take `main`
@@ -77,5 +80,5 @@ pub async fn attention(
     ];
     let thread_per_query = ctx.tuning.attention_thread_per_query && head_dim <= PER_QUERY_MAX_HEAD_DIM;
     let grid = move |n: u32| if thread_per_query { [(n * n_heads).div_ceil(64), 1, 1] } else { [n_heads, n, 1] };
-    Dispatch::per_batch(ctx, cache, Kernel::Attention { head_dim, thread_per_query }, &resources, grid).await
+    Dispatch::per_batch(ctx, cache, Kernel::Attention { head_dim, thread_per_query, kv: shape.kv }, &resources, grid).await
 }

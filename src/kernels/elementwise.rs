@@ -1,4 +1,4 @@
-//! Launcher for shaders/elementwise.wgsl (residual add, gated activations).
+//! Launcher for shaders/elementwise.wgsl (the gated activations of separate gate and up).
 
 use super::tensor::Tensor;
 use super::{Dispatch, split_groups, uniform};

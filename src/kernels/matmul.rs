@@ -1,9 +1,11 @@
-//! Launcher for shaders/matmul.wgsl: `y[t, :] = W · x[t, :]` for a quantised `W`.
+//! Launcher for shaders/matmul.wgsl: `y[t, :] = W · x[t, :]` for a quantised `W`, with the
+//! epilogues that save the dispatches after it: a bias, the residual add, the gated FFN
+//! activation of a [gate; up] matrix.
 
 use super::tensor::Tensor;
 use super::{BatchRows, Dispatch, split_groups, uniform};
 use crate::error::{Error, Result};
-use crate::gpu::{GpuContext, GpuMatrix, Kernel, PipelineCache, Tuning};
+use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, Kernel, MatmulEpilogue, PipelineCache, Tuning};
 
 wgsl_struct! {
     /// Mirrors `struct Params` in shaders/matmul.wgsl.
@@ -14,7 +16,7 @@ wgsl_struct! {
         x_stride: u32,
         y_stride: u32,
         y_row_offset: u32,
-        _pad1: u32,
+        glu_rows: u32,
         _pad2: u32,
     }
 }
@@ -32,35 +34,106 @@ pub async fn matmul(
     step: &wgpu::Buffer,
     rows: BatchRows,
 ) -> Result<Vec<Dispatch>> {
+    // All of y's columns, and only those: a wider y is a mistake here.
+    y.expect(&format!("matmul {}", w.name), "output", rows.max_rows(), w.rows)?;
+    matmul_with(ctx, cache, w, x, y, step, rows, Epilogue::default()).await
+}
+
+/// What a matmul does with its outputs (see `MatmulEpilogue`), and where they go.
+#[derive(Clone, Copy, Default)]
+pub struct Epilogue<'a> {
+    /// `[out_col + outputs]` f32 added to each output (indexed by output column).
+    pub bias: Option<&'a wgpu::Buffer>,
+    /// `y += W·x` instead of `y = W·x`.
+    pub accumulate: bool,
+    /// `W` is [gate; up] (each half `w.rows / 2` rows): `y = act(gate·x) * (up·x)`,
+    /// `w.rows / 2` outputs. Needs `w` in one part, so both halves of a row are in one buffer.
+    pub glu: Option<ElementwiseOp>,
+    /// The first column of `y` written: `y` may be wider than the outputs (the Q, K and V
+    /// projections filling one `qkv` row when they cannot be one matrix).
+    pub out_col: u32,
+}
+
+/// `matmul` with an epilogue.
+#[allow(clippy::too_many_arguments)]
+pub async fn matmul_with(
+    ctx: &GpuContext,
+    cache: &PipelineCache,
+    w: &GpuMatrix,
+    x: &Tensor,
+    y: &Tensor,
+    step: &wgpu::Buffer,
+    rows: BatchRows,
+    epilogue: Epilogue<'_>,
+) -> Result<Vec<Dispatch>> {
     let n_tokens = rows.max_rows();
     if w.cols % 32 != 0 {
         return Err(Error::InvalidArgument(format!("{}: {} columns is not a multiple of 32", w.name, w.cols)));
     }
     let kernel_name = format!("matmul {}", w.name);
+    let outputs = match epilogue.glu {
+        None => w.rows,
+        Some(_) if w.rows % 2 != 0 || w.parts.len() != 1 => {
+            return Err(Error::InvalidArgument(format!(
+                "{kernel_name}: a GLU epilogue needs [gate; up] in one buffer (an even row count, one part), not {} rows in {} parts",
+                w.rows,
+                w.parts.len()
+            )));
+        }
+        Some(_) => w.rows / 2,
+    };
     x.expect(&kernel_name, "input", n_tokens, w.cols)?;
-    y.expect(&kernel_name, "output", n_tokens, w.rows)?;
-    let tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
+    if y.width < epilogue.out_col + outputs {
+        return Err(Error::InvalidArgument(format!(
+            "{kernel_name}: output `{}` is {} wide, needs columns {} .. {}",
+            y.name,
+            y.width,
+            epilogue.out_col,
+            epilogue.out_col + outputs
+        )));
+    }
+    y.expect(&kernel_name, "output", n_tokens, y.width)?;
+    if let Some(b) = epilogue.bias {
+        let need = u64::from(epilogue.out_col + outputs) * 4;
+        if b.size() < need {
+            return Err(Error::InvalidArgument(format!("{kernel_name}: a {}-byte bias for outputs up to column {}", b.size(), need / 4)));
+        }
+    }
+    let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
+    if epilogue.glu.is_some() {
+        // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
+        tile.rows_per_thread = tile.rows_per_thread.max(2);
+    }
+    let halves = if epilogue.glu.is_some() { 2 } else { 1 };
     let kernel = Kernel::Matmul {
         dtype: w.dtype,
         workgroup_size: tile.workgroup_size,
         threads_per_row: tile.threads_per_row,
         rows_per_thread: tile.rows_per_thread,
         tokens_per_group: tile.tokens_per_group,
+        epilogue: MatmulEpilogue { bias: epilogue.bias.is_some(), accumulate: epilogue.accumulate, glu: epilogue.glu },
     };
     let mut out = Vec::new();
     for part in &w.parts {
+        let part_outputs = part.rows / halves;
         let params = Params {
-            rows: part.rows,
+            rows: part_outputs,
             cols: w.cols,
             one_row: u32::from(rows == BatchRows::One),
             x_stride: w.cols,
-            y_stride: w.rows,
-            y_row_offset: part.first_row,
+            y_stride: y.width,
+            y_row_offset: epilogue.out_col + part.first_row,
+            glu_rows: if halves == 2 { outputs } else { 0 },
             ..Default::default()
         };
         let u = uniform(ctx, &params);
-        let (gx, gy) = split_groups(part.rows.div_ceil(tile.workgroup_size / tile.threads_per_row * tile.rows_per_thread));
-        let resources = [part.buffer.as_entire_binding(), x.binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
+        let rows_per_group = tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves);
+        let (gx, gy) = split_groups(part_outputs.div_ceil(rows_per_group));
+        let mut resources =
+            vec![part.buffer.as_entire_binding(), x.binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
+        if let Some(b) = epilogue.bias {
+            resources.push(b.as_entire_binding());
+        }
         let tokens_per_group = tile.tokens_per_group;
         let grid = move |n: u32| [gx, gy, rows.rows(n).div_ceil(tokens_per_group)];
         out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);

@@ -25,15 +25,15 @@ macro_rules! wgsl_struct {
 
 pub mod argmax;
 pub mod attention;
-pub mod bias;
 pub mod elementwise;
 pub mod embed;
-pub mod kv_store;
+pub mod kv;
 #[cfg(test)]
 mod layout;
 pub mod matmul;
+pub mod residual_norm;
 pub mod rmsnorm;
-pub mod rope;
+pub mod rope_store;
 pub mod sample;
 pub mod step;
 pub mod tensor;

@@ -15,13 +15,10 @@ pub struct Arena {
     pub ids: wgpu::Buffer,
     pub x: Tensor,
     pub h: Tensor,
+    /// The Q, K and V projections of each token, one row: `[q_dim + 2 kv_dim]`.
+    pub qkv: Tensor,
+    /// The queries after the per-head norm and RoPE (keys and values go to the cache).
     pub q: Tensor,
-    pub k: Tensor,
-    pub v: Tensor,
-    /// Where the q/k projections land when per-head norms then write `q` and `k` (else the
-    /// same buffers as `q` and `k`).
-    pub q_proj: Tensor,
-    pub k_proj: Tensor,
     pub att: Tensor,
     pub o: Tensor,
     pub gate: Tensor,
@@ -41,26 +38,21 @@ impl Arena {
     pub fn new(ctx: &GpuContext, cfg: &ModelConfig, max_batch: u32) -> Result<Arena> {
         let (d, q_dim, kv_dim, ff) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff);
         let logits_last = Tensor::new(ctx, "logits", 1, cfg.vocab)?;
-        let (widest, width) = [("x", d), ("q", q_dim), ("k", kv_dim), ("gate", ff)].into_iter().max_by_key(|&(_, w)| w).expect("4");
+        let qkv_width = q_dim + 2 * kv_dim;
+        let (widest, width) = [("x", d), ("qkv", qkv_width), ("gate", ff)].into_iter().max_by_key(|&(_, w)| w).expect("3");
         let fit = ctx.max_storage_binding / (u64::from(width) * 4);
         let capacity = fit.min(u64::from(max_batch)) as u32;
         if capacity == 0 {
             Tensor::new(ctx, widest, 1, width)?; // the error naming it
         }
         let per_token = |label: &str, width: u32| Tensor::new(ctx, label, capacity, width);
-        let (q, k) = (per_token("q", q_dim)?, per_token("k", kv_dim)?);
-        let (q_proj, k_proj) =
-            if cfg.family.qk_norm { (per_token("q_proj", q_dim)?, per_token("k_proj", kv_dim)?) } else { (q.clone(), k.clone()) };
         Ok(Arena {
             capacity,
             ids: buffer(ctx, "ids", u64::from(capacity) * 4, STORAGE | COPY_DST),
             x: per_token("x", d)?,
             h: per_token("h", d)?,
-            q,
-            k,
-            v: per_token("v", kv_dim)?,
-            q_proj,
-            k_proj,
+            qkv: per_token("qkv", qkv_width)?,
+            q: per_token("q", q_dim)?,
             att: per_token("att", q_dim)?,
             o: per_token("o", d)?,
             gate: per_token("gate", ff)?,

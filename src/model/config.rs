@@ -4,7 +4,7 @@
 use super::family::{Arch, Family};
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
-use crate::kernels::rope::RopeStyle;
+use crate::kernels::rope_store::RopeStyle;
 
 #[derive(Clone, Debug)]
 pub struct ModelConfig {

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::ElementwiseOp;
-use crate::kernels::rope::RopeStyle;
+use crate::kernels::rope_store::RopeStyle;
 
 /// The architectures Hearth runs (`general.architecture`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,18 +9,17 @@ use super::config::ModelConfig;
 use super::kv_cache::KvCache;
 use super::sampling::Sampling;
 use super::stats::GpuStats;
-use super::weights::ModelWeights;
+use super::weights::{FfnIn, ModelWeights};
 use crate::error::{Error, Result};
-use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, PipelineCache};
+use crate::gpu::{GpuContext, GpuMatrix, PipelineCache};
 use crate::kernels::argmax::{ArgmaxRow, argmax};
 use crate::kernels::attention::{AttentionShape, attention};
-use crate::kernels::bias::add_bias;
 use crate::kernels::elementwise::elementwise;
 use crate::kernels::embed::embed;
-use crate::kernels::kv_store::kv_store;
-use crate::kernels::matmul::matmul;
+use crate::kernels::matmul::{Epilogue, matmul, matmul_with};
+use crate::kernels::residual_norm::residual_norm;
 use crate::kernels::rmsnorm::{Rows, rmsnorm};
-use crate::kernels::rope::rope;
+use crate::kernels::rope_store::{QkNorm, RopeStoreShape, rope_store};
 use crate::kernels::step::Step;
 use crate::kernels::tensor::Tensor;
 use crate::kernels::{BatchRows, Dispatch};
@@ -87,6 +86,11 @@ impl Graph {
 
         let mut ops = Ops::default();
         ops.add("token_embd", embed(ctx, p, &w.token_embd, &a.ids, &a.x, capacity, cfg.embed_scale).await?);
+        // Each block's end also normalises the residual stream for the next block (into h),
+        // so only the first block's input norm is a dispatch of its own.
+        if let Some(first) = w.layers.first() {
+            ops.add("blk.0.attn_norm", rmsnorm(ctx, p, &a.x, &first.attn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
+        }
         for (i, (layer, (k_cache, v_cache))) in w.layers.iter().zip(&s.kv.layers).enumerate() {
             let la = cfg.layer_attention(i as u32);
             let inv_freq = if la.local_rope { s.inv_freq_local } else { s.inv_freq };
@@ -96,33 +100,60 @@ impl Graph {
                 head_dim: cfg.head_dim,
                 window: la.window,
                 scale: cfg.attn_scale,
+                kv: s.kv.precision,
             };
             let name = |op: &str| format!("blk.{i}.{op}");
-            // Attention block.
-            ops.add(name("attn_norm"), rmsnorm(ctx, p, &a.x, &layer.attn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
-            ops.add(name("attn_q"), linear(s, &layer.wq, layer.bq.as_ref(), &a.h, &a.q_proj, per_token).await?);
-            ops.add(name("attn_k"), linear(s, &layer.wk, layer.bk.as_ref(), &a.h, &a.k_proj, per_token).await?);
-            ops.add(name("attn_v"), linear(s, &layer.wv, layer.bv.as_ref(), &a.h, &a.v, per_token).await?);
-            if let (Some(qn), Some(kn)) = (&layer.q_norm, &layer.k_norm) {
-                ops.add(name("attn_q_norm"), rmsnorm(ctx, p, &a.q_proj, qn, &a.q, step, norm(cfg.n_heads, cfg.head_dim), eps).await?);
-                ops.add(name("attn_k_norm"), rmsnorm(ctx, p, &a.k_proj, kn, &a.k, step, norm(cfg.n_kv_heads, cfg.head_dim), eps).await?);
+            // Attention block (h holds its normalised input).
+            for (col, m) in &layer.qkv {
+                let e = Epilogue { bias: layer.b_qkv.as_ref(), out_col: *col, ..Default::default() };
+                ops.add(name("attn_qkv"), matmul_with(ctx, p, m, &a.h, &a.qkv, step, per_token, e).await?);
             }
-            ops.add(name("rope_q"), rope(ctx, p, &a.q, inv_freq, step, cfg.n_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
-            ops.add(name("rope_k"), rope(ctx, p, &a.k, inv_freq, step, cfg.n_kv_heads, cfg.head_dim, cfg.n_rot, cfg.rope_style).await?);
-            ops.add(name("kv_store"), kv_store(ctx, p, &a.k, &a.v, k_cache, v_cache, step, s.kv.n_ctx).await?);
+            let qk_norm = match (&layer.q_norm, &layer.k_norm) {
+                (Some(q), Some(k)) => Some(QkNorm { q, k, eps }),
+                _ => None,
+            };
+            let rope_shape = RopeStoreShape {
+                n_heads: cfg.n_heads,
+                n_kv_heads: cfg.n_kv_heads,
+                head_dim: cfg.head_dim,
+                n_rot: cfg.n_rot,
+                style: cfg.rope_style,
+                n_ctx: s.kv.n_ctx,
+                kv: s.kv.precision,
+            };
+            ops.add(name("rope_store"), rope_store(ctx, p, &a.qkv, qk_norm, inv_freq, &a.q, k_cache, v_cache, step, rope_shape).await?);
             ops.add(name("attention"), attention(ctx, p, &a.q, k_cache, v_cache, &a.att, step, attn_shape, capacity).await?);
-            ops.add(name("attn_output"), linear(s, &layer.wo, layer.bo.as_ref(), &a.att, &a.o, per_token).await?);
-            ops.add(name("attn_residual"), residual_add(s, &a.o, layer.post_attn_norm.as_ref(), per_token).await?);
-            // Feed-forward block.
-            ops.add(name("ffn_norm"), rmsnorm(ctx, p, &a.x, &layer.ffn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
-            ops.add(name("ffn_gate"), matmul(ctx, p, &layer.w_gate, &a.h, &a.gate, step, per_token).await?);
-            ops.add(name("ffn_up"), matmul(ctx, p, &layer.w_up, &a.h, &a.up, step, per_token).await?);
-            ops.add(name("ffn_act"), elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step).await?);
-            ops.add(name("ffn_down"), matmul(ctx, p, &layer.w_down, &a.gate, &a.o, step, per_token).await?);
-            ops.add(name("ffn_residual"), residual_add(s, &a.o, layer.post_ffn_norm.as_ref(), per_token).await?);
+            let next = Next { norm: &layer.ffn_norm, out: &a.h, rows: per_token };
+            let (residual, next_norm) =
+                block_end(s, &layer.wo, layer.bo.as_ref(), &a.att, layer.post_attn_norm.as_ref(), per_token, next).await?;
+            ops.add(name("attn_output"), residual);
+            ops.add(name("ffn_norm"), next_norm);
+            // Feed-forward block (h holds its normalised input).
+            match &layer.ffn_in {
+                FfnIn::GateUp(m) => {
+                    let glu = Epilogue { glu: Some(fam.ffn_activation), ..Default::default() };
+                    ops.add(name("ffn_gate_up"), matmul_with(ctx, p, m, &a.h, &a.gate, step, per_token, glu).await?);
+                }
+                FfnIn::Separate { gate, up } => {
+                    ops.add(name("ffn_gate"), matmul(ctx, p, gate, &a.h, &a.gate, step, per_token).await?);
+                    ops.add(name("ffn_up"), matmul(ctx, p, up, &a.h, &a.up, step, per_token).await?);
+                    ops.add(name("ffn_act"), elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step).await?);
+                }
+            }
+            // The next block's input: the next layer's attention, or the output head (for the
+            // rows it computes).
+            let (next, next_name) = match w.layers.get(i + 1) {
+                Some(l) => (Next { norm: &l.attn_norm, out: &a.h, rows: per_token }, format!("blk.{}.attn_norm", i + 1)),
+                None => (Next { norm: &w.output_norm, out: &h_out, rows: out_rows }, "output_norm".to_string()),
+            };
+            let (residual, next_norm) = block_end(s, &layer.w_down, None, &a.gate, layer.post_ffn_norm.as_ref(), per_token, next).await?;
+            ops.add(name("ffn_down"), residual);
+            ops.add(next_name, next_norm);
         }
-        let out_norm = Rows { n: cfg.d_model, per_token: 1, tokens: out_rows };
-        ops.add("output_norm", rmsnorm(ctx, p, &a.x, &w.output_norm, &h_out, step, out_norm, eps).await?);
+        if w.layers.is_empty() {
+            let out_norm = Rows { n: cfg.d_model, per_token: 1, tokens: out_rows };
+            ops.add("output_norm", rmsnorm(ctx, p, &a.x, &w.output_norm, &h_out, step, out_norm, eps).await?);
+        }
         ops.add("output", linear(s, w.lm_head(), w.output_bias.as_ref(), &h_out, &logits, out_rows).await?);
         let last_row = if out_rows == BatchRows::One { ArgmaxRow::At(0) } else { ArgmaxRow::LastOfBatch };
         ops.add("argmax", argmax(ctx, p, &logits, last_row, &a.argmax_out, step).await?);
@@ -236,7 +267,7 @@ impl Ops {
     }
 }
 
-/// `y = x · Wᵀ (+ bias)` for the batch's `rows`.
+/// `y = x · Wᵀ (+ bias)` for the batch's `rows`, the bias added in the matmul's epilogue.
 async fn linear(
     s: &Shared<'_>,
     w: &GpuMatrix,
@@ -245,28 +276,40 @@ async fn linear(
     y: &Tensor,
     rows: BatchRows,
 ) -> Result<Vec<Dispatch>> {
-    let mut ds = matmul(s.ctx, s.pipelines, w, x, y, s.step, rows).await?;
-    if let Some(b) = bias {
-        ds.push(add_bias(s.ctx, s.pipelines, y, b, s.step, rows).await?);
-    }
-    Ok(ds)
+    matmul_with(s.ctx, s.pipelines, w, x, y, s.step, rows, Epilogue { bias, ..Default::default() }).await
 }
 
-/// The residual connection `x += out`, or `x += rmsnorm(out) * post_norm` for families that
-/// normalise each block's output (into the arena's `h`, free at that point).
-async fn residual_add(s: &Shared<'_>, out: &Tensor, post_norm: Option<&wgpu::Buffer>, tokens: BatchRows) -> Result<Vec<Dispatch>> {
-    let (ctx, p, a, d) = (s.ctx, s.pipelines, s.arena, s.cfg.d_model);
-    let mut ds = Vec::new();
-    let added = match post_norm {
-        Some(weight) => {
-            let rows = Rows { n: d, per_token: 1, tokens };
-            ds.push(rmsnorm(ctx, p, out, weight, &a.h, s.step, rows, s.cfg.rms_eps).await?);
-            &a.h
-        }
-        None => out,
+/// The block that follows a block's end: its input norm, where the normalised rows go, which
+/// rows it needs.
+struct Next<'a> {
+    norm: &'a wgpu::Buffer,
+    out: &'a Tensor,
+    rows: BatchRows,
+}
+
+/// A block's output projection, the residual connection and the next block's input norm:
+/// `x += in · Wᵀ (+ bias)` in the matmul's epilogue, then `next.out = rmsnorm(x) * next.norm`;
+/// or for families that normalise each block's output (`post_norm`), `o = in · Wᵀ (+ bias)`
+/// then one dispatch for `x += rmsnorm(o) * post_norm; next.out = rmsnorm(x) * next.norm`.
+/// Returns (the projection and residual, the norm).
+async fn block_end(
+    s: &Shared<'_>,
+    w: &GpuMatrix,
+    bias: Option<&wgpu::Buffer>,
+    input: &Tensor,
+    post_norm: Option<&wgpu::Buffer>,
+    tokens: BatchRows,
+    next: Next<'_>,
+) -> Result<(Vec<Dispatch>, Dispatch)> {
+    let (ctx, p, a, eps) = (s.ctx, s.pipelines, s.arena, s.cfg.rms_eps);
+    let Some(post) = post_norm else {
+        let epilogue = Epilogue { bias, accumulate: true, ..Default::default() };
+        let residual = matmul_with(ctx, p, w, input, &a.x, s.step, tokens, epilogue).await?;
+        let rows = Rows { n: s.cfg.d_model, per_token: 1, tokens: next.rows };
+        return Ok((residual, rmsnorm(ctx, p, &a.x, next.norm, next.out, s.step, rows, eps).await?));
     };
-    ds.push(elementwise(ctx, p, ElementwiseOp::AddInPlace, &a.x, added, s.step).await?);
-    Ok(ds)
+    let projection = linear(s, w, bias, input, &a.o, tokens).await?;
+    Ok((projection, residual_norm(ctx, p, &a.x, &a.o, post, next.norm, next.out, s.step, next.rows, eps).await?))
 }
 
 pub(crate) fn context_full(n_past: u32, n_new: usize, n_ctx: u32) -> Error {

@@ -1,22 +1,27 @@
-//! The key/value cache: per layer, keys and values of every past position, on the GPU.
-//! f32 for now: exact, and simple to read in WGSL without shader-f16.
+//! The key/value cache: per layer, keys and values of every past position, on the GPU, in
+//! the precision the model was loaded with (`KvPrecision`: f16 packed two per u32 by
+//! default, f32 on request). shaders/rope_store.wgsl writes it, shaders/attention.wgsl reads it.
 
 use super::config::ModelConfig;
 use crate::gpu::GpuContext;
+use crate::kernels::kv::KvPrecision;
 
 pub struct KvCache {
     pub n_ctx: u32,
-    /// (keys, values) per layer, each `[n_ctx × kv_dim]` f32.
+    pub precision: KvPrecision,
+    /// (keys, values) per layer, each `[n_ctx × kv_dim]` elements of `precision`.
     pub layers: Vec<(wgpu::Buffer, wgpu::Buffer)>,
 }
 
 impl KvCache {
-    pub fn new(ctx: &GpuContext, cfg: &ModelConfig, n_ctx: u32) -> KvCache {
-        let len = n_ctx as usize * cfg.kv_dim() as usize;
+    pub fn new(ctx: &GpuContext, cfg: &ModelConfig, n_ctx: u32, precision: KvPrecision) -> KvCache {
+        let bytes = u64::from(n_ctx) * u64::from(cfg.kv_dim()) * precision.bytes();
+        // Sized in 4-byte words (f16 pairs, or f32s).
+        let words = bytes.div_ceil(4) as usize;
         let layers = (0..cfg.n_layers)
-            .map(|i| (ctx.f32_buffer(&format!("k_cache.{i}"), len), ctx.f32_buffer(&format!("v_cache.{i}"), len)))
+            .map(|i| (ctx.f32_buffer(&format!("k_cache.{i}"), words), ctx.f32_buffer(&format!("v_cache.{i}"), words)))
             .collect();
-        KvCache { n_ctx, layers }
+        KvCache { n_ctx, precision, layers }
     }
 
     /// Bytes on the GPU.

@@ -31,7 +31,8 @@ use self::kv_cache::KvCache;
 use self::sampling::Sampling;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PipelineCache};
-use crate::kernels::rope::inv_freq;
+pub use crate::kernels::kv::KvPrecision;
+use crate::kernels::rope_store::inv_freq;
 use crate::kernels::sample::GpuSampler;
 use crate::kernels::step::step_uniform;
 use crate::sample::SamplingParams;
@@ -48,6 +49,8 @@ const FILE_CHUNK: u64 = 16 << 20;
 pub struct ModelOptions {
     /// Context length (KV cache size). Default: min(model's, 4096).
     pub n_ctx: Option<u32>,
+    /// How the KV cache stores keys and values. Default: f16.
+    pub kv_precision: KvPrecision,
 }
 
 pub struct Model {
@@ -89,7 +92,7 @@ pub struct Forward {
 /// browser does not download the weights of a load that must fail.
 pub(crate) fn context_length(ctx: &GpuContext, config: &ModelConfig, options: ModelOptions) -> Result<u32> {
     let n_ctx = options.n_ctx.unwrap_or(DEFAULT_CONTEXT.min(config.n_ctx_train)).max(1);
-    let layer_cache_bytes = u64::from(n_ctx) * u64::from(config.kv_dim()) * 4;
+    let layer_cache_bytes = u64::from(n_ctx) * u64::from(config.kv_dim()) * options.kv_precision.bytes();
     if layer_cache_bytes > ctx.max_storage_binding {
         return Err(Error::InvalidArgument(format!(
             "a context of {n_ctx} tokens needs {layer_cache_bytes}-byte key/value caches per layer, over this \
@@ -119,7 +122,7 @@ impl Model {
     /// the decode graph (compiling its shaders).
     pub async fn from_weights(ctx: &GpuContext, config: ModelConfig, weights: ModelWeights, options: ModelOptions) -> Result<Model> {
         let n_ctx = context_length(ctx, &config, options)?;
-        let kv = KvCache::new(ctx, &config, n_ctx);
+        let kv = KvCache::new(ctx, &config, n_ctx, options.kv_precision);
         let step = step_uniform(ctx);
         let inv_freq_global = ctx.f32_buffer_from("inv_freq", &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale));
         let inv_freq_local = match config.family.sliding_window {

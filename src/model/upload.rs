@@ -13,12 +13,12 @@ use crate::quant::{self, DType};
 const FLUSH_EVERY: u64 = 64 << 20;
 
 enum Target {
-    Matrix(GpuMatrix),
+    /// Rows `first_row ..` of a matrix (more than one tensor when they are concatenated at
+    /// load, like the FFN's gate and up).
+    Matrix { m: GpuMatrix, first_row: u32 },
     /// A small vector (norm weights, biases), dequantised to f32 once all of it is here.
-    Vector {
-        buffer: wgpu::Buffer,
-        dtype: DType,
-    },
+    /// `offset`: where in `buffer` it goes, in bytes (biases concatenated like their matrices).
+    Vector { buffer: wgpu::Buffer, dtype: DType, offset: u64 },
 }
 
 struct Upload {
@@ -54,11 +54,21 @@ pub struct TensorUploads {
 
 impl TensorUploads {
     pub(crate) fn add_matrix(&mut self, info: &TensorInfo, m: GpuMatrix) {
-        self.add(info, Target::Matrix(m));
+        self.add_matrix_rows(info, m, 0);
+    }
+
+    /// The tensor `info` fills the rows of `m` from `first_row` on.
+    pub(crate) fn add_matrix_rows(&mut self, info: &TensorInfo, m: GpuMatrix, first_row: u32) {
+        self.add(info, Target::Matrix { m, first_row });
     }
 
     pub(crate) fn add_vector(&mut self, info: &TensorInfo, buffer: wgpu::Buffer) {
-        self.add(info, Target::Vector { buffer, dtype: info.dtype });
+        self.add_vector_at(info, buffer, 0);
+    }
+
+    /// The vector `info` fills `buffer` from byte `offset` on.
+    pub(crate) fn add_vector_at(&mut self, info: &TensorInfo, buffer: wgpu::Buffer, offset: u64) {
+        self.add(info, Target::Vector { buffer, dtype: info.dtype, offset });
     }
 
     fn add(&mut self, info: &TensorInfo, target: Target) {
@@ -121,20 +131,22 @@ impl TensorUploads {
 fn feed(ctx: &GpuContext, u: &mut Upload, mut piece: &[u8], scratch: &mut Vec<u8>) -> Result<()> {
     u.received += piece.len() as u64;
     match &u.target {
-        Target::Vector { buffer, dtype } => {
+        Target::Vector { buffer, dtype, offset } => {
             u.carry.extend_from_slice(piece);
             if u.done() {
                 let values = quant::dequantize_to_vec(*dtype, &u.carry)?;
-                ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(&values));
+                ctx.queue.write_buffer(buffer, *offset, bytemuck::cast_slice(&values));
                 u.carry = Vec::new();
             }
         }
-        Target::Matrix(m) => {
+        Target::Matrix { m, first_row } => {
             let row_bytes = m.row_bytes();
             // Rows already written: everything received before this piece, minus the carry.
             let before = u.received - piece.len() as u64 - u.carry.len() as u64;
-            let mut row =
-                u32::try_from(before / row_bytes as u64).map_err(|_| Error::InvalidArgument(format!("{}: row index overflow", u.name)))?;
+            let mut row = u32::try_from(before / row_bytes as u64)
+                .ok()
+                .and_then(|r| r.checked_add(*first_row))
+                .ok_or_else(|| Error::InvalidArgument(format!("{}: row index overflow", u.name)))?;
             if !u.carry.is_empty() {
                 let take = (row_bytes - u.carry.len()).min(piece.len());
                 u.carry.extend_from_slice(&piece[..take]);

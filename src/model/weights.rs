@@ -15,14 +15,14 @@ use crate::gpu::{GpuContext, GpuMatrix};
 
 pub struct LayerWeights {
     pub attn_norm: wgpu::Buffer,
-    pub wq: GpuMatrix,
-    pub wk: GpuMatrix,
-    pub wv: GpuMatrix,
+    /// The Q, K and V projections as consecutive rows of one `[q_dim + 2 kv_dim] × d_model`
+    /// product: (first output column, matrix) for each run of them that shares a format,
+    /// concatenated at load (one matrix when all three do).
+    pub qkv: Vec<(u32, GpuMatrix)>,
     pub wo: GpuMatrix,
-    /// Biases of the projections, when the file has them (Qwen2: q, k, v).
-    pub bq: Option<wgpu::Buffer>,
-    pub bk: Option<wgpu::Buffer>,
-    pub bv: Option<wgpu::Buffer>,
+    /// The Q, K, V biases concatenated like the matrices (zeros for any the file lacks), when
+    /// the file has any (Qwen2: all three).
+    pub b_qkv: Option<wgpu::Buffer>,
     pub bo: Option<wgpu::Buffer>,
     /// Per-head RMSNorm weights (`head_dim`) of queries and keys (`Family::qk_norm`).
     pub q_norm: Option<wgpu::Buffer>,
@@ -30,11 +30,28 @@ pub struct LayerWeights {
     /// RMSNorm of the attention output before the residual add (`Family::post_norms`).
     pub post_attn_norm: Option<wgpu::Buffer>,
     pub ffn_norm: wgpu::Buffer,
-    pub w_gate: GpuMatrix,
-    pub w_up: GpuMatrix,
+    pub ffn_in: FfnIn,
     pub w_down: GpuMatrix,
     /// RMSNorm of the FFN output before the residual add (`Family::post_norms`).
     pub post_ffn_norm: Option<wgpu::Buffer>,
+}
+
+/// The FFN's gate and up projections.
+pub enum FfnIn {
+    /// Concatenated at load, [gate; up] in one buffer, for one matmul with the gated
+    /// activation in its epilogue: when both have the same format and fit one binding.
+    GateUp(GpuMatrix),
+    /// Two matrices (mixed formats, or too large for one binding together).
+    Separate { gate: GpuMatrix, up: GpuMatrix },
+}
+
+impl FfnIn {
+    fn matrices(&self) -> Vec<&GpuMatrix> {
+        match self {
+            FfnIn::GateUp(m) => vec![m],
+            FfnIn::Separate { gate, up } => vec![gate, up],
+        }
+    }
 }
 
 pub struct ModelWeights {
@@ -54,7 +71,7 @@ impl ModelWeights {
 
     /// Every weight matrix of the model.
     pub fn matrices(&self) -> impl Iterator<Item = &GpuMatrix> {
-        let per_layer = self.layers.iter().flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down]);
+        let per_layer = self.layers.iter().flat_map(|l| l.qkv.iter().map(|(_, m)| m).chain([&l.wo, &l.w_down]).chain(l.ffn_in.matrices()));
         [&self.token_embd].into_iter().chain(self.output.as_ref()).chain(per_layer)
     }
 
@@ -70,20 +87,16 @@ impl ModelWeights {
             let b = |s: &str| format!("blk.{i}.{s}.bias");
             layers.push(LayerWeights {
                 attn_norm: loader.vector(&n("attn_norm"), d)?,
-                wq: loader.matrix(&n("attn_q"), q, d)?,
-                wk: loader.matrix(&n("attn_k"), kv, d)?,
-                wv: loader.matrix(&n("attn_v"), kv, d)?,
+                qkv: loader.concat_rows(&[(&n("attn_q"), q), (&n("attn_k"), kv), (&n("attn_v"), kv)], d, &format!("blk.{i}.attn_qkv"))?,
                 wo: loader.matrix(&n("attn_output"), d, q)?,
-                bq: loader.opt_vector(&b("attn_q"), q)?,
-                bk: loader.opt_vector(&b("attn_k"), kv)?,
-                bv: loader.opt_vector(&b("attn_v"), kv)?,
+                b_qkv: loader
+                    .concat_opt_vectors(&[(&b("attn_q"), q), (&b("attn_k"), kv), (&b("attn_v"), kv)], &format!("blk.{i}.attn_qkv.bias"))?,
                 bo: loader.opt_vector(&b("attn_output"), d)?,
                 q_norm: loader.vector_if(qk_norm, &n("attn_q_norm"), cfg.head_dim)?,
                 k_norm: loader.vector_if(qk_norm, &n("attn_k_norm"), cfg.head_dim)?,
                 post_attn_norm: loader.vector_if(post_norms, &n("post_attention_norm"), d)?,
                 ffn_norm: loader.vector(&n("ffn_norm"), d)?,
-                w_gate: loader.matrix(&n("ffn_gate"), ff, d)?,
-                w_up: loader.matrix(&n("ffn_up"), ff, d)?,
+                ffn_in: loader.gate_up(&n("ffn_gate"), &n("ffn_up"), &format!("blk.{i}.ffn_gate_up.weight"), ff, d)?,
                 w_down: loader.matrix(&n("ffn_down"), d, ff)?,
                 post_ffn_norm: loader.vector_if(post_norms, &n("post_ffw_norm"), d)?,
             });
@@ -128,6 +141,78 @@ impl Loader<'_> {
         let m = GpuMatrix::allocate(self.ctx, name, info.dtype, rows, cols)?;
         self.uploads.add_matrix(&info, m.clone());
         Ok(m)
+    }
+
+    /// Matrices `[rows_i × cols]` stacked by rows, each run of consecutive ones in the same
+    /// format concatenated into one matrix (named `fused[first..end].weight` when it holds
+    /// several): (first row in the stack, matrix) per run.
+    fn concat_rows(&mut self, tensors: &[(&str, u32)], cols: u32, fused: &str) -> Result<Vec<(u32, GpuMatrix)>> {
+        let mut infos = Vec::new();
+        for &(name, rows) in tensors {
+            let info = self.info(name)?;
+            Self::check_shape(&info, &[u64::from(cols), u64::from(rows)])?;
+            infos.push((info, rows));
+        }
+        let mut out = Vec::new();
+        let (mut start, mut first_row) = (0, 0u32);
+        while start < infos.len() {
+            let dtype = infos[start].0.dtype;
+            let end = start + infos[start..].iter().take_while(|(info, _)| info.dtype == dtype).count();
+            let run_rows: u32 = infos[start..end].iter().map(|(_, r)| r).sum();
+            if end - start == 1 {
+                out.push((first_row, self.matrix(&infos[start].0.name, run_rows, cols)?));
+            } else {
+                let m = GpuMatrix::allocate(self.ctx, &format!("{fused}[{start}..{end}].weight"), dtype, run_rows, cols)?;
+                let mut row = 0;
+                for (info, rows) in &infos[start..end] {
+                    self.uploads.add_matrix_rows(info, m.clone(), row);
+                    row += rows;
+                }
+                out.push((first_row, m));
+            }
+            first_row += run_rows;
+            start = end;
+        }
+        Ok(out)
+    }
+
+    /// Vectors of `n_i` values stacked into one f32 buffer, those the file lacks left zero;
+    /// `None` when it has none of them.
+    fn concat_opt_vectors(&mut self, tensors: &[(&str, u32)], label: &str) -> Result<Option<wgpu::Buffer>> {
+        if tensors.iter().all(|(name, _)| self.header.tensor(name).is_none()) {
+            return Ok(None);
+        }
+        let total: u32 = tensors.iter().map(|(_, n)| n).sum();
+        let buffer = self.ctx.f32_buffer(label, total as usize);
+        let mut at = 0u64;
+        for &(name, n) in tensors {
+            if let Some(info) = self.header.tensor(name).cloned() {
+                Self::check_shape(&info, &[u64::from(n)])?;
+                self.uploads.add_vector_at(&info, buffer.clone(), at * 4);
+            }
+            at += u64::from(n);
+        }
+        Ok(Some(buffer))
+    }
+
+    /// The gate and up matrices (`[rows × cols]` each), as one `[2 rows × cols]` matrix named
+    /// `fused` when they share a format and fit one storage binding together, else apart.
+    fn gate_up(&mut self, gate: &str, up: &str, fused: &str, rows: u32, cols: u32) -> Result<FfnIn> {
+        let (gi, ui) = (self.info(gate)?, self.info(up)?);
+        for info in [&gi, &ui] {
+            Self::check_shape(info, &[u64::from(cols), u64::from(rows)])?;
+        }
+        let fused_matrix = match gi.dtype == ui.dtype {
+            true => Some(GpuMatrix::allocate(self.ctx, fused, gi.dtype, 2 * rows, cols)?),
+            false => None,
+        };
+        // Over the binding limit, the allocation splits in parts (and its buffers are dropped).
+        let Some(m) = fused_matrix.filter(|m| m.parts.len() == 1) else {
+            return Ok(FfnIn::Separate { gate: self.matrix(gate, rows, cols)?, up: self.matrix(up, rows, cols)? });
+        };
+        self.uploads.add_matrix_rows(&gi, m.clone(), 0);
+        self.uploads.add_matrix_rows(&ui, m.clone(), rows);
+        Ok(FfnIn::GateUp(m))
     }
 
     /// A vector of `n` values, stored as f32 whatever its format in the file.

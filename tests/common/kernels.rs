@@ -63,3 +63,45 @@ pub fn zeros(ctx: &GpuContext, name: &str, rows: usize, width: usize) -> Tensor 
 pub fn read_tensor(ctx: &GpuContext, t: &Tensor) -> Vec<f32> {
     read_f32(ctx, &t.buffer, (t.rows * t.width) as usize)
 }
+
+/// `data` rounded to f16 (to nearest, ties to even) and packed two per u32, element 2i in
+/// the low half of word i: the KV cache's layout (src/model/kv_cache.rs).
+pub fn f16_pairs(data: &[f32]) -> Vec<u32> {
+    assert!(data.len() % 2 == 0, "f16 pairs need an even count");
+    data.chunks_exact(2)
+        .map(|p| u32::from(half::f16::from_f32(p[0]).to_bits()) | (u32::from(half::f16::from_f32(p[1]).to_bits()) << 16))
+        .collect()
+}
+
+/// The f16 values of packed words, widened (exactly) to f32.
+pub fn unpack_f16_pairs(words: &[u32]) -> Vec<f32> {
+    words.iter().flat_map(|&w| [w as u16, (w >> 16) as u16].map(|b| half::f16::from_bits(b).to_f32())).collect()
+}
+
+/// `data` as the f16 values a cache holds (rounded to nearest, ties to even), widened back.
+pub fn round_f16(data: &[f32]) -> Vec<f32> {
+    data.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect()
+}
+
+/// Whether `stored` is an f16 rounding of `x` that WGSL allows: the conversion may pick
+/// either f16 neighbour of a value it cannot represent (WGSL's rule for conversions to a
+/// lower precision), so both the nearest one and the one on the other side of `x` pass.
+pub fn is_f16_rounding_of(stored: f32, x: f32) -> bool {
+    let nearest = half::f16::from_f32(x);
+    if nearest.to_f32() == x || stored == nearest.to_f32() {
+        return stored == nearest.to_f32();
+    }
+    // The neighbour on the other side of x: one bit pattern towards it (sign-magnitude).
+    let towards_zero = (nearest.to_f32() > x) == (x >= 0.0);
+    let bits = if towards_zero { nearest.to_bits() - 1 } else { nearest.to_bits() + 1 };
+    stored == half::f16::from_bits(bits).to_f32()
+}
+
+/// A storage buffer holding u32 words (a packed f16 cache).
+pub fn words_buffer(ctx: &GpuContext, label: &str, words: &[u32]) -> wgpu::Buffer {
+    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: bytemuck::cast_slice(words),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+    })
+}

@@ -11,8 +11,12 @@ use hearth::model::{Logits, Model, ModelOptions};
 use serde_json::Value;
 
 pub fn load(ctx: &GpuContext, path: &Path, n_ctx: u32) -> Model {
+    load_with(ctx, path, ModelOptions { n_ctx: Some(n_ctx), ..Default::default() })
+}
+
+pub fn load_with(ctx: &GpuContext, path: &Path, options: ModelOptions) -> Model {
     let mut file = GgufFile::open(path).unwrap();
-    pollster::block_on(Model::load(ctx, &mut file, ModelOptions { n_ctx: Some(n_ctx) })).unwrap()
+    pollster::block_on(Model::load(ctx, &mut file, options)).unwrap()
 }
 
 /// One model per test binary, loaded on first use and shared by its tests (they take turns:

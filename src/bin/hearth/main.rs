@@ -88,6 +88,6 @@ fn load_engine(path: &std::path::Path, n_ctx: Option<u32>) -> Result<hearth::eng
         ..Default::default()
     }))
     .map_err(|e| e.to_string())?;
-    let options = hearth::model::ModelOptions { n_ctx };
+    let options = hearth::model::ModelOptions { n_ctx, ..Default::default() };
     pollster::block_on(hearth::engine::Engine::load(&ctx, &mut file, options)).map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -1,0 +1,124 @@
+// The step between the Q/K/V projections and attention, in one dispatch: per head, the
+// optional per-head RMSNorm (Gemma 3, Qwen3: q_norm, k_norm), RoPE on queries and keys, and
+// the append of keys and values to the KV cache. Reads the projections' one `qkv` row per
+// token (queries, then keys, then values) and writes the rotated queries for attention and
+// the cache rows at positions step.pos0 .. step.pos0 + n_tokens (those at or past n_ctx are
+// dropped).
+//
+// RoPE: pair i (0 .. n_rot/2) of a head turns by pos * inv_freq[i]:
+//   normal (llama, GGUF's permuted Q/K): the pair is (x[2i], x[2i + 1])
+//   neox (qwen2, gemma3):                the pair is (x[i], x[i + n_rot/2])
+// Dimensions n_rot .. head_dim are left as they are.
+//
+// A thread per (token, head): the norm's sum over the head needs no barrier, and each
+// output pair (elements 2j, 2j + 1, one cache word) is computed from the inputs alone.
+// Loop bounds are at most head_dim (256): ~700 iterations per invocation, far below
+// llvmpipe's 65,535 (see kernels::attention::PER_QUERY_MAX_HEAD_DIM).
+//
+// Assembled after the cache precision's snippet (shaders/kv/): KvPair, kv_pack.
+// Bindings:
+//   qkv:      [n_tokens × (n_heads + 2 n_kv_heads) × head_dim] f32
+//   q_norm, k_norm: [head_dim] f32 (read only when qk_norm = 1)
+//   inv_freq: [n_rot / 2] f32
+//   q:        [n_tokens × n_heads × head_dim] f32, out
+//   k_cache, v_cache: [n_ctx × n_kv_heads × head_dim / 2] KvPair
+// Dispatch: ceil(n_tokens × (n_heads + 2 n_kv_heads) / 64).
+
+struct Params {
+    n_heads: u32,
+    n_kv_heads: u32,
+    head_dim: u32,
+    n_rot: u32,
+    neox: u32,
+    qk_norm: u32,
+    eps: f32,
+    n_ctx: u32,
+}
+
+@group(0) @binding(0) var<storage, read> qkv: array<f32>;
+@group(0) @binding(1) var<storage, read> q_norm: array<f32>;
+@group(0) @binding(2) var<storage, read> k_norm: array<f32>;
+@group(0) @binding(3) var<storage, read> inv_freq: array<f32>;
+@group(0) @binding(4) var<storage, read_write> q: array<f32>;
+@group(0) @binding(5) var<storage, read_write> k_cache: array<KvPair>;
+@group(0) @binding(6) var<storage, read_write> v_cache: array<KvPair>;
+@group(0) @binding(7) var<uniform> p: Params;
+@group(0) @binding(8) var<uniform> step: Step;
+
+// Element e of the head starting at `src`, normalised (inv = 1/rms, 1 without a norm).
+fn normed(src: u32, e: u32, is_q: bool, inv: f32) -> f32 {
+    var v = qkv[src + e] * inv;
+    if (p.qk_norm == 1u) {
+        v *= select(k_norm[e], q_norm[e], is_q);
+    }
+    return v;
+}
+
+// Element e after RoPE at position pos.
+fn rotated(src: u32, e: u32, is_q: bool, inv: f32, pos: u32) -> f32 {
+    let x = normed(src, e, is_q, inv);
+    if (e >= p.n_rot) {
+        return x;
+    }
+    let half = p.n_rot / 2u;
+    var i = e / 2u;            // pair index
+    var first = e % 2u == 0u;  // x is the pair's first element
+    var partner = e ^ 1u;
+    if (p.neox == 1u) {
+        i = e % half;
+        first = e < half;
+        partner = select(e - half, e + half, first);
+    }
+    let y = normed(src, partner, is_q, inv);
+    let angle = f32(pos) * inv_freq[i];
+    let c = cos(angle);
+    let s = sin(angle);
+    // (x0, x1) -> (x0 c - x1 s, x0 s + x1 c)
+    return select(y * s + x * c, x * c - y * s, first);
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let heads = p.n_heads + 2u * p.n_kv_heads;
+    let i = gid.x;
+    if (i >= step.n_tokens * heads) {
+        return;
+    }
+    let t = i / heads;
+    let h = i % heads;
+    let pos = step.pos0 + t;
+    let src = i * p.head_dim; // = (t * heads + h) * head_dim
+    let pairs = p.head_dim / 2u;
+    let is_q = h < p.n_heads;
+    if (h >= p.n_heads + p.n_kv_heads) {
+        // A value head: stored as it is.
+        if (pos < p.n_ctx) {
+            let dst = (pos * p.n_kv_heads + h - p.n_heads - p.n_kv_heads) * pairs;
+            for (var j = 0u; j < pairs; j++) {
+                v_cache[dst + j] = kv_pack(vec2<f32>(qkv[src + 2u * j], qkv[src + 2u * j + 1u]));
+            }
+        }
+        return;
+    }
+    var inv = 1.0;
+    if (p.qk_norm == 1u) {
+        var ss = 0.0;
+        for (var e = 0u; e < p.head_dim; e++) {
+            let v = qkv[src + e];
+            ss += v * v;
+        }
+        inv = inverseSqrt(ss / f32(p.head_dim) + p.eps);
+    }
+    if (is_q) {
+        let dst = (t * p.n_heads + h) * p.head_dim;
+        for (var e = 0u; e < p.head_dim; e++) {
+            q[dst + e] = rotated(src, e, true, inv, pos);
+        }
+    } else if (pos < p.n_ctx) {
+        let dst = (pos * p.n_kv_heads + h - p.n_heads) * pairs;
+        for (var j = 0u; j < pairs; j++) {
+            let pair = vec2<f32>(rotated(src, 2u * j, false, inv, pos), rotated(src, 2u * j + 1u, false, inv, pos));
+            k_cache[dst + j] = kv_pack(pair);
+        }
+    }
+}

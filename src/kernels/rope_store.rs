@@ -1,0 +1,123 @@
+//! Launcher for shaders/rope_store.wgsl: per-head q/k norm (where the family has one), RoPE
+//! and the KV-cache append in one dispatch, from the Q/K/V projections' `qkv` rows.
+
+use super::kv::KvPrecision;
+use super::tensor::Tensor;
+use super::{Dispatch, uniform};
+use crate::error::{Error, Result};
+use crate::gpu::{GpuContext, Kernel, PipelineCache};
+
+/// How pairs of dimensions are rotated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RopeStyle {
+    /// Adjacent pairs (x[2i], x[2i+1]): llama in GGUF (Q/K rows are stored permuted).
+    Normal,
+    /// Halves (x[i], x[i + n_rot/2]): qwen2, gemma3 and other NeoX-style models.
+    Neox,
+}
+
+/// The per-pair inverse frequencies `freq_scale * base^(-2i / n_rot)`, computed in f64
+/// once so the shader only multiplies by the position.
+pub fn inv_freq(n_rot: u32, base: f32, freq_scale: f32) -> Vec<f32> {
+    (0..n_rot / 2).map(|i| (f64::from(freq_scale) * f64::from(base).powf(-2.0 * f64::from(i) / f64::from(n_rot))) as f32).collect()
+}
+
+wgsl_struct! {
+    /// Mirrors `struct Params` in shaders/rope_store.wgsl.
+    pub(crate) struct Params {
+        n_heads: u32,
+        n_kv_heads: u32,
+        head_dim: u32,
+        n_rot: u32,
+        neox: u32,
+        qk_norm: u32,
+        eps: f32,
+        n_ctx: u32,
+    }
+}
+
+/// The heads, the rotation and the cache of one layer.
+#[derive(Clone, Copy, Debug)]
+pub struct RopeStoreShape {
+    pub n_heads: u32,
+    pub n_kv_heads: u32,
+    pub head_dim: u32,
+    /// Dimensions rotated per head (even, at most head_dim).
+    pub n_rot: u32,
+    pub style: RopeStyle,
+    /// Positions the cache holds.
+    pub n_ctx: u32,
+    pub kv: KvPrecision,
+}
+
+/// Per-head RMSNorm weights (`head_dim` each) of queries and keys, and its epsilon.
+#[derive(Clone, Copy)]
+pub struct QkNorm<'a> {
+    pub q: &'a wgpu::Buffer,
+    pub k: &'a wgpu::Buffer,
+    pub eps: f32,
+}
+
+/// From `qkv` ([step.n_tokens × (n_heads + 2 n_kv_heads) × head_dim]: queries, keys, values):
+/// the (normalised and) rotated queries into `q`, the (normalised and) rotated keys and the
+/// values into the caches at `step.pos0` in the cache's precision.
+#[allow(clippy::too_many_arguments)]
+pub async fn rope_store(
+    ctx: &GpuContext,
+    cache: &PipelineCache,
+    qkv: &Tensor,
+    qk_norm: Option<QkNorm<'_>>,
+    inv_freq: &wgpu::Buffer,
+    q: &Tensor,
+    k_cache: &wgpu::Buffer,
+    v_cache: &wgpu::Buffer,
+    step: &wgpu::Buffer,
+    shape: RopeStoreShape,
+) -> Result<Dispatch> {
+    let RopeStoreShape { n_heads, n_kv_heads, head_dim, n_rot, style, n_ctx, kv } = shape;
+    if head_dim == 0 || head_dim % 2 != 0 || n_rot % 2 != 0 || n_rot > head_dim || n_kv_heads == 0 || n_heads == 0 {
+        return Err(Error::InvalidArgument(format!(
+            "rope_store {shape:?}: heads of an even size, an even n_rot up to it, and at least one query and one kv head"
+        )));
+    }
+    let heads = n_heads + 2 * n_kv_heads;
+    qkv.expect("rope_store", "projections", 1, heads * head_dim)?;
+    q.expect("rope_store", "queries", qkv.rows, n_heads * head_dim)?;
+    let cache_bytes = u64::from(n_ctx) * u64::from(n_kv_heads * head_dim) * kv.bytes();
+    if k_cache.size() < cache_bytes || v_cache.size() < cache_bytes {
+        return Err(Error::InvalidArgument(format!("rope_store {shape:?}: caches need {cache_bytes} bytes each")));
+    }
+    if inv_freq.size() < u64::from(n_rot / 2) * 4 {
+        return Err(Error::InvalidArgument(format!("rope_store {shape:?}: {} bytes of frequencies", inv_freq.size())));
+    }
+    if let Some(n) = qk_norm
+        && (n.q.size() < u64::from(head_dim) * 4 || n.k.size() < u64::from(head_dim) * 4)
+    {
+        return Err(Error::InvalidArgument(format!("rope_store {shape:?}: q/k norm weights shorter than a head")));
+    }
+    let params = Params {
+        n_heads,
+        n_kv_heads,
+        head_dim,
+        n_rot,
+        neox: u32::from(style == RopeStyle::Neox),
+        qk_norm: u32::from(qk_norm.is_some()),
+        eps: qk_norm.map_or(0.0, |n| n.eps),
+        n_ctx,
+    };
+    let u = uniform(ctx, &params);
+    // Without a norm the weights are never read; any storage buffer fills their bindings.
+    let (qn, kn) = qk_norm.map_or((inv_freq, inv_freq), |n| (n.q, n.k));
+    let resources = [
+        qkv.binding(),
+        qn.as_entire_binding(),
+        kn.as_entire_binding(),
+        inv_freq.as_entire_binding(),
+        q.binding(),
+        k_cache.as_entire_binding(),
+        v_cache.as_entire_binding(),
+        u.as_entire_binding(),
+        step.as_entire_binding(),
+    ];
+    Dispatch::per_batch(ctx, cache, Kernel::RopeStore(kv), &resources, move |n| [(n * heads).div_ceil(64), 1, 1]).await
+}
