@@ -239,6 +239,7 @@ test('logprobs requests: chat booleans and counts, legacy completion counts, 0 t
   assert.deepEqual(chatBody({ messages, logprobs: true, top_logprobs: 20 }), { messages, logprobs: true, top_logprobs: 20 });
   assert.deepEqual(chatBody({ messages, logprobs: true }), { messages, logprobs: true });
   assert.deepEqual(chatBody({ messages, logprobs: false, top_logprobs: null }), { messages });
+  assert.deepEqual(chatBody({ messages, top_logprobs: 0 }), { messages });
   assert.deepEqual(completionBody({ prompt: 'x', logprobs: 2 }), { prompt: 'x', logprobs: true, top_logprobs: 2 });
   const refused = (make, needle) =>
     assert.throws(make, (e) => e instanceof InvalidArgumentError && e.message.includes(needle), needle);

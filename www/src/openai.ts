@@ -61,7 +61,10 @@ function chatLogprobs(request: { logprobs?: boolean | null; top_logprobs?: numbe
   }
   if (top === undefined || top === null) return logprobs ? { logprobs: true } : {};
   const n = topLogprobsCount('top_logprobs', top);
-  if (!logprobs) throw new InvalidArgumentError('top_logprobs needs logprobs: true');
+  if (!logprobs) {
+    if (n === 0) return {};
+    throw new InvalidArgumentError('top_logprobs needs logprobs: true');
+  }
   return { logprobs: true, top_logprobs: n };
 }
 
