@@ -74,8 +74,8 @@ for line in open(sys.argv[1]):
 }
 # Measured on a 2-core EPYC with AVX-512, two jobs at a time (seconds): model_qwen2 ~90,
 # browser:families ~70, browser:demo ~70, model_gemma3 ~65, browser:generate ~60,
-# model_llama ~25, cli ~15, gguf_corrupt ~13, gpu_matmul ~10, gpu_sample ~7, the rest < 10.
-ORDER="browser:families model_qwen2 browser:demo model_gemma3 browser:generate model_llama cli gguf_corrupt gpu_matmul gpu_sample"
+# model_llama ~25, engine_logprobs ~20, cli ~15, gguf_corrupt ~13, gpu_matmul ~10, gpu_sample ~7, the rest < 10.
+ORDER="browser:families model_qwen2 browser:demo model_gemma3 browser:generate model_llama engine_logprobs cli gguf_corrupt gpu_matmul gpu_sample"
 rank_of() { # position of a job in ORDER; 99 (after them all) when not listed
   local i=0
   for o in $ORDER; do i=$((i + 1)); [ "$o" = "$1" ] && { echo $i; return; }; done

@@ -41,9 +41,9 @@
 // Log-probabilities (FLAG_LOGPROBS, OpenAI's logprobs/top_logprobs): before anything else
 // the kernel takes the log-sum-exp of the *raw* row (before bias, mask, penalties and
 // temperature, as OpenAI reports them; src/sample/logprobs.rs is the CPU reference) and the
-// top_logprobs best raw logits by N rounds of "the best one ranked after the previous pick"
-// (N <= 20 passes: far cheaper than the bisection, and no sort), then writes the drawn id's
-// logprob when it finishes. Record `step.lp_slot` of `lp` holds [id, logprob bits] then N
+// top_logprobs best raw logits (each thread keeps its own best N while the max pass walks the
+// row, then N rounds of reductions over the threads' list heads merge them: two passes over
+// the row in all), then writes the drawn id's logprob when it finishes. Record `step.lp_slot` of `lp` holds [id, logprob bits] then N
 // pairs [id, logprob bits], so the CPU reads back exactly N + 1 pairs per token. The sum uses
 // the same exact 64-bit fixed-point weights as the draw, so it does not depend on the
 // reduction order.
@@ -120,6 +120,10 @@ var<workgroup> win: array<u32, 1024>;
 // The raw row's largest logit and ln(sum of exp(logit - lp_max)): logprob = l - lp_max - lp_ln_sum.
 var<private> lp_max: f32;
 var<private> lp_ln_sum: f32;
+// This thread's best tokens of the raw row, (key, id), best first, `lp_len` of them.
+const MAX_TOP_LOGPROBS: u32 = 20u;
+var<private> lp_top: array<vec2<u32>, 20>;
+var<private> lp_len: u32;
 
 // ---- keys: u32 order == float order ----
 
@@ -514,22 +518,48 @@ fn raw_weight(i: u32) -> vec2<u32> {
     return to_fixed(exp_neg(float_of(raw_key(i)) - lp_max));
 }
 
-// The better of (key a, id ia) and token i ranked after (pk, pid): logit descending, lower id
-// first. `first`: nothing picked yet, every token qualifies.
-fn better_after(best: vec2<u32>, i: u32, pk: u32, pid: u32, first: bool) -> vec2<u32> {
-    let k = raw_key(i);
-    let after = first || k < pk || (k == pk && i > pid);
-    if (i < p.vocab && after && (k > best.x || (k == best.x && i < best.y))) {
-        return vec2<u32>(k, i);
+// Whether (ka, ia) ranks before (kb, ib): logit descending, lower id first.
+fn ranks_before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
+    return ka > kb || (ka == kb && ia < ib);
+}
+
+// Offers token i to this thread's top list (kept sorted, at most `n` long): an insertion is
+// rare after the first few tokens, so the pass costs about one compare per token.
+fn offer(i: u32, n: u32) {
+    let key = raw_key(i);
+    if (i >= p.vocab) {
+        return;
     }
-    return best;
+    if (lp_len == n) {
+        let last = lp_top[n - 1u];
+        if (!ranks_before(key, i, last.x, last.y)) {
+            return;
+        }
+    } else {
+        lp_len += 1u;
+    }
+    var j = lp_len - 1u;
+    while (j > 0u && ranks_before(key, i, lp_top[j - 1u].x, lp_top[j - 1u].y)) {
+        lp_top[j] = lp_top[j - 1u];
+        j -= 1u;
+    }
+    lp_top[j] = vec2<u32>(key, i);
 }
 
 fn logprob_pass(lid: u32) {
+    // One pass: the max, and each thread's own best `n` tokens.
+    let n = min(p.top_logprobs, MAX_TOP_LOGPROBS);
     var my_top = 0u;
+    lp_len = 0u;
     for (var q = lid; q < quads(); q += WG) {
         let i = 4u * q;
         my_top = max(my_top, max(max(raw_key(i), raw_key(i + 1u)), max(raw_key(i + 2u), raw_key(i + 3u))));
+        if (n > 0u) {
+            offer(i, n);
+            offer(i + 1u, n);
+            offer(i + 2u, n);
+            offer(i + 3u, n);
+        }
     }
     lp_max = float_of(reduce32(lid, my_top, 1u));
     var acc = vec2<u32>(0u, 0u);
@@ -540,23 +570,23 @@ fn logprob_pass(lid: u32) {
     // The sum is >= 1 (the max weighs 1) in units of 2^-44.
     lp_ln_sum = log(approx(sum64(lid, acc)) * 5.684341886080802e-14);
 
+    // The global top n is in the union of the threads' lists: n rounds of "the best head of
+    // all lists", whose owner then moves to its next entry (no pass over the row).
     let base = lp_base() + 2u;
-    var pk = 0u;
-    var pid = 0u;
-    for (var r = 0u; r < p.top_logprobs; r++) {
-        var best = vec2<u32>(0u, SENTINEL);
-        for (var q = lid; q < quads(); q += WG) {
-            let i = 4u * q;
-            best = better_after(best, i, pk, pid, r == 0u);
-            best = better_after(best, i + 1u, pk, pid, r == 0u);
-            best = better_after(best, i + 2u, pk, pid, r == 0u);
-            best = better_after(best, i + 3u, pk, pid, r == 0u);
+    var head = 0u;
+    for (var r = 0u; r < n; r++) {
+        var mine = vec2<u32>(0u, SENTINEL);
+        if (head < lp_len) {
+            mine = lp_top[head];
         }
-        pk = reduce32(lid, best.x, 1u);
-        pid = reduce32(lid, select(SENTINEL, best.y, best.x == pk), 2u);
+        let k = reduce32(lid, mine.x, 1u);
+        let id = reduce32(lid, select(SENTINEL, mine.y, mine.x == k), 2u);
+        if (head < lp_len && mine.y == id) {
+            head += 1u;
+        }
         if (lid == 0u) {
-            lp[base + 2u * r] = pid;
-            lp[base + 2u * r + 1u] = bitcast<u32>(raw_logprob(pk));
+            lp[base + 2u * r] = id;
+            lp[base + 2u * r + 1u] = bitcast<u32>(raw_logprob(k));
         }
     }
 }

@@ -6,7 +6,10 @@
 //! Why: a submit-and-wait costs ~0.5 ms in Chrome and ~100 ms in Firefox (its completion
 //! poll), so one round trip per token caps a small model's speed there, whatever the GPU.
 //! The engine (src/engine/mod.rs) consumes the ids one by one, applying stops as before, and
-//! rewinds the KV cache past a stop that falls inside a chain.
+//! rewinds the KV cache past a stop that falls inside a chain. A sampled chain whose request
+//! asked for logprobs also leaves each step's (1 + top_logprobs) pairs in the sampler's
+//! staging buffer (`Sampling::after` copies them), read once after the ids
+//! (`Model::sampled_logprobs`).
 
 use super::graph::Graph;
 use super::sampling::Sampling;

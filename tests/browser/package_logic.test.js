@@ -254,6 +254,7 @@ test('logprobs requests: chat booleans and counts, legacy completion counts, 0 t
   assert.deepEqual(chatBody({ messages, logprobs: true, top_logprobs: 20 }), { messages, logprobs: true, top_logprobs: 20 });
   assert.deepEqual(chatBody({ messages, logprobs: true }), { messages, logprobs: true });
   assert.deepEqual(chatBody({ messages, logprobs: false, top_logprobs: null }), { messages });
+  assert.deepEqual(chatBody({ messages, top_logprobs: 0 }), { messages });
   assert.deepEqual(completionBody({ prompt: 'x', logprobs: 2 }), { prompt: 'x', logprobs: true, top_logprobs: 2 });
   const refused = (make, needle) =>
     assert.throws(make, (e) => e instanceof InvalidArgumentError && e.message.includes(needle), needle);
@@ -270,6 +271,7 @@ test('logprobs results: the chat object and the legacy completions shape', () =>
   const entries = [
     entry('Par', 7, -0.1, [alt('Par', 7, -0.1), alt('Lon', 9, -2.5)]),
     entry('is', 8, -0.01, [alt('is', 8, -0.01), alt('\ufffd', 3, -5), alt('\ufffd', 4, -6)]),
+    entry('constructor', 9, -1, [alt('__proto__', 10, -0.5), alt('constructor', 9, -1)]),
   ];
   const header = responseHeader('cmpl', 'm', false);
   const c = chatCompletion(responseHeader('chatcmpl', 'm', false), {
@@ -278,12 +280,13 @@ test('logprobs results: the chat object and the legacy completions shape', () =>
     gpu: { forward_passes: 0, tokens: 0, round_trips: 0, bytes_read_back: 0, dispatches: 0, encode_seconds: 0, graphs_built: 0 },
   });
   assert.deepEqual(c.choices[0].logprobs, { content: entries, refusal: null });
-  assert.deepEqual(completionLogprobsObject(entries, 4), {
-    tokens: ['Par', 'is'],
-    token_logprobs: [-0.1, -0.01],
-    top_logprobs: [{ Par: -0.1, Lon: -2.5 }, { is: -0.01, '\ufffd': -5 }],
-    text_offset: [4, 7],
-  });
+  const legacy = completionLogprobsObject(entries, 4);
+  assert.deepEqual(legacy.tokens, ['Par', 'is', 'constructor']);
+  assert.deepEqual(legacy.token_logprobs, [-0.1, -0.01, -1]);
+  assert.deepEqual(legacy.text_offset, [4, 7, 9]);
+  assert.deepEqual(legacy.top_logprobs.slice(0, 2), [{ Par: -0.1, Lon: -2.5 }, { is: -0.01, '\ufffd': -5 }]);
+  // Token texts that are Object.prototype names stay plain keys.
+  assert.deepEqual(Object.entries(legacy.top_logprobs[2]), [['__proto__', -0.5], ['constructor', -1]]);
   assert.equal(completionLogprobsObject(null), null);
   assert.equal(chatChunk(header, { content: 'x' }, null).choices[0].logprobs, null);
 });

@@ -61,7 +61,10 @@ function chatLogprobs(request: { logprobs?: boolean | null; top_logprobs?: numbe
   }
   if (top === undefined || top === null) return logprobs ? { logprobs: true } : {};
   const n = topLogprobsCount('top_logprobs', top);
-  if (!logprobs) throw new InvalidArgumentError('top_logprobs needs logprobs: true');
+  if (!logprobs) {
+    if (n === 0) return {};
+    throw new InvalidArgumentError('top_logprobs needs logprobs: true');
+  }
   return { logprobs: true, top_logprobs: n };
 }
 
@@ -122,10 +125,11 @@ export function completionLogprobsObject(
   for (const e of entries) {
     out.tokens.push(e.token);
     out.token_logprobs.push(e.logprob);
-    const top: Record<string, number> = {};
-    // Two ids with the same text (partial characters): the more likely one is kept.
-    for (const t of e.top_logprobs) if (!(t.token in top)) top[t.token] = t.logprob;
-    out.top_logprobs.push(top);
+    // Two ids with the same text (partial characters): the more likely one is kept. A Map,
+    // then fromEntries: tokens such as "constructor" or "__proto__" stay plain own keys.
+    const top = new Map<string, number>();
+    for (const t of e.top_logprobs) if (!top.has(t.token)) top.set(t.token, t.logprob);
+    out.top_logprobs.push(Object.fromEntries(top));
     out.text_offset.push(offset);
     offset += e.token.length;
   }
