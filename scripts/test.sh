@@ -72,10 +72,12 @@ for line in open(sys.argv[1]):
         print(name + "\t" + m["executable"])
 ' "$1"
 }
-# Measured on a 2-core EPYC with AVX-512, two jobs at a time (seconds): model_qwen2 ~90,
-# browser:families ~70, browser:demo ~70, model_gemma3 ~65, browser:generate ~60,
-# model_llama ~25, engine_logprobs ~20, cli ~15, gguf_corrupt ~13, gpu_matmul ~10, gpu_sample ~7, the rest < 10.
-ORDER="browser:families model_qwen2 browser:demo model_gemma3 browser:generate model_llama engine_logprobs cli gguf_corrupt gpu_matmul gpu_sample"
+# Measured on a 2-core EPYC with AVX-512, two jobs at a time, on a machine busy with other
+# builds (seconds; a quiet run is ~40% shorter): model_gemma3 ~150, model_qwen2 ~130,
+# browser:generate ~110, browser:families ~100, browser:demo ~100, model_llama ~60, cli ~50,
+# browser:soak ~30, engine_logprobs ~30, gguf_split ~30, gguf_corrupt ~20, gpu_matmul ~18,
+# browser:download ~16, model_tiny ~15, browser:device_lost ~14, the rest < 12.
+ORDER="model_gemma3 model_qwen2 browser:generate browser:families browser:demo model_llama cli browser:soak engine_logprobs gguf_split gguf_corrupt gpu_matmul browser:download model_tiny browser:device_lost"
 rank_of() { # position of a job in ORDER; 99 (after them all) when not listed
   local i=0
   for o in $ORDER; do i=$((i + 1)); [ "$o" = "$1" ] && { echo $i; return; }; done
