@@ -11,7 +11,7 @@
 //                     gzip, as `vite preview` serves it; "Range: bytes=0-" gets a 206
 //
 // Models (/models/) are served like a CDN serves files: ETag and Last-Modified, HEAD, and
-// "Range: bytes=S-" answered with 206 unless an If-Range names another version. Tests can
+// "Range: bytes=S-" (or "bytes=S-E") answered with 206 unless an If-Range names another version. Tests can
 // cut the next transfer of a path short (cutNext: the connection drops after a fraction of
 // the file), change a file's version (bumpVersion: a new ETag) and read the body bytes sent.
 
@@ -154,7 +154,8 @@ export class TestServer {
     const version = this.#versions.get(path) ?? 0;
     const etag = `"${file.size}-v${version}"`;
     const validators = { ETag: etag, 'Last-Modified': new Date(Date.UTC(2026, 0, 1 + version)).toUTCString() };
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    // "bytes=S-" (resuming) and "bytes=S-E" (a header fetched alone: engine.plan).
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
     const start = range && (!ifRange || ifRange === etag) ? Number(range[1]) : null;
     if (start !== null && start >= file.size) {
@@ -162,18 +163,19 @@ export class TestServer {
       return res.end();
     }
     const from = start ?? 0;
+    const last = start !== null && range[2] !== '' ? Math.min(Number(range[2]), file.size - 1) : file.size - 1;
     res.writeHead(start === null ? 200 : 206, {
       ...headers,
       ...validators,
       'Accept-Ranges': 'bytes',
       'Content-Type': TYPES['.gguf'],
-      'Content-Length': file.size - from,
-      ...(start === null ? {} : { 'Content-Range': `bytes ${from}-${file.size - 1}/${file.size}` }),
+      'Content-Length': last + 1 - from,
+      ...(start === null ? {} : { 'Content-Range': `bytes ${from}-${last}/${file.size}` }),
     });
     if (req.method === 'HEAD') return res.end();
     const cut = this.#cuts.get(path);
     this.#cuts.delete(path);
-    const end = cut === undefined ? file.size - 1 : Math.floor(file.size * cut) - 1;
+    const end = cut === undefined ? last : Math.floor(file.size * cut) - 1;
     const body = createReadStream(file.path, { start: from, end: Math.max(from, end) });
     body.on('data', (chunk) => this.bytesSent.set(path, (this.bytesSent.get(path) ?? 0) + chunk.length));
     if (cut === undefined) return body.pipe(res);

@@ -3,6 +3,8 @@
 // reports progress, and cleans up on failure so the engine can load something else.
 
 import { AbortError, ModelFormatError, abortMessage, toHearthError } from './errors.js';
+import { absoluteUrl, hasModelInCache } from './cache.js';
+import { planModel } from './plan.js';
 import { openSource, type OpenedSource } from './source.js';
 import type { LoadOptions, LoadProgress, ModelInfo, ModelSource } from './types.js';
 import type { WasmEngineInstance } from './wasm_contract.js';
@@ -26,6 +28,7 @@ export async function loadModel(
     // Whatever happens, the model loaded before is gone (as beginLoad would drop it), so a
     // failed load never leaves the engine answering with a model the page did not ask for.
     dropModel(engine);
+    await refuseBeforeDownload(engine, source, options);
     opened = await openSource(source, {
       signal,
       useCache: options.useCache ?? true,
@@ -44,14 +47,14 @@ export async function loadModel(
 async function streamIntoEngine(
   engine: WasmEngineInstance,
   opened: OpenedSource,
-  { signal, onProgress, chatTemplate }: LoadOptions,
+  { signal, onProgress, chatTemplate, contextLength }: LoadOptions,
 ): Promise<ModelInfo> {
   const phase: LoadProgress['phase'] = opened.origin === 'network' ? 'download' : 'upload';
   const total = opened.totalBytes;
   const report = throttled(onProgress);
   const reader = opened.stream.getReader();
   try {
-    engine.beginLoad(total);
+    engine.beginLoad(total, contextLength === undefined ? {} : { contextLength });
     report({ phase, loadedBytes: 0, totalBytes: total }, true);
     const batch = new Batcher(PUSH_BYTES);
     let loaded = 0;
@@ -81,6 +84,19 @@ async function streamIntoEngine(
     reader.cancel().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * A URL about to be downloaded: its header alone is fetched first (Range requests) and a
+ * model that cannot fit this GPU at the context asked for is refused with ModelTooLargeError
+ * (or a context over the model's with InvalidArgumentError) before its weights are fetched.
+ * Cached models and files are checked as their header streams in (nothing to download).
+ */
+async function refuseBeforeDownload(engine: WasmEngineInstance, source: ModelSource, options: LoadOptions): Promise<void> {
+  if (typeof source !== 'string' && !(source instanceof URL)) return;
+  const useCache = options.useCache ?? true;
+  if (useCache && (await hasModelInCache(source))) return;
+  await planModel(engine, absoluteUrl(source), { contextLength: options.contextLength, signal: options.signal, useCache: false }, true);
 }
 
 /** Drops a loaded or half-loaded model (wasm already did if it rejected a chunk). */
