@@ -242,9 +242,9 @@ impl WasmEngine {
     /// Fit before fetch: the GPU memory a load of this file with `{contextLength?}` needs on
     /// this device, from `prefix` (its first bytes; `file_len` in all). Returns
     /// `{needBytes}` while the prefix ends inside the header (fetch at least that many), else
-    /// the plan (`hearth plan --json`). With `refuse`, a plan that does not fit rejects with
-    /// `ModelTooLargeError` instead (what `load` does before downloading the weights).
-    pub fn plan(&self, prefix: Vec<u8>, file_len: f64, options: JsValue, refuse: bool) -> Result<JsValue, JsValue> {
+    /// the plan (`hearth plan --json`). A load makes the same check on the header as it streams
+    /// in (`pushChunk` rejects with `ModelTooLargeError`).
+    pub fn plan(&self, prefix: Vec<u8>, file_len: f64, options: JsValue) -> Result<JsValue, JsValue> {
         let options = load_options(options)?;
         let file_len = (file_len.is_finite() && file_len >= 0.0).then_some(file_len as u64);
         let header = match GgufHeader::parse(&prefix, file_len).map_err(|e| js_error(&e))? {
@@ -253,9 +253,6 @@ impl WasmEngine {
         };
         let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
         let plan = crate::model::plan(&header, DeviceLimits::of(&self.inner.ctx), model_options).map_err(|e| js_error(&e))?;
-        if refuse {
-            plan.check().map_err(|e| js_error(&e))?;
-        }
         to_js(&plan)
     }
 

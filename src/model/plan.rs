@@ -39,6 +39,8 @@ impl DeviceLimits {
 /// `engine.plan()` in the browser).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Plan {
+    /// Bytes of the file's header (where the tensor data starts): all a plan reads.
+    pub header_bytes: u64,
     /// The context the load would use (the option, else min(trained, 4096)).
     pub context_length: u32,
     /// The model's trained context: the most `context_length` may be.
@@ -125,6 +127,7 @@ pub fn plan(header: &GgufHeader, limits: DeviceLimits, options: ModelOptions) ->
         .then(|| KvCache::max_context(&cfg, options.kv_precision, per_buffer).min(u64::from(cfg.n_ctx_train)) as u32)
         .filter(|&n| n > 0);
     Ok(Plan {
+        header_bytes: header.data_offset,
         context_length,
         trained_context_length: cfg.n_ctx_train,
         weight_bytes: weights.bytes,

@@ -51,6 +51,8 @@ export class TestServer {
   #bytes = new Map();
   /** path -> fraction of the file after which the next transfer is cut */
   #cuts = new Map();
+  /** path -> bytes per second the next transfers of it are held to */
+  #rates = new Map();
   /** path -> version number, part of the ETag */
   #versions = new Map();
   #server = null;
@@ -77,6 +79,13 @@ export class TestServer {
   /** The next GET of `path` sends `fraction` of the file, then drops the connection. */
   cutNext(path, fraction) {
     this.#cuts.set(path, fraction);
+  }
+
+  /** Transfers of `path` go at most `bytesPerSecond` from now on (null: full speed), as over
+   * a real network, so a client that stops reading early is seen in `bytesSent`. */
+  throttle(path, bytesPerSecond) {
+    if (bytesPerSecond === null) this.#rates.delete(path);
+    else this.#rates.set(path, bytesPerSecond);
   }
 
   /** The file at `path` counts as a new version from now on (another ETag). */
@@ -176,8 +185,16 @@ export class TestServer {
     const cut = this.#cuts.get(path);
     this.#cuts.delete(path);
     const end = cut === undefined ? last : Math.floor(file.size * cut) - 1;
-    const body = createReadStream(file.path, { start: from, end: Math.max(from, end) });
-    body.on('data', (chunk) => this.bytesSent.set(path, (this.bytesSent.get(path) ?? 0) + chunk.length));
+    const rate = this.#rates.get(path);
+    const body = createReadStream(file.path, { start: from, end: Math.max(from, end), highWaterMark: 64 << 10 });
+    body.on('data', (chunk) => {
+      this.bytesSent.set(path, (this.bytesSent.get(path) ?? 0) + chunk.length);
+      if (rate === undefined) return;
+      body.pause();
+      setTimeout(() => body.resume(), (chunk.length / rate) * 1000);
+    });
+    // A client that goes away stops the file read (and the count).
+    res.on('close', () => body.destroy());
     if (cut === undefined) return body.pipe(res);
     // Send the first part, then drop the connection mid-body, as a flaky network does: once
     // every byte was handed to the socket (a destroy() would discard what is still queued).

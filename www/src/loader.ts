@@ -3,8 +3,6 @@
 // reports progress, and cleans up on failure so the engine can load something else.
 
 import { AbortError, ModelFormatError, abortMessage, toHearthError } from './errors.js';
-import { absoluteUrl, hasModelInCache } from './cache.js';
-import { planModel } from './plan.js';
 import { openSource, type OpenedSource } from './source.js';
 import type { LoadOptions, LoadProgress, ModelInfo, ModelSource } from './types.js';
 import type { WasmEngineInstance } from './wasm_contract.js';
@@ -28,7 +26,6 @@ export async function loadModel(
     // Whatever happens, the model loaded before is gone (as beginLoad would drop it), so a
     // failed load never leaves the engine answering with a model the page did not ask for.
     dropModel(engine);
-    await refuseBeforeDownload(engine, source, options);
     opened = await openSource(source, {
       signal,
       useCache: options.useCache ?? true,
@@ -58,12 +55,17 @@ async function streamIntoEngine(
     report({ phase, loadedBytes: 0, totalBytes: total }, true);
     const batch = new Batcher(PUSH_BYTES);
     let loaded = 0;
+    // Until the header is parsed, each chunk goes to wasm as it arrives: the core checks the
+    // model against this GPU as soon as the header is complete (ModelTooLargeError), and the
+    // download is cancelled right there, a few MB in, rather than after a 4 MiB batch.
+    let headerParsed = false;
     for (;;) {
       if (signal?.aborted) throw new AbortError(abortMessage(signal));
       const { done, value } = await reader.read();
       if (done) break;
       loaded += value.byteLength;
-      for (const piece of batch.add(value)) await engine.pushChunk(piece);
+      for (const piece of headerParsed ? batch.add(value) : [value]) await engine.pushChunk(piece);
+      headerParsed ||= engine.loadProgress().weightBytes > 0;
       report({ phase, loadedBytes: loaded, totalBytes: total }, false);
     }
     const rest = batch.flush();
@@ -84,19 +86,6 @@ async function streamIntoEngine(
     reader.cancel().catch(() => {});
     throw e;
   }
-}
-
-/**
- * A URL about to be downloaded: its header alone is fetched first (Range requests) and a
- * model that cannot fit this GPU at the context asked for is refused with ModelTooLargeError
- * (or a context over the model's with InvalidArgumentError) before its weights are fetched.
- * Cached models and files are checked as their header streams in (nothing to download).
- */
-async function refuseBeforeDownload(engine: WasmEngineInstance, source: ModelSource, options: LoadOptions): Promise<void> {
-  if (typeof source !== 'string' && !(source instanceof URL)) return;
-  const useCache = options.useCache ?? true;
-  if (useCache && (await hasModelInCache(source))) return;
-  await planModel(engine, absoluteUrl(source), { contextLength: options.contextLength, signal: options.signal, useCache: false }, true);
 }
 
 /** Drops a loaded or half-loaded model (wasm already did if it rejected a chunk). */

@@ -67,7 +67,7 @@ export class LocalBackend implements Backend {
     return this.queue.run(async () => {
       const engine = await this.usableEngine(false);
       try {
-        return await planModel(engine, source, options, false);
+        return await planModel(engine, source, options);
       } catch (e) {
         throw await this.noteFailure(e);
       }

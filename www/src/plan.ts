@@ -1,7 +1,7 @@
 // Fit before fetch: reads only the first bytes of a model (its GGUF header) and asks the core
 // what a load would need on this GPU. A URL's header comes by HTTP Range requests that grow
 // as the header parser asks (or from the cache when the model is stored there), so a model
-// that cannot fit is refused after a few MB, not after the whole download.
+// that cannot fit is known after a few MB, before anything is downloaded in full.
 
 import { hasModelInCache } from './cache.js';
 import { HearthError } from './errors.js';
@@ -24,17 +24,10 @@ interface Prefix {
 }
 
 /**
- * The plan of loading `source` with `options` on `engine`'s GPU (ModelTooLargeError instead,
- * when `refuse` and it does not fit). Null when the source cannot be read in part (a server
- * that gives no size or ignores Range); `load` then relies on the check made as the header
- * streams in.
+ * The plan of loading `source` with `options` on `engine`'s GPU. Null when the source cannot
+ * be read in part (a server that gives no size or ignores Range).
  */
-export async function planModel(
-  engine: WasmEngineInstance,
-  source: ModelSource,
-  options: PlanOptions,
-  refuse: boolean,
-): Promise<ModelPlan | null> {
+export async function planModel(engine: WasmEngineInstance, source: ModelSource, options: PlanOptions): Promise<ModelPlan | null> {
   const prefix = await openPrefix(source, options);
   if (!prefix) return null;
   try {
@@ -44,7 +37,7 @@ export async function planModel(
     let want = Math.min(FIRST_BYTES, totalBytes);
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const bytes = await prefix.read(want);
-      const answer = engine.plan(bytes, totalBytes, wasmOptions, refuse);
+      const answer = engine.plan(bytes, totalBytes, wasmOptions);
       if (!('needBytes' in answer)) return answer;
       // At least what the parser asked for, and at least double, to keep the rounds few.
       want = Math.min(totalBytes, Math.max(answer.needBytes, 2 * bytes.byteLength));

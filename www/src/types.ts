@@ -55,6 +55,8 @@ export interface PlanOptions {
  * Bytes are GPU memory.
  */
 export interface ModelPlan {
+  /** Bytes of the file's header (where the tensor data starts): all a plan reads. */
+  header_bytes: number;
   context_length: number;
   trained_context_length: number;
   /** Weight matrices in their GPU layout (repacked, split across bindings), vectors as f32. */

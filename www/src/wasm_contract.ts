@@ -51,13 +51,8 @@ export interface WasmLoadProgress {
 
 export interface WasmEngineInstance {
   adapterInfo(): AdapterInfo;
-  /** `{needBytes}` until `prefix` holds the whole header; with `refuse`, ModelTooLargeError when it does not fit. */
-  plan(
-    prefix: Uint8Array,
-    fileBytes: number,
-    options: { contextLength?: number },
-    refuse: boolean,
-  ): ModelPlan | { needBytes: number };
+  /** `{needBytes}` until `prefix` holds the whole header, then the plan. */
+  plan(prefix: Uint8Array, fileBytes: number, options: { contextLength?: number }): ModelPlan | { needBytes: number };
   /** Options are checked against the header as soon as it arrives (pushChunk rejects then). */
   beginLoad(totalBytes: number, options: { contextLength?: number }): void;
   pushChunk(chunk: Uint8Array): Promise<void>;

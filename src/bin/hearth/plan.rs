@@ -47,6 +47,7 @@ pub fn run(args: Args) -> Result<(), String> {
 
 fn print_text(p: &Plan) {
     let mib = |b: u64| format!("{:.1} MiB ({b} bytes)", b as f64 / (1u64 << 20) as f64);
+    println!("header          {}", mib(p.header_bytes));
     println!("context         {} tokens (trained: {})", p.context_length, p.trained_context_length);
     println!("weights         {}", mib(p.weight_bytes));
     println!("KV cache        {}", mib(p.kv_cache_bytes));
