@@ -10,8 +10,14 @@
 //   neox (qwen2, gemma3):                the pair is (x[i], x[i + n_rot/2])
 // Dimensions n_rot .. head_dim are left as they are.
 //
-// A thread per (token, head): the norm's sum over the head needs no barrier, and each
-// output pair (elements 2j, 2j + 1, one cache word) is computed from the inputs alone.
+// Two entry points (Tuning::rope_store_workgroup_per_head picks):
+//   main:     a thread per (token, head): the norm's sum over the head needs no barrier, and
+//             each output pair (elements 2j, 2j + 1, one cache word) is computed from the
+//             inputs alone. Best where a workgroup runs as one CPU core's SIMD lanes.
+//   per_head: a workgroup of 64 per (token, head), its threads striding over the head's
+//             elements, the norm's sum reduced in workgroup memory. On a GPU a decode step
+//             has only n_heads + 2 n_kv_heads (6 for Gemma 3) heads: a thread each left
+//             all but a handful of lanes idle, walking 256 elements in series.
 // Loop bounds are at most head_dim (256): ~700 iterations per invocation, far below
 // llvmpipe's 65,535 (see kernels::attention::PER_QUERY_MAX_HEAD_DIM).
 //
@@ -22,7 +28,8 @@
 //   inv_freq: [n_rot / 2] f32
 //   q:        [n_tokens × n_heads × head_dim] f32, out
 //   k_cache, v_cache: [n_ctx × n_kv_heads × head_dim / 2] KvPair
-// Dispatch: ceil(n_tokens × (n_heads + 2 n_kv_heads) / 64).
+// Dispatch: main: ceil(n_tokens × (n_heads + 2 n_kv_heads) / 64) workgroups; per_head: one
+// per (token, head), split over x and y past 65,535 (index x + y × num_workgroups.x).
 
 struct Params {
     n_heads: u32,
@@ -117,6 +124,67 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     } else if (pos < p.n_ctx) {
         let dst = (pos * p.n_kv_heads + h - p.n_heads) * pairs;
         for (var j = 0u; j < pairs; j++) {
+            let pair = vec2<f32>(rotated(src, 2u * j, false, inv, pos), rotated(src, 2u * j + 1u, false, inv, pos));
+            k_cache[dst + j] = kv_pack(pair);
+        }
+    }
+}
+
+var<workgroup> partial: array<f32, 64>;
+
+@compute @workgroup_size(64)
+fn per_head(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let heads = p.n_heads + 2u * p.n_kv_heads;
+    // Everything up to the barriers depends on the workgroup only: the whole workgroup takes
+    // the same branches (uniform control flow for workgroupBarrier).
+    let i = wid.x + wid.y * nwg.x;
+    if (i >= step.n_tokens * heads) {
+        return;
+    }
+    let t = i / heads;
+    let h = i % heads;
+    let pos = step.pos0 + t;
+    let src = i * p.head_dim;
+    let pairs = p.head_dim / 2u;
+    let is_q = h < p.n_heads;
+    if (h >= p.n_heads + p.n_kv_heads) {
+        if (pos < p.n_ctx) {
+            let dst = (pos * p.n_kv_heads + h - p.n_heads - p.n_kv_heads) * pairs;
+            for (var j = lid; j < pairs; j += 64u) {
+                v_cache[dst + j] = kv_pack(vec2<f32>(qkv[src + 2u * j], qkv[src + 2u * j + 1u]));
+            }
+        }
+        return;
+    }
+    var inv = 1.0;
+    if (p.qk_norm == 1u) {
+        var ss = 0.0;
+        for (var e = lid; e < p.head_dim; e += 64u) {
+            let v = qkv[src + e];
+            ss += v * v;
+        }
+        partial[lid] = ss;
+        workgroupBarrier();
+        for (var s = 32u; s > 0u; s >>= 1u) {
+            if (lid < s) {
+                partial[lid] += partial[lid + s];
+            }
+            workgroupBarrier();
+        }
+        inv = inverseSqrt(partial[0] / f32(p.head_dim) + p.eps);
+    }
+    if (is_q) {
+        let dst = (t * p.n_heads + h) * p.head_dim;
+        for (var e = lid; e < p.head_dim; e += 64u) {
+            q[dst + e] = rotated(src, e, true, inv, pos);
+        }
+    } else if (pos < p.n_ctx) {
+        let dst = (pos * p.n_kv_heads + h - p.n_heads) * pairs;
+        for (var j = lid; j < pairs; j += 64u) {
             let pair = vec2<f32>(rotated(src, 2u * j, false, inv, pos), rotated(src, 2u * j + 1u, false, inv, pos));
             k_cache[dst + j] = kv_pack(pair);
         }

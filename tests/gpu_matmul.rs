@@ -212,7 +212,8 @@ fn activations_of_the_wrong_shape_are_errors_naming_both_shapes() {
 /// added to what the output held (the residual stream), the gated activation of a [gate; up]
 /// matrix (silu and gelu_tanh written from their definitions in f64), and outputs written
 /// from a column offset into a wider tensor, leaving its other columns alone. Both tunings,
-/// decode and a 3-token batch, 67 outputs (not a multiple of any workgroup's rows).
+/// decode and a 3-token batch, 67 outputs (not a multiple of any workgroup's rows), and
+/// SmolLM2's FFN shape (1,536 outputs of 576 columns; its gate/up is [3,072 × 576]).
 #[test]
 fn epilogues_match_f64_reference() {
     use hearth::gpu::ElementwiseOp;
@@ -221,8 +222,8 @@ fn epilogues_match_f64_reference() {
     let gelu_tanh = |g: f64| 0.5 * g * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (g + 0.044715 * g * g * g)).tanh());
     for tuning in [Tuning::CPU, Tuning::GPU] {
         let ctx = gpu_with_tuning(tuning);
-        for dtype in [DType::Q4_1, DType::Q6_K] {
-            let (outputs, cols) = (67, 3 * row_unit(dtype));
+        let shapes = [(DType::Q4_1, 67, 3 * row_unit(DType::Q4_1)), (DType::Q6_K, 67, 3 * row_unit(DType::Q6_K)), (DType::Q4_1, 1536, 576)];
+        for (dtype, outputs, cols) in shapes {
             for tokens in [1usize, 3] {
                 let mut rng = common::Rng(0xe91 + tokens as u64);
                 let x: Vec<f32> = (0..tokens * cols).map(|_| rng.signed_unit()).collect();

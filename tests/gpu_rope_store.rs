@@ -60,7 +60,15 @@ fn head_reference(x: &[f32], w: Option<&[f32]>, c: Case, pos: u32) -> (Vec<f64>,
 
 #[test]
 fn rope_store_matches_f64_reference() {
-    let ctx = common::gpu();
+    // Both entry points: a thread per head (lavapipe's default tuning) and a workgroup per
+    // head (the GPU tuning, forced here).
+    for tuning in [hearth::gpu::Tuning::CPU, hearth::gpu::Tuning::GPU] {
+        let ctx = common::gpu_with(hearth::gpu::GpuOptions { tuning: Some(tuning), ..Default::default() });
+        check_cases(&ctx);
+    }
+}
+
+fn check_cases(ctx: &hearth::gpu::GpuContext) {
     let cache = PipelineCache::default();
     let mut rng = common::Rng(0x5707e);
     let case = |style, n_heads, n_kv_heads, head_dim, qk_norm, n_tokens, pos0, n_ctx| Case {
@@ -91,7 +99,7 @@ fn rope_store_matches_f64_reference() {
     ];
     for c in cases {
         for kv in [KvPrecision::F16, KvPrecision::F32] {
-            check(&ctx, &cache, &mut rng, c, kv);
+            check(ctx, &cache, &mut rng, c, kv);
         }
     }
 }

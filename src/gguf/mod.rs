@@ -9,6 +9,7 @@ mod file;
 mod header;
 mod metadata;
 mod reader;
+pub mod split;
 mod tensor;
 mod value;
 

@@ -31,7 +31,12 @@ pub enum Kernel {
     ResidualNorm,
     /// Per-head q/k norm, RoPE and the KV-cache append (shaders/rope_store.wgsl) for a cache
     /// of this precision.
-    RopeStore(KvPrecision),
+    /// `per_head_workgroup`: a workgroup per (token, head) sharing the head's elements (GPUs)
+    /// instead of a thread per (token, head) (CPU-like devices).
+    RopeStore {
+        kv: KvPrecision,
+        per_head_workgroup: bool,
+    },
     /// Attention (shaders/attention.wgsl) for heads of this size, with a workgroup per
     /// query (GPUs) or a thread per query (CPU-like devices), over a cache of this precision.
     Attention {
@@ -116,7 +121,7 @@ impl Kernel {
             Kernel::Attention { head_dim, thread_per_query, kv } => {
                 format!("attention_d{head_dim}_{}_{kv:?}", if thread_per_query { "per_query" } else { "per_workgroup" })
             }
-            Kernel::RopeStore(kv) => format!("rope_store_{kv:?}"),
+            Kernel::RopeStore { kv, per_head_workgroup } => format!("rope_store_{kv:?}{}", if per_head_workgroup { "_wg" } else { "" }),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
         }
@@ -129,7 +134,7 @@ impl Kernel {
             Kernel::Matmul { dtype, .. } => format!("matmul {dtype}"),
             Kernel::Embed(d) => format!("embed {d}"),
             Kernel::Attention { .. } => "attention".into(),
-            Kernel::RopeStore(_) => "rope_store".into(),
+            Kernel::RopeStore { .. } => "rope_store".into(),
             Kernel::ResidualNorm => "residual_norm".into(),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
@@ -140,6 +145,7 @@ impl Kernel {
         match self {
             Kernel::Elementwise(op) => op.entry_point(),
             Kernel::Attention { thread_per_query: true, .. } => "per_query",
+            Kernel::RopeStore { per_head_workgroup: true, .. } => "per_head",
             _ => "main",
         }
     }
@@ -151,7 +157,7 @@ impl Kernel {
             Kernel::Matmul { .. }
                 | Kernel::RmsNorm
                 | Kernel::ResidualNorm
-                | Kernel::RopeStore(_)
+                | Kernel::RopeStore { .. }
                 | Kernel::Attention { .. }
                 | Kernel::Elementwise(_)
                 | Kernel::Argmax
@@ -179,7 +185,7 @@ impl Kernel {
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
             Kernel::ResidualNorm => include_str!("../../shaders/residual_norm.wgsl").into(),
-            Kernel::RopeStore(kv) => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
+            Kernel::RopeStore { kv, .. } => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
             Kernel::Attention { head_dim, kv, .. } => {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n") + kv.wgsl() + include_str!("../../shaders/attention.wgsl")
             }

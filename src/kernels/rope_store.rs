@@ -119,5 +119,15 @@ pub async fn rope_store(
         u.as_entire_binding(),
         step.as_entire_binding(),
     ];
-    Dispatch::per_batch(ctx, cache, Kernel::RopeStore(kv), &resources, move |n| [(n * heads).div_ceil(64), 1, 1]).await
+    if ctx.tuning.rope_store_workgroup_per_head {
+        let kernel = Kernel::RopeStore { kv, per_head_workgroup: true };
+        Dispatch::per_batch(ctx, cache, kernel, &resources, move |n| {
+            let (x, y) = super::split_groups(n * heads);
+            [x, y, 1]
+        })
+        .await
+    } else {
+        let kernel = Kernel::RopeStore { kv, per_head_workgroup: false };
+        Dispatch::per_batch(ctx, cache, kernel, &resources, move |n| [(n * heads).div_ceil(64), 1, 1]).await
+    }
 }

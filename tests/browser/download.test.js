@@ -67,10 +67,15 @@ test('a download cut at 10%, 50% and 90% resumes from its stored parts; the stor
     const sentBefore = server.bytesSent.get(BIG) ?? 0;
     const r = await page.evaluate((u) => tryDownload(u), url);
     assert.ok(r.error, `the cut at ${cut} fails the download: ${JSON.stringify(r)}`);
+    // The retry asked only for what was not stored: the server sent from there to the cut.
     assert.equal(server.bytesSent.get(BIG) - sentBefore, Math.floor(size * cut) - stored, `bytes sent before the cut at ${cut}`);
-    stored = Math.floor((size * cut) / PART) * PART;
+    // Whole parts are kept, up to what arrived (a stream that errors drops the chunks its
+    // reader had not taken yet, so the last part or two before the cut may be missing).
     const entry = await page.evaluate((u) => cachedEntry(u), url);
-    assert.deepEqual(entry, { url, bytes: stored, complete: false }, `parts kept after the cut at ${cut}`);
+    assert.equal(entry?.complete, false);
+    assert.equal(entry.bytes % PART, 0, 'whole parts');
+    assert.ok(entry.bytes > stored && entry.bytes <= Math.floor(size * cut), `kept ${entry.bytes} after the cut at ${cut} (had ${stored})`);
+    stored = entry.bytes;
   }
   const sentBefore = server.bytesSent.get(BIG);
   const requestsBefore = server.requestsUnder(BIG);
@@ -122,6 +127,7 @@ test('integrity: a mismatch is an IntegrityError and nothing is kept; the right 
 
 test('storage too small: downloadModel fails with StorageQuotaError before downloading, or when the browser refuses a write; load() still loads, uncached', async () => {
   const url = `${server.origin}${BIG}`;
+  await page.evaluate((u) => hearth.deleteModelFromCache(u), url);
   // What navigator.storage.estimate() reports on a phone with little space (headless
   // Chromium's is 10 GiB, and CDP's quota override does not reach it), on the main thread,
   // where downloadModel and a main-thread engine run.

@@ -145,8 +145,10 @@ test('seeded sampling on the GPU in the browser equals the native CLI sampling o
 
 test('logprobs: OpenAI logprobs.content equal to the native CLI (CPU sampler), and the same in stream chunks', async () => {
   // The browser computes them in the WGSL sampler (SwiftShader) inside decode chains; the
-  // CLI from each logits row read back (lavapipe). Same ids; values within 1e-3 (two
-  // different GPUs run the forward pass).
+  // CLI from each logits row read back (lavapipe). Same ids; values within 1e-2: two
+  // different GPUs run the forward pass, and each rounds the f16 KV cache its own way (WGSL's
+  // pack2x16float may round to either neighbour). The values themselves are checked against
+  // an f64 log-softmax within 1e-4 natively (tests/engine_logprobs.rs).
   const messages = [{ role: 'user', content: 'Hello' }];
   const n = 12;
   const expected = cliGenerate({
@@ -178,12 +180,14 @@ test('logprobs: OpenAI logprobs.content equal to the native CLI (CPU sampler), a
     assert.equal(entry.id, want.id);
     assert.equal(entry.token, want.token);
     assert.deepEqual(entry.bytes, want.bytes);
-    assert.ok(Math.abs(entry.logprob - want.logprob) < 1e-3, `token ${i}: ${entry.logprob} vs ${want.logprob}`);
+    assert.ok(Math.abs(entry.logprob - want.logprob) < 1e-2, `token ${i}: ${entry.logprob} vs ${want.logprob}`);
     assert.deepEqual(
       entry.top_logprobs.map((t) => t.id),
       want.top_logprobs.map((t) => t.id),
     );
-    entry.top_logprobs.forEach((t, j) => assert.ok(Math.abs(t.logprob - want.top_logprobs[j].logprob) < 1e-3));
+    entry.top_logprobs.forEach((t, j) =>
+      assert.ok(Math.abs(t.logprob - want.top_logprobs[j].logprob) < 1e-2, `token ${i} alt ${j}: ${t.logprob} vs ${want.top_logprobs[j].logprob}`),
+    );
   });
   assert.deepEqual(got.streamed, content, 'the chunks carry the same entries');
   assert.equal(got.plain, null, 'not asked: null');

@@ -196,13 +196,11 @@ export class TestServer {
     // A client that goes away stops the file read (and the count).
     res.on('close', () => body.destroy());
     if (cut === undefined) return body.pipe(res);
-    // Send the first part, then drop the connection mid-body, as a flaky network does: once
-    // every byte was handed to the socket (a destroy() would discard what is still queued).
+    // Send the first part, then close the connection mid-body, as a dropped network does.
+    // The socket is ended (FIN after every byte written), not destroyed: a reset discards
+    // what the kernel has not sent yet, and the test counts the bytes the client got.
     body.pipe(res, { end: false });
-    body.on('end', () => {
-      if (res.socket && res.socket.writableLength > 0) res.socket.once('drain', () => res.socket?.destroy());
-      else setTimeout(() => res.socket?.destroy(), 20);
-    });
+    body.on('end', () => res.socket?.end());
   }
 
   /** A regular file under `root` (never outside it), or null. */

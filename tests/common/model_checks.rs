@@ -148,5 +148,8 @@ pub fn check_perplexity(model: &mut Model, fixture: &str, n_windows: usize) {
     let reference = (sum("reference_nll_sum") / predicted as f64).exp();
     eprintln!("{fixture}: perplexity Hearth {:.4}, llama.cpp {llama:.4}, f32 reference {reference:.4}", p.ppl);
     assert!((p.ppl / llama - 1.0).abs() < 0.01, "Hearth {} vs llama.cpp {llama}", p.ppl);
-    assert!((p.ppl / reference - 1.0).abs() < 1e-4, "Hearth {} vs f32 reference {reference}", p.ppl);
+    // The reference keeps keys and values in f32; Hearth's cache holds them in f16, which
+    // issue 13 allows to move perplexity by less than 0.1% (measured: Qwen2.5's first window
+    // 4.1e-4, SmolLM2's whole text 3e-5).
+    assert!((p.ppl / reference - 1.0).abs() < 1e-3, "Hearth {} vs f32 reference {reference}: more than the f16 cache's 0.1%", p.ppl);
 }
