@@ -89,7 +89,8 @@ pub fn plan(header: &GgufHeader, limits: DeviceLimits, options: ModelOptions) ->
     weights.walk(&cfg)?;
     if weights.largest > per_buffer {
         reasons.push(format!(
-            "a weight matrix row takes {} bytes, over this device's storage-binding limit of {per_buffer} bytes",
+            "a weight buffer that cannot be split further (one matrix row, or a norm/bias vector) takes {} bytes, \
+             over this device's storage-binding limit of {per_buffer} bytes",
             weights.largest
         ));
     }

@@ -187,14 +187,19 @@ export class TestServer {
     const end = cut === undefined ? last : Math.floor(file.size * cut) - 1;
     const rate = this.#rates.get(path);
     const body = createReadStream(file.path, { start: from, end: Math.max(from, end), highWaterMark: 64 << 10 });
-    body.on('data', (chunk) => {
-      this.bytesSent.set(path, (this.bytesSent.get(path) ?? 0) + chunk.length);
-      if (rate === undefined) return;
-      body.pause();
-      setTimeout(() => body.resume(), (chunk.length / rate) * 1000);
-    });
+    body.on('data', (chunk) => this.bytesSent.set(path, (this.bytesSent.get(path) ?? 0) + chunk.length));
     // A client that goes away stops the file read (and the count).
     res.on('close', () => body.destroy());
+    if (rate !== undefined && cut === undefined) {
+      // Written by hand, not piped: pipe() resumes the file on every 'drain', past the pause.
+      body.on('data', (chunk) => {
+        body.pause();
+        res.write(chunk);
+        setTimeout(() => body.resume(), (chunk.length / rate) * 1000);
+      });
+      body.on('end', () => res.end());
+      return;
+    }
     if (cut === undefined) return body.pipe(res);
     // Send the first part, then close the connection mid-body, as a dropped network does.
     // The socket is ended (FIN after every byte written), not destroyed: a reset discards
