@@ -95,17 +95,9 @@ pub struct Forward {
 /// as the header is parsed, so a browser does not download the weights of a load that must fail.
 pub(crate) fn context_length(ctx: &GpuContext, config: &ModelConfig, options: ModelOptions) -> Result<u32> {
     let n_ctx = plan::requested_context(config, options)?;
-    let layer_cache_bytes = KvCache::layer_buffer_bytes(config, n_ctx, options.kv_precision);
-    if layer_cache_bytes > ctx.max_storage_binding {
-        let largest = KvCache::max_context(config, options.kv_precision, ctx.max_storage_binding).min(u64::from(config.n_ctx_train));
-        return Err(Error::DoesNotFit {
-            reason: format!(
-                "a context of {n_ctx} tokens needs {layer_cache_bytes}-byte key/value caches per layer, over this \
-                 device's storage-binding limit of {} bytes",
-                ctx.max_storage_binding
-            ),
-            largest_context: (largest > 0).then_some(largest as u32),
-        });
+    let limit = ctx.max_storage_binding;
+    if let Some(reason) = plan::kv_cache_refusal(config, n_ctx, options.kv_precision, limit) {
+        return Err(Error::DoesNotFit { reason, largest_context: plan::largest_context(config, options.kv_precision, limit) });
     }
     Ok(n_ctx)
 }

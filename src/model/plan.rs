@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::arena::Arena;
 use super::config::ModelConfig;
 use super::kv_cache::KvCache;
-use super::{DEFAULT_CONTEXT, MAX_BATCH, ModelOptions};
+use super::{DEFAULT_CONTEXT, KvPrecision, MAX_BATCH, ModelOptions};
 use crate::error::{Error, Result};
 use crate::gguf::GgufHeader;
 use crate::gpu::{GpuContext, GpuMatrix};
@@ -97,13 +97,9 @@ pub fn plan(header: &GgufHeader, limits: DeviceLimits, options: ModelOptions) ->
 
     let layer_kv = KvCache::layer_buffer_bytes(&cfg, context_length, options.kv_precision);
     let kv_cache_bytes = 2 * u64::from(cfg.n_layers) * layer_kv;
-    let kv_fits = layer_kv <= per_buffer;
-    if !kv_fits {
-        reasons.push(format!(
-            "a context of {context_length} tokens needs {layer_kv}-byte key/value caches per layer, over this device's \
-             storage-binding limit of {per_buffer} bytes"
-        ));
-    }
+    let kv_refusal = kv_cache_refusal(&cfg, context_length, options.kv_precision, per_buffer);
+    let kv_fits = kv_refusal.is_none();
+    reasons.extend(kv_refusal);
 
     let batch = Arena::capacity_for(&cfg, per_buffer, MAX_BATCH as u32);
     let logits_row = u64::from(cfg.vocab) * 4;
@@ -124,9 +120,7 @@ pub fn plan(header: &GgufHeader, limits: DeviceLimits, options: ModelOptions) ->
         .unwrap_or(0);
 
     let others_fit = reasons.len() == usize::from(!kv_fits);
-    let largest_context = others_fit
-        .then(|| KvCache::max_context(&cfg, options.kv_precision, per_buffer).min(u64::from(cfg.n_ctx_train)) as u32)
-        .filter(|&n| n > 0);
+    let largest_context = others_fit.then(|| largest_context(&cfg, options.kv_precision, per_buffer)).flatten();
     Ok(Plan {
         header_bytes: header.data_offset,
         context_length,
@@ -159,6 +153,24 @@ pub(crate) fn requested_context(cfg: &ModelConfig, options: ModelOptions) -> Res
         )));
     }
     Ok(n_ctx)
+}
+
+/// Why a context's KV cache does not fit: a layer's key (or value) buffer, one binding each,
+/// over `limit` bytes; `None` when it fits.
+pub(crate) fn kv_cache_refusal(cfg: &ModelConfig, n_ctx: u32, precision: KvPrecision, limit: u64) -> Option<String> {
+    let layer_bytes = KvCache::layer_buffer_bytes(cfg, n_ctx, precision);
+    (layer_bytes > limit).then(|| {
+        format!(
+            "a context of {n_ctx} tokens needs {layer_bytes}-byte key/value caches per layer, over this device's \
+             storage-binding limit of {limit} bytes"
+        )
+    })
+}
+
+/// The longest context (up to the trained one) whose KV cache fits `limit`, if any does.
+pub(crate) fn largest_context(cfg: &ModelConfig, precision: KvPrecision, limit: u64) -> Option<u32> {
+    let n = KvCache::max_context(cfg, precision, limit).min(u64::from(cfg.n_ctx_train));
+    (n > 0).then_some(n as u32)
 }
 
 /// The sizes of the buffers `ModelWeights::declare` allocates, tensor by tensor in the same
