@@ -71,8 +71,28 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// The model does not fit this device at the requested context; found from the header,
+    /// before any weight is allocated (or downloaded, in a browser). `largest_context` is the
+    /// longest context that would fit, if any does.
+    #[error("the model does not fit this GPU: {reason}{}", fit_hint(*.largest_context))]
+    DoesNotFit { reason: String, largest_context: Option<u32> },
+
+    /// A request's prompt plus the tokens it may generate exceed the context length.
+    #[error(
+        "the prompt has {prompt_tokens} tokens and max_tokens is {max_tokens}: {} tokens, over the context length of {context_length}",
+        *.prompt_tokens as u64 + u64::from(*.max_tokens)
+    )]
+    ContextWindowExceeded { prompt_tokens: usize, max_tokens: u32, context_length: u32 },
+
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+fn fit_hint(largest_context: Option<u32>) -> String {
+    match largest_context {
+        Some(n) => format!("; the largest context that fits is {n} tokens"),
+        None => "; no context length fits".into(),
+    }
 }
 
 impl Error {

@@ -18,9 +18,10 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::chat::{ChatMessage, ChatTemplate};
 use crate::engine::{Emitted, Engine, FinishReason, TokenLogprob};
 use crate::error::Error;
+use crate::gguf::{GgufHeader, Parsed};
 use crate::gpu::{GpuContext, GpuOptions};
 use crate::inspect::ModelSummary;
-use crate::model::{GpuStats, LoadProgress, ModelOptions, ModelStream};
+use crate::model::{DeviceLimits, GpuStats, LoadProgress, ModelOptions, ModelStream};
 use crate::sample::SamplingParams;
 
 /// The JS error class name for each kind of failure (www/src/errors.ts has the classes).
@@ -41,13 +42,32 @@ fn error_name(e: &Error) -> &'static str {
         Error::OutOfMemory { .. } => "OutOfMemoryError",
         Error::DeviceLost { .. } => "DeviceLostError",
         Error::InvalidArgument(_) => "InvalidArgumentError",
+        Error::DoesNotFit { .. } => "ModelTooLargeError",
+        Error::ContextWindowExceeded { .. } => "ContextWindowExceededError",
         _ => "HearthError",
     }
 }
 
-/// A JS `Error` whose `name` tells its kind.
+/// A JS `Error` whose `name` tells its kind, with the figures a page acts on as fields
+/// (www/src/errors.ts rebuilds the class from them).
 fn js_error(e: &Error) -> JsValue {
-    js_error_named(error_name(e), &e.to_string())
+    let err = js_error_named(error_name(e), &e.to_string());
+    let fields: Vec<(&str, JsValue)> = match e {
+        Error::DoesNotFit { largest_context, .. } => {
+            vec![("largestContext", largest_context.map_or(JsValue::NULL, JsValue::from))]
+        }
+        Error::ContextWindowExceeded { prompt_tokens, max_tokens, context_length } => vec![
+            ("promptTokens", JsValue::from(*prompt_tokens as u32)),
+            ("maxTokens", JsValue::from(*max_tokens)),
+            ("contextLength", JsValue::from(*context_length)),
+        ],
+        _ => Vec::new(),
+    };
+    for (key, value) in fields {
+        // Setting a property on a fresh Error object cannot fail.
+        let _ = js_sys::Reflect::set(&err, &JsValue::from_str(key), &value);
+    }
+    err
 }
 
 fn js_error_named(name: &str, message: &str) -> JsValue {
@@ -113,6 +133,14 @@ pub struct WasmEngine {
 #[serde(rename_all = "camelCase", default)]
 struct CreateOptions {
     max_storage_binding_bytes: Option<u64>,
+}
+
+/// `beginLoad`'s options (hearth-llm's `LoadOptions` that reach the core).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+struct LoadOptions {
+    /// Tokens the KV cache holds; default min(model's, 4096).
+    context_length: Option<u32>,
 }
 
 /// What to generate from: exactly one of `messages` (chat) or `prompt` (raw completion).
@@ -194,17 +222,38 @@ impl WasmEngine {
         }))
     }
 
-    /// Starts loading a `total_bytes`-byte GGUF file (dropping any loaded model).
+    /// Starts loading a `total_bytes`-byte GGUF file (dropping any loaded model), with
+    /// `{contextLength?}`. The context is checked against the model and the device as soon as
+    /// the header has arrived (`pushChunk` then rejects), before any weight is allocated.
     #[wasm_bindgen(js_name = beginLoad)]
-    pub fn begin_load(&self, total_bytes: f64) -> Result<(), JsValue> {
+    pub fn begin_load(&self, total_bytes: f64, options: JsValue) -> Result<(), JsValue> {
         if !(total_bytes.is_finite() && total_bytes >= 0.0) {
             return Err(js_error_named("InvalidArgumentError", &format!("total size {total_bytes} is not a byte count")));
         }
+        let options = load_options(options)?;
         self.inner.take("start a load")?;
-        let stream = ModelStream::new(&self.inner.ctx, total_bytes as u64, ModelOptions::default());
+        let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
+        let stream = ModelStream::new(&self.inner.ctx, total_bytes as u64, model_options);
         self.inner.progress.set(stream.progress());
         self.inner.put(State::Loading(Box::new(stream)));
         Ok(())
+    }
+
+    /// Fit before fetch: the GPU memory a load of this file with `{contextLength?}` needs on
+    /// this device, from `prefix` (its first bytes; `file_len` in all). Returns
+    /// `{needBytes}` while the prefix ends inside the header (fetch at least that many), else
+    /// the plan (`hearth plan --json`). A load makes the same check on the header as it streams
+    /// in (`pushChunk` rejects with `ModelTooLargeError`).
+    pub fn plan(&self, prefix: Vec<u8>, file_len: f64, options: JsValue) -> Result<JsValue, JsValue> {
+        let options = load_options(options)?;
+        let file_len = (file_len.is_finite() && file_len >= 0.0).then_some(file_len as u64);
+        let header = match GgufHeader::parse(&prefix, file_len).map_err(|e| js_error(&e))? {
+            Parsed::NeedMore { total_bytes } => return to_js(&serde_json::json!({ "needBytes": total_bytes })),
+            Parsed::Complete(header) => header,
+        };
+        let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
+        let plan = crate::model::plan(&header, DeviceLimits::of(&self.inner.ctx), model_options).map_err(|e| js_error(&e))?;
+        to_js(&plan)
     }
 
     /// Feeds the next bytes of the file (in order, any size). A failure ends the load.
@@ -328,6 +377,19 @@ impl WasmEngine {
         })
     }
 
+    /// The number of tokens `generate` would feed the model for `{messages}` or `{prompt}`
+    /// (the same template and tokenisation). Needs a loaded model and no operation running.
+    #[wasm_bindgen(js_name = countTokens)]
+    pub fn count_tokens(&self, input: JsValue) -> Result<u32, JsValue> {
+        let prompt: PromptPart =
+            serde_wasm_bindgen::from_value(input).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
+        match &*self.inner.state.borrow() {
+            State::Ready(engine) => Ok(encode(engine, prompt).map_err(|e| js_error(&e))?.len() as u32),
+            State::Busy(what) => Err(js_error_named("HearthError", &format!("cannot count tokens while {what}"))),
+            _ => Err(js_error_named("HearthError", "no model is loaded: call load() first")),
+        }
+    }
+
     /// Asks a running `generate` to stop after the current token (it then resolves with
     /// `finish_reason: "abort"`). No effect when idle.
     pub fn interrupt(&self) {
@@ -371,6 +433,23 @@ impl WasmEngine {
     }
 }
 
+fn load_options(options: JsValue) -> Result<LoadOptions, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(LoadOptions::default());
+    }
+    serde_wasm_bindgen::from_value(options).map_err(|e| js_error_named("InvalidArgumentError", &format!("load options: {e}")))
+}
+
+/// The prompt's token ids: `messages` through the chat template (with the generation prompt),
+/// or `prompt` as plain text; what `generate` feeds the model and `countTokens` counts.
+fn encode(engine: &Engine, prompt: PromptPart) -> Result<Vec<u32>, Error> {
+    match prompt {
+        PromptPart { messages: Some(m), prompt: None } => engine.encode_chat(&m),
+        PromptPart { messages: None, prompt: Some(p) } => engine.encode_prompt(&p),
+        _ => Err(Error::InvalidArgument("give exactly one of `messages` and `prompt`".into())),
+    }
+}
+
 async fn run_generation(
     engine: &mut Engine,
     inner: &Inner,
@@ -378,12 +457,7 @@ async fn run_generation(
     prompt: PromptPart,
     on_text: &js_sys::Function,
 ) -> Result<JsValue, JsValue> {
-    let prompt_ids = match prompt {
-        PromptPart { messages: Some(m), prompt: None } => engine.encode_chat(&m),
-        PromptPart { messages: None, prompt: Some(p) } => engine.encode_prompt(&p),
-        _ => Err(Error::InvalidArgument("give exactly one of `messages` and `prompt`".into())),
-    }
-    .map_err(|e| js_error(&e))?;
+    let prompt_ids = encode(engine, prompt).map_err(|e| js_error(&e))?;
     let mut callback_error = None;
     // The first token is always reported, even with no text yet, so the package can time it.
     let mut first = true;

@@ -21,7 +21,7 @@ fn tiny_llama_gguf() -> std::path::PathBuf {
         ("llama.embedding_length", Val::U32(D as u32)),
         ("llama.feed_forward_length", Val::U32(FF as u32)),
         ("llama.attention.head_count", Val::U32(1)),
-        ("llama.context_length", Val::U32(64)),
+        ("llama.context_length", Val::U32(1024)),
         ("llama.vocab_size", Val::U32(VOCAB as u32)),
     ];
     let shapes: [(&str, Vec<u64>); 11] = [
@@ -68,8 +68,12 @@ fn load(limit: Option<u64>, n_ctx: u32) -> hearth::Result<Model> {
 fn a_kv_cache_beyond_the_binding_limit_is_a_clear_error() {
     // 128 tokens × 32 f16 values (the default cache) = 8 KiB per layer cache, over a 4 KiB limit.
     let err = load(Some(4096), 128).err().expect("must be refused");
-    assert!(matches!(err, hearth::Error::InvalidArgument(_)), "{err:?}");
-    assert!(err.to_string().contains("storage-binding limit of 4096 bytes"), "{err}");
+    // 4096 bytes / (32 values × 2 bytes) = 64 tokens is the longest cache that fits.
+    assert!(matches!(err, hearth::Error::DoesNotFit { largest_context: Some(64), .. }), "{err:?}");
+    let message = err.to_string();
+    for part in ["8192-byte", "storage-binding limit of 4096 bytes", "largest context that fits is 64 tokens"] {
+        assert!(message.contains(part), "{part:?} missing from: {message}");
+    }
 }
 
 /// The streaming load refuses such a context as soon as the header has arrived: a browser
@@ -84,6 +88,14 @@ fn a_kv_cache_beyond_the_binding_limit_is_refused_before_the_weights_arrive() {
     let mut stream = hearth::model::ModelStream::new(&ctx, bytes.len() as u64, ModelOptions { n_ctx: Some(128), ..Default::default() });
     let err = pollster::block_on(stream.push(&bytes[..header_len])).expect_err("refused on the header alone");
     assert!(err.to_string().contains("storage-binding limit of 4096 bytes"), "{err}");
+}
+
+#[test]
+fn a_context_over_the_trained_maximum_names_both_numbers() {
+    let err = load(None, 1025).err().expect("must be refused");
+    assert!(matches!(err, hearth::Error::InvalidArgument(_)), "{err:?}");
+    assert!(err.to_string().contains("context length 1025") && err.to_string().contains("maximum of 1024"), "{err}");
+    assert!(matches!(load(None, 0).err(), Some(hearth::Error::InvalidArgument(_))));
 }
 
 #[test]

@@ -75,6 +75,13 @@ pub struct Engine {
     cached: Vec<u32>,
 }
 
+/// `Engine::encode_chat` without a model on the GPU (the CLI's `tokenize --messages`).
+pub fn encode_chat(tokenizer: &Tokenizer, template: Option<&ChatTemplate>, messages: &[ChatMessage]) -> Result<Vec<u32>> {
+    let template = template.ok_or_else(|| Error::ChatTemplate("this model has no chat template (tokenizer.chat_template)".into()))?;
+    let prompt = template.render(messages, true)?;
+    tokenizer.encode(&prompt, false)
+}
+
 impl Engine {
     /// Loads a model file from disk (native).
     #[cfg(not(target_arch = "wasm32"))]
@@ -110,12 +117,7 @@ impl Engine {
     /// A chat prompt: the model's template with a generation prompt, tokenised without
     /// adding BOS again (templates write `bos_token` themselves, as in transformers).
     pub fn encode_chat(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
-        let template = self
-            .chat_template
-            .as_ref()
-            .ok_or_else(|| Error::ChatTemplate("this model has no chat template (tokenizer.chat_template)".into()))?;
-        let prompt = template.render(messages, true)?;
-        self.tokenizer.encode(&prompt, false)
+        encode_chat(&self.tokenizer, self.chat_template.as_ref(), messages)
     }
 
     /// A GPU-sampled id, or the sampler's error for `SENTINEL` (bad logits), after which the
@@ -160,8 +162,14 @@ impl Engine {
             return Err(Error::InvalidArgument("the prompt is empty".into()));
         }
         let n_ctx = self.model.n_ctx() as usize;
-        if prompt_ids.len() >= n_ctx {
-            return Err(Error::InvalidArgument(format!("the prompt has {} tokens; the context holds {n_ctx}", prompt_ids.len())));
+        // Refused up front rather than cut short at the context's end: the caller learns the
+        // counts (to drop old turns or lower max_tokens) before any GPU work, as with OpenAI.
+        if prompt_ids.len() + params.max_tokens as usize > n_ctx {
+            return Err(Error::ContextWindowExceeded {
+                prompt_tokens: prompt_ids.len(),
+                max_tokens: params.max_tokens,
+                context_length: self.model.n_ctx(),
+            });
         }
         // The argmax is the pick (no draw, nothing changes the logits): the graphs' own argmax.
         // Else the GPU sampler where it takes the parameters, else the CPU one on read-back

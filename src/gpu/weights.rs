@@ -30,14 +30,8 @@ pub struct GpuMatrix {
 impl GpuMatrix {
     /// Creates the (zeroed) buffers of a matrix; fill them with [`GpuMatrix::write_rows`].
     pub fn allocate(ctx: &GpuContext, name: &str, dtype: DType, rows: u32, cols: u32) -> Result<GpuMatrix> {
-        let gpu_row_bytes = Self::gpu_row_bytes_of(name, dtype, cols)?;
-        // Rows per part: as many as fit in one binding.
-        let rows_per_part = (ctx.max_storage_binding / gpu_row_bytes).clamp(1, u64::from(rows.max(1))) as u32;
         let mut parts = Vec::new();
-        let mut first_row = 0;
-        while first_row < rows {
-            let n = rows_per_part.min(rows - first_row);
-            let size = (u64::from(n) * gpu_row_bytes).next_multiple_of(4);
+        for (first_row, n, size) in Self::part_sizes(name, dtype, rows, cols, ctx.max_storage_binding)? {
             let buffer = ctx.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(name),
                 size,
@@ -45,9 +39,25 @@ impl GpuMatrix {
                 mapped_at_creation: false,
             });
             parts.push(WeightPart { buffer, first_row, rows: n });
-            first_row += n;
         }
         Ok(GpuMatrix { name: name.to_string(), dtype, rows, cols, parts })
+    }
+
+    /// The buffers `allocate` makes for a matrix under a `max_binding`-byte storage-binding
+    /// limit, as (first row, rows, bytes): as many whole rows per part as fit one binding (at
+    /// least one, so a single row over the limit gives a part over it). Pure, so a load can be
+    /// planned from the header before anything is allocated.
+    pub fn part_sizes(name: &str, dtype: DType, rows: u32, cols: u32, max_binding: u64) -> Result<Vec<(u32, u32, u64)>> {
+        let gpu_row_bytes = Self::gpu_row_bytes_of(name, dtype, cols)?;
+        let rows_per_part = (max_binding / gpu_row_bytes).clamp(1, u64::from(rows.max(1))) as u32;
+        let mut parts = Vec::new();
+        let mut first_row = 0;
+        while first_row < rows {
+            let n = rows_per_part.min(rows - first_row);
+            parts.push((first_row, n, (u64::from(n) * gpu_row_bytes).next_multiple_of(4)));
+            first_row += n;
+        }
+        Ok(parts)
     }
 
     /// Allocates a matrix and uploads all of it from its GGUF bytes.

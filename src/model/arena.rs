@@ -36,13 +36,12 @@ impl Arena {
     /// The arena for batches of up to `max_batch` tokens, or fewer where the device's
     /// storage-binding limit cannot hold that many rows of the widest activation.
     pub fn new(ctx: &GpuContext, cfg: &ModelConfig, max_batch: u32) -> Result<Arena> {
-        let (d, q_dim, kv_dim, ff) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff);
+        let (d, q_dim, ff) = (cfg.d_model, cfg.q_dim(), cfg.d_ff);
         let logits_last = Tensor::new(ctx, "logits", 1, cfg.vocab)?;
-        let qkv_width = q_dim + 2 * kv_dim;
-        let (widest, width) = [("x", d), ("qkv", qkv_width), ("gate", ff)].into_iter().max_by_key(|&(_, w)| w).expect("3");
-        let fit = ctx.max_storage_binding / (u64::from(width) * 4);
-        let capacity = fit.min(u64::from(max_batch)) as u32;
+        let qkv_width = qkv_width(cfg);
+        let capacity = Self::capacity_for(cfg, ctx.max_storage_binding, max_batch);
         if capacity == 0 {
+            let (widest, width) = widest_row(cfg);
             Tensor::new(ctx, widest, 1, width)?; // the error naming it
         }
         let per_token = |label: &str, width: u32| Tensor::new(ctx, label, capacity, width);
@@ -64,6 +63,43 @@ impl Arena {
             id_staging: staging(ctx, "id staging", 4),
         })
     }
+}
+
+impl Arena {
+    /// Tokens per batch `new` gives the arena under a `max_binding`-byte storage-binding limit:
+    /// `max_batch`, or as many rows of the widest activation as one binding holds (0: none).
+    pub fn capacity_for(cfg: &ModelConfig, max_binding: u64, max_batch: u32) -> u32 {
+        let (_, width) = widest_row(cfg);
+        (max_binding / (u64::from(width) * 4)).min(u64::from(max_batch)) as u32
+    }
+
+    /// Bytes of the buffers `new` allocates for `capacity` tokens (it must mirror `new`; the
+    /// plan test compares it with `gpu_bytes` of a real arena).
+    pub fn bytes_for(cfg: &ModelConfig, capacity: u32) -> u64 {
+        let (d, q_dim, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.d_ff, cfg.vocab);
+        let f32s = |n: u64| n.max(1) * 4;
+        let per_token: u64 =
+            [d, d, qkv_width(cfg), q_dim, q_dim, d, ff, ff].iter().map(|&w| f32s(u64::from(w) * u64::from(capacity))).sum();
+        // ids, then h_last, the last logits and their staging copy, argmax and its staging.
+        u64::from(capacity) * 4 + per_token + f32s(u64::from(d)) + 2 * f32s(u64::from(vocab)) + 4 + 4
+    }
+
+    /// Bytes of the buffers this arena holds.
+    pub fn gpu_bytes(&self) -> u64 {
+        let tensors = [&self.x, &self.h, &self.qkv, &self.q, &self.att, &self.o, &self.gate, &self.up, &self.h_last, &self.logits_last];
+        let buffers = [&self.ids, &self.logits_last_staging, &self.argmax_out, &self.id_staging];
+        tensors.iter().map(|t| t.buffer.size()).sum::<u64>() + buffers.iter().map(|b| b.size()).sum::<u64>()
+    }
+}
+
+/// One token's Q, K and V projections, side by side.
+fn qkv_width(cfg: &ModelConfig) -> u32 {
+    cfg.q_dim() + 2 * cfg.kv_dim()
+}
+
+/// The widest per-token activation (name, f32 values): it bounds how many tokens fit a binding.
+fn widest_row(cfg: &ModelConfig) -> (&'static str, u32) {
+    [("x", cfg.d_model), ("qkv", qkv_width(cfg)), ("gate", cfg.d_ff)].into_iter().max_by_key(|&(_, w)| w).expect("3")
 }
 
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE;

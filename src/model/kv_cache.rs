@@ -15,13 +15,24 @@ pub struct KvCache {
 
 impl KvCache {
     pub fn new(ctx: &GpuContext, cfg: &ModelConfig, n_ctx: u32, precision: KvPrecision) -> KvCache {
-        let bytes = u64::from(n_ctx) * u64::from(cfg.kv_dim()) * precision.bytes();
-        // Sized in 4-byte words (f16 pairs, or f32s).
-        let words = bytes.div_ceil(4) as usize;
+        let words = (Self::layer_buffer_bytes(cfg, n_ctx, precision) / 4) as usize;
         let layers = (0..cfg.n_layers)
             .map(|i| (ctx.f32_buffer(&format!("k_cache.{i}"), words), ctx.f32_buffer(&format!("v_cache.{i}"), words)))
             .collect();
         KvCache { n_ctx, precision, layers }
+    }
+
+    /// Bytes of one layer's key (or value) buffer: sized in 4-byte words (f16 pairs, or f32s).
+    /// The one sizing rule, shared with the fit checks made before anything is allocated.
+    pub fn layer_buffer_bytes(cfg: &ModelConfig, n_ctx: u32, precision: KvPrecision) -> u64 {
+        (u64::from(n_ctx) * u64::from(cfg.kv_dim()) * precision.bytes()).div_ceil(4) * 4
+    }
+
+    /// The longest context whose per-layer buffers stay within `limit` bytes each: a buffer
+    /// of `n` tokens is `n × kv_dim × precision` rounded up to 4 bytes, which is within
+    /// `limit` exactly when `n × kv_dim × precision` is within `limit` rounded down to 4.
+    pub fn max_context(cfg: &ModelConfig, precision: KvPrecision, limit: u64) -> u64 {
+        (limit / 4 * 4) / (u64::from(cfg.kv_dim()) * precision.bytes())
     }
 
     /// Bytes on the GPU.

@@ -8,6 +8,7 @@ mod decode_chain;
 mod family;
 mod graph;
 mod kv_cache;
+mod plan;
 mod profile;
 mod sampling;
 mod stats;
@@ -19,6 +20,7 @@ pub use config::{LayerAttention, ModelConfig};
 pub use decode_chain::MAX_DECODE_CHAIN;
 pub use family::{Arch, Family, SlidingWindow};
 pub use graph::Logits;
+pub use plan::{DeviceLimits, Plan, plan};
 pub use stats::{DispatchTime, GpuStats};
 pub use stream::{LoadProgress, ModelStream};
 pub use upload::TensorUploads;
@@ -87,18 +89,15 @@ pub struct Forward {
 }
 
 /// The context length a load will use (the option, else the smaller of the model's and
-/// `DEFAULT_CONTEXT`), refused when a layer's key (or value) cache, one binding each, would
-/// exceed the device's storage-binding limit. Checked as soon as the header is parsed, so a
-/// browser does not download the weights of a load that must fail.
+/// `DEFAULT_CONTEXT`). Refused when it is 0 or over the model's trained maximum, and with
+/// `Error::DoesNotFit` (naming the largest context that fits) when a layer's key (or value)
+/// cache, one binding each, would exceed the device's storage-binding limit. Checked as soon
+/// as the header is parsed, so a browser does not download the weights of a load that must fail.
 pub(crate) fn context_length(ctx: &GpuContext, config: &ModelConfig, options: ModelOptions) -> Result<u32> {
-    let n_ctx = options.n_ctx.unwrap_or(DEFAULT_CONTEXT.min(config.n_ctx_train)).max(1);
-    let layer_cache_bytes = u64::from(n_ctx) * u64::from(config.kv_dim()) * options.kv_precision.bytes();
-    if layer_cache_bytes > ctx.max_storage_binding {
-        return Err(Error::InvalidArgument(format!(
-            "a context of {n_ctx} tokens needs {layer_cache_bytes}-byte key/value caches per layer, over this \
-             device's storage-binding limit of {} bytes",
-            ctx.max_storage_binding
-        )));
+    let n_ctx = plan::requested_context(config, options)?;
+    let limit = ctx.max_storage_binding;
+    if let Some(reason) = plan::kv_cache_refusal(config, n_ctx, options.kv_precision, limit) {
+        return Err(Error::DoesNotFit { reason, largest_context: plan::largest_context(config, options.kv_precision, limit) });
     }
     Ok(n_ctx)
 }
@@ -179,6 +178,16 @@ impl Model {
     /// GPU memory taken by the KV cache.
     pub fn kv_cache_bytes(&self) -> u64 {
         self.kv.bytes()
+    }
+
+    /// GPU memory taken by the weights (matrices in their GPU layout, vectors as f32).
+    pub fn weight_bytes(&self) -> u64 {
+        self.weights.gpu_bytes()
+    }
+
+    /// GPU memory taken by the activation arena, and the tokens per forward pass it holds.
+    pub fn activation_bytes(&self) -> (u64, u32) {
+        (self.arena.gpu_bytes(), self.arena.capacity)
     }
 
     /// The matrices stored in several buffers because they exceed the device's storage-binding

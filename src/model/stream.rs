@@ -153,11 +153,12 @@ impl ModelStream {
     }
 }
 
-/// Reads the model's configuration, checks the context fits, and allocates its weights. GPU
+/// Reads the model's configuration, checks the model fits the device, and allocates its weights. GPU
 /// allocation failures surface here as `Error::OutOfMemory` rather than as a lost device later.
 async fn declare(ctx: &GpuContext, header: GgufHeader, options: ModelOptions) -> Result<Declared> {
     let config = ModelConfig::from_metadata(&header.metadata)?;
-    super::context_length(ctx, &config, options)?;
+    // Everything the load will allocate, checked against the device before any of it is.
+    super::plan(&header, super::DeviceLimits::of(ctx), options)?.check()?;
     let (weights, uploads) = ctx.catch_out_of_memory("model weights", || ModelWeights::declare(ctx, &config, &header)).await?;
     Ok(Declared { header, config, weights, uploads })
 }

@@ -75,6 +75,21 @@ impl ModelWeights {
         [&self.token_embd].into_iter().chain(self.output.as_ref()).chain(per_layer)
     }
 
+    /// Bytes of every weight buffer (matrix parts and vectors) on the GPU.
+    pub fn gpu_bytes(&self) -> u64 {
+        let opt = |b: &Option<wgpu::Buffer>| b.as_ref().map_or(0, wgpu::Buffer::size);
+        let vectors: u64 = self
+            .layers
+            .iter()
+            .map(|l| {
+                l.attn_norm.size()
+                    + l.ffn_norm.size()
+                    + [&l.b_qkv, &l.bo, &l.q_norm, &l.k_norm, &l.post_attn_norm, &l.post_ffn_norm].into_iter().map(opt).sum::<u64>()
+            })
+            .sum();
+        self.matrices().map(GpuMatrix::gpu_bytes).sum::<u64>() + vectors + opt(&self.output_bias) + self.output_norm.size()
+    }
+
     /// Allocates every weight the model needs, from the header alone, and says where in
     /// the file each one's bytes are.
     pub fn declare(ctx: &GpuContext, cfg: &ModelConfig, header: &GgufHeader) -> Result<(ModelWeights, TensorUploads)> {

@@ -24,3 +24,28 @@ export function cliGenerate({ model, prompt, chat = false, chatTemplateFile = nu
     throw new Error(`${CLI} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
   }
 }
+
+/** `hearth tokenize --json`: the ids of `text`, or with `messages` those of the chat prompt. */
+export function cliTokenize({ model, text = null, messages = null }) {
+  const args = ['tokenize', '--json', '--model', join(repoRoot, 'models', model)];
+  if (messages) args.push('--messages', JSON.stringify(messages));
+  else args.push(text);
+  return JSON.parse(runCli(args));
+}
+
+function runCli(args) {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: cargo build --release --bin hearth (or set HEARTH_CLI)`);
+  try {
+    return execFileSync(CLI, args, { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    throw new Error(`${CLI} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
+  }
+}
+
+/** `hearth plan --json` for a device with the given limits (no GPU opened). */
+export function cliPlan({ model, contextLength, maxStorageBinding, maxBufferSize }) {
+  const args = ['plan', '--json', '--model', join(repoRoot, 'models', model)];
+  if (contextLength !== undefined) args.push('--ctx', String(contextLength));
+  args.push('--max-storage-binding', String(maxStorageBinding), '--max-buffer-size', String(maxBufferSize));
+  return JSON.parse(runCli(args));
+}

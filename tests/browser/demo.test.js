@@ -32,17 +32,17 @@ after(async () => {
   await server?.stop();
 });
 
-const demoUrl = (model) => `${server.origin}/demo/?model=${encodeURIComponent(`/models/${model}`)}`;
+const demoUrl = (model, extra = '') => `${server.origin}/demo/?model=${encodeURIComponent(`/models/${model}`)}${extra}`;
 
 /** A fresh context (its own caches and service worker) with the demo open and idle. */
-async function openDemo(viewport = { width: 1000, height: 800 }, model = TINY_CHAT) {
+async function openDemo(viewport = { width: 1000, height: 800 }, model = TINY_CHAT, extraQuery = '') {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[demo page error] ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error') console.error(`[demo console] ${m.text()}`);
   });
-  await page.goto(demoUrl(model));
+  await page.goto(demoUrl(model, extraQuery));
   await waitState(page, ['idle', 'ready'], 60_000);
   return { context, page };
 }
@@ -171,6 +171,35 @@ test('demo: a failed turn leaves the history, so the next message works', async 
     assert.equal(await page.isHidden('#error'), true, `error: ${await page.textContent('#error')}`);
     const reply = await lastReply(page);
     assert.ok(reply.text.length > 0, 'the next message gets a reply');
+  } finally {
+    await context.close();
+  }
+});
+
+test('demo: a conversation that outgrows the context drops its oldest turns with a note; every question still gets a reply', async () => {
+  // 128 tokens: the system message and a turn of ~20 tokens plus a 24-token reply each, so
+  // the third or fourth question no longer fits with all the turns before it.
+  const { context, page } = await openDemo(undefined, TINY_CHAT, '&ctx=128');
+  try {
+    await loadDefaultModel(page);
+    assert.match(await page.textContent('#model-status'), /context 128/);
+    await settings(page, { temperature: 0, maxTokens: 24 });
+    const questions = ['What is the capital of France?', 'And of Italy, please?', 'Which one is larger?', 'Why is that so?', 'Thank you very much.'];
+    for (const q of questions) {
+      await send(page, q);
+      await waitState(page, ['ready'], REPLY_TIMEOUT);
+      assert.equal(await page.isHidden('#error'), true, `error after ${JSON.stringify(q)}: ${await page.textContent('#error')}`);
+    }
+    const seen = await page.evaluate(() => ({
+      notes: [...document.querySelectorAll('#chat .context-note')].map((n) => n.textContent),
+      replies: document.querySelectorAll('#chat .message.assistant').length,
+      failed: document.querySelectorAll('#chat .message.user.failed').length,
+    }));
+    console.log(`demo context notes: ${JSON.stringify(seen.notes)}`);
+    assert.ok(seen.notes.length >= 1, 'a note says turns were dropped');
+    assert.match(seen.notes[0], /earlier messages? no longer fits? the model's context of 128 tokens/);
+    assert.deepEqual({ replies: seen.replies, failed: seen.failed }, { replies: questions.length, failed: 0 });
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-context-note.png'), fullPage: true });
   } finally {
     await context.close();
   }

@@ -11,7 +11,7 @@
 //                     gzip, as `vite preview` serves it; "Range: bytes=0-" gets a 206
 //
 // Models (/models/) are served like a CDN serves files: ETag and Last-Modified, HEAD, and
-// "Range: bytes=S-" answered with 206 unless an If-Range names another version. Tests can
+// "Range: bytes=S-" (or "bytes=S-E") answered with 206 unless an If-Range names another version. Tests can
 // cut the next transfer of a path short (cutNext: the connection drops after a fraction of
 // the file), change a file's version (bumpVersion: a new ETag) and read the body bytes sent.
 
@@ -51,6 +51,8 @@ export class TestServer {
   #bytes = new Map();
   /** path -> fraction of the file after which the next transfer is cut */
   #cuts = new Map();
+  /** path -> bytes per second the next transfers of it are held to */
+  #rates = new Map();
   /** path -> version number, part of the ETag */
   #versions = new Map();
   #server = null;
@@ -77,6 +79,13 @@ export class TestServer {
   /** The next GET of `path` sends `fraction` of the file, then drops the connection. */
   cutNext(path, fraction) {
     this.#cuts.set(path, fraction);
+  }
+
+  /** Transfers of `path` go at most `bytesPerSecond` from now on (null: full speed), as over
+   * a real network, so a client that stops reading early is seen in `bytesSent`. */
+  throttle(path, bytesPerSecond) {
+    if (bytesPerSecond === null) this.#rates.delete(path);
+    else this.#rates.set(path, bytesPerSecond);
   }
 
   /** The file at `path` counts as a new version from now on (another ETag). */
@@ -154,7 +163,8 @@ export class TestServer {
     const version = this.#versions.get(path) ?? 0;
     const etag = `"${file.size}-v${version}"`;
     const validators = { ETag: etag, 'Last-Modified': new Date(Date.UTC(2026, 0, 1 + version)).toUTCString() };
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    // "bytes=S-" (resuming) and "bytes=S-E" (a header fetched alone: engine.plan).
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
     const start = range && (!ifRange || ifRange === etag) ? Number(range[1]) : null;
     if (start !== null && start >= file.size) {
@@ -162,20 +172,34 @@ export class TestServer {
       return res.end();
     }
     const from = start ?? 0;
+    const last = start !== null && range[2] !== '' ? Math.min(Number(range[2]), file.size - 1) : file.size - 1;
     res.writeHead(start === null ? 200 : 206, {
       ...headers,
       ...validators,
       'Accept-Ranges': 'bytes',
       'Content-Type': TYPES['.gguf'],
-      'Content-Length': file.size - from,
-      ...(start === null ? {} : { 'Content-Range': `bytes ${from}-${file.size - 1}/${file.size}` }),
+      'Content-Length': last + 1 - from,
+      ...(start === null ? {} : { 'Content-Range': `bytes ${from}-${last}/${file.size}` }),
     });
     if (req.method === 'HEAD') return res.end();
     const cut = this.#cuts.get(path);
     this.#cuts.delete(path);
-    const end = cut === undefined ? file.size - 1 : Math.floor(file.size * cut) - 1;
-    const body = createReadStream(file.path, { start: from, end: Math.max(from, end) });
+    const end = cut === undefined ? last : Math.floor(file.size * cut) - 1;
+    const rate = this.#rates.get(path);
+    const body = createReadStream(file.path, { start: from, end: Math.max(from, end), highWaterMark: 64 << 10 });
     body.on('data', (chunk) => this.bytesSent.set(path, (this.bytesSent.get(path) ?? 0) + chunk.length));
+    // A client that goes away stops the file read (and the count).
+    res.on('close', () => body.destroy());
+    if (rate !== undefined && cut === undefined) {
+      // Written by hand, not piped: pipe() resumes the file on every 'drain', past the pause.
+      body.on('data', (chunk) => {
+        body.pause();
+        res.write(chunk);
+        setTimeout(() => body.resume(), (chunk.length / rate) * 1000);
+      });
+      body.on('end', () => res.end());
+      return;
+    }
     if (cut === undefined) return body.pipe(res);
     // Send the first part, then close the connection mid-body, as a dropped network does.
     // The socket is ended (FIN after every byte written), not destroyed: a reset discards

@@ -2,8 +2,8 @@
 // (LocalBackend) or the same thing in a worker, reached by messages (WorkerBackend).
 // The OpenAI-shaped API (EngineBase) is written once, on top of this.
 
-import type { AdapterInfo, LoadOptions, ModelInfo, ModelSource, TokenLogprob } from './types.js';
-import type { GpuStats, WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
+import type { AdapterInfo, LoadOptions, ModelInfo, ModelPlan, ModelSource, PlanOptions, TokenLogprob } from './types.js';
+import type { GpuStats, WasmGenerateRequest, WasmGenerateResult, WasmPromptInput } from './wasm_contract.js';
 
 export interface RuntimeStats {
   /** Bytes of wasm linear memory (it only grows, so this is also the peak so far). */
@@ -23,6 +23,8 @@ export interface Backend {
   ready(): Promise<void>;
   adapterInfo(): Promise<AdapterInfo>;
   load(source: ModelSource, options: LoadOptions): Promise<ModelInfo>;
+  /** The GPU memory a load would take, from the header alone (null: not readable in part). */
+  plan(source: ModelSource, options: PlanOptions): Promise<ModelPlan | null>;
   unload(): Promise<void>;
   /**
    * Queued behind earlier requests; `signal` removes it from the queue or stops it running.
@@ -33,6 +35,8 @@ export interface Backend {
     onText: OnText,
     signal: AbortSignal | undefined,
   ): Promise<WasmGenerateResult>;
+  /** Tokens the input's prompt has (queued like a request). */
+  countTokens(input: WasmPromptInput): Promise<number>;
   /** Stops the running generation (not queued ones) after the current token. */
   interrupt(): void;
   /** Test hook: loses the GPU device now, as a driver reset would (not queued). */

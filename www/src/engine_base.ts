@@ -16,11 +16,13 @@ import {
   textCompletion,
   textUsageChunk,
   tokenArrived,
+  wireMessages,
 } from './openai.js';
 import { PushIterator } from './push_iterator.js';
 import type {
   AdapterInfo,
   ChatCompletion,
+  ChatMessage,
   ChatCompletionChunk,
   ChatCompletionRequest,
   Completion,
@@ -29,7 +31,9 @@ import type {
   EngineInterface,
   LoadOptions,
   ModelInfo,
+  ModelPlan,
   ModelSource,
+  PlanOptions,
   TokenLogprob,
 } from './types.js';
 import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
@@ -68,6 +72,15 @@ export class EngineBase implements EngineInterface {
     return this.info;
   }
 
+  /**
+   * What loading `source` would take on this GPU (weights, KV cache at the context asked
+   * for, activations) and whether it fits, from the file's header alone: a URL's first MBs
+   * by HTTP Range requests (or the cache). Null when the server cannot send part of the file.
+   */
+  plan(source: ModelSource, options: PlanOptions = {}): Promise<ModelPlan | null> {
+    return this.backend.plan(source, options);
+  }
+
   async unload(): Promise<void> {
     this.info = null;
     await this.backend.unload();
@@ -84,6 +97,21 @@ export class EngineBase implements EngineInterface {
 
   interrupt(): void {
     this.backend.interrupt();
+  }
+
+  /**
+   * The tokens a prompt takes: a string as a completion prompt would be tokenised (BOS as the
+   * model says), messages as a chat request renders them (the model's template with the
+   * generation prompt). A request fits when this plus its max_tokens is within
+   * `modelInfo.n_ctx`; otherwise it fails with ContextWindowExceededError.
+   */
+  countTokens(input: string | ChatMessage[]): Promise<number> {
+    if (typeof input === 'string') return this.backend.countTokens({ prompt: input });
+    try {
+      return this.backend.countTokens({ messages: wireMessages(input) });
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Memory figures for diagnostics (e.g. peak wasm heap while loading). */

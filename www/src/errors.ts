@@ -52,6 +52,20 @@ export class OutOfMemoryError extends HearthError {
   }
 }
 
+/**
+ * The model does not fit this GPU at the requested context; found from the file's header
+ * before its weights were downloaded. `largestContext` is the longest context that would
+ * fit (load again with it as `contextLength`), or null when none does.
+ */
+export class ModelTooLargeError extends OutOfMemoryError {
+  readonly largestContext: number | null;
+  constructor(message: string, largestContext: number | null) {
+    super(message);
+    this.name = 'ModelTooLargeError';
+    this.largestContext = largestContext;
+  }
+}
+
 /** The GPU device went away; create a new engine to continue. */
 export class DeviceLostError extends HearthError {
   constructor(message: string) {
@@ -65,6 +79,23 @@ export class InvalidArgumentError extends HearthError {
   constructor(message: string) {
     super(message);
     this.name = 'InvalidArgumentError';
+  }
+}
+
+/**
+ * A request's prompt plus its `max_tokens` exceed the loaded context length. Shorten the
+ * conversation (see `engine.countTokens`) or lower `max_tokens`.
+ */
+export class ContextWindowExceededError extends InvalidArgumentError {
+  readonly promptTokens: number;
+  readonly maxTokens: number;
+  readonly contextLength: number;
+  constructor(message: string, promptTokens: number, maxTokens: number, contextLength: number) {
+    super(message);
+    this.name = 'ContextWindowExceededError';
+    this.promptTokens = promptTokens;
+    this.maxTokens = maxTokens;
+    this.contextLength = contextLength;
   }
 }
 
@@ -107,6 +138,10 @@ export interface SerializedError {
   reason?: WebGPUUnavailableReason;
   bytesNeeded?: number;
   bytesAvailable?: number;
+  largestContext?: number | null;
+  promptTokens?: number;
+  maxTokens?: number;
+  contextLength?: number;
 }
 
 const BY_NAME: Record<string, (message: string) => HearthError> = {
@@ -130,6 +165,20 @@ export function toHearthError(e: unknown): HearthError {
   const message =
     typeof e === 'object' && e !== null && 'message' in e ? String(e.message) : String(e);
   if (name === 'WebGPUUnavailableError') return new WebGPUUnavailableError(message, 'device-refused');
+  // wasm (src/wasm.rs `js_error`) and deserializeError put these figures on the error itself.
+  const field = (key: string): number | null => {
+    const v: unknown = typeof e === 'object' && e !== null ? (e as Record<string, unknown>)[key] : undefined;
+    return typeof v === 'number' ? v : null;
+  };
+  if (name === 'ModelTooLargeError') return new ModelTooLargeError(message, field('largestContext'));
+  if (name === 'ContextWindowExceededError') {
+    return new ContextWindowExceededError(
+      message,
+      field('promptTokens') ?? 0,
+      field('maxTokens') ?? 0,
+      field('contextLength') ?? 0,
+    );
+  }
   const make = BY_NAME[name];
   if (make) return make(message);
   // A RangeError from the wasm allocator ("Out of memory" / "could not grow memory").
@@ -144,6 +193,12 @@ export function serializeError(e: unknown): SerializedError {
   if (h instanceof StorageQuotaError) {
     out.bytesNeeded = h.bytesNeeded;
     out.bytesAvailable = h.bytesAvailable;
+  }
+  if (h instanceof ModelTooLargeError) out.largestContext = h.largestContext;
+  if (h instanceof ContextWindowExceededError) {
+    out.promptTokens = h.promptTokens;
+    out.maxTokens = h.maxTokens;
+    out.contextLength = h.contextLength;
   }
   return out;
 }

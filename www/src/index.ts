@@ -15,6 +15,8 @@ export {
   OutOfMemoryError,
   DeviceLostError,
   InvalidArgumentError,
+  ModelTooLargeError,
+  ContextWindowExceededError,
   AbortError,
   IntegrityError,
   StorageQuotaError,

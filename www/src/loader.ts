@@ -44,23 +44,28 @@ export async function loadModel(
 async function streamIntoEngine(
   engine: WasmEngineInstance,
   opened: OpenedSource,
-  { signal, onProgress, chatTemplate }: LoadOptions,
+  { signal, onProgress, chatTemplate, contextLength }: LoadOptions,
 ): Promise<ModelInfo> {
   const phase: LoadProgress['phase'] = opened.origin === 'network' ? 'download' : 'upload';
   const total = opened.totalBytes;
   const report = throttled(onProgress);
   const reader = opened.stream.getReader();
   try {
-    engine.beginLoad(total);
+    engine.beginLoad(total, contextLength === undefined ? {} : { contextLength });
     report({ phase, loadedBytes: 0, totalBytes: total }, true);
     const batch = new Batcher(PUSH_BYTES);
     let loaded = 0;
+    // Until the header is parsed, each chunk goes to wasm as it arrives: the core checks the
+    // model against this GPU as soon as the header is complete (ModelTooLargeError), and the
+    // download is cancelled right there, a few MB in, rather than after a 4 MiB batch.
+    let headerParsed = false;
     for (;;) {
       if (signal?.aborted) throw new AbortError(abortMessage(signal));
       const { done, value } = await reader.read();
       if (done) break;
       loaded += value.byteLength;
-      for (const piece of batch.add(value)) await engine.pushChunk(piece);
+      for (const piece of headerParsed ? batch.add(value) : [value]) await engine.pushChunk(piece);
+      headerParsed ||= engine.loadProgress().weightBytes > 0;
       report({ phase, loadedBytes: loaded, totalBytes: total }, false);
     }
     const rest = batch.flush();

@@ -10,13 +10,15 @@ import type { Backend, OnText, RuntimeStats } from './backend.js';
 import { AbortError, DeviceLostError, HearthError, abortMessage, toHearthError } from './errors.js';
 import { loadModel } from './loader.js';
 import { SerialQueue } from './queue.js';
-import type { AdapterInfo, EngineOptions, LoadOptions, ModelInfo, ModelSource } from './types.js';
+import { planModel } from './plan.js';
+import type { AdapterInfo, EngineOptions, LoadOptions, ModelInfo, ModelPlan, ModelSource, PlanOptions } from './types.js';
 import * as glue from './wasm/hearth.js';
 import type {
   WasmEngineInstance,
   WasmGenerateRequest,
   WasmGenerateResult,
   WasmModule,
+  WasmPromptInput,
 } from './wasm_contract.js';
 import { checkWebGPU } from './webgpu.js';
 
@@ -52,9 +54,20 @@ export class LocalBackend implements Backend {
       const engine = await this.usableEngine(false);
       try {
         const info = await loadModel(engine, source, options);
-        const { useCache, chatTemplate, integrity } = options;
-        this.lastLoad = { source, options: { useCache, chatTemplate, integrity } };
+        const { useCache, chatTemplate, integrity, contextLength } = options;
+        this.lastLoad = { source, options: { useCache, chatTemplate, integrity, contextLength } };
         return info;
+      } catch (e) {
+        throw await this.noteFailure(e);
+      }
+    }, options.signal);
+  }
+
+  plan(source: ModelSource, options: PlanOptions): Promise<ModelPlan | null> {
+    return this.queue.run(async () => {
+      const engine = await this.usableEngine(false);
+      try {
+        return await planModel(engine, source, options);
       } catch (e) {
         throw await this.noteFailure(e);
       }
@@ -99,6 +112,18 @@ export class LocalBackend implements Backend {
         signal?.removeEventListener('abort', stop);
       }
     }, signal);
+  }
+
+  countTokens(input: WasmPromptInput): Promise<number> {
+    return this.queue.run(async () => {
+      try {
+        const engine = await this.usableEngine(true);
+        if (!engine.isLoaded()) throw new HearthError('no model is loaded: call load() first');
+        return engine.countTokens(input);
+      } catch (e) {
+        throw await this.noteFailure(e);
+      }
+    });
   }
 
   interrupt(): void {

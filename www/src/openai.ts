@@ -75,7 +75,16 @@ export function chatBody(request: {
   max_completion_tokens?: number | null;
 } & SamplingParams & { n?: number | null }): WasmGenerateRequest {
   const body = sampling(request, 'chat');
-  const { messages } = request;
+  return {
+    ...body,
+    ...maxCompletionTokens(request),
+    ...chatLogprobs(request),
+    messages: wireMessages(request.messages),
+  };
+}
+
+/** Checked chat messages as wasm takes them (chat requests and countTokens share this). */
+export function wireMessages(messages: ChatMessage[]): { role: string; content: string }[] {
   if (!Array.isArray(messages) || messages.length === 0) {
     throw new InvalidArgumentError('messages must be a non-empty array of {role, content}');
   }
@@ -86,12 +95,7 @@ export function chatBody(request: {
       );
     }
   });
-  return {
-    ...body,
-    ...maxCompletionTokens(request),
-    ...chatLogprobs(request),
-    messages: messages.map((m) => ({ role: m.role, content: m.content })),
-  };
+  return messages.map((m) => ({ role: m.role, content: m.content }));
 }
 
 export function completionBody(

@@ -3,7 +3,7 @@
 
 import type { SerializedError } from './errors.js';
 import type { LoadProgress, TokenLogprob } from './types.js';
-import type { WasmGenerateRequest } from './wasm_contract.js';
+import type { WasmGenerateRequest, WasmPromptInput } from './wasm_contract.js';
 
 /** EngineOptions as they cross postMessage (a URL object does not survive structured clone). */
 export interface WireEngineOptions {
@@ -23,9 +23,12 @@ export type ToWorker =
       chatTemplate?: string;
       integrity?: string;
       revalidate?: boolean;
+      contextLength?: number;
     }
+  | { kind: 'plan'; id: number; source: string | Blob; contextLength?: number; useCache: boolean }
   | { kind: 'unload'; id: number }
   | { kind: 'generate'; id: number; request: WasmGenerateRequest }
+  | { kind: 'countTokens'; id: number; input: WasmPromptInput }
   | { kind: 'stats'; id: number }
   /** Fires the AbortSignal of request `id` (a load or a generate). */
   | { kind: 'abort'; id: number }

@@ -32,6 +32,49 @@ export interface LoadOptions {
   integrity?: string;
   /** Ask the server (HEAD, when online) whether a cached copy is still current (ETag). */
   revalidate?: boolean;
+  /**
+   * Tokens the KV cache holds: 1 up to the model's trained maximum (InvalidArgumentError
+   * above it). Default: the smaller of the model's and 4096. Checked on the header, before
+   * the weights are downloaded: ModelTooLargeError (with `largestContext`) when this GPU
+   * cannot hold the cache.
+   */
+  contextLength?: number;
+}
+
+/** Options of `engine.plan`. */
+export interface PlanOptions {
+  /** The context length to plan for (as `LoadOptions.contextLength`). */
+  contextLength?: number;
+  signal?: AbortSignal;
+  /** Read the header from the cache when the model is stored there. Default true. */
+  useCache?: boolean;
+}
+
+/**
+ * What loading a model would take on this GPU (`hearth plan --json`), from its header alone.
+ * Bytes are GPU memory.
+ */
+export interface ModelPlan {
+  /** Bytes of the file's header (where the tensor data starts): all a plan reads. */
+  header_bytes: number;
+  context_length: number;
+  trained_context_length: number;
+  /** Weight matrices in their GPU layout (repacked, split across bindings), vectors as f32. */
+  weight_bytes: number;
+  /** Keys and values of every layer at `context_length`. */
+  kv_cache_bytes: number;
+  /** The activation buffers at `batch` tokens per forward pass. */
+  activation_bytes: number;
+  total_bytes: number;
+  batch: number;
+  largest_buffer_bytes: number;
+  max_storage_binding: number;
+  max_buffer_size: number;
+  fits: boolean;
+  /** Why it does not fit (empty when it does). */
+  reasons: string[];
+  /** The longest context that would fit, when only the context is in the way (or it fits). */
+  largest_context: number | null;
 }
 
 /** Options of `downloadModel`. */
@@ -292,6 +335,12 @@ export interface EngineOptions {
 export interface EngineInterface {
   /** Loads a model, replacing the current one. Queued behind running requests. */
   load(source: ModelSource, options?: LoadOptions): Promise<ModelInfo>;
+  /**
+   * What loading `source` would take on this GPU and whether it fits, from the file's header
+   * alone (HTTP Range requests for a URL, or the cache). Null when the server ignores Range
+   * requests or gives no size. Queued like a request.
+   */
+  plan(source: ModelSource, options?: PlanOptions): Promise<ModelPlan | null>;
   /** Drops the loaded model and its GPU buffers. */
   unload(): Promise<void>;
   /** The loaded model's facts, or null. */
@@ -311,6 +360,11 @@ export interface EngineInterface {
     create(request: CompletionRequestStreaming): Promise<AsyncIterable<CompletionChunk>>;
     create(request: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>>;
   };
+  /**
+   * Tokens a prompt takes: a string as a completion tokenises it, messages as a chat request
+   * renders them (template + generation prompt). Queued behind running requests.
+   */
+  countTokens(input: string | ChatMessage[]): Promise<number>;
   /** Stops the running generation after the current token; it ends with finish_reason 'abort'. */
   interrupt(): void;
   /** Releases the GPU (and the worker, for a worker engine). The engine is unusable after. */

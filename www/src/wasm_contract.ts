@@ -1,7 +1,7 @@
 // The Rust core's wasm surface (src/wasm.rs), typed by hand from its contract: wasm-bindgen
 // types most of it as `any`, and this file is where the JS side says what it relies on.
 
-import type { AdapterInfo, ModelInfo, SamplingParams, TokenLogprob } from './types.js';
+import type { AdapterInfo, ModelInfo, ModelPlan, SamplingParams, TokenLogprob } from './types.js';
 
 /** The body `WasmEngine.generate` accepts: exactly one of messages / prompt, plus sampling. */
 export interface WasmGenerateRequest extends SamplingParams {
@@ -10,6 +10,9 @@ export interface WasmGenerateRequest extends SamplingParams {
   logprobs?: boolean;
   top_logprobs?: number;
 }
+
+/** What a prompt is made of: chat messages (through the template) or plain text. */
+export type WasmPromptInput = { messages: { role: string; content: string }[] } | { prompt: string };
 
 export interface WasmGenerateResult {
   text: string;
@@ -48,7 +51,10 @@ export interface WasmLoadProgress {
 
 export interface WasmEngineInstance {
   adapterInfo(): AdapterInfo;
-  beginLoad(totalBytes: number): void;
+  /** `{needBytes}` until `prefix` holds the whole header, then the plan. */
+  plan(prefix: Uint8Array, fileBytes: number, options: { contextLength?: number }): ModelPlan | { needBytes: number };
+  /** Options are checked against the header as soon as it arrives (pushChunk rejects then). */
+  beginLoad(totalBytes: number, options: { contextLength?: number }): void;
   pushChunk(chunk: Uint8Array): Promise<void>;
   loadProgress(): WasmLoadProgress;
   finishLoad(chatTemplate?: string): Promise<ModelInfo>;
@@ -59,6 +65,8 @@ export interface WasmEngineInstance {
     request: WasmGenerateRequest,
     onText: (text: string, logprobs: TokenLogprob | undefined) => void,
   ): Promise<WasmGenerateResult>;
+  /** Tokens `generate` would feed the model for this input (same template, same tokenizer). */
+  countTokens(input: WasmPromptInput): number;
   interrupt(): void;
   /** Test hook: destroys the GPU device (see LocalBackend's recovery). */
   debugLoseDevice(): void;

@@ -58,10 +58,16 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
             chatTemplate: m.chatTemplate,
             integrity: m.integrity,
             revalidate: m.revalidate,
+            contextLength: m.contextLength,
             onProgress: m.progress
               ? (progress) => scope.postMessage({ kind: 'progress', id: m.id, progress })
               : undefined,
           }),
+        );
+        break;
+      case 'plan':
+        answer(m.id, (signal) =>
+          need().plan(m.source, { signal, contextLength: m.contextLength, useCache: m.useCache }),
         );
         break;
       case 'unload':
@@ -75,6 +81,9 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
             signal,
           ),
         );
+        break;
+      case 'countTokens':
+        answer(m.id, () => need().countTokens(m.input));
         break;
       case 'stats':
         answer(m.id, () => need().stats());

@@ -6,8 +6,17 @@ import { absoluteUrl } from './cache.js';
 import { EngineBase } from './engine_base.js';
 import { AbortError, HearthError, abortMessage, deserializeError } from './errors.js';
 import type { FromWorker, ToWorker, WireEngineOptions } from './protocol.js';
-import type { AdapterInfo, EngineOptions, LoadOptions, LoadProgress, ModelInfo, ModelSource } from './types.js';
-import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
+import type {
+  AdapterInfo,
+  EngineOptions,
+  LoadOptions,
+  LoadProgress,
+  ModelInfo,
+  ModelPlan,
+  ModelSource,
+  PlanOptions,
+} from './types.js';
+import type { WasmGenerateRequest, WasmGenerateResult, WasmPromptInput } from './wasm_contract.js';
 
 interface Pending {
   resolve: (value: unknown) => void;
@@ -67,8 +76,18 @@ class WorkerBackend implements Backend {
         chatTemplate: options.chatTemplate,
         integrity: options.integrity,
         revalidate: options.revalidate,
+        contextLength: options.contextLength,
       },
       { onProgress: options.onProgress },
+      options.signal,
+    );
+  }
+
+  plan(source: ModelSource, options: PlanOptions): Promise<ModelPlan | null> {
+    const wireSource = typeof source === 'string' || source instanceof URL ? absoluteUrl(source) : source;
+    return this.call(
+      { kind: 'plan', source: wireSource, contextLength: options.contextLength, useCache: options.useCache ?? true },
+      {},
       options.signal,
     );
   }
@@ -83,6 +102,10 @@ class WorkerBackend implements Backend {
     signal: AbortSignal | undefined,
   ): Promise<WasmGenerateResult> {
     return this.call({ kind: 'generate', request }, { onText }, signal);
+  }
+
+  countTokens(input: WasmPromptInput): Promise<number> {
+    return this.call({ kind: 'countTokens', input });
   }
 
   loseDevice(): void {

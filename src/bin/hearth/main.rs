@@ -5,6 +5,7 @@ mod bench;
 mod generate;
 mod inspect;
 mod perplexity;
+mod plan;
 mod profile;
 mod tokenize;
 
@@ -42,6 +43,8 @@ enum Command {
     Generate(generate::Args),
     /// Perplexity of a text file (non-overlapping windows).
     Perplexity(perplexity::Args),
+    /// The GPU memory a model needs (from its header alone) and whether this device fits it.
+    Plan(plan::Args),
     /// Median prefill and decode speed.
     Bench(bench::Args),
     /// Host cost per token and GPU time per op kind.
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Tokenize(args) => tokenize::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Perplexity(args) => perplexity::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Profile(args) => profile::run(args),
     };
@@ -80,14 +84,19 @@ fn open_model(path: &std::path::Path) -> Result<hearth::gguf::GgufFile, String> 
     })
 }
 
-/// Opens the GPU and loads a model with its tokenizer and chat template.
-fn load_engine(path: &std::path::Path, n_ctx: Option<u32>) -> Result<hearth::engine::Engine, String> {
-    let mut file = open_model(path)?;
-    let ctx = pollster::block_on(hearth::gpu::GpuContext::new(hearth::gpu::GpuOptions {
+/// Opens the GPU with the `--tuning` choice.
+fn open_gpu() -> Result<hearth::gpu::GpuContext, String> {
+    pollster::block_on(hearth::gpu::GpuContext::new(hearth::gpu::GpuOptions {
         tuning: TUNING.get().copied().flatten(),
         ..Default::default()
     }))
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())
+}
+
+/// Opens the GPU and loads a model with its tokenizer and chat template.
+fn load_engine(path: &std::path::Path, n_ctx: Option<u32>) -> Result<hearth::engine::Engine, String> {
+    let mut file = open_model(path)?;
+    let ctx = open_gpu()?;
     let options = hearth::model::ModelOptions { n_ctx, ..Default::default() };
     pollster::block_on(hearth::engine::Engine::load(&ctx, &mut file, options)).map_err(|e| format!("{}: {e}", path.display()))
 }

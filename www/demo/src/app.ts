@@ -17,12 +17,15 @@ import {
   type ModelSource,
   type WorkerEngine,
 } from 'hearth-llm';
+import { fitConversation } from './context_policy.js';
 import { renderMarkdown } from './markdown.js';
 
 const params = new URLSearchParams(location.search);
 /** The default model: served next to the demo (scripts/demo.sh), or `?model=URL`. */
 const DEFAULT_MODEL = new URL(params.get('model') ?? 'models/smollm2-135m-instruct-q4_1.gguf', location.href).href;
 const LAST_MODEL_KEY = 'hearth-demo:last-model';
+/** `?ctx=N`: the context length to load models with (default: the package's). */
+const CONTEXT_LENGTH = params.has('ctx') ? Number(params.get('ctx')) : undefined;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
@@ -111,7 +114,10 @@ async function loadModel(source: ModelSource): Promise<void> {
   ui.modelStatus.textContent = `Loading ${label}…`;
   const started = performance.now();
   try {
-    model = await engine.load(source, { onProgress: showProgress });
+    model = await engine.load(source, {
+      onProgress: showProgress,
+      ...(CONTEXT_LENGTH === undefined ? {} : { contextLength: CONTEXT_LENGTH }),
+    });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const params = model.parameter_count >= 1e9 ? `${(model.parameter_count / 1e9).toFixed(1)}B` : `${Math.round(model.parameter_count / 1e6)}M`;
     ui.modelStatus.textContent = `${model.name ?? label} · ${model.architecture} · ${params} parameters · context ${model.n_ctx} · loaded in ${seconds} s`;
@@ -193,6 +199,15 @@ function addMessage(role: 'user' | 'assistant', text: string): { root: HTMLDivEl
   return { root, body };
 }
 
+/** A note in the chat (not a message: never sent to the model), placed before `before`. */
+function addNote(text: string, before: HTMLElement): void {
+  const note = document.createElement('p');
+  note.className = 'context-note';
+  note.setAttribute('role', 'note');
+  note.textContent = text;
+  ui.chat.insertBefore(note, before);
+}
+
 function numberSetting(input: HTMLInputElement, fallback: number): number {
   const v = Number(input.value);
   return Number.isFinite(v) ? v : fallback;
@@ -210,7 +225,7 @@ async function send(): Promise<void> {
   setState('generating');
 
   const system = ui.systemPrompt.value.trim();
-  const messages: ChatMessage[] = system ? [{ role: 'system', content: system }, ...history] : [...history];
+  const maxTokens = Math.max(1, Math.round(numberSetting(ui.maxTokens, 256)));
   let content = '';
   let failed = false;
   let frame = 0;
@@ -220,12 +235,28 @@ async function send(): Promise<void> {
     reply.root.scrollIntoView({ block: 'end' });
   };
   try {
+    const fitted = await fitConversation(
+      (m) => engine!.countTokens(m),
+      system ? { role: 'system', content: system } : null,
+      history,
+      maxTokens,
+      model.n_ctx,
+    );
+    if (fitted.dropped > 0) {
+      history.splice(0, fitted.dropped);
+      addNote(
+        `${fitted.dropped} earlier message${fitted.dropped === 1 ? '' : 's'} no longer fit the model's context of ` +
+          `${model.n_ctx} tokens (with ${maxTokens} for the reply) and ${fitted.dropped === 1 ? 'was' : 'were'} left out; ` +
+          'the model no longer sees them.',
+        asked.root,
+      );
+    }
     const stream = await engine.chat.completions.create({
-      messages,
+      messages: fitted.messages,
       stream: true,
       temperature: numberSetting(ui.temperature, 0.7),
       top_p: numberSetting(ui.topP, 0.95),
-      max_tokens: Math.max(1, Math.round(numberSetting(ui.maxTokens, 256))),
+      max_tokens: maxTokens,
     });
     for await (const chunk of stream) {
       const choice = chunk.choices[0];

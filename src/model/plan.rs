@@ -1,0 +1,292 @@
+//! Fit before fetch: the GPU memory a load will take, from the GGUF header alone, against a
+//! device's limits. Every figure comes from the sizing functions the allocation itself uses
+//! (`GpuMatrix::part_sizes`, `KvCache::layer_buffer_bytes`, `Arena::capacity_for` /
+//! `bytes_for`), so a browser can refuse a model, or propose a shorter context, before it
+//! downloads the weights.
+
+use serde::Serialize;
+
+use super::arena::Arena;
+use super::config::ModelConfig;
+use super::kv_cache::KvCache;
+use super::{DEFAULT_CONTEXT, KvPrecision, MAX_BATCH, ModelOptions};
+use crate::error::{Error, Result};
+use crate::gguf::GgufHeader;
+use crate::gpu::{GpuContext, GpuMatrix};
+
+/// The device limits a plan is made against (WebGPU names them the same).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceLimits {
+    /// The largest buffer one storage binding may cover.
+    pub max_storage_binding: u64,
+    /// The largest buffer the device creates.
+    pub max_buffer_size: u64,
+}
+
+impl DeviceLimits {
+    /// The limits a model on `ctx` is allocated under.
+    pub fn of(ctx: &GpuContext) -> DeviceLimits {
+        DeviceLimits { max_storage_binding: ctx.max_storage_binding, max_buffer_size: ctx.limits.max_buffer_size }
+    }
+
+    /// Every buffer Hearth makes is bound as storage, so the smaller limit bounds each one.
+    fn per_buffer(&self) -> u64 {
+        self.max_storage_binding.min(self.max_buffer_size)
+    }
+}
+
+/// What a load needs and whether this device can give it (`hearth plan --json`, and
+/// `engine.plan()` in the browser).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// Bytes of the file's header (where the tensor data starts): all a plan reads.
+    pub header_bytes: u64,
+    /// The context the load would use (the option, else min(trained, 4096)).
+    pub context_length: u32,
+    /// The model's trained context: the most `context_length` may be.
+    pub trained_context_length: u32,
+    /// Weight matrices in their GPU layout (repacked, split across bindings) and norm/bias
+    /// vectors as f32.
+    pub weight_bytes: u64,
+    /// Keys and values of every layer at `context_length`.
+    pub kv_cache_bytes: u64,
+    /// The activation arena at `batch` tokens.
+    pub activation_bytes: u64,
+    pub total_bytes: u64,
+    /// Tokens per forward pass (`MAX_BATCH`, fewer where a binding cannot hold that many rows).
+    pub batch: u32,
+    /// The largest single buffer the load makes.
+    pub largest_buffer_bytes: u64,
+    pub max_storage_binding: u64,
+    pub max_buffer_size: u64,
+    pub fits: bool,
+    /// Why it does not fit, one line each (empty when it does).
+    pub reasons: Vec<String>,
+    /// The longest context that would fit, when only the context is in the way (or it fits).
+    pub largest_context: Option<u32>,
+}
+
+impl Plan {
+    /// `Err(Error::DoesNotFit)` naming the reasons and the largest context, unless it fits.
+    pub fn check(&self) -> Result<()> {
+        if self.fits {
+            return Ok(());
+        }
+        Err(Error::DoesNotFit { reason: self.reasons.join("; "), largest_context: self.largest_context })
+    }
+}
+
+/// Plans a load of the model `header` describes with `options` on a device with `limits`.
+/// Errors only where the load itself would refuse the file or the options (bad metadata, a
+/// context of 0 or over the trained one); not fitting is `fits: false`.
+pub fn plan(header: &GgufHeader, limits: DeviceLimits, options: ModelOptions) -> Result<Plan> {
+    let cfg = ModelConfig::from_metadata(&header.metadata)?;
+    let context_length = requested_context(&cfg, options)?;
+    let per_buffer = limits.per_buffer();
+    let mut reasons = Vec::new();
+
+    let mut weights = WeightSizes { header, limit: per_buffer, bytes: 0, largest: 0 };
+    weights.walk(&cfg)?;
+    if weights.largest > per_buffer {
+        reasons.push(format!(
+            "a weight buffer that cannot be split further (one matrix row, or a norm/bias vector) takes {} bytes, \
+             over this device's storage-binding limit of {per_buffer} bytes",
+            weights.largest
+        ));
+    }
+
+    let layer_kv = KvCache::layer_buffer_bytes(&cfg, context_length, options.kv_precision);
+    let kv_cache_bytes = 2 * u64::from(cfg.n_layers) * layer_kv;
+    let kv_refusal = kv_cache_refusal(&cfg, context_length, options.kv_precision, per_buffer);
+    let kv_fits = kv_refusal.is_none();
+    reasons.extend(kv_refusal);
+
+    let batch = Arena::capacity_for(&cfg, per_buffer, MAX_BATCH as u32);
+    let logits_row = u64::from(cfg.vocab) * 4;
+    if logits_row > per_buffer {
+        reasons.push(format!(
+            "the `logits` of one token take {logits_row} bytes, over this device's storage-binding limit of {per_buffer} bytes"
+        ));
+    }
+    if batch == 0 {
+        reasons.push(format!("one token's widest activation row does not fit this device's storage-binding limit of {per_buffer} bytes"));
+    }
+    let activation_bytes = Arena::bytes_for(&cfg, batch.max(1));
+    let largest_activation = [cfg.d_model, cfg.q_dim() + 2 * cfg.kv_dim(), cfg.d_ff]
+        .into_iter()
+        .map(|w| u64::from(w) * u64::from(batch.max(1)) * 4)
+        .chain([logits_row])
+        .max()
+        .unwrap_or(0);
+
+    let others_fit = reasons.len() == usize::from(!kv_fits);
+    let largest_context = others_fit.then(|| largest_context(&cfg, options.kv_precision, per_buffer)).flatten();
+    Ok(Plan {
+        header_bytes: header.data_offset,
+        context_length,
+        trained_context_length: cfg.n_ctx_train,
+        weight_bytes: weights.bytes,
+        kv_cache_bytes,
+        activation_bytes,
+        total_bytes: weights.bytes + kv_cache_bytes + activation_bytes,
+        batch,
+        largest_buffer_bytes: weights.largest.max(layer_kv).max(largest_activation),
+        max_storage_binding: limits.max_storage_binding,
+        max_buffer_size: limits.max_buffer_size,
+        fits: reasons.is_empty(),
+        reasons,
+        largest_context,
+    })
+}
+
+/// The context a load uses: the option, else min(trained, `DEFAULT_CONTEXT`); refused when 0
+/// or over the trained maximum.
+pub(crate) fn requested_context(cfg: &ModelConfig, options: ModelOptions) -> Result<u32> {
+    let n_ctx = options.n_ctx.unwrap_or(DEFAULT_CONTEXT.min(cfg.n_ctx_train));
+    if n_ctx == 0 {
+        return Err(Error::InvalidArgument("context length 0: a context holds at least 1 token".into()));
+    }
+    if n_ctx > cfg.n_ctx_train {
+        return Err(Error::InvalidArgument(format!(
+            "context length {n_ctx} is over the model's trained maximum of {} tokens",
+            cfg.n_ctx_train
+        )));
+    }
+    Ok(n_ctx)
+}
+
+/// Why a context's KV cache does not fit: a layer's key (or value) buffer, one binding each,
+/// over `limit` bytes; `None` when it fits.
+pub(crate) fn kv_cache_refusal(cfg: &ModelConfig, n_ctx: u32, precision: KvPrecision, limit: u64) -> Option<String> {
+    let layer_bytes = KvCache::layer_buffer_bytes(cfg, n_ctx, precision);
+    (layer_bytes > limit).then(|| {
+        format!(
+            "a context of {n_ctx} tokens needs {layer_bytes}-byte key/value caches per layer, over this device's \
+             storage-binding limit of {limit} bytes"
+        )
+    })
+}
+
+/// The longest context (up to the trained one) whose KV cache fits `limit`, if any does.
+pub(crate) fn largest_context(cfg: &ModelConfig, precision: KvPrecision, limit: u64) -> Option<u32> {
+    let n = KvCache::max_context(cfg, precision, limit).min(u64::from(cfg.n_ctx_train));
+    (n > 0).then_some(n as u32)
+}
+
+/// The sizes of the buffers `ModelWeights::declare` allocates, tensor by tensor in the same
+/// order and with the same concatenation rules (the plan test compares the total with a real
+/// load's buffers, so a change to one without the other fails there).
+struct WeightSizes<'a> {
+    header: &'a GgufHeader,
+    limit: u64,
+    bytes: u64,
+    /// The largest single buffer.
+    largest: u64,
+}
+
+impl WeightSizes<'_> {
+    fn walk(&mut self, cfg: &ModelConfig) -> Result<()> {
+        let (d, q, kv, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff, cfg.vocab);
+        let (qk_norm, post_norms) = (cfg.family.qk_norm, cfg.family.post_norms);
+        for i in 0..cfg.n_layers {
+            let n = |s: &str| format!("blk.{i}.{s}.weight");
+            let b = |s: &str| format!("blk.{i}.{s}.bias");
+            self.vector(d);
+            self.concat_rows(&[(&n("attn_q"), q), (&n("attn_k"), kv), (&n("attn_v"), kv)], d)?;
+            self.matrix(&n("attn_output"), d, q)?;
+            self.concat_opt_vectors(&[(&b("attn_q"), q), (&b("attn_k"), kv), (&b("attn_v"), kv)]);
+            self.opt_vector(&b("attn_output"), d);
+            if qk_norm {
+                self.vector(cfg.head_dim);
+                self.vector(cfg.head_dim);
+            }
+            if post_norms {
+                self.vector(d);
+            }
+            self.vector(d);
+            self.gate_up(&n("ffn_gate"), &n("ffn_up"), ff, d)?;
+            self.matrix(&n("ffn_down"), d, ff)?;
+            if post_norms {
+                self.vector(d);
+            }
+        }
+        if self.header.tensor("output.weight").is_some() {
+            self.matrix("output.weight", vocab, d)?;
+        }
+        self.matrix("token_embd.weight", vocab, d)?;
+        self.opt_vector("output.bias", vocab);
+        self.vector(d);
+        Ok(())
+    }
+
+    fn add(&mut self, bytes: u64) {
+        self.bytes += bytes;
+        self.largest = self.largest.max(bytes);
+    }
+
+    fn dtype(&self, name: &str) -> Result<crate::quant::DType> {
+        Ok(self.header.tensor(name).ok_or_else(|| Error::MissingTensor { name: name.to_string() })?.dtype)
+    }
+
+    fn parts(&self, name: &str, dtype: crate::quant::DType, rows: u32, cols: u32) -> Result<Vec<u64>> {
+        Ok(GpuMatrix::part_sizes(name, dtype, rows, cols, self.limit)?.into_iter().map(|(_, _, size)| size).collect())
+    }
+
+    fn matrix(&mut self, name: &str, rows: u32, cols: u32) -> Result<()> {
+        let dtype = self.dtype(name)?;
+        for size in self.parts(name, dtype, rows, cols)? {
+            self.add(size);
+        }
+        Ok(())
+    }
+
+    /// As `Loader::concat_rows`: each run of consecutive tensors in one format is one matrix.
+    fn concat_rows(&mut self, tensors: &[(&str, u32)], cols: u32) -> Result<()> {
+        let mut runs: Vec<(crate::quant::DType, u32, &str)> = Vec::new();
+        for &(name, rows) in tensors {
+            let dtype = self.dtype(name)?;
+            match runs.last_mut() {
+                Some((d, r, _)) if *d == dtype => *r += rows,
+                _ => runs.push((dtype, rows, name)),
+            }
+        }
+        for (dtype, rows, name) in runs {
+            for size in self.parts(name, dtype, rows, cols)? {
+                self.add(size);
+            }
+        }
+        Ok(())
+    }
+
+    /// As `Loader::gate_up`: one `[2 rows × cols]` matrix when both share a format and it fits
+    /// one binding, else two.
+    fn gate_up(&mut self, gate: &str, up: &str, rows: u32, cols: u32) -> Result<()> {
+        let (g, u) = (self.dtype(gate)?, self.dtype(up)?);
+        if g == u {
+            let fused = self.parts(gate, g, 2 * rows, cols)?;
+            if fused.len() == 1 {
+                self.add(fused[0]);
+                return Ok(());
+            }
+        }
+        self.matrix(gate, rows, cols)?;
+        self.matrix(up, rows, cols)
+    }
+
+    /// An f32 vector (`GpuContext::f32_buffer`: at least one value).
+    fn vector(&mut self, n: u32) {
+        self.add(u64::from(n.max(1)) * 4);
+    }
+
+    fn opt_vector(&mut self, name: &str, n: u32) {
+        if self.header.tensor(name).is_some() {
+            self.vector(n);
+        }
+    }
+
+    fn concat_opt_vectors(&mut self, tensors: &[(&str, u32)]) {
+        if tensors.iter().any(|(name, _)| self.header.tensor(name).is_some()) {
+            self.vector(tensors.iter().map(|(_, n)| n).sum());
+        }
+    }
+}
