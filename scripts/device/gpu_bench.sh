@@ -8,7 +8,8 @@
 # and .gl/ the Vulkan loader's .deb (the image has NVIDIA's driver but no loader).
 # Results: $OUT/log (everything), $OUT/results.jsonl (one JSON object per measurement).
 # Env: RUNS (default 5), LLAMA=0 skips the llama.cpp build, TUNINGS (default "default"; "default cpu" also forces the CPU-like shapes, slow on a GPU: minutes),
-# SKELS (default: every .dev/skel/*.npz), BENCH_ARGS (extra `hearth bench` options).
+# SKELS (default: every .dev/skel/*.npz), BENCH_ARGS (extra `hearth bench` options),
+# PROFILE (the binaries `hearth profile` runs with, default every .dev/hearth-*).
 # While llama.cpp builds (nice'd, 12 of the 16 cores) only GPU timestamps are taken
 # (`hearth profile`); every timed run comes after the build, on a quiet machine.
 set -uo pipefail
@@ -60,7 +61,7 @@ for line in sys.stdin:
         print(json.dumps({**json.loads(line), "hearth": sys.argv[1], "tuning": sys.argv[2]}))' "$@"; }
 
 for m in "${models[@]}"; do
-  for h in .dev/hearth-*; do
+  for h in ${PROFILE:-.dev/hearth-*}; do
     stamp "$h profile $m"
     "$h" profile --model "$m" 2>&1 | tee -a "$OUT/log"
   done
