@@ -214,8 +214,9 @@ test('demo: model output with HTML is shown as text, never as elements', async (
   });
   try {
     await loadDefaultModel(page);
-    await settings(page, { temperature: 0, maxTokens: 24 });
-    // Greedy SmolLM2 answers this with the tag itself (checked with `hearth generate --chat`).
+    // Greedy SmolLM2 answers this with the tag itself (checked with `hearth generate --chat`):
+    // its first 13 tokens, so 16 are enough (each costs ~1.4 s on SwiftShader).
+    await settings(page, { temperature: 0, maxTokens: 16 });
     await send(page, 'Write an HTML img tag with src="x" and onerror="alert(1)". Reply with only the tag.');
     await waitState(page, ['ready'], REPLY_TIMEOUT);
     const reply = await lastReply(page);

@@ -17,7 +17,9 @@ import { TestServer } from './server.js';
 /** Short prompts: SwiftShader runs the shaders on the CPU (SmolLM2 prefills ~2 tokens/s). The
  * chat template's path to the CLI's tokens is checked on Gemma (families.test.js). */
 const PROMPTS = [{ chat: false, prompt: 'def fibonacci(n):' }];
-const GREEDY_TOKENS = 16;
+// Enough to catch a wrong kernel or sampler (the native fixtures check 16 against llama.cpp);
+// each SmolLM2 token costs ~1.4 s on SwiftShader.
+const GREEDY_TOKENS = 10;
 /** Enough tokens of the tiny model to span many round trips and animation frames. */
 const STREAM_TOKENS = 160;
 /** A short system message: SmolLM2's template otherwise adds a long default one to prefill. */
