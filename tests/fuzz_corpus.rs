@@ -5,12 +5,14 @@
 //! feedback here: this is the short run; the long one is libFuzzer's (fuzz/README.md).
 //! A panic fails the test and writes the input to target/fuzz-failures/ to reproduce.
 
+mod common;
 #[path = "../fuzz/targets.rs"]
 mod targets;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+use common::Rng;
 use hearth::chat::ChatTemplate;
 use hearth::gguf::{GgufHeader, Parsed};
 use hearth::tokenizer::Tokenizer;
@@ -23,35 +25,25 @@ fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
     files.into_iter().map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap())).collect()
 }
 
-/// xorshift64*: a fixed seed gives the same mutations on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
+/// `n` as a bound on the shared seeded generator (tests/common: the same on every machine).
+fn below(rng: &mut Rng, n: usize) -> usize {
+    (rng.next_u64() % n.max(1) as u64) as usize
 }
 
 /// One to four random edits of `input`, sometimes spliced with `other`.
 fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
     let mut data = input.to_vec();
-    for _ in 0..1 + rng.below(4) {
-        let at = rng.below(data.len() + 1);
-        match rng.below(6) {
+    for _ in 0..1 + below(rng, 4) {
+        let at = below(rng, data.len() + 1);
+        match below(rng, 6) {
             0 if !data.is_empty() => {
                 let i = at.min(data.len() - 1);
-                data[i] ^= 1 << rng.below(8);
+                data[i] ^= 1 << below(rng, 8);
             }
             1 => {
                 // A boundary integer, little-endian, over whatever is there (sizes, counts, types).
-                let v: u64 = [0, 1, 0x7F, 0xFF, 0xFFFF, 0x7FFF_FFFF, 0xFFFF_FFFF, u64::MAX, 1 << 40][rng.below(9)];
-                let width = [1, 2, 4, 8][rng.below(4)];
+                let v: u64 = [0, 1, 0x7F, 0xFF, 0xFFFF, 0x7FFF_FFFF, 0xFFFF_FFFF, u64::MAX, 1 << 40][below(rng, 9)];
+                let width = [1, 2, 4, 8][below(rng, 4)];
                 for (k, b) in v.to_le_bytes()[..width].iter().enumerate() {
                     if let Some(slot) = data.get_mut(at + k) {
                         *slot = *b;
@@ -59,17 +51,17 @@ fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
                 }
             }
             2 => {
-                let n = 1 + rng.below(16);
-                let bytes: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                let n = 1 + below(rng, 16);
+                let bytes: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
                 data.splice(at..at, bytes);
             }
             3 if !data.is_empty() => {
-                let end = (at + 1 + rng.below(32)).min(data.len());
+                let end = (at + 1 + below(rng, 32)).min(data.len());
                 data.drain(at.min(data.len() - 1)..end);
             }
             4 if !other.is_empty() => {
-                let from = rng.below(other.len());
-                let len = 1 + rng.below(other.len() - from);
+                let from = below(rng, other.len());
+                let len = 1 + below(rng, other.len() - from);
                 data.splice(at..at, other[from..from + len].iter().copied());
             }
             _ => data.truncate(at),
@@ -86,8 +78,8 @@ fn run(name: &str, target: fn(&[u8]), mutations: usize) {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ name.len() as u64);
     let mut cases: Vec<(String, Vec<u8>)> = inputs.clone();
     for i in 0..mutations {
-        let a = &inputs[rng.below(inputs.len())].1;
-        let b = &inputs[rng.below(inputs.len())].1;
+        let a = &inputs[below(&mut rng, inputs.len())].1;
+        let b = &inputs[below(&mut rng, inputs.len())].1;
         cases.push((format!("mutant-{i}"), mutate(&mut rng, a, b)));
     }
     let t = std::time::Instant::now();
