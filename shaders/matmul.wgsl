@@ -5,7 +5,7 @@
 // Decode is the n_tokens = 1 case (TOKENS_PER_GROUP = 1).
 //
 // Assembled after generated constants (src/gpu/pipelines.rs):
-//   WG                threads per workgroup (16 or 64): CPU-like devices do better with
+//   WG                threads per workgroup (16 to 256): CPU-like devices do better with
 //                     small workgroups (less padding past the last row, better balance);
 //   THREADS_PER_ROW   threads sharing one row (1, 2, 4, ... WG): 1 suits CPU-like devices
 //                     such as lavapipe, 16 suits GPUs, where neighbouring threads should

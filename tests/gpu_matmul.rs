@@ -93,8 +93,17 @@ fn every_tile_shape_gives_the_same_result() {
     // Workgroup size, threads per row, rows per thread and tokens per workgroup change how
     // the work is split, never the result: the extremes and mixes of each, on a format with
     // one chunk per block (Q4_1), one with eight (Q6_K) and a float format (F16).
-    let tiles =
-        [(64, 1, 1, 1), (16, 1, 2, 4), (16, 1, 8, 2), (64, 1, 16, 32), (16, 2, 4, 8), (64, 16, 1, 8), (16, 16, 4, 2), (64, 64, 2, 8)];
+    let tiles = [
+        (64, 1, 1, 1),
+        (16, 1, 2, 4),
+        (16, 1, 8, 2),
+        (64, 1, 16, 32),
+        (16, 2, 4, 8),
+        (64, 16, 1, 8),
+        (16, 16, 4, 2),
+        (64, 64, 2, 8),
+        (256, 64, 1, 8),
+    ];
     for (workgroup_size, threads_per_row, rows_per_thread, tokens) in tiles {
         let tuning = Tuning {
             matmul_workgroup_size: workgroup_size,
@@ -116,10 +125,11 @@ fn every_tile_shape_gives_the_same_result() {
 }
 
 #[test]
-fn tunings_that_are_not_powers_of_two_are_errors() {
+fn tunings_outside_the_kernel_shapes_are_errors() {
     for bad in [
         Tuning { matmul_prefill_rows_per_thread: 3, ..Tuning::CPU },
-        Tuning { matmul_workgroup_size: 32, ..Tuning::CPU },
+        Tuning { matmul_workgroup_size: 48, ..Tuning::CPU },
+        Tuning { matmul_workgroup_size: 512, ..Tuning::CPU }, // past WebGPU's 256 per workgroup
         Tuning { matmul_threads_per_row: 64, ..Tuning::CPU }, // more than the workgroup of 16
     ] {
         let ctx = gpu_with_tuning(bad);

@@ -8,6 +8,7 @@
 # and .gl/ the Vulkan loader's .deb (the image has NVIDIA's driver but no loader).
 # Results: $OUT/log (everything), $OUT/results.jsonl (one JSON object per measurement).
 # Env: RUNS (default 5), LLAMA=0 skips the llama.cpp build, TUNINGS (default "default"; "default cpu" also forces the CPU-like shapes, slow on a GPU: minutes),
+# TUNES (`;`-separated `--tune` specs to bench too, e.g. "matmul_workgroup_size=128,matmul_threads_per_row=32"),
 # SKELS (default: every .dev/skel/*.npz), BENCH_ARGS (extra `hearth bench` options),
 # PROFILE (the binaries `hearth profile` runs with, default every .dev/hearth-*).
 # While llama.cpp builds (nice'd, 12 of the 16 cores) only GPU timestamps are taken
@@ -87,6 +88,13 @@ for m in "${models[@]}"; do
       stamp "$h $t bench $m"
       "$h" "${opt[@]}" bench --model "$m" --runs "$RUNS" --json ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/log" |
         tag "$(basename "$h")" "$t" >>"$results"
+    done
+    # TUNES: `;`-separated `hearth --tune` specs, each benched on top of the device's choice.
+    IFS=';' read -ra tunes <<<"${TUNES:-}"
+    for t in "${tunes[@]}"; do
+      stamp "$h --tune $t bench $m"
+      "$h" --tune "$t" bench --model "$m" --runs "$RUNS" --json ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/log" |
+        tag "$(basename "$h")" "tune:$t" >>"$results"
     done
   done
 done

@@ -154,14 +154,16 @@ impl Tile {
     /// of two no larger than the batch needs (few shader variants; a batch of 3 uses 4).
     fn for_batch(t: &Tuning, n_tokens: u32) -> Result<Tile> {
         let pow2 = |v: u32, max: u32| v.is_power_of_two() && v <= max;
-        if ![16, 64].contains(&t.matmul_workgroup_size)
+        // 256 threads is WebGPU's default limit per workgroup.
+        if !(16..=256).contains(&t.matmul_workgroup_size)
+            || !t.matmul_workgroup_size.is_power_of_two()
             || !pow2(t.matmul_threads_per_row, t.matmul_workgroup_size)
             || !pow2(t.matmul_decode_rows_per_thread, 16)
             || !pow2(t.matmul_prefill_rows_per_thread, 16)
             || !pow2(t.matmul_prefill_tokens, 32)
         {
             return Err(Error::InvalidArgument(format!(
-                "matmul tuning {t:?}: workgroups of 16 or 64, and powers of two for the rest (at most a workgroup of threads per row, 16 rows, 32 tokens)"
+                "matmul tuning {t:?}: workgroups of 16 to 256 threads, and powers of two for the rest (at most a workgroup of threads per row, 16 rows, 32 tokens)"
             )));
         }
         let (rows_per_thread, tokens_per_group) = if n_tokens <= 1 {

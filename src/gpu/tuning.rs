@@ -1,0 +1,114 @@
+//! Kernel shapes (`Tuning`): chosen from the adapter, forced by tests to run every variant on
+//! any device, and overridable field by field (`hearth --tune key=value,...`) so that one run
+//! on a lent GPU can sweep shapes without a rebuild.
+
+/// Kernel shapes chosen for the device at hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    /// Threads per workgroup in shaders/matmul.wgsl (16 to 256). CPU-like devices run a
+    /// workgroup on one core: small ones waste less past the last row and spread better.
+    pub matmul_workgroup_size: u32,
+    /// Threads that share one matrix row in shaders/matmul.wgsl (a power of two, at most
+    /// the workgroup size). CPU-like devices (lavapipe, SwiftShader) run a workgroup as SIMD
+    /// lanes and pay per workgroup, so one row per thread is fastest; GPUs want neighbouring
+    /// threads on neighbouring bytes.
+    pub matmul_threads_per_row: u32,
+    /// Rows each thread computes in a single-token matmul (decode).
+    pub matmul_decode_rows_per_thread: u32,
+    /// Rows each thread computes in a batched matmul (prefill).
+    pub matmul_prefill_rows_per_thread: u32,
+    /// The most tokens one matmul workgroup computes (a power of two).
+    pub matmul_prefill_tokens: u32,
+    /// shaders/attention.wgsl: a thread per query (`per_query`, no barriers) rather than a
+    /// workgroup per query (`main`), for heads of up to 64 dims (see
+    /// `kernels::attention::PER_QUERY_MAX_HEAD_DIM`).
+    pub attention_thread_per_query: bool,
+    /// shaders/rope_store.wgsl: a workgroup per (token, head), its threads sharing the head's
+    /// elements (`per_head`), rather than a thread per (token, head) walking all of them
+    /// (`main`). Measured on an H200 (Gemma 3's heads of 256 with q/k norms): a thread per
+    /// head took 175 µs per decode dispatch, 3.2 of the 8 ms a token's dispatches took.
+    pub rope_store_workgroup_per_head: bool,
+}
+
+impl Tuning {
+    /// CPU-like devices: measured with `cargo bench --bench kernels` on lavapipe (2 cores,
+    /// SmolLM2 shapes). There every storage-buffer load is a per-lane gather, so each thread
+    /// keeps a tile of several rows (× tokens) in registers to reuse every activation it
+    /// loads: 8 rows for decode (matmuls + lm_head 43 ms CPU per token, against 51 with 4
+    /// rows and 64 with 2), 16 rows × 2 tokens for prefill (3.7 s CPU for the matmuls of a
+    /// 128-token prompt, against 4.1 s with 8 × 2, 4.8 s with 8 × 4 and 5.3 s with 8 × 1),
+    /// in workgroups of 16 (less padding past the last row: SmolLM2's q, o and down 20-25%
+    /// faster than with 64). GPUs keep the shapes that suit them (no GPU measurement here):
+    /// 16 threads per row, one row per thread, 8 tokens, workgroups of 64.
+    pub fn for_device(info: &wgpu::AdapterInfo) -> Tuning {
+        // Browsers report little about the adapter: a software one shows as a fallback
+        // adapter (device type Cpu) or by name.
+        let name = info.name.to_lowercase();
+        let cpu = info.device_type == wgpu::DeviceType::Cpu || ["swiftshader", "llvmpipe", "lavapipe"].iter().any(|n| name.contains(n));
+        if cpu { Tuning::CPU } else { Tuning::GPU }
+    }
+
+    pub const CPU: Tuning = Tuning {
+        matmul_workgroup_size: 16,
+        matmul_threads_per_row: 1,
+        matmul_decode_rows_per_thread: 8,
+        matmul_prefill_rows_per_thread: 16,
+        matmul_prefill_tokens: 2,
+        attention_thread_per_query: true,
+        rope_store_workgroup_per_head: false,
+    };
+
+    pub const GPU: Tuning = Tuning {
+        matmul_workgroup_size: 64,
+        matmul_threads_per_row: 16,
+        matmul_decode_rows_per_thread: 1,
+        matmul_prefill_rows_per_thread: 1,
+        matmul_prefill_tokens: 8,
+        attention_thread_per_query: false,
+        rope_store_workgroup_per_head: true,
+    };
+}
+
+impl Tuning {
+    /// This tuning with the fields named in `spec` replaced: `key=value` pairs separated by
+    /// commas, keys as the field names (`matmul_workgroup_size=128,attention_thread_per_query=false`).
+    /// The kernels check their own invariants (powers of two, limits) when they are built.
+    pub fn with_overrides(mut self, spec: &str) -> std::result::Result<Tuning, String> {
+        for pair in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (key, value) = pair.split_once('=').ok_or_else(|| format!("tuning override `{pair}`: expected key=value"))?;
+            let number = || value.parse::<u32>().map_err(|_| format!("tuning override `{key}`: `{value}` is not a whole number"));
+            let flag = || value.parse::<bool>().map_err(|_| format!("tuning override `{key}`: `{value}` is not true or false"));
+            match key {
+                "matmul_workgroup_size" => self.matmul_workgroup_size = number()?,
+                "matmul_threads_per_row" => self.matmul_threads_per_row = number()?,
+                "matmul_decode_rows_per_thread" => self.matmul_decode_rows_per_thread = number()?,
+                "matmul_prefill_rows_per_thread" => self.matmul_prefill_rows_per_thread = number()?,
+                "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
+                "attention_thread_per_query" => self.attention_thread_per_query = flag()?,
+                "rope_store_workgroup_per_head" => self.rope_store_workgroup_per_head = flag()?,
+                _ => return Err(format!("tuning override: unknown key `{key}` (the fields of hearth::gpu::Tuning)")),
+            }
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tuning;
+
+    #[test]
+    fn overrides_replace_only_the_named_fields() {
+        let t = Tuning::GPU.with_overrides("matmul_workgroup_size=256, attention_thread_per_query=true").unwrap();
+        assert_eq!(t.matmul_workgroup_size, 256);
+        assert!(t.attention_thread_per_query);
+        assert_eq!(t.matmul_threads_per_row, Tuning::GPU.matmul_threads_per_row);
+    }
+
+    #[test]
+    fn overrides_name_what_is_wrong() {
+        assert!(Tuning::CPU.with_overrides("nonsense=1").unwrap_err().contains("nonsense"));
+        assert!(Tuning::CPU.with_overrides("matmul_workgroup_size=big").unwrap_err().contains("big"));
+        assert!(Tuning::CPU.with_overrides("attention_thread_per_query").unwrap_err().contains("key=value"));
+    }
+}
