@@ -44,6 +44,16 @@ pub enum Kernel {
         thread_per_query: bool,
         kv: KvPrecision,
     },
+    /// Split-K attention's first pass (shaders/attention_split.wgsl): partial softmaxes of
+    /// key ranges, for heads of this size over a cache of this precision.
+    AttentionSplit {
+        head_dim: u32,
+        kv: KvPrecision,
+    },
+    /// Split-K attention's merge of the partials (shaders/attention_split_merge.wgsl).
+    AttentionSplitMerge {
+        head_dim: u32,
+    },
     Elementwise(ElementwiseOp),
     Argmax,
     /// Full sampling of one logits row (shaders/sample.wgsl).
@@ -121,6 +131,8 @@ impl Kernel {
             Kernel::Attention { head_dim, thread_per_query, kv } => {
                 format!("attention_d{head_dim}_{}_{kv:?}", if thread_per_query { "per_query" } else { "per_workgroup" })
             }
+            Kernel::AttentionSplit { head_dim, kv } => format!("attention_split_d{head_dim}_{kv:?}"),
+            Kernel::AttentionSplitMerge { head_dim } => format!("attention_split_merge_d{head_dim}"),
             Kernel::RopeStore { kv, per_head_workgroup } => format!("rope_store_{kv:?}{}", if per_head_workgroup { "_wg" } else { "" }),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
@@ -133,7 +145,9 @@ impl Kernel {
         match self {
             Kernel::Matmul { dtype, .. } => format!("matmul {dtype}"),
             Kernel::Embed(d) => format!("embed {d}"),
-            Kernel::Attention { .. } => "attention".into(),
+            // The split pass is attention's work; the merge is the cost of splitting.
+            Kernel::Attention { .. } | Kernel::AttentionSplit { .. } => "attention".into(),
+            Kernel::AttentionSplitMerge { .. } => "attention merge".into(),
             Kernel::RopeStore { .. } => "rope_store".into(),
             Kernel::ResidualNorm => "residual_norm".into(),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
@@ -159,6 +173,8 @@ impl Kernel {
                 | Kernel::ResidualNorm
                 | Kernel::RopeStore { .. }
                 | Kernel::Attention { .. }
+                | Kernel::AttentionSplit { .. }
+                | Kernel::AttentionSplitMerge { .. }
                 | Kernel::Elementwise(_)
                 | Kernel::Argmax
         )
@@ -188,6 +204,17 @@ impl Kernel {
             Kernel::RopeStore { kv, .. } => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
             Kernel::Attention { head_dim, kv, .. } => {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n") + kv.wgsl() + include_str!("../../shaders/attention.wgsl")
+            }
+            Kernel::AttentionSplit { head_dim, kv } => {
+                format!("const HEAD_DIM: u32 = {head_dim}u;\n")
+                    + kv.wgsl()
+                    + include_str!("../../shaders/attention_split_range.wgsl")
+                    + include_str!("../../shaders/attention_split.wgsl")
+            }
+            Kernel::AttentionSplitMerge { head_dim } => {
+                format!("const HEAD_DIM: u32 = {head_dim}u;\n")
+                    + include_str!("../../shaders/attention_split_range.wgsl")
+                    + include_str!("../../shaders/attention_split_merge.wgsl")
             }
             Kernel::Elementwise(_) => {
                 include_str!("../../shaders/activation.wgsl").to_string() + include_str!("../../shaders/elementwise.wgsl")

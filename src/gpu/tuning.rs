@@ -28,6 +28,17 @@ pub struct Tuning {
     /// (`main`). Measured on an H200 (Gemma 3's heads of 256 with q/k norms): a thread per
     /// head took 175 µs per decode dispatch, 3.2 of the 8 ms a token's dispatches took.
     pub rope_store_workgroup_per_head: bool,
+    /// Split-K ("flash-decoding") attention for batches of up to
+    /// `kernels::attention::SPLIT_MAX_TOKENS` tokens (decode): each query's visible keys are
+    /// cut into at most this many ranges, one workgroup each, and a second dispatch merges
+    /// their partial softmaxes (shaders/attention_split*.wgsl). 0: no split, one workgroup
+    /// or thread per query walks all its keys. Why: a decode step with a workgroup per query
+    /// is n_heads workgroups (9 for SmolLM2 on a 132-SM H200, where attention took 24-36% of
+    /// a token's GPU time); split, n_heads × this many.
+    pub attention_split_max: u32,
+    /// The fewest keys in one split range (at least 1), so that short contexts are cut into
+    /// fewer, longer ranges rather than many ranges of a few keys each.
+    pub attention_split_min_keys: u32,
 }
 
 impl Tuning {
@@ -56,6 +67,8 @@ impl Tuning {
         matmul_prefill_tokens: 2,
         attention_thread_per_query: true,
         rope_store_workgroup_per_head: false,
+        attention_split_max: 0,
+        attention_split_min_keys: 64,
     };
 
     pub const GPU: Tuning = Tuning {
@@ -66,6 +79,8 @@ impl Tuning {
         matmul_prefill_tokens: 8,
         attention_thread_per_query: false,
         rope_store_workgroup_per_head: true,
+        attention_split_max: 32,
+        attention_split_min_keys: 16,
     };
 }
 
@@ -86,6 +101,8 @@ impl Tuning {
                 "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
                 "attention_thread_per_query" => self.attention_thread_per_query = flag()?,
                 "rope_store_workgroup_per_head" => self.rope_store_workgroup_per_head = flag()?,
+                "attention_split_max" => self.attention_split_max = number()?,
+                "attention_split_min_keys" => self.attention_split_min_keys = number()?,
                 _ => return Err(format!("tuning override: unknown key `{key}` (the fields of hearth::gpu::Tuning)")),
             }
         }

@@ -25,6 +25,7 @@ macro_rules! wgsl_struct {
 
 pub mod argmax;
 pub mod attention;
+mod attention_split;
 pub mod elementwise;
 pub mod embed;
 pub mod kv;
