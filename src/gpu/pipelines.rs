@@ -24,6 +24,16 @@ pub enum Kernel {
         tokens_per_group: u32,
         epilogue: MatmulEpilogue,
     },
+    /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in this
+    /// format: tiles of weight rows × tokens per workgroup, and per thread.
+    Gemm {
+        dtype: DType,
+        tile_rows: u32,
+        tile_tokens: u32,
+        thread_rows: u32,
+        thread_tokens: u32,
+        epilogue: MatmulEpilogue,
+    },
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
     RmsNorm,
@@ -127,6 +137,9 @@ impl Kernel {
             Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, epilogue } => {
                 format!("matmul_{dtype}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{}", epilogue.label())
             }
+            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, epilogue } => {
+                format!("gemm_{dtype}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}{}", epilogue.label())
+            }
             Kernel::Embed(d) => format!("embed_{d}"),
             Kernel::Attention { head_dim, thread_per_query, kv } => {
                 format!("attention_d{head_dim}_{}_{kv:?}", if thread_per_query { "per_query" } else { "per_workgroup" })
@@ -143,7 +156,7 @@ impl Kernel {
     /// and embeddings (their cost depends on it).
     pub fn kind(self) -> String {
         match self {
-            Kernel::Matmul { dtype, .. } => format!("matmul {dtype}"),
+            Kernel::Matmul { dtype, .. } | Kernel::Gemm { dtype, .. } => format!("matmul {dtype}"),
             Kernel::Embed(d) => format!("embed {d}"),
             // The split pass is attention's work; the merge is the cost of splitting.
             Kernel::Attention { .. } | Kernel::AttentionSplit { .. } => "attention".into(),
@@ -169,6 +182,7 @@ impl Kernel {
         matches!(
             self,
             Kernel::Matmul { .. }
+                | Kernel::Gemm { .. }
                 | Kernel::RmsNorm
                 | Kernel::ResidualNorm
                 | Kernel::RopeStore { .. }
@@ -196,7 +210,18 @@ impl Kernel {
                 ) + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::wgsl(dtype)
+                    + include_str!("../../shaders/matmul_bindings.wgsl")
                     + include_str!("../../shaders/matmul.wgsl")
+            }
+            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, epilogue } => {
+                format!(
+                    "const TILE_ROWS: u32 = {tile_rows}u;\nconst TILE_TOKENS: u32 = {tile_tokens}u;\n\
+                     const THREAD_ROWS: u32 = {thread_rows}u;\nconst THREAD_TOKENS: u32 = {thread_tokens}u;\n"
+                ) + &epilogue.wgsl()
+                    + include_str!("../../shaders/activation.wgsl")
+                    + &quant::shader::wgsl(dtype)
+                    + include_str!("../../shaders/matmul_bindings.wgsl")
+                    + include_str!("../../shaders/gemm.wgsl")
             }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),

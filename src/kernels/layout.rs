@@ -13,7 +13,7 @@ const MIRRORS: &[(&str, &str, &str, Fields)] = &[
     ("attention_split_range.wgsl", include_str!("../../shaders/attention_split_range.wgsl"), "Params", attention_split::Params::FIELDS),
     ("elementwise.wgsl", include_str!("../../shaders/elementwise.wgsl"), "Params", elementwise::Params::FIELDS),
     ("embed.wgsl", include_str!("../../shaders/embed.wgsl"), "Params", embed::Params::FIELDS),
-    ("matmul.wgsl", include_str!("../../shaders/matmul.wgsl"), "Params", matmul::Params::FIELDS),
+    ("matmul_bindings.wgsl", include_str!("../../shaders/matmul_bindings.wgsl"), "Params", matmul::Params::FIELDS),
     ("residual_norm.wgsl", include_str!("../../shaders/residual_norm.wgsl"), "Params", residual_norm::Params::FIELDS),
     ("rmsnorm.wgsl", include_str!("../../shaders/rmsnorm.wgsl"), "Params", rmsnorm::Params::FIELDS),
     ("rope_store.wgsl", include_str!("../../shaders/rope_store.wgsl"), "Params", rope_store::Params::FIELDS),

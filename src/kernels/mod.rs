@@ -28,6 +28,7 @@ pub mod attention;
 mod attention_split;
 pub mod elementwise;
 pub mod embed;
+mod gemm;
 pub mod kv;
 #[cfg(test)]
 mod layout;
