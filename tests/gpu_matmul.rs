@@ -148,6 +148,31 @@ fn every_gemm_tile_gives_the_same_result() {
     }
 }
 
+/// A row's lanes summed by subgroup shuffles (shaders/matmul_subgroup.wgsl), where the device
+/// has subgroups of at least that many lanes (lavapipe's hold 8 or more): 4 and 8 lanes per
+/// row, decode and batches. (The workgroup-memory tree is every other test's with 16 or 64
+/// lanes per row, and the GPU tuning's where there are no subgroups.)
+#[test]
+fn subgroup_row_sums_give_the_same_result() {
+    for threads_per_row in [4, 8] {
+        let tuning = Tuning {
+            matmul_workgroup_size: 32,
+            matmul_threads_per_row: threads_per_row,
+            matmul_decode_rows_per_thread: 2,
+            matmul_subgroup_reduce: true,
+            ..Tuning::CPU
+        };
+        let ctx = gpu_with_tuning(tuning);
+        let uses_subgroups = ctx.features.subgroups && threads_per_row <= ctx.info.subgroup_min_size;
+        if ctx.info.name.contains("llvmpipe") {
+            assert!(uses_subgroups, "lavapipe has subgroups of 8 or more: the shuffles must be tested");
+        }
+        for dtype in [DType::Q4_1, DType::Q6_K] {
+            check(&ctx, dtype, &format!("{threads_per_row} lanes per row, subgroup sums {uses_subgroups}"));
+        }
+    }
+}
+
 #[test]
 fn tunings_outside_the_kernel_shapes_are_errors() {
     for bad in [
