@@ -190,3 +190,56 @@ fn tiny_gemma3_split_matrices_and_batched_logits_match_reference() {
     assert_eq!(model.max_batch(Logits::All).unwrap(), 12);
     check_prompt(&mut model, &fx, 44);
 }
+
+/// Greedy ids from `prompt`: one prefill, then one decode step per token.
+fn greedy(model: &mut Model, prompt: &[u32], n: usize) -> Vec<u32> {
+    model.reset();
+    let mut got = vec![pollster::block_on(model.forward(prompt, Logits::Last, false)).unwrap().argmax];
+    while got.len() < n {
+        got.push(pollster::block_on(model.forward(&[*got.last().unwrap()], Logits::Last, false)).unwrap().argmax);
+    }
+    got
+}
+
+/// `got` equals `want` up to the first step whose reference top-2 margin is under `tie`: past a
+/// near-tie the two paths may part, and everything after depends on the pick.
+fn check_path(what: &str, got: &[u32], want: &[u32], margins: &[f32], tie: f32) {
+    match (0..want.len()).find(|&i| got[i] != want[i]) {
+        None => eprintln!("{what}: {} greedy tokens equal", want.len()),
+        Some(i) => {
+            assert!(margins[i] < tie, "{what}: step {i}: Hearth {} vs {} (reference margin {})", got[i], want[i], margins[i]);
+            eprintln!("{what}: parts at step {i}, where the reference's margin is {} (< {tie})", margins[i]);
+        }
+    }
+}
+
+/// A family's tiny model (scripts/fixtures/tiny_families.py: a transformers model of the real
+/// config.json's shape, converted by llama.cpp's converter): every position's argmax and the
+/// stored logit rows of the F32 file against transformers' f32 forward pass; the greedy path
+/// against transformers' (ties aside); and the Q8_0 file's greedy path against llama.cpp's,
+/// which may part only where llama.cpp's margin is under 0.1 (its 8-bit activations, see
+/// tests/common/model_checks.rs).
+fn check_family(name: &str) {
+    let fx = fixture(name);
+    let json = common::read_fixture_json(&format!("tiny/{name}.json"));
+    let floats = |v: &Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect::<Vec<f32>>();
+    let n_ctx = json["n_ctx"].as_u64().unwrap() as u32;
+    let prompt = ids_of(&json["greedy_prompt"]);
+    let (_ctx, mut model) = open(name, None, n_ctx);
+    check_prompt(&mut model, &fx, fx.ids.len());
+    let want = ids_of(&json["hf_greedy"]);
+    let got = greedy(&mut model, &prompt, want.len());
+    check_path(&format!("{name} vs transformers"), &got, &want, &floats(&json["hf_greedy_margin"]), 2.0 * TOLERANCE);
+    drop(model);
+    let (_ctx, mut q8) = open(&format!("{name}-q8_0"), None, n_ctx);
+    let want = ids_of(&json["llama_cpp_q8_0_greedy"]);
+    let got = greedy(&mut q8, &prompt, want.len());
+    check_path(&format!("{name}-q8_0 vs llama.cpp"), &got, &want, &floats(&json["llama_cpp_q8_0_greedy_margin"]), 0.1);
+}
+
+/// Qwen3: per-head q/k RMSNorm before NeoX RoPE, no biases, head_dim 32 ≠ d_model / heads, tied
+/// output.
+#[test]
+fn tiny_qwen3_matches_transformers_and_llama_cpp() {
+    check_family("tiny-qwen3");
+}

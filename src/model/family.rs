@@ -11,16 +11,18 @@ use crate::kernels::rope_store::RopeStyle;
 pub enum Arch {
     Llama,
     Qwen2,
+    Qwen3,
     Gemma3,
 }
 
 impl Arch {
-    pub const SUPPORTED: [&'static str; 3] = ["llama", "qwen2", "gemma3"];
+    pub const SUPPORTED: [&'static str; 4] = ["llama", "qwen2", "qwen3", "gemma3"];
 
     pub fn from_name(name: &str) -> Result<Arch> {
         match name {
             "llama" => Ok(Arch::Llama),
             "qwen2" => Ok(Arch::Qwen2),
+            "qwen3" => Ok(Arch::Qwen3),
             "gemma3" => Ok(Arch::Gemma3),
             other => Err(Error::UnsupportedModel { arch: other.to_string(), supported: Arch::SUPPORTED.join(", ") }),
         }
@@ -30,6 +32,7 @@ impl Arch {
         match self {
             Arch::Llama => &LLAMA,
             Arch::Qwen2 => &QWEN2,
+            Arch::Qwen3 => &QWEN3,
             Arch::Gemma3 => &GEMMA3,
         }
     }
@@ -80,6 +83,10 @@ const LLAMA: Family = Family {
 
 /// Llama with NeoX-style RoPE (and, in practice, Q/K/V biases and an untied output).
 const QWEN2: Family = Family { rope_style: RopeStyle::Neox, ..LLAMA };
+
+/// Qwen2 with Gemma's per-head q/k RMSNorm before RoPE, and (in practice) no Q/K/V biases;
+/// the 0.6B-4B models tie the output to `token_embd`.
+const QWEN3: Family = Family { qk_norm: true, ..QWEN2 };
 
 const GEMMA3: Family = Family {
     rope_style: RopeStyle::Neox,
