@@ -243,3 +243,9 @@ fn check_family(name: &str) {
 fn tiny_qwen3_matches_transformers_and_llama_cpp() {
     check_family("tiny-qwen3");
 }
+
+/// SmolLM3: llama's graph whose 4th layer (of 4) applies no RoPE.
+#[test]
+fn tiny_smollm3_no_rope_layer_matches_transformers_and_llama_cpp() {
+    check_family("tiny-smollm3");
+}

@@ -42,7 +42,7 @@ pub struct RopeStoreShape {
     pub n_heads: u32,
     pub n_kv_heads: u32,
     pub head_dim: u32,
-    /// Dimensions rotated per head (even, at most head_dim).
+    /// Dimensions rotated per head (even, at most head_dim; 0 leaves the heads unrotated).
     pub n_rot: u32,
     pub style: RopeStyle,
     /// Positions the cache holds.

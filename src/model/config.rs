@@ -40,6 +40,8 @@ pub struct LayerAttention {
     pub window: u32,
     /// Uses the local RoPE frequencies (the family's `SlidingWindow::rope_base`).
     pub local_rope: bool,
+    /// Rotates queries and keys at all (`Family::no_rope_layer_step`).
+    pub rope: bool,
 }
 
 impl ModelConfig {
@@ -154,13 +156,15 @@ impl ModelConfig {
         self.n_heads * self.head_dim
     }
 
-    /// Whether layer `layer` attends through the sliding window, with its own RoPE base.
+    /// Whether layer `layer` attends through the sliding window, with its own RoPE base, and
+    /// whether it rotates at all.
     pub fn layer_attention(&self, layer: u32) -> LayerAttention {
+        let rope = self.family.no_rope_layer_step.is_none_or(|step| (layer + 1) % step != 0);
         match self.family.sliding_window {
             Some(swa) if self.sliding_window > 0 && layer % swa.period != swa.period - 1 => {
-                LayerAttention { window: self.sliding_window, local_rope: true }
+                LayerAttention { window: self.sliding_window, local_rope: true, rope }
             }
-            _ => LayerAttention { window: 0, local_rope: false },
+            _ => LayerAttention { window: 0, local_rope: false, rope },
         }
     }
 }
@@ -207,16 +211,29 @@ mod tests {
         let cfg = ModelConfig::from_metadata(&gemma3_meta(18, Some(512))).unwrap();
         let global: Vec<u32> = (0..18).filter(|&i| cfg.layer_attention(i).window == 0).collect();
         assert_eq!(global, [5, 11, 17]);
-        assert_eq!(cfg.layer_attention(0), LayerAttention { window: 512, local_rope: true });
+        assert_eq!(cfg.layer_attention(0), LayerAttention { window: 512, local_rope: true, rope: true });
         assert_eq!(cfg.embed_scale, 640f32.sqrt());
         assert_eq!(cfg.attn_scale, 1.0 / 16.0, "1/sqrt(head_dim 256)");
         assert_eq!(cfg.rope_style, RopeStyle::Neox);
     }
 
     #[test]
+    fn smollm3_skips_rope_on_every_fourth_layer() {
+        let mut m = Metadata::default();
+        m.insert("general.architecture".into(), MetaValue::String("smollm3".into()));
+        for (k, v) in gemma3_meta(8, None).iter() {
+            m.insert(k.replace("gemma3", "smollm3"), v.clone());
+        }
+        let cfg = ModelConfig::from_metadata(&m).unwrap();
+        let no_rope: Vec<u32> = (0..8).filter(|&i| !cfg.layer_attention(i).rope).collect();
+        assert_eq!(no_rope, [3, 7], "llama.cpp: (il + 1) % 4 == 0");
+        assert_eq!(cfg.rope_style, RopeStyle::Normal);
+    }
+
+    #[test]
     fn gemma3_without_a_window_is_all_global() {
         let cfg = ModelConfig::from_metadata(&gemma3_meta(18, None)).unwrap();
-        assert!((0..18).all(|i| cfg.layer_attention(i) == LayerAttention { window: 0, local_rope: false }));
+        assert!((0..18).all(|i| cfg.layer_attention(i) == LayerAttention { window: 0, local_rope: false, rope: true }));
     }
 
     #[test]
@@ -265,6 +282,6 @@ mod tests {
         m.insert("general.architecture".into(), MetaValue::String("mamba".into()));
         let err = ModelConfig::from_metadata(&m).unwrap_err();
         assert!(matches!(&err, Error::UnsupportedModel { arch, .. } if arch == "mamba"), "{err}");
-        assert!(err.to_string().contains("llama, qwen2, qwen3, gemma3"), "{err}");
+        assert!(err.to_string().contains("llama, qwen2, qwen3, gemma3, smollm3"), "{err}");
     }
 }

@@ -13,10 +13,11 @@ pub enum Arch {
     Qwen2,
     Qwen3,
     Gemma3,
+    SmolLm3,
 }
 
 impl Arch {
-    pub const SUPPORTED: [&'static str; 4] = ["llama", "qwen2", "qwen3", "gemma3"];
+    pub const SUPPORTED: [&'static str; 5] = ["llama", "qwen2", "qwen3", "gemma3", "smollm3"];
 
     pub fn from_name(name: &str) -> Result<Arch> {
         match name {
@@ -24,6 +25,7 @@ impl Arch {
             "qwen2" => Ok(Arch::Qwen2),
             "qwen3" => Ok(Arch::Qwen3),
             "gemma3" => Ok(Arch::Gemma3),
+            "smollm3" => Ok(Arch::SmolLm3),
             other => Err(Error::UnsupportedModel { arch: other.to_string(), supported: Arch::SUPPORTED.join(", ") }),
         }
     }
@@ -34,6 +36,7 @@ impl Arch {
             Arch::Qwen2 => &QWEN2,
             Arch::Qwen3 => &QWEN3,
             Arch::Gemma3 => &GEMMA3,
+            Arch::SmolLm3 => &SMOLLM3,
         }
     }
 }
@@ -67,6 +70,9 @@ pub struct Family {
     pub attn_scale_by_d_model_at_layers: Option<u32>,
     /// Present when the GGUF sets `{arch}.attention.sliding_window` (> 0).
     pub sliding_window: Option<SlidingWindow>,
+    /// Layer `i` applies no RoPE when `(i + 1) % step == 0` (SmolLM3: every 4th layer; its GGUF
+    /// has no key for it, llama.cpp fixes the step per architecture too).
+    pub no_rope_layer_step: Option<u32>,
 }
 
 /// The baseline: pre-norm blocks, adjacent-pair RoPE (GGUF stores Q/K permuted), SwiGLU.
@@ -79,6 +85,7 @@ const LLAMA: Family = Family {
     post_norms: false,
     attn_scale_by_d_model_at_layers: None,
     sliding_window: None,
+    no_rope_layer_step: None,
 };
 
 /// Llama with NeoX-style RoPE (and, in practice, Q/K/V biases and an untied output).
@@ -96,4 +103,9 @@ const GEMMA3: Family = Family {
     post_norms: true,
     attn_scale_by_d_model_at_layers: Some(62),
     sliding_window: Some(SlidingWindow { period: 6, rope_base: 10_000.0, rope_freq_scale: 1.0 }),
+    no_rope_layer_step: None,
 };
+
+/// Llama (its converter permutes Q/K like llama's) whose every 4th layer attends without
+/// positions (NoPE).
+const SMOLLM3: Family = Family { no_rope_layer_step: Some(4), ..LLAMA };
