@@ -33,8 +33,9 @@ fn plan_equals_load(path: &std::path::Path, n_ctx: u32, max_storage_binding: Opt
 
 #[test]
 fn the_plan_is_what_a_load_allocates_for_each_family() {
-    // tiny-llama: every weight format; tiny-qwen2: QKV biases; tiny-gemma3: q/k norms, post norms.
-    for (name, n_ctx) in [("tiny-llama", 256), ("tiny-qwen2", 100), ("tiny-gemma3", 1024)] {
+    // tiny-llama: every weight format; tiny-qwen2: QKV biases; tiny-gemma3: q/k norms, post norms;
+    // tiny-llama3: RoPE factors.
+    for (name, n_ctx) in [("tiny-llama", 256), ("tiny-qwen2", 100), ("tiny-gemma3", 1024), ("tiny-llama3", 64)] {
         plan_equals_load(&common::fixture_path(&format!("tiny/{name}.gguf")), n_ctx, None);
     }
     let plan = plan_equals_load(&common::model_path("tiny-chat-random.gguf"), 300, None);

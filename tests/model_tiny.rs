@@ -249,3 +249,11 @@ fn tiny_qwen3_matches_transformers_and_llama_cpp() {
 fn tiny_smollm3_no_rope_layer_matches_transformers_and_llama_cpp() {
     check_family("tiny-smollm3");
 }
+
+/// Llama 3.x: llama3 RoPE scaling as the converter writes it (the `rope_freqs` factors: 1,
+/// 2.89, then 32 for the long wavelengths of this tiny model's original context of 64), output
+/// tied to `token_embd`.
+#[test]
+fn tiny_llama3_rope_freqs_tied_output_matches_transformers_and_llama_cpp() {
+    check_family("tiny-llama3");
+}

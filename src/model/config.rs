@@ -23,6 +23,13 @@ pub struct ModelConfig {
     pub rope_base: f32,
     pub rope_freq_scale: f32,
     pub rope_style: RopeStyle,
+    /// The context the model was trained with before its RoPE was scaled
+    /// (`rope.scaling.original_context_length`, else `n_ctx_train`): a longer context picks
+    /// LongRoPE's long factors (model/rope.rs).
+    pub rope_orig_ctx: u32,
+    /// Multiplies the cos and sin of every rotation (`rope.scaling.attn_factor`: LongRoPE's
+    /// attention scaling, which scales q·k by its square).
+    pub rope_attn_factor: f32,
     /// Dimensions of each head that RoPE rotates.
     pub n_rot: u32,
     /// Multiplies the token embeddings (sqrt(d_model) for Gemma, else 1).
@@ -65,7 +72,9 @@ impl ModelConfig {
         let rope_freq_scale = match m.opt_str(&key("rope.scaling.type"))? {
             None | Some("none") => 1.0,
             Some("linear") => 1.0 / m.f32(&key("rope.scaling.factor"))?,
-            Some(other) => return Err(unsupported(a, &format!("rope scaling `{other}`"), "rope scaling none, linear")),
+            // Scaled per pair by the factor tensors (model/rope.rs), not by one factor.
+            Some("llama3" | "longrope") => 1.0,
+            Some(other) => return Err(unsupported(a, &format!("rope scaling `{other}`"), "rope scaling none, linear, llama3, longrope")),
         };
         if m.opt_f32(&key("final_logit_softcapping"))?.is_some_and(|c| c > 0.0) {
             return Err(unsupported(a, "final logit softcapping", "models without softcapping"));
@@ -83,6 +92,7 @@ impl ModelConfig {
             Some(s) => s,
             None => 1.0 / (scale_dim as f32).sqrt(),
         };
+        let n_ctx_train = m.u32(&key("context_length"))?;
         let config = ModelConfig {
             arch,
             family,
@@ -93,11 +103,13 @@ impl ModelConfig {
             n_kv_heads,
             head_dim,
             vocab,
-            n_ctx_train: m.u32(&key("context_length"))?,
+            n_ctx_train,
             rms_eps: m.opt_f32(&key("attention.layer_norm_rms_epsilon"))?.unwrap_or(1e-5),
             rope_base: m.opt_f32(&key("rope.freq_base"))?.unwrap_or(10_000.0),
             rope_freq_scale,
             rope_style: family.rope_style,
+            rope_orig_ctx: m.opt_u32(&key("rope.scaling.original_context_length"))?.unwrap_or(n_ctx_train),
+            rope_attn_factor: m.opt_f32(&key("rope.scaling.attn_factor"))?.unwrap_or(1.0),
             n_rot: m.opt_u32(&key("rope.dimension_count"))?.unwrap_or(head_dim),
             embed_scale: if family.scale_embeddings { (d_model as f32).sqrt() } else { 1.0 },
             attn_scale,
@@ -123,6 +135,7 @@ impl ModelConfig {
         count("feed_forward_length", self.d_ff, 1 << 18)?;
         count("attention.head_count", self.n_heads, 1024)?;
         count("context_length", self.n_ctx_train, 1 << 24)?;
+        count("rope.scaling.original_context_length", self.rope_orig_ctx, 1 << 24)?;
         count("vocab_size", self.vocab, 1 << 24)?;
         // RoPE rotates pairs of dimensions; the attention kernels take heads of up to 512.
         if self.head_dim == 0 || self.head_dim % 2 != 0 || self.head_dim > 512 {
@@ -145,6 +158,7 @@ impl ModelConfig {
             return bad("rope.scaling.factor", (1.0 / self.rope_freq_scale).to_string(), "a finite number above 0");
         }
         positive("attention.scale", self.attn_scale, 1e6)?;
+        positive("rope.scaling.attn_factor", self.rope_attn_factor, 1e3)?;
         Ok(())
     }
 
@@ -258,6 +272,8 @@ mod tests {
             ("gemma3.rope.dimension_count", MetaValue::U32(512), "512"),
             ("gemma3.context_length", MetaValue::U32(0), "0"),
             ("gemma3.attention.scale", MetaValue::F32(f32::NAN), "NaN"),
+            ("gemma3.rope.scaling.attn_factor", MetaValue::F32(0.0), "0"),
+            ("gemma3.rope.scaling.original_context_length", MetaValue::U32(0), "0"),
         ];
         for (key, value, shown) in cases {
             let m = gemma3_meta_with(18, Some(512), vec![(key, value)]);

@@ -119,6 +119,7 @@ impl Graph {
                 // A layer without positions rotates no dimensions (SmolLM3's NoPE layers).
                 n_rot: if la.rope { cfg.n_rot } else { 0 },
                 style: cfg.rope_style,
+                mscale: cfg.rope_attn_factor,
                 n_ctx: s.kv.n_ctx,
                 kv: s.kv.precision,
             };

@@ -86,7 +86,7 @@ pub fn plan(header: &GgufHeader, limits: DeviceLimits, options: ModelOptions) ->
     let mut reasons = Vec::new();
 
     let mut weights = WeightSizes { header, limit: per_buffer, bytes: 0, largest: 0 };
-    weights.walk(&cfg)?;
+    weights.walk(&cfg, context_length)?;
     if weights.largest > per_buffer {
         reasons.push(format!(
             "a weight buffer that cannot be split further (one matrix row, or a norm/bias vector) takes {} bytes, \
@@ -185,7 +185,7 @@ struct WeightSizes<'a> {
 }
 
 impl WeightSizes<'_> {
-    fn walk(&mut self, cfg: &ModelConfig) -> Result<()> {
+    fn walk(&mut self, cfg: &ModelConfig, n_ctx: u32) -> Result<()> {
         let (d, q, kv, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff, cfg.vocab);
         let (qk_norm, post_norms) = (cfg.family.qk_norm, cfg.family.post_norms);
         for i in 0..cfg.n_layers {
@@ -216,6 +216,9 @@ impl WeightSizes<'_> {
         self.matrix("token_embd.weight", vocab, d)?;
         self.opt_vector("output.bias", vocab);
         self.vector(d);
+        if super::rope::factors_tensor(self.header, cfg, n_ctx).is_some() {
+            self.vector(cfg.n_rot / 2);
+        }
         Ok(())
     }
 

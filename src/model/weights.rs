@@ -8,6 +8,7 @@
 //! [`TensorUploads`] then takes the file's bytes in order and fills those buffers.
 
 use super::config::ModelConfig;
+use super::rope;
 use super::upload::TensorUploads;
 use crate::error::{Error, Result};
 use crate::gguf::{GgufHeader, TensorInfo};
@@ -62,6 +63,9 @@ pub struct ModelWeights {
     pub output_bias: Option<wgpu::Buffer>,
     pub output_norm: wgpu::Buffer,
     pub layers: Vec<LayerWeights>,
+    /// The global layers' RoPE inverse frequencies divided by the file's per-pair factors
+    /// (model/rope.rs), when it has factors for this context.
+    pub rope_freqs: Option<wgpu::Buffer>,
 }
 
 impl ModelWeights {
@@ -87,12 +91,16 @@ impl ModelWeights {
                     + [&l.b_qkv, &l.bo, &l.q_norm, &l.k_norm, &l.post_attn_norm, &l.post_ffn_norm].into_iter().map(opt).sum::<u64>()
             })
             .sum();
-        self.matrices().map(GpuMatrix::gpu_bytes).sum::<u64>() + vectors + opt(&self.output_bias) + self.output_norm.size()
+        self.matrices().map(GpuMatrix::gpu_bytes).sum::<u64>()
+            + vectors
+            + opt(&self.output_bias)
+            + self.output_norm.size()
+            + opt(&self.rope_freqs)
     }
 
-    /// Allocates every weight the model needs, from the header alone, and says where in
-    /// the file each one's bytes are.
-    pub fn declare(ctx: &GpuContext, cfg: &ModelConfig, header: &GgufHeader) -> Result<(ModelWeights, TensorUploads)> {
+    /// Allocates every weight the model needs for a context of `n_ctx` tokens, from the header
+    /// alone, and says where in the file each one's bytes are.
+    pub fn declare(ctx: &GpuContext, cfg: &ModelConfig, header: &GgufHeader, n_ctx: u32) -> Result<(ModelWeights, TensorUploads)> {
         let mut loader = Loader { ctx, header, uploads: TensorUploads::default() };
         let (d, q, kv, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff, cfg.vocab);
         let (qk_norm, post_norms) = (cfg.family.qk_norm, cfg.family.post_norms);
@@ -123,6 +131,7 @@ impl ModelWeights {
             output_bias: loader.opt_vector("output.bias", vocab)?,
             output_norm: loader.vector("output_norm.weight", d)?,
             layers,
+            rope_freqs: loader.rope_freqs(cfg, n_ctx)?,
         };
         Ok((weights, loader.uploads))
     }
@@ -243,6 +252,16 @@ impl Loader<'_> {
     fn opt_vector(&mut self, name: &str, n: u32) -> Result<Option<wgpu::Buffer>> {
         let present = self.header.tensor(name).is_some();
         present.then(|| self.vector(name, n)).transpose()
+    }
+
+    /// The RoPE factors for this context, if the file has them, as the frequencies they make.
+    fn rope_freqs(&mut self, cfg: &ModelConfig, n_ctx: u32) -> Result<Option<wgpu::Buffer>> {
+        let Some(name) = rope::factors_tensor(self.header, cfg, n_ctx) else { return Ok(None) };
+        let info = self.info(name)?;
+        Self::check_shape(&info, &[u64::from(cfg.n_rot / 2)])?;
+        let buffer = self.ctx.f32_buffer("inv_freq (rope factors applied)", (cfg.n_rot / 2) as usize);
+        self.uploads.add_rope_factors(&info, buffer.clone(), rope::base_inv_freq(cfg));
+        Ok(Some(buffer))
     }
 
     /// A vector the family needs (`wanted`), else none.
