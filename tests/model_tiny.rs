@@ -257,3 +257,31 @@ fn tiny_smollm3_no_rope_layer_matches_transformers_and_llama_cpp() {
 fn tiny_llama3_rope_freqs_tied_output_matches_transformers_and_llama_cpp() {
     check_family("tiny-llama3");
 }
+
+/// Phi-4-mini's shape: fused attn_qkv and gate/up (2·n_ff rows of ffn_up), NeoX RoPE on 12 of
+/// 16 dimensions, LongRoPE's short factors (a context of 256, the original one) and its
+/// attention factor, tied output.
+#[test]
+fn tiny_phi3_fused_longrope_short_matches_transformers_and_llama_cpp() {
+    check_family("tiny-phi3");
+}
+
+/// LongRoPE's long factors: loaded with a context of 512, past the original 256, as llama.cpp
+/// chooses; transformers uses them for a sequence longer than 256, so the fixture's 300-token
+/// prompt checks them at every position.
+#[test]
+fn tiny_phi3_longrope_long_factors_past_the_original_context_match_transformers() {
+    let json = common::read_fixture_json("tiny/tiny-phi3.json");
+    let long = &json["long"];
+    let floats = |v: &Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect::<Vec<f32>>();
+    let rows = long["rows"].as_array().unwrap().iter().map(|r| (r["pos"].as_u64().unwrap() as usize, floats(&r["logits"]))).collect();
+    let fx = Fixture {
+        name: "tiny-phi3 (long)".into(),
+        ids: ids_of(&long["ids"]),
+        argmax: ids_of(&long["argmax"]),
+        margin: floats(&long["top2_margin"]),
+        rows,
+    };
+    let (_ctx, mut model) = open("tiny-phi3", None, long["n_ctx"].as_u64().unwrap() as u32);
+    check_prompt(&mut model, &fx, fx.ids.len());
+}

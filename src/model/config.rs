@@ -298,6 +298,6 @@ mod tests {
         m.insert("general.architecture".into(), MetaValue::String("mamba".into()));
         let err = ModelConfig::from_metadata(&m).unwrap_err();
         assert!(matches!(&err, Error::UnsupportedModel { arch, .. } if arch == "mamba"), "{err}");
-        assert!(err.to_string().contains("llama, qwen2, qwen3, gemma3, smollm3"), "{err}");
+        assert!(err.to_string().contains("llama, qwen2, qwen3, gemma3, smollm3, phi3"), "{err}");
     }
 }

@@ -14,10 +14,11 @@ pub enum Arch {
     Qwen3,
     Gemma3,
     SmolLm3,
+    Phi3,
 }
 
 impl Arch {
-    pub const SUPPORTED: [&'static str; 5] = ["llama", "qwen2", "qwen3", "gemma3", "smollm3"];
+    pub const SUPPORTED: [&'static str; 6] = ["llama", "qwen2", "qwen3", "gemma3", "smollm3", "phi3"];
 
     pub fn from_name(name: &str) -> Result<Arch> {
         match name {
@@ -26,6 +27,7 @@ impl Arch {
             "qwen3" => Ok(Arch::Qwen3),
             "gemma3" => Ok(Arch::Gemma3),
             "smollm3" => Ok(Arch::SmolLm3),
+            "phi3" => Ok(Arch::Phi3),
             other => Err(Error::UnsupportedModel { arch: other.to_string(), supported: Arch::SUPPORTED.join(", ") }),
         }
     }
@@ -37,6 +39,7 @@ impl Arch {
             Arch::Qwen3 => &QWEN3,
             Arch::Gemma3 => &GEMMA3,
             Arch::SmolLm3 => &SMOLLM3,
+            Arch::Phi3 => &PHI3,
         }
     }
 }
@@ -109,3 +112,9 @@ const GEMMA3: Family = Family {
 /// Llama (its converter permutes Q/K like llama's) whose every 4th layer attends without
 /// positions (NoPE).
 const SMOLLM3: Family = Family { no_rope_layer_step: Some(4), ..LLAMA };
+
+/// Phi-3.5-mini / Phi-4-mini: NeoX RoPE, partial on Phi-4-mini (`rope.dimension_count`), with
+/// LongRoPE's factors and attention factor (model/rope.rs); Q/K/V and gate/up fused in the file
+/// (model/fused.rs). Its `attention.sliding_window` is ignored, as llama.cpp does (the
+/// converter's value is not the model's pattern).
+const PHI3: Family = Family { rope_style: RopeStyle::Neox, ..LLAMA };

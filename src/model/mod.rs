@@ -6,6 +6,7 @@ mod arena;
 mod config;
 mod decode_chain;
 mod family;
+mod fused;
 mod graph;
 mod kv_cache;
 mod plan;
