@@ -6,6 +6,9 @@
 //! computed in batches. Every position's argmax and full logit rows are compared with the exact
 //! f32 numpy reference (scripts/fixtures/numpy_llama.py).
 //! Models and fixtures: tests/fixtures/tiny/, made by scripts/fixtures/tiny_models.py.
+//! The newer families (tiny-qwen3, tiny-smollm3, tiny-llama3, tiny-phi3) come from transformers
+//! models converted by llama.cpp's converter, and are checked against transformers' logits and
+//! greedy path and llama.cpp's Q8_0 greedy path (scripts/fixtures/tiny_families.py).
 
 mod common;
 
