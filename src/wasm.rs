@@ -282,24 +282,7 @@ impl WasmEngine {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let options = load_options(options)?;
-            if headers.len() != lens.len() || headers.len() != names.len() {
-                return Err(js_error_named("InvalidArgumentError", "beginShardedLoad: one header, length and name per shard"));
-            }
-            let mut shards = Vec::with_capacity(headers.len());
-            for ((bytes, len), name) in headers.iter().zip(&lens).zip(names) {
-                if !(len.is_finite() && *len >= 0.0) {
-                    return Err(js_error_named("InvalidArgumentError", &format!("{name}: size {len} is not a byte count")));
-                }
-                let header = match GgufHeader::parse(&bytes.to_vec(), Some(*len as u64)).map_err(|e| js_error(&e))? {
-                    Parsed::Complete(header) => header,
-                    Parsed::NeedMore { total_bytes } => {
-                        let msg = format!("{name}: its header needs the first {total_bytes} bytes, {} were given", bytes.length());
-                        return Err(js_error_named("InvalidArgumentError", &msg));
-                    }
-                };
-                shards.push(split::Shard { name, header, len: *len as u64 });
-            }
-            let joined = split::join(&shards).map_err(|e| js_error(&e))?;
+            let joined = join_shards(&headers, &lens, names)?;
             inner.take("start a load")?;
             let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
             match ModelStream::with_header(&inner.ctx, joined.header, joined.len, model_options).await {
@@ -314,6 +297,23 @@ impl WasmEngine {
                 }
             }
         })
+    }
+
+    /// Fit before fetch for a sharded model: `plan` over the shards' joined headers (arguments
+    /// as `beginShardedLoad`'s).
+    #[wasm_bindgen(js_name = planShards)]
+    pub fn plan_shards(
+        &self,
+        headers: Vec<js_sys::Uint8Array>,
+        lens: Vec<f64>,
+        names: Vec<String>,
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let options = load_options(options)?;
+        let joined = join_shards(&headers, &lens, names)?;
+        let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
+        let plan = crate::model::plan(&joined.header, DeviceLimits::of(&self.inner.ctx), model_options).map_err(|e| js_error(&e))?;
+        to_js(&plan)
     }
 
     /// Feeds the next bytes of the file (in order, any size). A failure ends the load.
@@ -491,6 +491,29 @@ impl WasmEngine {
         let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
         buffer.byte_length() as f64
     }
+}
+
+/// The shards' headers (each shard's first bytes, its header complete), lengths and names, joined
+/// into one model's (src/gguf/split.rs).
+fn join_shards(headers: &[js_sys::Uint8Array], lens: &[f64], names: Vec<String>) -> Result<split::Joined, JsValue> {
+    if headers.len() != lens.len() || headers.len() != names.len() {
+        return Err(js_error_named("InvalidArgumentError", "one header, length and name per shard"));
+    }
+    let mut shards = Vec::with_capacity(headers.len());
+    for ((bytes, len), name) in headers.iter().zip(lens).zip(names) {
+        if !(len.is_finite() && *len >= 0.0) {
+            return Err(js_error_named("InvalidArgumentError", &format!("{name}: size {len} is not a byte count")));
+        }
+        let header = match GgufHeader::parse(&bytes.to_vec(), Some(*len as u64)).map_err(|e| js_error(&e))? {
+            Parsed::Complete(header) => header,
+            Parsed::NeedMore { total_bytes } => {
+                let msg = format!("{name}: its header needs the first {total_bytes} bytes, {} were given", bytes.length());
+                return Err(js_error_named("InvalidArgumentError", &msg));
+            }
+        };
+        shards.push(split::Shard { name, header, len: *len as u64 });
+    }
+    split::join(&shards).map_err(|e| js_error(&e))
 }
 
 fn load_options(options: JsValue) -> Result<LoadOptions, JsValue> {

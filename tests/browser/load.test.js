@@ -151,7 +151,7 @@ async function unsplitIds() {
   return wholeIds;
 }
 
-test('a sharded model loads from its first shard: the others found by name, each cached, the same tokens as the unsplit file', async () => {
+test('a sharded model loads from its first shard: the others found by name, each cached, the same tokens and plan as the unsplit file', async () => {
   const first = `${server.origin}/models/${SHARDS[0]}`;
   const split = await loadAndGenerate(first, {});
   assert.equal(split.arch, 'llama');
@@ -163,6 +163,13 @@ test('a sharded model loads from its first shard: the others found by name, each
   const urls = SHARDS.map((name) => `${server.origin}/models/${name}`);
   assert.deepEqual(await page.evaluate((us) => Promise.all(us.map((u) => hearth.hasModelInCache(u))), urls), [true, true, true]);
   await page.evaluate((us) => Promise.all(us.map((u) => hearth.deleteModelFromCache(u))), urls);
+  // Fit before fetch over the shards' joined headers: what the unsplit file's plan says.
+  const plans = await page.evaluate(
+    (us) => Promise.all(us.map((u) => engine.plan(u, { contextLength: 256 }))),
+    [first, `${server.origin}/models/${TINY_CHAT}`],
+  );
+  assert.ok(plans[0].fits, JSON.stringify(plans[0]));
+  for (const key of ['weight_bytes', 'kv_cache_bytes', 'activation_bytes', 'total_bytes']) assert.equal(plans[0][key], plans[1][key], key);
 });
 
 test('shards listed by URL load under any names; a missing shard is an error naming it; shards out of order are refused', async () => {

@@ -54,6 +54,8 @@ export interface PlanOptions {
   signal?: AbortSignal;
   /** Read the header from the cache when the model is stored there. Default true. */
   useCache?: boolean;
+  /** A sharded model's files, as `LoadOptions.shards` (a first shard named NAME-00001-of-0000N.gguf finds the others). */
+  shards?: string[];
 }
 
 /**

@@ -64,6 +64,8 @@ export interface WasmEngineInstance {
   /** Joins the shards' headers and allocates the weights; resolves with the joined length.
    * Then pushChunk takes each shard's bytes from its data offset on, in shard order. */
   beginShardedLoad(headers: Uint8Array[], lengths: number[], names: string[], options: { contextLength?: number }): Promise<number>;
+  /** `plan` over the shards' joined headers (each header complete). */
+  planShards(headers: Uint8Array[], lengths: number[], names: string[], options: { contextLength?: number }): ModelPlan;
   loadProgress(): WasmLoadProgress;
   finishLoad(chatTemplate?: string): Promise<ModelInfo>;
   isLoaded(): boolean;

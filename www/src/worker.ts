@@ -68,7 +68,7 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
         break;
       case 'plan':
         answer(m.id, (signal) =>
-          need().plan(m.source, { signal, contextLength: m.contextLength, useCache: m.useCache }),
+          need().plan(m.source, { signal, contextLength: m.contextLength, useCache: m.useCache, shards: m.shards }),
         );
         break;
       case 'unload':

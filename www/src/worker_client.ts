@@ -87,7 +87,13 @@ class WorkerBackend implements Backend {
   plan(source: ModelSource, options: PlanOptions): Promise<ModelPlan | null> {
     const wireSource = typeof source === 'string' || source instanceof URL ? absoluteUrl(source) : source;
     return this.call(
-      { kind: 'plan', source: wireSource, contextLength: options.contextLength, useCache: options.useCache ?? true },
+      {
+        kind: 'plan',
+        source: wireSource,
+        contextLength: options.contextLength,
+        useCache: options.useCache ?? true,
+        shards: options.shards?.map((u) => absoluteUrl(u)),
+      },
       {},
       options.signal,
     );
