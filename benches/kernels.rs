@@ -147,7 +147,7 @@ fn main() {
     for (option, v) in &s.tuning {
         let t = &mut ctx.tuning;
         match option.as_str() {
-            "--wg" => t.matmul_workgroup_size = *v,
+            "--wg" => (t.matmul_decode_workgroup_size, t.matmul_prefill_workgroup_size) = (*v, *v),
             "--rows-decode" => t.matmul_decode_rows_per_thread = *v,
             "--rows-prefill" => t.matmul_prefill_rows_per_thread = *v,
             "--tokens-prefill" => t.matmul_prefill_tokens = *v,

@@ -106,8 +106,10 @@ fn every_tile_shape_gives_the_same_result() {
     ];
     for (workgroup_size, threads_per_row, rows_per_thread, tokens) in tiles {
         let tuning = Tuning {
-            matmul_workgroup_size: workgroup_size,
-            matmul_threads_per_row: threads_per_row,
+            matmul_decode_workgroup_size: workgroup_size,
+            matmul_prefill_workgroup_size: workgroup_size,
+            matmul_decode_threads_per_row: threads_per_row,
+            matmul_prefill_threads_per_row: threads_per_row,
             matmul_decode_rows_per_thread: rows_per_thread,
             matmul_prefill_rows_per_thread: rows_per_thread,
             matmul_prefill_tokens: tokens,
@@ -128,9 +130,10 @@ fn every_tile_shape_gives_the_same_result() {
 fn tunings_outside_the_kernel_shapes_are_errors() {
     for bad in [
         Tuning { matmul_prefill_rows_per_thread: 3, ..Tuning::CPU },
-        Tuning { matmul_workgroup_size: 48, ..Tuning::CPU },
-        Tuning { matmul_workgroup_size: 512, ..Tuning::CPU }, // past WebGPU's 256 per workgroup
-        Tuning { matmul_threads_per_row: 64, ..Tuning::CPU }, // more than the workgroup of 16
+        Tuning { matmul_decode_workgroup_size: 48, ..Tuning::CPU },
+        Tuning { matmul_prefill_workgroup_size: 512, ..Tuning::CPU }, // past WebGPU's 256 per workgroup
+        Tuning { matmul_prefill_threads_per_row: 64, ..Tuning::CPU }, // more than the workgroup of 16
+        Tuning { matmul_decode_threads_per_row: 32, ..Tuning::CPU },
     ] {
         let ctx = gpu_with_tuning(bad);
         let w = GpuMatrix::upload(&ctx, "w", DType::Q8_0, 4, 32, &tiled_matrix(DType::Q8_0, 4, 32)).unwrap();

@@ -8,7 +8,7 @@
 # and .gl/ the Vulkan loader's .deb (the image has NVIDIA's driver but no loader).
 # Results: $OUT/log (everything), $OUT/results.jsonl (one JSON object per measurement).
 # Env: RUNS (default 5), LLAMA=0 skips the llama.cpp build, TUNINGS (default "default"; "default cpu" also forces the CPU-like shapes, slow on a GPU: minutes),
-# TUNES (`;`-separated `--tune` specs to bench too, e.g. "matmul_workgroup_size=128,matmul_threads_per_row=32"),
+# TUNES (`;`-separated `--tune` specs to bench too, e.g. "matmul_decode_workgroup_size=128,matmul_decode_threads_per_row=32"),
 # SKELS (default: every .dev/skel/*.npz), BENCH_ARGS (extra `hearth bench` options),
 # PROFILE (the binaries `hearth profile` runs with, default every .dev/hearth-*).
 # While llama.cpp builds (nice'd, 12 of the 16 cores) only GPU timestamps are taken

@@ -20,8 +20,8 @@ struct Cli {
     /// adapter. Forcing one measures the other shapes on the same device.
     #[arg(long, global = true, value_enum)]
     tuning: Option<TuningChoice>,
-    /// Replace single fields of the kernel shapes, e.g. `matmul_workgroup_size=128,
-    /// matmul_threads_per_row=32` (field names of hearth::gpu::Tuning), on top of `--tuning`
+    /// Replace single fields of the kernel shapes, e.g. `matmul_decode_workgroup_size=128,
+    /// matmul_decode_threads_per_row=32` (field names of hearth::gpu::Tuning), on top of `--tuning`
     /// or the device's choice: sweeps shapes on a GPU without rebuilding.
     #[arg(long, global = true, value_name = "KEY=VALUE,...")]
     tune: Option<String>,
