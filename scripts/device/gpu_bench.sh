@@ -3,6 +3,7 @@
 # with CUDA, on the same model files, in the same run. The machine is bare and offline, so
 # everything travels in .dev/ (ignored by git; see scripts/device/README.md):
 #   .dev/hearth-*          release `hearth` CLIs to compare (e.g. hearth-base, hearth-new)
+#   .dev/bench-*           kernel bench binaries (optional; see below)
 #   .dev/skel/*.npz        models shrunk by scripts/device/skeleton.py (grown back here)
 #   .dev/llama.cpp-src.tar.xz  llama.cpp's sources (vendor/llama.cpp of llama-cpp-python)
 # and .gl/ the Vulkan loader's .deb (the image has NVIDIA's driver but no loader).
@@ -60,6 +61,14 @@ import json, sys
 for line in sys.stdin:
     if line.startswith("{"):
         print(json.dumps({**json.loads(line), "hearth": sys.argv[1], "tuning": sys.argv[2]}))' "$@"; }
+
+# Kernel benches built here (`cargo bench --bench NAME --no-run`, copied to .dev/bench-NAME):
+# the read-reduce ceiling (bandwidth) and each kernel at SmolLM2's shapes (kernels).
+for b in .dev/bench-*; do
+  [ -x "$b" ] || continue
+  stamp "$b"
+  timeout 120 "$b" 2>&1 | tee -a "$OUT/log"
+done
 
 for m in "${models[@]}"; do
   for h in ${PROFILE:-.dev/hearth-*}; do
