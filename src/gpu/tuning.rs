@@ -31,6 +31,33 @@ pub struct Tuning {
     /// (`main`). Measured on an H200 (Gemma 3's heads of 256 with q/k norms): a thread per
     /// head took 175 µs per decode dispatch, 3.2 of the 8 ms a token's dispatches took.
     pub rope_store_workgroup_per_head: bool,
+    /// Split-K ("flash-decoding") attention for batches of up to
+    /// `kernels::attention::SPLIT_MAX_TOKENS` tokens (decode): each query's visible keys are
+    /// cut into at most this many ranges, one workgroup each, and a second dispatch merges
+    /// their partial softmaxes (shaders/attention_split*.wgsl). 0: no split, one workgroup
+    /// or thread per query walks all its keys. Why: a decode step with a workgroup per query
+    /// is n_heads workgroups (9 for SmolLM2 on a 132-SM H200, where attention took 24-36% of
+    /// a token's GPU time); split, n_heads × this many.
+    pub attention_split_max: u32,
+    /// The fewest keys in one split range (at least 1), so that short contexts are cut into
+    /// fewer, longer ranges rather than many ranges of a few keys each.
+    pub attention_split_min_keys: u32,
+    /// Batched matmuls (prefill) through the register-tiled GEMM (shaders/gemm.wgsl): a
+    /// workgroup stages a tile of dequantised weights and of activations in workgroup memory
+    /// per 32 columns, each thread computes several rows × tokens from them. Why: the matmul
+    /// kernel re-reads every activation once per few rows (Qwen2.5's Q5_0/Q4_K matrices took
+    /// 110-165 ms of a 128-token prefill on an H200).
+    pub matmul_gemm: bool,
+    /// Weight rows per GEMM workgroup (a power of two; with the tokens, at most 128 in all:
+    /// both tiles take 128 bytes per row or token of WebGPU's 16 KiB workgroup memory).
+    pub matmul_gemm_tile_rows: u32,
+    /// Tokens per GEMM workgroup (a power of two).
+    pub matmul_gemm_tile_tokens: u32,
+    /// Weight rows per GEMM thread (a power of two up to the tile's; 2 or more with a GLU).
+    pub matmul_gemm_thread_rows: u32,
+    /// Tokens per GEMM thread (a power of two up to the tile's). The workgroup has
+    /// (tile rows / thread rows) × (tile tokens / thread tokens) threads, at most 256.
+    pub matmul_gemm_thread_tokens: u32,
 }
 
 impl Tuning {
@@ -64,6 +91,13 @@ impl Tuning {
         matmul_prefill_tokens: 2,
         attention_thread_per_query: true,
         rope_store_workgroup_per_head: false,
+        attention_split_max: 0,
+        attention_split_min_keys: 64,
+        matmul_gemm: false,
+        matmul_gemm_tile_rows: 64,
+        matmul_gemm_tile_tokens: 32,
+        matmul_gemm_thread_rows: 4,
+        matmul_gemm_thread_tokens: 4,
     };
 
     pub const GPU: Tuning = Tuning {
@@ -76,6 +110,13 @@ impl Tuning {
         matmul_prefill_tokens: 8,
         attention_thread_per_query: false,
         rope_store_workgroup_per_head: true,
+        attention_split_max: 32,
+        attention_split_min_keys: 16,
+        matmul_gemm: true,
+        matmul_gemm_tile_rows: 64,
+        matmul_gemm_tile_tokens: 32,
+        matmul_gemm_thread_rows: 4,
+        matmul_gemm_thread_tokens: 4,
     };
 }
 
@@ -98,6 +139,13 @@ impl Tuning {
                 "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
                 "attention_thread_per_query" => self.attention_thread_per_query = flag()?,
                 "rope_store_workgroup_per_head" => self.rope_store_workgroup_per_head = flag()?,
+                "attention_split_max" => self.attention_split_max = number()?,
+                "attention_split_min_keys" => self.attention_split_min_keys = number()?,
+                "matmul_gemm" => self.matmul_gemm = flag()?,
+                "matmul_gemm_tile_rows" => self.matmul_gemm_tile_rows = number()?,
+                "matmul_gemm_tile_tokens" => self.matmul_gemm_tile_tokens = number()?,
+                "matmul_gemm_thread_rows" => self.matmul_gemm_thread_rows = number()?,
+                "matmul_gemm_thread_tokens" => self.matmul_gemm_thread_tokens = number()?,
                 _ => return Err(format!("tuning override: unknown key `{key}` (the fields of hearth::gpu::Tuning)")),
             }
         }

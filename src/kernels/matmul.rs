@@ -1,14 +1,16 @@
 //! Launcher for shaders/matmul.wgsl: `y[t, :] = W · x[t, :]` for a quantised `W`, with the
 //! epilogues that save the dispatches after it: a bias, the residual add, the gated FFN
-//! activation of a [gate; up] matrix.
+//! activation of a [gate; up] matrix. Batches go through the register-tiled GEMM
+//! (shaders/gemm.wgsl, src/kernels/gemm.rs) where the tuning asks for it.
 
+use super::gemm::GemmTile;
 use super::tensor::Tensor;
 use super::{BatchRows, Dispatch, split_groups, uniform};
 use crate::error::{Error, Result};
 use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, Kernel, MatmulEpilogue, PipelineCache, Tuning};
 
 wgsl_struct! {
-    /// Mirrors `struct Params` in shaders/matmul.wgsl.
+    /// Mirrors `struct Params` in shaders/matmul_bindings.wgsl (matmul.wgsl and gemm.wgsl).
     pub(crate) struct Params {
         rows: u32,
         cols: u32,
@@ -99,19 +101,27 @@ pub async fn matmul_with(
             return Err(Error::InvalidArgument(format!("{kernel_name}: a {}-byte bias for outputs up to column {}", b.size(), need / 4)));
         }
     }
-    let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
-    if epilogue.glu.is_some() {
-        // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
-        tile.rows_per_thread = tile.rows_per_thread.max(2);
-    }
     let halves = if epilogue.glu.is_some() { 2 } else { 1 };
-    let kernel = Kernel::Matmul {
-        dtype: w.dtype,
-        workgroup_size: tile.workgroup_size,
-        threads_per_row: tile.threads_per_row,
-        rows_per_thread: tile.rows_per_thread,
-        tokens_per_group: tile.tokens_per_group,
-        epilogue: MatmulEpilogue { bias: epilogue.bias.is_some(), accumulate: epilogue.accumulate, glu: epilogue.glu },
+    let kernel_epilogue = MatmulEpilogue { bias: epilogue.bias.is_some(), accumulate: epilogue.accumulate, glu: epilogue.glu };
+    // The kernel, and the outputs and tokens one of its workgroups computes.
+    let (kernel, rows_per_group, tokens_per_group) = if ctx.tuning.matmul_gemm && n_tokens > 1 {
+        let tile = GemmTile::from_tuning(&ctx.tuning, epilogue.glu.is_some(), &ctx.limits)?;
+        (tile.kernel(w.dtype, kernel_epilogue), tile.tile_rows / halves, tile.tile_tokens)
+    } else {
+        let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
+        if epilogue.glu.is_some() {
+            // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
+            tile.rows_per_thread = tile.rows_per_thread.max(2);
+        }
+        let kernel = Kernel::Matmul {
+            dtype: w.dtype,
+            workgroup_size: tile.workgroup_size,
+            threads_per_row: tile.threads_per_row,
+            rows_per_thread: tile.rows_per_thread,
+            tokens_per_group: tile.tokens_per_group,
+            epilogue: kernel_epilogue,
+        };
+        (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
     };
     let mut out = Vec::new();
     for part in &w.parts {
@@ -127,14 +137,12 @@ pub async fn matmul_with(
             ..Default::default()
         };
         let u = uniform(ctx, &params);
-        let rows_per_group = tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves);
         let (gx, gy) = split_groups(part_outputs.div_ceil(rows_per_group));
         let mut resources =
             vec![part.buffer.as_entire_binding(), x.binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
         if let Some(b) = epilogue.bias {
             resources.push(b.as_entire_binding());
         }
-        let tokens_per_group = tile.tokens_per_group;
         let grid = move |n: u32| [gx, gy, rows.rows(n).div_ceil(tokens_per_group)];
         out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);
     }
