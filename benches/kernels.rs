@@ -241,6 +241,7 @@ fn main() {
             head_dim: s.head_dim,
             n_rot: s.head_dim,
             style: RopeStyle::Normal,
+            mscale: 1.0,
             n_ctx: s.ctx,
             kv: KvPrecision::F16,
         };

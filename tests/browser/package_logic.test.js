@@ -401,3 +401,16 @@ test('the npm package ships its README and licenses', () => {
   assert.match(readFileSync(join(repoRoot, 'www', 'LICENSE-APACHE'), 'utf8'), /Apache License\s+Version 2\.0/);
   assert.match(readFileSync(join(repoRoot, 'www', 'LICENSE-MIT'), 'utf8'), /^MIT License/);
 });
+
+test('shard URLs follow gguf-split names: the first is recognised, the others derived with query and directory kept', async () => {
+  const { isFirstShard, shardUrls } = await import('../../www/dist/shards.js');
+  assert.equal(isFirstShard('https://h/m/x-00001-of-00003.gguf?v=2'), true);
+  assert.equal(isFirstShard('https://h/m/x-00002-of-00003.gguf'), false);
+  assert.equal(isFirstShard('https://h/m/x.gguf'), false);
+  assert.deepEqual(shardUrls('https://h/m/x-00001-of-00003.gguf?v=2', 3), [
+    'https://h/m/x-00001-of-00003.gguf?v=2',
+    'https://h/m/x-00002-of-00003.gguf?v=2',
+    'https://h/m/x-00003-of-00003.gguf?v=2',
+  ]);
+  assert.throws(() => shardUrls('https://h/m/x.gguf', 3), (e) => e instanceof InvalidArgumentError && /NAME-00001-of-00003/.test(e.message));
+});

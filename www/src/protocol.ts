@@ -24,6 +24,7 @@ export type ToWorker =
       integrity?: string;
       revalidate?: boolean;
       contextLength?: number;
+      shards?: string[];
     }
   | { kind: 'plan'; id: number; source: string | Blob; contextLength?: number; useCache: boolean }
   | { kind: 'unload'; id: number }

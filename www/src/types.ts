@@ -39,6 +39,12 @@ export interface LoadOptions {
    * cannot hold the cache.
    */
   contextLength?: number;
+  /**
+   * The URLs of a sharded model's files, first to last, when they are not named as llama.cpp's
+   * gguf-split names them (`NAME-00001-of-00003.gguf`, ...: then loading the first one finds
+   * the others by itself). Each shard is cached under its own URL.
+   */
+  shards?: string[];
 }
 
 /** Options of `engine.plan`. */

@@ -59,6 +59,7 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
             integrity: m.integrity,
             revalidate: m.revalidate,
             contextLength: m.contextLength,
+            shards: m.shards,
             onProgress: m.progress
               ? (progress) => scope.postMessage({ kind: 'progress', id: m.id, progress })
               : undefined,

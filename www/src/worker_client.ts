@@ -77,6 +77,7 @@ class WorkerBackend implements Backend {
         integrity: options.integrity,
         revalidate: options.revalidate,
         contextLength: options.contextLength,
+        shards: options.shards?.map((u) => absoluteUrl(u)),
       },
       { onProgress: options.onProgress },
       options.signal,
