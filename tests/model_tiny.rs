@@ -13,7 +13,7 @@
 mod common;
 
 use common::model_checks::{ids_of, load_with};
-use hearth::gpu::{GpuContext, GpuOptions};
+use hearth::gpu::{GpuContext, GpuOptions, Tuning};
 use hearth::model::{KvPrecision, Logits, Model, ModelOptions};
 use serde_json::Value;
 
@@ -43,7 +43,12 @@ fn fixture(name: &str) -> Fixture {
 }
 
 fn open(name: &str, max_storage_binding: Option<u64>, n_ctx: u32) -> (GpuContext, Model) {
-    let ctx = common::gpu_with(GpuOptions { max_storage_binding, ..Default::default() });
+    open_tuned(name, max_storage_binding, n_ctx, None)
+}
+
+/// `open` with the kernel variants of `tuning` instead of the device's.
+fn open_tuned(name: &str, max_storage_binding: Option<u64>, n_ctx: u32, tuning: Option<Tuning>) -> (GpuContext, Model) {
+    let ctx = common::gpu_with(GpuOptions { max_storage_binding, tuning });
     // An f32 cache, as the reference (scripts/fixtures/tiny_models.py says why).
     let options = ModelOptions { n_ctx: Some(n_ctx), kv_precision: KvPrecision::F32 };
     let model = load_with(&ctx, &common::fixture_path(&format!("tiny/{name}.gguf")), options);
@@ -85,6 +90,29 @@ fn check_prompt(model: &mut Model, fx: &Fixture, n: usize) {
         worst = worst.max(check_row(fx, *pos, &logits[pos * vocab..(pos + 1) * vocab]));
     }
     eprintln!("{}: {n} tokens, worst logit difference {worst:.2e} (tolerance {TOLERANCE:.0e})", fx.name);
+}
+
+/// The GPU tuning's kernel variants, forced on whatever device runs the tests, with the CPU
+/// tuning's other shapes: split-K attention (cut finely: ranges of 2 or more keys, so short
+/// contexts are cut into several too) and the register-tiled GEMM for batches.
+const GPU_VARIANTS: Tuning = Tuning { attention_split_max: 8, attention_split_min_keys: 2, matmul_gemm: true, ..Tuning::CPU };
+
+/// Prefills the first `n` prompt tokens, then decodes the next ones up to position `end`
+/// (exclusive) one at a time, checking the argmax at every position and the fixture's rows
+/// among the decoded ones.
+fn check_decode(model: &mut Model, fx: &Fixture, n: usize, end: usize) {
+    let out = pollster::block_on(model.forward(&fx.ids[..n], Logits::Last, false)).unwrap();
+    check_argmax(fx, n - 1, out.argmax);
+    let mut worst = 0f32;
+    for pos in n..end {
+        let has_row = fx.rows.iter().any(|(p, _)| *p == pos);
+        let out = pollster::block_on(model.forward(&fx.ids[pos..=pos], Logits::Last, has_row)).unwrap();
+        check_argmax(fx, pos, out.argmax);
+        if let Some(logits) = out.logits {
+            worst = worst.max(check_row(fx, pos, &logits));
+        }
+    }
+    eprintln!("{}: decode from {n} to {end}, worst logit difference {worst:.2e}", fx.name);
 }
 
 /// Asserts that each of `matrices` is stored in at least three buffers.
@@ -171,11 +199,13 @@ fn tiny_qwen2_prompt_in_chunks_of_every_size_runs_on_the_load_time_graphs() {
 
 /// A 24 KiB binding limit: the F16 embedding (192-byte rows) and the Q8_0 output (108-byte
 /// rows) split into 8 and 5 buffers, and 6 rows of logits fit, so 40 tokens run as
-/// 6 × 6 + 4. The 48-token KV cache (6 KiB per layer) still fits.
+/// 6 × 6 + 4. The 48-token KV cache (6 KiB per layer) still fits. With `GPU_VARIANTS`:
+/// every format through the GEMM, and batches this small take split-K attention (it serves
+/// up to 8 queries).
 #[test]
 fn tiny_llama_split_matrices_and_batched_logits_match_reference() {
     let fx = fixture("tiny-llama");
-    let (_ctx, mut model) = open("tiny-llama", Some(24 << 10), 48);
+    let (_ctx, mut model) = open_tuned("tiny-llama", Some(24 << 10), 48, Some(GPU_VARIANTS));
     assert_split(&model, &["token_embd.weight", "output.weight"]);
     assert_eq!(model.max_batch(Logits::All).unwrap(), 6);
     check_prompt(&mut model, &fx, fx.ids.len());
@@ -184,14 +214,26 @@ fn tiny_llama_split_matrices_and_batched_logits_match_reference() {
 /// A 48 KiB binding limit: the tied Q8_0 embedding (144-byte rows in the GPU layout) splits
 /// into 341 + 341 + 341 + 1 rows, and 12 rows of logits fit, so 44 tokens (12 past the
 /// window) run as 12 × 3 + 8. The KV cache of 48 tokens (1 KiB each) just fits; the
-/// 600-token prompt would not.
+/// 600-token prompt would not. With `GPU_VARIANTS`: the k-quants and the GELU epilogue
+/// through the GEMM, split attention over 256-dim heads in batches.
 #[test]
 fn tiny_gemma3_split_matrices_and_batched_logits_match_reference() {
     let fx = fixture("tiny-gemma3");
-    let (_ctx, mut model) = open("tiny-gemma3", Some(48 << 10), 48);
+    let (_ctx, mut model) = open_tuned("tiny-gemma3", Some(48 << 10), 48, Some(GPU_VARIANTS));
     assert_split(&model, &["token_embd.weight"]);
     assert_eq!(model.max_batch(Logits::All).unwrap(), 12);
     check_prompt(&mut model, &fx, 44);
+}
+
+/// Split-K decode attention (`GPU_VARIANTS`): gemma3 decodes 14 tokens across its 32-token
+/// window with 256-dim heads on one kv head, checked at the fixture rows 31, 32 and 43.
+/// Batches of split attention and the GEMM with every format are in the two
+/// `..._split_matrices_and_batched_logits_...` tests.
+#[test]
+fn tiny_gemma3_decode_with_split_attention_matches_reference() {
+    let fx = fixture("tiny-gemma3");
+    let (_ctx, mut model) = open_tuned("tiny-gemma3", None, 48, Some(GPU_VARIANTS));
+    check_decode(&mut model, &fx, 30, 44);
 }
 
 /// Greedy ids from `prompt`: one prefill, then one decode step per token.
