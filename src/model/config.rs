@@ -292,6 +292,19 @@ mod tests {
         assert!(matches!(&err, Error::MetadataValue { key, .. } if key == "gemma3.rope.scaling.factor"), "{err}");
     }
 
+    /// llama3 and longrope scale RoPE per pair through the factor tensors (model/rope.rs), not
+    /// by one factor; a scaling Hearth does not implement is refused naming the ones it does.
+    #[test]
+    fn rope_scaling_types() {
+        for kind in ["llama3", "longrope"] {
+            let m = gemma3_meta_with(18, None, vec![("gemma3.rope.scaling.type", MetaValue::String(kind.into()))]);
+            assert_eq!(ModelConfig::from_metadata(&m).unwrap().rope_freq_scale, 1.0, "{kind}");
+        }
+        let m = gemma3_meta_with(18, None, vec![("gemma3.rope.scaling.type", MetaValue::String("yarn".into()))]);
+        let err = ModelConfig::from_metadata(&m).unwrap_err();
+        assert!(matches!(&err, Error::UnsupportedModel { .. }) && err.to_string().contains("llama3, longrope"), "{err}");
+    }
+
     #[test]
     fn unknown_architecture_lists_the_supported_ones() {
         let mut m = Metadata::default();
