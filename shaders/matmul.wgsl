@@ -12,6 +12,8 @@
 //                     read neighbouring memory;
 //   ROWS_PER_THREAD   rows per thread (1, 2, 4): more reuse of each activation load;
 //   TOKENS_PER_GROUP  tokens per workgroup (1 for decode, more for prefill);
+//   SUBGROUP_REDUCE   sum each row's lanes with subgroup shuffles (row_sum_in_subgroup,
+//                     shaders/matmul_subgroup.wgsl) instead of a workgroup-memory tree;
 //   BIAS              add bias[row] (declares binding 5, `bias`);
 //   ACCUMULATE        add to what y holds (the residual stream: y += W·x);
 //   GLU               0, or the gated activation of two halves of W (1: silu, 2: gelu_tanh):
@@ -91,7 +93,11 @@ fn main(
         }
     }
 
-    if (THREADS_PER_ROW > 1u) {
+    if (THREADS_PER_ROW > 1u && SUBGROUP_REDUCE) {
+        for (var i = 0u; i < TILE; i++) {
+            acc[i] = row_sum_in_subgroup(acc[i]);
+        }
+    } else if (THREADS_PER_ROW > 1u) {
         for (var i = 0u; i < TILE; i++) {
             // Sum the lanes of each row: groups of THREADS_PER_ROW consecutive threads.
             partial[lid] = acc[i];

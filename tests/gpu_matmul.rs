@@ -127,14 +127,14 @@ fn every_tile_shape_gives_the_same_result() {
     }
 }
 
-/// The register-tiled GEMM (shaders/gemm.wgsl, batches only) with tiles of every kind: the
-/// GPU tuning's is in `matmul_matches_cpu_reference_for_every_format`; here one thread per
-/// output (256 threads), tall thin threads in a 16-thread workgroup, and the largest staged
-/// tiles WebGPU allows (16 KiB), on a format with one chunk per block (Q4_1), one with eight
-/// (Q6_K) and a float format (F16).
+/// The register-tiled GEMM (shaders/gemm.wgsl, batches only) with tiles of other kinds: the
+/// GPU tuning's is in `matmul_matches_cpu_reference_for_every_format` (every format) and
+/// `epilogues_match_f64_reference`; here one thread per output (256 threads) and the largest
+/// staged tiles WebGPU allows (16 KiB) with tall thin threads, on a format with one chunk
+/// per block (Q4_1) and one with eight (Q6_K).
 #[test]
 fn every_gemm_tile_gives_the_same_result() {
-    for (tile_rows, tile_tokens, thread_rows, thread_tokens) in [(16, 16, 1, 1), (32, 8, 8, 2), (64, 64, 8, 8)] {
+    for (tile_rows, tile_tokens, thread_rows, thread_tokens) in [(16, 16, 1, 1), (64, 64, 16, 2)] {
         let tuning = Tuning {
             matmul_gemm: true,
             matmul_gemm_tile_rows: tile_rows,
@@ -144,9 +144,32 @@ fn every_gemm_tile_gives_the_same_result() {
             ..Tuning::CPU
         };
         let ctx = gpu_with_tuning(tuning);
-        for dtype in [DType::Q4_1, DType::Q6_K, DType::F16] {
+        for dtype in [DType::Q4_1, DType::Q6_K] {
             check(&ctx, dtype, &format!("gemm {tile_rows}x{tile_tokens} tiles, {thread_rows}x{thread_tokens} per thread"));
         }
+    }
+}
+
+/// A row's lanes summed by subgroup shuffles (shaders/matmul_subgroup.wgsl), where the device
+/// has subgroups of at least that many lanes (lavapipe's hold 8 or more): 4 and 8 lanes per
+/// row, decode and batches, on Q6_K (its 8 chunks per block spread over the lanes). (The workgroup-memory tree is every other test's with 16 or 64
+/// lanes per row, and the GPU tuning's where there are no subgroups.)
+#[test]
+fn subgroup_row_sums_give_the_same_result() {
+    for threads_per_row in [4, 8] {
+        let tuning = Tuning {
+            matmul_workgroup_size: 32,
+            matmul_threads_per_row: threads_per_row,
+            matmul_decode_rows_per_thread: 2,
+            matmul_subgroup_reduce: true,
+            ..Tuning::CPU
+        };
+        let ctx = gpu_with_tuning(tuning);
+        let uses_subgroups = ctx.features.subgroups && threads_per_row <= ctx.info.subgroup_min_size;
+        if ctx.info.name.contains("llvmpipe") {
+            assert!(uses_subgroups, "lavapipe has subgroups of 8 or more: the shuffles must be tested");
+        }
+        check(&ctx, DType::Q6_K, &format!("{threads_per_row} lanes per row, subgroup sums {uses_subgroups}"));
     }
 }
 
@@ -222,14 +245,17 @@ fn matrices_split_across_bindings_give_the_same_result() {
 /// a thread walking a long row with the CPU tuning's 16-row × 2-token tile must stay below it.
 /// (Q2_K and Q3_K failed here on prefill until their load_chunk loops got constant bounds.)
 /// The GEMM (the GPU tuning's tile, batches only) walks the row's 448 chunks with constant
-/// inner loops, likewise.
+/// inner loops, likewise: checked on the simplest format and the k-quants whose loaders have
+/// the most loops (the GEMM's own loops are the same for every format).
 #[test]
 fn long_rows_are_not_cut_short() {
     let cols = 14_336;
-    let gemm = Tuning { matmul_gemm: true, ..Tuning::GPU };
-    for (name, tuning, batches) in [("cpu tuning", Tuning::CPU, &[1, 3][..]), ("gemm", gemm, &[3])] {
+    let gemm_formats = [DType::Q4_1, DType::Q2_K, DType::Q3_K, DType::Q5_K];
+    for (name, tuning, formats, batches) in
+        [("cpu tuning", Tuning::CPU, &DType::ALL[..], &[1, 3][..]), ("gemm", Tuning::GPU, &gemm_formats[..], &[3][..])]
+    {
         let ctx = gpu_with_tuning(tuning);
-        for dtype in DType::ALL {
+        for &dtype in formats {
             for &tokens in batches {
                 let (got, want, scale) = run_matmul(&ctx, dtype, 20, cols, tokens);
                 assert_close(&format!("{dtype} 20x{cols}x{tokens} {name}"), &got, &want, &scale);

@@ -16,12 +16,15 @@ pub enum Kernel {
     /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in this format,
     /// with this many threads per workgroup, threads sharing a row (a power of two up to
     /// the workgroup), rows per thread and tokens per workgroup (1 for decode).
+    /// `subgroup_reduce`: a row's lanes summed by subgroup shuffles (shaders/matmul_subgroup.wgsl)
+    /// rather than through workgroup memory; only where the device has subgroups.
     Matmul {
         dtype: DType,
         workgroup_size: u32,
         threads_per_row: u32,
         rows_per_thread: u32,
         tokens_per_group: u32,
+        subgroup_reduce: bool,
         epilogue: MatmulEpilogue,
     },
     /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in this
@@ -134,8 +137,12 @@ impl ElementwiseOp {
 impl Kernel {
     fn label(self) -> String {
         match self {
-            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, epilogue } => {
-                format!("matmul_{dtype}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{}", epilogue.label())
+            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, subgroup_reduce, epilogue } => {
+                let sg = if subgroup_reduce { "_sg" } else { "" };
+                format!(
+                    "matmul_{dtype}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{}",
+                    epilogue.label()
+                )
             }
             Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, epilogue } => {
                 format!("gemm_{dtype}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}{}", epilogue.label())
@@ -203,11 +210,19 @@ impl Kernel {
 
     fn body(self) -> String {
         match self {
-            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, epilogue } => {
+            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, subgroup_reduce, epilogue } => {
+                let reduce = if subgroup_reduce {
+                    include_str!("../../shaders/matmul_subgroup.wgsl")
+                } else {
+                    // Never called; shaders without subgroups must not name subgroup builtins.
+                    "fn row_sum_in_subgroup(v: f32) -> f32 { return v; }\n"
+                };
                 format!(
                     "const WG: u32 = {workgroup_size}u;\nconst THREADS_PER_ROW: u32 = {threads_per_row}u;\n\
-                     const ROWS_PER_THREAD: u32 = {rows_per_thread}u;\nconst TOKENS_PER_GROUP: u32 = {tokens_per_group}u;\n"
-                ) + &epilogue.wgsl()
+                     const ROWS_PER_THREAD: u32 = {rows_per_thread}u;\nconst TOKENS_PER_GROUP: u32 = {tokens_per_group}u;\n\
+                     const SUBGROUP_REDUCE: bool = {subgroup_reduce};\n"
+                ) + reduce
+                    + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::wgsl(dtype)
                     + include_str!("../../shaders/matmul_bindings.wgsl")

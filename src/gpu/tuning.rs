@@ -58,6 +58,12 @@ pub struct Tuning {
     /// Tokens per GEMM thread (a power of two up to the tile's). The workgroup has
     /// (tile rows / thread rows) × (tile tokens / thread tokens) threads, at most 256.
     pub matmul_gemm_thread_tokens: u32,
+    /// shaders/matmul.wgsl sums a row's `matmul_threads_per_row` lanes with subgroup shuffles
+    /// instead of a workgroup-memory tree, where the device has subgroups
+    /// (`GpuFeatures::subgroups`: native Vulkan, Metal, D3D12; not wgpu's browser backend)
+    /// of at least that many invocations. Saves the tree's barriers: 7 per output with the
+    /// GPU tuning's 16 lanes. No effect with one thread per row (the CPU tuning).
+    pub matmul_subgroup_reduce: bool,
 }
 
 impl Tuning {
@@ -98,6 +104,7 @@ impl Tuning {
         matmul_gemm_tile_tokens: 32,
         matmul_gemm_thread_rows: 4,
         matmul_gemm_thread_tokens: 4,
+        matmul_subgroup_reduce: true,
     };
 
     pub const GPU: Tuning = Tuning {
@@ -117,6 +124,7 @@ impl Tuning {
         matmul_gemm_tile_tokens: 32,
         matmul_gemm_thread_rows: 4,
         matmul_gemm_thread_tokens: 4,
+        matmul_subgroup_reduce: true,
     };
 }
 
@@ -146,6 +154,7 @@ impl Tuning {
                 "matmul_gemm_tile_tokens" => self.matmul_gemm_tile_tokens = number()?,
                 "matmul_gemm_thread_rows" => self.matmul_gemm_thread_rows = number()?,
                 "matmul_gemm_thread_tokens" => self.matmul_gemm_thread_tokens = number()?,
+                "matmul_subgroup_reduce" => self.matmul_subgroup_reduce = flag()?,
                 _ => return Err(format!("tuning override: unknown key `{key}` (the fields of hearth::gpu::Tuning)")),
             }
         }

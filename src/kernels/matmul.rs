@@ -119,6 +119,7 @@ pub async fn matmul_with(
             threads_per_row: tile.threads_per_row,
             rows_per_thread: tile.rows_per_thread,
             tokens_per_group: tile.tokens_per_group,
+            subgroup_reduce: subgroup_reduce(ctx, tile.threads_per_row),
             epilogue: kernel_epilogue,
         };
         (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
@@ -147,6 +148,13 @@ pub async fn matmul_with(
         out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);
     }
     Ok(out)
+}
+
+/// Whether a row's `threads_per_row` lanes are summed with subgroup shuffles: where the
+/// tuning allows it and the device has subgroups that always hold a whole row's lanes (its
+/// smallest subgroup at least as large; both are powers of two, so rows never straddle one).
+fn subgroup_reduce(ctx: &GpuContext, threads_per_row: u32) -> bool {
+    ctx.tuning.matmul_subgroup_reduce && ctx.features.subgroups && threads_per_row > 1 && threads_per_row <= ctx.info.subgroup_min_size
 }
 
 /// The work of one thread and one workgroup (the shader's generated constants).
