@@ -152,14 +152,16 @@ fn every_gemm_tile_gives_the_same_result() {
 
 /// A row's lanes summed by subgroup shuffles (shaders/matmul_subgroup.wgsl), where the device
 /// has subgroups of at least that many lanes (lavapipe's hold 8 or more): 4 and 8 lanes per
-/// row, decode and batches, on Q6_K (its 8 chunks per block spread over the lanes). (The workgroup-memory tree is every other test's with 16 or 64
-/// lanes per row, and the GPU tuning's where there are no subgroups.)
+/// row, decode and batches, on Q6_K (its 8 chunks per block spread over the lanes). (The workgroup-memory tree is every
+/// other test's with 16 or 64 lanes per row, and the GPU tuning's where there are no subgroups.)
 #[test]
 fn subgroup_row_sums_give_the_same_result() {
     for threads_per_row in [4, 8] {
         let tuning = Tuning {
-            matmul_workgroup_size: 32,
-            matmul_threads_per_row: threads_per_row,
+            matmul_decode_workgroup_size: 32,
+            matmul_prefill_workgroup_size: 32,
+            matmul_decode_threads_per_row: threads_per_row,
+            matmul_prefill_threads_per_row: threads_per_row,
             matmul_decode_rows_per_thread: 2,
             matmul_subgroup_reduce: true,
             ..Tuning::CPU
