@@ -11,6 +11,7 @@ pub mod kernels;
 pub mod model;
 pub mod quant;
 pub mod sample;
+pub mod structured;
 pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use hearth::chat::{ChatMessage, ChatTemplate};
 use hearth::sample::SamplingParams;
+use hearth::structured::{GrammarFormat, GrammarSyntax, JsonSchemaFormat, ResponseFormat};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -52,6 +53,19 @@ pub struct Args {
     /// 20): a table on stderr after the text, or `logprobs` in the --json object.
     #[arg(long, value_name = "N")]
     logprobs: Option<u32>,
+    /// Constrain the reply to JSON valid under this JSON Schema file (OpenAI's
+    /// `response_format: {type: "json_schema"}`).
+    #[arg(long, value_name = "FILE", group = "format")]
+    json_schema: Option<PathBuf>,
+    /// Constrain the reply to a JSON object (`response_format: {type: "json_object"}`).
+    #[arg(long, group = "format")]
+    json_object: bool,
+    /// Constrain the reply to this Lark grammar file (llguidance's Lark dialect).
+    #[arg(long, value_name = "FILE", group = "format")]
+    grammar: Option<PathBuf>,
+    /// Constrain the reply to match this regular expression.
+    #[arg(long, value_name = "REGEX", group = "format")]
+    regex: Option<String>,
     /// Print one JSON object (ids, text, timings) instead of streaming text.
     #[arg(long)]
     json: bool,
@@ -93,6 +107,7 @@ pub fn run(args: Args) -> Result<(), String> {
         stop: args.stop.clone(),
         logprobs: args.logprobs.is_some(),
         top_logprobs: args.logprobs.unwrap_or(0),
+        response_format: response_format(&args)?,
         ..Default::default()
     };
     let json = args.json;
@@ -120,8 +135,27 @@ pub fn run(args: Args) -> Result<(), String> {
             g.decode_tok_s,
             g.finish_reason
         );
+        if let Some(c) = &g.constraint {
+            eprintln!("[{} token masks: median {:.3} ms, max {:.3} ms]", c.masks, c.mask_ms_median, c.mask_ms_max);
+        }
     }
     Ok(())
+}
+
+/// The `response_format` the format flags ask for (clap lets at most one through).
+fn response_format(args: &Args) -> Result<Option<ResponseFormat>, String> {
+    let read = |file: &PathBuf| std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()));
+    let grammar = |syntax, definition| ResponseFormat::Grammar { grammar: GrammarFormat { syntax, definition } };
+    Ok(if let Some(file) = &args.json_schema {
+        let schema = serde_json::from_str(&read(file)?).map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
+        Some(ResponseFormat::JsonSchema { json_schema: JsonSchemaFormat { name: None, description: None, schema, strict: Some(true) } })
+    } else if args.json_object {
+        Some(ResponseFormat::JsonObject)
+    } else if let Some(file) = &args.grammar {
+        Some(grammar(GrammarSyntax::Lark, read(file)?))
+    } else {
+        args.regex.clone().map(|rx| grammar(GrammarSyntax::Regex, rx))
+    })
 }
 
 /// One line per token: its logprob and text, then the alternatives.
