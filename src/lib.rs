@@ -13,6 +13,7 @@ pub mod quant;
 pub mod sample;
 pub mod structured;
 pub mod tokenizer;
+pub mod tools;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

@@ -23,6 +23,8 @@ use crate::gpu::{GpuContext, GpuOptions};
 use crate::inspect::ModelSummary;
 use crate::model::{DeviceLimits, GpuStats, LoadProgress, ModelOptions, ModelStream};
 use crate::sample::SamplingParams;
+use crate::structured::ConstraintStats;
+use crate::tools::{ToolRequest, ToolUse};
 
 /// The JS error class name for each kind of failure (www/src/errors.ts has the classes).
 fn error_name(e: &Error) -> &'static str {
@@ -143,11 +145,14 @@ struct LoadOptions {
     context_length: Option<u32>,
 }
 
-/// What to generate from: exactly one of `messages` (chat) or `prompt` (raw completion).
+/// What to generate from: exactly one of `messages` (chat, with optional `tools` and
+/// `tool_choice`) or `prompt` (raw completion).
 #[derive(Deserialize)]
 struct PromptPart {
     messages: Option<Vec<ChatMessage>>,
     prompt: Option<String>,
+    #[serde(flatten)]
+    tools: ToolRequest,
 }
 
 #[derive(Serialize)]
@@ -168,6 +173,18 @@ struct GenerateResult {
     gpu: GpuStats,
     /// With `logprobs: true`: one entry per output token (OpenAI `logprobs.content`).
     logprobs: Option<Vec<TokenLogprob>>,
+    /// With a constraining `response_format`: the token masks' count and time.
+    constraint: Option<ConstraintStats>,
+    /// With `tools`: the calls the reply makes (`text` is then the content around them).
+    tool_calls: Option<Vec<ReplyCall>>,
+}
+
+/// A tool call of the reply, with the id OpenAI's `tool_calls[].id` takes.
+#[derive(Serialize)]
+struct ReplyCall {
+    id: String,
+    name: String,
+    arguments: serde_json::Value,
 }
 
 #[derive(Serialize)]
@@ -384,7 +401,7 @@ impl WasmEngine {
         let prompt: PromptPart =
             serde_wasm_bindgen::from_value(input).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
         match &*self.inner.state.borrow() {
-            State::Ready(engine) => Ok(encode(engine, prompt).map_err(|e| js_error(&e))?.len() as u32),
+            State::Ready(engine) => Ok(encode(engine, prompt).map_err(|e| js_error(&e))?.0.len() as u32),
             State::Busy(what) => Err(js_error_named("HearthError", &format!("cannot count tokens while {what}"))),
             _ => Err(js_error_named("HearthError", "no model is loaded: call load() first")),
         }
@@ -440,12 +457,21 @@ fn load_options(options: JsValue) -> Result<LoadOptions, JsValue> {
     serde_wasm_bindgen::from_value(options).map_err(|e| js_error_named("InvalidArgumentError", &format!("load options: {e}")))
 }
 
-/// The prompt's token ids: `messages` through the chat template (with the generation prompt),
-/// or `prompt` as plain text; what `generate` feeds the model and `countTokens` counts.
-fn encode(engine: &Engine, prompt: PromptPart) -> Result<Vec<u32>, Error> {
+/// The prompt's token ids: `messages` through the chat template (with the generation prompt
+/// and the request's tools), or `prompt` as plain text; what `generate` feeds the model and
+/// `countTokens` counts. Also the tool use the request resolves to.
+fn encode(engine: &Engine, prompt: PromptPart) -> Result<(Vec<u32>, Option<ToolUse>), Error> {
     match prompt {
-        PromptPart { messages: Some(m), prompt: None } => engine.encode_chat(&m),
-        PromptPart { messages: None, prompt: Some(p) } => engine.encode_prompt(&p),
+        PromptPart { messages: Some(m), prompt: None, tools } => {
+            let tools = tools.resolve(engine.chat_template.as_ref())?;
+            Ok((engine.encode_chat_with_tools(&m, tools.as_ref())?, tools))
+        }
+        PromptPart { messages: None, prompt: Some(p), tools } => {
+            if tools.tools.is_some() || tools.tool_choice.is_some() {
+                return Err(Error::InvalidArgument("tools and tool_choice are fields of chat requests (messages)".into()));
+            }
+            Ok((engine.encode_prompt(&p)?, None))
+        }
         _ => Err(Error::InvalidArgument("give exactly one of `messages` and `prompt`".into())),
     }
 }
@@ -457,12 +483,23 @@ async fn run_generation(
     prompt: PromptPart,
     on_text: &js_sys::Function,
 ) -> Result<JsValue, JsValue> {
-    let prompt_ids = encode(engine, prompt).map_err(|e| js_error(&e))?;
+    let (prompt_ids, tools) = encode(engine, prompt).map_err(|e| js_error(&e))?;
+    let mut constrained = None;
+    if let Some(t) = &tools {
+        if let Some(format) = t.response_format(params.response_format.as_ref()).map_err(|e| js_error(&e))? {
+            constrained = Some(SamplingParams { response_format: Some(format), ..params.clone() });
+        }
+    }
+    let params = constrained.as_ref().unwrap_or(params);
+    // With tools, the stream shows the content only; the calls come with the result.
+    let mut tool_stream = tools.as_ref().map(ToolUse::stream);
     let mut callback_error = None;
     // The first token is always reported, even with no text yet, so the package can time it.
     let mut first = true;
     let mut forward = |e: Emitted<'_>| {
-        if std::mem::take(&mut first) || !e.text.is_empty() || e.logprobs.is_some() {
+        let shown = tool_stream.as_mut().map(|s| s.push(e.text));
+        let text = shown.as_deref().unwrap_or(e.text);
+        if std::mem::take(&mut first) || !text.is_empty() || e.logprobs.is_some() {
             let logprobs = match e.logprobs.map(to_js).transpose() {
                 Ok(lp) => lp.unwrap_or(JsValue::UNDEFINED),
                 Err(err) => {
@@ -470,7 +507,7 @@ async fn run_generation(
                     return false;
                 }
             };
-            if let Err(err) = on_text.call2(&JsValue::NULL, &JsValue::from_str(e.text), &logprobs) {
+            if let Err(err) = on_text.call2(&JsValue::NULL, &JsValue::from_str(text), &logprobs) {
                 callback_error = Some(err);
                 return false;
             }
@@ -481,9 +518,26 @@ async fn run_generation(
     if let Some(e) = callback_error {
         return Err(e);
     }
+    let (text, tool_calls) = match &tools {
+        Some(t) => {
+            let (content, calls) = t.parse(&g.text);
+            let rest = tool_stream.as_mut().map(|s| s.finish(!calls.is_empty())).unwrap_or_default();
+            if !rest.is_empty() {
+                on_text.call2(&JsValue::NULL, &JsValue::from_str(&rest), &JsValue::UNDEFINED)?;
+            }
+            let calls = calls
+                .into_iter()
+                .map(|c| ReplyCall { id: format!("call_{:016x}", crate::sample::entropy_seed()), name: c.name, arguments: c.arguments })
+                .collect();
+            (content, Some(calls))
+        }
+        None => (g.text, None),
+    };
+    let called = tool_calls.as_ref().is_some_and(|c: &Vec<ReplyCall>| !c.is_empty());
     to_js(&GenerateResult {
-        text: g.text,
+        text,
         finish_reason: match g.finish_reason {
+            FinishReason::Stop if called => "tool_calls",
             FinishReason::Stop => "stop",
             FinishReason::Length => "length",
             FinishReason::Aborted => "abort",
@@ -498,6 +552,8 @@ async fn run_generation(
         prefill_ms: g.prefill_seconds * 1000.0,
         gpu: g.gpu,
         logprobs: g.logprobs,
+        constraint: g.constraint,
+        tool_calls,
     })
 }
 

@@ -12,6 +12,7 @@ use crate::model::{GpuStats, Logits, MAX_DECODE_CHAIN, Model, ModelStream};
 use crate::sample::{Sampler, SamplingParams, StopChecker, StopReason};
 use crate::structured::{Constraint, ConstraintStats, Grammars};
 use crate::tokenizer::Tokenizer;
+use crate::tools::ToolUse;
 pub use logprobs::{TokenLogprob, TopLogprob};
 pub use perplexity::{Perplexity, perplexity};
 pub use utf8_stream::Utf8Stream;
@@ -83,8 +84,21 @@ pub struct Engine {
 
 /// `Engine::encode_chat` without a model on the GPU (the CLI's `tokenize --messages`).
 pub fn encode_chat(tokenizer: &Tokenizer, template: Option<&ChatTemplate>, messages: &[ChatMessage]) -> Result<Vec<u32>> {
+    encode_chat_with_tools(tokenizer, template, messages, None)
+}
+
+/// `encode_chat` with the request's tools rendered by the template (its `tools` variable).
+pub fn encode_chat_with_tools(
+    tokenizer: &Tokenizer,
+    template: Option<&ChatTemplate>,
+    messages: &[ChatMessage],
+    tools: Option<&ToolUse>,
+) -> Result<Vec<u32>> {
     let template = template.ok_or_else(|| Error::ChatTemplate("this model has no chat template (tokenizer.chat_template)".into()))?;
-    let prompt = template.render(messages, true)?;
+    let prompt = match tools {
+        Some(t) => template.render_with_tools(messages, t.tools(), true)?,
+        None => template.render(messages, true)?,
+    };
     tokenizer.encode(&prompt, false)
 }
 
@@ -129,6 +143,12 @@ impl Engine {
     /// adding BOS again (templates write `bos_token` themselves, as in transformers).
     pub fn encode_chat(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
         encode_chat(&self.tokenizer, self.chat_template.as_ref(), messages)
+    }
+
+    /// `encode_chat` for a request with tools (`ToolRequest::resolve` against this engine's
+    /// template gives `tools`).
+    pub fn encode_chat_with_tools(&self, messages: &[ChatMessage], tools: Option<&ToolUse>) -> Result<Vec<u32>> {
+        encode_chat_with_tools(&self.tokenizer, self.chat_template.as_ref(), messages, tools)
     }
 
     /// The request's constraint (`response_format`), if any; the first one builds the

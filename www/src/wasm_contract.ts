@@ -5,18 +5,29 @@ import type { AdapterInfo, ModelInfo, ModelPlan, SamplingParams, TokenLogprob } 
 
 /** The body `WasmEngine.generate` accepts: exactly one of messages / prompt, plus sampling. */
 export interface WasmGenerateRequest extends SamplingParams {
-  messages?: { role: string; content: string }[];
+  messages?: WireMessage[];
+  tools?: unknown[];
+  tool_choice?: unknown;
   prompt?: string;
   logprobs?: boolean;
   top_logprobs?: number;
 }
 
 /** What a prompt is made of: chat messages (through the template) or plain text. */
-export type WasmPromptInput = { messages: { role: string; content: string }[] } | { prompt: string };
+export type WasmPromptInput = { messages: WireMessage[]; tools?: unknown[]; tool_choice?: unknown } | { prompt: string };
+
+/** A chat message as Rust's ChatMessage reads it (src/chat/mod.rs). */
+export interface WireMessage {
+  role: string;
+  content: string | null;
+  tool_calls?: { id?: string; type: 'function'; function: { name: string; arguments: string } }[];
+  tool_call_id?: string;
+  name?: string;
+}
 
 export interface WasmGenerateResult {
   text: string;
-  finish_reason: 'stop' | 'length' | 'abort';
+  finish_reason: 'stop' | 'length' | 'abort' | 'tool_calls';
   prompt_tokens: number;
   completion_tokens: number;
   prompt_ids: number[];
@@ -29,6 +40,10 @@ export interface WasmGenerateResult {
   gpu: GpuStats;
   /** With `logprobs: true`: one entry per output token; else null. */
   logprobs: TokenLogprob[] | null;
+  /** With a constraining `response_format`: the token masks (src/structured). */
+  constraint: { masks: number; mask_ms_median: number; mask_ms_max: number; mask_ms_total: number } | null;
+  /** With `tools`: the reply's calls (`text` is the content around them); else null. */
+  tool_calls: { id: string; name: string; arguments: unknown }[] | null;
 }
 
 /** The Rust `GpuStats` (src/model/stats.rs): GPU work counters. */
