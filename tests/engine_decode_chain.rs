@@ -271,7 +271,12 @@ fn json_schema_output_parses_equals_the_cpu_sampler_and_takes_one_token_per_roun
     let prompt = e.encode_chat(&[hearth::chat::ChatMessage::user("Describe a person as JSON.")]).unwrap();
     for (name, params) in [("person", sampled(120)), ("numbers", greedy(60)), ("list", sampled(60))] {
         let params = constrained(schema_format(name), params);
-        let one = assert_same(&mut e, &prompt, &params, None);
+        // GPU == CPU (and the caches after) once; the other schemas on the GPU path alone.
+        let one = if name == "person" {
+            assert_same(&mut e, &prompt, &params, None)
+        } else {
+            run(&mut e, MAX_DECODE_CHAIN, &prompt, &params, None).0
+        };
         assert_eq!(one.finish_reason, FinishReason::Stop, "{name}: {:?}", one.text);
         let value: serde_json::Value = serde_json::from_str(&one.text).unwrap_or_else(|err| panic!("{name}: {err}: {:?}", one.text));
         let object = if name == "list" { value[0].clone() } else { value };

@@ -2,6 +2,8 @@
 //!
 //! - **Hermes** (Qwen2.5, Qwen3, Hermes, and any template that shows `<tool_call>`): each call
 //!   is `<tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call>`, after optional text.
+//!   A reply that is only the JSON object, without the tags, counts too: Qwen2.5-Coder-0.5B
+//!   answers "What is the weather in Paris?" with the bare `{"name": "get_weather", ...}`.
 //! - **Llama 3.x JSON** (Llama 3.1 / 3.2 templates: "Respond in the format {\"name\": function
 //!   name, \"parameters\": dictionary of argument name and its value}"): the whole reply is
 //!   one such object, possibly after `<|python_tag|>`.
@@ -35,17 +37,18 @@ impl ToolFormat {
         }
     }
 
-    /// Where a reply's tool calls start: the text before is content. For Hermes the first
-    /// `<tool_call>`; for Llama 3.x the reply's first non-space character when it opens a JSON
-    /// object or the python tag (else the reply is content).
+    /// Where a reply's tool calls start: the text before is content. The reply's first
+    /// non-space character when it opens a JSON object (or, for Llama 3.x, the python tag);
+    /// for Hermes also the first `<tool_call>`.
     pub fn calls_start(self, text: &str) -> Option<usize> {
+        let start = text.len() - text.trim_start().len();
+        let rest = &text[start..];
+        if rest.starts_with('{') || self == ToolFormat::Llama3Json && rest.starts_with(PYTHON_TAG) {
+            return Some(start);
+        }
         match self {
             ToolFormat::Hermes => text.find(HERMES_OPEN),
-            ToolFormat::Llama3Json => {
-                let start = text.len() - text.trim_start().len();
-                let rest = &text[start..];
-                (rest.starts_with('{') || rest.starts_with(PYTHON_TAG)).then_some(start)
-            }
+            ToolFormat::Llama3Json => None,
         }
     }
 
@@ -54,15 +57,16 @@ impl ToolFormat {
     /// whitespace included (the content before calls is trimmed). `at_start`: nothing was
     /// streamed yet (Llama 3.x calls can only start the reply).
     pub fn held(self, pending: &str, at_start: bool) -> usize {
-        let held = match self {
-            ToolFormat::Hermes => (1..=pending.len().min(HERMES_OPEN.len()))
+        let t = pending.trim_start();
+        let held = if at_start && (t.is_empty() || self == ToolFormat::Llama3Json && PYTHON_TAG.starts_with(t)) {
+            pending.len()
+        } else if self == ToolFormat::Hermes {
+            (1..=pending.len().min(HERMES_OPEN.len()))
                 .filter(|&n| pending.is_char_boundary(pending.len() - n) && HERMES_OPEN.starts_with(&pending[pending.len() - n..]))
                 .max()
-                .unwrap_or(0),
-            ToolFormat::Llama3Json => {
-                let t = pending.trim_start();
-                if at_start && PYTHON_TAG.starts_with(t) { pending.len() } else { 0 }
-            }
+                .unwrap_or(0)
+        } else {
+            0
         };
         let before = &pending[..pending.len() - held];
         pending.len() - before.trim_end().len()
@@ -73,8 +77,9 @@ impl ToolFormat {
     pub fn parse(self, text: &str, names: &[&str]) -> (String, Vec<ParsedCall>) {
         let Some(start) = self.calls_start(text) else { return (text.to_string(), Vec::new()) };
         let calls = match self {
-            ToolFormat::Hermes => parse_hermes(&text[start..]),
-            ToolFormat::Llama3Json => parse_llama3(&text[start..]),
+            ToolFormat::Hermes if text[start..].starts_with(HERMES_OPEN) => parse_hermes(&text[start..]),
+            ToolFormat::Hermes => parse_json_calls(&text[start..], "arguments"),
+            ToolFormat::Llama3Json => parse_json_calls(&text[start..], "parameters"),
         };
         match calls {
             Some(calls) if !calls.is_empty() && calls.iter().all(|c| names.contains(&c.name.as_str())) => {
@@ -131,8 +136,9 @@ fn parse_hermes(mut text: &str) -> Option<Vec<ParsedCall>> {
     }
 }
 
-/// One `{"name", "parameters"}` object, or a few separated by `;` (as Llama 3.2 may write).
-fn parse_llama3(text: &str) -> Option<Vec<ParsedCall>> {
+/// One `{"name", "parameters" | "arguments"}` object, or a few separated by `;` (as Llama
+/// 3.2 may write), after an optional python tag.
+fn parse_json_calls(text: &str, args_key: &str) -> Option<Vec<ParsedCall>> {
     let mut rest = text.trim_start();
     rest = rest.strip_prefix(PYTHON_TAG).unwrap_or(rest);
     let mut calls = Vec::new();
@@ -145,7 +151,7 @@ fn parse_llama3(text: &str) -> Option<Vec<ParsedCall>> {
             rest = rest.strip_prefix(';')?.trim_start();
         }
         let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
-        calls.push(call_from(values.next()?.ok()?, "parameters")?);
+        calls.push(call_from(values.next()?.ok()?, args_key)?);
         rest = &rest[values.byte_offset()..];
     }
 }
@@ -191,6 +197,10 @@ mod tests {
             assert_eq!(h.parse(text, &["get_weather", "now"]), (text.to_string(), vec![]), "{text}");
         }
         assert_eq!(h.parse("Just text.", &["now"]), ("Just text.".to_string(), vec![]));
+        // The bare object, as Qwen2.5-Coder-0.5B writes it.
+        let bare = " {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}";
+        assert_eq!(h.parse(bare, &["get_weather"]).1, [call("get_weather", json!({"city": "Paris"}))]);
+        assert_eq!(h.parse("{\"answer\": 42}", &["get_weather"]).1, vec![]);
     }
 
     #[test]
@@ -211,6 +221,7 @@ mod tests {
         assert_eq!(h.held("<", true), 1);
         assert_eq!(h.held("a < b", false), 0);
         assert_eq!(h.held("line\n\n", false), 2);
+        assert_eq!(h.held(" \n", true), 2, "a reply may still open with a bare call");
         let l = ToolFormat::Llama3Json;
         assert_eq!(l.held("  ", true), 2);
         assert_eq!(l.held("<|python", true), 8);

@@ -70,6 +70,9 @@ mod tests {
         let out = stream(ToolFormat::Hermes, &["a <", "b", " c"], false);
         assert_eq!(out.concat(), "a <b c");
         assert_eq!(out[0], "a");
+        // A bare call object is held too; JSON that is no call comes out at the end.
+        assert_eq!(stream(ToolFormat::Hermes, &["{\"name\"", ": 1}"], true).concat(), "");
+        assert_eq!(stream(ToolFormat::Hermes, &["{\"a\"", ": 1}"], false), ["", "", "{\"a\": 1}"]);
     }
 
     #[test]
