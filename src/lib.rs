@@ -16,5 +16,6 @@ pub mod tokenizer;
 pub mod tools;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+pub mod wire;
 
 pub use error::{Error, Result};

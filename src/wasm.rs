@@ -16,44 +16,20 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::chat::{ChatMessage, ChatTemplate};
-use crate::engine::{Emitted, Engine, FinishReason, TokenLogprob};
-use crate::error::Error;
+use crate::engine::{Emitted, Engine};
+use crate::error::{Error, ErrorKind};
 use crate::gguf::{GgufHeader, Parsed};
 use crate::gpu::{GpuContext, GpuOptions};
 use crate::inspect::ModelSummary;
 use crate::model::{DeviceLimits, GpuStats, LoadProgress, ModelOptions, ModelStream};
 use crate::sample::SamplingParams;
-use crate::structured::ConstraintStats;
 use crate::tools::{ToolRequest, ToolUse};
-
-/// The JS error class name for each kind of failure (www/src/errors.ts has the classes).
-fn error_name(e: &Error) -> &'static str {
-    match e {
-        Error::NotGguf { .. }
-        | Error::UnsupportedGgufVersion { .. }
-        | Error::Truncated { .. }
-        | Error::Corrupt { .. }
-        | Error::TooLarge { .. }
-        | Error::MissingMetadata { .. }
-        | Error::MetadataType { .. }
-        | Error::MetadataValue { .. }
-        | Error::MissingTensor { .. }
-        | Error::Tokenizer(_) => "ModelFormatError",
-        Error::UnsupportedModel { .. } | Error::UnsupportedTensorType { .. } => "UnsupportedModelError",
-        Error::NoGpu { .. } => "WebGPUUnavailableError",
-        Error::OutOfMemory { .. } => "OutOfMemoryError",
-        Error::DeviceLost { .. } => "DeviceLostError",
-        Error::InvalidArgument(_) => "InvalidArgumentError",
-        Error::DoesNotFit { .. } => "ModelTooLargeError",
-        Error::ContextWindowExceeded { .. } => "ContextWindowExceededError",
-        _ => "HearthError",
-    }
-}
+use crate::wire::GenerateResult;
 
 /// A JS `Error` whose `name` tells its kind, with the figures a page acts on as fields
 /// (www/src/errors.ts rebuilds the class from them).
 fn js_error(e: &Error) -> JsValue {
-    let err = js_error_named(error_name(e), &e.to_string());
+    let err = js_error_named(e.kind().name(), &e.to_string());
     let fields: Vec<(&str, JsValue)> = match e {
         Error::DoesNotFit { largest_context, .. } => {
             vec![("largestContext", largest_context.map_or(JsValue::NULL, JsValue::from))]
@@ -81,7 +57,7 @@ fn js_error_named(name: &str, message: &str) -> JsValue {
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_error_named("HearthError", &format!("converting a result to JS: {e}")))
+        .map_err(|e| js_error_named(ErrorKind::HearthError.name(), &format!("converting a result to JS: {e}")))
 }
 
 enum State {
@@ -107,7 +83,7 @@ impl Inner {
     fn take(&self, doing: &'static str) -> Result<State, JsValue> {
         let mut state = self.state.borrow_mut();
         if let State::Busy(what) = *state {
-            return Err(js_error_named("HearthError", &format!("cannot {doing} while {what} (one operation at a time)")));
+            return Err(js_error_named(ErrorKind::HearthError.name(), &format!("cannot {doing} while {what} (one operation at a time)")));
         }
         Ok(std::mem::replace(&mut *state, State::Busy(doing)))
     }
@@ -117,7 +93,7 @@ impl Inner {
     fn take_as<T>(&self, doing: &'static str, wrong_state: &str, pick: impl FnOnce(State) -> Result<T, State>) -> Result<T, JsValue> {
         pick(self.take(doing)?).map_err(|state| {
             self.put(state);
-            js_error_named("InvalidArgumentError", wrong_state)
+            js_error_named(ErrorKind::InvalidArgumentError.name(), wrong_state)
         })
     }
 
@@ -156,38 +132,6 @@ struct PromptPart {
 }
 
 #[derive(Serialize)]
-struct GenerateResult {
-    text: String,
-    finish_reason: &'static str,
-    prompt_tokens: usize,
-    completion_tokens: usize,
-    prompt_ids: Vec<u32>,
-    ids: Vec<u32>,
-    prefill_tok_s: f64,
-    decode_tok_s: f64,
-    decode_round_trips: usize,
-    /// The prefill pass alone; the package measures time to first token from the request's
-    /// arrival (queueing, template, tokenisation and the worker hop included).
-    prefill_ms: f64,
-    /// The generation's GPU work (round trips, bytes read back, host encode time, ...).
-    gpu: GpuStats,
-    /// With `logprobs: true`: one entry per output token (OpenAI `logprobs.content`).
-    logprobs: Option<Vec<TokenLogprob>>,
-    /// With a constraining `response_format`: the token masks' count and time.
-    constraint: Option<ConstraintStats>,
-    /// With `tools`: the calls the reply makes (`text` is then the content around them).
-    tool_calls: Option<Vec<ReplyCall>>,
-}
-
-/// A tool call of the reply, with the id OpenAI's `tool_calls[].id` takes.
-#[derive(Serialize)]
-struct ReplyCall {
-    id: String,
-    name: String,
-    arguments: serde_json::Value,
-}
-
-#[derive(Serialize)]
 struct LoadedModel {
     #[serde(flatten)]
     summary: ModelSummary,
@@ -205,7 +149,7 @@ impl WasmEngine {
         let options: CreateOptions = if options.is_undefined() || options.is_null() {
             CreateOptions::default()
         } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?
+            serde_wasm_bindgen::from_value(options).map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?
         };
         let gpu_options = GpuOptions { max_storage_binding: options.max_storage_binding_bytes, tuning: None };
         let ctx = GpuContext::new(gpu_options).await.map_err(|e| js_error(&e))?;
@@ -245,7 +189,7 @@ impl WasmEngine {
     #[wasm_bindgen(js_name = beginLoad)]
     pub fn begin_load(&self, total_bytes: f64, options: JsValue) -> Result<(), JsValue> {
         if !(total_bytes.is_finite() && total_bytes >= 0.0) {
-            return Err(js_error_named("InvalidArgumentError", &format!("total size {total_bytes} is not a byte count")));
+            return Err(js_error_named(ErrorKind::InvalidArgumentError.name(), &format!("total size {total_bytes} is not a byte count")));
         }
         let options = load_options(options)?;
         self.inner.take("start a load")?;
@@ -335,7 +279,7 @@ impl WasmEngine {
                 Ok((summary, engine)) => {
                     let Some(summary) = summary else {
                         inner.put(State::Empty);
-                        return Err(js_error_named("ModelFormatError", "the GGUF header never completed"));
+                        return Err(js_error_named(ErrorKind::ModelFormatError.name(), "the GGUF header never completed"));
                     };
                     let info = LoadedModel {
                         summary,
@@ -379,10 +323,10 @@ impl WasmEngine {
         // `interrupt()` that JS sends right after this call must still count.
         inner.interrupt.set(false);
         future_to_promise(async move {
-            let params: SamplingParams =
-                serde_wasm_bindgen::from_value(request.clone()).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
-            let prompt: PromptPart =
-                serde_wasm_bindgen::from_value(request).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
+            let params: SamplingParams = serde_wasm_bindgen::from_value(request.clone())
+                .map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?;
+            let prompt: PromptPart = serde_wasm_bindgen::from_value(request)
+                .map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?;
             let mut engine = inner.take_as("generate", "generate before a model finished loading", |s| match s {
                 State::Ready(x) => Ok(x),
                 other => Err(other),
@@ -399,11 +343,11 @@ impl WasmEngine {
     #[wasm_bindgen(js_name = countTokens)]
     pub fn count_tokens(&self, input: JsValue) -> Result<u32, JsValue> {
         let prompt: PromptPart =
-            serde_wasm_bindgen::from_value(input).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
+            serde_wasm_bindgen::from_value(input).map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?;
         match &*self.inner.state.borrow() {
             State::Ready(engine) => Ok(encode(engine, prompt).map_err(|e| js_error(&e))?.0.len() as u32),
-            State::Busy(what) => Err(js_error_named("HearthError", &format!("cannot count tokens while {what}"))),
-            _ => Err(js_error_named("HearthError", "no model is loaded: call load() first")),
+            State::Busy(what) => Err(js_error_named(ErrorKind::HearthError.name(), &format!("cannot count tokens while {what}"))),
+            _ => Err(js_error_named(ErrorKind::HearthError.name(), "no model is loaded: call load() first")),
         }
     }
 
@@ -454,7 +398,8 @@ fn load_options(options: JsValue) -> Result<LoadOptions, JsValue> {
     if options.is_undefined() || options.is_null() {
         return Ok(LoadOptions::default());
     }
-    serde_wasm_bindgen::from_value(options).map_err(|e| js_error_named("InvalidArgumentError", &format!("load options: {e}")))
+    serde_wasm_bindgen::from_value(options)
+        .map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &format!("load options: {e}")))
 }
 
 /// The prompt's token ids: `messages` through the chat template (with the generation prompt
@@ -518,43 +463,14 @@ async fn run_generation(
     if let Some(e) = callback_error {
         return Err(e);
     }
-    let (text, tool_calls) = match &tools {
-        Some(t) => {
-            let (content, calls) = t.parse(&g.text);
-            let rest = tool_stream.as_mut().map(|s| s.finish(!calls.is_empty())).unwrap_or_default();
-            if !rest.is_empty() {
-                on_text.call2(&JsValue::NULL, &JsValue::from_str(&rest), &JsValue::UNDEFINED)?;
-            }
-            let calls = calls
-                .into_iter()
-                .map(|c| ReplyCall { id: format!("call_{:016x}", crate::sample::entropy_seed()), name: c.name, arguments: c.arguments })
-                .collect();
-            (content, Some(calls))
+    let replies = tools.as_ref().map(|t| t.parse(&g.text));
+    if let Some((_, calls)) = &replies {
+        let rest = tool_stream.as_mut().map(|s| s.finish(!calls.is_empty())).unwrap_or_default();
+        if !rest.is_empty() {
+            on_text.call2(&JsValue::NULL, &JsValue::from_str(&rest), &JsValue::UNDEFINED)?;
         }
-        None => (g.text, None),
-    };
-    let called = tool_calls.as_ref().is_some_and(|c: &Vec<ReplyCall>| !c.is_empty());
-    to_js(&GenerateResult {
-        text,
-        finish_reason: match g.finish_reason {
-            FinishReason::Stop if called => "tool_calls",
-            FinishReason::Stop => "stop",
-            FinishReason::Length => "length",
-            FinishReason::Aborted => "abort",
-        },
-        prompt_tokens: g.prompt_ids.len(),
-        completion_tokens: g.ids.len(),
-        prompt_ids: g.prompt_ids,
-        ids: g.ids,
-        prefill_tok_s: g.prefill_tok_s,
-        decode_tok_s: g.decode_tok_s,
-        decode_round_trips: g.decode_round_trips,
-        prefill_ms: g.prefill_seconds * 1000.0,
-        gpu: g.gpu,
-        logprobs: g.logprobs,
-        constraint: g.constraint,
-        tool_calls,
-    })
+    }
+    to_js(&GenerateResult::new(g, replies))
 }
 
 /// Rust panics show in the browser console with their message (once per module).

@@ -49,6 +49,7 @@ pub struct Constraint {
 
 /// The cost of a request's masks, for `Generation` (and `hearth generate --json`).
 #[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ConstraintStats {
     pub masks: usize,
     pub mask_ms_median: f64,

@@ -1,6 +1,8 @@
 // The public shapes: what goes into an engine and what comes out. Requests and results follow
 // the OpenAI chat/completions API so code written for it reads the same here.
 
+import type { ReplyFinish } from './generated/wire.js';
+
 /** Where a model comes from: a URL (fetched, cached) or a local file (never cached). */
 export type ModelSource = string | URL | File | Blob;
 
@@ -286,7 +288,8 @@ export interface CompletionRequestStreaming extends CompletionRequestBase {
 export type CompletionRequest = CompletionRequestNonStreaming | CompletionRequestStreaming;
 
 /** 'abort': stopped by `interrupt()`. (An AbortSignal rejects with AbortError instead.) */
-export type FinishReason = 'stop' | 'length' | 'abort' | 'tool_calls';
+/** Generated from the Rust `ReplyFinish` (src/wire.rs). */
+export type FinishReason = ReplyFinish;
 
 export interface CompletionUsage {
   prompt_tokens: number;
