@@ -161,11 +161,11 @@ export function registerStructuredTests(ctx) {
     console.log(`structured: SmolLM2 native ${JSON.stringify(g.text)}, mask median ${g.constraint.mask_ms_median.toFixed(3)} ms`);
   });
 
-  test('tools: required and named calls come back as OpenAI tool_calls (also streamed), equal to the native CLI', async () => {
+  test('tools: required and named calls come back as OpenAI tool_calls (also streamed); a tool result goes back in', async () => {
     const got = await ctx.page.evaluate(
       async ({ messages, tools }) => {
         const base = { messages, tools, temperature: 1, seed: 3, max_tokens: 60 };
-        const required = await tiny.chat.completions.create({ ...base, tool_choice: 'required', return_token_ids: true });
+        const required = await tiny.chat.completions.create({ ...base, tool_choice: 'required' });
         const chunks = [];
         const named = { type: 'function', function: { name: 'set_alarm' } };
         for await (const c of await tiny.chat.completions.create({ ...base, tool_choice: named, stream: true })) chunks.push(c);
@@ -197,17 +197,6 @@ export function registerStructuredTests(ctx) {
 
     assert.equal(got.next.finish_reason, 'length', 'the turn after the tool result generates');
     assert.ok(got.counts.tools > got.counts.plain + 100, JSON.stringify(got.counts));
-
-    const native = cliGenerate({
-      model: TINY_CHAT,
-      prompt: 'Weather in Paris?',
-      chat: true,
-      chatTemplateFile: QWEN3_TEMPLATE,
-      maxTokens: 60,
-      extraArgs: ['--tools', fixture('structured', 'tools.json'), '--tool-choice', 'required', '--temperature', '1', '--seed', '3'],
-    });
-    assert.deepEqual(choice.token_ids, native.ids);
-    assert.equal(native.tool_calls[0].name, choice.message.tool_calls[0].function.name);
   });
 
   test('tools: bad tools, choices and tool messages are InvalidArgumentErrors naming the field', async () => {
