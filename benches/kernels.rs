@@ -8,8 +8,10 @@
 //!                                     --vocab 49152 --layers 30 --ctx 256 --format Q4_1 --head-format Q8_0
 //!                                     --tokens 1,128 --only matmul
 //!                                     --wg 16 --rows-decode 4 --rows-prefill 8 --tokens-prefill 2
-//!                                     --attention-per-query 1]
-//! (the last line overrides the device's Tuning, to compare kernel shapes).
+//!                                     --attention-per-query 1
+//!                                     --tune attention_split_max=32,matmul_decode_workgroup_size=64]
+//! (the last two lines override the device's Tuning, to compare kernel shapes; `--tune`
+//! takes `hearth --tune`'s key=value list of `Tuning` fields).
 
 use std::time::Instant;
 
@@ -43,6 +45,8 @@ struct Shape {
     /// Only kernels whose name contains this.
     only: String,
     tuning: Vec<(String, u32)>,
+    /// `Tuning::with_overrides` spec, applied after `tuning`.
+    tune: String,
 }
 
 fn parse_args() -> Shape {
@@ -60,6 +64,7 @@ fn parse_args() -> Shape {
         tokens: vec![1, 128],
         only: String::new(),
         tuning: Vec::new(),
+        tune: String::new(),
     };
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let dtype = |name: &str| {
@@ -81,6 +86,7 @@ fn parse_args() -> Shape {
             "--head-format" => s.head_format = dtype(value),
             "--tokens" => s.tokens = value.split(',').map(|t| t.parse().expect("--tokens 1,128")).collect(),
             "--only" => s.only = value.to_string(),
+            "--tune" => s.tune = value.to_string(),
             "--wg" | "--rows-decode" | "--rows-prefill" | "--tokens-prefill" | "--attention-per-query" => {
                 s.tuning.push((pair[0].clone(), n()))
             }
@@ -147,13 +153,14 @@ fn main() {
     for (option, v) in &s.tuning {
         let t = &mut ctx.tuning;
         match option.as_str() {
-            "--wg" => t.matmul_workgroup_size = *v,
+            "--wg" => (t.matmul_decode_workgroup_size, t.matmul_prefill_workgroup_size) = (*v, *v),
             "--rows-decode" => t.matmul_decode_rows_per_thread = *v,
             "--rows-prefill" => t.matmul_prefill_rows_per_thread = *v,
             "--tokens-prefill" => t.matmul_prefill_tokens = *v,
             _ => t.attention_thread_per_query = *v != 0,
         }
     }
+    ctx.tuning = ctx.tuning.with_overrides(&s.tune).unwrap_or_else(|e| panic!("--tune: {e}"));
     let p = PipelineCache::default();
     println!(
         "device: {}; {:?}; model shape d={} ff={} heads={}/{} head_dim={} vocab={} layers={} ctx={} {}/{}",
@@ -234,6 +241,7 @@ fn main() {
             head_dim: s.head_dim,
             n_rot: s.head_dim,
             style: RopeStyle::Normal,
+            mscale: 1.0,
             n_ctx: s.ctx,
             kv: KvPrecision::F16,
         };
@@ -245,7 +253,7 @@ fn main() {
             ("rmsnorm", b(Box::pin(rmsnorm(&ctx, &p, &x, &norm_w, &h, &step, rows, 1e-5))), 2 * l, 0),
             ("matmul qkv", bv(Box::pin(matmul(&ctx, &p, &w_qkv, &h, &qkv, &step, batch))), l, bytes(&w_qkv)),
             ("rope_store", b(Box::pin(rope_store(&ctx, &p, &qkv, None, &freqs, &q, &k_cache, &v_cache, &step, rope_shape))), l, 0),
-            ("attention", b(Box::pin(attention(&ctx, &p, &q, &k_cache, &v_cache, &att, &step, shape, n))), l, 0),
+            ("attention", bv(Box::pin(attention(&ctx, &p, &q, &k_cache, &v_cache, &att, &step, shape, n))), l, 0),
             ("matmul o + residual", bv(Box::pin(matmul_with(&ctx, &p, &wo, &att, &x, &step, batch, residual))), l, bytes(&wo)),
             (
                 "matmul gate_up + swiglu",

@@ -5,7 +5,7 @@
 // Decode is the n_tokens = 1 case (TOKENS_PER_GROUP = 1).
 //
 // Assembled after generated constants (src/gpu/pipelines.rs):
-//   WG                threads per workgroup (16 or 64): CPU-like devices do better with
+//   WG                threads per workgroup (16 to 256): CPU-like devices do better with
 //                     small workgroups (less padding past the last row, better balance);
 //   THREADS_PER_ROW   threads sharing one row (1, 2, 4, ... WG): 1 suits CPU-like devices
 //                     such as lavapipe, 16 suits GPUs, where neighbouring threads should
@@ -33,32 +33,10 @@
 // repeat the last one and write nothing): CPU-like devices then run the loops without
 // per-lane masks and unroll the inner ones, keeping the accumulators in registers.
 //
-// Bindings:
-//   w: [rows × cols] in the format's GPU layout (one part of a possibly split matrix)
-//   x: [n_tokens × x_stride] f32 read as vec4 (x_stride and cols multiples of 32)
-//   y: [n_tokens × y_stride] f32, this part writes columns y_row_offset .. + rows
-//   bias: [y_row_offset + rows] f32 (BIAS only)
+// Bindings: shaders/matmul_bindings.wgsl (assembled in front of this file).
 // Dispatch: groups = ceil(rows / ROWS_PER_GROUP) split as (x, y) with x <= 65535,
 //           z = ceil(n_tokens / TOKENS_PER_GROUP), n_tokens = step.n_tokens (or 1 if one_row).
 
-struct Params {
-    rows: u32,
-    cols: u32,
-    one_row: u32, // 1: a single row of x and y whatever the batch (the last token's logits)
-    x_stride: u32,
-    y_stride: u32,
-    y_row_offset: u32,
-    glu_rows: u32, // GLU: where the up rows start in w (the gate rows are 0 .. rows)
-    _pad2: u32,
-}
-
-@group(0) @binding(0) var<storage, read> w: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-@group(0) @binding(4) var<uniform> step: Step;
-
-const HALVES: u32 = select(1u, 2u, GLU != 0u);
 const OUT_ROWS: u32 = ROWS_PER_THREAD / HALVES; // output rows per thread
 const ROWS_PER_GROUP: u32 = WG / THREADS_PER_ROW * OUT_ROWS;
 const TILE: u32 = ROWS_PER_THREAD * TOKENS_PER_GROUP;

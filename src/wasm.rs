@@ -18,7 +18,7 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::chat::{ChatMessage, ChatTemplate};
 use crate::engine::{Emitted, Engine};
 use crate::error::{Error, ErrorKind};
-use crate::gguf::{GgufHeader, Parsed};
+use crate::gguf::{GgufHeader, Parsed, split};
 use crate::gpu::{GpuContext, GpuOptions};
 use crate::inspect::ModelSummary;
 use crate::model::{DeviceLimits, GpuStats, LoadProgress, ModelOptions, ModelStream};
@@ -217,6 +217,66 @@ impl WasmEngine {
         to_js(&plan)
     }
 
+    /// A shard's place in a sharded model, from `prefix`, its first bytes (`file_len` in all):
+    /// `{needBytes}` while the prefix ends inside the header, else `{dataOffset, splitCount,
+    /// splitNo}` (a file that is not split: count 1, number 0). The package reads the first
+    /// shard's header with it to learn how many shards to fetch.
+    #[wasm_bindgen(js_name = shardHeader)]
+    pub fn shard_header(&self, prefix: Vec<u8>, file_len: f64) -> Result<JsValue, JsValue> {
+        let file_len = (file_len.is_finite() && file_len >= 0.0).then_some(file_len as u64);
+        let header = match GgufHeader::parse(&prefix, file_len).map_err(|e| js_error(&e))? {
+            Parsed::NeedMore { total_bytes } => return to_js(&serde_json::json!({ "needBytes": total_bytes })),
+            Parsed::Complete(header) => header,
+        };
+        let count = split::split_count(&header.metadata).map_err(|e| js_error(&e))?;
+        let no = header.metadata.opt_u32(split::SPLIT_NO_KEY).map_err(|e| js_error(&e))?.unwrap_or(0);
+        to_js(&serde_json::json!({ "dataOffset": header.data_offset, "splitCount": count, "splitNo": no }))
+    }
+
+    /// Starts loading a model split into shards (dropping any loaded model): `headers[i]` holds
+    /// the first bytes of shard i, its whole header, `lens[i]` its length and `names[i]` a name
+    /// for errors. The shards' headers are joined (src/gguf/split.rs: one model, in order, no
+    /// tensor twice), the model is checked against the device and its weights allocated; then
+    /// `pushChunk` takes each shard's bytes from its `dataOffset` to its end, shard after shard.
+    #[wasm_bindgen(js_name = beginShardedLoad)]
+    pub fn begin_sharded_load(&self, headers: Vec<js_sys::Uint8Array>, lens: Vec<f64>, names: Vec<String>, options: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let options = load_options(options)?;
+            let joined = join_shards(&headers, &lens, names)?;
+            inner.take("start a load")?;
+            let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
+            match ModelStream::with_header(&inner.ctx, joined.header, joined.len, model_options).await {
+                Ok(stream) => {
+                    inner.progress.set(stream.progress());
+                    inner.put(State::Loading(Box::new(stream)));
+                    Ok(JsValue::from(joined.len as f64))
+                }
+                Err(e) => {
+                    inner.put(State::Empty);
+                    Err(js_error(&e))
+                }
+            }
+        })
+    }
+
+    /// Fit before fetch for a sharded model: `plan` over the shards' joined headers (arguments
+    /// as `beginShardedLoad`'s).
+    #[wasm_bindgen(js_name = planShards)]
+    pub fn plan_shards(
+        &self,
+        headers: Vec<js_sys::Uint8Array>,
+        lens: Vec<f64>,
+        names: Vec<String>,
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let options = load_options(options)?;
+        let joined = join_shards(&headers, &lens, names)?;
+        let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
+        let plan = crate::model::plan(&joined.header, DeviceLimits::of(&self.inner.ctx), model_options).map_err(|e| js_error(&e))?;
+        to_js(&plan)
+    }
+
     /// Feeds the next bytes of the file (in order, any size). A failure ends the load.
     #[wasm_bindgen(js_name = pushChunk)]
     pub fn push_chunk(&self, chunk: Vec<u8>) -> Promise {
@@ -392,6 +452,29 @@ impl WasmEngine {
         let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
         buffer.byte_length() as f64
     }
+}
+
+/// The shards' headers (each shard's first bytes, its header complete), lengths and names, joined
+/// into one model's (src/gguf/split.rs).
+fn join_shards(headers: &[js_sys::Uint8Array], lens: &[f64], names: Vec<String>) -> Result<split::Joined, JsValue> {
+    if headers.len() != lens.len() || headers.len() != names.len() {
+        return Err(js_error_named(ErrorKind::InvalidArgumentError.name(), "one header, length and name per shard"));
+    }
+    let mut shards = Vec::with_capacity(headers.len());
+    for ((bytes, len), name) in headers.iter().zip(lens).zip(names) {
+        if !(len.is_finite() && *len >= 0.0) {
+            return Err(js_error_named(ErrorKind::InvalidArgumentError.name(), &format!("{name}: size {len} is not a byte count")));
+        }
+        let header = match GgufHeader::parse(&bytes.to_vec(), Some(*len as u64)).map_err(|e| js_error(&e))? {
+            Parsed::Complete(header) => header,
+            Parsed::NeedMore { total_bytes } => {
+                let msg = format!("{name}: its header needs the first {total_bytes} bytes, {} were given", bytes.length());
+                return Err(js_error_named(ErrorKind::InvalidArgumentError.name(), &msg));
+            }
+        };
+        shards.push(split::Shard { name, header, len: *len as u64 });
+    }
+    split::join(&shards).map_err(|e| js_error(&e))
 }
 
 fn load_options(options: JsValue) -> Result<LoadOptions, JsValue> {

@@ -2,6 +2,8 @@
 //! (position pos = pos0 + t) of head h attends, with softmax(scale · q·k), to the cached
 //! positions max(0, pos + 1 - window) ..= pos of kv head h / (n_heads / n_kv_heads).
 //! Cache rows the query must not see hold large "poison" values, so any leak is obvious.
+//! Every kernel variant: a workgroup per query, a thread per query, and split-K attention
+//! (partial softmaxes of key ranges, then a merge) cut into ranges of every kind.
 //! Both cache precisions: for the f16 cache, keys and values are rounded to f16 before upload
 //! and the reference uses those rounded values (what the cache holds; the kernel widens them
 //! exactly).
@@ -10,7 +12,7 @@ mod common;
 
 use common::kernels::{f16_pairs, read_tensor, round_f16, step_buffer, submit, tensor, words_buffer, zeros};
 use hearth::gpu::{GpuOptions, PipelineCache, Tuning};
-use hearth::kernels::attention::{AttentionShape, attention};
+use hearth::kernels::attention::{AttentionShape, SPLIT_MAX_TOKENS, attention};
 use hearth::kernels::kv::KvPrecision;
 
 #[derive(Clone, Copy, Debug)]
@@ -86,7 +88,24 @@ fn attention_matches_f64_reference() {
     }
 }
 
+/// Split-K attention, for the batches it serves (up to SPLIT_MAX_TOKENS queries): the GPU
+/// tuning's ranges; three ranges per query (up to 1,334 keys each, so a range spans many
+/// 64-key tiles and its running max moves between them); and up to 256 ranges of at least
+/// one key (single-key ranges at short contexts, and more ranges than keys). One cache
+/// precision each, to keep CI short: the precisions differ only in the loads, which the other
+/// kernels' cases cover for both.
+#[test]
+fn split_attention_matches_f64_reference() {
+    let gpu = (Tuning::GPU.attention_split_max, Tuning::GPU.attention_split_min_keys, KvPrecision::F16);
+    for (max, min_keys, kv) in [gpu, (3, 1, KvPrecision::F32), (256, 1, KvPrecision::F16)] {
+        let tuning = Tuning { attention_split_max: max, attention_split_min_keys: min_keys, ..Tuning::CPU };
+        let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+        check_cases(&ctx, kv);
+    }
+}
+
 fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision) {
+    let split = ctx.tuning.attention_split_max > 0;
     let cache = PipelineCache::default();
     let mut rng = common::Rng(0xa77e);
     let case = |n_heads, n_kv_heads, head_dim, window, pos0, n_tokens| Case { n_heads, n_kv_heads, head_dim, window, pos0, n_tokens };
@@ -116,8 +135,13 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision) {
         case(9, 3, 64, 0, 4000, 1),
         // Window of exactly one key: only the token itself.
         case(2, 2, 64, 1, 10, 3),
+        // An odd head size (24 vec4s: split attention's value pass leaves threads idle) and
+        // the largest batch split attention takes.
+        case(6, 2, 96, 0, 130, 2),
+        case(9, 3, 64, 0, 57, SPLIT_MAX_TOKENS),
     ];
-    for c in cases {
+    // Split attention serves small batches only; larger ones are the other kernels' cases.
+    for c in cases.into_iter().filter(|c| !split || c.n_tokens <= SPLIT_MAX_TOKENS) {
         let (nh, hd) = (c.n_heads as usize, c.head_dim as usize);
         let kv_stride = c.n_kv_heads as usize * hd;
         let n_ctx = (c.pos0 + c.n_tokens) as usize + 5;
@@ -147,7 +171,8 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision) {
         let out = zeros(ctx, "out", rows, width);
         let step = step_buffer(ctx, c.pos0, c.n_tokens);
         let d = pollster::block_on(attention(ctx, &cache, &qb, &kb, &vb, &out, &step, shape, c.n_tokens)).unwrap();
-        submit(ctx, c.n_tokens, &[d]);
+        assert_eq!(d.len(), if split { 2 } else { 1 }, "split attention is a partial pass and a merge");
+        submit(ctx, c.n_tokens, &d);
         let got = read_tensor(ctx, &out);
         let (want, tol) = reference(&q, &k, &v, c, scale);
 
@@ -162,7 +187,13 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision) {
             worst = worst.max(diff / e);
             assert!(diff <= e, "{c:?}: out[{i}] (token {}, head {}) = {g}, want {w} (tolerance {e:.2e})", i / (nh * hd), i / hd % nh);
         }
-        eprintln!("{c:?} ({}, {kv:?}): worst error {:.1}% of the bound", ctx.tuning.attention_thread_per_query, worst * 100.0);
+        let t = ctx.tuning;
+        let variant = if split {
+            format!("split {} / {}", t.attention_split_max, t.attention_split_min_keys)
+        } else {
+            format!("thread per query {}", t.attention_thread_per_query)
+        };
+        eprintln!("{c:?} ({variant}, {kv:?}): worst error {:.1}% of the bound", worst * 100.0);
     }
 }
 
@@ -182,4 +213,11 @@ fn unsupported_shapes_are_errors() {
         let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &t, &b, &b, &t, &step, shape, 1));
         assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{shape:?} was accepted");
     }
+    // More split ranges than the merge takes.
+    let tuning = Tuning { attention_split_max: 257, ..Tuning::GPU };
+    let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+    let (b, t, step) = (ctx.f32_buffer("b", 16), zeros(&ctx, "t", 1, 4), step_buffer(&ctx, 0, 1));
+    let shape = AttentionShape { n_heads: 1, n_kv_heads: 1, head_dim: 4, window: 0, scale: 1.0, kv: KvPrecision::F16 };
+    let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &t, &b, &b, &t, &step, shape, 1));
+    assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "257 split ranges were accepted");
 }

@@ -1,5 +1,6 @@
-//! shaders/matmul.wgsl for every weight format against the CPU reference dequantiser
-//! (itself checked against the `gguf` Python package in tests/quant_dequantize.rs).
+//! shaders/matmul.wgsl and the register-tiled shaders/gemm.wgsl (batches, where the tuning
+//! asks for it: the GPU tuning does) for every weight format against the CPU reference
+//! dequantiser (itself checked against the `gguf` Python package in tests/quant_dequantize.rs).
 //! Weights are real blocks from the quant fixtures, tiled into matrices whose row and
 //! column counts are not multiples of the workgroup size.
 
@@ -93,12 +94,23 @@ fn every_tile_shape_gives_the_same_result() {
     // Workgroup size, threads per row, rows per thread and tokens per workgroup change how
     // the work is split, never the result: the extremes and mixes of each, on a format with
     // one chunk per block (Q4_1), one with eight (Q6_K) and a float format (F16).
-    let tiles =
-        [(64, 1, 1, 1), (16, 1, 2, 4), (16, 1, 8, 2), (64, 1, 16, 32), (16, 2, 4, 8), (64, 16, 1, 8), (16, 16, 4, 2), (64, 64, 2, 8)];
+    let tiles = [
+        (64, 1, 1, 1),
+        (16, 1, 2, 4),
+        (16, 1, 8, 2),
+        (64, 1, 16, 32),
+        (16, 2, 4, 8),
+        (64, 16, 1, 8),
+        (16, 16, 4, 2),
+        (64, 64, 2, 8),
+        (256, 64, 1, 8),
+    ];
     for (workgroup_size, threads_per_row, rows_per_thread, tokens) in tiles {
         let tuning = Tuning {
-            matmul_workgroup_size: workgroup_size,
-            matmul_threads_per_row: threads_per_row,
+            matmul_decode_workgroup_size: workgroup_size,
+            matmul_prefill_workgroup_size: workgroup_size,
+            matmul_decode_threads_per_row: threads_per_row,
+            matmul_prefill_threads_per_row: threads_per_row,
             matmul_decode_rows_per_thread: rows_per_thread,
             matmul_prefill_rows_per_thread: rows_per_thread,
             matmul_prefill_tokens: tokens,
@@ -115,12 +127,41 @@ fn every_tile_shape_gives_the_same_result() {
     }
 }
 
+/// The register-tiled GEMM (shaders/gemm.wgsl, batches only) with tiles of every kind: the
+/// GPU tuning's is in `matmul_matches_cpu_reference_for_every_format`; here one thread per
+/// output (256 threads), tall thin threads in a 16-thread workgroup, and the largest staged
+/// tiles WebGPU allows (16 KiB), on a format with one chunk per block (Q4_1), one with eight
+/// (Q6_K) and a float format (F16).
 #[test]
-fn tunings_that_are_not_powers_of_two_are_errors() {
+fn every_gemm_tile_gives_the_same_result() {
+    for (tile_rows, tile_tokens, thread_rows, thread_tokens) in [(16, 16, 1, 1), (32, 8, 8, 2), (64, 64, 8, 8)] {
+        let tuning = Tuning {
+            matmul_gemm: true,
+            matmul_gemm_tile_rows: tile_rows,
+            matmul_gemm_tile_tokens: tile_tokens,
+            matmul_gemm_thread_rows: thread_rows,
+            matmul_gemm_thread_tokens: thread_tokens,
+            ..Tuning::CPU
+        };
+        let ctx = gpu_with_tuning(tuning);
+        for dtype in [DType::Q4_1, DType::Q6_K, DType::F16] {
+            check(&ctx, dtype, &format!("gemm {tile_rows}x{tile_tokens} tiles, {thread_rows}x{thread_tokens} per thread"));
+        }
+    }
+}
+
+#[test]
+fn tunings_outside_the_kernel_shapes_are_errors() {
     for bad in [
         Tuning { matmul_prefill_rows_per_thread: 3, ..Tuning::CPU },
-        Tuning { matmul_workgroup_size: 32, ..Tuning::CPU },
-        Tuning { matmul_threads_per_row: 64, ..Tuning::CPU }, // more than the workgroup of 16
+        Tuning { matmul_decode_workgroup_size: 48, ..Tuning::CPU },
+        Tuning { matmul_prefill_workgroup_size: 512, ..Tuning::CPU }, // past WebGPU's 256 per workgroup
+        Tuning { matmul_prefill_threads_per_row: 64, ..Tuning::CPU }, // more than the workgroup of 16
+        Tuning { matmul_decode_threads_per_row: 32, ..Tuning::CPU },
+        Tuning { matmul_gemm_tile_rows: 96, ..Tuning::GPU },
+        Tuning { matmul_gemm_thread_tokens: 64, ..Tuning::GPU }, // more than the tile's 32
+        Tuning { matmul_gemm_tile_rows: 128, matmul_gemm_tile_tokens: 64, ..Tuning::GPU }, // 24 KiB staged
+        Tuning { matmul_gemm_thread_rows: 1, matmul_gemm_thread_tokens: 1, ..Tuning::GPU }, // 2,048 threads
     ] {
         let ctx = gpu_with_tuning(bad);
         let w = GpuMatrix::upload(&ctx, "w", DType::Q8_0, 4, 32, &tiled_matrix(DType::Q8_0, 4, 32)).unwrap();
@@ -180,14 +221,19 @@ fn matrices_split_across_bindings_give_the_same_result() {
 /// of them together have run 65,535 iterations (see kernels::attention::PER_QUERY_MAX_HEAD_DIM);
 /// a thread walking a long row with the CPU tuning's 16-row × 2-token tile must stay below it.
 /// (Q2_K and Q3_K failed here on prefill until their load_chunk loops got constant bounds.)
+/// The GEMM (the GPU tuning's tile, batches only) walks the row's 448 chunks with constant
+/// inner loops, likewise.
 #[test]
 fn long_rows_are_not_cut_short() {
-    let ctx = gpu_with_tuning(Tuning::CPU);
     let cols = 14_336;
-    for dtype in DType::ALL {
-        for tokens in [1, 3] {
-            let (got, want, scale) = run_matmul(&ctx, dtype, 20, cols, tokens);
-            assert_close(&format!("{dtype} 20x{cols}x{tokens} cpu tuning"), &got, &want, &scale);
+    let gemm = Tuning { matmul_gemm: true, ..Tuning::GPU };
+    for (name, tuning, batches) in [("cpu tuning", Tuning::CPU, &[1, 3][..]), ("gemm", gemm, &[3])] {
+        let ctx = gpu_with_tuning(tuning);
+        for dtype in DType::ALL {
+            for &tokens in batches {
+                let (got, want, scale) = run_matmul(&ctx, dtype, 20, cols, tokens);
+                assert_close(&format!("{dtype} 20x{cols}x{tokens} {name}"), &got, &want, &scale);
+            }
         }
     }
 }

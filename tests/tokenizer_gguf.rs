@@ -372,3 +372,26 @@ fn json_schema_masks_over_real_vocabularies() {
         );
     }
 }
+
+/// The tiny family models' tokenizers (byte-level BPEs trained for the test, each with its
+/// family's pre-tokenizer: qwen2, llama-bpe, and gpt-4o for Phi-4-mini) give llama.cpp's ids
+/// for every curated string (scripts/fixtures/tiny_families.py; transformers' tokenizers agree).
+#[test]
+fn tiny_family_tokenizers_match_llama_cpp() {
+    let mut bad = Vec::new();
+    for name in ["tiny-qwen3", "tiny-smollm3", "tiny-llama3", "tiny-phi3"] {
+        let file = GgufFile::open(common::fixture_path(&format!("tiny/{name}.gguf"))).expect("open model");
+        let tok = Tokenizer::from_gguf(&file.header().metadata).expect("build tokenizer");
+        let fx = common::read_fixture_json(&format!("tiny/{name}.json"));
+        let cases = fx["tokenize"].as_array().expect("tokenize cases");
+        assert_eq!(cases.len(), 38, "{name}: fixture is stale");
+        for case in cases {
+            let text = case["text"].as_str().unwrap();
+            let got = tok.encode(text, true).expect("encode");
+            if got != ids(&case["ids"]) {
+                bad.push(format!("{name} {text:?}\n  llama.cpp: {}\n  hearth:    {got:?}", case["ids"]));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+}

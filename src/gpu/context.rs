@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
+use crate::gpu::Tuning;
 
 /// Options for opening the GPU.
 #[derive(Clone, Debug, Default)]
@@ -15,73 +16,6 @@ pub struct GpuOptions {
     /// Kernel shapes to use instead of the ones chosen for the device (tests use this to
     /// run every variant on whatever device they have).
     pub tuning: Option<Tuning>,
-}
-
-/// Kernel shapes chosen for the device at hand.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tuning {
-    /// Threads per workgroup in shaders/matmul.wgsl (16 or 64). CPU-like devices run a
-    /// workgroup on one core: small ones waste less past the last row and spread better.
-    pub matmul_workgroup_size: u32,
-    /// Threads that share one matrix row in shaders/matmul.wgsl (a power of two, at most
-    /// the workgroup size). CPU-like devices (lavapipe, SwiftShader) run a workgroup as SIMD
-    /// lanes and pay per workgroup, so one row per thread is fastest; GPUs want neighbouring
-    /// threads on neighbouring bytes.
-    pub matmul_threads_per_row: u32,
-    /// Rows each thread computes in a single-token matmul (decode).
-    pub matmul_decode_rows_per_thread: u32,
-    /// Rows each thread computes in a batched matmul (prefill).
-    pub matmul_prefill_rows_per_thread: u32,
-    /// The most tokens one matmul workgroup computes (a power of two).
-    pub matmul_prefill_tokens: u32,
-    /// shaders/attention.wgsl: a thread per query (`per_query`, no barriers) rather than a
-    /// workgroup per query (`main`), for heads of up to 64 dims (see
-    /// `kernels::attention::PER_QUERY_MAX_HEAD_DIM`).
-    pub attention_thread_per_query: bool,
-    /// shaders/rope_store.wgsl: a workgroup per (token, head), its threads sharing the head's
-    /// elements (`per_head`), rather than a thread per (token, head) walking all of them
-    /// (`main`). Measured on an H200 (Gemma 3's heads of 256 with q/k norms): a thread per
-    /// head took 175 µs per decode dispatch, 3.2 of the 8 ms a token's dispatches took.
-    pub rope_store_workgroup_per_head: bool,
-}
-
-impl Tuning {
-    /// CPU-like devices: measured with `cargo bench --bench kernels` on lavapipe (2 cores,
-    /// SmolLM2 shapes). There every storage-buffer load is a per-lane gather, so each thread
-    /// keeps a tile of several rows (× tokens) in registers to reuse every activation it
-    /// loads: 8 rows for decode (matmuls + lm_head 43 ms CPU per token, against 51 with 4
-    /// rows and 64 with 2), 16 rows × 2 tokens for prefill (3.7 s CPU for the matmuls of a
-    /// 128-token prompt, against 4.1 s with 8 × 2, 4.8 s with 8 × 4 and 5.3 s with 8 × 1),
-    /// in workgroups of 16 (less padding past the last row: SmolLM2's q, o and down 20-25%
-    /// faster than with 64). GPUs keep the shapes that suit them (no GPU measurement here):
-    /// 16 threads per row, one row per thread, 8 tokens, workgroups of 64.
-    pub fn for_device(info: &wgpu::AdapterInfo) -> Tuning {
-        // Browsers report little about the adapter: a software one shows as a fallback
-        // adapter (device type Cpu) or by name.
-        let name = info.name.to_lowercase();
-        let cpu = info.device_type == wgpu::DeviceType::Cpu || ["swiftshader", "llvmpipe", "lavapipe"].iter().any(|n| name.contains(n));
-        if cpu { Tuning::CPU } else { Tuning::GPU }
-    }
-
-    pub const CPU: Tuning = Tuning {
-        matmul_workgroup_size: 16,
-        matmul_threads_per_row: 1,
-        matmul_decode_rows_per_thread: 8,
-        matmul_prefill_rows_per_thread: 16,
-        matmul_prefill_tokens: 2,
-        attention_thread_per_query: true,
-        rope_store_workgroup_per_head: false,
-    };
-
-    pub const GPU: Tuning = Tuning {
-        matmul_workgroup_size: 64,
-        matmul_threads_per_row: 16,
-        matmul_decode_rows_per_thread: 1,
-        matmul_prefill_rows_per_thread: 1,
-        matmul_prefill_tokens: 8,
-        attention_thread_per_query: false,
-        rope_store_workgroup_per_head: true,
-    };
 }
 
 /// Optional capabilities, decided once from the adapter.

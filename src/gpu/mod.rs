@@ -3,8 +3,10 @@
 mod context;
 mod pipelines;
 mod readback;
+mod tuning;
 mod weights;
 
-pub use context::{GpuContext, GpuFeatures, GpuOptions, Tuning};
+pub use context::{GpuContext, GpuFeatures, GpuOptions};
 pub use pipelines::{ElementwiseOp, Kernel, MatmulEpilogue, PipelineCache};
+pub use tuning::Tuning;
 pub use weights::{GpuMatrix, WeightPart};

@@ -24,6 +24,16 @@ pub enum Kernel {
         tokens_per_group: u32,
         epilogue: MatmulEpilogue,
     },
+    /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in this
+    /// format: tiles of weight rows × tokens per workgroup, and per thread.
+    Gemm {
+        dtype: DType,
+        tile_rows: u32,
+        tile_tokens: u32,
+        thread_rows: u32,
+        thread_tokens: u32,
+        epilogue: MatmulEpilogue,
+    },
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
     RmsNorm,
@@ -43,6 +53,16 @@ pub enum Kernel {
         head_dim: u32,
         thread_per_query: bool,
         kv: KvPrecision,
+    },
+    /// Split-K attention's first pass (shaders/attention_split.wgsl): partial softmaxes of
+    /// key ranges, for heads of this size over a cache of this precision.
+    AttentionSplit {
+        head_dim: u32,
+        kv: KvPrecision,
+    },
+    /// Split-K attention's merge of the partials (shaders/attention_split_merge.wgsl).
+    AttentionSplitMerge {
+        head_dim: u32,
     },
     Elementwise(ElementwiseOp),
     Argmax,
@@ -117,10 +137,15 @@ impl Kernel {
             Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, epilogue } => {
                 format!("matmul_{dtype}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{}", epilogue.label())
             }
+            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, epilogue } => {
+                format!("gemm_{dtype}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}{}", epilogue.label())
+            }
             Kernel::Embed(d) => format!("embed_{d}"),
             Kernel::Attention { head_dim, thread_per_query, kv } => {
                 format!("attention_d{head_dim}_{}_{kv:?}", if thread_per_query { "per_query" } else { "per_workgroup" })
             }
+            Kernel::AttentionSplit { head_dim, kv } => format!("attention_split_d{head_dim}_{kv:?}"),
+            Kernel::AttentionSplitMerge { head_dim } => format!("attention_split_merge_d{head_dim}"),
             Kernel::RopeStore { kv, per_head_workgroup } => format!("rope_store_{kv:?}{}", if per_head_workgroup { "_wg" } else { "" }),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
@@ -131,9 +156,11 @@ impl Kernel {
     /// and embeddings (their cost depends on it).
     pub fn kind(self) -> String {
         match self {
-            Kernel::Matmul { dtype, .. } => format!("matmul {dtype}"),
+            Kernel::Matmul { dtype, .. } | Kernel::Gemm { dtype, .. } => format!("matmul {dtype}"),
             Kernel::Embed(d) => format!("embed {d}"),
-            Kernel::Attention { .. } => "attention".into(),
+            // The split pass is attention's work; the merge is the cost of splitting.
+            Kernel::Attention { .. } | Kernel::AttentionSplit { .. } => "attention".into(),
+            Kernel::AttentionSplitMerge { .. } => "attention merge".into(),
             Kernel::RopeStore { .. } => "rope_store".into(),
             Kernel::ResidualNorm => "residual_norm".into(),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
@@ -155,10 +182,13 @@ impl Kernel {
         matches!(
             self,
             Kernel::Matmul { .. }
+                | Kernel::Gemm { .. }
                 | Kernel::RmsNorm
                 | Kernel::ResidualNorm
                 | Kernel::RopeStore { .. }
                 | Kernel::Attention { .. }
+                | Kernel::AttentionSplit { .. }
+                | Kernel::AttentionSplitMerge { .. }
                 | Kernel::Elementwise(_)
                 | Kernel::Argmax
         )
@@ -180,7 +210,18 @@ impl Kernel {
                 ) + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::wgsl(dtype)
+                    + include_str!("../../shaders/matmul_bindings.wgsl")
                     + include_str!("../../shaders/matmul.wgsl")
+            }
+            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, epilogue } => {
+                format!(
+                    "const TILE_ROWS: u32 = {tile_rows}u;\nconst TILE_TOKENS: u32 = {tile_tokens}u;\n\
+                     const THREAD_ROWS: u32 = {thread_rows}u;\nconst THREAD_TOKENS: u32 = {thread_tokens}u;\n"
+                ) + &epilogue.wgsl()
+                    + include_str!("../../shaders/activation.wgsl")
+                    + &quant::shader::wgsl(dtype)
+                    + include_str!("../../shaders/matmul_bindings.wgsl")
+                    + include_str!("../../shaders/gemm.wgsl")
             }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
@@ -188,6 +229,17 @@ impl Kernel {
             Kernel::RopeStore { kv, .. } => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
             Kernel::Attention { head_dim, kv, .. } => {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n") + kv.wgsl() + include_str!("../../shaders/attention.wgsl")
+            }
+            Kernel::AttentionSplit { head_dim, kv } => {
+                format!("const HEAD_DIM: u32 = {head_dim}u;\n")
+                    + kv.wgsl()
+                    + include_str!("../../shaders/attention_split_range.wgsl")
+                    + include_str!("../../shaders/attention_split.wgsl")
+            }
+            Kernel::AttentionSplitMerge { head_dim } => {
+                format!("const HEAD_DIM: u32 = {head_dim}u;\n")
+                    + include_str!("../../shaders/attention_split_range.wgsl")
+                    + include_str!("../../shaders/attention_split_merge.wgsl")
             }
             Kernel::Elementwise(_) => {
                 include_str!("../../shaders/activation.wgsl").to_string() + include_str!("../../shaders/elementwise.wgsl")

@@ -1,5 +1,8 @@
-//! Launcher for shaders/attention.wgsl (causal grouped-query attention over the cache).
+//! Causal grouped-query attention over the cache: shaders/attention.wgsl (a workgroup or a
+//! thread per query), or for small batches on GPUs the split-K pair in
+//! src/kernels/attention_split.rs, as the tuning says.
 
+use super::attention_split::attention_split;
 use super::kv::KvPrecision;
 use super::tensor::Tensor;
 use super::{Dispatch, uniform};
@@ -44,6 +47,14 @@ pub struct AttentionShape {
 /// tests/gpu_attention.rs checks both entry points past those lengths.
 pub const PER_QUERY_MAX_HEAD_DIM: u32 = 64;
 
+/// The largest batch that takes split-K attention where the tuning asks for it
+/// (`Tuning::attention_split_max`): decode, and chunks of a few tokens. Larger batches have
+/// n_heads × n_tokens workgroups already, and their partial records would take
+/// n_tokens × n_heads × ranges × (head_dim + 4) floats.
+pub const SPLIT_MAX_TOKENS: u32 = 8;
+
+/// The dispatches of one attention layer for batches of up to `max_tokens` queries: one, or
+/// two for split-K attention (the partial pass and its merge).
 #[allow(clippy::too_many_arguments)]
 pub async fn attention(
     ctx: &GpuContext,
@@ -55,7 +66,7 @@ pub async fn attention(
     step: &wgpu::Buffer,
     shape: AttentionShape,
     max_tokens: u32,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     let n_tokens = max_tokens;
     let AttentionShape { n_heads, n_kv_heads, head_dim, .. } = shape;
     if head_dim == 0 || head_dim > 256 || head_dim % 4 != 0 || n_kv_heads == 0 || n_heads % n_kv_heads != 0 {
@@ -68,17 +79,15 @@ pub async fn attention(
     if k_cache.size() != v_cache.size() {
         return Err(Error::InvalidArgument(format!("attention {shape:?}: key and value caches of different sizes")));
     }
+    let inputs = [q.binding(), k_cache.as_entire_binding(), v_cache.as_entire_binding()];
+    if ctx.tuning.attention_split_max > 0 && max_tokens <= SPLIT_MAX_TOKENS {
+        return attention_split(ctx, cache, inputs, out, step, shape, max_tokens).await;
+    }
     let params = Params { n_heads, n_kv_heads, window: shape.window, scale: shape.scale, ..Default::default() };
     let u = uniform(ctx, &params);
-    let resources = [
-        q.binding(),
-        k_cache.as_entire_binding(),
-        v_cache.as_entire_binding(),
-        out.binding(),
-        u.as_entire_binding(),
-        step.as_entire_binding(),
-    ];
+    let [q, k, v] = inputs;
+    let resources = [q, k, v, out.binding(), u.as_entire_binding(), step.as_entire_binding()];
     let thread_per_query = ctx.tuning.attention_thread_per_query && head_dim <= PER_QUERY_MAX_HEAD_DIM;
     let grid = move |n: u32| if thread_per_query { [(n * n_heads).div_ceil(64), 1, 1] } else { [n_heads, n, 1] };
-    Dispatch::per_batch(ctx, cache, Kernel::Attention { head_dim, thread_per_query, kv: shape.kv }, &resources, grid).await
+    Ok(vec![Dispatch::per_batch(ctx, cache, Kernel::Attention { head_dim, thread_per_query, kv: shape.kv }, &resources, grid).await?])
 }

@@ -1,14 +1,16 @@
 //! Launcher for shaders/matmul.wgsl: `y[t, :] = W · x[t, :]` for a quantised `W`, with the
 //! epilogues that save the dispatches after it: a bias, the residual add, the gated FFN
-//! activation of a [gate; up] matrix.
+//! activation of a [gate; up] matrix. Batches go through the register-tiled GEMM
+//! (shaders/gemm.wgsl, src/kernels/gemm.rs) where the tuning asks for it.
 
+use super::gemm::GemmTile;
 use super::tensor::Tensor;
 use super::{BatchRows, Dispatch, split_groups, uniform};
 use crate::error::{Error, Result};
 use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, Kernel, MatmulEpilogue, PipelineCache, Tuning};
 
 wgsl_struct! {
-    /// Mirrors `struct Params` in shaders/matmul.wgsl.
+    /// Mirrors `struct Params` in shaders/matmul_bindings.wgsl (matmul.wgsl and gemm.wgsl).
     pub(crate) struct Params {
         rows: u32,
         cols: u32,
@@ -99,19 +101,27 @@ pub async fn matmul_with(
             return Err(Error::InvalidArgument(format!("{kernel_name}: a {}-byte bias for outputs up to column {}", b.size(), need / 4)));
         }
     }
-    let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
-    if epilogue.glu.is_some() {
-        // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
-        tile.rows_per_thread = tile.rows_per_thread.max(2);
-    }
     let halves = if epilogue.glu.is_some() { 2 } else { 1 };
-    let kernel = Kernel::Matmul {
-        dtype: w.dtype,
-        workgroup_size: tile.workgroup_size,
-        threads_per_row: tile.threads_per_row,
-        rows_per_thread: tile.rows_per_thread,
-        tokens_per_group: tile.tokens_per_group,
-        epilogue: MatmulEpilogue { bias: epilogue.bias.is_some(), accumulate: epilogue.accumulate, glu: epilogue.glu },
+    let kernel_epilogue = MatmulEpilogue { bias: epilogue.bias.is_some(), accumulate: epilogue.accumulate, glu: epilogue.glu };
+    // The kernel, and the outputs and tokens one of its workgroups computes.
+    let (kernel, rows_per_group, tokens_per_group) = if ctx.tuning.matmul_gemm && n_tokens > 1 {
+        let tile = GemmTile::from_tuning(&ctx.tuning, epilogue.glu.is_some(), &ctx.limits)?;
+        (tile.kernel(w.dtype, kernel_epilogue), tile.tile_rows / halves, tile.tile_tokens)
+    } else {
+        let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
+        if epilogue.glu.is_some() {
+            // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
+            tile.rows_per_thread = tile.rows_per_thread.max(2);
+        }
+        let kernel = Kernel::Matmul {
+            dtype: w.dtype,
+            workgroup_size: tile.workgroup_size,
+            threads_per_row: tile.threads_per_row,
+            rows_per_thread: tile.rows_per_thread,
+            tokens_per_group: tile.tokens_per_group,
+            epilogue: kernel_epilogue,
+        };
+        (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
     };
     let mut out = Vec::new();
     for part in &w.parts {
@@ -127,14 +137,12 @@ pub async fn matmul_with(
             ..Default::default()
         };
         let u = uniform(ctx, &params);
-        let rows_per_group = tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves);
         let (gx, gy) = split_groups(part_outputs.div_ceil(rows_per_group));
         let mut resources =
             vec![part.buffer.as_entire_binding(), x.binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
         if let Some(b) = epilogue.bias {
             resources.push(b.as_entire_binding());
         }
-        let tokens_per_group = tile.tokens_per_group;
         let grid = move |n: u32| [gx, gy, rows.rows(n).div_ceil(tokens_per_group)];
         out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);
     }
@@ -154,21 +162,34 @@ impl Tile {
     /// of two no larger than the batch needs (few shader variants; a batch of 3 uses 4).
     fn for_batch(t: &Tuning, n_tokens: u32) -> Result<Tile> {
         let pow2 = |v: u32, max: u32| v.is_power_of_two() && v <= max;
-        if ![16, 64].contains(&t.matmul_workgroup_size)
-            || !pow2(t.matmul_threads_per_row, t.matmul_workgroup_size)
+        // 256 threads is WebGPU's default limit per workgroup.
+        let workgroup = |v: u32| (16..=256).contains(&v) && v.is_power_of_two();
+        if !workgroup(t.matmul_decode_workgroup_size)
+            || !workgroup(t.matmul_prefill_workgroup_size)
+            || !pow2(t.matmul_decode_threads_per_row, t.matmul_decode_workgroup_size)
+            || !pow2(t.matmul_prefill_threads_per_row, t.matmul_prefill_workgroup_size)
             || !pow2(t.matmul_decode_rows_per_thread, 16)
             || !pow2(t.matmul_prefill_rows_per_thread, 16)
             || !pow2(t.matmul_prefill_tokens, 32)
         {
             return Err(Error::InvalidArgument(format!(
-                "matmul tuning {t:?}: workgroups of 16 or 64, and powers of two for the rest (at most a workgroup of threads per row, 16 rows, 32 tokens)"
+                "matmul tuning {t:?}: workgroups of 16 to 256 threads, and powers of two for the rest (at most a workgroup of threads per row, 16 rows, 32 tokens)"
             )));
         }
-        let (rows_per_thread, tokens_per_group) = if n_tokens <= 1 {
-            (t.matmul_decode_rows_per_thread, 1)
+        Ok(if n_tokens <= 1 {
+            Tile {
+                workgroup_size: t.matmul_decode_workgroup_size,
+                threads_per_row: t.matmul_decode_threads_per_row,
+                rows_per_thread: t.matmul_decode_rows_per_thread,
+                tokens_per_group: 1,
+            }
         } else {
-            (t.matmul_prefill_rows_per_thread, n_tokens.next_power_of_two().min(t.matmul_prefill_tokens))
-        };
-        Ok(Tile { workgroup_size: t.matmul_workgroup_size, threads_per_row: t.matmul_threads_per_row, rows_per_thread, tokens_per_group })
+            Tile {
+                workgroup_size: t.matmul_prefill_workgroup_size,
+                threads_per_row: t.matmul_prefill_threads_per_row,
+                rows_per_thread: t.matmul_prefill_rows_per_thread,
+                tokens_per_group: n_tokens.next_power_of_two().min(t.matmul_prefill_tokens),
+            }
+        })
     }
 }

@@ -25,8 +25,10 @@ macro_rules! wgsl_struct {
 
 pub mod argmax;
 pub mod attention;
+mod attention_split;
 pub mod elementwise;
 pub mod embed;
+mod gemm;
 pub mod kv;
 #[cfg(test)]
 mod layout;

@@ -6,10 +6,12 @@ mod arena;
 mod config;
 mod decode_chain;
 mod family;
+mod fused;
 mod graph;
 mod kv_cache;
 mod plan;
 mod profile;
+mod rope;
 mod sampling;
 mod stats;
 mod stream;
@@ -30,6 +32,7 @@ use self::arena::Arena;
 use self::decode_chain::DecodeChain;
 use self::graph::{Graph, Shared, context_full};
 use self::kv_cache::KvCache;
+use self::rope::base_inv_freq;
 use self::sampling::Sampling;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PipelineCache};
@@ -123,7 +126,11 @@ impl Model {
         let n_ctx = context_length(ctx, &config, options)?;
         let kv = KvCache::new(ctx, &config, n_ctx, options.kv_precision);
         let step = step_uniform(ctx);
-        let inv_freq_global = ctx.f32_buffer_from("inv_freq", &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale));
+        // The file's per-pair factors applied at load (model/rope.rs), else the plain ones.
+        let inv_freq_global = match &weights.rope_freqs {
+            Some(b) => b.clone(),
+            None => ctx.f32_buffer_from("inv_freq", &base_inv_freq(&config)),
+        };
         let inv_freq_local = match config.family.sliding_window {
             Some(swa) if config.sliding_window > 0 => {
                 ctx.f32_buffer_from("inv_freq_local", &inv_freq(config.n_rot, swa.rope_base, swa.rope_freq_scale))

@@ -11,7 +11,7 @@ use super::config::ModelConfig;
 use super::kv_cache::KvCache;
 use super::{DEFAULT_CONTEXT, KvPrecision, MAX_BATCH, ModelOptions};
 use crate::error::{Error, Result};
-use crate::gguf::GgufHeader;
+use crate::gguf::{GgufHeader, TensorInfo};
 use crate::gpu::{GpuContext, GpuMatrix};
 
 /// The device limits a plan is made against (WebGPU names them the same).
@@ -86,7 +86,7 @@ pub fn plan(header: &GgufHeader, limits: DeviceLimits, options: ModelOptions) ->
     let mut reasons = Vec::new();
 
     let mut weights = WeightSizes { header, limit: per_buffer, bytes: 0, largest: 0 };
-    weights.walk(&cfg)?;
+    weights.walk(&cfg, context_length)?;
     if weights.largest > per_buffer {
         reasons.push(format!(
             "a weight buffer that cannot be split further (one matrix row, or a norm/bias vector) takes {} bytes, \
@@ -185,16 +185,20 @@ struct WeightSizes<'a> {
 }
 
 impl WeightSizes<'_> {
-    fn walk(&mut self, cfg: &ModelConfig) -> Result<()> {
+    fn walk(&mut self, cfg: &ModelConfig, n_ctx: u32) -> Result<()> {
         let (d, q, kv, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff, cfg.vocab);
         let (qk_norm, post_norms) = (cfg.family.qk_norm, cfg.family.post_norms);
         for i in 0..cfg.n_layers {
             let n = |s: &str| format!("blk.{i}.{s}.weight");
             let b = |s: &str| format!("blk.{i}.{s}.bias");
+            let p = super::fused::projections(self.header, cfg, i)?;
             self.vector(d);
-            self.concat_rows(&[(&n("attn_q"), q), (&n("attn_k"), kv), (&n("attn_v"), kv)], d)?;
+            self.concat_rows(&p.qkv, d)?;
             self.matrix(&n("attn_output"), d, q)?;
-            self.concat_opt_vectors(&[(&b("attn_q"), q), (&b("attn_k"), kv), (&b("attn_v"), kv)]);
+            match p.qkv_fused {
+                true => self.opt_vector(&b("attn_qkv"), q + 2 * kv),
+                false => self.concat_opt_vectors(&[(&b("attn_q"), q), (&b("attn_k"), kv), (&b("attn_v"), kv)]),
+            }
             self.opt_vector(&b("attn_output"), d);
             if qk_norm {
                 self.vector(cfg.head_dim);
@@ -204,7 +208,7 @@ impl WeightSizes<'_> {
                 self.vector(d);
             }
             self.vector(d);
-            self.gate_up(&n("ffn_gate"), &n("ffn_up"), ff, d)?;
+            self.gate_up(&p.gate, &p.up, ff, d)?;
             self.matrix(&n("ffn_down"), d, ff)?;
             if post_norms {
                 self.vector(d);
@@ -216,6 +220,9 @@ impl WeightSizes<'_> {
         self.matrix("token_embd.weight", vocab, d)?;
         self.opt_vector("output.bias", vocab);
         self.vector(d);
+        if super::rope::factors_tensor(self.header, cfg, n_ctx).is_some() {
+            self.vector(cfg.n_rot / 2);
+        }
         Ok(())
     }
 
@@ -234,6 +241,10 @@ impl WeightSizes<'_> {
 
     fn matrix(&mut self, name: &str, rows: u32, cols: u32) -> Result<()> {
         let dtype = self.dtype(name)?;
+        self.matrix_parts(name, dtype, rows, cols)
+    }
+
+    fn matrix_parts(&mut self, name: &str, dtype: crate::quant::DType, rows: u32, cols: u32) -> Result<()> {
         for size in self.parts(name, dtype, rows, cols)? {
             self.add(size);
         }
@@ -241,13 +252,12 @@ impl WeightSizes<'_> {
     }
 
     /// As `Loader::concat_rows`: each run of consecutive tensors in one format is one matrix.
-    fn concat_rows(&mut self, tensors: &[(&str, u32)], cols: u32) -> Result<()> {
+    fn concat_rows(&mut self, tensors: &[(TensorInfo, u32)], cols: u32) -> Result<()> {
         let mut runs: Vec<(crate::quant::DType, u32, &str)> = Vec::new();
-        for &(name, rows) in tensors {
-            let dtype = self.dtype(name)?;
+        for (info, rows) in tensors {
             match runs.last_mut() {
-                Some((d, r, _)) if *d == dtype => *r += rows,
-                _ => runs.push((dtype, rows, name)),
+                Some((d, r, _)) if *d == info.dtype => *r += rows,
+                _ => runs.push((info.dtype, *rows, &info.name)),
             }
         }
         for (dtype, rows, name) in runs {
@@ -260,17 +270,16 @@ impl WeightSizes<'_> {
 
     /// As `Loader::gate_up`: one `[2 rows × cols]` matrix when both share a format and it fits
     /// one binding, else two.
-    fn gate_up(&mut self, gate: &str, up: &str, rows: u32, cols: u32) -> Result<()> {
-        let (g, u) = (self.dtype(gate)?, self.dtype(up)?);
-        if g == u {
-            let fused = self.parts(gate, g, 2 * rows, cols)?;
+    fn gate_up(&mut self, gate: &TensorInfo, up: &TensorInfo, rows: u32, cols: u32) -> Result<()> {
+        if gate.dtype == up.dtype {
+            let fused = self.parts(&gate.name, gate.dtype, 2 * rows, cols)?;
             if fused.len() == 1 {
                 self.add(fused[0]);
                 return Ok(());
             }
         }
-        self.matrix(gate, rows, cols)?;
-        self.matrix(up, rows, cols)
+        self.matrix_parts(&gate.name, gate.dtype, rows, cols)?;
+        self.matrix_parts(&up.name, up.dtype, rows, cols)
     }
 
     /// An f32 vector (`GpuContext::f32_buffer`: at least one value).

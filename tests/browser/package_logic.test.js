@@ -453,3 +453,16 @@ test('tool calls: messages with calls and results reach wasm as Rust reads them;
     content: 'Hi',
   });
 });
+
+test('shard URLs follow gguf-split names: the first is recognised, the others derived with query and directory kept', async () => {
+  const { isFirstShard, shardUrls } = await import('../../www/dist/shards.js');
+  assert.equal(isFirstShard('https://h/m/x-00001-of-00003.gguf?v=2'), true);
+  assert.equal(isFirstShard('https://h/m/x-00002-of-00003.gguf'), false);
+  assert.equal(isFirstShard('https://h/m/x.gguf'), false);
+  assert.deepEqual(shardUrls('https://h/m/x-00001-of-00003.gguf?v=2', 3), [
+    'https://h/m/x-00001-of-00003.gguf?v=2',
+    'https://h/m/x-00002-of-00003.gguf?v=2',
+    'https://h/m/x-00003-of-00003.gguf?v=2',
+  ]);
+  assert.throws(() => shardUrls('https://h/m/x.gguf', 3), (e) => e instanceof InvalidArgumentError && /NAME-00001-of-00003/.test(e.message));
+});

@@ -41,6 +41,12 @@ export interface LoadOptions {
    * cannot hold the cache.
    */
   contextLength?: number;
+  /**
+   * The URLs of a sharded model's files, first to last, when they are not named as llama.cpp's
+   * gguf-split names them (`NAME-00001-of-00003.gguf`, ...: then loading the first one finds
+   * the others by itself). Each shard is cached under its own URL.
+   */
+  shards?: string[];
 }
 
 /** Options of `engine.plan`. */
@@ -50,6 +56,8 @@ export interface PlanOptions {
   signal?: AbortSignal;
   /** Read the header from the cache when the model is stored there. Default true. */
   useCache?: boolean;
+  /** A sharded model's files, as `LoadOptions.shards` (a first shard named NAME-00001-of-0000N.gguf finds the others). */
+  shards?: string[];
 }
 
 /**

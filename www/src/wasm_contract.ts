@@ -51,6 +51,16 @@ export interface WasmEngineInstance {
   /** Options are checked against the header as soon as it arrives (pushChunk rejects then). */
   beginLoad(totalBytes: number, options: { contextLength?: number }): void;
   pushChunk(chunk: Uint8Array): Promise<void>;
+  /** A shard's data offset and place in its model, or `{needBytes}` until `prefix` holds its header. */
+  shardHeader(
+    prefix: Uint8Array,
+    fileBytes: number,
+  ): { dataOffset: number; splitCount: number; splitNo: number } | { needBytes: number };
+  /** Joins the shards' headers and allocates the weights; resolves with the joined length.
+   * Then pushChunk takes each shard's bytes from its data offset on, in shard order. */
+  beginShardedLoad(headers: Uint8Array[], lengths: number[], names: string[], options: { contextLength?: number }): Promise<number>;
+  /** `plan` over the shards' joined headers (each header complete). */
+  planShards(headers: Uint8Array[], lengths: number[], names: string[], options: { contextLength?: number }): ModelPlan;
   loadProgress(): WasmLoadProgress;
   finishLoad(chatTemplate?: string): Promise<ModelInfo>;
   isLoaded(): boolean;

@@ -20,6 +20,11 @@ struct Cli {
     /// adapter. Forcing one measures the other shapes on the same device.
     #[arg(long, global = true, value_enum)]
     tuning: Option<TuningChoice>,
+    /// Replace single fields of the kernel shapes, e.g. `matmul_decode_workgroup_size=128,
+    /// matmul_decode_threads_per_row=32` (field names of hearth::gpu::Tuning), on top of `--tuning`
+    /// or the device's choice: sweeps shapes on a GPU without rebuilding.
+    #[arg(long, global = true, value_name = "KEY=VALUE,...")]
+    tune: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,6 +37,8 @@ enum TuningChoice {
 
 /// The `--tuning` choice, read by `load_engine` (set once, before any subcommand runs).
 static TUNING: std::sync::OnceLock<Option<hearth::gpu::Tuning>> = std::sync::OnceLock::new();
+/// The `--tune` overrides, applied to the tuning the device gets.
+static TUNE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
 #[derive(Subcommand)]
 enum Command {
@@ -59,6 +66,7 @@ fn main() -> ExitCode {
         TuningChoice::Gpu => hearth::gpu::Tuning::GPU,
     });
     TUNING.set(tuning).expect("set once");
+    TUNE.set(cli.tune).expect("set once");
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Tokenize(args) => tokenize::run(args),
@@ -87,11 +95,12 @@ fn open_model(path: &std::path::Path) -> Result<hearth::gguf::GgufFile, String> 
 
 /// Opens the GPU with the `--tuning` choice.
 fn open_gpu() -> Result<hearth::gpu::GpuContext, String> {
-    pollster::block_on(hearth::gpu::GpuContext::new(hearth::gpu::GpuOptions {
-        tuning: TUNING.get().copied().flatten(),
-        ..Default::default()
-    }))
-    .map_err(|e| e.to_string())
+    let options = hearth::gpu::GpuOptions { tuning: TUNING.get().copied().flatten(), ..Default::default() };
+    let mut ctx = pollster::block_on(hearth::gpu::GpuContext::new(options)).map_err(|e| e.to_string())?;
+    if let Some(spec) = TUNE.get().cloned().flatten() {
+        ctx.tuning = ctx.tuning.with_overrides(&spec)?;
+    }
+    Ok(ctx)
 }
 
 /// Opens the GPU and loads a model with its tokenizer and chat template.

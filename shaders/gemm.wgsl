@@ -1,0 +1,120 @@
+// Quantised matrix × activations for batches (prefill), register-tiled:
+// y[t, row] = sum_c W[row, c] * x[t, c], with the same bindings, parameters and epilogues
+// as shaders/matmul.wgsl. Why a second kernel: there each workgroup reads the activations of
+// its tokens for a handful of rows, so a 128-token prefill re-reads every activation once per
+// few rows (Qwen2.5's Q5_0/Q4_K matrices took 110-165 ms of a 128-token prefill on an H200).
+// Here a workgroup computes a TILE_ROWS × TILE_TOKENS tile: per 32-column step it
+// dequantises the tile's weights once into workgroup memory (load_chunk) and stages its
+// tokens' activations there once, and each thread multiplies THREAD_ROWS rows by
+// THREAD_TOKENS tokens from them, in registers. Every weight is dequantised once per
+// TILE_TOKENS tokens and every activation loaded once per TILE_ROWS rows.
+//
+// Assembled after generated constants (src/gpu/pipelines.rs):
+//   TILE_ROWS, TILE_TOKENS      weight rows and tokens per workgroup;
+//   THREAD_ROWS, THREAD_TOKENS  weight rows and tokens per thread (dividing the tile's);
+//   BIAS, ACCUMULATE, GLU, bias_at: the epilogue, as in shaders/matmul.wgsl. With GLU the
+//     tile's first TILE_ROWS / 2 weight rows are gate rows and the rest the same outputs'
+//     up rows, and each thread holds both halves of THREAD_ROWS / 2 outputs;
+// then shaders/activation.wgsl, shaders/quant/common.wgsl, the format's snippet and
+// shaders/matmul_bindings.wgsl (parameters and bindings, shared with shaders/matmul.wgsl).
+//
+// Threads: (TILE_ROWS / THREAD_ROWS) × (TILE_TOKENS / THREAD_TOKENS). Thread (ty, tx) owns
+// the tile's outputs ty, ty + TY, ty + 2 TY, ... and tokens tx, tx + TX, ...: interleaved, so
+// that neighbouring threads read neighbouring words of the staged tiles (no bank conflicts).
+// Workgroup memory: (TILE_ROWS + TILE_TOKENS) × 128 bytes (16 KiB is WebGPU's minimum limit).
+// Loop bounds are uniform (the column count) or constant, for barriers and for lavapipe's
+// iteration limit; rows and tokens past the end load the last one and write nothing.
+//
+// Dispatch: as shaders/matmul.wgsl, with TILE_ROWS / HALVES outputs per workgroup and
+// z = ceil(n_tokens / TILE_TOKENS).
+
+const OUT_ROWS: u32 = TILE_ROWS / HALVES;        // outputs per workgroup
+const THREAD_OUTS: u32 = THREAD_ROWS / HALVES;   // outputs per thread
+const TY: u32 = TILE_ROWS / THREAD_ROWS;
+const TX: u32 = TILE_TOKENS / THREAD_TOKENS;
+const WG: u32 = TX * TY;
+const ACC_LEN: u32 = THREAD_ROWS * THREAD_TOKENS;
+
+// The 32-column step's dequantised weights and activations, vec4 k of row (or token) i at
+// [k * TILE_ROWS + i] (or [k * TILE_TOKENS + i]): threads reading consecutive rows or
+// tokens read consecutive vec4s.
+var<workgroup> w_tile: array<vec4<f32>, TILE_ROWS * 8u>;
+var<workgroup> x_tile: array<vec4<f32>, TILE_TOKENS * 8u>;
+
+// The weight row behind slot `s` of the tile (gate rows first, then up rows, with GLU).
+fn weight_row(out0: u32, s: u32) -> u32 {
+    return min(out0 + s % OUT_ROWS, p.rows - 1u) + (s / OUT_ROWS) * p.glu_rows;
+}
+
+@compute @workgroup_size(WG)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let out0 = (wid.x + wid.y * groups.x) * OUT_ROWS; // the tile's first output
+    let t0 = wid.z * TILE_TOKENS;
+    let n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
+    let n_chunks = p.cols / 32u;
+    let words_per_row = (p.cols / BLOCK_SIZE) * BLOCK_WORDS;
+    let tx = lid % TX;
+    let ty = lid / TX;
+
+    var acc: array<f32, ACC_LEN>; // acc[i * THREAD_TOKENS + j]: slot i, token j of this thread
+    for (var c = 0u; c < n_chunks; c++) {
+        // Stage: each weight slot's 32 columns, dequantised once.
+        let block = (c / CHUNKS_PER_BLOCK) * BLOCK_WORDS;
+        for (var s = lid; s < TILE_ROWS; s += WG) {
+            load_chunk(weight_row(out0, s) * words_per_row + block, c % CHUNKS_PER_BLOCK);
+            for (var k = 0u; k < 8u; k++) {
+                w_tile[k * TILE_ROWS + s] = chunk[k];
+            }
+        }
+        // And each token's 32 activations: 8 consecutive threads read one token's 128 bytes.
+        for (var i = lid; i < TILE_TOKENS * 8u; i += WG) {
+            let t = i / 8u;
+            let k = i % 8u;
+            x_tile[k * TILE_TOKENS + t] = x[min(t0 + t, n_tokens - 1u) * (p.x_stride / 4u) + 8u * c + k];
+        }
+        workgroupBarrier();
+        for (var k = 0u; k < 8u; k++) {
+            var wv: array<vec4<f32>, THREAD_ROWS>;
+            for (var i = 0u; i < THREAD_ROWS; i++) {
+                // Slot of this thread's i-th weight row: its outputs' gate rows, then up rows.
+                wv[i] = w_tile[k * TILE_ROWS + (i / THREAD_OUTS) * OUT_ROWS + ty + (i % THREAD_OUTS) * TY];
+            }
+            for (var j = 0u; j < THREAD_TOKENS; j++) {
+                let xv = x_tile[k * TILE_TOKENS + tx + j * TX];
+                for (var i = 0u; i < THREAD_ROWS; i++) {
+                    acc[i * THREAD_TOKENS + j] += dot(wv[i], xv);
+                }
+            }
+        }
+        workgroupBarrier(); // the tiles are restaged next step
+    }
+
+    // The epilogue, on each output (and with GLU its up half, THREAD_OUTS slots later).
+    for (var i = 0u; i < THREAD_OUTS; i++) {
+        let row = out0 + ty + i * TY;
+        for (var j = 0u; j < THREAD_TOKENS; j++) {
+            let t = t0 + tx + j * TX;
+            if (row < p.rows && t < n_tokens) {
+                let col = p.y_row_offset + row;
+                let at = t * p.y_stride + col;
+                var v = acc[i * THREAD_TOKENS + j];
+                if (GLU == 1u) {
+                    v = swiglu_of(v, acc[(i + THREAD_OUTS) * THREAD_TOKENS + j]);
+                } else if (GLU == 2u) {
+                    v = geglu_tanh_of(v, acc[(i + THREAD_OUTS) * THREAD_TOKENS + j]);
+                }
+                if (BIAS) {
+                    v += bias_at(col);
+                }
+                if (ACCUMULATE) {
+                    v += y[at];
+                }
+                y[at] = v;
+            }
+        }
+    }
+}

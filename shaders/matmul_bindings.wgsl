@@ -1,0 +1,26 @@
+// The parameters and bindings that shaders/matmul.wgsl and shaders/gemm.wgsl share (one
+// launcher, src/kernels/matmul.rs, binds either), assembled in front of each after the
+// epilogue constants (GLU).
+//   w: [rows × cols] in the format's GPU layout (one part of a possibly split matrix)
+//   x: [n_tokens × x_stride] f32 read as vec4 (x_stride and cols multiples of 32)
+//   y: [n_tokens × y_stride] f32, this part writes columns y_row_offset .. + rows
+//   bias: [y_row_offset + rows] f32 (BIAS only, binding 5, declared with the epilogue)
+
+struct Params {
+    rows: u32,
+    cols: u32,
+    one_row: u32, // 1: a single row of x and y whatever the batch (the last token's logits)
+    x_stride: u32,
+    y_stride: u32,
+    y_row_offset: u32,
+    glu_rows: u32, // GLU: where the up rows start in w (the gate rows are 0 .. rows)
+    _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> w: array<u32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(4) var<uniform> step: Step;
+
+const HALVES: u32 = select(1u, 2u, GLU != 0u);

@@ -1,0 +1,174 @@
+//! Kernel shapes (`Tuning`): chosen from the adapter, forced by tests to run every variant on
+//! any device, and overridable field by field (`hearth --tune key=value,...`) so that one run
+//! on a lent GPU can sweep shapes without a rebuild.
+
+/// Kernel shapes chosen for the device at hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    /// Threads per workgroup in shaders/matmul.wgsl for one token (decode) and for batches
+    /// (prefill), 16 to 256. CPU-like devices run a workgroup on one core: small ones waste
+    /// less past the last row and spread better.
+    pub matmul_decode_workgroup_size: u32,
+    pub matmul_prefill_workgroup_size: u32,
+    /// Threads that share one matrix row in shaders/matmul.wgsl, for decode and prefill (a
+    /// power of two, at most the workgroup size). CPU-like devices (lavapipe, SwiftShader)
+    /// run a workgroup as SIMD lanes and pay per workgroup, so one row per thread is
+    /// fastest; GPUs want neighbouring threads on neighbouring bytes.
+    pub matmul_decode_threads_per_row: u32,
+    pub matmul_prefill_threads_per_row: u32,
+    /// Rows each thread computes in a single-token matmul (decode).
+    pub matmul_decode_rows_per_thread: u32,
+    /// Rows each thread computes in a batched matmul (prefill).
+    pub matmul_prefill_rows_per_thread: u32,
+    /// The most tokens one matmul workgroup computes (a power of two).
+    pub matmul_prefill_tokens: u32,
+    /// shaders/attention.wgsl: a thread per query (`per_query`, no barriers) rather than a
+    /// workgroup per query (`main`), for heads of up to 64 dims (see
+    /// `kernels::attention::PER_QUERY_MAX_HEAD_DIM`).
+    pub attention_thread_per_query: bool,
+    /// shaders/rope_store.wgsl: a workgroup per (token, head), its threads sharing the head's
+    /// elements (`per_head`), rather than a thread per (token, head) walking all of them
+    /// (`main`). Measured on an H200 (Gemma 3's heads of 256 with q/k norms): a thread per
+    /// head took 175 µs per decode dispatch, 3.2 of the 8 ms a token's dispatches took.
+    pub rope_store_workgroup_per_head: bool,
+    /// Split-K ("flash-decoding") attention for batches of up to
+    /// `kernels::attention::SPLIT_MAX_TOKENS` tokens (decode): each query's visible keys are
+    /// cut into at most this many ranges, one workgroup each, and a second dispatch merges
+    /// their partial softmaxes (shaders/attention_split*.wgsl). 0: no split, one workgroup
+    /// or thread per query walks all its keys. Why: a decode step with a workgroup per query
+    /// is n_heads workgroups (9 for SmolLM2 on a 132-SM H200, where attention took 24-36% of
+    /// a token's GPU time); split, n_heads × this many.
+    pub attention_split_max: u32,
+    /// The fewest keys in one split range (at least 1), so that short contexts are cut into
+    /// fewer, longer ranges rather than many ranges of a few keys each.
+    pub attention_split_min_keys: u32,
+    /// Batched matmuls (prefill) through the register-tiled GEMM (shaders/gemm.wgsl): a
+    /// workgroup stages a tile of dequantised weights and of activations in workgroup memory
+    /// per 32 columns, each thread computes several rows × tokens from them. Why: the matmul
+    /// kernel re-reads every activation once per few rows (Qwen2.5's Q5_0/Q4_K matrices took
+    /// 110-165 ms of a 128-token prefill on an H200).
+    pub matmul_gemm: bool,
+    /// Weight rows per GEMM workgroup (a power of two; with the tokens, at most 128 in all:
+    /// both tiles take 128 bytes per row or token of WebGPU's 16 KiB workgroup memory).
+    pub matmul_gemm_tile_rows: u32,
+    /// Tokens per GEMM workgroup (a power of two).
+    pub matmul_gemm_tile_tokens: u32,
+    /// Weight rows per GEMM thread (a power of two up to the tile's; 2 or more with a GLU).
+    pub matmul_gemm_thread_rows: u32,
+    /// Tokens per GEMM thread (a power of two up to the tile's). The workgroup has
+    /// (tile rows / thread rows) × (tile tokens / thread tokens) threads, at most 256.
+    pub matmul_gemm_thread_tokens: u32,
+}
+
+impl Tuning {
+    /// CPU-like devices: measured with `cargo bench --bench kernels` on lavapipe (2 cores,
+    /// SmolLM2 shapes). There every storage-buffer load is a per-lane gather, so each thread
+    /// keeps a tile of several rows (× tokens) in registers to reuse every activation it
+    /// loads: 8 rows for decode (matmuls + lm_head 43 ms CPU per token, against 51 with 4
+    /// rows and 64 with 2), 16 rows × 2 tokens for prefill (3.7 s CPU for the matmuls of a
+    /// 128-token prompt, against 4.1 s with 8 × 2, 4.8 s with 8 × 4 and 5.3 s with 8 × 1),
+    /// in workgroups of 16 (less padding past the last row: SmolLM2's q, o and down 20-25%
+    /// faster than with 64). GPUs: measured on an H100 (native Vulkan, 2026-11-26,
+    /// bench/device/2026-11-26-h100-tunes.jsonl): decode GEMVs in workgroups of 256 with 32
+    /// threads per row (8 rows per workgroup) decode 3-16% faster than 64 × 16 (SmolLM2 196 ->
+    /// 202 tok/s, Qwen2.5 153 -> 177, Gemma 3 177 -> 202), while the same shapes slow the
+    /// batched prefill by 12-30%, which keeps 64 × 16 with one row and 8 tokens per thread.
+    pub fn for_device(info: &wgpu::AdapterInfo) -> Tuning {
+        // Browsers report little about the adapter: a software one shows as a fallback
+        // adapter (device type Cpu) or by name.
+        let name = info.name.to_lowercase();
+        let cpu = info.device_type == wgpu::DeviceType::Cpu || ["swiftshader", "llvmpipe", "lavapipe"].iter().any(|n| name.contains(n));
+        if cpu { Tuning::CPU } else { Tuning::GPU }
+    }
+
+    pub const CPU: Tuning = Tuning {
+        matmul_decode_workgroup_size: 16,
+        matmul_prefill_workgroup_size: 16,
+        matmul_decode_threads_per_row: 1,
+        matmul_prefill_threads_per_row: 1,
+        matmul_decode_rows_per_thread: 8,
+        matmul_prefill_rows_per_thread: 16,
+        matmul_prefill_tokens: 2,
+        attention_thread_per_query: true,
+        rope_store_workgroup_per_head: false,
+        attention_split_max: 0,
+        attention_split_min_keys: 64,
+        matmul_gemm: false,
+        matmul_gemm_tile_rows: 64,
+        matmul_gemm_tile_tokens: 32,
+        matmul_gemm_thread_rows: 4,
+        matmul_gemm_thread_tokens: 4,
+    };
+
+    pub const GPU: Tuning = Tuning {
+        matmul_decode_workgroup_size: 256,
+        matmul_prefill_workgroup_size: 64,
+        matmul_decode_threads_per_row: 32,
+        matmul_prefill_threads_per_row: 16,
+        matmul_decode_rows_per_thread: 1,
+        matmul_prefill_rows_per_thread: 1,
+        matmul_prefill_tokens: 8,
+        attention_thread_per_query: false,
+        rope_store_workgroup_per_head: true,
+        attention_split_max: 32,
+        attention_split_min_keys: 16,
+        matmul_gemm: true,
+        matmul_gemm_tile_rows: 64,
+        matmul_gemm_tile_tokens: 32,
+        matmul_gemm_thread_rows: 4,
+        matmul_gemm_thread_tokens: 4,
+    };
+}
+
+impl Tuning {
+    /// This tuning with the fields named in `spec` replaced: `key=value` pairs separated by
+    /// commas, keys as the field names (`matmul_decode_workgroup_size=128,attention_thread_per_query=false`).
+    /// The kernels check their own invariants (powers of two, limits) when they are built.
+    pub fn with_overrides(mut self, spec: &str) -> std::result::Result<Tuning, String> {
+        for pair in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (key, value) = pair.split_once('=').ok_or_else(|| format!("tuning override `{pair}`: expected key=value"))?;
+            let number = || value.parse::<u32>().map_err(|_| format!("tuning override `{key}`: `{value}` is not a whole number"));
+            let flag = || value.parse::<bool>().map_err(|_| format!("tuning override `{key}`: `{value}` is not true or false"));
+            match key {
+                "matmul_decode_workgroup_size" => self.matmul_decode_workgroup_size = number()?,
+                "matmul_prefill_workgroup_size" => self.matmul_prefill_workgroup_size = number()?,
+                "matmul_decode_threads_per_row" => self.matmul_decode_threads_per_row = number()?,
+                "matmul_prefill_threads_per_row" => self.matmul_prefill_threads_per_row = number()?,
+                "matmul_decode_rows_per_thread" => self.matmul_decode_rows_per_thread = number()?,
+                "matmul_prefill_rows_per_thread" => self.matmul_prefill_rows_per_thread = number()?,
+                "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
+                "attention_thread_per_query" => self.attention_thread_per_query = flag()?,
+                "rope_store_workgroup_per_head" => self.rope_store_workgroup_per_head = flag()?,
+                "attention_split_max" => self.attention_split_max = number()?,
+                "attention_split_min_keys" => self.attention_split_min_keys = number()?,
+                "matmul_gemm" => self.matmul_gemm = flag()?,
+                "matmul_gemm_tile_rows" => self.matmul_gemm_tile_rows = number()?,
+                "matmul_gemm_tile_tokens" => self.matmul_gemm_tile_tokens = number()?,
+                "matmul_gemm_thread_rows" => self.matmul_gemm_thread_rows = number()?,
+                "matmul_gemm_thread_tokens" => self.matmul_gemm_thread_tokens = number()?,
+                _ => return Err(format!("tuning override: unknown key `{key}` (the fields of hearth::gpu::Tuning)")),
+            }
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tuning;
+
+    #[test]
+    fn overrides_replace_only_the_named_fields() {
+        let t = Tuning::GPU.with_overrides("matmul_prefill_workgroup_size=256, attention_thread_per_query=true").unwrap();
+        assert_eq!(t.matmul_prefill_workgroup_size, 256);
+        assert!(t.attention_thread_per_query);
+        assert_eq!(t.matmul_decode_workgroup_size, Tuning::GPU.matmul_decode_workgroup_size);
+    }
+
+    #[test]
+    fn overrides_name_what_is_wrong() {
+        assert!(Tuning::CPU.with_overrides("nonsense=1").unwrap_err().contains("nonsense"));
+        assert!(Tuning::CPU.with_overrides("matmul_decode_workgroup_size=big").unwrap_err().contains("big"));
+        assert!(Tuning::CPU.with_overrides("attention_thread_per_query").unwrap_err().contains("key=value"));
+    }
+}

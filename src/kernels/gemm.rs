@@ -1,0 +1,58 @@
+//! The tile of the register-tiled GEMM (shaders/gemm.wgsl), which `kernels::matmul` uses for
+//! batches of more than one token where the tuning asks for it (`Tuning::matmul_gemm`); the
+//! launching (parts, epilogues, grid) is the matmul's.
+
+use crate::error::{Error, Result};
+use crate::gpu::{Kernel, MatmulEpilogue, Tuning};
+use crate::quant::DType;
+
+/// Weight rows and tokens per workgroup, and per thread.
+pub(super) struct GemmTile {
+    pub tile_rows: u32,
+    pub tile_tokens: u32,
+    pub thread_rows: u32,
+    pub thread_tokens: u32,
+}
+
+impl GemmTile {
+    /// The tuning's tile, checked against the kernel's shape rules and the device's limits.
+    /// With a GLU epilogue each thread holds the gate and up rows of its outputs, so at least
+    /// two weight rows.
+    pub(super) fn from_tuning(t: &Tuning, glu: bool, limits: &wgpu::Limits) -> Result<GemmTile> {
+        let tile = GemmTile {
+            tile_rows: t.matmul_gemm_tile_rows,
+            tile_tokens: t.matmul_gemm_tile_tokens,
+            thread_rows: if glu { t.matmul_gemm_thread_rows.max(2) } else { t.matmul_gemm_thread_rows },
+            thread_tokens: t.matmul_gemm_thread_tokens,
+        };
+        let pow2 = |v: u32, max: u32| v.is_power_of_two() && v <= max;
+        let threads = (tile.tile_rows / tile.thread_rows.max(1)) * (tile.tile_tokens / tile.thread_tokens.max(1));
+        // Both staged tiles: 32 f32 columns per weight row and per token.
+        let shared_bytes = (tile.tile_rows + tile.tile_tokens) * 128;
+        let fits = pow2(tile.tile_rows, 256)
+            && pow2(tile.tile_tokens, 256)
+            && pow2(tile.thread_rows, tile.tile_rows)
+            && pow2(tile.thread_tokens, tile.tile_tokens)
+            && threads <= limits.max_compute_invocations_per_workgroup.min(256)
+            && shared_bytes <= limits.max_compute_workgroup_storage_size;
+        if !fits {
+            return Err(Error::InvalidArgument(format!(
+                "GEMM tuning {t:?}: tiles and per-thread tiles are powers of two (the thread's within the workgroup's), \
+                 at most 256 threads ({threads} here) and {} bytes of staged tiles ({shared_bytes} here)",
+                limits.max_compute_workgroup_storage_size
+            )));
+        }
+        Ok(tile)
+    }
+
+    pub(super) fn kernel(&self, dtype: DType, epilogue: MatmulEpilogue) -> Kernel {
+        Kernel::Gemm {
+            dtype,
+            tile_rows: self.tile_rows,
+            tile_tokens: self.tile_tokens,
+            thread_rows: self.thread_rows,
+            thread_tokens: self.thread_tokens,
+            epilogue,
+        }
+    }
+}
