@@ -117,7 +117,8 @@ struct CreateOptions {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct LoadOptions {
-    /// Tokens the KV cache holds; default min(model's, 4096).
+    /// Tokens the KV cache holds; default: the model's, at most 8192 (less where the KV cache
+    /// would pass 256 MiB).
     context_length: Option<u32>,
 }
 

@@ -188,7 +188,7 @@ fn unsupported(arch: &str, what: &str, supported: &str) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::gguf::MetaValue;
 
@@ -197,7 +197,7 @@ mod tests {
     }
 
     /// `overrides` go in first: `Metadata::insert` keeps the first value of a key.
-    fn gemma3_meta_with(n_layers: u32, window: Option<u32>, overrides: Vec<(&str, MetaValue)>) -> Metadata {
+    pub(crate) fn gemma3_meta_with(n_layers: u32, window: Option<u32>, overrides: Vec<(&str, MetaValue)>) -> Metadata {
         let mut m = Metadata::default();
         for (k, v) in overrides {
             m.insert(k.into(), v);

@@ -44,15 +44,22 @@ use crate::sample::SamplingParams;
 
 /// The most tokens one forward pass processes; longer inputs are split.
 pub const MAX_BATCH: usize = 256;
-/// Context length used when the caller does not choose one (capped by the model's own).
-pub const DEFAULT_CONTEXT: u32 = 4096;
+/// The longest context a load takes when the caller does not choose one (capped by the
+/// model's own; see `plan::default_context`).
+pub const DEFAULT_CONTEXT: u32 = 8192;
+/// The most KV-cache bytes a default context may take: past it the default halves, down to
+/// `MIN_DEFAULT_CONTEXT`, so a larger model does not claim gigabytes of GPU memory unasked.
+pub const DEFAULT_KV_BUDGET: u64 = 256 << 20;
+/// The shortest default context (or the model's own, if shorter).
+pub const MIN_DEFAULT_CONTEXT: u32 = 2048;
 /// Bytes read from a model file per push when loading natively.
 #[cfg(not(target_arch = "wasm32"))]
 const FILE_CHUNK: u64 = 16 << 20;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ModelOptions {
-    /// Context length (KV cache size). Default: min(model's, 4096).
+    /// Context length (KV cache size). Default: `plan::default_context` (the model's, at most
+    /// 8192, less where the KV cache would pass 256 MiB).
     pub n_ctx: Option<u32>,
     /// How the KV cache stores keys and values. Default: f16.
     pub kv_precision: KvPrecision,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::arena::Arena;
 use super::config::ModelConfig;
 use super::kv_cache::KvCache;
-use super::{DEFAULT_CONTEXT, KvPrecision, MAX_BATCH, ModelOptions};
+use super::{DEFAULT_CONTEXT, DEFAULT_KV_BUDGET, KvPrecision, MAX_BATCH, MIN_DEFAULT_CONTEXT, ModelOptions};
 use crate::error::{Error, Result};
 use crate::gguf::{GgufHeader, TensorInfo};
 use crate::gpu::{GpuContext, GpuMatrix};
@@ -41,7 +41,7 @@ impl DeviceLimits {
 pub struct Plan {
     /// Bytes of the file's header (where the tensor data starts): all a plan reads.
     pub header_bytes: u64,
-    /// The context the load would use (the option, else min(trained, 4096)).
+    /// The context the load would use (the option, else `default_context`).
     pub context_length: u32,
     /// The model's trained context: the most `context_length` may be.
     pub trained_context_length: u32,
@@ -139,10 +139,10 @@ pub fn plan(header: &GgufHeader, limits: DeviceLimits, options: ModelOptions) ->
     })
 }
 
-/// The context a load uses: the option, else min(trained, `DEFAULT_CONTEXT`); refused when 0
-/// or over the trained maximum.
+/// The context a load uses: the option, else `default_context`; refused when 0 or over the
+/// trained maximum.
 pub(crate) fn requested_context(cfg: &ModelConfig, options: ModelOptions) -> Result<u32> {
-    let n_ctx = options.n_ctx.unwrap_or(DEFAULT_CONTEXT.min(cfg.n_ctx_train));
+    let n_ctx = options.n_ctx.unwrap_or_else(|| default_context(cfg, options.kv_precision));
     if n_ctx == 0 {
         return Err(Error::InvalidArgument("context length 0: a context holds at least 1 token".into()));
     }
@@ -153,6 +153,20 @@ pub(crate) fn requested_context(cfg: &ModelConfig, options: ModelOptions) -> Res
         )));
     }
     Ok(n_ctx)
+}
+
+/// The context when the caller chooses none: the model's trained context up to
+/// `DEFAULT_CONTEXT` (8192), halved while its KV cache would take more than
+/// `DEFAULT_KV_BUDGET` (256 MiB), but not below `MIN_DEFAULT_CONTEXT` (2048). With the f16
+/// cache the small models keep 8192 (SmolLM2-135M 180 MiB, Qwen2.5-0.5B 96 MiB, Gemma 3 270M
+/// 144 MiB); a 3.8B Phi-3.5 (384 KiB a token) gets 2048.
+pub(crate) fn default_context(cfg: &ModelConfig, precision: KvPrecision) -> u32 {
+    let kv_bytes = |n: u32| 2 * u64::from(cfg.n_layers) * KvCache::layer_buffer_bytes(cfg, n, precision);
+    let mut n = DEFAULT_CONTEXT.min(cfg.n_ctx_train);
+    while n / 2 >= MIN_DEFAULT_CONTEXT && kv_bytes(n) > DEFAULT_KV_BUDGET {
+        n /= 2;
+    }
+    n
 }
 
 /// Why a context's KV cache does not fit: a layer's key (or value) buffer, one binding each,
@@ -297,5 +311,38 @@ impl WeightSizes<'_> {
         if tensors.iter().any(|(name, _)| self.header.tensor(name).is_some()) {
             self.vector(tensors.iter().map(|(_, n)| n).sum());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_context;
+    use crate::gguf::MetaValue;
+    use crate::model::KvPrecision;
+    use crate::model::config::{ModelConfig, tests::gemma3_meta_with};
+
+    /// A Gemma 3 shape of 18 layers, 8 query heads and `kv_heads` key/value heads of 256, and a
+    /// trained context.
+    fn config(kv_heads: u32, trained: u32) -> ModelConfig {
+        let overrides = vec![
+            ("gemma3.attention.head_count", MetaValue::U32(8)),
+            ("gemma3.attention.head_count_kv", MetaValue::U32(kv_heads)),
+            ("gemma3.context_length", MetaValue::U32(trained)),
+        ];
+        ModelConfig::from_metadata(&gemma3_meta_with(18, Some(512), overrides)).unwrap()
+    }
+
+    #[test]
+    fn the_default_context_is_8192_halved_past_a_256_mib_cache_down_to_2048() {
+        // 1 KV head: 18 layers × (K + V) × 256 values × 2 bytes = 18 KiB a token; 8192 = 144 MiB.
+        assert_eq!(default_context(&config(1, 32768), KvPrecision::F16), 8192);
+        // In f32 that is 288 MiB: 4096 (144 MiB).
+        assert_eq!(default_context(&config(1, 32768), KvPrecision::F32), 4096);
+        // 4 KV heads: 72 KiB a token; 8192 = 576 MiB, 4096 = 288 MiB, then the floor of 2048.
+        assert_eq!(default_context(&config(4, 32768), KvPrecision::F16), 2048);
+        // The model's own context when it is shorter.
+        assert_eq!(default_context(&config(1, 1024), KvPrecision::F16), 1024);
+        // 8 KV heads and 3000 trained: 422 MiB, but half of it would be under the floor of 2048.
+        assert_eq!(default_context(&config(8, 3000), KvPrecision::F16), 3000);
     }
 }

@@ -36,7 +36,8 @@ export interface LoadOptions {
   revalidate?: boolean;
   /**
    * Tokens the KV cache holds: 1 up to the model's trained maximum (InvalidArgumentError
-   * above it). Default: the smaller of the model's and 4096. Checked on the header, before
+   * above it). Default: the model's, at most 8192, halved while the KV cache would pass 256 MiB
+   * (see README). Checked on the header, before
    * the weights are downloaded: ModelTooLargeError (with `largestContext`) when this GPU
    * cannot hold the cache.
    */

@@ -40,7 +40,7 @@ pub struct Args {
     /// Stop when this text appears (repeatable).
     #[arg(long)]
     stop: Vec<String>,
-    /// Context length (default: the smaller of the model's and 4096).
+    /// Context length (default: the model's, at most 8192, less where the KV cache would pass 256 MiB).
     #[arg(long)]
     ctx: Option<u32>,
     /// Tokens decoded per GPU round trip, at most (1 to 16; chains grow 1, 2, 4, ...).
