@@ -367,6 +367,12 @@ impl Model {
         Ok(ids)
     }
 
+    /// Restricts the GPU sampler's draws to the tokens `mask` allows (the layout of
+    /// `Sampler::sample_masked`), for this request's following steps; `None` lifts it.
+    pub fn set_sample_mask(&self, mask: Option<&[u32]>) -> Result<()> {
+        self.gpu_sampler()?.sampler.set_mask(&self.ctx.queue, mask)
+    }
+
     /// `Ok(id)` for a sampled id, the sampler's error for `SENTINEL`.
     pub async fn check_sampled(&self, id: u32) -> Result<u32> {
         self.gpu_sampler()?.sampler.check(&self.ctx, id).await
