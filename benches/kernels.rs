@@ -9,7 +9,7 @@
 //!                                     --tokens 1,128 --only matmul
 //!                                     --wg 16 --rows-decode 4 --rows-prefill 8 --tokens-prefill 2
 //!                                     --attention-per-query 1
-//!                                     --tune attention_split_max=32,matmul_workgroup_size=64]
+//!                                     --tune attention_split_max=32,matmul_decode_workgroup_size=64]
 //! (the last two lines override the device's Tuning, to compare kernel shapes; `--tune`
 //! takes `hearth --tune`'s key=value list of `Tuning` fields).
 
@@ -153,7 +153,7 @@ fn main() {
     for (option, v) in &s.tuning {
         let t = &mut ctx.tuning;
         match option.as_str() {
-            "--wg" => t.matmul_workgroup_size = *v,
+            "--wg" => (t.matmul_decode_workgroup_size, t.matmul_prefill_workgroup_size) = (*v, *v),
             "--rows-decode" => t.matmul_decode_rows_per_thread = *v,
             "--rows-prefill" => t.matmul_prefill_rows_per_thread = *v,
             "--tokens-prefill" => t.matmul_prefill_tokens = *v,
@@ -241,6 +241,7 @@ fn main() {
             head_dim: s.head_dim,
             n_rot: s.head_dim,
             style: RopeStyle::Normal,
+            mscale: 1.0,
             n_ctx: s.ctx,
             kv: KvPrecision::F16,
         };

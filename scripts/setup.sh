@@ -51,9 +51,10 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wb_version" ]; th
   wb_pid=$!
 fi
 
-# npm packages of the browser package (www/) and its tests (tests/browser/), from their
-# lockfiles; again only when the lockfile changed since the last install.
-for dir in www tests/browser; do
+# npm packages of the browser package (www/), its tests (tests/browser/) and the Vite example
+# app the tests build (www/examples/vite-chat/), from their lockfiles; again only when the
+# lockfile changed since the last install.
+for dir in www tests/browser www/examples/vite-chat; do
   if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     say "npm ci in $dir"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)

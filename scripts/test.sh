@@ -50,10 +50,21 @@ trap print_table EXIT
 
 phase "setup" scripts/setup.sh
 
+t_builds=$(date +%s)
 # Build once; the test binaries then run without cargo (no lock contention between jobs).
 build_tests() { cargo test --all-targets --no-run --message-format=json-render-diagnostics >"$logs/build.json"; }
+# The package (wasm32 release) builds alongside the native tests: the two cargo builds lock
+# different directories (target/debug; target/wasm32-unknown-unknown and target/release for
+# build scripts), and each has stretches where one crate compiles alone and a core idles.
+build_package() { (cd www && npm run build --silent) >"$logs/package-build.log" 2>&1; }
+phase "build: hearth-llm package (wasm32 + tsc), alongside" build_package &
+package_pid=$!
 phase "build: native tests (cargo test --no-run)" build_tests
-phase "build: hearth-llm package (wasm32 + tsc)" bash -c 'cd www && npm run build --silent'
+package_rc=0
+wait "$package_pid" || package_rc=$?
+cat "$logs/package-build.log"
+[ "$package_rc" -eq 0 ] || { echo "== the hearth-llm package build failed (exit $package_rc)"; exit 1; }
+printf '%s\t%s\t%s\n' "build: both, wall time" $(($(date +%s) - t_builds)) 0 >>"$times"
 
 # One job per test binary: "NAME<TAB>COMMAND". Their order is the expected cost, longest
 # first, so that two lanes finish together; the rest (seconds each) fill in after them.

@@ -32,16 +32,47 @@ fn beats(v: f32, i: u32, bv: f32, bi: u32) -> bool {
     return bi == NONE || v > bv || (v == bv && i < bi);
 }
 
+// Independent loads in flight per thread and round. One workgroup scans the whole row, so
+// with one load per round a thread of Gemma 3's 262k-row argmax waited on 1,024 loads in
+// series (0.42 ms on an H100, 12% of a decode token); UNROLL independent bests, merged at
+// the end, let the loads overlap.
+const UNROLL: u32 = 8u;
+
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
     let row = p.offset + (step.n_tokens - 1u) * p.row_stride;
-    var v = 0.0;
-    var idx = NONE;
-    for (var i = lid; i < p.n; i += WG) {
+    var vs: array<f32, UNROLL>;
+    var is: array<u32, UNROLL>;
+    for (var u = 0u; u < UNROLL; u++) {
+        is[u] = NONE;
+    }
+    // Whole rounds: element i + u * WG goes to best u.
+    let rounds = p.n / (WG * UNROLL);
+    for (var r = 0u; r < rounds; r++) {
+        let base = r * WG * UNROLL + lid;
+        for (var u = 0u; u < UNROLL; u++) {
+            let i = base + u * WG;
+            let xi = x[row + i];
+            if (beats(xi, i, vs[u], is[u])) {
+                vs[u] = xi;
+                is[u] = i;
+            }
+        }
+    }
+    // The rest (fewer than WG * UNROLL elements), into best 0.
+    for (var i = rounds * WG * UNROLL + lid; i < p.n; i += WG) {
         let xi = x[row + i];
-        if (beats(xi, i, v, idx)) {
-            v = xi;
-            idx = i;
+        if (beats(xi, i, vs[0], is[0])) {
+            vs[0] = xi;
+            is[0] = i;
+        }
+    }
+    var v = vs[0];
+    var idx = is[0];
+    for (var u = 1u; u < UNROLL; u++) {
+        if (beats(vs[u], is[u], v, idx)) {
+            v = vs[u];
+            idx = is[u];
         }
     }
     best_val[lid] = v;

@@ -8,7 +8,8 @@
 // RoPE: pair i (0 .. n_rot/2) of a head turns by pos * inv_freq[i]:
 //   normal (llama, GGUF's permuted Q/K): the pair is (x[2i], x[2i + 1])
 //   neox (qwen2, gemma3):                the pair is (x[i], x[i + n_rot/2])
-// Dimensions n_rot .. head_dim are left as they are.
+// Dimensions n_rot .. head_dim are left as they are. The rotated pairs are multiplied by
+// mscale (LongRoPE's attention factor; 1 otherwise), as llama.cpp's and transformers' RoPE do.
 //
 // Two entry points (Tuning::rope_store_workgroup_per_head picks):
 //   main:     a thread per (token, head): the norm's sum over the head needs no barrier, and
@@ -40,6 +41,10 @@ struct Params {
     qk_norm: u32,
     eps: f32,
     n_ctx: u32,
+    mscale: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
@@ -78,8 +83,8 @@ fn rotated(src: u32, e: u32, is_q: bool, inv: f32, pos: u32) -> f32 {
     }
     let y = normed(src, partner, is_q, inv);
     let angle = f32(pos) * inv_freq[i];
-    let c = cos(angle);
-    let s = sin(angle);
+    let c = cos(angle) * p.mscale;
+    let s = sin(angle) * p.mscale;
     // (x0, x1) -> (x0 c - x1 s, x0 s + x1 c)
     return select(y * s + x * c, x * c - y * s, first);
 }

@@ -100,3 +100,63 @@ impl Error {
         Error::Corrupt { offset, reason: reason.into() }
     }
 }
+
+/// The kinds of failure a page tells apart: the JS error class each `Error` becomes in the
+/// browser (www/src/errors.ts has one class per kind; its table over this enum is checked by
+/// tsc, the TypeScript union being generated from here: see `crate::wire`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub enum ErrorKind {
+    HearthError,
+    ModelFormatError,
+    UnsupportedModelError,
+    WebGPUUnavailableError,
+    OutOfMemoryError,
+    ModelTooLargeError,
+    DeviceLostError,
+    InvalidArgumentError,
+    ContextWindowExceededError,
+}
+
+impl ErrorKind {
+    /// The JS class name (the variant's name).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::HearthError => "HearthError",
+            ErrorKind::ModelFormatError => "ModelFormatError",
+            ErrorKind::UnsupportedModelError => "UnsupportedModelError",
+            ErrorKind::WebGPUUnavailableError => "WebGPUUnavailableError",
+            ErrorKind::OutOfMemoryError => "OutOfMemoryError",
+            ErrorKind::ModelTooLargeError => "ModelTooLargeError",
+            ErrorKind::DeviceLostError => "DeviceLostError",
+            ErrorKind::InvalidArgumentError => "InvalidArgumentError",
+            ErrorKind::ContextWindowExceededError => "ContextWindowExceededError",
+        }
+    }
+}
+
+impl Error {
+    /// Which kind of failure this is, for a page.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotGguf { .. }
+            | Error::UnsupportedGgufVersion { .. }
+            | Error::Truncated { .. }
+            | Error::Corrupt { .. }
+            | Error::TooLarge { .. }
+            | Error::MissingMetadata { .. }
+            | Error::MetadataType { .. }
+            | Error::MetadataValue { .. }
+            | Error::MissingTensor { .. }
+            | Error::Tokenizer(_) => ErrorKind::ModelFormatError,
+            Error::UnsupportedModel { .. } | Error::UnsupportedTensorType { .. } => ErrorKind::UnsupportedModelError,
+            Error::NoGpu { .. } => ErrorKind::WebGPUUnavailableError,
+            Error::OutOfMemory { .. } => ErrorKind::OutOfMemoryError,
+            Error::DeviceLost { .. } => ErrorKind::DeviceLostError,
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgumentError,
+            Error::DoesNotFit { .. } => ErrorKind::ModelTooLargeError,
+            Error::ContextWindowExceeded { .. } => ErrorKind::ContextWindowExceededError,
+            _ => ErrorKind::HearthError,
+        }
+    }
+}

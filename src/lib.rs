@@ -11,8 +11,11 @@ pub mod kernels;
 pub mod model;
 pub mod quant;
 pub mod sample;
+pub mod structured;
 pub mod tokenizer;
+pub mod tools;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+pub mod wire;
 
 pub use error::{Error, Result};

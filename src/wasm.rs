@@ -16,42 +16,20 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::chat::{ChatMessage, ChatTemplate};
-use crate::engine::{Emitted, Engine, FinishReason, TokenLogprob};
-use crate::error::Error;
-use crate::gguf::{GgufHeader, Parsed};
+use crate::engine::{Emitted, Engine};
+use crate::error::{Error, ErrorKind};
+use crate::gguf::{GgufHeader, Parsed, split};
 use crate::gpu::{GpuContext, GpuOptions};
 use crate::inspect::ModelSummary;
 use crate::model::{DeviceLimits, GpuStats, LoadProgress, ModelOptions, ModelStream};
 use crate::sample::SamplingParams;
-
-/// The JS error class name for each kind of failure (www/src/errors.ts has the classes).
-fn error_name(e: &Error) -> &'static str {
-    match e {
-        Error::NotGguf { .. }
-        | Error::UnsupportedGgufVersion { .. }
-        | Error::Truncated { .. }
-        | Error::Corrupt { .. }
-        | Error::TooLarge { .. }
-        | Error::MissingMetadata { .. }
-        | Error::MetadataType { .. }
-        | Error::MetadataValue { .. }
-        | Error::MissingTensor { .. }
-        | Error::Tokenizer(_) => "ModelFormatError",
-        Error::UnsupportedModel { .. } | Error::UnsupportedTensorType { .. } => "UnsupportedModelError",
-        Error::NoGpu { .. } => "WebGPUUnavailableError",
-        Error::OutOfMemory { .. } => "OutOfMemoryError",
-        Error::DeviceLost { .. } => "DeviceLostError",
-        Error::InvalidArgument(_) => "InvalidArgumentError",
-        Error::DoesNotFit { .. } => "ModelTooLargeError",
-        Error::ContextWindowExceeded { .. } => "ContextWindowExceededError",
-        _ => "HearthError",
-    }
-}
+use crate::tools::{ToolRequest, ToolUse};
+use crate::wire::GenerateResult;
 
 /// A JS `Error` whose `name` tells its kind, with the figures a page acts on as fields
 /// (www/src/errors.ts rebuilds the class from them).
 fn js_error(e: &Error) -> JsValue {
-    let err = js_error_named(error_name(e), &e.to_string());
+    let err = js_error_named(e.kind().name(), &e.to_string());
     let fields: Vec<(&str, JsValue)> = match e {
         Error::DoesNotFit { largest_context, .. } => {
             vec![("largestContext", largest_context.map_or(JsValue::NULL, JsValue::from))]
@@ -79,7 +57,7 @@ fn js_error_named(name: &str, message: &str) -> JsValue {
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_error_named("HearthError", &format!("converting a result to JS: {e}")))
+        .map_err(|e| js_error_named(ErrorKind::HearthError.name(), &format!("converting a result to JS: {e}")))
 }
 
 enum State {
@@ -105,7 +83,7 @@ impl Inner {
     fn take(&self, doing: &'static str) -> Result<State, JsValue> {
         let mut state = self.state.borrow_mut();
         if let State::Busy(what) = *state {
-            return Err(js_error_named("HearthError", &format!("cannot {doing} while {what} (one operation at a time)")));
+            return Err(js_error_named(ErrorKind::HearthError.name(), &format!("cannot {doing} while {what} (one operation at a time)")));
         }
         Ok(std::mem::replace(&mut *state, State::Busy(doing)))
     }
@@ -115,7 +93,7 @@ impl Inner {
     fn take_as<T>(&self, doing: &'static str, wrong_state: &str, pick: impl FnOnce(State) -> Result<T, State>) -> Result<T, JsValue> {
         pick(self.take(doing)?).map_err(|state| {
             self.put(state);
-            js_error_named("InvalidArgumentError", wrong_state)
+            js_error_named(ErrorKind::InvalidArgumentError.name(), wrong_state)
         })
     }
 
@@ -139,35 +117,19 @@ struct CreateOptions {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 struct LoadOptions {
-    /// Tokens the KV cache holds; default min(model's, 4096).
+    /// Tokens the KV cache holds; default: the model's, at most 8192 (less where the KV cache
+    /// would pass 256 MiB).
     context_length: Option<u32>,
 }
 
-/// What to generate from: exactly one of `messages` (chat) or `prompt` (raw completion).
+/// What to generate from: exactly one of `messages` (chat, with optional `tools` and
+/// `tool_choice`) or `prompt` (raw completion).
 #[derive(Deserialize)]
 struct PromptPart {
     messages: Option<Vec<ChatMessage>>,
     prompt: Option<String>,
-}
-
-#[derive(Serialize)]
-struct GenerateResult {
-    text: String,
-    finish_reason: &'static str,
-    prompt_tokens: usize,
-    completion_tokens: usize,
-    prompt_ids: Vec<u32>,
-    ids: Vec<u32>,
-    prefill_tok_s: f64,
-    decode_tok_s: f64,
-    decode_round_trips: usize,
-    /// The prefill pass alone; the package measures time to first token from the request's
-    /// arrival (queueing, template, tokenisation and the worker hop included).
-    prefill_ms: f64,
-    /// The generation's GPU work (round trips, bytes read back, host encode time, ...).
-    gpu: GpuStats,
-    /// With `logprobs: true`: one entry per output token (OpenAI `logprobs.content`).
-    logprobs: Option<Vec<TokenLogprob>>,
+    #[serde(flatten)]
+    tools: ToolRequest,
 }
 
 #[derive(Serialize)]
@@ -188,7 +150,7 @@ impl WasmEngine {
         let options: CreateOptions = if options.is_undefined() || options.is_null() {
             CreateOptions::default()
         } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?
+            serde_wasm_bindgen::from_value(options).map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?
         };
         let gpu_options = GpuOptions { max_storage_binding: options.max_storage_binding_bytes, tuning: None };
         let ctx = GpuContext::new(gpu_options).await.map_err(|e| js_error(&e))?;
@@ -228,7 +190,7 @@ impl WasmEngine {
     #[wasm_bindgen(js_name = beginLoad)]
     pub fn begin_load(&self, total_bytes: f64, options: JsValue) -> Result<(), JsValue> {
         if !(total_bytes.is_finite() && total_bytes >= 0.0) {
-            return Err(js_error_named("InvalidArgumentError", &format!("total size {total_bytes} is not a byte count")));
+            return Err(js_error_named(ErrorKind::InvalidArgumentError.name(), &format!("total size {total_bytes} is not a byte count")));
         }
         let options = load_options(options)?;
         self.inner.take("start a load")?;
@@ -253,6 +215,66 @@ impl WasmEngine {
         };
         let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
         let plan = crate::model::plan(&header, DeviceLimits::of(&self.inner.ctx), model_options).map_err(|e| js_error(&e))?;
+        to_js(&plan)
+    }
+
+    /// A shard's place in a sharded model, from `prefix`, its first bytes (`file_len` in all):
+    /// `{needBytes}` while the prefix ends inside the header, else `{dataOffset, splitCount,
+    /// splitNo}` (a file that is not split: count 1, number 0). The package reads the first
+    /// shard's header with it to learn how many shards to fetch.
+    #[wasm_bindgen(js_name = shardHeader)]
+    pub fn shard_header(&self, prefix: Vec<u8>, file_len: f64) -> Result<JsValue, JsValue> {
+        let file_len = (file_len.is_finite() && file_len >= 0.0).then_some(file_len as u64);
+        let header = match GgufHeader::parse(&prefix, file_len).map_err(|e| js_error(&e))? {
+            Parsed::NeedMore { total_bytes } => return to_js(&serde_json::json!({ "needBytes": total_bytes })),
+            Parsed::Complete(header) => header,
+        };
+        let count = split::split_count(&header.metadata).map_err(|e| js_error(&e))?;
+        let no = header.metadata.opt_u32(split::SPLIT_NO_KEY).map_err(|e| js_error(&e))?.unwrap_or(0);
+        to_js(&serde_json::json!({ "dataOffset": header.data_offset, "splitCount": count, "splitNo": no }))
+    }
+
+    /// Starts loading a model split into shards (dropping any loaded model): `headers[i]` holds
+    /// the first bytes of shard i, its whole header, `lens[i]` its length and `names[i]` a name
+    /// for errors. The shards' headers are joined (src/gguf/split.rs: one model, in order, no
+    /// tensor twice), the model is checked against the device and its weights allocated; then
+    /// `pushChunk` takes each shard's bytes from its `dataOffset` to its end, shard after shard.
+    #[wasm_bindgen(js_name = beginShardedLoad)]
+    pub fn begin_sharded_load(&self, headers: Vec<js_sys::Uint8Array>, lens: Vec<f64>, names: Vec<String>, options: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let options = load_options(options)?;
+            let joined = join_shards(&headers, &lens, names)?;
+            inner.take("start a load")?;
+            let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
+            match ModelStream::with_header(&inner.ctx, joined.header, joined.len, model_options).await {
+                Ok(stream) => {
+                    inner.progress.set(stream.progress());
+                    inner.put(State::Loading(Box::new(stream)));
+                    Ok(JsValue::from(joined.len as f64))
+                }
+                Err(e) => {
+                    inner.put(State::Empty);
+                    Err(js_error(&e))
+                }
+            }
+        })
+    }
+
+    /// Fit before fetch for a sharded model: `plan` over the shards' joined headers (arguments
+    /// as `beginShardedLoad`'s).
+    #[wasm_bindgen(js_name = planShards)]
+    pub fn plan_shards(
+        &self,
+        headers: Vec<js_sys::Uint8Array>,
+        lens: Vec<f64>,
+        names: Vec<String>,
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let options = load_options(options)?;
+        let joined = join_shards(&headers, &lens, names)?;
+        let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
+        let plan = crate::model::plan(&joined.header, DeviceLimits::of(&self.inner.ctx), model_options).map_err(|e| js_error(&e))?;
         to_js(&plan)
     }
 
@@ -318,7 +340,7 @@ impl WasmEngine {
                 Ok((summary, engine)) => {
                     let Some(summary) = summary else {
                         inner.put(State::Empty);
-                        return Err(js_error_named("ModelFormatError", "the GGUF header never completed"));
+                        return Err(js_error_named(ErrorKind::ModelFormatError.name(), "the GGUF header never completed"));
                     };
                     let info = LoadedModel {
                         summary,
@@ -362,10 +384,10 @@ impl WasmEngine {
         // `interrupt()` that JS sends right after this call must still count.
         inner.interrupt.set(false);
         future_to_promise(async move {
-            let params: SamplingParams =
-                serde_wasm_bindgen::from_value(request.clone()).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
-            let prompt: PromptPart =
-                serde_wasm_bindgen::from_value(request).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
+            let params: SamplingParams = serde_wasm_bindgen::from_value(request.clone())
+                .map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?;
+            let prompt: PromptPart = serde_wasm_bindgen::from_value(request)
+                .map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?;
             let mut engine = inner.take_as("generate", "generate before a model finished loading", |s| match s {
                 State::Ready(x) => Ok(x),
                 other => Err(other),
@@ -382,11 +404,11 @@ impl WasmEngine {
     #[wasm_bindgen(js_name = countTokens)]
     pub fn count_tokens(&self, input: JsValue) -> Result<u32, JsValue> {
         let prompt: PromptPart =
-            serde_wasm_bindgen::from_value(input).map_err(|e| js_error_named("InvalidArgumentError", &e.to_string()))?;
+            serde_wasm_bindgen::from_value(input).map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?;
         match &*self.inner.state.borrow() {
-            State::Ready(engine) => Ok(encode(engine, prompt).map_err(|e| js_error(&e))?.len() as u32),
-            State::Busy(what) => Err(js_error_named("HearthError", &format!("cannot count tokens while {what}"))),
-            _ => Err(js_error_named("HearthError", "no model is loaded: call load() first")),
+            State::Ready(engine) => Ok(encode(engine, prompt).map_err(|e| js_error(&e))?.0.len() as u32),
+            State::Busy(what) => Err(js_error_named(ErrorKind::HearthError.name(), &format!("cannot count tokens while {what}"))),
+            _ => Err(js_error_named(ErrorKind::HearthError.name(), "no model is loaded: call load() first")),
         }
     }
 
@@ -433,19 +455,52 @@ impl WasmEngine {
     }
 }
 
+/// The shards' headers (each shard's first bytes, its header complete), lengths and names, joined
+/// into one model's (src/gguf/split.rs).
+fn join_shards(headers: &[js_sys::Uint8Array], lens: &[f64], names: Vec<String>) -> Result<split::Joined, JsValue> {
+    if headers.len() != lens.len() || headers.len() != names.len() {
+        return Err(js_error_named(ErrorKind::InvalidArgumentError.name(), "one header, length and name per shard"));
+    }
+    let mut shards = Vec::with_capacity(headers.len());
+    for ((bytes, len), name) in headers.iter().zip(lens).zip(names) {
+        if !(len.is_finite() && *len >= 0.0) {
+            return Err(js_error_named(ErrorKind::InvalidArgumentError.name(), &format!("{name}: size {len} is not a byte count")));
+        }
+        let header = match GgufHeader::parse(&bytes.to_vec(), Some(*len as u64)).map_err(|e| js_error(&e))? {
+            Parsed::Complete(header) => header,
+            Parsed::NeedMore { total_bytes } => {
+                let msg = format!("{name}: its header needs the first {total_bytes} bytes, {} were given", bytes.length());
+                return Err(js_error_named(ErrorKind::InvalidArgumentError.name(), &msg));
+            }
+        };
+        shards.push(split::Shard { name, header, len: *len as u64 });
+    }
+    split::join(&shards).map_err(|e| js_error(&e))
+}
+
 fn load_options(options: JsValue) -> Result<LoadOptions, JsValue> {
     if options.is_undefined() || options.is_null() {
         return Ok(LoadOptions::default());
     }
-    serde_wasm_bindgen::from_value(options).map_err(|e| js_error_named("InvalidArgumentError", &format!("load options: {e}")))
+    serde_wasm_bindgen::from_value(options)
+        .map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &format!("load options: {e}")))
 }
 
-/// The prompt's token ids: `messages` through the chat template (with the generation prompt),
-/// or `prompt` as plain text; what `generate` feeds the model and `countTokens` counts.
-fn encode(engine: &Engine, prompt: PromptPart) -> Result<Vec<u32>, Error> {
+/// The prompt's token ids: `messages` through the chat template (with the generation prompt
+/// and the request's tools), or `prompt` as plain text; what `generate` feeds the model and
+/// `countTokens` counts. Also the tool use the request resolves to.
+fn encode(engine: &Engine, prompt: PromptPart) -> Result<(Vec<u32>, Option<ToolUse>), Error> {
     match prompt {
-        PromptPart { messages: Some(m), prompt: None } => engine.encode_chat(&m),
-        PromptPart { messages: None, prompt: Some(p) } => engine.encode_prompt(&p),
+        PromptPart { messages: Some(m), prompt: None, tools } => {
+            let tools = tools.resolve(engine.chat_template.as_ref())?;
+            Ok((engine.encode_chat_with_tools(&m, tools.as_ref())?, tools))
+        }
+        PromptPart { messages: None, prompt: Some(p), tools } => {
+            if tools.tools.is_some() || tools.tool_choice.is_some() {
+                return Err(Error::InvalidArgument("tools and tool_choice are fields of chat requests (messages)".into()));
+            }
+            Ok((engine.encode_prompt(&p)?, None))
+        }
         _ => Err(Error::InvalidArgument("give exactly one of `messages` and `prompt`".into())),
     }
 }
@@ -457,12 +512,23 @@ async fn run_generation(
     prompt: PromptPart,
     on_text: &js_sys::Function,
 ) -> Result<JsValue, JsValue> {
-    let prompt_ids = encode(engine, prompt).map_err(|e| js_error(&e))?;
+    let (prompt_ids, tools) = encode(engine, prompt).map_err(|e| js_error(&e))?;
+    let mut constrained = None;
+    if let Some(t) = &tools {
+        if let Some(format) = t.response_format(params.response_format.as_ref()).map_err(|e| js_error(&e))? {
+            constrained = Some(SamplingParams { response_format: Some(format), ..params.clone() });
+        }
+    }
+    let params = constrained.as_ref().unwrap_or(params);
+    // With tools, the stream shows the content only; the calls come with the result.
+    let mut tool_stream = tools.as_ref().map(ToolUse::stream);
     let mut callback_error = None;
     // The first token is always reported, even with no text yet, so the package can time it.
     let mut first = true;
     let mut forward = |e: Emitted<'_>| {
-        if std::mem::take(&mut first) || !e.text.is_empty() || e.logprobs.is_some() {
+        let shown = tool_stream.as_mut().map(|s| s.push(e.text));
+        let text = shown.as_deref().unwrap_or(e.text);
+        if std::mem::take(&mut first) || !text.is_empty() || e.logprobs.is_some() {
             let logprobs = match e.logprobs.map(to_js).transpose() {
                 Ok(lp) => lp.unwrap_or(JsValue::UNDEFINED),
                 Err(err) => {
@@ -470,7 +536,7 @@ async fn run_generation(
                     return false;
                 }
             };
-            if let Err(err) = on_text.call2(&JsValue::NULL, &JsValue::from_str(e.text), &logprobs) {
+            if let Err(err) = on_text.call2(&JsValue::NULL, &JsValue::from_str(text), &logprobs) {
                 callback_error = Some(err);
                 return false;
             }
@@ -481,24 +547,14 @@ async fn run_generation(
     if let Some(e) = callback_error {
         return Err(e);
     }
-    to_js(&GenerateResult {
-        text: g.text,
-        finish_reason: match g.finish_reason {
-            FinishReason::Stop => "stop",
-            FinishReason::Length => "length",
-            FinishReason::Aborted => "abort",
-        },
-        prompt_tokens: g.prompt_ids.len(),
-        completion_tokens: g.ids.len(),
-        prompt_ids: g.prompt_ids,
-        ids: g.ids,
-        prefill_tok_s: g.prefill_tok_s,
-        decode_tok_s: g.decode_tok_s,
-        decode_round_trips: g.decode_round_trips,
-        prefill_ms: g.prefill_seconds * 1000.0,
-        gpu: g.gpu,
-        logprobs: g.logprobs,
-    })
+    let replies = tools.as_ref().map(|t| t.parse(&g.text));
+    if let Some((_, calls)) = &replies {
+        let rest = tool_stream.as_mut().map(|s| s.finish(!calls.is_empty())).unwrap_or_default();
+        if !rest.is_empty() {
+            on_text.call2(&JsValue::NULL, &JsValue::from_str(&rest), &JsValue::UNDEFINED)?;
+        }
+    }
+    to_js(&GenerateResult::new(g, replies))
 }
 
 /// Rust panics show in the browser console with their message (once per module).

@@ -244,3 +244,46 @@ fn misuse_of_undefined_values_is_an_error_not_a_panic() {
         assert!(msg.contains("line 1"), "{source}: {msg}");
     }
 }
+
+#[derive(Deserialize)]
+struct ToolFixture {
+    now_unix: i64,
+    cases: Vec<ToolCase>,
+}
+
+#[derive(Deserialize)]
+struct ToolCase {
+    name: String,
+    /// `None`: the Qwen2.5 GGUF's own template.
+    template_file: Option<String>,
+    bos_token: String,
+    eos_token: String,
+    /// As an OpenAI client sends them (arguments as JSON strings, `content: null`).
+    messages: serde_json::Value,
+    tools: Vec<serde_json::Value>,
+    expected: String,
+}
+
+/// A tool-calling conversation in OpenAI's form, read into `ChatMessage`s (which parse each
+/// call's arguments string) and rendered with the tools, equals the transformers-style
+/// reference of scripts/fixtures/tool_fixtures.py for every template that teaches a format;
+/// each of those templates is recognised as one.
+#[test]
+fn openai_tool_conversations_render_like_transformers() {
+    let fixture: ToolFixture = read_fixture("chat/tools.json");
+    for case in &fixture.cases {
+        let template = match &case.template_file {
+            Some(file) => {
+                let source = std::fs::read_to_string(common::fixture_path(&format!("chat/{file}"))).unwrap();
+                ChatTemplate::new(&source, &case.bos_token, &case.eos_token).unwrap()
+            }
+            None => ChatTemplate::from_gguf(&metadata(common::QWEN25)).unwrap().unwrap(),
+        }
+        .with_now(fixture.now_unix);
+        assert!(template.tool_format().is_some(), "{}: no tool format recognised", case.name);
+        let messages: Vec<ChatMessage> = serde_json::from_value(case.messages.clone()).unwrap();
+        let got = template.render_with_tools(&messages, &case.tools, true).unwrap();
+        assert_eq!(got, case.expected, "{}", case.name);
+    }
+    assert_eq!(fixture.cases.len(), 4);
+}

@@ -149,3 +149,41 @@ fn generate_reports_logprobs_and_refuses_more_than_20() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("`top_logprobs` is 21"), "{err}");
 }
+
+/// `generate --chat --tools` on the tiny random-weight model with templates that teach a
+/// tool-call format (Qwen3's Hermes `<tool_call>`, Llama 3.2's JSON): a named function
+/// constrains the reply to one call of it, which comes back parsed in `tool_calls` with
+/// arguments inside the tool's schema. (`required`, `none`, refusals and bad tools: the unit
+/// tests in src/tools and tests/browser/structured.js.)
+#[test]
+fn generate_tool_calls_are_constrained_and_parsed() {
+    let model = common::model_path(common::TINY_CHAT);
+    let tools = common::fixture_path("structured/tools.json");
+    let template = |f: &str| common::fixture_path(&format!("chat/templates/{f}"));
+    let run = |file: &str, choice: &str| {
+        let template = template(file);
+        let args = ["generate", "--json", "--chat", "-n", "60", "--temperature", "1", "--seed", "3", "--model"];
+        let mut args: Vec<&str> = args.to_vec();
+        args.extend([model.to_str().unwrap(), "--chat-template", template.to_str().unwrap()]);
+        args.extend(["--tools", tools.to_str().unwrap(), "--tool-choice", choice, "Weather in Paris?"]);
+        stdout_json(&hearth(&args))
+    };
+    for (file, name) in [("Qwen-Qwen3-0.6B.jinja", "set_alarm"), ("meta-llama-Llama-3.2-3B-Instruct.jinja", "get_weather")] {
+        let g = run(file, name);
+        assert_eq!(g["finish_reason"], "stop", "{file} {name}: {g}");
+        let calls = g["tool_calls"].as_array().unwrap();
+        assert_eq!(calls.len(), 1, "{file} {name}: {}", g["text"]);
+        assert_eq!(calls[0]["name"], name);
+        let args = &calls[0]["arguments"];
+        let keys: Vec<&String> = args.as_object().unwrap().keys().collect();
+        if name == "get_weather" {
+            assert_eq!(keys, ["city", "unit"]);
+            assert!(["celsius", "fahrenheit"].contains(&args["unit"].as_str().unwrap()));
+            assert!((1..=12).contains(&args["city"].as_str().unwrap().chars().count()));
+        } else {
+            assert_eq!(keys, ["hour", "label"]);
+            assert!((0..=23).contains(&args["hour"].as_i64().unwrap()));
+        }
+        assert_eq!(g["content"], "", "{file}: the reply is the call alone");
+    }
+}

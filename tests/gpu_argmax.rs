@@ -35,7 +35,8 @@ fn argmax_matches_reference() {
     let mut rng = common::Rng(0xa59);
     // Vocabulary sizes: 1, around the 256-thread workgroup, SmolLM2's 49152, Qwen2.5's 151936
     // and Gemma 3's 262144 (plus one that is none of these multiples).
-    for n in [1usize, 2, 255, 256, 257, 1000, 49_152, 151_936, 262_144, 262_147] {
+    // 2,047 / 2,048 / 2,049: around one round of the kernel's 256 threads × 8 loads.
+    for n in [1usize, 2, 255, 256, 257, 1000, 2047, 2048, 2049, 49_152, 151_936, 262_144, 262_147] {
         // Random logits, all negative for half the cases (a start value of 0 would win).
         let shift = if n % 2 == 0 { -100.0 } else { 0.0 };
         let mut x: Vec<f32> = (0..n).map(|_| 10.0 * rng.signed_unit() + shift).collect();

@@ -107,8 +107,10 @@ fn every_tile_shape_gives_the_same_result() {
     ];
     for (workgroup_size, threads_per_row, rows_per_thread, tokens) in tiles {
         let tuning = Tuning {
-            matmul_workgroup_size: workgroup_size,
-            matmul_threads_per_row: threads_per_row,
+            matmul_decode_workgroup_size: workgroup_size,
+            matmul_prefill_workgroup_size: workgroup_size,
+            matmul_decode_threads_per_row: threads_per_row,
+            matmul_prefill_threads_per_row: threads_per_row,
             matmul_decode_rows_per_thread: rows_per_thread,
             matmul_prefill_rows_per_thread: rows_per_thread,
             matmul_prefill_tokens: tokens,
@@ -150,14 +152,16 @@ fn every_gemm_tile_gives_the_same_result() {
 
 /// A row's lanes summed by subgroup shuffles (shaders/matmul_subgroup.wgsl), where the device
 /// has subgroups of at least that many lanes (lavapipe's hold 8 or more): 4 and 8 lanes per
-/// row, decode and batches, on Q6_K (its 8 chunks per block spread over the lanes). (The workgroup-memory tree is every other test's with 16 or 64
-/// lanes per row, and the GPU tuning's where there are no subgroups.)
+/// row, decode and batches, on Q6_K (its 8 chunks per block spread over the lanes). (The workgroup-memory tree is every
+/// other test's with 16 or 64 lanes per row, and the GPU tuning's where there are no subgroups.)
 #[test]
 fn subgroup_row_sums_give_the_same_result() {
     for threads_per_row in [4, 8] {
         let tuning = Tuning {
-            matmul_workgroup_size: 32,
-            matmul_threads_per_row: threads_per_row,
+            matmul_decode_workgroup_size: 32,
+            matmul_prefill_workgroup_size: 32,
+            matmul_decode_threads_per_row: threads_per_row,
+            matmul_prefill_threads_per_row: threads_per_row,
             matmul_decode_rows_per_thread: 2,
             matmul_subgroup_reduce: true,
             ..Tuning::CPU
@@ -175,9 +179,10 @@ fn subgroup_row_sums_give_the_same_result() {
 fn tunings_outside_the_kernel_shapes_are_errors() {
     for bad in [
         Tuning { matmul_prefill_rows_per_thread: 3, ..Tuning::CPU },
-        Tuning { matmul_workgroup_size: 48, ..Tuning::CPU },
-        Tuning { matmul_workgroup_size: 512, ..Tuning::CPU }, // past WebGPU's 256 per workgroup
-        Tuning { matmul_threads_per_row: 64, ..Tuning::CPU }, // more than the workgroup of 16
+        Tuning { matmul_decode_workgroup_size: 48, ..Tuning::CPU },
+        Tuning { matmul_prefill_workgroup_size: 512, ..Tuning::CPU }, // past WebGPU's 256 per workgroup
+        Tuning { matmul_prefill_threads_per_row: 64, ..Tuning::CPU }, // more than the workgroup of 16
+        Tuning { matmul_decode_threads_per_row: 32, ..Tuning::CPU },
         Tuning { matmul_gemm_tile_rows: 96, ..Tuning::GPU },
         Tuning { matmul_gemm_thread_tokens: 64, ..Tuning::GPU }, // more than the tile's 32
         Tuning { matmul_gemm_tile_rows: 128, matmul_gemm_tile_tokens: 64, ..Tuning::GPU }, // 24 KiB staged

@@ -1,7 +1,8 @@
 //! shaders/rope_store.wgsl against an f64 reference written from the definitions: per head of
 //! the `qkv` row, the optional per-head RMSNorm (x / sqrt(mean(x²) + eps) · w), then RoPE, pair
 //! i (0 <= i < n_rot/2) turning by pos · freq_scale · base^(-2i / n_rot) (normal style: pairs
-//! (x[2i], x[2i+1]); NeoX: (x[i], x[i + n_rot/2]); dims past n_rot stay); queries go to `q`,
+//! (x[2i], x[2i+1]); NeoX: (x[i], x[i + n_rot/2]); dims past n_rot stay), its cos and sin
+//! multiplied by mscale (LongRoPE's attention factor; n_rot 0: no rotation); queries go to `q`,
 //! keys and values to the cache rows pos0 .. pos0 + n_tokens (f32: keys within the rotation's
 //! rounding, values bit for bit; f16: an f16 rounding of those), and nothing else in the cache
 //! changes, including past the end of the context.
@@ -25,6 +26,7 @@ struct Case {
     pos0: u32,
     n_ctx: u32,
     base: f32,
+    mscale: f32,
 }
 
 /// One head (`x`, head_dim values) normed (when `w` is given) and rotated at `pos`, in f64;
@@ -46,11 +48,12 @@ fn head_reference(x: &[f32], w: Option<&[f32]>, c: Case, pos: u32) -> (Vec<f64>,
             RopeStyle::Normal => (2 * i, 2 * i + 1),
             RopeStyle::Neox => (i, i + half),
         };
-        out[a] = v[a] * theta.cos() - v[b] * theta.sin();
-        out[b] = v[a] * theta.sin() + v[b] * theta.cos();
+        let (cos, sin) = (theta.cos() * f64::from(c.mscale), theta.sin() * f64::from(c.mscale));
+        out[a] = v[a] * cos - v[b] * sin;
+        out[b] = v[a] * sin + v[b] * cos;
         // The angle forms in f32 (off by up to |theta|·ε, as llama.cpp's), sin/cos add a
         // few ulps, the rotation three roundings; the norm's own rounding carries through.
-        let m = v[a].abs() + v[b].abs();
+        let m = (v[a].abs() + v[b].abs()) * f64::from(c.mscale);
         let t = (2.0 * theta.abs() * eps + 1e-6 + (hd as f64 + 10.0) * eps) * m.max(1.0);
         tol[a] = t;
         tol[b] = t;
@@ -82,6 +85,7 @@ fn check_cases(ctx: &hearth::gpu::GpuContext) {
         pos0,
         n_ctx,
         base: 10_000.0,
+        mscale: 1.0,
     };
     let cases = [
         // SmolLM2 (9 / 3 heads of 64, normal pairs): a prefill from 0 and a decode step far in.
@@ -96,6 +100,10 @@ fn check_cases(ctx: &hearth::gpu::GpuContext) {
         // running past the end of the cache (its tail is dropped).
         Case { n_rot: 32, ..case(RopeStyle::Neox, 3, 1, 128, false, 4, 9, 16) },
         Case { n_rot: 4, ..case(RopeStyle::Normal, 3, 1, 10, true, 6, 5, 9) },
+        // Phi-4-mini's LongRoPE: 3/4 of the head rotated, cos and sin scaled by its attention
+        // factor; and SmolLM3's layers without RoPE (no dimension rotated).
+        Case { n_rot: 48, mscale: 1.19, ..case(RopeStyle::Neox, 3, 1, 64, false, 5, 100, 110) },
+        Case { n_rot: 0, ..case(RopeStyle::Normal, 2, 1, 16, false, 3, 40, 50) },
     ];
     for c in cases {
         for kv in [KvPrecision::F16, KvPrecision::F32] {
@@ -127,6 +135,7 @@ fn check(ctx: &hearth::gpu::GpuContext, cache: &PipelineCache, rng: &mut common:
         head_dim: c.head_dim,
         n_rot: c.n_rot,
         style: c.style,
+        mscale: c.mscale,
         n_ctx: c.n_ctx,
         kv,
     };
@@ -202,13 +211,23 @@ fn bad_shapes_are_errors() {
     let step = step_buffer(&ctx, 0, 1);
     let freqs = ctx.f32_buffer_from("inv_freq", &[1.0; 8]);
     let cache = words_buffer(&ctx, "cache", &[0; 64]);
-    let shape =
-        RopeStoreShape { n_heads: 2, n_kv_heads: 1, head_dim: 8, n_rot: 8, style: RopeStyle::Normal, n_ctx: 4, kv: KvPrecision::F16 };
+    let shape = RopeStoreShape {
+        n_heads: 2,
+        n_kv_heads: 1,
+        head_dim: 8,
+        n_rot: 8,
+        style: RopeStyle::Normal,
+        mscale: 1.0,
+        n_ctx: 4,
+        kv: KvPrecision::F16,
+    };
     let bad = [
         (RopeStoreShape { head_dim: 7, n_rot: 6, ..shape }, 4 * 7),
         (RopeStoreShape { n_rot: 10, ..shape }, 4 * 8),
         (RopeStoreShape { n_rot: 3, ..shape }, 4 * 8),
         (RopeStoreShape { n_kv_heads: 0, ..shape }, 2 * 8),
+        (RopeStoreShape { mscale: f32::NAN, ..shape }, 4 * 8),
+        (RopeStoreShape { mscale: 0.0, ..shape }, 4 * 8),
         (shape, 4 * 8 + 1),                               // a qkv row of the wrong width
         (RopeStoreShape { n_ctx: 1000, ..shape }, 4 * 8), // caches too small
     ];

@@ -33,8 +33,10 @@ fn plan_equals_load(path: &std::path::Path, n_ctx: u32, max_storage_binding: Opt
 
 #[test]
 fn the_plan_is_what_a_load_allocates_for_each_family() {
-    // tiny-llama: every weight format; tiny-qwen2: QKV biases; tiny-gemma3: q/k norms, post norms.
-    for (name, n_ctx) in [("tiny-llama", 256), ("tiny-qwen2", 100), ("tiny-gemma3", 1024)] {
+    // tiny-llama: every weight format; tiny-qwen2: QKV biases; tiny-gemma3: q/k norms, post norms;
+    // tiny-llama3: RoPE factors; tiny-phi3: fused Q/K/V and gate/up, LongRoPE's long factors.
+    let families = [("tiny-llama", 256), ("tiny-qwen2", 100), ("tiny-gemma3", 1024), ("tiny-llama3", 64), ("tiny-phi3", 512)];
+    for (name, n_ctx) in families {
         plan_equals_load(&common::fixture_path(&format!("tiny/{name}.gguf")), n_ctx, None);
     }
     let plan = plan_equals_load(&common::model_path("tiny-chat-random.gguf"), 300, None);
@@ -76,4 +78,34 @@ fn a_context_too_large_is_refused_from_the_header_with_the_largest_that_fits() {
     // And the largest context it names does load.
     let model = load_with(&ctx, &path, f32_cache(1562));
     assert_eq!(model.n_ctx(), 1562);
+}
+
+/// Phi-3's fused `ffn_up` must hold gate and up (2 · n_ff rows) when the file has no
+/// `ffn_gate`: one of n_ff rows is refused from the header with a typed error naming the tensor
+/// and both shapes, before anything is allocated.
+#[test]
+fn a_fused_ffn_up_of_the_wrong_height_is_refused_naming_the_tensor() {
+    use common::gguf_writer::{GgufWriter, Tensor, Val};
+    let kvs = [
+        ("general.architecture", Val::Str("phi3")),
+        ("phi3.block_count", Val::U32(1)),
+        ("phi3.embedding_length", Val::U32(32)),
+        ("phi3.feed_forward_length", Val::U32(64)),
+        ("phi3.attention.head_count", Val::U32(2)),
+        ("phi3.context_length", Val::U32(64)),
+        ("phi3.vocab_size", Val::U32(8)),
+    ];
+    let tensors = [
+        Tensor { name: "blk.0.attn_qkv.weight", dims: vec![32, 96], ggml_type: 0, offset: 0 },
+        Tensor { name: "blk.0.ffn_up.weight", dims: vec![32, 64], ggml_type: 0, offset: 32 * 96 * 4 },
+    ];
+    let bytes = GgufWriter::default().write(&kvs, &tensors, &vec![0; (32 * 96 + 32 * 64) * 4]);
+    let hearth::gguf::Parsed::Complete(header) = hearth::gguf::GgufHeader::parse(&bytes, Some(bytes.len() as u64)).unwrap() else {
+        panic!("incomplete header")
+    };
+    let limits = DeviceLimits { max_storage_binding: 1 << 30, max_buffer_size: 1 << 30 };
+    let err = hearth::model::plan(&header, limits, ModelOptions::default()).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, hearth::Error::InvalidArgument(_)), "{err:?}");
+    assert!(msg.contains("blk.0.ffn_up.weight") && msg.contains("[32, 64]") && msg.contains("[32, 128]"), "{msg}");
 }

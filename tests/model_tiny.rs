@@ -6,6 +6,9 @@
 //! computed in batches. Every position's argmax and full logit rows are compared with the exact
 //! f32 numpy reference (scripts/fixtures/numpy_llama.py).
 //! Models and fixtures: tests/fixtures/tiny/, made by scripts/fixtures/tiny_models.py.
+//! The newer families (tiny-qwen3, tiny-smollm3, tiny-llama3, tiny-phi3) come from transformers
+//! models converted by llama.cpp's converter, and are checked against transformers' logits and
+//! greedy path and llama.cpp's Q8_0 greedy path (scripts/fixtures/tiny_families.py).
 
 mod common;
 
@@ -231,4 +234,99 @@ fn tiny_gemma3_decode_with_split_attention_matches_reference() {
     let fx = fixture("tiny-gemma3");
     let (_ctx, mut model) = open_tuned("tiny-gemma3", None, 48, Some(GPU_VARIANTS));
     check_decode(&mut model, &fx, 30, 44);
+}
+
+/// Greedy ids from `prompt`: one prefill, then one decode step per token.
+fn greedy(model: &mut Model, prompt: &[u32], n: usize) -> Vec<u32> {
+    model.reset();
+    let mut got = vec![pollster::block_on(model.forward(prompt, Logits::Last, false)).unwrap().argmax];
+    while got.len() < n {
+        got.push(pollster::block_on(model.forward(&[*got.last().unwrap()], Logits::Last, false)).unwrap().argmax);
+    }
+    got
+}
+
+/// `got` equals `want` up to the first step whose reference top-2 margin is under `tie`: past a
+/// near-tie the two paths may part, and everything after depends on the pick.
+fn check_path(what: &str, got: &[u32], want: &[u32], margins: &[f32], tie: f32) {
+    match (0..want.len()).find(|&i| got[i] != want[i]) {
+        None => eprintln!("{what}: {} greedy tokens equal", want.len()),
+        Some(i) => {
+            assert!(margins[i] < tie, "{what}: step {i}: Hearth {} vs {} (reference margin {})", got[i], want[i], margins[i]);
+            eprintln!("{what}: parts at step {i}, where the reference's margin is {} (< {tie})", margins[i]);
+        }
+    }
+}
+
+/// A family's tiny model (scripts/fixtures/tiny_families.py: a transformers model of the real
+/// config.json's shape, converted by llama.cpp's converter): every position's argmax and the
+/// stored logit rows of the F32 file against transformers' f32 forward pass; the greedy path
+/// against transformers' (ties aside); and the Q8_0 file's greedy path against llama.cpp's,
+/// which may part only where llama.cpp's margin is under 0.1 (its 8-bit activations, see
+/// tests/common/model_checks.rs).
+fn check_family(name: &str) {
+    let fx = fixture(name);
+    let json = common::read_fixture_json(&format!("tiny/{name}.json"));
+    let floats = |v: &Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect::<Vec<f32>>();
+    let n_ctx = json["n_ctx"].as_u64().unwrap() as u32;
+    let prompt = ids_of(&json["greedy_prompt"]);
+    let (_ctx, mut model) = open(name, None, n_ctx);
+    check_prompt(&mut model, &fx, fx.ids.len());
+    let want = ids_of(&json["hf_greedy"]);
+    let got = greedy(&mut model, &prompt, want.len());
+    check_path(&format!("{name} vs transformers"), &got, &want, &floats(&json["hf_greedy_margin"]), 2.0 * TOLERANCE);
+    drop(model);
+    let (_ctx, mut q8) = open(&format!("{name}-q8_0"), None, n_ctx);
+    let want = ids_of(&json["llama_cpp_q8_0_greedy"]);
+    let got = greedy(&mut q8, &prompt, want.len());
+    check_path(&format!("{name}-q8_0 vs llama.cpp"), &got, &want, &floats(&json["llama_cpp_q8_0_greedy_margin"]), 0.1);
+}
+
+/// Qwen3: per-head q/k RMSNorm before NeoX RoPE, no biases, head_dim 32 ≠ d_model / heads, tied
+/// output.
+#[test]
+fn tiny_qwen3_matches_transformers_and_llama_cpp() {
+    check_family("tiny-qwen3");
+}
+
+/// SmolLM3: llama's graph whose 4th layer (of 4) applies no RoPE.
+#[test]
+fn tiny_smollm3_no_rope_layer_matches_transformers_and_llama_cpp() {
+    check_family("tiny-smollm3");
+}
+
+/// Llama 3.x: llama3 RoPE scaling as the converter writes it (the `rope_freqs` factors: 1,
+/// 2.89, then 32 for the long wavelengths of this tiny model's original context of 64), output
+/// tied to `token_embd`.
+#[test]
+fn tiny_llama3_rope_freqs_tied_output_matches_transformers_and_llama_cpp() {
+    check_family("tiny-llama3");
+}
+
+/// Phi-4-mini's shape: fused attn_qkv and gate/up (2·n_ff rows of ffn_up), NeoX RoPE on 12 of
+/// 16 dimensions, LongRoPE's short factors (a context of 256, the original one) and its
+/// attention factor, tied output.
+#[test]
+fn tiny_phi3_fused_longrope_short_matches_transformers_and_llama_cpp() {
+    check_family("tiny-phi3");
+}
+
+/// LongRoPE's long factors: loaded with a context of 512, past the original 256, as llama.cpp
+/// chooses; transformers uses them for a sequence longer than 256, so the fixture's 300-token
+/// prompt checks them at every position.
+#[test]
+fn tiny_phi3_longrope_long_factors_past_the_original_context_match_transformers() {
+    let json = common::read_fixture_json("tiny/tiny-phi3.json");
+    let long = &json["long"];
+    let floats = |v: &Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect::<Vec<f32>>();
+    let rows = long["rows"].as_array().unwrap().iter().map(|r| (r["pos"].as_u64().unwrap() as usize, floats(&r["logits"]))).collect();
+    let fx = Fixture {
+        name: "tiny-phi3 (long)".into(),
+        ids: ids_of(&long["ids"]),
+        argmax: ids_of(&long["argmax"]),
+        margin: floats(&long["top2_margin"]),
+        rows,
+    };
+    let (_ctx, mut model) = open("tiny-phi3", None, long["n_ctx"].as_u64().unwrap() as u32);
+    check_prompt(&mut model, &fx, fx.ids.len());
 }

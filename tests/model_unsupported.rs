@@ -33,11 +33,11 @@ fn unsupported_architecture_is_a_typed_error_listing_the_supported_ones() {
     match &err {
         hearth::Error::UnsupportedModel { arch, supported } => {
             assert_eq!(arch, "mamba");
-            assert_eq!(supported, "llama, qwen2, gemma3");
+            assert_eq!(supported, "llama, qwen2, qwen3, gemma3, smollm3, phi3");
         }
         other => panic!("expected UnsupportedModel, got {other:?}"),
     }
-    assert_eq!(err.to_string(), "unsupported model architecture `mamba` (supported: llama, qwen2, gemma3)");
+    assert_eq!(err.to_string(), "unsupported model architecture `mamba` (supported: llama, qwen2, qwen3, gemma3, smollm3, phi3)");
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(["generate", "--model", path.to_str().unwrap(), "hi"])
@@ -45,6 +45,9 @@ fn unsupported_architecture_is_a_typed_error_listing_the_supported_ones() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    assert!(stderr.contains("unsupported model architecture `mamba` (supported: llama, qwen2, gemma3)"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("unsupported model architecture `mamba` (supported: llama, qwen2, qwen3, gemma3, smollm3, phi3)"),
+        "stderr: {stderr}"
+    );
     std::fs::remove_file(path).unwrap();
 }

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use hearth::Error;
 use hearth::gguf::{GgufFile, MetaArray, MetaValue, Metadata};
+use hearth::structured::{Grammars, ResponseFormat};
 use hearth::tokenizer::Tokenizer;
 use serde_json::Value;
 
@@ -318,4 +319,79 @@ fn from_json_uses_the_json_pipeline() {
     assert_eq!((tok.bos_id(), tok.eos_id()), (Some(2), Some(3)));
     assert!(matches!(Tokenizer::from_json(b"{", None, None), Err(Error::Tokenizer(_))));
     assert!(matches!(Tokenizer::from_json(json.as_bytes(), Some(99), None), Err(Error::Tokenizer(_))));
+}
+
+/// Structured output over the real vocabularies (src/structured builds llguidance's token trie
+/// from these tokenizers' pieces): a reply valid under the fixture's "person" schema, written
+/// the way the schema's layout spaces it, can be spelt with allowed tokens all the way, and
+/// afterwards only the end-of-generation ids are allowed; a wrong first token is not. Qwen2.5's logits row is longer than its vocabulary (151,936 vs
+/// 151,665): the padding ids are never allowed. Prints the median mask time per token, the
+/// README's figure.
+#[test]
+fn json_schema_masks_over_real_vocabularies() {
+    let text = r#"{"name": "Ann", "age": 31, "tags": ["quote\"d", "new\nline", "ünï €"], "address": {"city": "Paris", "zip": "75001"}}"#;
+    let schema = common::read_fixture_json("structured/schemas.json")["person"].clone();
+    let format: ResponseFormat =
+        serde_json::from_value(serde_json::json!({"type": "json_schema", "json_schema": {"schema": schema}})).unwrap();
+    for (model, loaded) in [(common::SMOLLM2, smollm2()), (common::QWEN25, qwen25()), (common::GEMMA3, gemma3())] {
+        let file = GgufFile::open(common::model_path(model)).unwrap();
+        let n_logits = hearth::model::ModelConfig::from_metadata(&file.header().metadata).unwrap().vocab;
+        let start = Instant::now();
+        let grammars = Grammars::new(&loaded.tok, n_logits).unwrap();
+        let built = start.elapsed();
+        let mut c = grammars.constraint(&format).unwrap().unwrap();
+        let allowed = |mask: &[u32], id: u32| mask[id as usize / 32] >> (id % 32) & 1 == 1;
+        let first = c.mask().unwrap();
+        let n_tokens = loaded.tok.vocab_size() as u32;
+        let bracket = loaded.tok.encode("[", false).unwrap()[0];
+        assert!(!allowed(&first, bracket), "{model}: an array cannot start an object");
+        // Each step takes the longest allowed token that spells the text on (llguidance allows
+        // only the canonical token where the next bytes are forced, e.g. `"}` after the last
+        // property, so Hearth's own tokenisation of the whole text is not always allowed).
+        let (mut mask, mut at) = (first.clone(), 0);
+        while at < text.len() {
+            let rest = &text.as_bytes()[at..];
+            let pick = (0..n_tokens)
+                .filter(|&id| allowed(&mask, id) && !loaded.tok.is_special(id))
+                .map(|id| (loaded.tok.token_bytes(id).unwrap().len(), id))
+                .filter(|&(len, id)| len > 0 && rest.starts_with(loaded.tok.token_bytes(id).unwrap()))
+                .max();
+            let Some((len, id)) = pick else { panic!("{model}: no allowed token spells {:?}", &text[at..]) };
+            c.consume(id).unwrap();
+            mask = c.mask().unwrap();
+            at += len;
+        }
+        let after: Vec<u32> = (0..n_logits).filter(|&id| allowed(&mask, id)).collect();
+        assert!(!after.is_empty() && after.iter().all(|id| loaded.tok.stop_ids().contains(id)), "{model}: {after:?}");
+        let padding_allowed = (n_tokens..n_logits).any(|id| allowed(&first, id));
+        assert!(!padding_allowed, "{model}: a padding id is allowed");
+        let stats = c.stats();
+        println!(
+            "{model}: {n_logits} logits, trie and slices built in {built:.2?}, {} masks: median {:.3} ms, max {:.3} ms",
+            stats.masks, stats.mask_ms_median, stats.mask_ms_max
+        );
+    }
+}
+
+/// The tiny family models' tokenizers (byte-level BPEs trained for the test, each with its
+/// family's pre-tokenizer: qwen2, llama-bpe, and gpt-4o for Phi-4-mini) give llama.cpp's ids
+/// for every curated string (scripts/fixtures/tiny_families.py; transformers' tokenizers agree).
+#[test]
+fn tiny_family_tokenizers_match_llama_cpp() {
+    let mut bad = Vec::new();
+    for name in ["tiny-qwen3", "tiny-smollm3", "tiny-llama3", "tiny-phi3"] {
+        let file = GgufFile::open(common::fixture_path(&format!("tiny/{name}.gguf"))).expect("open model");
+        let tok = Tokenizer::from_gguf(&file.header().metadata).expect("build tokenizer");
+        let fx = common::read_fixture_json(&format!("tiny/{name}.json"));
+        let cases = fx["tokenize"].as_array().expect("tokenize cases");
+        assert_eq!(cases.len(), 38, "{name}: fixture is stale");
+        for case in cases {
+            let text = case["text"].as_str().unwrap();
+            let got = tok.encode(text, true).expect("encode");
+            if got != ids(&case["ids"]) {
+                bad.push(format!("{name} {text:?}\n  llama.cpp: {}\n  hearth:    {got:?}", case["ids"]));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
 }

@@ -3,12 +3,13 @@
 # with CUDA, on the same model files, in the same run. The machine is bare and offline, so
 # everything travels in .dev/ (ignored by git; see scripts/device/README.md):
 #   .dev/hearth-*          release `hearth` CLIs to compare (e.g. hearth-base, hearth-new)
+#   .dev/bench-*           kernel bench binaries (optional; see below)
 #   .dev/skel/*.npz        models shrunk by scripts/device/skeleton.py (grown back here)
 #   .dev/llama.cpp-src.tar.xz  llama.cpp's sources (vendor/llama.cpp of llama-cpp-python)
 # and .gl/ the Vulkan loader's .deb (the image has NVIDIA's driver but no loader).
 # Results: $OUT/log (everything), $OUT/results.jsonl (one JSON object per measurement).
 # Env: RUNS (default 5), LLAMA=0 skips the llama.cpp build, TUNINGS (default "default"; "default cpu" also forces the CPU-like shapes, slow on a GPU: minutes),
-# TUNES (`;`-separated `--tune` specs to bench too, e.g. "matmul_workgroup_size=128,matmul_threads_per_row=32"),
+# TUNES (`;`-separated `--tune` specs to bench too, e.g. "matmul_decode_workgroup_size=128,matmul_decode_threads_per_row=32"),
 # SKELS (default: every .dev/skel/*.npz), BENCH_ARGS (extra `hearth bench` options),
 # PROFILE (the binaries `hearth profile` runs with, default every .dev/hearth-*).
 # While llama.cpp builds (nice'd, 12 of the 16 cores) only GPU timestamps are taken
@@ -60,6 +61,14 @@ import json, sys
 for line in sys.stdin:
     if line.startswith("{"):
         print(json.dumps({**json.loads(line), "hearth": sys.argv[1], "tuning": sys.argv[2]}))' "$@"; }
+
+# Kernel benches built here (`cargo bench --bench NAME --no-run`, copied to .dev/bench-NAME):
+# the read-reduce ceiling (bandwidth) and each kernel at SmolLM2's shapes (kernels).
+for b in .dev/bench-*; do
+  [ -x "$b" ] || continue
+  stamp "$b"
+  timeout 120 "$b" 2>&1 | tee -a "$OUT/log"
+done
 
 for m in "${models[@]}"; do
   for h in ${PROFILE:-.dev/hearth-*}; do

@@ -22,21 +22,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::gguf::Metadata;
+use crate::tools::{ToolCall, ToolFormat};
 
 pub use clock::Clock;
 
 /// One OpenAI-style chat message. Rendering takes any `Serialize` message type, so a caller
 /// that needs the OpenAI "parts" content form (`[{"type": "text", "text": ...}]`, which
 /// Gemma 3's template understands) or `tool_calls` can pass its own type or JSON values.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The tool fields follow OpenAI's messages: an assistant message's `tool_calls` (with
+/// `function.arguments` a JSON string, read into an object for the template) and a tool
+/// result's `tool_call_id` / `name`. `content: null` (an assistant message that only calls
+/// tools) reads as empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub role: String,
+    #[serde(default, deserialize_with = "string_or_null")]
     pub content: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+fn string_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 impl ChatMessage {
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        ChatMessage { role: role.into(), content: content.into() }
+        ChatMessage { role: role.into(), content: content.into(), ..Default::default() }
     }
     pub fn system(content: impl Into<String>) -> Self {
         Self::new("system", content)
@@ -55,6 +72,8 @@ pub struct ChatTemplate {
     env: Environment<'static>,
     bos_token: String,
     eos_token: String,
+    /// The tool-call format the template teaches the model, if any.
+    tool_format: Option<ToolFormat>,
 }
 
 impl fmt::Debug for ChatTemplate {
@@ -74,7 +93,12 @@ impl ChatTemplate {
     pub fn new(source: &str, bos_token: &str, eos_token: &str) -> Result<Self> {
         let env = env::build(source, clock::system_clock())
             .map_err(|e| Error::ChatTemplate(format!("cannot compile the template: {}", describe(&e))))?;
-        Ok(ChatTemplate { env, bos_token: bos_token.to_string(), eos_token: eos_token.to_string() })
+        Ok(ChatTemplate {
+            env,
+            bos_token: bos_token.to_string(),
+            eos_token: eos_token.to_string(),
+            tool_format: ToolFormat::detect(source),
+        })
     }
 
     /// The template of a GGUF model, or `None` when the file has no `tokenizer.chat_template`
@@ -101,6 +125,11 @@ impl ChatTemplate {
 
     pub fn eos_token(&self) -> &str {
         &self.eos_token
+    }
+
+    /// How this template teaches the model to call tools (see `crate::tools`), if it does.
+    pub fn tool_format(&self) -> Option<ToolFormat> {
+        self.tool_format
     }
 
     /// Replaces the clock behind `strftime_now`: `clock()` returns seconds since the Unix

@@ -13,6 +13,7 @@ use crate::tokenizer::Tokenizer;
 /// One generated token: its log-probability and the most likely alternatives at its step
 /// (OpenAI `choices[0].logprobs.content[i]`, plus the token ids).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TokenLogprob {
     pub id: u32,
     /// The token's text; a token holding part of a UTF-8 character shows U+FFFD for it
@@ -27,6 +28,7 @@ pub struct TokenLogprob {
 
 /// One alternative at a step (OpenAI `top_logprobs[j]`, plus the token id).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TopLogprob {
     pub id: u32,
     pub token: String,

@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 use crate::gguf::Metadata;
 use crate::model::{GpuStats, Logits, MAX_DECODE_CHAIN, Model, ModelStream};
 use crate::sample::{Sampler, SamplingParams, StopChecker, StopReason};
+use crate::structured::{Constraint, ConstraintStats, Grammars};
 use crate::tokenizer::Tokenizer;
+use crate::tools::ToolUse;
 pub use logprobs::{TokenLogprob, TopLogprob};
 pub use perplexity::{Perplexity, perplexity};
 pub use utf8_stream::Utf8Stream;
@@ -48,6 +50,9 @@ pub struct Generation {
     /// With `SamplingParams::logprobs`: one entry per generated token but a final stop token
     /// (whose text is not output either), else `None`.
     pub logprobs: Option<Vec<TokenLogprob>>,
+    /// With a `response_format` that constrains: how many token masks were computed and how
+    /// long they took.
+    pub constraint: Option<ConstraintStats>,
 }
 
 /// What `Engine::generate_with` hands its callback after each token.
@@ -73,12 +78,27 @@ pub struct Engine {
     pub gpu_sampling: bool,
     /// The ids whose keys/values are in the model's cache, to reuse a shared prefix.
     cached: Vec<u32>,
+    /// Structured output's vocabulary trie, built by the first request that needs it.
+    grammars: Option<Grammars>,
 }
 
 /// `Engine::encode_chat` without a model on the GPU (the CLI's `tokenize --messages`).
 pub fn encode_chat(tokenizer: &Tokenizer, template: Option<&ChatTemplate>, messages: &[ChatMessage]) -> Result<Vec<u32>> {
+    encode_chat_with_tools(tokenizer, template, messages, None)
+}
+
+/// `encode_chat` with the request's tools rendered by the template (its `tools` variable).
+pub fn encode_chat_with_tools(
+    tokenizer: &Tokenizer,
+    template: Option<&ChatTemplate>,
+    messages: &[ChatMessage],
+    tools: Option<&ToolUse>,
+) -> Result<Vec<u32>> {
     let template = template.ok_or_else(|| Error::ChatTemplate("this model has no chat template (tokenizer.chat_template)".into()))?;
-    let prompt = template.render(messages, true)?;
+    let prompt = match tools {
+        Some(t) => template.render_with_tools(messages, t.tools(), true)?,
+        None => template.render(messages, true)?,
+    };
     tokenizer.encode(&prompt, false)
 }
 
@@ -94,14 +114,19 @@ impl Engine {
         crate::model::ModelConfig::from_metadata(&file.header().metadata)?;
         let (tokenizer, chat_template) = Self::text_side(&file.header().metadata)?;
         let model = Model::load(ctx, file, options).await?;
-        Ok(Engine { model, tokenizer, chat_template, decode_chain: MAX_DECODE_CHAIN, gpu_sampling: true, cached: Vec::new() })
+        Ok(Self::new(model, tokenizer, chat_template))
     }
 
     /// Finishes a streamed load (the browser's path): every byte has been pushed.
     pub async fn from_stream(stream: ModelStream) -> Result<Engine> {
         let (model, header) = stream.finish().await?;
         let (tokenizer, chat_template) = Self::text_side(&header.metadata)?;
-        Ok(Engine { model, tokenizer, chat_template, decode_chain: MAX_DECODE_CHAIN, gpu_sampling: true, cached: Vec::new() })
+        Ok(Self::new(model, tokenizer, chat_template))
+    }
+
+    /// An engine around a loaded model, with the default decode chain and GPU sampling.
+    pub fn new(model: Model, tokenizer: Tokenizer, chat_template: Option<ChatTemplate>) -> Engine {
+        Engine { model, tokenizer, chat_template, decode_chain: MAX_DECODE_CHAIN, gpu_sampling: true, cached: Vec::new(), grammars: None }
     }
 
     /// The tokenizer and chat template a model's metadata describes.
@@ -118,6 +143,33 @@ impl Engine {
     /// adding BOS again (templates write `bos_token` themselves, as in transformers).
     pub fn encode_chat(&self, messages: &[ChatMessage]) -> Result<Vec<u32>> {
         encode_chat(&self.tokenizer, self.chat_template.as_ref(), messages)
+    }
+
+    /// `encode_chat` for a request with tools (`ToolRequest::resolve` against this engine's
+    /// template gives `tools`).
+    pub fn encode_chat_with_tools(&self, messages: &[ChatMessage], tools: Option<&ToolUse>) -> Result<Vec<u32>> {
+        encode_chat_with_tools(&self.tokenizer, self.chat_template.as_ref(), messages, tools)
+    }
+
+    /// The request's constraint (`response_format`), if any; the first one builds the
+    /// vocabulary trie (Gemma 3's 262k tokens: see README "Structured output").
+    fn constraint(&mut self, params: &SamplingParams) -> Result<Option<Constraint>> {
+        let Some(format) = &params.response_format else { return Ok(None) };
+        if self.grammars.is_none() {
+            self.grammars = Some(Grammars::new(&self.tokenizer, self.model.config.vocab)?);
+        }
+        self.grammars.as_ref().expect("just built").constraint(format)
+    }
+
+    /// The next token's mask from `constraint`, on the GPU sampler when that samples (it
+    /// keeps it for the following steps), else returned for the CPU sampler.
+    fn next_mask(&mut self, constraint: Option<&mut Constraint>, on_gpu: bool) -> Result<Option<Vec<u32>>> {
+        let Some(c) = constraint else { return Ok(None) };
+        let mask = c.mask()?;
+        if on_gpu {
+            self.model.set_sample_mask(Some(&mask))?;
+        }
+        Ok(Some(mask))
     }
 
     /// A GPU-sampled id, or the sampler's error for `SENTINEL` (bad logits), after which the
@@ -176,7 +228,9 @@ impl Engine {
         // logits. Either way the ids are the CPU `Sampler`'s for the same seed.
         // Logprobs need the whole row: the GPU sampler computes them (greedy included), or
         // the CPU from the read-back logits.
+        let mut constraint = self.constraint(params)?;
         let argmax = params.temperature == 0.0
+            && constraint.is_none()
             && params.repetition_penalty == 1.0
             && params.presence_penalty == 0.0
             && params.frequency_penalty == 0.0
@@ -187,6 +241,9 @@ impl Engine {
         if on_gpu {
             self.model.begin_sampling(params, prompt_ids).await?;
         }
+        // The mask depends on every token before it: one token per round trip while constrained.
+        let chain_limit = if constraint.is_some() { 1 } else { self.decode_chain.clamp(1, MAX_DECODE_CHAIN) };
+        let mut mask = self.next_mask(constraint.as_mut(), on_gpu)?;
         // Tokens sampled on the GPU so far in this request (its step records).
         let mut gpu_steps = 0u32;
         let mut stops = StopChecker::from_params(params);
@@ -219,7 +276,7 @@ impl Engine {
             let out = self.model.forward(new, Logits::Last, !argmax).await?;
             match out.logits {
                 Some(l) => {
-                    let id = sampler.sample(&l, prompt_ids)?;
+                    let id = sampler.sample_masked(&l, prompt_ids, mask.as_deref())?;
                     logprobs.add_from_row(&l, id)?;
                     id
                 }
@@ -256,6 +313,10 @@ impl Engine {
             if ids.len() >= params.max_tokens as usize || history.len() >= n_ctx {
                 break FinishReason::Length;
             }
+            if let Some(c) = constraint.as_mut() {
+                c.consume(next)?;
+                mask = self.next_mask(Some(c), on_gpu)?;
+            }
             if let Some(id) = ahead.pop_front() {
                 next = if on_gpu { self.check_sampled(id).await? } else { id };
                 continue;
@@ -264,7 +325,7 @@ impl Engine {
             if argmax || on_gpu {
                 // No more than the ids this generation may still take (and the cache holds).
                 let room = (params.max_tokens as usize - ids.len()).min(n_ctx - history.len());
-                let k = chain.min(room as u32).clamp(1, MAX_DECODE_CHAIN);
+                let k = chain.min(room as u32).clamp(1, chain_limit);
                 let out = if on_gpu {
                     // One uniform per step, drawn in order as k CPU samples would draw them.
                     let uniforms: Vec<f64> = (0..k).map(|_| sampler.next_uniform().unwrap_or(0.0)).collect();
@@ -279,7 +340,7 @@ impl Engine {
                 };
                 self.cached.push(next);
                 self.cached.extend_from_slice(&out[..out.len() - 1]);
-                chain = (chain * 2).min(self.decode_chain.clamp(1, MAX_DECODE_CHAIN));
+                chain = (chain * 2).min(chain_limit);
                 ahead.extend(out);
                 let id = ahead.pop_front().expect("a chain of at least one id");
                 next = if on_gpu { self.check_sampled(id).await? } else { id };
@@ -287,7 +348,7 @@ impl Engine {
                 let out = self.model.forward(&[next], Logits::Last, true).await?;
                 self.cached.push(next);
                 let logits = out.logits.as_deref().expect("logits were asked for");
-                next = sampler.sample(logits, &history)?;
+                next = sampler.sample_masked(logits, &history, mask.as_deref())?;
                 logprobs.add_from_row(logits, next)?;
             }
         };
@@ -321,6 +382,7 @@ impl Engine {
             decode_round_trips: round_trips,
             gpu: self.model.stats().since(&stats_before),
             logprobs: logprobs.finish(),
+            constraint: constraint.map(|c| c.stats()),
         })
     }
 }

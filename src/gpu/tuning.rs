@@ -5,14 +5,17 @@
 /// Kernel shapes chosen for the device at hand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tuning {
-    /// Threads per workgroup in shaders/matmul.wgsl (16 to 256). CPU-like devices run a
-    /// workgroup on one core: small ones waste less past the last row and spread better.
-    pub matmul_workgroup_size: u32,
-    /// Threads that share one matrix row in shaders/matmul.wgsl (a power of two, at most
-    /// the workgroup size). CPU-like devices (lavapipe, SwiftShader) run a workgroup as SIMD
-    /// lanes and pay per workgroup, so one row per thread is fastest; GPUs want neighbouring
-    /// threads on neighbouring bytes.
-    pub matmul_threads_per_row: u32,
+    /// Threads per workgroup in shaders/matmul.wgsl for one token (decode) and for batches
+    /// (prefill), 16 to 256. CPU-like devices run a workgroup on one core: small ones waste
+    /// less past the last row and spread better.
+    pub matmul_decode_workgroup_size: u32,
+    pub matmul_prefill_workgroup_size: u32,
+    /// Threads that share one matrix row in shaders/matmul.wgsl, for decode and prefill (a
+    /// power of two, at most the workgroup size). CPU-like devices (lavapipe, SwiftShader)
+    /// run a workgroup as SIMD lanes and pay per workgroup, so one row per thread is
+    /// fastest; GPUs want neighbouring threads on neighbouring bytes.
+    pub matmul_decode_threads_per_row: u32,
+    pub matmul_prefill_threads_per_row: u32,
     /// Rows each thread computes in a single-token matmul (decode).
     pub matmul_decode_rows_per_thread: u32,
     /// Rows each thread computes in a batched matmul (prefill).
@@ -55,11 +58,12 @@ pub struct Tuning {
     /// Tokens per GEMM thread (a power of two up to the tile's). The workgroup has
     /// (tile rows / thread rows) × (tile tokens / thread tokens) threads, at most 256.
     pub matmul_gemm_thread_tokens: u32,
-    /// shaders/matmul.wgsl sums a row's `matmul_threads_per_row` lanes with subgroup shuffles
-    /// instead of a workgroup-memory tree, where the device has subgroups
-    /// (`GpuFeatures::subgroups`: native Vulkan, Metal, D3D12; not wgpu's browser backend)
-    /// of at least that many invocations. Saves the tree's barriers: 7 per output with the
-    /// GPU tuning's 16 lanes. No effect with one thread per row (the CPU tuning).
+    /// shaders/matmul.wgsl sums a row's lanes (`matmul_decode_threads_per_row` /
+    /// `matmul_prefill_threads_per_row`) with subgroup shuffles instead of a workgroup-memory
+    /// tree, where the device has subgroups (`GpuFeatures::subgroups`: native Vulkan, Metal,
+    /// D3D12; not wgpu's browser backend) of at least that many invocations. Saves the tree's
+    /// barriers: 2 + log2(lanes) per output, 7 with the GPU tuning's 32 decode lanes. No
+    /// effect with one thread per row (the CPU tuning).
     pub matmul_subgroup_reduce: bool,
 }
 
@@ -71,8 +75,11 @@ impl Tuning {
     /// rows and 64 with 2), 16 rows × 2 tokens for prefill (3.7 s CPU for the matmuls of a
     /// 128-token prompt, against 4.1 s with 8 × 2, 4.8 s with 8 × 4 and 5.3 s with 8 × 1),
     /// in workgroups of 16 (less padding past the last row: SmolLM2's q, o and down 20-25%
-    /// faster than with 64). GPUs keep the shapes that suit them (no GPU measurement here):
-    /// 16 threads per row, one row per thread, 8 tokens, workgroups of 64.
+    /// faster than with 64). GPUs: measured on an H100 (native Vulkan, 2026-11-26,
+    /// bench/device/2026-11-26-h100-tunes.jsonl): decode GEMVs in workgroups of 256 with 32
+    /// threads per row (8 rows per workgroup) decode 3-16% faster than 64 × 16 (SmolLM2 196 ->
+    /// 202 tok/s, Qwen2.5 153 -> 177, Gemma 3 177 -> 202), while the same shapes slow the
+    /// batched prefill by 12-30%, which keeps 64 × 16 with one row and 8 tokens per thread.
     pub fn for_device(info: &wgpu::AdapterInfo) -> Tuning {
         // Browsers report little about the adapter: a software one shows as a fallback
         // adapter (device type Cpu) or by name.
@@ -82,8 +89,10 @@ impl Tuning {
     }
 
     pub const CPU: Tuning = Tuning {
-        matmul_workgroup_size: 16,
-        matmul_threads_per_row: 1,
+        matmul_decode_workgroup_size: 16,
+        matmul_prefill_workgroup_size: 16,
+        matmul_decode_threads_per_row: 1,
+        matmul_prefill_threads_per_row: 1,
         matmul_decode_rows_per_thread: 8,
         matmul_prefill_rows_per_thread: 16,
         matmul_prefill_tokens: 2,
@@ -100,8 +109,10 @@ impl Tuning {
     };
 
     pub const GPU: Tuning = Tuning {
-        matmul_workgroup_size: 64,
-        matmul_threads_per_row: 16,
+        matmul_decode_workgroup_size: 256,
+        matmul_prefill_workgroup_size: 64,
+        matmul_decode_threads_per_row: 32,
+        matmul_prefill_threads_per_row: 16,
         matmul_decode_rows_per_thread: 1,
         matmul_prefill_rows_per_thread: 1,
         matmul_prefill_tokens: 8,
@@ -120,7 +131,7 @@ impl Tuning {
 
 impl Tuning {
     /// This tuning with the fields named in `spec` replaced: `key=value` pairs separated by
-    /// commas, keys as the field names (`matmul_workgroup_size=128,attention_thread_per_query=false`).
+    /// commas, keys as the field names (`matmul_decode_workgroup_size=128,attention_thread_per_query=false`).
     /// The kernels check their own invariants (powers of two, limits) when they are built.
     pub fn with_overrides(mut self, spec: &str) -> std::result::Result<Tuning, String> {
         for pair in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -128,8 +139,10 @@ impl Tuning {
             let number = || value.parse::<u32>().map_err(|_| format!("tuning override `{key}`: `{value}` is not a whole number"));
             let flag = || value.parse::<bool>().map_err(|_| format!("tuning override `{key}`: `{value}` is not true or false"));
             match key {
-                "matmul_workgroup_size" => self.matmul_workgroup_size = number()?,
-                "matmul_threads_per_row" => self.matmul_threads_per_row = number()?,
+                "matmul_decode_workgroup_size" => self.matmul_decode_workgroup_size = number()?,
+                "matmul_prefill_workgroup_size" => self.matmul_prefill_workgroup_size = number()?,
+                "matmul_decode_threads_per_row" => self.matmul_decode_threads_per_row = number()?,
+                "matmul_prefill_threads_per_row" => self.matmul_prefill_threads_per_row = number()?,
                 "matmul_decode_rows_per_thread" => self.matmul_decode_rows_per_thread = number()?,
                 "matmul_prefill_rows_per_thread" => self.matmul_prefill_rows_per_thread = number()?,
                 "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
@@ -156,16 +169,16 @@ mod tests {
 
     #[test]
     fn overrides_replace_only_the_named_fields() {
-        let t = Tuning::GPU.with_overrides("matmul_workgroup_size=256, attention_thread_per_query=true").unwrap();
-        assert_eq!(t.matmul_workgroup_size, 256);
+        let t = Tuning::GPU.with_overrides("matmul_prefill_workgroup_size=256, attention_thread_per_query=true").unwrap();
+        assert_eq!(t.matmul_prefill_workgroup_size, 256);
         assert!(t.attention_thread_per_query);
-        assert_eq!(t.matmul_threads_per_row, Tuning::GPU.matmul_threads_per_row);
+        assert_eq!(t.matmul_decode_workgroup_size, Tuning::GPU.matmul_decode_workgroup_size);
     }
 
     #[test]
     fn overrides_name_what_is_wrong() {
         assert!(Tuning::CPU.with_overrides("nonsense=1").unwrap_err().contains("nonsense"));
-        assert!(Tuning::CPU.with_overrides("matmul_workgroup_size=big").unwrap_err().contains("big"));
+        assert!(Tuning::CPU.with_overrides("matmul_decode_workgroup_size=big").unwrap_err().contains("big"));
         assert!(Tuning::CPU.with_overrides("attention_thread_per_query").unwrap_err().contains("key=value"));
     }
 }

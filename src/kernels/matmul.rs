@@ -171,9 +171,11 @@ impl Tile {
     fn for_batch(t: &Tuning, n_tokens: u32) -> Result<Tile> {
         let pow2 = |v: u32, max: u32| v.is_power_of_two() && v <= max;
         // 256 threads is WebGPU's default limit per workgroup.
-        if !(16..=256).contains(&t.matmul_workgroup_size)
-            || !t.matmul_workgroup_size.is_power_of_two()
-            || !pow2(t.matmul_threads_per_row, t.matmul_workgroup_size)
+        let workgroup = |v: u32| (16..=256).contains(&v) && v.is_power_of_two();
+        if !workgroup(t.matmul_decode_workgroup_size)
+            || !workgroup(t.matmul_prefill_workgroup_size)
+            || !pow2(t.matmul_decode_threads_per_row, t.matmul_decode_workgroup_size)
+            || !pow2(t.matmul_prefill_threads_per_row, t.matmul_prefill_workgroup_size)
             || !pow2(t.matmul_decode_rows_per_thread, 16)
             || !pow2(t.matmul_prefill_rows_per_thread, 16)
             || !pow2(t.matmul_prefill_tokens, 32)
@@ -182,11 +184,20 @@ impl Tile {
                 "matmul tuning {t:?}: workgroups of 16 to 256 threads, and powers of two for the rest (at most a workgroup of threads per row, 16 rows, 32 tokens)"
             )));
         }
-        let (rows_per_thread, tokens_per_group) = if n_tokens <= 1 {
-            (t.matmul_decode_rows_per_thread, 1)
+        Ok(if n_tokens <= 1 {
+            Tile {
+                workgroup_size: t.matmul_decode_workgroup_size,
+                threads_per_row: t.matmul_decode_threads_per_row,
+                rows_per_thread: t.matmul_decode_rows_per_thread,
+                tokens_per_group: 1,
+            }
         } else {
-            (t.matmul_prefill_rows_per_thread, n_tokens.next_power_of_two().min(t.matmul_prefill_tokens))
-        };
-        Ok(Tile { workgroup_size: t.matmul_workgroup_size, threads_per_row: t.matmul_threads_per_row, rows_per_thread, tokens_per_group })
+            Tile {
+                workgroup_size: t.matmul_prefill_workgroup_size,
+                threads_per_row: t.matmul_prefill_threads_per_row,
+                rows_per_thread: t.matmul_prefill_rows_per_thread,
+                tokens_per_group: n_tokens.next_power_of_two().min(t.matmul_prefill_tokens),
+            }
+        })
     }
 }

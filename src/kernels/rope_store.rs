@@ -33,6 +33,10 @@ wgsl_struct! {
         qk_norm: u32,
         eps: f32,
         n_ctx: u32,
+        mscale: f32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
     }
 }
 
@@ -42,9 +46,11 @@ pub struct RopeStoreShape {
     pub n_heads: u32,
     pub n_kv_heads: u32,
     pub head_dim: u32,
-    /// Dimensions rotated per head (even, at most head_dim).
+    /// Dimensions rotated per head (even, at most head_dim; 0 leaves the heads unrotated).
     pub n_rot: u32,
     pub style: RopeStyle,
+    /// Multiplies each rotation's cos and sin (1 but for LongRoPE's attention factor).
+    pub mscale: f32,
     /// Positions the cache holds.
     pub n_ctx: u32,
     pub kv: KvPrecision,
@@ -74,10 +80,12 @@ pub async fn rope_store(
     step: &wgpu::Buffer,
     shape: RopeStoreShape,
 ) -> Result<Dispatch> {
-    let RopeStoreShape { n_heads, n_kv_heads, head_dim, n_rot, style, n_ctx, kv } = shape;
-    if head_dim == 0 || head_dim % 2 != 0 || n_rot % 2 != 0 || n_rot > head_dim || n_kv_heads == 0 || n_heads == 0 {
+    let RopeStoreShape { n_heads, n_kv_heads, head_dim, n_rot, style, mscale, n_ctx, kv } = shape;
+    let heads_ok = head_dim != 0 && head_dim % 2 == 0 && n_rot % 2 == 0 && n_rot <= head_dim && n_kv_heads != 0 && n_heads != 0;
+    if !(heads_ok && mscale.is_finite() && mscale > 0.0) {
         return Err(Error::InvalidArgument(format!(
-            "rope_store {shape:?}: heads of an even size, an even n_rot up to it, and at least one query and one kv head"
+            "rope_store {shape:?}: heads of an even size, an even n_rot up to it, at least one query and one kv head, \
+             and a finite mscale above 0"
         )));
     }
     let heads = n_heads + 2 * n_kv_heads;
@@ -104,6 +112,8 @@ pub async fn rope_store(
         qk_norm: u32::from(qk_norm.is_some()),
         eps: qk_norm.map_or(0.0, |n| n.eps),
         n_ctx,
+        mscale,
+        ..Default::default()
     };
     let u = uniform(ctx, &params);
     // Without a norm the weights are never read; any storage buffer fills their bindings.

@@ -23,6 +23,13 @@ pub struct ModelConfig {
     pub rope_base: f32,
     pub rope_freq_scale: f32,
     pub rope_style: RopeStyle,
+    /// The context the model was trained with before its RoPE was scaled
+    /// (`rope.scaling.original_context_length`, else `n_ctx_train`): a longer context picks
+    /// LongRoPE's long factors (model/rope.rs).
+    pub rope_orig_ctx: u32,
+    /// Multiplies the cos and sin of every rotation (`rope.scaling.attn_factor`: LongRoPE's
+    /// attention scaling, which scales q·k by its square).
+    pub rope_attn_factor: f32,
     /// Dimensions of each head that RoPE rotates.
     pub n_rot: u32,
     /// Multiplies the token embeddings (sqrt(d_model) for Gemma, else 1).
@@ -40,6 +47,8 @@ pub struct LayerAttention {
     pub window: u32,
     /// Uses the local RoPE frequencies (the family's `SlidingWindow::rope_base`).
     pub local_rope: bool,
+    /// Rotates queries and keys at all (`Family::no_rope_layer_step`).
+    pub rope: bool,
 }
 
 impl ModelConfig {
@@ -63,7 +72,9 @@ impl ModelConfig {
         let rope_freq_scale = match m.opt_str(&key("rope.scaling.type"))? {
             None | Some("none") => 1.0,
             Some("linear") => 1.0 / m.f32(&key("rope.scaling.factor"))?,
-            Some(other) => return Err(unsupported(a, &format!("rope scaling `{other}`"), "rope scaling none, linear")),
+            // Scaled per pair by the factor tensors (model/rope.rs), not by one factor.
+            Some("llama3" | "longrope") => 1.0,
+            Some(other) => return Err(unsupported(a, &format!("rope scaling `{other}`"), "rope scaling none, linear, llama3, longrope")),
         };
         if m.opt_f32(&key("final_logit_softcapping"))?.is_some_and(|c| c > 0.0) {
             return Err(unsupported(a, "final logit softcapping", "models without softcapping"));
@@ -81,6 +92,7 @@ impl ModelConfig {
             Some(s) => s,
             None => 1.0 / (scale_dim as f32).sqrt(),
         };
+        let n_ctx_train = m.u32(&key("context_length"))?;
         let config = ModelConfig {
             arch,
             family,
@@ -91,11 +103,13 @@ impl ModelConfig {
             n_kv_heads,
             head_dim,
             vocab,
-            n_ctx_train: m.u32(&key("context_length"))?,
+            n_ctx_train,
             rms_eps: m.opt_f32(&key("attention.layer_norm_rms_epsilon"))?.unwrap_or(1e-5),
             rope_base: m.opt_f32(&key("rope.freq_base"))?.unwrap_or(10_000.0),
             rope_freq_scale,
             rope_style: family.rope_style,
+            rope_orig_ctx: m.opt_u32(&key("rope.scaling.original_context_length"))?.unwrap_or(n_ctx_train),
+            rope_attn_factor: m.opt_f32(&key("rope.scaling.attn_factor"))?.unwrap_or(1.0),
             n_rot: m.opt_u32(&key("rope.dimension_count"))?.unwrap_or(head_dim),
             embed_scale: if family.scale_embeddings { (d_model as f32).sqrt() } else { 1.0 },
             attn_scale,
@@ -121,6 +135,7 @@ impl ModelConfig {
         count("feed_forward_length", self.d_ff, 1 << 18)?;
         count("attention.head_count", self.n_heads, 1024)?;
         count("context_length", self.n_ctx_train, 1 << 24)?;
+        count("rope.scaling.original_context_length", self.rope_orig_ctx, 1 << 24)?;
         count("vocab_size", self.vocab, 1 << 24)?;
         // RoPE rotates pairs of dimensions; the attention kernels take heads of up to 512.
         if self.head_dim == 0 || self.head_dim % 2 != 0 || self.head_dim > 512 {
@@ -143,6 +158,7 @@ impl ModelConfig {
             return bad("rope.scaling.factor", (1.0 / self.rope_freq_scale).to_string(), "a finite number above 0");
         }
         positive("attention.scale", self.attn_scale, 1e6)?;
+        positive("rope.scaling.attn_factor", self.rope_attn_factor, 1e3)?;
         Ok(())
     }
 
@@ -154,13 +170,15 @@ impl ModelConfig {
         self.n_heads * self.head_dim
     }
 
-    /// Whether layer `layer` attends through the sliding window, with its own RoPE base.
+    /// Whether layer `layer` attends through the sliding window, with its own RoPE base, and
+    /// whether it rotates at all.
     pub fn layer_attention(&self, layer: u32) -> LayerAttention {
+        let rope = self.family.no_rope_layer_step.is_none_or(|step| (layer + 1) % step != 0);
         match self.family.sliding_window {
             Some(swa) if self.sliding_window > 0 && layer % swa.period != swa.period - 1 => {
-                LayerAttention { window: self.sliding_window, local_rope: true }
+                LayerAttention { window: self.sliding_window, local_rope: true, rope }
             }
-            _ => LayerAttention { window: 0, local_rope: false },
+            _ => LayerAttention { window: 0, local_rope: false, rope },
         }
     }
 }
@@ -170,7 +188,7 @@ fn unsupported(arch: &str, what: &str, supported: &str) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::gguf::MetaValue;
 
@@ -179,7 +197,7 @@ mod tests {
     }
 
     /// `overrides` go in first: `Metadata::insert` keeps the first value of a key.
-    fn gemma3_meta_with(n_layers: u32, window: Option<u32>, overrides: Vec<(&str, MetaValue)>) -> Metadata {
+    pub(crate) fn gemma3_meta_with(n_layers: u32, window: Option<u32>, overrides: Vec<(&str, MetaValue)>) -> Metadata {
         let mut m = Metadata::default();
         for (k, v) in overrides {
             m.insert(k.into(), v);
@@ -207,16 +225,29 @@ mod tests {
         let cfg = ModelConfig::from_metadata(&gemma3_meta(18, Some(512))).unwrap();
         let global: Vec<u32> = (0..18).filter(|&i| cfg.layer_attention(i).window == 0).collect();
         assert_eq!(global, [5, 11, 17]);
-        assert_eq!(cfg.layer_attention(0), LayerAttention { window: 512, local_rope: true });
+        assert_eq!(cfg.layer_attention(0), LayerAttention { window: 512, local_rope: true, rope: true });
         assert_eq!(cfg.embed_scale, 640f32.sqrt());
         assert_eq!(cfg.attn_scale, 1.0 / 16.0, "1/sqrt(head_dim 256)");
         assert_eq!(cfg.rope_style, RopeStyle::Neox);
     }
 
     #[test]
+    fn smollm3_skips_rope_on_every_fourth_layer() {
+        let mut m = Metadata::default();
+        m.insert("general.architecture".into(), MetaValue::String("smollm3".into()));
+        for (k, v) in gemma3_meta(8, None).iter() {
+            m.insert(k.replace("gemma3", "smollm3"), v.clone());
+        }
+        let cfg = ModelConfig::from_metadata(&m).unwrap();
+        let no_rope: Vec<u32> = (0..8).filter(|&i| !cfg.layer_attention(i).rope).collect();
+        assert_eq!(no_rope, [3, 7], "llama.cpp: (il + 1) % 4 == 0");
+        assert_eq!(cfg.rope_style, RopeStyle::Normal);
+    }
+
+    #[test]
     fn gemma3_without_a_window_is_all_global() {
         let cfg = ModelConfig::from_metadata(&gemma3_meta(18, None)).unwrap();
-        assert!((0..18).all(|i| cfg.layer_attention(i) == LayerAttention { window: 0, local_rope: false }));
+        assert!((0..18).all(|i| cfg.layer_attention(i) == LayerAttention { window: 0, local_rope: false, rope: true }));
     }
 
     #[test]
@@ -241,6 +272,8 @@ mod tests {
             ("gemma3.rope.dimension_count", MetaValue::U32(512), "512"),
             ("gemma3.context_length", MetaValue::U32(0), "0"),
             ("gemma3.attention.scale", MetaValue::F32(f32::NAN), "NaN"),
+            ("gemma3.rope.scaling.attn_factor", MetaValue::F32(0.0), "0"),
+            ("gemma3.rope.scaling.original_context_length", MetaValue::U32(0), "0"),
         ];
         for (key, value, shown) in cases {
             let m = gemma3_meta_with(18, Some(512), vec![(key, value)]);
@@ -259,12 +292,25 @@ mod tests {
         assert!(matches!(&err, Error::MetadataValue { key, .. } if key == "gemma3.rope.scaling.factor"), "{err}");
     }
 
+    /// llama3 and longrope scale RoPE per pair through the factor tensors (model/rope.rs), not
+    /// by one factor; a scaling Hearth does not implement is refused naming the ones it does.
+    #[test]
+    fn rope_scaling_types() {
+        for kind in ["llama3", "longrope"] {
+            let m = gemma3_meta_with(18, None, vec![("gemma3.rope.scaling.type", MetaValue::String(kind.into()))]);
+            assert_eq!(ModelConfig::from_metadata(&m).unwrap().rope_freq_scale, 1.0, "{kind}");
+        }
+        let m = gemma3_meta_with(18, None, vec![("gemma3.rope.scaling.type", MetaValue::String("yarn".into()))]);
+        let err = ModelConfig::from_metadata(&m).unwrap_err();
+        assert!(matches!(&err, Error::UnsupportedModel { .. }) && err.to_string().contains("llama3, longrope"), "{err}");
+    }
+
     #[test]
     fn unknown_architecture_lists_the_supported_ones() {
         let mut m = Metadata::default();
         m.insert("general.architecture".into(), MetaValue::String("mamba".into()));
         let err = ModelConfig::from_metadata(&m).unwrap_err();
         assert!(matches!(&err, Error::UnsupportedModel { arch, .. } if arch == "mamba"), "{err}");
-        assert!(err.to_string().contains("llama, qwen2, gemma3"), "{err}");
+        assert!(err.to_string().contains("llama, qwen2, qwen3, gemma3, smollm3, phi3"), "{err}");
     }
 }

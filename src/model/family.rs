@@ -11,17 +11,23 @@ use crate::kernels::rope_store::RopeStyle;
 pub enum Arch {
     Llama,
     Qwen2,
+    Qwen3,
     Gemma3,
+    SmolLm3,
+    Phi3,
 }
 
 impl Arch {
-    pub const SUPPORTED: [&'static str; 3] = ["llama", "qwen2", "gemma3"];
+    pub const SUPPORTED: [&'static str; 6] = ["llama", "qwen2", "qwen3", "gemma3", "smollm3", "phi3"];
 
     pub fn from_name(name: &str) -> Result<Arch> {
         match name {
             "llama" => Ok(Arch::Llama),
             "qwen2" => Ok(Arch::Qwen2),
+            "qwen3" => Ok(Arch::Qwen3),
             "gemma3" => Ok(Arch::Gemma3),
+            "smollm3" => Ok(Arch::SmolLm3),
+            "phi3" => Ok(Arch::Phi3),
             other => Err(Error::UnsupportedModel { arch: other.to_string(), supported: Arch::SUPPORTED.join(", ") }),
         }
     }
@@ -30,7 +36,10 @@ impl Arch {
         match self {
             Arch::Llama => &LLAMA,
             Arch::Qwen2 => &QWEN2,
+            Arch::Qwen3 => &QWEN3,
             Arch::Gemma3 => &GEMMA3,
+            Arch::SmolLm3 => &SMOLLM3,
+            Arch::Phi3 => &PHI3,
         }
     }
 }
@@ -64,6 +73,9 @@ pub struct Family {
     pub attn_scale_by_d_model_at_layers: Option<u32>,
     /// Present when the GGUF sets `{arch}.attention.sliding_window` (> 0).
     pub sliding_window: Option<SlidingWindow>,
+    /// Layer `i` applies no RoPE when `(i + 1) % step == 0` (SmolLM3: every 4th layer; its GGUF
+    /// has no key for it, llama.cpp fixes the step per architecture too).
+    pub no_rope_layer_step: Option<u32>,
 }
 
 /// The baseline: pre-norm blocks, adjacent-pair RoPE (GGUF stores Q/K permuted), SwiGLU.
@@ -76,10 +88,15 @@ const LLAMA: Family = Family {
     post_norms: false,
     attn_scale_by_d_model_at_layers: None,
     sliding_window: None,
+    no_rope_layer_step: None,
 };
 
 /// Llama with NeoX-style RoPE (and, in practice, Q/K/V biases and an untied output).
 const QWEN2: Family = Family { rope_style: RopeStyle::Neox, ..LLAMA };
+
+/// Qwen2 with Gemma's per-head q/k RMSNorm before RoPE, and (in practice) no Q/K/V biases;
+/// the 0.6B-4B models tie the output to `token_embd`.
+const QWEN3: Family = Family { qk_norm: true, ..QWEN2 };
 
 const GEMMA3: Family = Family {
     rope_style: RopeStyle::Neox,
@@ -89,4 +106,15 @@ const GEMMA3: Family = Family {
     post_norms: true,
     attn_scale_by_d_model_at_layers: Some(62),
     sliding_window: Some(SlidingWindow { period: 6, rope_base: 10_000.0, rope_freq_scale: 1.0 }),
+    no_rope_layer_step: None,
 };
+
+/// Llama (its converter permutes Q/K like llama's) whose every 4th layer attends without
+/// positions (NoPE).
+const SMOLLM3: Family = Family { no_rope_layer_step: Some(4), ..LLAMA };
+
+/// Phi-3.5-mini / Phi-4-mini: NeoX RoPE, partial on Phi-4-mini (`rope.dimension_count`), with
+/// LongRoPE's factors and attention factor (model/rope.rs); Q/K/V and gate/up fused in the file
+/// (model/fused.rs). Its `attention.sliding_window` is ignored, as llama.cpp does (the
+/// converter's value is not the model's pattern).
+const PHI3: Family = Family { rope_style: RopeStyle::Neox, ..LLAMA };

@@ -116,8 +116,10 @@ impl Graph {
                 n_heads: cfg.n_heads,
                 n_kv_heads: cfg.n_kv_heads,
                 head_dim: cfg.head_dim,
-                n_rot: cfg.n_rot,
+                // A layer without positions rotates no dimensions (SmolLM3's NoPE layers).
+                n_rot: if la.rope { cfg.n_rot } else { 0 },
                 style: cfg.rope_style,
+                mscale: cfg.rope_attn_factor,
                 n_ctx: s.kv.n_ctx,
                 kv: s.kv.precision,
             };

@@ -6,10 +6,12 @@ mod arena;
 mod config;
 mod decode_chain;
 mod family;
+mod fused;
 mod graph;
 mod kv_cache;
 mod plan;
 mod profile;
+mod rope;
 mod sampling;
 mod stats;
 mod stream;
@@ -30,6 +32,7 @@ use self::arena::Arena;
 use self::decode_chain::DecodeChain;
 use self::graph::{Graph, Shared, context_full};
 use self::kv_cache::KvCache;
+use self::rope::base_inv_freq;
 use self::sampling::Sampling;
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, PipelineCache};
@@ -41,15 +44,22 @@ use crate::sample::SamplingParams;
 
 /// The most tokens one forward pass processes; longer inputs are split.
 pub const MAX_BATCH: usize = 256;
-/// Context length used when the caller does not choose one (capped by the model's own).
-pub const DEFAULT_CONTEXT: u32 = 4096;
+/// The longest context a load takes when the caller does not choose one (capped by the
+/// model's own; see `plan::default_context`).
+pub const DEFAULT_CONTEXT: u32 = 8192;
+/// The most KV-cache bytes a default context may take: past it the default halves, down to
+/// `MIN_DEFAULT_CONTEXT`, so a larger model does not claim gigabytes of GPU memory unasked.
+pub const DEFAULT_KV_BUDGET: u64 = 256 << 20;
+/// The shortest default context (or the model's own, if shorter).
+pub const MIN_DEFAULT_CONTEXT: u32 = 2048;
 /// Bytes read from a model file per push when loading natively.
 #[cfg(not(target_arch = "wasm32"))]
 const FILE_CHUNK: u64 = 16 << 20;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ModelOptions {
-    /// Context length (KV cache size). Default: min(model's, 4096).
+    /// Context length (KV cache size). Default: `plan::default_context` (the model's, at most
+    /// 8192, less where the KV cache would pass 256 MiB).
     pub n_ctx: Option<u32>,
     /// How the KV cache stores keys and values. Default: f16.
     pub kv_precision: KvPrecision,
@@ -123,7 +133,11 @@ impl Model {
         let n_ctx = context_length(ctx, &config, options)?;
         let kv = KvCache::new(ctx, &config, n_ctx, options.kv_precision);
         let step = step_uniform(ctx);
-        let inv_freq_global = ctx.f32_buffer_from("inv_freq", &inv_freq(config.n_rot, config.rope_base, config.rope_freq_scale));
+        // The file's per-pair factors applied at load (model/rope.rs), else the plain ones.
+        let inv_freq_global = match &weights.rope_freqs {
+            Some(b) => b.clone(),
+            None => ctx.f32_buffer_from("inv_freq", &base_inv_freq(&config)),
+        };
         let inv_freq_local = match config.family.sliding_window {
             Some(swa) if config.sliding_window > 0 => {
                 ctx.f32_buffer_from("inv_freq_local", &inv_freq(config.n_rot, swa.rope_base, swa.rope_freq_scale))
@@ -351,6 +365,12 @@ impl Model {
         self.stats = stats;
         self.n_past += k;
         Ok(ids)
+    }
+
+    /// Restricts the GPU sampler's draws to the tokens `mask` allows (the layout of
+    /// `Sampler::sample_masked`), for this request's following steps; `None` lifts it.
+    pub fn set_sample_mask(&self, mask: Option<&[u32]>) -> Result<()> {
+        self.gpu_sampler()?.sampler.set_mask(&self.ctx.queue, mask)
     }
 
     /// `Ok(id)` for a sampled id, the sampler's error for `SENTINEL`.

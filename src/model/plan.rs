@@ -9,9 +9,9 @@ use serde::Serialize;
 use super::arena::Arena;
 use super::config::ModelConfig;
 use super::kv_cache::KvCache;
-use super::{DEFAULT_CONTEXT, KvPrecision, MAX_BATCH, ModelOptions};
+use super::{DEFAULT_CONTEXT, DEFAULT_KV_BUDGET, KvPrecision, MAX_BATCH, MIN_DEFAULT_CONTEXT, ModelOptions};
 use crate::error::{Error, Result};
-use crate::gguf::GgufHeader;
+use crate::gguf::{GgufHeader, TensorInfo};
 use crate::gpu::{GpuContext, GpuMatrix};
 
 /// The device limits a plan is made against (WebGPU names them the same).
@@ -41,7 +41,7 @@ impl DeviceLimits {
 pub struct Plan {
     /// Bytes of the file's header (where the tensor data starts): all a plan reads.
     pub header_bytes: u64,
-    /// The context the load would use (the option, else min(trained, 4096)).
+    /// The context the load would use (the option, else `default_context`).
     pub context_length: u32,
     /// The model's trained context: the most `context_length` may be.
     pub trained_context_length: u32,
@@ -86,7 +86,7 @@ pub fn plan(header: &GgufHeader, limits: DeviceLimits, options: ModelOptions) ->
     let mut reasons = Vec::new();
 
     let mut weights = WeightSizes { header, limit: per_buffer, bytes: 0, largest: 0 };
-    weights.walk(&cfg)?;
+    weights.walk(&cfg, context_length)?;
     if weights.largest > per_buffer {
         reasons.push(format!(
             "a weight buffer that cannot be split further (one matrix row, or a norm/bias vector) takes {} bytes, \
@@ -139,10 +139,10 @@ pub fn plan(header: &GgufHeader, limits: DeviceLimits, options: ModelOptions) ->
     })
 }
 
-/// The context a load uses: the option, else min(trained, `DEFAULT_CONTEXT`); refused when 0
-/// or over the trained maximum.
+/// The context a load uses: the option, else `default_context`; refused when 0 or over the
+/// trained maximum.
 pub(crate) fn requested_context(cfg: &ModelConfig, options: ModelOptions) -> Result<u32> {
-    let n_ctx = options.n_ctx.unwrap_or(DEFAULT_CONTEXT.min(cfg.n_ctx_train));
+    let n_ctx = options.n_ctx.unwrap_or_else(|| default_context(cfg, options.kv_precision));
     if n_ctx == 0 {
         return Err(Error::InvalidArgument("context length 0: a context holds at least 1 token".into()));
     }
@@ -153,6 +153,20 @@ pub(crate) fn requested_context(cfg: &ModelConfig, options: ModelOptions) -> Res
         )));
     }
     Ok(n_ctx)
+}
+
+/// The context when the caller chooses none: the model's trained context up to
+/// `DEFAULT_CONTEXT` (8192), halved while its KV cache would take more than
+/// `DEFAULT_KV_BUDGET` (256 MiB), but not below `MIN_DEFAULT_CONTEXT` (2048). With the f16
+/// cache the small models keep 8192 (SmolLM2-135M 180 MiB, Qwen2.5-0.5B 96 MiB, Gemma 3 270M
+/// 144 MiB); a 3.8B Phi-3.5 (384 KiB a token) gets 2048.
+pub(crate) fn default_context(cfg: &ModelConfig, precision: KvPrecision) -> u32 {
+    let kv_bytes = |n: u32| 2 * u64::from(cfg.n_layers) * KvCache::layer_buffer_bytes(cfg, n, precision);
+    let mut n = DEFAULT_CONTEXT.min(cfg.n_ctx_train);
+    while n / 2 >= MIN_DEFAULT_CONTEXT && kv_bytes(n) > DEFAULT_KV_BUDGET {
+        n /= 2;
+    }
+    n
 }
 
 /// Why a context's KV cache does not fit: a layer's key (or value) buffer, one binding each,
@@ -185,16 +199,20 @@ struct WeightSizes<'a> {
 }
 
 impl WeightSizes<'_> {
-    fn walk(&mut self, cfg: &ModelConfig) -> Result<()> {
+    fn walk(&mut self, cfg: &ModelConfig, n_ctx: u32) -> Result<()> {
         let (d, q, kv, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff, cfg.vocab);
         let (qk_norm, post_norms) = (cfg.family.qk_norm, cfg.family.post_norms);
         for i in 0..cfg.n_layers {
             let n = |s: &str| format!("blk.{i}.{s}.weight");
             let b = |s: &str| format!("blk.{i}.{s}.bias");
+            let p = super::fused::projections(self.header, cfg, i)?;
             self.vector(d);
-            self.concat_rows(&[(&n("attn_q"), q), (&n("attn_k"), kv), (&n("attn_v"), kv)], d)?;
+            self.concat_rows(&p.qkv, d)?;
             self.matrix(&n("attn_output"), d, q)?;
-            self.concat_opt_vectors(&[(&b("attn_q"), q), (&b("attn_k"), kv), (&b("attn_v"), kv)]);
+            match p.qkv_fused {
+                true => self.opt_vector(&b("attn_qkv"), q + 2 * kv),
+                false => self.concat_opt_vectors(&[(&b("attn_q"), q), (&b("attn_k"), kv), (&b("attn_v"), kv)]),
+            }
             self.opt_vector(&b("attn_output"), d);
             if qk_norm {
                 self.vector(cfg.head_dim);
@@ -204,7 +222,7 @@ impl WeightSizes<'_> {
                 self.vector(d);
             }
             self.vector(d);
-            self.gate_up(&n("ffn_gate"), &n("ffn_up"), ff, d)?;
+            self.gate_up(&p.gate, &p.up, ff, d)?;
             self.matrix(&n("ffn_down"), d, ff)?;
             if post_norms {
                 self.vector(d);
@@ -216,6 +234,9 @@ impl WeightSizes<'_> {
         self.matrix("token_embd.weight", vocab, d)?;
         self.opt_vector("output.bias", vocab);
         self.vector(d);
+        if super::rope::factors_tensor(self.header, cfg, n_ctx).is_some() {
+            self.vector(cfg.n_rot / 2);
+        }
         Ok(())
     }
 
@@ -234,6 +255,10 @@ impl WeightSizes<'_> {
 
     fn matrix(&mut self, name: &str, rows: u32, cols: u32) -> Result<()> {
         let dtype = self.dtype(name)?;
+        self.matrix_parts(name, dtype, rows, cols)
+    }
+
+    fn matrix_parts(&mut self, name: &str, dtype: crate::quant::DType, rows: u32, cols: u32) -> Result<()> {
         for size in self.parts(name, dtype, rows, cols)? {
             self.add(size);
         }
@@ -241,13 +266,12 @@ impl WeightSizes<'_> {
     }
 
     /// As `Loader::concat_rows`: each run of consecutive tensors in one format is one matrix.
-    fn concat_rows(&mut self, tensors: &[(&str, u32)], cols: u32) -> Result<()> {
+    fn concat_rows(&mut self, tensors: &[(TensorInfo, u32)], cols: u32) -> Result<()> {
         let mut runs: Vec<(crate::quant::DType, u32, &str)> = Vec::new();
-        for &(name, rows) in tensors {
-            let dtype = self.dtype(name)?;
+        for (info, rows) in tensors {
             match runs.last_mut() {
-                Some((d, r, _)) if *d == dtype => *r += rows,
-                _ => runs.push((dtype, rows, name)),
+                Some((d, r, _)) if *d == info.dtype => *r += rows,
+                _ => runs.push((info.dtype, *rows, &info.name)),
             }
         }
         for (dtype, rows, name) in runs {
@@ -260,17 +284,16 @@ impl WeightSizes<'_> {
 
     /// As `Loader::gate_up`: one `[2 rows × cols]` matrix when both share a format and it fits
     /// one binding, else two.
-    fn gate_up(&mut self, gate: &str, up: &str, rows: u32, cols: u32) -> Result<()> {
-        let (g, u) = (self.dtype(gate)?, self.dtype(up)?);
-        if g == u {
-            let fused = self.parts(gate, g, 2 * rows, cols)?;
+    fn gate_up(&mut self, gate: &TensorInfo, up: &TensorInfo, rows: u32, cols: u32) -> Result<()> {
+        if gate.dtype == up.dtype {
+            let fused = self.parts(&gate.name, gate.dtype, 2 * rows, cols)?;
             if fused.len() == 1 {
                 self.add(fused[0]);
                 return Ok(());
             }
         }
-        self.matrix(gate, rows, cols)?;
-        self.matrix(up, rows, cols)
+        self.matrix_parts(&gate.name, gate.dtype, rows, cols)?;
+        self.matrix_parts(&up.name, up.dtype, rows, cols)
     }
 
     /// An f32 vector (`GpuContext::f32_buffer`: at least one value).
@@ -288,5 +311,38 @@ impl WeightSizes<'_> {
         if tensors.iter().any(|(name, _)| self.header.tensor(name).is_some()) {
             self.vector(tensors.iter().map(|(_, n)| n).sum());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_context;
+    use crate::gguf::MetaValue;
+    use crate::model::KvPrecision;
+    use crate::model::config::{ModelConfig, tests::gemma3_meta_with};
+
+    /// A Gemma 3 shape of 18 layers, 8 query heads and `kv_heads` key/value heads of 256, and a
+    /// trained context.
+    fn config(kv_heads: u32, trained: u32) -> ModelConfig {
+        let overrides = vec![
+            ("gemma3.attention.head_count", MetaValue::U32(8)),
+            ("gemma3.attention.head_count_kv", MetaValue::U32(kv_heads)),
+            ("gemma3.context_length", MetaValue::U32(trained)),
+        ];
+        ModelConfig::from_metadata(&gemma3_meta_with(18, Some(512), overrides)).unwrap()
+    }
+
+    #[test]
+    fn the_default_context_is_8192_halved_past_a_256_mib_cache_down_to_2048() {
+        // 1 KV head: 18 layers × (K + V) × 256 values × 2 bytes = 18 KiB a token; 8192 = 144 MiB.
+        assert_eq!(default_context(&config(1, 32768), KvPrecision::F16), 8192);
+        // In f32 that is 288 MiB: 4096 (144 MiB).
+        assert_eq!(default_context(&config(1, 32768), KvPrecision::F32), 4096);
+        // 4 KV heads: 72 KiB a token; 8192 = 576 MiB, 4096 = 288 MiB, then the floor of 2048.
+        assert_eq!(default_context(&config(4, 32768), KvPrecision::F16), 2048);
+        // The model's own context when it is shorter.
+        assert_eq!(default_context(&config(1, 1024), KvPrecision::F16), 1024);
+        // 8 KV heads and 3000 trained: 422 MiB, but half of it would be under the floor of 2048.
+        assert_eq!(default_context(&config(8, 3000), KvPrecision::F16), 3000);
     }
 }

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GpuStats {
     /// Forward passes run: one per prompt batch and one per decode step, chained or not.
     pub forward_passes: u64,

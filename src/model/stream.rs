@@ -159,6 +159,7 @@ async fn declare(ctx: &GpuContext, header: GgufHeader, options: ModelOptions) ->
     let config = ModelConfig::from_metadata(&header.metadata)?;
     // Everything the load will allocate, checked against the device before any of it is.
     super::plan(&header, super::DeviceLimits::of(ctx), options)?.check()?;
-    let (weights, uploads) = ctx.catch_out_of_memory("model weights", || ModelWeights::declare(ctx, &config, &header)).await?;
+    let n_ctx = super::plan::requested_context(&config, options)?;
+    let (weights, uploads) = ctx.catch_out_of_memory("model weights", || ModelWeights::declare(ctx, &config, &header, n_ctx)).await?;
     Ok(Declared { header, config, weights, uploads })
 }

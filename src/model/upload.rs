@@ -19,6 +19,8 @@ enum Target {
     /// A small vector (norm weights, biases), dequantised to f32 once all of it is here.
     /// `offset`: where in `buffer` it goes, in bytes (biases concatenated like their matrices).
     Vector { buffer: wgpu::Buffer, dtype: DType, offset: u64 },
+    /// RoPE's per-pair factors: `buffer` gets `inv_freq[i] / factor[i]` (model/rope.rs).
+    RopeFactors { buffer: wgpu::Buffer, dtype: DType, inv_freq: Vec<f32> },
 }
 
 struct Upload {
@@ -69,6 +71,11 @@ impl TensorUploads {
     /// The vector `info` fills `buffer` from byte `offset` on.
     pub(crate) fn add_vector_at(&mut self, info: &TensorInfo, buffer: wgpu::Buffer, offset: u64) {
         self.add(info, Target::Vector { buffer, dtype: info.dtype, offset });
+    }
+
+    /// The factors `info` divide `inv_freq` by, the quotients filling `buffer`.
+    pub(crate) fn add_rope_factors(&mut self, info: &TensorInfo, buffer: wgpu::Buffer, inv_freq: Vec<f32>) {
+        self.add(info, Target::RopeFactors { buffer, dtype: info.dtype, inv_freq });
     }
 
     fn add(&mut self, info: &TensorInfo, target: Target) {
@@ -136,6 +143,15 @@ fn feed(ctx: &GpuContext, u: &mut Upload, mut piece: &[u8], scratch: &mut Vec<u8
             if u.done() {
                 let values = quant::dequantize_to_vec(*dtype, &u.carry)?;
                 ctx.queue.write_buffer(buffer, *offset, bytemuck::cast_slice(&values));
+                u.carry = Vec::new();
+            }
+        }
+        Target::RopeFactors { buffer, dtype, inv_freq } => {
+            u.carry.extend_from_slice(piece);
+            if u.done() {
+                let factors = quant::dequantize_to_vec(*dtype, &u.carry)?;
+                let freqs = super::rope::apply_factors(&u.name, inv_freq, &factors)?;
+                ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(&freqs));
                 u.carry = Vec::new();
             }
         }

@@ -9,6 +9,7 @@
 
 use super::config::ModelConfig;
 use super::upload::TensorUploads;
+use super::{fused, rope};
 use crate::error::{Error, Result};
 use crate::gguf::{GgufHeader, TensorInfo};
 use crate::gpu::{GpuContext, GpuMatrix};
@@ -62,6 +63,9 @@ pub struct ModelWeights {
     pub output_bias: Option<wgpu::Buffer>,
     pub output_norm: wgpu::Buffer,
     pub layers: Vec<LayerWeights>,
+    /// The global layers' RoPE inverse frequencies divided by the file's per-pair factors
+    /// (model/rope.rs), when it has factors for this context.
+    pub rope_freqs: Option<wgpu::Buffer>,
 }
 
 impl ModelWeights {
@@ -87,12 +91,16 @@ impl ModelWeights {
                     + [&l.b_qkv, &l.bo, &l.q_norm, &l.k_norm, &l.post_attn_norm, &l.post_ffn_norm].into_iter().map(opt).sum::<u64>()
             })
             .sum();
-        self.matrices().map(GpuMatrix::gpu_bytes).sum::<u64>() + vectors + opt(&self.output_bias) + self.output_norm.size()
+        self.matrices().map(GpuMatrix::gpu_bytes).sum::<u64>()
+            + vectors
+            + opt(&self.output_bias)
+            + self.output_norm.size()
+            + opt(&self.rope_freqs)
     }
 
-    /// Allocates every weight the model needs, from the header alone, and says where in
-    /// the file each one's bytes are.
-    pub fn declare(ctx: &GpuContext, cfg: &ModelConfig, header: &GgufHeader) -> Result<(ModelWeights, TensorUploads)> {
+    /// Allocates every weight the model needs for a context of `n_ctx` tokens, from the header
+    /// alone, and says where in the file each one's bytes are.
+    pub fn declare(ctx: &GpuContext, cfg: &ModelConfig, header: &GgufHeader, n_ctx: u32) -> Result<(ModelWeights, TensorUploads)> {
         let mut loader = Loader { ctx, header, uploads: TensorUploads::default() };
         let (d, q, kv, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.kv_dim(), cfg.d_ff, cfg.vocab);
         let (qk_norm, post_norms) = (cfg.family.qk_norm, cfg.family.post_norms);
@@ -100,18 +108,23 @@ impl ModelWeights {
         for i in 0..cfg.n_layers {
             let n = |s: &str| format!("blk.{i}.{s}.weight");
             let b = |s: &str| format!("blk.{i}.{s}.bias");
+            let p = fused::projections(header, cfg, i)?;
+            let b_qkv = match p.qkv_fused {
+                true => loader.opt_vector(&b("attn_qkv"), q + 2 * kv)?,
+                false => loader
+                    .concat_opt_vectors(&[(&b("attn_q"), q), (&b("attn_k"), kv), (&b("attn_v"), kv)], &format!("blk.{i}.attn_qkv.bias"))?,
+            };
             layers.push(LayerWeights {
                 attn_norm: loader.vector(&n("attn_norm"), d)?,
-                qkv: loader.concat_rows(&[(&n("attn_q"), q), (&n("attn_k"), kv), (&n("attn_v"), kv)], d, &format!("blk.{i}.attn_qkv"))?,
+                qkv: loader.concat_rows(&p.qkv, d, &format!("blk.{i}.attn_qkv"))?,
                 wo: loader.matrix(&n("attn_output"), d, q)?,
-                b_qkv: loader
-                    .concat_opt_vectors(&[(&b("attn_q"), q), (&b("attn_k"), kv), (&b("attn_v"), kv)], &format!("blk.{i}.attn_qkv.bias"))?,
+                b_qkv,
                 bo: loader.opt_vector(&b("attn_output"), d)?,
                 q_norm: loader.vector_if(qk_norm, &n("attn_q_norm"), cfg.head_dim)?,
                 k_norm: loader.vector_if(qk_norm, &n("attn_k_norm"), cfg.head_dim)?,
                 post_attn_norm: loader.vector_if(post_norms, &n("post_attention_norm"), d)?,
                 ffn_norm: loader.vector(&n("ffn_norm"), d)?,
-                ffn_in: loader.gate_up(&n("ffn_gate"), &n("ffn_up"), &format!("blk.{i}.ffn_gate_up.weight"), ff, d)?,
+                ffn_in: loader.gate_up(&p.gate, &p.up, &format!("blk.{i}.ffn_gate_up.weight"), ff, d)?,
                 w_down: loader.matrix(&n("ffn_down"), d, ff)?,
                 post_ffn_norm: loader.vector_if(post_norms, &n("post_ffw_norm"), d)?,
             });
@@ -123,6 +136,7 @@ impl ModelWeights {
             output_bias: loader.opt_vector("output.bias", vocab)?,
             output_norm: loader.vector("output_norm.weight", d)?,
             layers,
+            rope_freqs: loader.rope_freqs(cfg, n_ctx)?,
         };
         Ok((weights, loader.uploads))
     }
@@ -152,21 +166,23 @@ impl Loader<'_> {
     /// A `[rows × cols]` matrix (GGUF dims `[cols, rows]`).
     fn matrix(&mut self, name: &str, rows: u32, cols: u32) -> Result<GpuMatrix> {
         let info = self.info(name)?;
-        Self::check_shape(&info, &[u64::from(cols), u64::from(rows)])?;
-        let m = GpuMatrix::allocate(self.ctx, name, info.dtype, rows, cols)?;
-        self.uploads.add_matrix(&info, m.clone());
+        self.matrix_of(&info, rows, cols)
+    }
+
+    /// The matrix `info` (a tensor, or rows of one: model/fused.rs).
+    fn matrix_of(&mut self, info: &TensorInfo, rows: u32, cols: u32) -> Result<GpuMatrix> {
+        Self::check_shape(info, &[u64::from(cols), u64::from(rows)])?;
+        let m = GpuMatrix::allocate(self.ctx, &info.name, info.dtype, rows, cols)?;
+        self.uploads.add_matrix(info, m.clone());
         Ok(m)
     }
 
     /// Matrices `[rows_i × cols]` stacked by rows, each run of consecutive ones in the same
     /// format concatenated into one matrix (named `fused[first..end].weight` when it holds
     /// several): (first row in the stack, matrix) per run.
-    fn concat_rows(&mut self, tensors: &[(&str, u32)], cols: u32, fused: &str) -> Result<Vec<(u32, GpuMatrix)>> {
-        let mut infos = Vec::new();
-        for &(name, rows) in tensors {
-            let info = self.info(name)?;
-            Self::check_shape(&info, &[u64::from(cols), u64::from(rows)])?;
-            infos.push((info, rows));
+    fn concat_rows(&mut self, infos: &[(TensorInfo, u32)], cols: u32, fused: &str) -> Result<Vec<(u32, GpuMatrix)>> {
+        for (info, rows) in infos {
+            Self::check_shape(info, &[u64::from(cols), u64::from(*rows)])?;
         }
         let mut out = Vec::new();
         let (mut start, mut first_row) = (0, 0u32);
@@ -175,7 +191,7 @@ impl Loader<'_> {
             let end = start + infos[start..].iter().take_while(|(info, _)| info.dtype == dtype).count();
             let run_rows: u32 = infos[start..end].iter().map(|(_, r)| r).sum();
             if end - start == 1 {
-                out.push((first_row, self.matrix(&infos[start].0.name, run_rows, cols)?));
+                out.push((first_row, self.matrix_of(&infos[start].0, run_rows, cols)?));
             } else {
                 let m = GpuMatrix::allocate(self.ctx, &format!("{fused}[{start}..{end}].weight"), dtype, run_rows, cols)?;
                 let mut row = 0;
@@ -212,9 +228,8 @@ impl Loader<'_> {
 
     /// The gate and up matrices (`[rows × cols]` each), as one `[2 rows × cols]` matrix named
     /// `fused` when they share a format and fit one storage binding together, else apart.
-    fn gate_up(&mut self, gate: &str, up: &str, fused: &str, rows: u32, cols: u32) -> Result<FfnIn> {
-        let (gi, ui) = (self.info(gate)?, self.info(up)?);
-        for info in [&gi, &ui] {
+    fn gate_up(&mut self, gi: &TensorInfo, ui: &TensorInfo, fused: &str, rows: u32, cols: u32) -> Result<FfnIn> {
+        for info in [gi, ui] {
             Self::check_shape(info, &[u64::from(cols), u64::from(rows)])?;
         }
         let fused_matrix = match gi.dtype == ui.dtype {
@@ -223,10 +238,10 @@ impl Loader<'_> {
         };
         // Over the binding limit, the allocation splits in parts (and its buffers are dropped).
         let Some(m) = fused_matrix.filter(|m| m.parts.len() == 1) else {
-            return Ok(FfnIn::Separate { gate: self.matrix(gate, rows, cols)?, up: self.matrix(up, rows, cols)? });
+            return Ok(FfnIn::Separate { gate: self.matrix_of(gi, rows, cols)?, up: self.matrix_of(ui, rows, cols)? });
         };
-        self.uploads.add_matrix_rows(&gi, m.clone(), 0);
-        self.uploads.add_matrix_rows(&ui, m.clone(), rows);
+        self.uploads.add_matrix_rows(gi, m.clone(), 0);
+        self.uploads.add_matrix_rows(ui, m.clone(), rows);
         Ok(FfnIn::GateUp(m))
     }
 
@@ -243,6 +258,16 @@ impl Loader<'_> {
     fn opt_vector(&mut self, name: &str, n: u32) -> Result<Option<wgpu::Buffer>> {
         let present = self.header.tensor(name).is_some();
         present.then(|| self.vector(name, n)).transpose()
+    }
+
+    /// The RoPE factors for this context, if the file has them, as the frequencies they make.
+    fn rope_freqs(&mut self, cfg: &ModelConfig, n_ctx: u32) -> Result<Option<wgpu::Buffer>> {
+        let Some(name) = rope::factors_tensor(self.header, cfg, n_ctx) else { return Ok(None) };
+        let info = self.info(name)?;
+        Self::check_shape(&info, &[u64::from(cfg.n_rot / 2)])?;
+        let buffer = self.ctx.f32_buffer("inv_freq (rope factors applied)", (cfg.n_rot / 2) as usize);
+        self.uploads.add_rope_factors(&info, buffer.clone(), rope::base_inv_freq(cfg));
+        Ok(Some(buffer))
     }
 
     /// A vector the family needs (`wanted`), else none.

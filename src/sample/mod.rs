@@ -14,7 +14,7 @@ mod stop;
 
 pub use logprobs::{TokenLogprobs, logprobs};
 pub use params::{MAX_TOP_LOGPROBS, SamplingParams};
-pub use rng::Pcg64;
+pub use rng::{Pcg64, entropy_seed};
 pub use sampler::Sampler;
 pub(crate) use sampler::{all_masked, bad_logit};
 pub use stop::{Step, StopChecker, StopReason};

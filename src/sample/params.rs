@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::structured::ResponseFormat;
 use crate::{Error, Result};
 
 /// Sampling settings. Every field is optional in JSON (`#[serde(default)]` fills the rest from
@@ -28,6 +29,7 @@ use crate::{Error, Result};
 /// | `max_tokens` | 256 | |
 /// | `stop`, `stop_token_ids` | empty | |
 /// | `logprobs`, `top_logprobs` | false, 0 | no log-probabilities reported |
+/// | `response_format` | none | unconstrained text |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SamplingParams {
@@ -74,6 +76,10 @@ pub struct SamplingParams {
     /// 0 ..= [`MAX_TOP_LOGPROBS`]; needs `logprobs`.
     #[serde(deserialize_with = "u32_or_null")]
     pub top_logprobs: u32,
+    /// OpenAI's `response_format` (JSON object, JSON schema) or Hearth's grammar extension:
+    /// a token mask every step keeps the reply inside it (see `crate::structured`).
+    #[serde(deserialize_with = "response_format")]
+    pub response_format: Option<ResponseFormat>,
 }
 
 /// The most alternatives `top_logprobs` may ask for (OpenAI's limit).
@@ -97,6 +103,7 @@ impl Default for SamplingParams {
             stop_token_ids: Vec::new(),
             logprobs: false,
             top_logprobs: 0,
+            response_format: None,
         }
     }
 }
@@ -179,6 +186,14 @@ fn bool_or_null<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D:
 
 fn u32_or_null<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
     Ok(Option::<u32>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `response_format`, with a shape error naming the field (serde's alone says only
+/// "unknown variant `xml`"). `{"type": "text"}` is no constraint.
+fn response_format<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<ResponseFormat>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    let format = value.map(serde_json::from_value).transpose().map_err(|e| serde::de::Error::custom(format!("response_format: {e}")))?;
+    Ok(format.filter(|f| *f != ResponseFormat::Text))
 }
 
 /// OpenAI's `stop` is either a string or an array of strings (or null).
@@ -324,6 +339,16 @@ mod tests {
         // Wrong JSON types fail in serde already.
         assert!(serde_json::from_str::<SamplingParams>(r#"{"logit_bias": {"1": "high"}}"#).is_err());
         assert!(serde_json::from_str::<SamplingParams>(r#"{"logit_bias": [1, 2]}"#).is_err());
+    }
+
+    #[test]
+    fn response_format_errors_name_the_field() {
+        let err = serde_json::from_str::<SamplingParams>(r#"{"response_format": {"type": "xml"}}"#).unwrap_err();
+        assert!(err.to_string().starts_with("response_format: unknown variant `xml`"), "{err}");
+        let p: SamplingParams = serde_json::from_str(r#"{"response_format": {"type": "text"}}"#).unwrap();
+        assert_eq!(p.response_format, None);
+        let p: SamplingParams = serde_json::from_str(r#"{"response_format": {"type": "json_object"}}"#).unwrap();
+        assert_eq!(p.response_format, Some(ResponseFormat::JsonObject));
     }
 
     #[test]

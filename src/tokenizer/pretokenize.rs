@@ -27,6 +27,8 @@ pub enum PreKind {
     Starcoder,
     /// Falcon.
     Falcon,
+    /// GPT-4o's o200k (Phi-4-mini): words split at case changes, digits in runs of up to three.
+    Gpt4o,
 }
 
 /// `tokenizer.ggml.pre` names Hearth accepts, each with its regex family (llama.cpp's
@@ -56,6 +58,7 @@ const NAMES: &[(&str, PreKind)] = &[
     ("exaone", PreKind::Starcoder),
     ("minerva-7b", PreKind::Starcoder),
     ("falcon", PreKind::Falcon),
+    ("gpt-4o", PreKind::Gpt4o),
 ];
 
 /// Resolves a `tokenizer.ggml.pre` value. A missing one means `default`, as in llama.cpp
@@ -74,6 +77,7 @@ pub fn keeps_spaces(pre: &str) -> bool {
     matches!(
         pre,
         "qwen2"
+            | "gpt-4o"
             | "smollm"
             | "command-r"
             | "deepseek-llm"
@@ -99,6 +103,13 @@ pub fn ignores_merges(kind: PreKind) -> bool {
 const GPT2_RE: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
 // llama.cpp spells `(?i:'s|...)` out as character classes; we use its spelling.
 const LLAMA3_RE: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+// The o200k regex of the tokenizer.json files (llama.cpp rewrites its letter classes for its own
+// regex engine); contractions spelled out as in LLAMA3_RE.
+const GPT4O_RE: &str = concat!(
+    r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?",
+    r"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?",
+    r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+);
 const QWEN2_RE: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// The regexes llama.cpp applies, in order.
@@ -110,6 +121,7 @@ pub fn regexes(kind: PreKind) -> &'static [&'static str] {
         PreKind::Qwen2 => &[QWEN2_RE],
         PreKind::Starcoder => &[r"\p{N}", GPT2_RE],
         PreKind::Falcon => &[r"[\p{P}\$\+<=>\^~\|`]+", GPT2_RE, r"[0-9][0-9][0-9]"],
+        PreKind::Gpt4o => &[GPT4O_RE],
     }
 }
 
@@ -124,4 +136,31 @@ pub fn pre_tokenizer(kind: PreKind) -> Result<PreTokenizerWrapper> {
     // No prefix space and no regex: llama.cpp only maps bytes after its own splits.
     steps.push(ByteLevel::new(false, false, false).into());
     Ok(Sequence::new(steps).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokenizers::{OffsetReferential, OffsetType, PreTokenizedString, PreTokenizer};
+
+    /// Each family's regex cuts the tokenizer tests' curated strings (every script, case mix,
+    /// contractions, digits, whitespace runs) into the pieces transformers' pre-tokenizer does
+    /// for the tiny family models (tests/fixtures/tiny/, scripts/fixtures/tiny_families.py),
+    /// byte-level mapping included.
+    #[test]
+    fn pieces_match_transformers_for_the_family_regexes() {
+        for (model, pre) in [("tiny-qwen3", "qwen2"), ("tiny-llama3", "llama-bpe"), ("tiny-phi3", "gpt-4o")] {
+            let path = format!("{}/tests/fixtures/tiny/{model}.json", env!("CARGO_MANIFEST_DIR"));
+            let fx: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            let splitter = pre_tokenizer(resolve(Some(pre)).unwrap()).unwrap();
+            for case in fx["tokenize"].as_array().unwrap() {
+                let text = case["text"].as_str().unwrap();
+                let mut s = PreTokenizedString::from(text);
+                splitter.pre_tokenize(&mut s).unwrap();
+                let got: Vec<&str> = s.get_splits(OffsetReferential::Original, OffsetType::Byte).into_iter().map(|(p, _, _)| p).collect();
+                let want: Vec<&str> = case["pieces"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+                assert_eq!(got, want, "{pre}: {text:?}");
+            }
+        }
+    }
 }

@@ -7,6 +7,10 @@
 // Gemma 3 270M is a base model without a chat template: the `chatTemplate` load option gives
 // it Google's instruct template, and the chat prompt must equal the CLI's --chat-template.
 // Few, short generations: SwiftShader runs a 0.5B model at 0.25-1 token per second.
+// The 2026 small-model families (Qwen3, SmolLM3, Llama 3.x, Phi-3) run on their tiny
+// random-weight models (tests/fixtures/tiny/, from transformers models of the real configs'
+// shapes, converted by llama.cpp's converter): prompt ids and greedy tokens against the
+// fixture's transformers and llama.cpp references, not the CLI.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -123,4 +127,58 @@ test('Gemma 3 270M with the chatTemplate load option: chat prompt and greedy tok
   }, `${server.origin}/models/${GEMMA3}`);
   assert.match(bad.message, /template/, JSON.stringify(bad));
   assert.ok(bad.classes.includes('HearthError'), JSON.stringify(bad));
+});
+
+/** Families on tiny models: [fixture name, general.architecture]. */
+const TINY_FAMILIES = [
+  ['tiny-qwen3', 'qwen3'],
+  ['tiny-smollm3', 'smollm3'],
+  ['tiny-llama3', 'llama'],
+  ['tiny-phi3', 'phi3'],
+];
+/** The browser's KV cache holds f16 (the fixtures' references f32): on these random models that
+ * moves logits by up to ~5e-4 (scripts/fixtures/tiny_models.py), so greedy paths may part only
+ * where transformers' top-2 margin is under 4x that. */
+const F16_CACHE_TIE = 2e-3;
+
+/** `got` equals transformers' greedy `ref` up to the first step it may part at (a near-tie). */
+function assertGreedyPath(what, got, ref) {
+  assert.equal(got.length, ref.hf_greedy.length, `${what}: tokens generated`);
+  const i = got.findIndex((id, k) => id !== ref.hf_greedy[k]);
+  if (i < 0) return;
+  assert.ok(
+    ref.hf_greedy_margin[i] < F16_CACHE_TIE,
+    `${what}: step ${i}: ${got[i]} vs transformers' ${ref.hf_greedy[i]} (margin ${ref.hf_greedy_margin[i]})`,
+  );
+  console.log(`${what}: parts from transformers at step ${i}, a near-tie (margin ${ref.hf_greedy_margin[i]})`);
+}
+
+test('Qwen3, SmolLM3, Llama 3.x, Phi-3 (tiny models): architecture, chat and raw prompt ids, greedy tokens equal transformers', async () => {
+  for (const [name, arch] of TINY_FAMILIES) {
+    const dir = join(repoRoot, 'tests', 'fixtures', 'tiny');
+    const fx = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
+    const url = server.serveBytes(`${name}.gguf`, readFileSync(join(dir, `${name}.gguf`)));
+    const { value: got, seconds } = await timed(() =>
+      page.evaluate(
+        async ({ url, contextLength, messages, prompt, n }) => {
+          window.engine?.dispose();
+          window.engine = await newEngine('worker');
+          // The fixture's context: Phi-3's LongRoPE picks its factors by it (model/rope.rs).
+          const info = await engine.load(url, { useCache: false, contextLength });
+          const common = { max_tokens: n, temperature: 0, return_token_ids: true };
+          const chat = await engine.chat.completions.create({ messages, ...common });
+          const raw = await engine.completions.create({ prompt, ...common });
+          const ids = (r) => ({ prompt_ids: r.prompt_token_ids, ids: r.choices[0].token_ids });
+          return { arch: info.architecture, chat: ids(chat), raw: ids(raw) };
+        },
+        { url, contextLength: fx.n_ctx, messages: fx.chat.messages, prompt: fx.text.prompt, n: fx.chat.hf_greedy.length },
+      ),
+    );
+    console.log(`${name}: ${seconds.toFixed(1)} s: chat ${JSON.stringify(got.chat.ids)}, raw ${JSON.stringify(got.raw.ids)}`);
+    assert.equal(got.arch, arch);
+    assert.deepEqual(got.chat.prompt_ids, fx.chat.prompt_ids, `${name}: chat prompt ids (transformers' template and tokenizer)`);
+    assert.deepEqual(got.raw.prompt_ids, fx.text.prompt_ids, `${name}: raw prompt ids (llama.cpp's tokenizer)`);
+    assertGreedyPath(`${name} chat`, got.chat.ids, fx.chat);
+    assertGreedyPath(`${name} raw`, got.raw.ids, fx.text);
+  }
 });

@@ -2,15 +2,18 @@
 // equal to the native CLI's. Then the package's mechanics (streaming, abort and interrupt,
 // queueing, no network during generation, a main thread that keeps painting) on a tiny
 // random-weight model with SmolLM2's tokenizer (models/tiny-chat-random.gguf), which
-// SwiftShader runs ~50x faster. One browser serves every test here.
+// SwiftShader runs ~50x faster. One browser serves every test here, structured output and
+// tool calls too (structured.js). The tiny model is loaded with Qwen3's chat template, which
+// teaches the Hermes tool-call format (SmolLM2's teaches none).
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, openPage } from './browser.js';
 import { cliGenerate } from './cli.js';
+import { QWEN3_TEMPLATE, registerStructuredTests } from './structured.js';
 import { SMOLLM2, TINY_CHAT, timed } from './models.js';
 import { TestServer } from './server.js';
 
@@ -21,7 +24,7 @@ const PROMPTS = [{ chat: false, prompt: 'def fibonacci(n):' }];
 // each SmolLM2 token costs ~1.4 s on SwiftShader.
 const GREEDY_TOKENS = 10;
 /** Enough tokens of the tiny model to span many round trips and animation frames. */
-const STREAM_TOKENS = 160;
+const STREAM_TOKENS = 64;
 /** A short system message: SmolLM2's template otherwise adds a long default one to prefill. */
 const POEM = [
   { role: 'system', content: 'Be brief.' },
@@ -107,10 +110,13 @@ test(`greedy ${GREEDY_TOKENS} tokens equal the native CLI's for ${PROMPTS.length
 });
 
 test('the tiny chat model loads into a second worker engine', async () => {
-  const info = await page.evaluate(async (url) => {
-    window.tiny = await newEngine('worker');
-    return tiny.load(url);
-  }, `${server.origin}/models/${TINY_CHAT}`);
+  const info = await page.evaluate(
+    async ({ url, chatTemplate }) => {
+      window.tiny = await newEngine('worker');
+      return tiny.load(url, { chatTemplate });
+    },
+    { url: `${server.origin}/models/${TINY_CHAT}`, chatTemplate: readFileSync(QWEN3_TEMPLATE, 'utf8') },
+  );
   assert.equal(info.architecture, 'llama');
   assert.equal(info.block_count, 2);
 });
@@ -119,7 +125,7 @@ test('seeded sampling on the GPU in the browser equals the native CLI sampling o
   // Every filter and penalty on: the browser samples in WGSL (SwiftShader) inside decode
   // chains, the CLI reads each logits row back and runs the CPU Sampler (lavapipe).
   const prompt = 'Once upon a time';
-  const n = 48;
+  const n = 24; // past the first chains (1, 2, 4, 8) into a chain of 16
   const sampling = { temperature: 0.9, top_k: 40, top_p: 0.95, min_p: 0.02, repetition_penalty: 1.1, seed: 42 };
   const expected = cliGenerate({
     model: TINY_CHAT,
@@ -157,6 +163,7 @@ test('logprobs: OpenAI logprobs.content equal to the native CLI (CPU sampler), a
     model: TINY_CHAT,
     prompt: 'Hello',
     chat: true,
+    chatTemplateFile: QWEN3_TEMPLATE,
     maxTokens: n,
     extraArgs: ['--cpu-sampling', '--decode-chain', '1', '--logprobs', '3'],
   });
@@ -195,6 +202,8 @@ test('logprobs: OpenAI logprobs.content equal to the native CLI (CPU sampler), a
   assert.equal(got.plain, null, 'not asked: null');
 });
 
+registerStructuredTests({ get page() { return page; } });
+
 test('no seed: each fresh engine draws its own (crypto.getRandomValues), so reloads do not repeat a reply', async () => {
   // Two new workers are two fresh wasm instances, as after two page loads. Before the seed came
   // from crypto, both drew the same "random" seed and gave the same reply.
@@ -203,13 +212,13 @@ test('no seed: each fresh engine draws its own (crypto.getRandomValues), so relo
     for (let i = 0; i < 2; i++) {
       const e = await newEngine('worker');
       await e.load(url);
-      const r = await e.completions.create({ prompt: 'Once upon a time', max_tokens: 24, temperature: 1, return_token_ids: true });
+      const r = await e.completions.create({ prompt: 'Once upon a time', max_tokens: 8, temperature: 1, return_token_ids: true });
       out.push(r.choices[0].token_ids);
       e.dispose();
     }
     return out;
   }, `${server.origin}/models/${TINY_CHAT}`);
-  assert.equal(replies[0].length, 24);
+  assert.equal(replies[0].length, 8);
   assert.notDeepEqual(replies[0], replies[1]);
 });
 
@@ -241,7 +250,7 @@ test('OpenAI fields: unsupported ones refused naming them, model echoed, penalty
   const r = await page.evaluate(async () => {
     const messages = [{ role: 'user', content: 'Hello' }];
     const refusal = await tiny.chat.completions
-      .create({ messages, response_format: { type: 'json_object' } })
+      .create({ messages, audio: { voice: 'alloy', format: 'wav' } })
       .then(() => null, describeError);
     const echoed = (await tiny.chat.completions.create({ messages, model: 'my-model', max_tokens: 1 })).model;
     const ids = async (extra) =>
@@ -255,7 +264,7 @@ test('OpenAI fields: unsupported ones refused naming them, model echoed, penalty
     return { refusal, echoed, plain: plain.token_ids, stopped, noWindow: noWindow.token_ids, penalized: penalized.token_ids };
   });
   assert.deepEqual(r.refusal.classes.sort(), ['HearthError', 'InvalidArgumentError']);
-  assert.match(r.refusal.message, /response_format/);
+  assert.match(r.refusal.message, /audio/);
   assert.equal(r.echoed, 'my-model');
   const firstStop = r.plain.indexOf(r.plain[2]);
   assert.deepEqual(r.stopped.token_ids, r.plain.slice(0, firstStop + 1), 'stop_token_ids ends the reply at that token');

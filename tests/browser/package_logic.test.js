@@ -295,9 +295,10 @@ test('OpenAI fields Hearth does not take are refused naming the field; bookkeepi
   const messages = [{ role: 'user', content: 'hi' }];
   const refused = (make, field) =>
     assert.throws(make, (e) => e instanceof InvalidArgumentError && e.message.includes(field), field);
-  refused(() => chatBody({ messages, response_format: { type: 'json_object' } }), 'response_format');
-  refused(() => chatBody({ messages, tools: [{ type: 'function', function: { name: 'f' } }] }), 'tools');
-  refused(() => chatBody({ messages, tool_choice: 'auto' }), 'tool_choice');
+  refused(() => chatBody({ messages, tools: { type: 'function' } }), 'tools must be an array');
+  refused(() => chatBody({ messages, parallel_tool_calls: false }), 'parallel_tool_calls');
+  refused(() => chatBody({ messages, functions: [] }), 'functions');
+  refused(() => completionBody({ prompt: 'x', tools: [] }), 'tools is a field of chat completions requests');
   refused(() => chatBody({ messages, audio: { voice: 'x' } }), 'audio');
   refused(() => chatBody({ messages, temprature: 0.5 }), 'unknown request field temprature');
   refused(() => chatBody({ messages, prompt: 'x' }), 'prompt is a field of completions requests');
@@ -320,7 +321,9 @@ test('OpenAI fields Hearth does not take are refused naming the field; bookkeepi
     stream: true,
     stream_options: { include_usage: true },
   });
-  assert.deepEqual(body, { messages });
+  // response_format {type: 'text'} and tool_choice 'none' go to the engine, which reads them
+  // as no constraint and no tools.
+  assert.deepEqual(body, { messages, response_format: { type: 'text' }, tool_choice: 'none' });
   assert.deepEqual(completionBody({ prompt: 'x', echo: false, best_of: 1 }), { prompt: 'x' });
 });
 
@@ -386,7 +389,7 @@ test('the engine echoes model, times the first token from arrival, and streams i
   assert.equal(plain[2].usage.total_tokens, 6);
   // A refused field never reaches the backend.
   const before = backend.seen.length;
-  await assert.rejects(engine.chat.completions.create({ messages, tools: [] }), InvalidArgumentError);
+  await assert.rejects(engine.chat.completions.create({ messages, audio: {} }), InvalidArgumentError);
   assert.equal(backend.seen.length, before);
 });
 
@@ -400,4 +403,66 @@ test('the npm package ships its README and licenses', () => {
   assert.equal(pkg.license, 'MIT OR Apache-2.0');
   assert.match(readFileSync(join(repoRoot, 'www', 'LICENSE-APACHE'), 'utf8'), /Apache License\s+Version 2\.0/);
   assert.match(readFileSync(join(repoRoot, 'www', 'LICENSE-MIT'), 'utf8'), /^MIT License/);
+});
+
+test('tool calls: messages with calls and results reach wasm as Rust reads them; replies come back in OpenAI shapes', () => {
+  const tools = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } }];
+  const call = { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Oslo"}' } };
+  const messages = [
+    { role: 'user', content: 'Weather?' },
+    { role: 'assistant', content: null, tool_calls: [call] },
+    { role: 'tool', content: '{"temp": 1}', tool_call_id: 'call_1' },
+  ];
+  const body = chatBody({ messages, tools, tool_choice: 'auto' });
+  assert.deepEqual(body, { messages, tools, tool_choice: 'auto' });
+  const refused = (m, field) =>
+    assert.throws(() => chatBody({ messages: [m] }), (e) => e instanceof InvalidArgumentError && e.message.includes(field), field);
+  refused({ role: 'assistant', content: null }, 'messages[0].content');
+  refused({ role: 'tool', content: 'x' }, 'messages[0].tool_call_id');
+  refused({ role: 'assistant', content: '', tool_calls: [{ function: { name: 'f', arguments: {} } }] }, 'messages[0].tool_calls[0]');
+  refused({ role: 'developer', content: 'x' }, 'messages[0]');
+
+  const result = {
+    text: '',
+    finish_reason: 'tool_calls',
+    prompt_tokens: 1,
+    completion_tokens: 9,
+    prompt_ids: [],
+    ids: [],
+    prefill_tok_s: 1,
+    decode_tok_s: 1,
+    decode_round_trips: 8,
+    prefill_ms: 1,
+    gpu: { forward_passes: 0, tokens: 0, round_trips: 0, bytes_read_back: 0, dispatches: 0, encode_seconds: 0, graphs_built: 0 },
+    logprobs: null,
+    constraint: null,
+    tool_calls: [{ id: 'call_2', name: 'get_weather', arguments: { city: 'Zürich', days: 2 } }],
+  };
+  const header = responseHeader('chatcmpl', 'm', false);
+  const message = chatCompletion(header, result).choices[0].message;
+  assert.deepEqual(message, {
+    role: 'assistant',
+    content: null,
+    tool_calls: [{ id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Zürich","days":2}' } }],
+  });
+  assert.deepEqual(JSON.parse(message.tool_calls[0].function.arguments), result.tool_calls[0].arguments);
+  // Content around the calls stays; without calls the message is plain.
+  assert.equal(chatCompletion(header, { ...result, text: 'Let me check.' }).choices[0].message.content, 'Let me check.');
+  assert.deepEqual(chatCompletion(header, { ...result, text: 'Hi', tool_calls: null, finish_reason: 'stop' }).choices[0].message, {
+    role: 'assistant',
+    content: 'Hi',
+  });
+});
+
+test('shard URLs follow gguf-split names: the first is recognised, the others derived with query and directory kept', async () => {
+  const { isFirstShard, shardUrls } = await import('../../www/dist/shards.js');
+  assert.equal(isFirstShard('https://h/m/x-00001-of-00003.gguf?v=2'), true);
+  assert.equal(isFirstShard('https://h/m/x-00002-of-00003.gguf'), false);
+  assert.equal(isFirstShard('https://h/m/x.gguf'), false);
+  assert.deepEqual(shardUrls('https://h/m/x-00001-of-00003.gguf?v=2', 3), [
+    'https://h/m/x-00001-of-00003.gguf?v=2',
+    'https://h/m/x-00002-of-00003.gguf?v=2',
+    'https://h/m/x-00003-of-00003.gguf?v=2',
+  ]);
+  assert.throws(() => shardUrls('https://h/m/x.gguf', 3), (e) => e instanceof InvalidArgumentError && /NAME-00001-of-00003/.test(e.message));
 });

@@ -4,6 +4,7 @@
 //   /www/...          the built package (www/dist/), e.g. /www/index.js
 //   /pages/...        test pages (tests/browser/pages/)
 //   /demo/...         the built demo site (www/demo-dist/; /demo/ is its index.html)
+//   /example/...      the Vite example app as built (www/examples/vite-chat/dist/)
 //   /models/NAME      models/NAME from the repo (real GGUF files)
 //   /bytes/NAME       in-memory files a test registered with serveBytes()
 //   /prefix/N/NAME    the first N bytes of models/NAME (a truncated download)
@@ -28,6 +29,7 @@ const ROOTS = {
   www: join(repoRoot, 'www', 'dist'),
   pages: join(here, 'pages'),
   demo: join(repoRoot, 'www', 'demo-dist'),
+  example: join(repoRoot, 'www', 'examples', 'vite-chat', 'dist'),
   models: join(repoRoot, 'models'),
 };
 

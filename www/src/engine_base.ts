@@ -16,12 +16,16 @@ import {
   textCompletion,
   textUsageChunk,
   tokenArrived,
+  toolCalls,
+  toolFields,
   wireMessages,
 } from './openai.js';
 import { PushIterator } from './push_iterator.js';
 import type {
   AdapterInfo,
   ChatCompletion,
+  ChatCompletionTool,
+  ChatCompletionToolChoice,
   ChatMessage,
   ChatCompletionChunk,
   ChatCompletionRequest,
@@ -105,10 +109,13 @@ export class EngineBase implements EngineInterface {
    * generation prompt). A request fits when this plus its max_tokens is within
    * `modelInfo.n_ctx`; otherwise it fails with ContextWindowExceededError.
    */
-  countTokens(input: string | ChatMessage[]): Promise<number> {
+  countTokens(
+    input: string | ChatMessage[],
+    tools: { tools?: ChatCompletionTool[] | null; tool_choice?: ChatCompletionToolChoice | null } = {},
+  ): Promise<number> {
     if (typeof input === 'string') return this.backend.countTokens({ prompt: input });
     try {
-      return this.backend.countTokens({ messages: wireMessages(input) });
+      return this.backend.countTokens({ messages: wireMessages(input), ...toolFields(tools) });
     } catch (e) {
       return Promise.reject(e);
     }
@@ -150,7 +157,12 @@ export class EngineBase implements EngineInterface {
         first = false;
         return chatChunk(header, delta, null, chatLogprobsObject(logprobs && [logprobs]));
       },
-      end: (result) => chatChunk(header, first ? { role: 'assistant', content: '' } : {}, result),
+      // The calls come whole in the finishing chunk (the stream showed the content only).
+      end: (result) => {
+        const calls = toolCalls(result)?.map((c, index) => ({ index, ...c }));
+        const delta = { ...(first ? { role: 'assistant' as const, content: '' } : {}), ...(calls ? { tool_calls: calls } : {}) };
+        return chatChunk(header, delta, result);
+      },
       usage: (result) => chatUsageChunk(header, result),
     });
   }

@@ -2,6 +2,8 @@
 // JS (wasm rejects with a plain Error whose `name` says the kind) and worker -> page
 // (structured clone drops the class), so each one is rebuilt from {name, message, reason}.
 
+import type { ErrorKind } from './generated/wire.js';
+
 /** Base class of every error Hearth throws. */
 export class HearthError extends Error {
   constructor(message: string) {
@@ -144,13 +146,28 @@ export interface SerializedError {
   contextLength?: number;
 }
 
-const BY_NAME: Record<string, (message: string) => HearthError> = {
+/** A figure wasm or deserializeError put on the error (null when absent). */
+type Field = (key: string) => number | null;
+
+/**
+ * One class per kind the Rust core raises: the keys are its `ErrorKind` (generated from
+ * src/error.rs), so a kind added there without a class here fails to compile.
+ */
+const FROM_RUST: { [K in ErrorKind]: (message: string, field: Field) => HearthError } = {
   HearthError: (m) => new HearthError(m),
   ModelFormatError: (m) => new ModelFormatError(m),
   UnsupportedModelError: (m) => new UnsupportedModelError(m),
+  WebGPUUnavailableError: (m) => new WebGPUUnavailableError(m, 'device-refused'),
   OutOfMemoryError: (m) => new OutOfMemoryError(m),
+  ModelTooLargeError: (m, field) => new ModelTooLargeError(m, field('largestContext')),
   DeviceLostError: (m) => new DeviceLostError(m),
   InvalidArgumentError: (m) => new InvalidArgumentError(m),
+  ContextWindowExceededError: (m, field) =>
+    new ContextWindowExceededError(m, field('promptTokens') ?? 0, field('maxTokens') ?? 0, field('contextLength') ?? 0),
+};
+
+/** The kinds only the package raises (the browser's abort, its own checks). */
+const FROM_PACKAGE: Record<'AbortError' | 'IntegrityError', (message: string) => HearthError> = {
   AbortError: (m) => new AbortError(m),
   IntegrityError: (m) => new IntegrityError(m),
 };
@@ -164,23 +181,13 @@ export function toHearthError(e: unknown): HearthError {
   const name = typeof e === 'object' && e !== null && 'name' in e ? String(e.name) : '';
   const message =
     typeof e === 'object' && e !== null && 'message' in e ? String(e.message) : String(e);
-  if (name === 'WebGPUUnavailableError') return new WebGPUUnavailableError(message, 'device-refused');
   // wasm (src/wasm.rs `js_error`) and deserializeError put these figures on the error itself.
-  const field = (key: string): number | null => {
+  const field: Field = (key) => {
     const v: unknown = typeof e === 'object' && e !== null ? (e as Record<string, unknown>)[key] : undefined;
     return typeof v === 'number' ? v : null;
   };
-  if (name === 'ModelTooLargeError') return new ModelTooLargeError(message, field('largestContext'));
-  if (name === 'ContextWindowExceededError') {
-    return new ContextWindowExceededError(
-      message,
-      field('promptTokens') ?? 0,
-      field('maxTokens') ?? 0,
-      field('contextLength') ?? 0,
-    );
-  }
-  const make = BY_NAME[name];
-  if (make) return make(message);
+  if (Object.hasOwn(FROM_RUST, name)) return FROM_RUST[name as ErrorKind](message, field);
+  if (Object.hasOwn(FROM_PACKAGE, name)) return FROM_PACKAGE[name as keyof typeof FROM_PACKAGE](message);
   // A RangeError from the wasm allocator ("Out of memory" / "could not grow memory").
   if (e instanceof RangeError && /memory/i.test(message)) return new OutOfMemoryError(message);
   return new HearthError(name && name !== 'Error' ? `${name}: ${message}` : message);

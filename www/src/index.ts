@@ -23,3 +23,4 @@ export {
   type WebGPUUnavailableReason,
 } from './errors.js';
 export type * from './types.js';
+export type { ErrorKind } from './generated/wire.js';

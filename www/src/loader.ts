@@ -1,8 +1,11 @@
 // Streams a model's bytes into the wasm engine: reads the source chunk by chunk, hands the
 // chunks to wasm (which parses the header and writes tensors to GPU buffers as they come),
-// reports progress, and cleans up on failure so the engine can load something else.
+// reports progress, and cleans up on failure so the engine can load something else. A sharded
+// model (shards.ts) streams its shards' data sections one after the other into one load.
 
-import { AbortError, ModelFormatError, abortMessage, toHearthError } from './errors.js';
+import { absoluteUrl } from './cache.js';
+import { AbortError, InvalidArgumentError, ModelFormatError, abortMessage, toHearthError } from './errors.js';
+import { isFirstShard, openShards, type ShardHead } from './shards.js';
 import { openSource, type OpenedSource } from './source.js';
 import type { LoadOptions, LoadProgress, ModelInfo, ModelSource } from './types.js';
 import type { WasmEngineInstance } from './wasm_contract.js';
@@ -21,23 +24,80 @@ export async function loadModel(
   options: LoadOptions,
 ): Promise<ModelInfo> {
   const { signal } = options;
-  let opened: OpenedSource | null = null;
+  // Every source opened, so that a failure stops (and if need be forgets) each download.
+  const opened: OpenedSource[] = [];
   try {
     // Whatever happens, the model loaded before is gone (as beginLoad would drop it), so a
     // failed load never leaves the engine answering with a model the page did not ask for.
     dropModel(engine);
-    opened = await openSource(source, {
-      signal,
-      useCache: options.useCache ?? true,
-      integrity: options.integrity,
-      revalidate: options.revalidate,
-    });
-    return await streamIntoEngine(engine, opened, options);
+    const open = async (s: ModelSource, integrity?: string) => {
+      const o = await openSource(s, { signal, useCache: options.useCache ?? true, integrity, revalidate: options.revalidate });
+      opened.push(o);
+      return o;
+    };
+    const url = typeof source === 'string' || source instanceof URL ? absoluteUrl(source) : null;
+    if (url !== null && (options.shards !== undefined || isFirstShard(url))) {
+      if (options.integrity !== undefined) {
+        throw new InvalidArgumentError('`integrity` is the hash of one file, and this model is split into several');
+      }
+      return await streamShardsIntoEngine(engine, await openShards(engine, url, options.shards, open), options);
+    }
+    return await streamIntoEngine(engine, await open(source, options.integrity), options);
   } catch (e) {
     const error = signal?.aborted ? new AbortError(abortMessage(signal)) : toHearthError(e);
-    await opened?.fail(error);
+    for (const o of opened) await o.fail(error);
     dropModel(engine);
     throw error;
+  }
+}
+
+/**
+ * The shards' data sections, in order, into one load (their headers already read and joined
+ * by the core): each shard's bytes from its data offset on, the rest of its stream batched.
+ */
+async function streamShardsIntoEngine(engine: WasmEngineInstance, shards: ShardHead[], options: LoadOptions): Promise<ModelInfo> {
+  const { signal, onProgress, chatTemplate, contextLength } = options;
+  const phase: LoadProgress['phase'] = shards.some((s) => s.opened.origin === 'network') ? 'download' : 'upload';
+  const total = shards.reduce((n, s) => n + s.opened.totalBytes, 0);
+  const report = throttled(onProgress);
+  try {
+    await engine.beginShardedLoad(
+      shards.map((s) => s.head),
+      shards.map((s) => s.opened.totalBytes),
+      shards.map((s) => s.opened.label),
+      contextLength === undefined ? {} : { contextLength },
+    );
+    let loaded = 0;
+    for (const shard of shards) {
+      const batch = new Batcher(PUSH_BYTES);
+      let read = shard.head.byteLength;
+      if (shard.dataOffset < read) await engine.pushChunk(shard.head.subarray(shard.dataOffset));
+      report({ phase, loadedBytes: loaded + read, totalBytes: total }, true);
+      for (;;) {
+        if (signal?.aborted) throw new AbortError(abortMessage(signal));
+        const { done, value } = await shard.reader.read();
+        if (done) break;
+        read += value.byteLength;
+        for (const piece of batch.add(value)) await engine.pushChunk(piece);
+        report({ phase, loadedBytes: loaded + read, totalBytes: total }, false);
+      }
+      const rest = batch.flush();
+      if (rest) await engine.pushChunk(rest);
+      if (read !== shard.opened.totalBytes) {
+        throw new ModelFormatError(
+          `${shard.opened.label}: the source delivered ${read} bytes but announced ${shard.opened.totalBytes}: the file changed or the transfer was cut`,
+        );
+      }
+      await shard.opened.complete();
+      loaded += read;
+    }
+    report({ phase: 'compile', loadedBytes: total, totalBytes: total }, true);
+    const info = await engine.finishLoad(chatTemplate);
+    if (info.name === undefined || info.name === null || info.name === '') info.name = shards[0].opened.label;
+    return info;
+  } catch (e) {
+    for (const s of shards) s.reader.cancel().catch(() => {});
+    throw e;
   }
 }
 

@@ -5,6 +5,9 @@ import { InvalidArgumentError } from './errors.js';
 import { type RequestKind, SAMPLING_FIELDS, checkFields } from './request_fields.js';
 import type {
   ChatCompletion,
+  ChatCompletionMessageToolCall,
+  ChatCompletionTool,
+  ChatCompletionToolChoice,
   ChatCompletionChunk,
   ChatCompletionLogprobs,
   ChatMessage,
@@ -15,9 +18,8 @@ import type {
   SamplingParams,
   TokenLogprob,
 } from './types.js';
-import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
+import type { WasmGenerateRequest, WasmGenerateResult, WireMessage } from './wasm_contract.js';
 
-const ROLES = new Set(['system', 'user', 'assistant']);
 
 /** The engine's sampling fields, after `checkFields` refused what Hearth does not take. */
 function sampling(request: SamplingParams & { n?: number | null }, kind: RequestKind): WasmGenerateRequest {
@@ -73,29 +75,72 @@ export function chatBody(request: {
   logprobs?: boolean | null;
   top_logprobs?: number | null;
   max_completion_tokens?: number | null;
+  tools?: ChatCompletionTool[] | null;
+  tool_choice?: ChatCompletionToolChoice | null;
 } & SamplingParams & { n?: number | null }): WasmGenerateRequest {
   const body = sampling(request, 'chat');
   return {
     ...body,
     ...maxCompletionTokens(request),
     ...chatLogprobs(request),
+    ...toolFields(request),
     messages: wireMessages(request.messages),
   };
 }
 
+/** `tools` and `tool_choice` for wasm, which checks them against the chat template. */
+export function toolFields(request: { tools?: unknown; tool_choice?: unknown }): { tools?: unknown[]; tool_choice?: unknown } {
+  const out: { tools?: unknown[]; tool_choice?: unknown } = {};
+  if (request.tools !== undefined && request.tools !== null) {
+    if (!Array.isArray(request.tools)) throw new InvalidArgumentError('tools must be an array of {type: "function", function}');
+    out.tools = request.tools;
+  }
+  if (request.tool_choice !== undefined && request.tool_choice !== null) out.tool_choice = request.tool_choice;
+  return out;
+}
+
 /** Checked chat messages as wasm takes them (chat requests and countTokens share this). */
-export function wireMessages(messages: ChatMessage[]): { role: string; content: string }[] {
+export function wireMessages(messages: ChatMessage[]): WireMessage[] {
   if (!Array.isArray(messages) || messages.length === 0) {
     throw new InvalidArgumentError('messages must be a non-empty array of {role, content}');
   }
-  messages.forEach((m, i) => {
-    if (typeof m !== 'object' || m === null || !ROLES.has(m.role) || typeof m.content !== 'string') {
-      throw new InvalidArgumentError(
-        `messages[${i}] must be {role: 'system' | 'user' | 'assistant', content: string}`,
-      );
+  return messages.map((m, i) => wireMessage(m, i));
+}
+
+const TEXT_ROLES = new Set(['system', 'user']);
+
+function wireMessage(m: ChatMessage, i: number): WireMessage {
+  const shape =
+    "{role: 'system' | 'user' | 'assistant', content: string}, {role: 'assistant', content: string | null, tool_calls}" +
+    " or {role: 'tool', content: string, tool_call_id}";
+  if (typeof m !== 'object' || m === null) throw new InvalidArgumentError(`messages[${i}] must be ${shape}`);
+  if (TEXT_ROLES.has(m.role) && typeof m.content === 'string') return { role: m.role, content: m.content };
+  if (m.role === 'tool' && typeof m.content === 'string') {
+    if (typeof m.tool_call_id !== 'string') throw new InvalidArgumentError(`messages[${i}].tool_call_id must be a string`);
+    return { role: 'tool', content: m.content, tool_call_id: m.tool_call_id, ...(typeof m.name === 'string' ? { name: m.name } : {}) };
+  }
+  if (m.role === 'assistant') {
+    const calls = m.tool_calls ?? [];
+    if (!Array.isArray(calls)) throw new InvalidArgumentError(`messages[${i}].tool_calls must be an array`);
+    if (typeof m.content !== 'string' && !(m.content === null && calls.length > 0)) {
+      throw new InvalidArgumentError(`messages[${i}].content must be a string (null only with tool_calls)`);
     }
-  });
-  return messages.map((m) => ({ role: m.role, content: m.content }));
+    const toolCalls = calls.map((c, j) => {
+      const at = `messages[${i}].tool_calls[${j}]`;
+      if (typeof c?.function?.name !== 'string' || typeof c.function.arguments !== 'string') {
+        throw new InvalidArgumentError(`${at} must be {id, type: 'function', function: {name, arguments: JSON string}}`);
+      }
+      return { ...(typeof c.id === 'string' ? { id: c.id } : {}), type: 'function' as const, function: { name: c.function.name, arguments: c.function.arguments } };
+    });
+    return { role: 'assistant', content: m.content, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) };
+  }
+  throw new InvalidArgumentError(`messages[${i}] must be ${shape}`);
+}
+
+/** The reply's tool calls as OpenAI returns them (`arguments` a JSON string); none: undefined. */
+export function toolCalls(r: WasmGenerateResult): ChatCompletionMessageToolCall[] | undefined {
+  if (!r.tool_calls?.length) return undefined;
+  return r.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
 }
 
 export function completionBody(
@@ -199,8 +244,15 @@ export function usage(h: ResponseHeader, r: WasmGenerateResult): CompletionUsage
       gpu_bytes_read_back: r.gpu.bytes_read_back,
       host_encode_ms: r.gpu.encode_seconds * 1000,
       graphs_built: r.gpu.graphs_built,
+      ...(r.constraint ? { constraint: r.constraint } : {}),
     },
   };
+}
+
+/** The reply as an assistant message: with tool calls, content is null when there is none. */
+function chatMessage(r: WasmGenerateResult): ChatCompletion['choices'][0]['message'] {
+  const calls = toolCalls(r);
+  return calls ? { role: 'assistant', content: r.text || null, tool_calls: calls } : { role: 'assistant', content: r.text };
 }
 
 export function chatCompletion(h: ResponseHeader, r: WasmGenerateResult): ChatCompletion {
@@ -212,7 +264,7 @@ export function chatCompletion(h: ResponseHeader, r: WasmGenerateResult): ChatCo
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: r.text },
+        message: chatMessage(r),
         finish_reason: r.finish_reason,
         logprobs: chatLogprobsObject(r.logprobs),
       },
@@ -229,7 +281,7 @@ export function chatCompletion(h: ResponseHeader, r: WasmGenerateResult): ChatCo
 /** A streamed piece (end null) or the finishing chunk (end given: finish_reason, and usage unless `h.usageChunk`). */
 export function chatChunk(
   h: ResponseHeader,
-  delta: { role?: 'assistant'; content?: string },
+  delta: ChatCompletionChunk['choices'][0]['delta'],
   end: WasmGenerateResult | null,
   logprobs: ChatCompletionLogprobs | null = null,
 ): ChatCompletionChunk {

@@ -1,10 +1,12 @@
 // Fit before fetch: reads only the first bytes of a model (its GGUF header) and asks the core
 // what a load would need on this GPU. A URL's header comes by HTTP Range requests that grow
 // as the header parser asks (or from the cache when the model is stored there), so a model
-// that cannot fit is known after a few MB, before anything is downloaded in full.
+// that cannot fit is known after a few MB, before anything is downloaded in full. A sharded
+// model's plan reads every shard's header (shards.ts names them) and plans over their join.
 
-import { hasModelInCache } from './cache.js';
+import { absoluteUrl, hasModelInCache } from './cache.js';
 import { HearthError } from './errors.js';
+import { isFirstShard, shardUrls } from './shards.js';
 import { openSource } from './source.js';
 import type { ModelPlan, ModelSource, PlanOptions } from './types.js';
 import type { WasmEngineInstance } from './wasm_contract.js';
@@ -28,17 +30,43 @@ interface Prefix {
  * be read in part (a server that gives no size or ignores Range).
  */
 export async function planModel(engine: WasmEngineInstance, source: ModelSource, options: PlanOptions): Promise<ModelPlan | null> {
+  const wasmOptions = options.contextLength === undefined ? {} : { contextLength: options.contextLength };
+  const url = typeof source === 'string' || source instanceof URL ? absoluteUrl(source) : null;
+  if (url !== null && (options.shards !== undefined || isFirstShard(url))) {
+    const first = await readHeader(url, options, (bytes, total) => engine.shardHeader(bytes, total));
+    if (!first) return null;
+    const urls = options.shards?.map((u) => absoluteUrl(u)) ?? shardUrls(url, first.answer.splitCount);
+    const heads = [first];
+    for (const u of urls.slice(1)) {
+      const head = await readHeader(u, options, (bytes, total) => engine.shardHeader(bytes, total));
+      if (!head) return null;
+      heads.push(head);
+    }
+    const names = urls.map((u) => new URL(u).pathname.split('/').pop() ?? u);
+    return engine.planShards(heads.map((h) => h.bytes), heads.map((h) => h.totalBytes), names, wasmOptions);
+  }
+  return (await readHeader(source, options, (bytes, total) => engine.plan(bytes, total, wasmOptions)))?.answer ?? null;
+}
+
+/**
+ * The first bytes of `source` up to the end of its GGUF header, fetched in growing rounds as
+ * `ask` (which parses them) says, with its answer. Null when the source cannot be read in part.
+ */
+async function readHeader<T extends object>(
+  source: ModelSource,
+  options: PlanOptions,
+  ask: (bytes: Uint8Array, totalBytes: number) => T | { needBytes: number },
+): Promise<{ bytes: Uint8Array; totalBytes: number; answer: T } | null> {
   const prefix = await openPrefix(source, options);
   if (!prefix) return null;
   try {
     const { totalBytes } = prefix;
     if (totalBytes === null) return null;
-    const wasmOptions = options.contextLength === undefined ? {} : { contextLength: options.contextLength };
     let want = Math.min(FIRST_BYTES, totalBytes);
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const bytes = await prefix.read(want);
-      const answer = engine.plan(bytes, totalBytes, wasmOptions);
-      if (!('needBytes' in answer)) return answer;
+      const answer = ask(bytes, totalBytes);
+      if (!('needBytes' in answer)) return { bytes, totalBytes, answer };
       // At least what the parser asked for, and at least double, to keep the rounds few.
       want = Math.min(totalBytes, Math.max(answer.needBytes, 2 * bytes.byteLength));
     }

@@ -24,8 +24,9 @@ export type ToWorker =
       integrity?: string;
       revalidate?: boolean;
       contextLength?: number;
+      shards?: string[];
     }
-  | { kind: 'plan'; id: number; source: string | Blob; contextLength?: number; useCache: boolean }
+  | { kind: 'plan'; id: number; source: string | Blob; contextLength?: number; useCache: boolean; shards?: string[] }
   | { kind: 'unload'; id: number }
   | { kind: 'generate'; id: number; request: WasmGenerateRequest }
   | { kind: 'countTokens'; id: number; input: WasmPromptInput }

@@ -23,11 +23,12 @@ export const SAMPLING_FIELDS = [
   'penalty_last_n',
   'logit_bias',
   'stop_token_ids',
+  'response_format',
 ] as const;
 
 /** Fields the package reads itself (and turns into engine fields where needed). */
 const PACKAGE_FIELDS: Record<RequestKind, readonly string[]> = {
-  chat: ['messages', 'logprobs', 'top_logprobs', 'max_completion_tokens'],
+  chat: ['messages', 'logprobs', 'top_logprobs', 'max_completion_tokens', 'tools', 'tool_choice'],
   completion: ['prompt', 'logprobs'],
 };
 const COMMON_FIELDS = ['model', 'n', 'stream', 'stream_options', 'signal', 'return_token_ids'];
@@ -40,10 +41,7 @@ const IGNORED_FIELDS = ['user', 'store', 'metadata', 'service_tier', 'safety_ide
  * (`undefined` here: any non-null value is refused).
  */
 const UNSUPPORTED: Record<string, ((value: unknown) => boolean) | undefined> = {
-  response_format: (v) => isRecord(v) && v.type === 'text' && Object.keys(v).length === 1,
-  tools: undefined,
-  tool_choice: (v) => v === 'none',
-  parallel_tool_calls: undefined,
+  parallel_tool_calls: (v) => v === true,
   functions: undefined,
   function_call: (v) => v === 'none',
   audio: undefined,
@@ -82,14 +80,11 @@ export function checkFields(request: object, kind: RequestKind): void {
 
 function describe(field: string): string {
   switch (field) {
-    case 'response_format':
-      return "only {type: 'text'}; structured output is not implemented";
-    case 'tools':
-    case 'tool_choice':
     case 'parallel_tool_calls':
+      return 'only true: a reply may make several calls';
     case 'functions':
     case 'function_call':
-      return 'tool calling is not implemented';
+      return "the deprecated functions API; use tools and tool_choice";
     default:
       return 'not implemented';
   }

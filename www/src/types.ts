@@ -1,6 +1,8 @@
 // The public shapes: what goes into an engine and what comes out. Requests and results follow
 // the OpenAI chat/completions API so code written for it reads the same here.
 
+import type { ReplyFinish } from './generated/wire.js';
+
 /** Where a model comes from: a URL (fetched, cached) or a local file (never cached). */
 export type ModelSource = string | URL | File | Blob;
 
@@ -34,11 +36,18 @@ export interface LoadOptions {
   revalidate?: boolean;
   /**
    * Tokens the KV cache holds: 1 up to the model's trained maximum (InvalidArgumentError
-   * above it). Default: the smaller of the model's and 4096. Checked on the header, before
+   * above it). Default: the model's, at most 8192, halved while the KV cache would pass 256 MiB
+   * (see README). Checked on the header, before
    * the weights are downloaded: ModelTooLargeError (with `largestContext`) when this GPU
    * cannot hold the cache.
    */
   contextLength?: number;
+  /**
+   * The URLs of a sharded model's files, first to last, when they are not named as llama.cpp's
+   * gguf-split names them (`NAME-00001-of-00003.gguf`, ...: then loading the first one finds
+   * the others by itself). Each shard is cached under its own URL.
+   */
+  shards?: string[];
 }
 
 /** Options of `engine.plan`. */
@@ -48,6 +57,8 @@ export interface PlanOptions {
   signal?: AbortSignal;
   /** Read the header from the cache when the model is stored there. Default true. */
   useCache?: boolean;
+  /** A sharded model's files, as `LoadOptions.shards` (a first shard named NAME-00001-of-0000N.gguf finds the others). */
+  shards?: string[];
 }
 
 /**
@@ -127,9 +138,34 @@ export interface AdapterInfo {
   maxBufferSize: number;
 }
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
+/**
+ * A message of the conversation. An assistant turn that called tools has `tool_calls` (and
+ * may have `content: null`); each result comes back as a `tool` message naming its call.
+ */
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: ChatCompletionMessageToolCall[] | null }
+  | { role: 'tool'; content: string; tool_call_id: string; name?: string };
+
+/** A tool the model may call: OpenAI's function tool (`parameters` is a JSON Schema). */
+export interface ChatCompletionTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null };
+}
+
+/** `auto` (default): the model decides; `none`: plain text; `required` or a named function: one call. */
+export type ChatCompletionToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+
+/** A call the model made: `arguments` is a JSON string, as in OpenAI's API. */
+export interface ChatCompletionMessageToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** A streamed call: the whole call in one delta, at the end of the reply. */
+export interface ChatCompletionChunkToolCall extends ChatCompletionMessageToolCall {
+  index: number;
 }
 
 /** One alternative at a step: a token, its bytes and its log-probability (natural log). */
@@ -185,11 +221,24 @@ export interface SamplingParams {
   penalty_last_n?: number;
   /** Generation stops when one of these token ids is sampled (its text is not output). */
   stop_token_ids?: number[];
+  /**
+   * Structured output, enforced by a token mask every step: OpenAI's `{type: 'json_object'}`
+   * and `{type: 'json_schema', json_schema: {name, schema, strict}}`, or Hearth's extension
+   * `{type: 'grammar', grammar: {syntax: 'lark' | 'regex', definition}}` (llguidance's Lark
+   * dialect, or one regex the whole reply matches). A schema or grammar that cannot be
+   * compiled is an InvalidArgumentError naming the field.
+   */
+  response_format?: ResponseFormat | null;
 }
 
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name?: string; description?: string; schema: object | boolean; strict?: boolean | null } }
+  | { type: 'grammar'; grammar: { syntax: 'lark' | 'regex'; definition: string } };
+
 /**
- * Fields of OpenAI's API that Hearth does not implement (`response_format` other than text,
- * `tools`, `tool_choice`, `audio`, ...) and unknown fields are refused with an
+ * Fields of OpenAI's API that Hearth does not implement (`audio`, `n` > 1, ...) and unknown fields are refused with an
  * InvalidArgumentError naming the field; bookkeeping fields (`user`, `store`, `metadata`,
  * `service_tier`, ...) are accepted and ignored; `null` means not given.
  */
@@ -216,6 +265,15 @@ export interface ChatCompletionRequestBase extends RequestCommon {
   logprobs?: boolean | null;
   /** With `logprobs`: also the 0 to 20 most likely tokens at each step. */
   top_logprobs?: number | null;
+  /**
+   * Tools the model may call, rendered by its chat template. The reply's calls are read in the
+   * format the template teaches (Hermes `<tool_call>` JSON: Qwen2.5/Qwen3; Llama 3.x JSON);
+   * a model whose template teaches none refuses tools (InvalidArgumentError).
+   */
+  tools?: ChatCompletionTool[] | null;
+  tool_choice?: ChatCompletionToolChoice | null;
+  /** Only true (the default): a reply may make several calls. */
+  parallel_tool_calls?: boolean | null;
 }
 export interface ChatCompletionRequestNonStreaming extends ChatCompletionRequestBase {
   stream?: false | null;
@@ -239,7 +297,8 @@ export interface CompletionRequestStreaming extends CompletionRequestBase {
 export type CompletionRequest = CompletionRequestNonStreaming | CompletionRequestStreaming;
 
 /** 'abort': stopped by `interrupt()`. (An AbortSignal rejects with AbortError instead.) */
-export type FinishReason = 'stop' | 'length' | 'abort';
+/** Generated from the Rust `ReplyFinish` (src/wire.rs). */
+export type FinishReason = ReplyFinish;
 
 export interface CompletionUsage {
   prompt_tokens: number;
@@ -263,6 +322,8 @@ export interface CompletionUsage {
     host_encode_ms: number;
     /** Forward graphs built during the request (0: the load built them). */
     graphs_built: number;
+    /** With a constraining `response_format`: token masks computed and their time (llguidance). */
+    constraint?: { masks: number; mask_ms_median: number; mask_ms_max: number; mask_ms_total: number };
   };
 }
 
@@ -273,7 +334,7 @@ export interface ChatCompletion {
   model: string;
   choices: {
     index: 0;
-    message: { role: 'assistant'; content: string };
+    message: { role: 'assistant'; content: string | null; tool_calls?: ChatCompletionMessageToolCall[] };
     finish_reason: FinishReason;
     /** With `logprobs: true`; else null. */
     logprobs: ChatCompletionLogprobs | null;
@@ -294,7 +355,7 @@ export interface ChatCompletionChunk {
   model: string;
   choices: {
     index: 0;
-    delta: { role?: 'assistant'; content?: string };
+    delta: { role?: 'assistant'; content?: string; tool_calls?: ChatCompletionChunkToolCall[] };
     finish_reason: FinishReason | null;
     /** With `logprobs: true`: the entries of the tokens this chunk's text came from. */
     logprobs: ChatCompletionLogprobs | null;
@@ -364,7 +425,10 @@ export interface EngineInterface {
    * Tokens a prompt takes: a string as a completion tokenises it, messages as a chat request
    * renders them (template + generation prompt). Queued behind running requests.
    */
-  countTokens(input: string | ChatMessage[]): Promise<number>;
+  countTokens(
+    input: string | ChatMessage[],
+    tools?: { tools?: ChatCompletionTool[] | null; tool_choice?: ChatCompletionToolChoice | null },
+  ): Promise<number>;
   /** Stops the running generation after the current token; it ends with finish_reason 'abort'. */
   interrupt(): void;
   /** Releases the GPU (and the worker, for a worker engine). The engine is unusable after. */

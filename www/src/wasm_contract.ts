@@ -1,45 +1,40 @@
-// The Rust core's wasm surface (src/wasm.rs), typed by hand from its contract: wasm-bindgen
-// types most of it as `any`, and this file is where the JS side says what it relies on.
+// The Rust core's wasm surface (src/wasm.rs): wasm-bindgen types most of it as `any`, and this
+// file is where the JS side says what it relies on. The generation result and the error kinds
+// are generated from the Rust types (src/wire.rs -> generated/wire.ts, checked by a Rust test);
+// the rest is typed by hand from the contract.
 
+import type { GenerateResult, GpuStats, TokenLogprob as WireTokenLogprob } from './generated/wire.js';
 import type { AdapterInfo, ModelInfo, ModelPlan, SamplingParams, TokenLogprob } from './types.js';
+
+export type { GpuStats };
+export type WasmGenerateResult = GenerateResult;
+
+/** Compile-time check: the package's documented TokenLogprob is exactly what wasm sends. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export type LogprobsMatchWasm = Same<TokenLogprob, WireTokenLogprob> extends true ? true : never;
+const logprobsMatchWasm: LogprobsMatchWasm = true;
+void logprobsMatchWasm;
 
 /** The body `WasmEngine.generate` accepts: exactly one of messages / prompt, plus sampling. */
 export interface WasmGenerateRequest extends SamplingParams {
-  messages?: { role: string; content: string }[];
+  messages?: WireMessage[];
+  tools?: unknown[];
+  tool_choice?: unknown;
   prompt?: string;
   logprobs?: boolean;
   top_logprobs?: number;
 }
 
 /** What a prompt is made of: chat messages (through the template) or plain text. */
-export type WasmPromptInput = { messages: { role: string; content: string }[] } | { prompt: string };
+export type WasmPromptInput = { messages: WireMessage[]; tools?: unknown[]; tool_choice?: unknown } | { prompt: string };
 
-export interface WasmGenerateResult {
-  text: string;
-  finish_reason: 'stop' | 'length' | 'abort';
-  prompt_tokens: number;
-  completion_tokens: number;
-  prompt_ids: number[];
-  ids: number[];
-  prefill_tok_s: number;
-  decode_tok_s: number;
-  decode_round_trips: number;
-  /** The prefill pass alone (the package times the first token itself). */
-  prefill_ms: number;
-  gpu: GpuStats;
-  /** With `logprobs: true`: one entry per output token; else null. */
-  logprobs: TokenLogprob[] | null;
-}
-
-/** The Rust `GpuStats` (src/model/stats.rs): GPU work counters. */
-export interface GpuStats {
-  forward_passes: number;
-  tokens: number;
-  round_trips: number;
-  bytes_read_back: number;
-  dispatches: number;
-  encode_seconds: number;
-  graphs_built: number;
+/** A chat message as Rust's ChatMessage reads it (src/chat/mod.rs). */
+export interface WireMessage {
+  role: string;
+  content: string | null;
+  tool_calls?: { id?: string; type: 'function'; function: { name: string; arguments: string } }[];
+  tool_call_id?: string;
+  name?: string;
 }
 
 export interface WasmLoadProgress {
@@ -56,6 +51,16 @@ export interface WasmEngineInstance {
   /** Options are checked against the header as soon as it arrives (pushChunk rejects then). */
   beginLoad(totalBytes: number, options: { contextLength?: number }): void;
   pushChunk(chunk: Uint8Array): Promise<void>;
+  /** A shard's data offset and place in its model, or `{needBytes}` until `prefix` holds its header. */
+  shardHeader(
+    prefix: Uint8Array,
+    fileBytes: number,
+  ): { dataOffset: number; splitCount: number; splitNo: number } | { needBytes: number };
+  /** Joins the shards' headers and allocates the weights; resolves with the joined length.
+   * Then pushChunk takes each shard's bytes from its data offset on, in shard order. */
+  beginShardedLoad(headers: Uint8Array[], lengths: number[], names: string[], options: { contextLength?: number }): Promise<number>;
+  /** `plan` over the shards' joined headers (each header complete). */
+  planShards(headers: Uint8Array[], lengths: number[], names: string[], options: { contextLength?: number }): ModelPlan;
   loadProgress(): WasmLoadProgress;
   finishLoad(chatTemplate?: string): Promise<ModelInfo>;
   isLoaded(): boolean;

@@ -59,6 +59,7 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
             integrity: m.integrity,
             revalidate: m.revalidate,
             contextLength: m.contextLength,
+            shards: m.shards,
             onProgress: m.progress
               ? (progress) => scope.postMessage({ kind: 'progress', id: m.id, progress })
               : undefined,
@@ -67,7 +68,7 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
         break;
       case 'plan':
         answer(m.id, (signal) =>
-          need().plan(m.source, { signal, contextLength: m.contextLength, useCache: m.useCache }),
+          need().plan(m.source, { signal, contextLength: m.contextLength, useCache: m.useCache, shards: m.shards }),
         );
         break;
       case 'unload':

@@ -77,6 +77,7 @@ class WorkerBackend implements Backend {
         integrity: options.integrity,
         revalidate: options.revalidate,
         contextLength: options.contextLength,
+        shards: options.shards?.map((u) => absoluteUrl(u)),
       },
       { onProgress: options.onProgress },
       options.signal,
@@ -86,7 +87,13 @@ class WorkerBackend implements Backend {
   plan(source: ModelSource, options: PlanOptions): Promise<ModelPlan | null> {
     const wireSource = typeof source === 'string' || source instanceof URL ? absoluteUrl(source) : source;
     return this.call(
-      { kind: 'plan', source: wireSource, contextLength: options.contextLength, useCache: options.useCache ?? true },
+      {
+        kind: 'plan',
+        source: wireSource,
+        contextLength: options.contextLength,
+        useCache: options.useCache ?? true,
+        shards: options.shards?.map((u) => absoluteUrl(u)),
+      },
       {},
       options.signal,
     );

@@ -1,6 +1,12 @@
 use std::path::PathBuf;
 
 use hearth::model::{Logits, MAX_DECODE_CHAIN, Model};
+use hearth::sample::SamplingParams;
+
+/// The sampled decode's settings: a typical chat request (seeded, so runs draw alike).
+fn sampled_params() -> SamplingParams {
+    SamplingParams { temperature: 0.8, top_k: 40, top_p: 0.95, min_p: 0.05, seed: Some(7), ..Default::default() }
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,8 +29,10 @@ pub struct Args {
 
 /// Prefill: one forward pass over `prompt_tokens` tokens. Decode: `gen_tokens` greedy tokens
 /// after it, measured twice in each run: one GPU round trip per token (reads back only the
-/// chosen id), and chains of `MAX_DECODE_CHAIN` tokens per round trip (as generation does).
-/// Token ids are a fixed, valid sequence so runs are comparable.
+/// chosen id), and chains of `MAX_DECODE_CHAIN` tokens per round trip (as generation does);
+/// then once more sampled on the GPU in chains (`SAMPLED`: what a chat at a temperature runs,
+/// where the sampler's passes over the vocabulary replace the argmax), when the GPU sampler
+/// takes this vocabulary. Token ids are a fixed, valid sequence so runs are comparable.
 pub fn run(args: Args) -> Result<(), String> {
     if args.runs == 0 || args.prompt_tokens == 0 || args.gen_tokens == 0 {
         return Err("--runs, --prompt-tokens and --gen-tokens must be at least 1".into());
@@ -40,7 +48,11 @@ pub fn run(args: Args) -> Result<(), String> {
     model.reset();
     let next = pollster::block_on(model.forward(&prompt, Logits::Last, false)).map_err(context)?.argmax;
     pollster::block_on(model.forward(&[next], Logits::Last, false)).map_err(context)?;
-    let (mut prefill, mut decode, mut decode_chained) = (Vec::new(), Vec::new(), Vec::new());
+    let sampled = model.samples_on_gpu(&sampled_params());
+    if sampled {
+        pollster::block_on(model.begin_sampling(&sampled_params(), &prompt)).map_err(context)?;
+    }
+    let (mut prefill, mut decode, mut decode_chained, mut decode_sampled) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.runs {
         model.reset();
         let t = web_time::Instant::now();
@@ -52,7 +64,14 @@ pub fn run(args: Args) -> Result<(), String> {
             decode_tokens(model, first, args.gen_tokens, chain).map_err(context)?;
             out.push(f64::from(args.gen_tokens) / t.elapsed().as_secs_f64());
         }
+        if sampled {
+            model.truncate(args.prompt_tokens);
+            let t = web_time::Instant::now();
+            decode_tokens_sampled(model, first, args.gen_tokens).map_err(context)?;
+            decode_sampled.push(f64::from(args.gen_tokens) / t.elapsed().as_secs_f64());
+        }
     }
+    let ds = if sampled { Some(median(&mut decode_sampled)) } else { None };
     let dc = median(&mut decode_chained);
     let (p, d) = (median(&mut prefill), median(&mut decode));
     if args.json {
@@ -66,15 +85,18 @@ pub fn run(args: Args) -> Result<(), String> {
             "decode_tok_s": d,
             "decode_chained_tok_s": dc,
             "decode_chain": MAX_DECODE_CHAIN,
+            "decode_sampled_tok_s": ds,
+            "decode_sampled_tok_s_all": decode_sampled,
             "prefill_tok_s_all": prefill,
             "decode_tok_s_all": decode,
             "decode_chained_tok_s_all": decode_chained,
         });
         println!("{out}");
     } else {
+        let sampled = ds.map(|v| format!(", sampled in chains {v:.1} tok/s")).unwrap_or_default();
         println!(
             "{device}: prefill {p:.1} tok/s ({} tokens), decode {d:.1} tok/s ({} tokens), \
-             decode in chains of {MAX_DECODE_CHAIN} {dc:.1} tok/s, median of {}",
+             decode in chains of {MAX_DECODE_CHAIN} {dc:.1} tok/s{sampled}, median of {}",
             args.prompt_tokens, args.gen_tokens, args.runs
         );
     }
@@ -89,6 +111,23 @@ fn decode_tokens(model: &mut Model, first: u32, n: u32, chain: u32) -> hearth::R
         let k = chain.min(left);
         next = *pollster::block_on(model.decode_greedy(next, k))?.last().expect("k >= 1");
         left -= k;
+    }
+    Ok(())
+}
+
+/// `n` tokens after `first` sampled on the GPU (`sampled_params`), in chains.
+fn decode_tokens_sampled(model: &mut Model, first: u32, n: u32) -> hearth::Result<()> {
+    let mut next = first;
+    let mut step = 1;
+    while step <= n {
+        let k = MAX_DECODE_CHAIN.min(n - step + 1);
+        // Fixed uniforms: the timing, not the text, is what is measured.
+        let uniforms: Vec<f64> = (0..k).map(|i| f64::from((step + i) * 7919 % 1000) / 1000.0).collect();
+        next = *pollster::block_on(model.decode_sampled(next, step, &uniforms))?.last().expect("k >= 1");
+        if next == hearth::kernels::sample::SENTINEL {
+            return Err(hearth::Error::InvalidArgument("the GPU sampler refused a step of the bench".into()));
+        }
+        step += k;
     }
     Ok(())
 }

@@ -20,8 +20,8 @@ struct Cli {
     /// adapter. Forcing one measures the other shapes on the same device.
     #[arg(long, global = true, value_enum)]
     tuning: Option<TuningChoice>,
-    /// Replace single fields of the kernel shapes, e.g. `matmul_workgroup_size=128,
-    /// matmul_threads_per_row=32` (field names of hearth::gpu::Tuning), on top of `--tuning`
+    /// Replace single fields of the kernel shapes, e.g. `matmul_decode_workgroup_size=128,
+    /// matmul_decode_threads_per_row=32` (field names of hearth::gpu::Tuning), on top of `--tuning`
     /// or the device's choice: sweeps shapes on a GPU without rebuilding.
     #[arg(long, global = true, value_name = "KEY=VALUE,...")]
     tune: Option<String>,
@@ -47,7 +47,8 @@ enum Command {
     /// Print the token ids of a text (BOS/EOS as the model's metadata says).
     Tokenize(tokenize::Args),
     /// Generate text on the GPU, streaming it to stdout.
-    Generate(generate::Args),
+    // Boxed: its many flags make it the largest variant by far.
+    Generate(Box<generate::Args>),
     /// Perplexity of a text file (non-overlapping windows).
     Perplexity(perplexity::Args),
     /// The GPU memory a model needs (from its header alone) and whether this device fits it.
@@ -69,7 +70,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Tokenize(args) => tokenize::run(args),
-        Command::Generate(args) => generate::run(args),
+        Command::Generate(args) => generate::run(*args),
         Command::Perplexity(args) => perplexity::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Bench(args) => bench::run(args),

@@ -7,7 +7,8 @@ pub struct Args {
     /// The GGUF model file (only its header is read).
     #[arg(long)]
     model: PathBuf,
-    /// Context length to plan for (default: min(model's, 4096)).
+    /// Context length to plan for (default: the model's, at most 8192, less where the KV cache
+    /// would pass 256 MiB).
     #[arg(long)]
     ctx: Option<u32>,
     /// Plan for a device with this storage-binding limit in bytes instead of this machine's
