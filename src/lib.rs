@@ -6,6 +6,8 @@ pub mod engine;
 pub mod error;
 pub mod gguf;
 pub mod gpu;
+#[cfg(target_arch = "wasm32")]
+mod heap;
 pub mod inspect;
 pub mod kernels;
 pub mod model;

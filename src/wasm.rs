@@ -453,6 +453,13 @@ impl WasmEngine {
         let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
         buffer.byte_length() as f64
     }
+
+    /// Heap bytes allocated and not freed (src/heap.rs): what a leak check compares, where
+    /// `wasmMemoryBytes` is the high-water mark.
+    #[wasm_bindgen(js_name = wasmHeapLiveBytes)]
+    pub fn wasm_heap_live_bytes() -> f64 {
+        crate::heap::live_bytes() as f64
+    }
 }
 
 /// The shards' headers (each shard's first bytes, its header complete), lengths and names, joined

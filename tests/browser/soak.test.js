@@ -1,7 +1,7 @@
 // Soak: many requests on one engine with random aborts (while running and while queued),
 // interrupts, bursts that queue, streaming and not, and model switches. Every request must end
-// in a result or a typed hearth-llm error, and neither wasm memory nor live GPU buffers may
-// grow between the start (after a warm-up) and the end (same model, same warm-up). GPU buffers
+// in a result or a typed hearth-llm error, and neither the live wasm heap nor live GPU buffers
+// may grow between the start (after a warm-up) and the end (same model, same warm-up). GPU buffers
 // are counted by wrapping GPUDevice.createBuffer / GPUBuffer.destroy in the page (the engine
 // runs on the main thread here so the page sees its device).
 //
@@ -95,7 +95,7 @@ test(`soak: ${REQUESTS} requests with aborts, interrupts, queueing and model swi
       const engine = await newEngine('main');
       await engine.load(modelA);
       await warmUp();
-      const start = { wasm: (await engine.stats()).wasmMemoryBytes, gpu: gpu() };
+      const start = { wasm: (await engine.stats()).wasmMemoryBytes, heap: (await engine.stats()).wasmHeapLiveBytes, gpu: gpu() };
       let switches = 0;
       let current = modelA;
       for (let i = 0; i < requests; ) {
@@ -131,7 +131,7 @@ test(`soak: ${REQUESTS} requests with aborts, interrupts, queueing and model swi
       }
       if (current !== modelA) await engine.load(modelA);
       await warmUp();
-      const end = { wasm: (await engine.stats()).wasmMemoryBytes, gpu: gpu() };
+      const end = { wasm: (await engine.stats()).wasmMemoryBytes, heap: (await engine.stats()).wasmHeapLiveBytes, gpu: gpu() };
       engine.dispose();
       return { outcomes, switches, start, end };
     },
@@ -145,7 +145,9 @@ test(`soak: ${REQUESTS} requests with aborts, interrupts, queueing and model swi
   assert.ok(r.outcomes.aborted > 0 && r.outcomes.interrupted > 0 && r.switches > 0, JSON.stringify(r));
   assert.equal(r.end.gpu.buffers, r.start.gpu.buffers, 'live GPU buffers');
   assert.equal(r.end.gpu.bytes, r.start.gpu.bytes, 'live GPU bytes');
-  // wasm memory never shrinks; after the warm-up it must not have grown by more than
-  // allocator slack (one model's upload batches are 4 MiB).
-  assert.ok(r.end.wasm - r.start.wasm <= 8 * 2 ** 20, `wasm memory ${r.start.wasm} -> ${r.end.wasm}`);
+  // Live heap bytes (a counting allocator, src/heap.rs), not wasm memory's size: that only
+  // grows, so it is a high-water mark that depends on timing (it rose 16 -> 28 MB in one run and
+  // 16 -> 20 MB in the next with the same outcomes). Measured: 5,978,186 -> 5,986,020 bytes
+  // (+7.8 KB) in both runs; a leak of a request's tokens, logits or a model is far more.
+  assert.ok(r.end.heap - r.start.heap <= 64 * 1024, `live wasm heap ${r.start.heap} -> ${r.end.heap} bytes`);
 });

@@ -8,6 +8,8 @@ import type { GpuStats, WasmGenerateRequest, WasmGenerateResult, WasmPromptInput
 export interface RuntimeStats {
   /** Bytes of wasm linear memory (it only grows, so this is also the peak so far). */
   wasmMemoryBytes: number;
+  /** Bytes the wasm heap has allocated and not freed: the figure a leak shows in. */
+  wasmHeapLiveBytes: number;
   /**
    * The loaded model's GPU work since load, or null without a model: forward passes,
    * tokens, GPU round trips, bytes read back, dispatches, host encode seconds and forward

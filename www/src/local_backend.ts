@@ -187,7 +187,11 @@ export class LocalBackend implements Backend {
 
   async stats(): Promise<RuntimeStats> {
     await this.wasmEngine();
-    return { wasmMemoryBytes: wasm.WasmEngine.wasmMemoryBytes(), gpu: this.instance?.gpuStats() ?? null };
+    return {
+      wasmMemoryBytes: wasm.WasmEngine.wasmMemoryBytes(),
+      wasmHeapLiveBytes: wasm.WasmEngine.wasmHeapLiveBytes(),
+      gpu: this.instance?.gpuStats() ?? null,
+    };
   }
 
   dispose(): void {

@@ -84,6 +84,7 @@ export interface WasmEngineInstance {
 export interface WasmEngineStatic {
   create(options?: { maxStorageBindingBytes?: number }): Promise<WasmEngineInstance>;
   wasmMemoryBytes(): number;
+  wasmHeapLiveBytes(): number;
 }
 
 /** The wasm-bindgen `--target web` module: default export `init`, then the class. */
