@@ -80,8 +80,8 @@ fn gpu_with_tuning(tuning: Tuning) -> GpuContext {
 
 #[test]
 fn matmul_matches_cpu_reference_for_every_format() {
-    // Both tunings Hearth picks (CPU-like devices, GPUs), whatever device runs the test.
-    for (name, tuning) in [("cpu tuning", Tuning::CPU), ("gpu tuning", Tuning::GPU)] {
+    // Every tuning Hearth picks (lavapipe, SwiftShader, GPUs), whatever device runs the test.
+    for (name, tuning) in [("cpu tuning", Tuning::CPU), ("swiftshader tuning", Tuning::SWIFTSHADER), ("gpu tuning", Tuning::GPU)] {
         let ctx = gpu_with_tuning(tuning);
         for dtype in DType::ALL {
             check(&ctx, dtype, name);
@@ -98,6 +98,7 @@ fn every_tile_shape_gives_the_same_result() {
         (64, 1, 1, 1),
         (16, 1, 2, 4),
         (16, 1, 8, 2),
+        (16, 1, 8, 4), // Tuning::SWIFTSHADER's prefill
         (64, 1, 16, 32),
         (16, 2, 4, 8),
         (64, 16, 1, 8),

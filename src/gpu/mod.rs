@@ -4,6 +4,7 @@ mod context;
 mod pipelines;
 mod readback;
 mod tuning;
+mod unroll;
 mod weights;
 
 pub use context::{GpuContext, GpuFeatures, GpuOptions};

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::context::GpuContext;
+use super::unroll::unroll_loops;
 use crate::error::{Error, Result};
 use crate::kernels::kv::KvPrecision;
 use crate::quant::{self, DType};
@@ -203,9 +204,18 @@ impl Kernel {
 
     /// The assembled WGSL: the step uniform's struct and the format's snippet (where used)
     /// in front of the kernel body.
-    pub fn source(self) -> String {
+    /// `unroll`: the device's tuning asks for unrolled loops (`Tuning::unroll_loops`).
+    pub fn source(self, unroll: bool) -> String {
         let step = if self.reads_step() { include_str!("../../shaders/step.wgsl") } else { "" };
-        step.to_string() + &self.body()
+        let source = step.to_string() + &self.body();
+        if unroll && self.unrollable() { unroll_loops(&source) } else { source }
+    }
+
+    /// Kernels whose short constant loops are unrolled where the tuning asks for it
+    /// (src/gpu/unroll.rs): those with loops over private arrays in their inner loops, which
+    /// SwiftShader's JIT would otherwise run as per-lane memory gathers.
+    fn unrollable(self) -> bool {
+        matches!(self, Kernel::Matmul { .. } | Kernel::Gemm { .. } | Kernel::Attention { .. } | Kernel::Embed(_))
     }
 
     fn body(self) -> String {
@@ -280,7 +290,7 @@ impl PipelineCache {
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(&label),
-            source: wgpu::ShaderSource::Wgsl(kernel.source().into()),
+            source: wgpu::ShaderSource::Wgsl(kernel.source(ctx.tuning.unroll_loops).into()),
         });
         let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(&label),

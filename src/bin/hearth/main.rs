@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "hearth", version, about = "Run small GGUF language models on the GPU")]
 struct Cli {
-    /// Kernel shapes: `cpu` (lavapipe, SwiftShader) or `gpu`; by default chosen from the
+    /// Kernel shapes: `cpu` (lavapipe), `swiftshader` or `gpu`; by default chosen from the
     /// adapter. Forcing one measures the other shapes on the same device.
     #[arg(long, global = true, value_enum)]
     tuning: Option<TuningChoice>,
@@ -32,6 +32,7 @@ struct Cli {
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum TuningChoice {
     Cpu,
+    Swiftshader,
     Gpu,
 }
 
@@ -63,6 +64,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let tuning = cli.tuning.map(|t| match t {
         TuningChoice::Cpu => hearth::gpu::Tuning::CPU,
+        TuningChoice::Swiftshader => hearth::gpu::Tuning::SWIFTSHADER,
         TuningChoice::Gpu => hearth::gpu::Tuning::GPU,
     });
     TUNING.set(tuning).expect("set once");
