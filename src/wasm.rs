@@ -533,7 +533,7 @@ async fn run_generation(
     // The first token is always reported, even with no text yet, so the package can time it.
     let mut first = true;
     let mut forward = |e: Emitted<'_>| {
-        let shown = tool_stream.as_mut().map(|s| s.push(e.text));
+        let shown = tool_stream.as_mut().map(|s| s.push(e.text).content);
         let text = shown.as_deref().unwrap_or(e.text);
         if std::mem::take(&mut first) || !text.is_empty() || e.logprobs.is_some() {
             let logprobs = match e.logprobs.map(to_js).transpose() {
