@@ -1,7 +1,7 @@
 // The public shapes: what goes into an engine and what comes out. Requests and results follow
 // the OpenAI chat/completions API so code written for it reads the same here.
 
-import type { ReplyFinish } from './generated/wire.js';
+import type { LoadedModel, ModelPlan as WireModelPlan, ReplyFinish } from './generated/wire.js';
 
 /** Where a model comes from: a URL (fetched, cached) or a local file (never cached). */
 export type ModelSource = string | URL | File | Blob;
@@ -62,31 +62,11 @@ export interface PlanOptions {
 }
 
 /**
- * What loading a model would take on this GPU (`hearth plan --json`), from its header alone.
- * Bytes are GPU memory.
+ * What loading a model would take on this GPU (`hearth plan --json`), from its header alone;
+ * bytes are GPU memory. Generated from the Rust `Plan` (src/model/plan.rs), whose fields say
+ * what each figure counts.
  */
-export interface ModelPlan {
-  /** Bytes of the file's header (where the tensor data starts): all a plan reads. */
-  header_bytes: number;
-  context_length: number;
-  trained_context_length: number;
-  /** Weight matrices in their GPU layout (repacked, split across bindings), vectors as f32. */
-  weight_bytes: number;
-  /** Keys and values of every layer at `context_length`. */
-  kv_cache_bytes: number;
-  /** The activation buffers at `batch` tokens per forward pass. */
-  activation_bytes: number;
-  total_bytes: number;
-  batch: number;
-  largest_buffer_bytes: number;
-  max_storage_binding: number;
-  max_buffer_size: number;
-  fits: boolean;
-  /** Why it does not fit (empty when it does). */
-  reasons: string[];
-  /** The longest context that would fit, when only the context is in the way (or it fits). */
-  largest_context: number | null;
-}
+export type ModelPlan = WireModelPlan;
 
 /** Options of `downloadModel`. */
 export interface DownloadOptions {
@@ -104,27 +84,12 @@ export interface DownloadResult {
   fromCache: boolean;
 }
 
-/** What Hearth read from the model (the same fields as `hearth inspect --json`). */
-export interface ModelInfo {
-  name?: string;
-  architecture: string;
-  block_count: number;
-  embedding_length: number;
-  head_count: number;
-  head_count_kv: number;
-  context_length: number;
-  parameter_count: number;
-  tensor_types: Record<string, number>;
-  tensor_bytes: number;
-  tokenizer: { model: string; pre?: string; vocab_size: number; [key: string]: unknown };
-  chat_template: boolean;
-  /** The context length in use (may be smaller than the model's). */
-  n_ctx: number;
-  kv_cache_bytes: number;
-  /** Matrices larger than the GPU's storage-binding limit, with the parts each was split into. */
-  split_tensors: Record<string, number>;
-  [key: string]: unknown;
-}
+/**
+ * What Hearth read from the model (the same fields as `hearth inspect --json`), with the context
+ * in use (`n_ctx`), the KV cache's bytes and the matrices split across bindings. Generated from
+ * the Rust `LoadedModel` (src/wire/load.rs).
+ */
+export type ModelInfo = LoadedModel;
 
 /** The GPU Hearth runs on. */
 export interface AdapterInfo {
@@ -163,9 +128,17 @@ export interface ChatCompletionMessageToolCall {
   function: { name: string; arguments: string };
 }
 
-/** A streamed call: the whole call in one delta, at the end of the reply. */
-export interface ChatCompletionChunkToolCall extends ChatCompletionMessageToolCall {
+/**
+ * A piece of a streamed call, as OpenAI streams them: the call's first piece has its `index`,
+ * `id`, `type` and `function.name` (with `arguments: ''` or the first of them), later pieces
+ * only `index` and more of `function.arguments`. Joined by index, a call's pieces give the
+ * whole call (`arguments` the same JSON text as the non-streamed reply's).
+ */
+export interface ChatCompletionChunkToolCall {
   index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
 }
 
 /** One alternative at a step: a token, its bytes and its log-probability (natural log). */
@@ -272,7 +245,7 @@ export interface ChatCompletionRequestBase extends RequestCommon {
    */
   tools?: ChatCompletionTool[] | null;
   tool_choice?: ChatCompletionToolChoice | null;
-  /** Only true (the default): a reply may make several calls. */
+  /** True (the default): a reply may make several calls; false: at most one (the first). */
   parallel_tool_calls?: boolean | null;
 }
 export interface ChatCompletionRequestNonStreaming extends ChatCompletionRequestBase {
