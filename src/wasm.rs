@@ -78,7 +78,7 @@ struct Inner {
     state: RefCell<State>,
     progress: Cell<LoadProgress>,
     interrupt: Cell<bool>,
-    /// The loaded model's GPU counters as of its last load or generation (`gpuStats` while
+    /// The loaded model's GPU counters as of its last load or generation (`stats` while
     /// a generation holds the engine).
     gpu_stats: Cell<Option<GpuStats>>,
 }

@@ -78,7 +78,7 @@ impl CallIds {
     }
 }
 
-/// The result of one generation (the package's `WasmGenerateResult`).
+/// The result of one generation.
 #[derive(Debug, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct GenerateResult {
