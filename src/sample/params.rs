@@ -92,8 +92,11 @@ pub struct SamplingParams {
     #[serde(deserialize_with = "u32_or_null")]
     #[cfg_attr(test, ts(optional = nullable))]
     pub top_logprobs: u32,
-    /// OpenAI's `response_format` (JSON object, JSON schema) or Hearth's grammar extension:
-    /// a token mask every step keeps the reply inside it (see `crate::structured`).
+    /// Structured output, enforced by a token mask every step (see `crate::structured`):
+    /// OpenAI's `{type: 'json_object'}` and `{type: 'json_schema', json_schema: {name, schema,
+    /// strict}}`, or Hearth's extension `{type: 'grammar', grammar: {syntax: 'lark' | 'regex',
+    /// definition}}` (llguidance's Lark dialect, or one regex the whole reply matches). A schema
+    /// or grammar that cannot be compiled is an InvalidArgumentError naming the field.
     #[serde(deserialize_with = "response_format")]
     #[cfg_attr(test, ts(optional = nullable))]
     pub response_format: Option<ResponseFormat>,

@@ -37,7 +37,7 @@ pub struct JsonSchemaFormat {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[cfg_attr(test, ts(type = "Record<string, unknown> | boolean"))]
+    #[cfg_attr(test, ts(type = "object | boolean"))]
     pub schema: Value,
     /// OpenAI's flag; Hearth always enforces the schema, and a schema it cannot enforce
     /// (an unsupported keyword) is refused either way rather than half-followed.

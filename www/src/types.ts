@@ -1,7 +1,14 @@
 // The public shapes: what goes into an engine and what comes out. Requests and results follow
 // the OpenAI chat/completions API so code written for it reads the same here.
 
-import type { LoadedModel, ModelPlan as WireModelPlan, ReplyFinish } from './generated/wire.js';
+import type {
+  ConstraintStats,
+  LoadedModel,
+  ReplyFinish,
+  ModelPlan as WireModelPlan,
+  ResponseFormat as WireResponseFormat,
+  SamplingParams as WireSamplingParams,
+} from './generated/wire.js';
 
 /** Where a model comes from: a URL (fetched, cached) or a local file (never cached). */
 export type ModelSource = string | URL | File | Blob;
@@ -176,39 +183,16 @@ export interface CompletionLogprobs {
   text_offset: number[];
 }
 
-/** Sampling fields shared by chat and raw completions. Defaults are greedy (temperature 0). */
-export interface SamplingParams {
-  max_tokens?: number;
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  min_p?: number;
-  seed?: number;
-  stop?: string | string[];
-  presence_penalty?: number;
-  frequency_penalty?: number;
-  repetition_penalty?: number;
-  /** OpenAI: token id (as a string key) → bias in [-100, 100] added to that token's logit. */
-  logit_bias?: Record<string, number>;
-  /** The penalties look at the last this many tokens (default 64; 0 turns them off). */
-  penalty_last_n?: number;
-  /** Generation stops when one of these token ids is sampled (its text is not output). */
-  stop_token_ids?: number[];
-  /**
-   * Structured output, enforced by a token mask every step: OpenAI's `{type: 'json_object'}`
-   * and `{type: 'json_schema', json_schema: {name, schema, strict}}`, or Hearth's extension
-   * `{type: 'grammar', grammar: {syntax: 'lark' | 'regex', definition}}` (llguidance's Lark
-   * dialect, or one regex the whole reply matches). A schema or grammar that cannot be
-   * compiled is an InvalidArgumentError naming the field.
-   */
-  response_format?: ResponseFormat | null;
-}
+/**
+ * Sampling fields shared by chat and raw completions: the engine's own, generated from the Rust
+ * `SamplingParams` (src/sample/params.rs, whose docs give each default and range). Defaults are
+ * greedy (temperature 0). `logprobs` differs between chat and completions, so each request
+ * type declares it.
+ */
+export type SamplingParams = Omit<WireSamplingParams, 'logprobs' | 'top_logprobs'>;
 
-export type ResponseFormat =
-  | { type: 'text' }
-  | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { name?: string; description?: string; schema: object | boolean; strict?: boolean | null } }
-  | { type: 'grammar'; grammar: { syntax: 'lark' | 'regex'; definition: string } };
+/** `response_format`: generated from the Rust `ResponseFormat` (src/structured/format.rs). */
+export type ResponseFormat = WireResponseFormat;
 
 /**
  * Fields of OpenAI's API that Hearth does not implement (`audio`, `n` > 1, ...) and unknown fields are refused with an
@@ -296,7 +280,7 @@ export interface CompletionUsage {
     /** Forward graphs built during the request (0: the load built them). */
     graphs_built: number;
     /** With a constraining `response_format`: token masks computed and their time (llguidance). */
-    constraint?: { masks: number; mask_ms_median: number; mask_ms_max: number; mask_ms_total: number };
+    constraint?: ConstraintStats;
   };
 }
 

@@ -78,14 +78,17 @@ logprobs?: boolean,
  */
 top_logprobs?: number, 
 /**
- * OpenAI's `response_format` (JSON object, JSON schema) or Hearth's grammar extension:
- * a token mask every step keeps the reply inside it (see `crate::structured`).
+ * Structured output, enforced by a token mask every step (see `crate::structured`):
+ * OpenAI's `{type: 'json_object'}` and `{type: 'json_schema', json_schema: {name, schema,
+ * strict}}`, or Hearth's extension `{type: 'grammar', grammar: {syntax: 'lark' | 'regex',
+ * definition}}` (llguidance's Lark dialect, or one regex the whole reply matches). A schema
+ * or grammar that cannot be compiled is an InvalidArgumentError naming the field.
  */
 response_format?: ResponseFormat | null, };
 
 export type ResponseFormat = { "type": "text" } | { "type": "json_object" } | { "type": "json_schema", json_schema: JsonSchemaFormat, } | { "type": "grammar", grammar: GrammarFormat, };
 
-export type JsonSchemaFormat = { name?: string | null, description?: string | null, schema: Record<string, unknown> | boolean, 
+export type JsonSchemaFormat = { name?: string | null, description?: string | null, schema: object | boolean, 
 /**
  * OpenAI's flag; Hearth always enforces the schema, and a schema it cannot enforce
  * (an unsupported keyword) is refused either way rather than half-followed.
