@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::gguf::GgufHeader;
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ModelSummary {
     pub name: Option<String>,
     pub architecture: String,
@@ -31,6 +32,7 @@ pub struct ModelSummary {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RopeSummary {
     pub freq_base: Option<f32>,
     pub dimension_count: Option<u64>,
@@ -39,6 +41,7 @@ pub struct RopeSummary {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TokenizerSummary {
     /// `tokenizer.ggml.model`: `gpt2` (byte-level BPE) or `llama` (SentencePiece).
     pub model: Option<String>,

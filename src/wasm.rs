@@ -1,6 +1,7 @@
 //! The browser surface: `WasmEngine`, driven by the `hearth-llm` package's worker. Only
-//! conversions between JS values and the core's types live here, no model logic. The
-//! contract with www/ is documented on each method and in www/src/wasm_contract.ts.
+//! conversions between JS values and the core's types live here, no model logic. Every value
+//! that crosses is a type of `crate::wire` (its TypeScript is generated from them); the methods
+//! themselves are declared for the package in www/src/wasm_contract.ts.
 //!
 //! Every method takes `&self` and returns at once (async work is handed back as a
 //! Promise), so `interrupt()` can be called while a `generate()` is running. The state a
@@ -11,11 +12,12 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::Promise;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::chat::{ChatMessage, ChatTemplate};
+use crate::chat::ChatTemplate;
 use crate::engine::{Emitted, Engine};
 use crate::error::{Error, ErrorKind};
 use crate::gguf::{GgufHeader, Parsed, split};
@@ -23,8 +25,11 @@ use crate::gpu::{GpuContext, GpuOptions};
 use crate::inspect::ModelSummary;
 use crate::model::{DeviceLimits, GpuStats, LoadProgress, ModelOptions, ModelStream};
 use crate::sample::SamplingParams;
-use crate::tools::{ToolRequest, ToolUse};
-use crate::wire::GenerateResult;
+use crate::tools::ToolUse;
+use crate::wire::{
+    AdapterInfo, CallIds, ContextOptions, CreateOptions, EngineStats, GenerateRequest, GenerateResult, HeaderRead, LoadedModel,
+    PromptInput, ShardPlace, StreamPiece,
+};
 
 /// A JS `Error` whose `name` tells its kind, with the figures a page acts on as fields
 /// (www/src/errors.ts rebuilds the class from them).
@@ -73,7 +78,7 @@ struct Inner {
     state: RefCell<State>,
     progress: Cell<LoadProgress>,
     interrupt: Cell<bool>,
-    /// The loaded model's GPU counters as of its last load or generation (`gpuStats` while
+    /// The loaded model's GPU counters as of its last load or generation (`stats` while
     /// a generation holds the engine).
     gpu_stats: Cell<Option<GpuStats>>,
 }
@@ -107,51 +112,12 @@ pub struct WasmEngine {
     inner: Rc<Inner>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct CreateOptions {
-    max_storage_binding_bytes: Option<u64>,
-}
-
-/// `beginLoad`'s options (hearth-llm's `LoadOptions` that reach the core).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
-struct LoadOptions {
-    /// Tokens the KV cache holds; default: the model's, at most 8192 (less where the KV cache
-    /// would pass 256 MiB).
-    context_length: Option<u32>,
-}
-
-/// What to generate from: exactly one of `messages` (chat, with optional `tools` and
-/// `tool_choice`) or `prompt` (raw completion).
-#[derive(Deserialize)]
-struct PromptPart {
-    messages: Option<Vec<ChatMessage>>,
-    prompt: Option<String>,
-    #[serde(flatten)]
-    tools: ToolRequest,
-}
-
-#[derive(Serialize)]
-struct LoadedModel {
-    #[serde(flatten)]
-    summary: ModelSummary,
-    n_ctx: u32,
-    kv_cache_bytes: u64,
-    /// Matrices larger than the storage-binding limit, stored in this many parts each.
-    split_tensors: std::collections::BTreeMap<String, usize>,
-}
-
 #[wasm_bindgen]
 impl WasmEngine {
     /// Opens WebGPU. Rejects with a `WebGPUUnavailableError` saying why.
     pub async fn create(options: JsValue) -> Result<WasmEngine, JsValue> {
         console_error_panic_hook_once();
-        let options: CreateOptions = if options.is_undefined() || options.is_null() {
-            CreateOptions::default()
-        } else {
-            serde_wasm_bindgen::from_value(options).map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?
-        };
+        let options: CreateOptions = from_js_or_default(options, "engine options")?;
         let gpu_options = GpuOptions { max_storage_binding: options.max_storage_binding_bytes, tuning: None };
         let ctx = GpuContext::new(gpu_options).await.map_err(|e| js_error(&e))?;
         Ok(WasmEngine {
@@ -165,34 +131,35 @@ impl WasmEngine {
         })
     }
 
-    /// `{name, backend, deviceType, features, maxStorageBufferBindingSize, maxBufferSize}`.
+    /// The GPU: `AdapterInfo`.
     #[wasm_bindgen(js_name = adapterInfo)]
     pub fn adapter_info(&self) -> Result<JsValue, JsValue> {
         let ctx = &self.inner.ctx;
         let f = ctx.features;
-        let features: Vec<&str> = [(f.shader_f16, "shader-f16"), (f.subgroups, "subgroups"), (f.timestamps, "timestamp-query")]
+        let features = [(f.shader_f16, "shader-f16"), (f.subgroups, "subgroups"), (f.timestamps, "timestamp-query")]
             .into_iter()
-            .filter_map(|(on, name)| on.then_some(name))
+            .filter(|&(on, _)| on)
+            .map(|(_, name)| name.to_string())
             .collect();
-        to_js(&serde_json::json!({
-            "name": ctx.info.name,
-            "backend": format!("{:?}", ctx.info.backend),
-            "deviceType": format!("{:?}", ctx.info.device_type),
-            "features": features,
-            "maxStorageBufferBindingSize": ctx.max_storage_binding,
-            "maxBufferSize": ctx.limits.max_buffer_size,
-        }))
+        to_js(&AdapterInfo {
+            name: ctx.info.name.clone(),
+            backend: format!("{:?}", ctx.info.backend),
+            device_type: format!("{:?}", ctx.info.device_type),
+            features,
+            max_storage_buffer_binding_size: ctx.max_storage_binding,
+            max_buffer_size: ctx.limits.max_buffer_size,
+        })
     }
 
     /// Starts loading a `total_bytes`-byte GGUF file (dropping any loaded model), with
-    /// `{contextLength?}`. The context is checked against the model and the device as soon as
+    /// `ContextOptions`. The context is checked against the model and the device as soon as
     /// the header has arrived (`pushChunk` then rejects), before any weight is allocated.
     #[wasm_bindgen(js_name = beginLoad)]
     pub fn begin_load(&self, total_bytes: f64, options: JsValue) -> Result<(), JsValue> {
         if !(total_bytes.is_finite() && total_bytes >= 0.0) {
             return Err(js_error_named(ErrorKind::InvalidArgumentError.name(), &format!("total size {total_bytes} is not a byte count")));
         }
-        let options = load_options(options)?;
+        let options: ContextOptions = from_js_or_default(options, "load options")?;
         self.inner.take("start a load")?;
         let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
         let stream = ModelStream::new(&self.inner.ctx, total_bytes as u64, model_options);
@@ -201,37 +168,35 @@ impl WasmEngine {
         Ok(())
     }
 
-    /// Fit before fetch: the GPU memory a load of this file with `{contextLength?}` needs on
-    /// this device, from `prefix` (its first bytes; `file_len` in all). Returns
-    /// `{needBytes}` while the prefix ends inside the header (fetch at least that many), else
-    /// the plan (`hearth plan --json`). A load makes the same check on the header as it streams
+    /// Fit before fetch: the GPU memory a load of this file with `ContextOptions` needs on
+    /// this device, from `prefix` (its first bytes; `file_len` in all): a `HeaderRead` of the
+    /// plan (`hearth plan --json`). A load makes the same check on the header as it streams
     /// in (`pushChunk` rejects with `ModelTooLargeError`).
     pub fn plan(&self, prefix: Vec<u8>, file_len: f64, options: JsValue) -> Result<JsValue, JsValue> {
-        let options = load_options(options)?;
+        let options: ContextOptions = from_js_or_default(options, "load options")?;
         let file_len = (file_len.is_finite() && file_len >= 0.0).then_some(file_len as u64);
         let header = match GgufHeader::parse(&prefix, file_len).map_err(|e| js_error(&e))? {
-            Parsed::NeedMore { total_bytes } => return to_js(&serde_json::json!({ "needBytes": total_bytes })),
+            Parsed::NeedMore { total_bytes } => return to_js(&HeaderRead::<()>::NeedMore { need_bytes: total_bytes }),
             Parsed::Complete(header) => header,
         };
         let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
         let plan = crate::model::plan(&header, DeviceLimits::of(&self.inner.ctx), model_options).map_err(|e| js_error(&e))?;
-        to_js(&plan)
+        to_js(&HeaderRead::Complete(plan))
     }
 
     /// A shard's place in a sharded model, from `prefix`, its first bytes (`file_len` in all):
-    /// `{needBytes}` while the prefix ends inside the header, else `{dataOffset, splitCount,
-    /// splitNo}` (a file that is not split: count 1, number 0). The package reads the first
+    /// a `HeaderRead` of its `ShardPlace`. The package reads the first
     /// shard's header with it to learn how many shards to fetch.
     #[wasm_bindgen(js_name = shardHeader)]
     pub fn shard_header(&self, prefix: Vec<u8>, file_len: f64) -> Result<JsValue, JsValue> {
         let file_len = (file_len.is_finite() && file_len >= 0.0).then_some(file_len as u64);
         let header = match GgufHeader::parse(&prefix, file_len).map_err(|e| js_error(&e))? {
-            Parsed::NeedMore { total_bytes } => return to_js(&serde_json::json!({ "needBytes": total_bytes })),
+            Parsed::NeedMore { total_bytes } => return to_js(&HeaderRead::<()>::NeedMore { need_bytes: total_bytes }),
             Parsed::Complete(header) => header,
         };
-        let count = split::split_count(&header.metadata).map_err(|e| js_error(&e))?;
-        let no = header.metadata.opt_u32(split::SPLIT_NO_KEY).map_err(|e| js_error(&e))?.unwrap_or(0);
-        to_js(&serde_json::json!({ "dataOffset": header.data_offset, "splitCount": count, "splitNo": no }))
+        let split_count = split::split_count(&header.metadata).map_err(|e| js_error(&e))?;
+        let split_no = header.metadata.opt_u32(split::SPLIT_NO_KEY).map_err(|e| js_error(&e))?.unwrap_or(0);
+        to_js(&HeaderRead::Complete(ShardPlace { data_offset: header.data_offset, split_count, split_no }))
     }
 
     /// Starts loading a model split into shards (dropping any loaded model): `headers[i]` holds
@@ -243,7 +208,7 @@ impl WasmEngine {
     pub fn begin_sharded_load(&self, headers: Vec<js_sys::Uint8Array>, lens: Vec<f64>, names: Vec<String>, options: JsValue) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let options = load_options(options)?;
+            let options: ContextOptions = from_js_or_default(options, "load options")?;
             let joined = join_shards(&headers, &lens, names)?;
             inner.take("start a load")?;
             let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
@@ -271,7 +236,7 @@ impl WasmEngine {
         names: Vec<String>,
         options: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let options = load_options(options)?;
+        let options: ContextOptions = from_js_or_default(options, "load options")?;
         let joined = join_shards(&headers, &lens, names)?;
         let model_options = ModelOptions { n_ctx: options.context_length, ..ModelOptions::default() };
         let plan = crate::model::plan(&joined.header, DeviceLimits::of(&self.inner.ctx), model_options).map_err(|e| js_error(&e))?;
@@ -301,14 +266,14 @@ impl WasmEngine {
         })
     }
 
-    /// `{receivedBytes, totalBytes, uploadedBytes, weightBytes}` of the current load.
+    /// The current load's `LoadProgress`.
     #[wasm_bindgen(js_name = loadProgress)]
     pub fn load_progress(&self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.progress.get())
     }
 
     /// All bytes are in: checks completeness, compiles the shaders and resolves with the
-    /// model's summary (as `hearth inspect --json`) plus `n_ctx` and `kv_cache_bytes`.
+    /// `LoadedModel` (the summary `hearth inspect --json` gives, `n_ctx`, `kv_cache_bytes`, ...).
     /// `chat_template`: a Jinja template to use instead of the model's own (an instruct
     /// template for a base model whose GGUF has none), with the GGUF's BOS/EOS strings.
     #[wasm_bindgen(js_name = finishLoad)]
@@ -373,38 +338,34 @@ impl WasmEngine {
         Ok(())
     }
 
-    /// One generation from an OpenAI-style request body; `on_text(text, logprobs)` receives
-    /// new text as soon as it is final, with the token's logprobs entry when the request has
-    /// `logprobs: true` (then once per output token, even when its text is held back); it is
-    /// called for the first token even when that has no text yet.
-    /// Resolves with the ids, text, finish reason, timings and the logprobs.
-    pub fn generate(&self, request: JsValue, on_text: js_sys::Function) -> Promise {
+    /// One generation from a `GenerateRequest`; `on_piece(StreamPiece)` receives new text as
+    /// soon as it is final, with the token's logprobs entry when the request has `logprobs:
+    /// true` (then once per output token, even when its text is held back), and pieces of tool
+    /// calls as they are written; it is called for the first token even when that has no text
+    /// yet. Resolves with the `GenerateResult`.
+    pub fn generate(&self, request: JsValue, on_piece: js_sys::Function) -> Promise {
         let inner = self.inner.clone();
         // Cleared here, when the call is made, not when the future first runs: an
         // `interrupt()` that JS sends right after this call must still count.
         inner.interrupt.set(false);
         future_to_promise(async move {
-            let params: SamplingParams = serde_wasm_bindgen::from_value(request.clone())
-                .map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?;
-            let prompt: PromptPart = serde_wasm_bindgen::from_value(request)
-                .map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?;
+            let request: GenerateRequest = from_js(request)?;
             let mut engine = inner.take_as("generate", "generate before a model finished loading", |s| match s {
                 State::Ready(x) => Ok(x),
                 other => Err(other),
             })?;
-            let result = run_generation(&mut engine, &inner, &params, prompt, &on_text).await;
+            let result = run_generation(&mut engine, &inner, &request.sampling, request.prompt, &on_piece).await;
             inner.gpu_stats.set(Some(engine.model.stats()));
             inner.put(State::Ready(engine));
             result
         })
     }
 
-    /// The number of tokens `generate` would feed the model for `{messages}` or `{prompt}`
-    /// (the same template and tokenisation). Needs a loaded model and no operation running.
+    /// The number of tokens `generate` would feed the model for a `PromptInput` (the same
+    /// template and tokenisation). Needs a loaded model and no operation running.
     #[wasm_bindgen(js_name = countTokens)]
     pub fn count_tokens(&self, input: JsValue) -> Result<u32, JsValue> {
-        let prompt: PromptPart =
-            serde_wasm_bindgen::from_value(input).map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))?;
+        let prompt: PromptInput = from_js(input)?;
         match &*self.inner.state.borrow() {
             State::Ready(engine) => Ok(encode(engine, prompt).map_err(|e| js_error(&e))?.0.len() as u32),
             State::Busy(what) => Err(js_error_named(ErrorKind::HearthError.name(), &format!("cannot count tokens while {what}"))),
@@ -433,32 +394,22 @@ impl WasmEngine {
         self.inner.ctx.device_lost()
     }
 
-    /// The loaded model's GPU counters since load (`GpuStats`: forward passes, tokens, round
-    /// trips, bytes read back, dispatches, host encode seconds, graphs built), or null.
-    #[wasm_bindgen(js_name = gpuStats)]
-    pub fn gpu_stats(&self) -> Result<JsValue, JsValue> {
+    /// `EngineStats`: wasm memory and live heap bytes, and the loaded model's GPU counters
+    /// since load (forward passes, tokens, round trips, bytes read back, dispatches, host encode
+    /// seconds, graphs built) or null.
+    pub fn stats(&self) -> Result<JsValue, JsValue> {
         if let State::Ready(engine) = &*self.inner.state.borrow() {
             self.inner.gpu_stats.set(Some(engine.model.stats()));
         }
-        match self.inner.gpu_stats.get() {
-            Some(stats) => to_js(&stats),
-            None => Ok(JsValue::NULL),
-        }
-    }
-
-    /// Bytes of wasm linear memory now (it only grows, so this is also the peak so far).
-    #[wasm_bindgen(js_name = wasmMemoryBytes)]
-    pub fn wasm_memory_bytes() -> f64 {
         let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
         let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
-        buffer.byte_length() as f64
-    }
-
-    /// Heap bytes allocated and not freed (src/heap.rs): what a leak check compares, where
-    /// `wasmMemoryBytes` is the high-water mark.
-    #[wasm_bindgen(js_name = wasmHeapLiveBytes)]
-    pub fn wasm_heap_live_bytes() -> f64 {
-        crate::heap::live_bytes() as f64
+        to_js(&EngineStats {
+            // Linear memory only grows, so this is also the peak so far; the live heap is what
+            // a leak check compares.
+            wasm_memory_bytes: buffer.byte_length() as u64,
+            wasm_heap_live_bytes: crate::heap::live_bytes() as u64,
+            gpu: self.inner.gpu_stats.get(),
+        })
     }
 }
 
@@ -485,24 +436,29 @@ fn join_shards(headers: &[js_sys::Uint8Array], lens: &[f64], names: Vec<String>)
     split::join(&shards).map_err(|e| js_error(&e))
 }
 
-fn load_options(options: JsValue) -> Result<LoadOptions, JsValue> {
-    if options.is_undefined() || options.is_null() {
-        return Ok(LoadOptions::default());
+/// A wire type from JS; a value that does not fit is an `InvalidArgumentError`.
+fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e.to_string()))
+}
+
+/// Options from JS, the defaults when none are given; errors name `what`.
+fn from_js_or_default<T: DeserializeOwned + Default>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(T::default());
     }
-    serde_wasm_bindgen::from_value(options)
-        .map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &format!("load options: {e}")))
+    serde_wasm_bindgen::from_value(value).map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &format!("{what}: {e}")))
 }
 
 /// The prompt's token ids: `messages` through the chat template (with the generation prompt
 /// and the request's tools), or `prompt` as plain text; what `generate` feeds the model and
 /// `countTokens` counts. Also the tool use the request resolves to.
-fn encode(engine: &Engine, prompt: PromptPart) -> Result<(Vec<u32>, Option<ToolUse>), Error> {
+fn encode(engine: &Engine, prompt: PromptInput) -> Result<(Vec<u32>, Option<ToolUse>), Error> {
     match prompt {
-        PromptPart { messages: Some(m), prompt: None, tools } => {
+        PromptInput { messages: Some(m), prompt: None, tools } => {
             let tools = tools.resolve(engine.chat_template.as_ref())?;
             Ok((engine.encode_chat_with_tools(&m, tools.as_ref())?, tools))
         }
-        PromptPart { messages: None, prompt: Some(p), tools } => {
+        PromptInput { messages: None, prompt: Some(p), tools } => {
             if tools.tools.is_some() || tools.tool_choice.is_some() {
                 return Err(Error::InvalidArgument("tools and tool_choice are fields of chat requests (messages)".into()));
             }
@@ -516,8 +472,8 @@ async fn run_generation(
     engine: &mut Engine,
     inner: &Inner,
     params: &SamplingParams,
-    prompt: PromptPart,
-    on_text: &js_sys::Function,
+    prompt: PromptInput,
+    on_piece: &js_sys::Function,
 ) -> Result<JsValue, JsValue> {
     let (prompt_ids, tools) = encode(engine, prompt).map_err(|e| js_error(&e))?;
     let mut constrained = None;
@@ -527,23 +483,24 @@ async fn run_generation(
         }
     }
     let params = constrained.as_ref().unwrap_or(params);
-    // With tools, the stream shows the content only; the calls come with the result.
+    // With tools, the stream shows the content, and the calls as they are written.
     let mut tool_stream = tools.as_ref().map(ToolUse::stream);
+    let mut ids = CallIds::default();
     let mut callback_error = None;
+    let send = |piece: &StreamPiece| to_js(piece).and_then(|p| on_piece.call1(&JsValue::NULL, &p));
     // The first token is always reported, even with no text yet, so the package can time it.
     let mut first = true;
     let mut forward = |e: Emitted<'_>| {
-        let shown = tool_stream.as_mut().map(|s| s.push(e.text));
-        let text = shown.as_deref().unwrap_or(e.text);
-        if std::mem::take(&mut first) || !text.is_empty() || e.logprobs.is_some() {
-            let logprobs = match e.logprobs.map(to_js).transpose() {
-                Ok(lp) => lp.unwrap_or(JsValue::UNDEFINED),
-                Err(err) => {
-                    callback_error = Some(err);
-                    return false;
-                }
-            };
-            if let Err(err) = on_text.call2(&JsValue::NULL, &JsValue::from_str(text), &logprobs) {
+        let piece = match tool_stream.as_mut().map(|s| s.push(e.text)) {
+            Some(shown) => StreamPiece {
+                text: shown.content,
+                logprobs: e.logprobs.cloned(),
+                tool_calls: shown.calls.into_iter().map(|d| ids.delta(d)).collect(),
+            },
+            None => StreamPiece { text: e.text.to_string(), logprobs: e.logprobs.cloned(), tool_calls: Vec::new() },
+        };
+        if std::mem::take(&mut first) || !piece.text.is_empty() || piece.logprobs.is_some() || !piece.tool_calls.is_empty() {
+            if let Err(err) = send(&piece) {
                 callback_error = Some(err);
                 return false;
             }
@@ -558,10 +515,10 @@ async fn run_generation(
     if let Some((_, calls)) = &replies {
         let rest = tool_stream.as_mut().map(|s| s.finish(!calls.is_empty())).unwrap_or_default();
         if !rest.is_empty() {
-            on_text.call2(&JsValue::NULL, &JsValue::from_str(&rest), &JsValue::UNDEFINED)?;
+            send(&StreamPiece { text: rest, ..StreamPiece::default() })?;
         }
     }
-    to_js(&GenerateResult::new(g, replies))
+    to_js(&GenerateResult::new(g, replies, &mut ids))
 }
 
 /// Rust panics show in the browser console with their message (once per module).

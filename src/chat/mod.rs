@@ -35,9 +35,11 @@ pub use clock::Clock;
 /// result's `tool_call_id` / `name`. `content: null` (an assistant message that only calls
 /// tools) reads as empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ChatMessage {
     pub role: String,
     #[serde(default, deserialize_with = "string_or_null")]
+    #[cfg_attr(test, ts(type = "string | null"))]
     pub content: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,

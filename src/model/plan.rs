@@ -38,6 +38,7 @@ impl DeviceLimits {
 /// What a load needs and whether this device can give it (`hearth plan --json`, and
 /// `engine.plan()` in the browser).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "ModelPlan"))]
 pub struct Plan {
     /// Bytes of the file's header (where the tensor data starts): all a plan reads.
     pub header_bytes: u64,

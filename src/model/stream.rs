@@ -13,7 +13,7 @@ use crate::gpu::GpuContext;
 
 /// Where a load stands, for progress bars.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LoadProgress {
     /// Bytes of the file received so far.
     pub received_bytes: u64,

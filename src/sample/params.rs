@@ -31,54 +31,74 @@ use crate::{Error, Result};
 /// | `logprobs`, `top_logprobs` | false, 0 | no log-probabilities reported |
 /// | `response_format` | none | unconstrained text |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(default)]
 pub struct SamplingParams {
     /// Softmax temperature, >= 0. 0 means greedy decoding.
+    #[cfg_attr(test, ts(optional = nullable))]
     pub temperature: f32,
     /// Keep only the `top_k` most likely tokens; 0 disables.
+    #[cfg_attr(test, ts(optional = nullable))]
     pub top_k: u32,
     /// Nucleus sampling: keep the smallest set of most likely tokens whose probability mass is
     /// at least `top_p`, in (0, 1]; 1 disables.
+    #[cfg_attr(test, ts(optional = nullable))]
     pub top_p: f32,
     /// Drop tokens whose probability is below `min_p` times the most likely token's, in [0, 1];
     /// 0 disables.
+    #[cfg_attr(test, ts(optional = nullable))]
     pub min_p: f32,
     /// Divides positive logits and multiplies negative logits of recently seen tokens
     /// (CTRL paper, llama.cpp's `repeat_penalty`), > 0; 1 disables.
     #[serde(alias = "repeat_penalty")]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub repetition_penalty: f32,
     /// OpenAI: subtracted once from the logit of every recently seen token, in [-2, 2].
+    #[cfg_attr(test, ts(optional = nullable))]
     pub presence_penalty: f32,
     /// OpenAI: subtracted per occurrence from the logit of recently seen tokens, in [-2, 2].
+    #[cfg_attr(test, ts(optional = nullable))]
     pub frequency_penalty: f32,
     /// The penalties look at the last `penalty_last_n` tokens of the history; 0 disables them.
     #[serde(alias = "repeat_last_n")]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub penalty_last_n: u32,
     /// OpenAI's `logit_bias`: token id (a decimal string, as JSON object keys are strings) →
     /// a bias in [-100, 100] added to that token's logit before the penalties. -100 all but
     /// bans a token, 100 all but forces it.
     #[serde(deserialize_with = "map_or_null")]
+    #[cfg_attr(test, ts(optional = nullable, type = "Record<string, number>"))]
     pub logit_bias: BTreeMap<String, f32>,
     /// Seed of the random generator; the same seed, parameters and logits give the same tokens.
+    #[cfg_attr(test, ts(optional))]
     pub seed: Option<u64>,
     /// Most tokens to generate, >= 1 (enforced by the generation loop, not the sampler).
+    #[cfg_attr(test, ts(optional = nullable))]
     pub max_tokens: u32,
     /// Generation stops before any of these strings; OpenAI accepts one string or a list.
     #[serde(deserialize_with = "string_or_list")]
+    #[cfg_attr(test, ts(optional = nullable, type = "string | Array<string>"))]
     pub stop: Vec<String>,
     /// Generation stops when one of these tokens is sampled (the token's text is not emitted).
+    #[cfg_attr(test, ts(optional = nullable))]
     pub stop_token_ids: Vec<u32>,
     /// OpenAI chat's `logprobs`: report each generated token's log-probability (see
     /// `sample::logprobs` for which distribution that is).
     #[serde(deserialize_with = "bool_or_null")]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub logprobs: bool,
     /// OpenAI's `top_logprobs`: also report the `top_logprobs` most likely tokens at each step,
     /// 0 ..= [`MAX_TOP_LOGPROBS`]; needs `logprobs`.
     #[serde(deserialize_with = "u32_or_null")]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub top_logprobs: u32,
-    /// OpenAI's `response_format` (JSON object, JSON schema) or Hearth's grammar extension:
-    /// a token mask every step keeps the reply inside it (see `crate::structured`).
+    /// Structured output, enforced by a token mask every step (see `crate::structured`):
+    /// OpenAI's `{type: 'json_object'}` and `{type: 'json_schema', json_schema: {name, schema,
+    /// strict}}`, or Hearth's extension `{type: 'grammar', grammar: {syntax: 'lark' | 'regex',
+    /// definition}}` (llguidance's Lark dialect, or one regex the whole reply matches). A schema
+    /// or grammar that cannot be compiled is an InvalidArgumentError naming the field.
     #[serde(deserialize_with = "response_format")]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub response_format: Option<ResponseFormat>,
 }
 

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ResponseFormat {
     /// No constraint (OpenAI's default).
@@ -30,11 +31,13 @@ pub enum ResponseFormat {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct JsonSchemaFormat {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[cfg_attr(test, ts(type = "object | boolean"))]
     pub schema: Value,
     /// OpenAI's flag; Hearth always enforces the schema, and a schema it cannot enforce
     /// (an unsupported keyword) is refused either way rather than half-followed.
@@ -43,6 +46,7 @@ pub struct JsonSchemaFormat {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct GrammarFormat {
     pub syntax: GrammarSyntax,
@@ -50,6 +54,7 @@ pub struct GrammarFormat {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum GrammarSyntax {
     Lark,

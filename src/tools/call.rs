@@ -10,19 +10,23 @@ use serde_json::Value;
 
 /// One call in an assistant message of the conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ToolCall {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(rename = "type", default = "function_type")]
+    #[cfg_attr(test, ts(type = "\"function\""))]
     pub kind: String,
     pub function: FunctionCall,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct FunctionCall {
     pub name: String,
     /// The arguments object (from OpenAI's JSON string, or an object as given).
     #[serde(deserialize_with = "arguments_object")]
+    #[cfg_attr(test, ts(type = "string | Record<string, unknown>"))]
     pub arguments: Value,
 }
 
@@ -45,6 +49,10 @@ fn arguments_object<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> 
 pub struct ParsedCall {
     pub name: String,
     pub arguments: Value,
+    /// The arguments' JSON text as the model wrote it: what OpenAI's `function.arguments`
+    /// string carries, and what a stream sends piece by piece.
+    #[serde(skip)]
+    pub arguments_text: String,
 }
 
 #[cfg(test)]

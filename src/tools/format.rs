@@ -14,6 +14,7 @@
 use serde_json::{Map, Value, json};
 
 use super::call::ParsedCall;
+use super::scan::CallScanner;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ToolFormat {
@@ -21,9 +22,9 @@ pub enum ToolFormat {
     Llama3Json,
 }
 
-const HERMES_OPEN: &str = "<tool_call>";
-const HERMES_CLOSE: &str = "</tool_call>";
-const PYTHON_TAG: &str = "<|python_tag|>";
+pub(super) const HERMES_OPEN: &str = "<tool_call>";
+pub(super) const HERMES_CLOSE: &str = "</tool_call>";
+pub(super) const PYTHON_TAG: &str = "<|python_tag|>";
 
 impl ToolFormat {
     /// The format a chat template's source describes, if any.
@@ -72,31 +73,48 @@ impl ToolFormat {
         pending.len() - before.trim_end().len()
     }
 
-    /// The reply split into content and calls. Calls that do not parse, or name no tool in
-    /// `names`, leave the whole reply as content (the model wrote text, not a call).
-    pub fn parse(self, text: &str, names: &[&str]) -> (String, Vec<ParsedCall>) {
-        let Some(start) = self.calls_start(text) else { return (text.to_string(), Vec::new()) };
-        let calls = match self {
-            ToolFormat::Hermes if text[start..].starts_with(HERMES_OPEN) => parse_hermes(&text[start..]),
-            ToolFormat::Hermes => parse_json_calls(&text[start..], "arguments"),
-            ToolFormat::Llama3Json => parse_json_calls(&text[start..], "parameters"),
-        };
-        match calls {
-            Some(calls) if !calls.is_empty() && calls.iter().all(|c| names.contains(&c.name.as_str())) => {
-                (text[..start].trim_end().to_string(), calls)
-            }
-            _ => (text.to_string(), Vec::new()),
+    /// The key of a call's arguments object in this format (`arguments` is read in both).
+    pub fn arguments_key(self) -> &'static str {
+        match self {
+            ToolFormat::Hermes => "arguments",
+            ToolFormat::Llama3Json => "parameters",
         }
+    }
+
+    /// The reply split into content and calls. Calls that do not parse, or name no tool in
+    /// `names`, leave the whole reply as content (the model wrote text, not a call). `single`
+    /// (`parallel_tool_calls: false`): the first call is the reply's only one; what follows it
+    /// is neither content nor calls.
+    ///
+    /// The calls' text is read by the same scanner that streams them (`scan.rs`), so a
+    /// streamed reply's pieces join to these calls; each call object must also parse as JSON
+    /// (serde_json) to the same name and arguments, or the reply is content.
+    pub fn parse(self, text: &str, names: &[String], single: bool) -> (String, Vec<ParsedCall>) {
+        let not_calls = || (text.to_string(), Vec::new());
+        let Some(start) = self.calls_start(text) else { return not_calls() };
+        let region = &text[start..];
+        let mut scanner = CallScanner::new(self, names, single);
+        scanner.feed(region, &mut Vec::new());
+        let Some(scanned) = scanner.finish(region) else { return not_calls() };
+        let mut calls = Vec::with_capacity(scanned.len());
+        for s in scanned {
+            let call = serde_json::from_str(&region[s.object.clone()]).ok().and_then(|v| call_from(v, self.arguments_key()));
+            let arguments = serde_json::from_str::<Value>(&s.arguments).ok();
+            match call {
+                Some(c) if c.name == s.name && Some(&c.arguments) == arguments.as_ref() => {
+                    calls.push(ParsedCall { arguments_text: s.arguments.clone(), ..c });
+                }
+                _ => return not_calls(),
+            }
+        }
+        (text[..start].trim_end().to_string(), calls)
     }
 
     /// A Lark grammar (llguidance's dialect) for exactly one call of one of `tools` (name,
     /// parameters schema), in this format: what `tool_choice` `required` or a named function
     /// constrains the reply to.
     pub fn grammar(self, tools: &[(&str, &Value)]) -> String {
-        let args_key = match self {
-            ToolFormat::Hermes => "arguments",
-            ToolFormat::Llama3Json => "parameters",
-        };
+        let args_key = self.arguments_key();
         let variants: Vec<Value> = tools
             .iter()
             .map(|(name, parameters)| {
@@ -120,55 +138,27 @@ impl ToolFormat {
     }
 }
 
-/// `<tool_call>{json}</tool_call>` blocks, separated by whitespace; `None` if anything else.
-fn parse_hermes(mut text: &str) -> Option<Vec<ParsedCall>> {
-    let mut calls = Vec::new();
-    loop {
-        text = text.trim_start();
-        if text.is_empty() {
-            return Some(calls);
-        }
-        let body = text.strip_prefix(HERMES_OPEN)?;
-        // A reply cut off before its closing tag still counts when its JSON is whole.
-        let (inner, rest) = body.split_once(HERMES_CLOSE).unwrap_or((body, ""));
-        calls.push(call_from(serde_json::from_str(inner.trim()).ok()?, "arguments")?);
-        text = rest;
-    }
-}
-
-/// One `{"name", "parameters" | "arguments"}` object, or a few separated by `;` (as Llama
-/// 3.2 may write), after an optional python tag.
-fn parse_json_calls(text: &str, args_key: &str) -> Option<Vec<ParsedCall>> {
-    let mut rest = text.trim_start();
-    rest = rest.strip_prefix(PYTHON_TAG).unwrap_or(rest);
-    let mut calls = Vec::new();
-    loop {
-        rest = rest.trim_start();
-        if rest.is_empty() {
-            return Some(calls);
-        }
-        if !calls.is_empty() {
-            rest = rest.strip_prefix(';')?.trim_start();
-        }
-        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
-        calls.push(call_from(values.next()?.ok()?, args_key)?);
-        rest = &rest[values.byte_offset()..];
-    }
-}
-
+/// A call object's name and arguments (`arguments_text` is left for the scanner's).
 fn call_from(value: Value, args_key: &str) -> Option<ParsedCall> {
     let Value::Object(mut map) = value else { return None };
     let name = map.remove("name")?.as_str()?.to_string();
     let arguments = map.remove(args_key).or_else(|| map.remove("arguments")).unwrap_or(Value::Object(Map::new()));
-    arguments.is_object().then_some(ParsedCall { name, arguments })
+    arguments.is_object().then_some(ParsedCall { name, arguments, arguments_text: String::new() })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn call(name: &str, arguments: Value) -> ParsedCall {
-        ParsedCall { name: name.into(), arguments }
+    /// A call with its arguments' text as written.
+    fn call(name: &str, arguments: &str) -> ParsedCall {
+        ParsedCall { name: name.into(), arguments: serde_json::from_str(arguments).unwrap(), arguments_text: arguments.into() }
+    }
+
+    impl ToolFormat {
+        fn parse_with(self, text: &str, names: &[&str]) -> (String, Vec<ParsedCall>) {
+            self.parse(text, &names.iter().map(|n| n.to_string()).collect::<Vec<_>>(), false)
+        }
     }
 
     #[test]
@@ -185,33 +175,34 @@ mod tests {
     fn hermes_replies_split_into_content_and_calls() {
         let h = ToolFormat::Hermes;
         let text = "Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>\n<tool_call>\n{\"name\": \"now\", \"arguments\": {}}\n</tool_call>";
-        let (content, calls) = h.parse(text, &["get_weather", "now"]);
+        let (content, calls) = h.parse_with(text, &["get_weather", "now"]);
         assert_eq!(content, "Let me look.");
-        assert_eq!(calls, [call("get_weather", json!({"city": "Paris"})), call("now", json!({}))]);
+        assert_eq!(calls, [call("get_weather", r#"{"city": "Paris"}"#), call("now", "{}")]);
         // An unknown tool, broken JSON or trailing text: the reply is content.
         for text in [
             "<tool_call>\n{\"name\": \"rm\", \"arguments\": {}}\n</tool_call>",
             "<tool_call>\n{\"name\": \"now\", \"arguments\": {\n</tool_call>",
             "<tool_call>{\"name\": \"now\", \"arguments\": {}}</tool_call> and more",
         ] {
-            assert_eq!(h.parse(text, &["get_weather", "now"]), (text.to_string(), vec![]), "{text}");
+            assert_eq!(h.parse_with(text, &["get_weather", "now"]), (text.to_string(), vec![]), "{text}");
         }
-        assert_eq!(h.parse("Just text.", &["now"]), ("Just text.".to_string(), vec![]));
+        assert_eq!(h.parse_with("Just text.", &["now"]), ("Just text.".to_string(), vec![]));
         // The bare object, as Qwen2.5-Coder-0.5B writes it.
         let bare = " {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}";
-        assert_eq!(h.parse(bare, &["get_weather"]).1, [call("get_weather", json!({"city": "Paris"}))]);
-        assert_eq!(h.parse("{\"answer\": 42}", &["get_weather"]).1, vec![]);
+        assert_eq!(h.parse_with(bare, &["get_weather"]).1, [call("get_weather", r#"{"city": "Paris"}"#)]);
+        assert_eq!(h.parse_with("{\"answer\": 42}", &["get_weather"]).1, vec![]);
     }
 
     #[test]
     fn llama3_replies_are_one_json_call() {
         let l = ToolFormat::Llama3Json;
-        let (content, calls) = l.parse("<|python_tag|>{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Oslo\"}}", &["get_weather"]);
-        assert_eq!((content.as_str(), calls), ("", vec![call("get_weather", json!({"city": "Oslo"}))]));
-        let (_, calls) = l.parse(" {\"name\": \"a\", \"parameters\": {}}; {\"name\": \"b\", \"arguments\": {\"x\": 1}}", &["a", "b"]);
-        assert_eq!(calls, [call("a", json!({})), call("b", json!({"x": 1}))]);
-        assert_eq!(l.parse("{\"name\": \"a\", \"parameters\": {}} and text", &["a"]).1, vec![]);
-        assert_eq!(l.parse("The answer is {x}", &["a"]).1, vec![]);
+        let (content, calls) =
+            l.parse_with("<|python_tag|>{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Oslo\"}}", &["get_weather"]);
+        assert_eq!((content.as_str(), calls), ("", vec![call("get_weather", r#"{"city": "Oslo"}"#)]));
+        let (_, calls) = l.parse_with(" {\"name\": \"a\", \"parameters\": {}}; {\"name\": \"b\", \"arguments\": {\"x\": 1}}", &["a", "b"]);
+        assert_eq!(calls, [call("a", "{}"), call("b", r#"{"x": 1}"#)]);
+        assert_eq!(l.parse_with("{\"name\": \"a\", \"parameters\": {}} and text", &["a"]).1, vec![]);
+        assert_eq!(l.parse_with("The answer is {x}", &["a"]).1, vec![]);
     }
 
     #[test]

@@ -5,13 +5,14 @@
 //! in the format that template teaches (`format.rs`: Hermes `<tool_call>` JSON or Llama 3.x
 //! JSON), and with `tool_choice` `required` or a named function the reply is constrained to
 //! one such call by the structured-output engine (a Lark grammar embedding each tool's
-//! parameters schema). Streams show the content only (`stream.rs`); the calls come whole at
-//! the end.
+//! parameters schema). Streams show the content as it comes and each call as OpenAI streams
+//! it, its name and then its arguments piece by piece (`stream.rs`, `scan.rs`).
 //!
 //! `tool_choice: "none"` renders no tools and parses nothing: the reply is plain text.
 
 mod call;
 mod format;
+mod scan;
 mod stream;
 
 use serde::Deserialize;
@@ -19,7 +20,8 @@ use serde_json::Value;
 
 pub use call::{FunctionCall, ParsedCall, ToolCall};
 pub use format::ToolFormat;
-pub use stream::ToolStream;
+pub use scan::CallDelta;
+pub use stream::{Shown, ToolStream};
 
 use crate::chat::ChatTemplate;
 use crate::structured::{GrammarFormat, GrammarSyntax, ResponseFormat};
@@ -27,11 +29,18 @@ use crate::{Error, Result};
 
 /// The tool fields of a chat request, as OpenAI's JSON has them.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ToolRequest {
     #[serde(default)]
+    #[cfg_attr(test, ts(optional, type = "Array<unknown>"))]
     pub tools: Option<Vec<Value>>,
     #[serde(default)]
+    #[cfg_attr(test, ts(optional, type = "unknown"))]
     pub tool_choice: Option<Value>,
+    /// OpenAI's flag; `false`: the reply makes at most one call (the first; reading stops there).
+    #[serde(default)]
+    #[cfg_attr(test, ts(optional))]
+    pub parallel_tool_calls: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +59,8 @@ pub struct ToolUse {
     tools: Vec<Value>,
     names: Vec<String>,
     choice: ToolChoice,
+    /// `parallel_tool_calls: false`.
+    single: bool,
 }
 
 impl ToolRequest {
@@ -88,7 +99,8 @@ impl ToolRequest {
                  load it with a chatTemplate that does",
             )
         })?;
-        Ok(Some(ToolUse { format, tools: tools.to_vec(), names, choice }))
+        let single = self.parallel_tool_calls == Some(false);
+        Ok(Some(ToolUse { format, tools: tools.to_vec(), names, choice, single }))
     }
 
     fn choice(&self) -> Result<ToolChoice> {
@@ -169,13 +181,12 @@ impl ToolUse {
     }
 
     pub fn stream(&self) -> ToolStream {
-        ToolStream::new(self.format)
+        ToolStream::new(self.format, &self.names, self.single)
     }
 
     /// The reply's content and its calls (none unless they parse and name given tools).
     pub fn parse(&self, text: &str) -> (String, Vec<ParsedCall>) {
-        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
-        self.format.parse(text, &names)
+        self.format.parse(text, &self.names, self.single)
     }
 }
 

@@ -296,7 +296,7 @@ test('OpenAI fields Hearth does not take are refused naming the field; bookkeepi
   const refused = (make, field) =>
     assert.throws(make, (e) => e instanceof InvalidArgumentError && e.message.includes(field), field);
   refused(() => chatBody({ messages, tools: { type: 'function' } }), 'tools must be an array');
-  refused(() => chatBody({ messages, parallel_tool_calls: false }), 'parallel_tool_calls');
+  refused(() => chatBody({ messages, parallel_tool_calls: 'no' }), 'parallel_tool_calls');
   refused(() => chatBody({ messages, functions: [] }), 'functions');
   refused(() => completionBody({ prompt: 'x', tools: [] }), 'tools is a field of chat completions requests');
   refused(() => chatBody({ messages, audio: { voice: 'x' } }), 'audio');
@@ -343,11 +343,12 @@ function fakeBackend({ delayMs = 0, pieces = ['Hel', 'lo'] } = {}) {
   return {
     seen,
     ready: async () => {},
-    async generate(body, onText) {
+    async generate(body, onPiece) {
       seen.push(body);
       await tick(delayMs);
-      onText('', undefined); // wasm reports the first token even before it has text
-      for (const p of pieces) onText(p, undefined);
+      const piece = (text) => onPiece({ text, logprobs: null, tool_calls: [] });
+      piece(''); // wasm reports the first token even before it has text
+      for (const p of pieces) piece(p);
       return {
         text: pieces.join(''), finish_reason: 'stop', prompt_tokens: 3, completion_tokens: pieces.length + 1,
         prompt_ids: [1, 2, 3], ids: [4, 5, 6], prefill_tok_s: 1, decode_tok_s: 1, decode_round_trips: 1,
@@ -413,8 +414,8 @@ test('tool calls: messages with calls and results reach wasm as Rust reads them;
     { role: 'assistant', content: null, tool_calls: [call] },
     { role: 'tool', content: '{"temp": 1}', tool_call_id: 'call_1' },
   ];
-  const body = chatBody({ messages, tools, tool_choice: 'auto' });
-  assert.deepEqual(body, { messages, tools, tool_choice: 'auto' });
+  const body = chatBody({ messages, tools, tool_choice: 'auto', parallel_tool_calls: false });
+  assert.deepEqual(body, { messages, tools, tool_choice: 'auto', parallel_tool_calls: false });
   const refused = (m, field) =>
     assert.throws(() => chatBody({ messages: [m] }), (e) => e instanceof InvalidArgumentError && e.message.includes(field), field);
   refused({ role: 'assistant', content: null }, 'messages[0].content');
@@ -436,16 +437,16 @@ test('tool calls: messages with calls and results reach wasm as Rust reads them;
     gpu: { forward_passes: 0, tokens: 0, round_trips: 0, bytes_read_back: 0, dispatches: 0, encode_seconds: 0, graphs_built: 0 },
     logprobs: null,
     constraint: null,
-    tool_calls: [{ id: 'call_2', name: 'get_weather', arguments: { city: 'Zürich', days: 2 } }],
+    tool_calls: [{ id: 'call_2', name: 'get_weather', arguments: '{"city": "Zürich", "days": 2}' }],
   };
   const header = responseHeader('chatcmpl', 'm', false);
   const message = chatCompletion(header, result).choices[0].message;
+  // `arguments` is the JSON text the model wrote, as a stream's pieces join to it.
   assert.deepEqual(message, {
     role: 'assistant',
     content: null,
-    tool_calls: [{ id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Zürich","days":2}' } }],
+    tool_calls: [{ id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Zürich", "days": 2}' } }],
   });
-  assert.deepEqual(JSON.parse(message.tool_calls[0].function.arguments), result.tool_calls[0].arguments);
   // Content around the calls stays; without calls the message is plain.
   assert.equal(chatCompletion(header, { ...result, text: 'Let me check.' }).choices[0].message.content, 'Let me check.');
   assert.deepEqual(chatCompletion(header, { ...result, text: 'Hi', tool_calls: null, finish_reason: 'stop' }).choices[0].message, {

@@ -59,6 +59,32 @@ function assertValidCall(call, what) {
   return tool.function.name;
 }
 
+/**
+ * A streamed chat reply joined as an OpenAI client joins it: the content, and each call from its
+ * `delta.tool_calls` pieces (the first with id, type and name; then more `arguments`).
+ */
+function joinToolCalls(chunks) {
+  let content = '';
+  let argumentPieces = 0;
+  const calls = [];
+  for (const chunk of chunks) {
+    const delta = chunk.choices[0]?.delta ?? {};
+    content += delta.content ?? '';
+    for (const piece of delta.tool_calls ?? []) {
+      if (piece.id !== undefined) {
+        assert.equal(piece.index, calls.length, 'a call starts once, in order');
+        assert.equal(piece.function.arguments, '', "a call's first piece has its name and no arguments yet");
+        calls.push({ id: piece.id, type: piece.type, function: { name: piece.function.name, arguments: '' } });
+      } else {
+        assert.deepEqual(Object.keys(piece).sort(), ['function', 'index']);
+        calls[piece.index].function.arguments += piece.function.arguments;
+        argumentPieces++;
+      }
+    }
+  }
+  return { content, calls, argumentPieces };
+}
+
 /** Registers the tests; `ctx.page` is the page whose `tiny` engine they use. */
 export function registerStructuredTests(ctx) {
   test('json_schema: replies validate (ajv) in the browser, streamed too, with the native CLI ids', async () => {
@@ -161,14 +187,20 @@ export function registerStructuredTests(ctx) {
     console.log(`structured: SmolLM2 native ${JSON.stringify(g.text)}, mask median ${g.constraint.mask_ms_median.toFixed(3)} ms`);
   });
 
-  test('tools: required and named calls come back as OpenAI tool_calls (also streamed); a tool result goes back in', async () => {
+  test('tools: required and named calls come back as OpenAI tool_calls, streamed as the model writes them; a tool result goes back in', async () => {
     const got = await ctx.page.evaluate(
       async ({ messages, tools }) => {
         const base = { messages, tools, temperature: 1, seed: 3, max_tokens: 60 };
         const required = await tiny.chat.completions.create({ ...base, tool_choice: 'required' });
+        // The same request streamed (same seed, same tokens), and a named call with at most one call.
+        const streamed = [];
+        const t0 = performance.now();
+        for await (const c of await tiny.chat.completions.create({ ...base, tool_choice: 'required', stream: true })) streamed.push(c);
+        const streamMs = performance.now() - t0;
         const chunks = [];
         const named = { type: 'function', function: { name: 'set_alarm' } };
-        for await (const c of await tiny.chat.completions.create({ ...base, tool_choice: named, stream: true })) chunks.push(c);
+        const single = { parallel_tool_calls: false };
+        for await (const c of await tiny.chat.completions.create({ ...base, ...single, tool_choice: named, stream: true })) chunks.push(c);
         // The call goes back into the conversation with its result; the next turn renders them.
         const call = required.choices[0].message.tool_calls[0];
         const history = [
@@ -178,7 +210,7 @@ export function registerStructuredTests(ctx) {
         ];
         const next = await tiny.chat.completions.create({ messages: history, tools, max_tokens: 2 });
         const counts = { plain: await tiny.countTokens(messages), tools: await tiny.countTokens(messages, { tools }) };
-        return { required, chunks, next: next.choices[0], counts };
+        return { required, streamed, streamMs, chunks, next: next.choices[0], counts };
       },
       { messages: [{ role: 'user', content: 'Weather in Paris?' }], tools: TOOLS },
     );
@@ -188,12 +220,23 @@ export function registerStructuredTests(ctx) {
     assert.equal(choice.message.tool_calls.length, 1);
     assertValidCall(choice.message.tool_calls[0], 'required');
 
-    const content = got.chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
-    assert.equal(content, '', 'the stream shows no <tool_call> text');
-    const last = got.chunks.at(-1).choices[0];
-    assert.equal(last.finish_reason, 'tool_calls');
-    assert.equal(last.delta.tool_calls[0].index, 0);
-    assert.equal(assertValidCall(last.delta.tool_calls[0], 'streamed'), 'set_alarm');
+    // Streamed: the call's pieces, joined by index as an OpenAI client joins them, are the
+    // non-streamed reply's call (ids aside: each request draws its own); its arguments came in
+    // several pieces as they were generated, and no <tool_call> markup as content.
+    const joined = joinToolCalls(got.streamed);
+    assert.deepEqual(
+      joined.calls.map(({ type, function: f }) => ({ type, function: f })),
+      choice.message.tool_calls.map(({ type, function: f }) => ({ type, function: f })),
+    );
+    assert.ok(joined.argumentPieces > 2, `arguments streamed in ${joined.argumentPieces} pieces`);
+    console.log(`tools: the streamed call took ${got.streamMs.toFixed(0)} ms, its arguments in ${joined.argumentPieces} pieces`);
+    assert.equal(joined.content, '', 'the stream shows no <tool_call> text');
+    assert.equal(got.streamed.at(-1).choices[0].finish_reason, 'tool_calls');
+    const named = joinToolCalls(got.chunks);
+    assert.equal(named.content, '');
+    assert.equal(named.calls.length, 1);
+    assert.equal(assertValidCall(named.calls[0], 'streamed'), 'set_alarm');
+    assert.equal(got.chunks.at(-1).choices[0].finish_reason, 'tool_calls');
 
     assert.equal(got.next.finish_reason, 'length', 'the turn after the tool result generates');
     assert.ok(got.counts.tools > got.counts.plain + 100, JSON.stringify(got.counts));

@@ -2,8 +2,8 @@
 // (LocalBackend) or the same thing in a worker, reached by messages (WorkerBackend).
 // The OpenAI-shaped API (EngineBase) is written once, on top of this.
 
-import type { AdapterInfo, LoadOptions, ModelInfo, ModelPlan, ModelSource, PlanOptions, TokenLogprob } from './types.js';
-import type { GpuStats, WasmGenerateRequest, WasmGenerateResult, WasmPromptInput } from './wasm_contract.js';
+import type { GenerateRequest, GenerateResult, GpuStats, PromptInput, StreamPiece } from './generated/wire.js';
+import type { AdapterInfo, LoadOptions, ModelInfo, ModelPlan, ModelSource, PlanOptions } from './types.js';
 
 export interface RuntimeStats {
   /** Bytes of wasm linear memory (it only grows, so this is also the peak so far). */
@@ -18,7 +18,8 @@ export interface RuntimeStats {
   gpu: GpuStats | null;
 }
 
-export type OnText = (text: string, logprobs: TokenLogprob | undefined) => void;
+/** Gets each piece of a reply as the engine finalises it (text, logprobs, tool-call pieces). */
+export type OnPiece = (piece: StreamPiece) => void;
 
 export interface Backend {
   /** Opens WebGPU and instantiates the wasm (once); rejects with WebGPUUnavailableError. */
@@ -30,15 +31,11 @@ export interface Backend {
   unload(): Promise<void>;
   /**
    * Queued behind earlier requests; `signal` removes it from the queue or stops it running.
-   * `onText` gets each token's logprobs entry too when the request asks for them.
+   * `onPiece` gets each token's logprobs entry too when the request asks for them.
    */
-  generate(
-    request: WasmGenerateRequest,
-    onText: OnText,
-    signal: AbortSignal | undefined,
-  ): Promise<WasmGenerateResult>;
+  generate(request: GenerateRequest, onPiece: OnPiece, signal: AbortSignal | undefined): Promise<GenerateResult>;
   /** Tokens the input's prompt has (queued like a request). */
-  countTokens(input: WasmPromptInput): Promise<number>;
+  countTokens(input: PromptInput): Promise<number>;
   /** Stops the running generation (not queued ones) after the current token. */
   interrupt(): void;
   /** Test hook: loses the GPU device now, as a driver reset would (not queued). */

@@ -10,13 +10,13 @@ import {
   chatCompletion,
   chatLogprobsObject,
   chatUsageChunk,
+  chunkToolCall,
   completionBody,
   completionLogprobsObject,
   responseHeader,
   textCompletion,
   textUsageChunk,
   tokenArrived,
-  toolCalls,
   toolFields,
   wireMessages,
 } from './openai.js';
@@ -38,9 +38,8 @@ import type {
   ModelPlan,
   ModelSource,
   PlanOptions,
-  TokenLogprob,
 } from './types.js';
-import type { WasmGenerateRequest, WasmGenerateResult } from './wasm_contract.js';
+import type { GenerateRequest, GenerateResult, StreamPiece } from './generated/wire.js';
 
 export class EngineBase implements EngineInterface {
   private info: ModelInfo | null = null;
@@ -152,17 +151,14 @@ export class EngineBase implements EngineInterface {
     }
     let first = true;
     return this.stream<ChatCompletionChunk>(body, request.signal, header, {
-      piece: (text, logprobs) => {
-        const delta = first ? { role: 'assistant' as const, content: text } : { content: text };
+      // Content, and the calls' pieces as the model writes them (OpenAI's delta.tool_calls).
+      piece: ({ text, logprobs, tool_calls }) => {
+        const delta: ChatCompletionChunk['choices'][0]['delta'] = first ? { role: 'assistant', content: text } : { content: text };
+        if (tool_calls.length) delta.tool_calls = tool_calls.map(chunkToolCall);
         first = false;
         return chatChunk(header, delta, null, chatLogprobsObject(logprobs && [logprobs]));
       },
-      // The calls come whole in the finishing chunk (the stream showed the content only).
-      end: (result) => {
-        const calls = toolCalls(result)?.map((c, index) => ({ index, ...c }));
-        const delta = { ...(first ? { role: 'assistant' as const, content: '' } : {}), ...(calls ? { tool_calls: calls } : {}) };
-        return chatChunk(header, delta, result);
-      },
+      end: (result) => chatChunk(header, first ? { role: 'assistant', content: '' } : {}, result),
       usage: (result) => chatUsageChunk(header, result),
     });
   }
@@ -177,7 +173,7 @@ export class EngineBase implements EngineInterface {
     }
     let offset = 0;
     return this.stream<CompletionChunk>(body, request.signal, header, {
-      piece: (text, logprobs) => {
+      piece: ({ text, logprobs }) => {
         const chunk = textCompletion(header, text, null, completionLogprobsObject(logprobs && [logprobs], offset));
         offset += logprobs?.token.length ?? 0;
         return chunk;
@@ -195,13 +191,13 @@ export class EngineBase implements EngineInterface {
    * makes up to 16 tokens per GPU round trip, and the worker sees the abort between two).
    */
   private stream<T>(
-    body: WasmGenerateRequest,
+    body: GenerateRequest,
     userSignal: AbortSignal | undefined,
     header: ResponseHeader,
     make: {
-      piece: (text: string, logprobs: TokenLogprob | undefined) => T;
-      end: (result: WasmGenerateResult) => T;
-      usage: (result: WasmGenerateResult) => T;
+      piece: (piece: StreamPiece) => T;
+      end: (result: GenerateResult) => T;
+      usage: (result: GenerateResult) => T;
     },
   ): AsyncIterable<T> {
     const own = new AbortController();
@@ -215,10 +211,10 @@ export class EngineBase implements EngineInterface {
     this.backend
       .generate(
         body,
-        (text, logprobs) => {
+        (piece) => {
           tokenArrived(header);
           // wasm reports the first token even before it has text (to time it): no chunk for that.
-          if (text || logprobs) chunks.push(make.piece(text, logprobs));
+          if (piece.text || piece.logprobs || piece.tool_calls.length) chunks.push(make.piece(piece));
         },
         own.signal,
       )

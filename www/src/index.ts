@@ -4,7 +4,7 @@
 export { Engine, CreateEngine } from './engine.js';
 export { WorkerEngine, CreateWorkerEngine } from './worker_client.js';
 export type { RuntimeStats } from './backend.js';
-export type { GpuStats } from './wasm_contract.js';
+export type { GpuStats } from './generated/wire.js';
 export { hasModelInCache, deleteModelFromCache, listCachedModels, downloadModel } from './cache.js';
 export { checkWebGPU } from './webgpu.js';
 export {

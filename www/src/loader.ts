@@ -65,13 +65,13 @@ async function streamShardsIntoEngine(engine: WasmEngineInstance, shards: ShardH
       shards.map((s) => s.head),
       shards.map((s) => s.opened.totalBytes),
       shards.map((s) => s.opened.label),
-      contextLength === undefined ? {} : { contextLength },
+      contextLength === undefined ? {} : { context_length: contextLength },
     );
     let loaded = 0;
     for (const shard of shards) {
       const batch = new Batcher(PUSH_BYTES);
       let read = shard.head.byteLength;
-      if (shard.dataOffset < read) await engine.pushChunk(shard.head.subarray(shard.dataOffset));
+      if (shard.data_offset < read) await engine.pushChunk(shard.head.subarray(shard.data_offset));
       report({ phase, loadedBytes: loaded + read, totalBytes: total }, true);
       for (;;) {
         if (signal?.aborted) throw new AbortError(abortMessage(signal));
@@ -111,7 +111,7 @@ async function streamIntoEngine(
   const report = throttled(onProgress);
   const reader = opened.stream.getReader();
   try {
-    engine.beginLoad(total, contextLength === undefined ? {} : { contextLength });
+    engine.beginLoad(total, contextLength === undefined ? {} : { context_length: contextLength });
     report({ phase, loadedBytes: 0, totalBytes: total }, true);
     const batch = new Batcher(PUSH_BYTES);
     let loaded = 0;
@@ -125,7 +125,7 @@ async function streamIntoEngine(
       if (done) break;
       loaded += value.byteLength;
       for (const piece of headerParsed ? batch.add(value) : [value]) await engine.pushChunk(piece);
-      headerParsed ||= engine.loadProgress().weightBytes > 0;
+      headerParsed ||= engine.loadProgress().weight_bytes > 0;
       report({ phase, loadedBytes: loaded, totalBytes: total }, false);
     }
     const rest = batch.flush();

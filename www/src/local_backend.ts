@@ -6,20 +6,15 @@
 // reloads the last model from where it came (the cache for a URL, the same File or Blob)
 // before it runs, so a page only has to retry.
 
-import type { Backend, OnText, RuntimeStats } from './backend.js';
+import type { Backend, OnPiece, RuntimeStats } from './backend.js';
 import { AbortError, DeviceLostError, HearthError, abortMessage, toHearthError } from './errors.js';
+import type { GenerateRequest, GenerateResult, PromptInput, AdapterInfo as WireAdapterInfo } from './generated/wire.js';
 import { loadModel } from './loader.js';
 import { SerialQueue } from './queue.js';
 import { planModel } from './plan.js';
 import type { AdapterInfo, EngineOptions, LoadOptions, ModelInfo, ModelPlan, ModelSource, PlanOptions } from './types.js';
 import * as glue from './wasm/hearth.js';
-import type {
-  WasmEngineInstance,
-  WasmGenerateRequest,
-  WasmGenerateResult,
-  WasmModule,
-  WasmPromptInput,
-} from './wasm_contract.js';
+import type { WasmEngineInstance, WasmModule } from './wasm_contract.js';
 import { checkWebGPU } from './webgpu.js';
 
 const wasm = glue as unknown as WasmModule;
@@ -45,7 +40,7 @@ export class LocalBackend implements Backend {
   }
 
   async adapterInfo(): Promise<AdapterInfo> {
-    return (await this.wasmEngine()).adapterInfo();
+    return publicAdapterInfo((await this.wasmEngine()).adapterInfo());
   }
 
   load(source: ModelSource, options: LoadOptions): Promise<ModelInfo> {
@@ -81,11 +76,7 @@ export class LocalBackend implements Backend {
     });
   }
 
-  generate(
-    request: WasmGenerateRequest,
-    onText: OnText,
-    signal: AbortSignal | undefined,
-  ): Promise<WasmGenerateResult> {
+  generate(request: GenerateRequest, onPiece: OnPiece, signal: AbortSignal | undefined): Promise<GenerateResult> {
     return this.queue.run(async () => {
       this.generating = true;
       this.interruptAsked = false;
@@ -97,9 +88,9 @@ export class LocalBackend implements Backend {
         // wasm starts the generation on a later microtask, and an interrupt that reaches an
         // idle engine is ignored; so an interrupt asked for early is repeated with each piece
         // of text until the generation has seen it.
-        const pending = engine.generate(request, (text, logprobs) => {
+        const pending = engine.generate(request, (piece) => {
           if (this.interruptAsked) engine.interrupt();
-          onText(text, logprobs);
+          onPiece(piece);
         });
         if (this.interruptAsked) engine.interrupt();
         const result = await pending;
@@ -114,7 +105,7 @@ export class LocalBackend implements Backend {
     }, signal);
   }
 
-  countTokens(input: WasmPromptInput): Promise<number> {
+  countTokens(input: PromptInput): Promise<number> {
     return this.queue.run(async () => {
       try {
         const engine = await this.usableEngine(true);
@@ -186,12 +177,8 @@ export class LocalBackend implements Backend {
   }
 
   async stats(): Promise<RuntimeStats> {
-    await this.wasmEngine();
-    return {
-      wasmMemoryBytes: wasm.WasmEngine.wasmMemoryBytes(),
-      wasmHeapLiveBytes: wasm.WasmEngine.wasmHeapLiveBytes(),
-      gpu: this.instance?.gpuStats() ?? null,
-    };
+    const s = (await this.wasmEngine()).stats();
+    return { wasmMemoryBytes: s.wasm_memory_bytes, wasmHeapLiveBytes: s.wasm_heap_live_bytes, gpu: s.gpu };
   }
 
   dispose(): void {
@@ -222,14 +209,23 @@ export class LocalBackend implements Backend {
     try {
       const wasmUrl = this.options.wasmUrl;
       await wasm.default(wasmUrl === undefined ? undefined : { module_or_path: wasmUrl });
-      const create: { maxStorageBindingBytes?: number } = {};
-      if (this.options.maxStorageBindingBytes !== undefined) {
-        create.maxStorageBindingBytes = this.options.maxStorageBindingBytes;
-      }
-      this.instance = await wasm.WasmEngine.create(create);
+      const limit = this.options.maxStorageBindingBytes;
+      this.instance = await wasm.WasmEngine.create(limit === undefined ? {} : { max_storage_binding_bytes: limit });
       return this.instance;
     } catch (e) {
       throw toHearthError(e);
     }
   }
+}
+
+/** The public AdapterInfo keeps its documented camelCase names (the wire's are snake_case). */
+function publicAdapterInfo(a: WireAdapterInfo): AdapterInfo {
+  return {
+    name: a.name,
+    backend: a.backend,
+    deviceType: a.device_type,
+    features: a.features,
+    maxStorageBufferBindingSize: a.max_storage_buffer_binding_size,
+    maxBufferSize: a.max_buffer_size,
+  };
 }

@@ -3,8 +3,10 @@
 
 import { InvalidArgumentError } from './errors.js';
 import { type RequestKind, SAMPLING_FIELDS, checkFields } from './request_fields.js';
+import type { ChatMessage as WireMessage, GenerateRequest, GenerateResult, ToolCallDelta } from './generated/wire.js';
 import type {
   ChatCompletion,
+  ChatCompletionChunkToolCall,
   ChatCompletionMessageToolCall,
   ChatCompletionTool,
   ChatCompletionToolChoice,
@@ -18,16 +20,15 @@ import type {
   SamplingParams,
   TokenLogprob,
 } from './types.js';
-import type { WasmGenerateRequest, WasmGenerateResult, WireMessage } from './wasm_contract.js';
 
 
 /** The engine's sampling fields, after `checkFields` refused what Hearth does not take. */
-function sampling(request: SamplingParams & { n?: number | null }, kind: RequestKind): WasmGenerateRequest {
+function sampling(request: SamplingParams & { n?: number | null }, kind: RequestKind): GenerateRequest {
   checkFields(request, kind);
   if (request.n !== undefined && request.n !== null && request.n !== 1) {
     throw new InvalidArgumentError(`n = ${request.n}: Hearth generates one choice per request`);
   }
-  const body: WasmGenerateRequest = {};
+  const body: GenerateRequest = {};
   for (const key of SAMPLING_FIELDS) {
     const value = request[key];
     if (value !== undefined && value !== null) (body as Record<string, unknown>)[key] = value;
@@ -36,7 +37,7 @@ function sampling(request: SamplingParams & { n?: number | null }, kind: Request
 }
 
 /** Chat's `max_completion_tokens` is OpenAI's newer name for `max_tokens`. */
-function maxCompletionTokens(request: { max_tokens?: number | null; max_completion_tokens?: number | null }): Partial<WasmGenerateRequest> {
+function maxCompletionTokens(request: { max_tokens?: number | null; max_completion_tokens?: number | null }): Partial<GenerateRequest> {
   const { max_tokens: old, max_completion_tokens: value } = request;
   if (value === undefined || value === null) return {};
   if (old !== undefined && old !== null && old !== value) {
@@ -56,7 +57,7 @@ function topLogprobsCount(field: string, value: unknown): number {
 }
 
 /** Chat's `logprobs: boolean` and `top_logprobs: 0..20`, checked, for wasm. */
-function chatLogprobs(request: { logprobs?: boolean | null; top_logprobs?: number | null }): Partial<WasmGenerateRequest> {
+function chatLogprobs(request: { logprobs?: boolean | null; top_logprobs?: number | null }): Partial<GenerateRequest> {
   const { logprobs, top_logprobs: top } = request;
   if (logprobs !== undefined && logprobs !== null && typeof logprobs !== 'boolean') {
     throw new InvalidArgumentError(`logprobs = ${String(logprobs)}: must be true or false (chat); top_logprobs gives the count`);
@@ -77,7 +78,8 @@ export function chatBody(request: {
   max_completion_tokens?: number | null;
   tools?: ChatCompletionTool[] | null;
   tool_choice?: ChatCompletionToolChoice | null;
-} & SamplingParams & { n?: number | null }): WasmGenerateRequest {
+  parallel_tool_calls?: boolean | null;
+} & SamplingParams & { n?: number | null }): GenerateRequest {
   const body = sampling(request, 'chat');
   return {
     ...body,
@@ -88,14 +90,23 @@ export function chatBody(request: {
   };
 }
 
-/** `tools` and `tool_choice` for wasm, which checks them against the chat template. */
-export function toolFields(request: { tools?: unknown; tool_choice?: unknown }): { tools?: unknown[]; tool_choice?: unknown } {
-  const out: { tools?: unknown[]; tool_choice?: unknown } = {};
+/** `tools`, `tool_choice` and `parallel_tool_calls` for wasm, which checks them against the chat template. */
+export function toolFields(request: {
+  tools?: unknown;
+  tool_choice?: unknown;
+  parallel_tool_calls?: unknown;
+}): Pick<GenerateRequest, 'tools' | 'tool_choice' | 'parallel_tool_calls'> {
+  const out: Pick<GenerateRequest, 'tools' | 'tool_choice' | 'parallel_tool_calls'> = {};
   if (request.tools !== undefined && request.tools !== null) {
     if (!Array.isArray(request.tools)) throw new InvalidArgumentError('tools must be an array of {type: "function", function}');
     out.tools = request.tools;
   }
   if (request.tool_choice !== undefined && request.tool_choice !== null) out.tool_choice = request.tool_choice;
+  const parallel = request.parallel_tool_calls;
+  if (parallel !== undefined && parallel !== null) {
+    if (typeof parallel !== 'boolean') throw new InvalidArgumentError(`parallel_tool_calls = ${String(parallel)}: must be true or false`);
+    out.parallel_tool_calls = parallel;
+  }
   return out;
 }
 
@@ -137,15 +148,21 @@ function wireMessage(m: ChatMessage, i: number): WireMessage {
   throw new InvalidArgumentError(`messages[${i}] must be ${shape}`);
 }
 
-/** The reply's tool calls as OpenAI returns them (`arguments` a JSON string); none: undefined. */
-export function toolCalls(r: WasmGenerateResult): ChatCompletionMessageToolCall[] | undefined {
+/** The reply's tool calls as OpenAI returns them (`arguments` the JSON text the model wrote); none: undefined. */
+export function toolCalls(r: GenerateResult): ChatCompletionMessageToolCall[] | undefined {
   if (!r.tool_calls?.length) return undefined;
-  return r.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
+  return r.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+}
+
+/** A streamed call piece as OpenAI's `delta.tool_calls[]` has it: id, type and name on a call's first. */
+export function chunkToolCall(d: ToolCallDelta): ChatCompletionChunkToolCall {
+  if (d.name === null) return { index: d.index, function: { arguments: d.arguments } };
+  return { index: d.index, id: d.id ?? '', type: 'function', function: { name: d.name, arguments: d.arguments } };
 }
 
 export function completionBody(
   request: { prompt: string; logprobs?: number | null } & SamplingParams & { n?: number | null },
-): WasmGenerateRequest {
+): GenerateRequest {
   const body = sampling(request, 'completion');
   if (typeof request.prompt !== 'string') throw new InvalidArgumentError('prompt must be a string');
   // The legacy API's `logprobs` is the number of alternatives.
@@ -229,7 +246,7 @@ export function tokenArrived(h: ResponseHeader): void {
  * Time to first token as a user sees it: from the request's arrival (queueing behind other
  * requests, the chat template, tokenisation, the prefill and the worker hop included).
  */
-export function usage(h: ResponseHeader, r: WasmGenerateResult): CompletionUsage {
+export function usage(h: ResponseHeader, r: GenerateResult): CompletionUsage {
   return {
     prompt_tokens: r.prompt_tokens,
     completion_tokens: r.completion_tokens,
@@ -250,12 +267,12 @@ export function usage(h: ResponseHeader, r: WasmGenerateResult): CompletionUsage
 }
 
 /** The reply as an assistant message: with tool calls, content is null when there is none. */
-function chatMessage(r: WasmGenerateResult): ChatCompletion['choices'][0]['message'] {
+function chatMessage(r: GenerateResult): ChatCompletion['choices'][0]['message'] {
   const calls = toolCalls(r);
   return calls ? { role: 'assistant', content: r.text || null, tool_calls: calls } : { role: 'assistant', content: r.text };
 }
 
-export function chatCompletion(h: ResponseHeader, r: WasmGenerateResult): ChatCompletion {
+export function chatCompletion(h: ResponseHeader, r: GenerateResult): ChatCompletion {
   const out: ChatCompletion = {
     id: h.id,
     object: 'chat.completion',
@@ -282,7 +299,7 @@ export function chatCompletion(h: ResponseHeader, r: WasmGenerateResult): ChatCo
 export function chatChunk(
   h: ResponseHeader,
   delta: ChatCompletionChunk['choices'][0]['delta'],
-  end: WasmGenerateResult | null,
+  end: GenerateResult | null,
   logprobs: ChatCompletionLogprobs | null = null,
 ): ChatCompletionChunk {
   const out: ChatCompletionChunk = {
@@ -301,7 +318,7 @@ export function chatChunk(
 }
 
 /** OpenAI's `include_usage` chunk: after the finishing one, no choices, the usage. */
-export function chatUsageChunk(h: ResponseHeader, r: WasmGenerateResult): ChatCompletionChunk {
+export function chatUsageChunk(h: ResponseHeader, r: GenerateResult): ChatCompletionChunk {
   return { id: h.id, object: 'chat.completion.chunk', created: h.created, model: h.model, choices: [], usage: usage(h, r) };
 }
 
@@ -309,7 +326,7 @@ export function chatUsageChunk(h: ResponseHeader, r: WasmGenerateResult): ChatCo
 export function textCompletion(
   h: ResponseHeader,
   text: string,
-  end: WasmGenerateResult | null,
+  end: GenerateResult | null,
   logprobs: CompletionLogprobs | null = null,
 ): Completion {
   const finish: FinishReason | null = end ? end.finish_reason : null;
@@ -329,6 +346,6 @@ export function textCompletion(
 }
 
 /** `include_usage` for streamed raw completions. */
-export function textUsageChunk(h: ResponseHeader, r: WasmGenerateResult): Completion {
+export function textUsageChunk(h: ResponseHeader, r: GenerateResult): Completion {
   return { id: h.id, object: 'text_completion', created: h.created, model: h.model, choices: [], usage: usage(h, r) };
 }

@@ -8,6 +8,7 @@ import { absoluteUrl, hasModelInCache } from './cache.js';
 import { HearthError } from './errors.js';
 import { isFirstShard, shardUrls } from './shards.js';
 import { openSource } from './source.js';
+import type { HeaderRead } from './generated/wire.js';
 import type { ModelPlan, ModelSource, PlanOptions } from './types.js';
 import type { WasmEngineInstance } from './wasm_contract.js';
 
@@ -30,12 +31,12 @@ interface Prefix {
  * be read in part (a server that gives no size or ignores Range).
  */
 export async function planModel(engine: WasmEngineInstance, source: ModelSource, options: PlanOptions): Promise<ModelPlan | null> {
-  const wasmOptions = options.contextLength === undefined ? {} : { contextLength: options.contextLength };
+  const wasmOptions = options.contextLength === undefined ? {} : { context_length: options.contextLength };
   const url = typeof source === 'string' || source instanceof URL ? absoluteUrl(source) : null;
   if (url !== null && (options.shards !== undefined || isFirstShard(url))) {
     const first = await readHeader(url, options, (bytes, total) => engine.shardHeader(bytes, total));
     if (!first) return null;
-    const urls = options.shards?.map((u) => absoluteUrl(u)) ?? shardUrls(url, first.answer.splitCount);
+    const urls = options.shards?.map((u) => absoluteUrl(u)) ?? shardUrls(url, first.answer.split_count);
     const heads = [first];
     for (const u of urls.slice(1)) {
       const head = await readHeader(u, options, (bytes, total) => engine.shardHeader(bytes, total));
@@ -55,7 +56,7 @@ export async function planModel(engine: WasmEngineInstance, source: ModelSource,
 async function readHeader<T extends object>(
   source: ModelSource,
   options: PlanOptions,
-  ask: (bytes: Uint8Array, totalBytes: number) => T | { needBytes: number },
+  ask: (bytes: Uint8Array, totalBytes: number) => HeaderRead<T>,
 ): Promise<{ bytes: Uint8Array; totalBytes: number; answer: T } | null> {
   const prefix = await openPrefix(source, options);
   if (!prefix) return null;
@@ -66,9 +67,9 @@ async function readHeader<T extends object>(
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const bytes = await prefix.read(want);
       const answer = ask(bytes, totalBytes);
-      if (!('needBytes' in answer)) return { bytes, totalBytes, answer };
+      if (!('need_bytes' in answer)) return { bytes, totalBytes, answer };
       // At least what the parser asked for, and at least double, to keep the rounds few.
-      want = Math.min(totalBytes, Math.max(answer.needBytes, 2 * bytes.byteLength));
+      want = Math.min(totalBytes, Math.max(answer.need_bytes, 2 * bytes.byteLength));
     }
     throw new HearthError(`the GGUF header did not complete within the first ${want} bytes`);
   } finally {

@@ -28,7 +28,7 @@ export const SAMPLING_FIELDS = [
 
 /** Fields the package reads itself (and turns into engine fields where needed). */
 const PACKAGE_FIELDS: Record<RequestKind, readonly string[]> = {
-  chat: ['messages', 'logprobs', 'top_logprobs', 'max_completion_tokens', 'tools', 'tool_choice'],
+  chat: ['messages', 'logprobs', 'top_logprobs', 'max_completion_tokens', 'tools', 'tool_choice', 'parallel_tool_calls'],
   completion: ['prompt', 'logprobs'],
 };
 const COMMON_FIELDS = ['model', 'n', 'stream', 'stream_options', 'signal', 'return_token_ids'];
@@ -41,7 +41,6 @@ const IGNORED_FIELDS = ['user', 'store', 'metadata', 'service_tier', 'safety_ide
  * (`undefined` here: any non-null value is refused).
  */
 const UNSUPPORTED: Record<string, ((value: unknown) => boolean) | undefined> = {
-  parallel_tool_calls: (v) => v === true,
   functions: undefined,
   function_call: (v) => v === 'none',
   audio: undefined,
@@ -80,8 +79,6 @@ export function checkFields(request: object, kind: RequestKind): void {
 
 function describe(field: string): string {
   switch (field) {
-    case 'parallel_tool_calls':
-      return 'only true: a reply may make several calls';
     case 'functions':
     case 'function_call':
       return "the deprecated functions API; use tools and tool_choice";

@@ -9,6 +9,7 @@
 
 import { absoluteUrl } from './cache.js';
 import { InvalidArgumentError, ModelFormatError } from './errors.js';
+import type { ShardPlace } from './generated/wire.js';
 import type { OpenedSource } from './source.js';
 import type { WasmEngineInstance } from './wasm_contract.js';
 
@@ -40,15 +41,12 @@ function pad(n: number): string {
   return String(n).padStart(5, '0');
 }
 
-/** A shard opened and read up to the end of its header. */
-export interface ShardHead {
+/** A shard opened and read up to the end of its header, with its place in the model. */
+export interface ShardHead extends ShardPlace {
   opened: OpenedSource;
   reader: ReadableStreamDefaultReader<Uint8Array>;
   /** The bytes read so far: the whole header and perhaps the first tensor bytes. */
   head: Uint8Array;
-  dataOffset: number;
-  splitCount: number;
-  splitNo: number;
 }
 
 /**
@@ -73,8 +71,8 @@ export async function readShardHead(engine: WasmEngineInstance, opened: OpenedSo
     const head = joinBytes(parts, length);
     parts.splice(0, parts.length, head);
     const info = engine.shardHeader(head, opened.totalBytes);
-    if ('needBytes' in info) {
-      want = Math.max(info.needBytes, 2 * length);
+    if ('need_bytes' in info) {
+      want = Math.max(info.need_bytes, 2 * length);
       continue;
     }
     return { opened, reader, head, ...info };
@@ -95,7 +93,7 @@ export async function openShards(
   const heads: ShardHead[] = [];
   try {
     heads.push(await readShardHead(engine, await open(first), first));
-    const count = heads[0].splitCount;
+    const count = heads[0].split_count;
     const all = urls ? urls.map((u) => absoluteUrl(u)) : shardUrls(first, count);
     if (all.length !== count || all[0] !== first) {
       throw new InvalidArgumentError(

@@ -1,7 +1,14 @@
 // The public shapes: what goes into an engine and what comes out. Requests and results follow
 // the OpenAI chat/completions API so code written for it reads the same here.
 
-import type { ReplyFinish } from './generated/wire.js';
+import type {
+  ConstraintStats,
+  LoadedModel,
+  ReplyFinish,
+  ModelPlan as WireModelPlan,
+  ResponseFormat as WireResponseFormat,
+  SamplingParams as WireSamplingParams,
+} from './generated/wire.js';
 
 /** Where a model comes from: a URL (fetched, cached) or a local file (never cached). */
 export type ModelSource = string | URL | File | Blob;
@@ -62,31 +69,11 @@ export interface PlanOptions {
 }
 
 /**
- * What loading a model would take on this GPU (`hearth plan --json`), from its header alone.
- * Bytes are GPU memory.
+ * What loading a model would take on this GPU (`hearth plan --json`), from its header alone;
+ * bytes are GPU memory. Generated from the Rust `Plan` (src/model/plan.rs), whose fields say
+ * what each figure counts.
  */
-export interface ModelPlan {
-  /** Bytes of the file's header (where the tensor data starts): all a plan reads. */
-  header_bytes: number;
-  context_length: number;
-  trained_context_length: number;
-  /** Weight matrices in their GPU layout (repacked, split across bindings), vectors as f32. */
-  weight_bytes: number;
-  /** Keys and values of every layer at `context_length`. */
-  kv_cache_bytes: number;
-  /** The activation buffers at `batch` tokens per forward pass. */
-  activation_bytes: number;
-  total_bytes: number;
-  batch: number;
-  largest_buffer_bytes: number;
-  max_storage_binding: number;
-  max_buffer_size: number;
-  fits: boolean;
-  /** Why it does not fit (empty when it does). */
-  reasons: string[];
-  /** The longest context that would fit, when only the context is in the way (or it fits). */
-  largest_context: number | null;
-}
+export type ModelPlan = WireModelPlan;
 
 /** Options of `downloadModel`. */
 export interface DownloadOptions {
@@ -104,27 +91,12 @@ export interface DownloadResult {
   fromCache: boolean;
 }
 
-/** What Hearth read from the model (the same fields as `hearth inspect --json`). */
-export interface ModelInfo {
-  name?: string;
-  architecture: string;
-  block_count: number;
-  embedding_length: number;
-  head_count: number;
-  head_count_kv: number;
-  context_length: number;
-  parameter_count: number;
-  tensor_types: Record<string, number>;
-  tensor_bytes: number;
-  tokenizer: { model: string; pre?: string; vocab_size: number; [key: string]: unknown };
-  chat_template: boolean;
-  /** The context length in use (may be smaller than the model's). */
-  n_ctx: number;
-  kv_cache_bytes: number;
-  /** Matrices larger than the GPU's storage-binding limit, with the parts each was split into. */
-  split_tensors: Record<string, number>;
-  [key: string]: unknown;
-}
+/**
+ * What Hearth read from the model (the same fields as `hearth inspect --json`), with the context
+ * in use (`n_ctx`), the KV cache's bytes and the matrices split across bindings. Generated from
+ * the Rust `LoadedModel` (src/wire/load.rs).
+ */
+export type ModelInfo = LoadedModel;
 
 /** The GPU Hearth runs on. */
 export interface AdapterInfo {
@@ -163,9 +135,17 @@ export interface ChatCompletionMessageToolCall {
   function: { name: string; arguments: string };
 }
 
-/** A streamed call: the whole call in one delta, at the end of the reply. */
-export interface ChatCompletionChunkToolCall extends ChatCompletionMessageToolCall {
+/**
+ * A piece of a streamed call, as OpenAI streams them: the call's first piece has its `index`,
+ * `id`, `type` and `function.name` (with `arguments: ''` or the first of them), later pieces
+ * only `index` and more of `function.arguments`. Joined by index, a call's pieces give the
+ * whole call (`arguments` the same JSON text as the non-streamed reply's).
+ */
+export interface ChatCompletionChunkToolCall {
   index: number;
+  id?: string;
+  type?: 'function';
+  function: { name?: string; arguments: string };
 }
 
 /** One alternative at a step: a token, its bytes and its log-probability (natural log). */
@@ -203,39 +183,16 @@ export interface CompletionLogprobs {
   text_offset: number[];
 }
 
-/** Sampling fields shared by chat and raw completions. Defaults are greedy (temperature 0). */
-export interface SamplingParams {
-  max_tokens?: number;
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  min_p?: number;
-  seed?: number;
-  stop?: string | string[];
-  presence_penalty?: number;
-  frequency_penalty?: number;
-  repetition_penalty?: number;
-  /** OpenAI: token id (as a string key) → bias in [-100, 100] added to that token's logit. */
-  logit_bias?: Record<string, number>;
-  /** The penalties look at the last this many tokens (default 64; 0 turns them off). */
-  penalty_last_n?: number;
-  /** Generation stops when one of these token ids is sampled (its text is not output). */
-  stop_token_ids?: number[];
-  /**
-   * Structured output, enforced by a token mask every step: OpenAI's `{type: 'json_object'}`
-   * and `{type: 'json_schema', json_schema: {name, schema, strict}}`, or Hearth's extension
-   * `{type: 'grammar', grammar: {syntax: 'lark' | 'regex', definition}}` (llguidance's Lark
-   * dialect, or one regex the whole reply matches). A schema or grammar that cannot be
-   * compiled is an InvalidArgumentError naming the field.
-   */
-  response_format?: ResponseFormat | null;
-}
+/**
+ * Sampling fields shared by chat and raw completions: the engine's own, generated from the Rust
+ * `SamplingParams` (src/sample/params.rs, whose docs give each default and range). Defaults are
+ * greedy (temperature 0). `logprobs` differs between chat and completions, so each request
+ * type declares it.
+ */
+export type SamplingParams = Omit<WireSamplingParams, 'logprobs' | 'top_logprobs'>;
 
-export type ResponseFormat =
-  | { type: 'text' }
-  | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { name?: string; description?: string; schema: object | boolean; strict?: boolean | null } }
-  | { type: 'grammar'; grammar: { syntax: 'lark' | 'regex'; definition: string } };
+/** `response_format`: generated from the Rust `ResponseFormat` (src/structured/format.rs). */
+export type ResponseFormat = WireResponseFormat;
 
 /**
  * Fields of OpenAI's API that Hearth does not implement (`audio`, `n` > 1, ...) and unknown fields are refused with an
@@ -272,7 +229,7 @@ export interface ChatCompletionRequestBase extends RequestCommon {
    */
   tools?: ChatCompletionTool[] | null;
   tool_choice?: ChatCompletionToolChoice | null;
-  /** Only true (the default): a reply may make several calls. */
+  /** True (the default): a reply may make several calls; false: at most one (the first). */
   parallel_tool_calls?: boolean | null;
 }
 export interface ChatCompletionRequestNonStreaming extends ChatCompletionRequestBase {
@@ -323,7 +280,7 @@ export interface CompletionUsage {
     /** Forward graphs built during the request (0: the load built them). */
     graphs_built: number;
     /** With a constraining `response_format`: token masks computed and their time (llguidance). */
-    constraint?: { masks: number; mask_ms_median: number; mask_ms_max: number; mask_ms_total: number };
+    constraint?: ConstraintStats;
   };
 }
 

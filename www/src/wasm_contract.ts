@@ -1,13 +1,25 @@
-// The Rust core's wasm surface (src/wasm.rs): wasm-bindgen types most of it as `any`, and this
-// file is where the JS side says what it relies on. The generation result and the error kinds
-// are generated from the Rust types (src/wire.rs -> generated/wire.ts, checked by a Rust test);
-// the rest is typed by hand from the contract.
+// The Rust core's wasm surface (src/wasm.rs). wasm-bindgen types its arguments and results as
+// `any`; this file declares its methods, and every value that crosses is a type generated from
+// the Rust wire types (src/wire/ -> generated/wire.ts, checked by a Rust test), so the two sides
+// cannot drift. The methods' own list is kept here by hand (wasm-bindgen's .d.ts says `any`).
 
-import type { GenerateResult, GpuStats, TokenLogprob as WireTokenLogprob } from './generated/wire.js';
-import type { AdapterInfo, ModelInfo, ModelPlan, SamplingParams, TokenLogprob } from './types.js';
-
-export type { GpuStats };
-export type WasmGenerateResult = GenerateResult;
+import type {
+  AdapterInfo,
+  ContextOptions,
+  CreateOptions,
+  EngineStats,
+  GenerateRequest,
+  GenerateResult,
+  HeaderRead,
+  LoadProgress,
+  LoadedModel,
+  ModelPlan,
+  PromptInput,
+  ShardPlace,
+  StreamPiece,
+  TokenLogprob as WireTokenLogprob,
+} from './generated/wire.js';
+import type { TokenLogprob } from './types.js';
 
 /** Compile-time check: the package's documented TokenLogprob is exactly what wasm sends. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -15,76 +27,39 @@ export type LogprobsMatchWasm = Same<TokenLogprob, WireTokenLogprob> extends tru
 const logprobsMatchWasm: LogprobsMatchWasm = true;
 void logprobsMatchWasm;
 
-/** The body `WasmEngine.generate` accepts: exactly one of messages / prompt, plus sampling. */
-export interface WasmGenerateRequest extends SamplingParams {
-  messages?: WireMessage[];
-  tools?: unknown[];
-  tool_choice?: unknown;
-  prompt?: string;
-  logprobs?: boolean;
-  top_logprobs?: number;
-}
-
-/** What a prompt is made of: chat messages (through the template) or plain text. */
-export type WasmPromptInput = { messages: WireMessage[]; tools?: unknown[]; tool_choice?: unknown } | { prompt: string };
-
-/** A chat message as Rust's ChatMessage reads it (src/chat/mod.rs). */
-export interface WireMessage {
-  role: string;
-  content: string | null;
-  tool_calls?: { id?: string; type: 'function'; function: { name: string; arguments: string } }[];
-  tool_call_id?: string;
-  name?: string;
-}
-
-export interface WasmLoadProgress {
-  receivedBytes: number;
-  totalBytes: number;
-  uploadedBytes: number;
-  weightBytes: number;
-}
-
 export interface WasmEngineInstance {
   adapterInfo(): AdapterInfo;
-  /** `{needBytes}` until `prefix` holds the whole header, then the plan. */
-  plan(prefix: Uint8Array, fileBytes: number, options: { contextLength?: number }): ModelPlan | { needBytes: number };
+  /** `{need_bytes}` until `prefix` holds the whole header, then the plan. */
+  plan(prefix: Uint8Array, fileBytes: number, options: ContextOptions): HeaderRead<ModelPlan>;
   /** Options are checked against the header as soon as it arrives (pushChunk rejects then). */
-  beginLoad(totalBytes: number, options: { contextLength?: number }): void;
+  beginLoad(totalBytes: number, options: ContextOptions): void;
   pushChunk(chunk: Uint8Array): Promise<void>;
-  /** A shard's data offset and place in its model, or `{needBytes}` until `prefix` holds its header. */
-  shardHeader(
-    prefix: Uint8Array,
-    fileBytes: number,
-  ): { dataOffset: number; splitCount: number; splitNo: number } | { needBytes: number };
+  /** A shard's data offset and place in its model, or `{need_bytes}` until `prefix` holds its header. */
+  shardHeader(prefix: Uint8Array, fileBytes: number): HeaderRead<ShardPlace>;
   /** Joins the shards' headers and allocates the weights; resolves with the joined length.
    * Then pushChunk takes each shard's bytes from its data offset on, in shard order. */
-  beginShardedLoad(headers: Uint8Array[], lengths: number[], names: string[], options: { contextLength?: number }): Promise<number>;
+  beginShardedLoad(headers: Uint8Array[], lengths: number[], names: string[], options: ContextOptions): Promise<number>;
   /** `plan` over the shards' joined headers (each header complete). */
-  planShards(headers: Uint8Array[], lengths: number[], names: string[], options: { contextLength?: number }): ModelPlan;
-  loadProgress(): WasmLoadProgress;
-  finishLoad(chatTemplate?: string): Promise<ModelInfo>;
+  planShards(headers: Uint8Array[], lengths: number[], names: string[], options: ContextOptions): ModelPlan;
+  loadProgress(): LoadProgress;
+  finishLoad(chatTemplate?: string): Promise<LoadedModel>;
   isLoaded(): boolean;
   unload(): void;
-  /** `onText` gets each token's logprobs entry too when the request has `logprobs: true`. */
-  generate(
-    request: WasmGenerateRequest,
-    onText: (text: string, logprobs: TokenLogprob | undefined) => void,
-  ): Promise<WasmGenerateResult>;
+  /** `onPiece` gets the reply's text, logprobs entries and tool-call pieces as they come. */
+  generate(request: GenerateRequest, onPiece: (piece: StreamPiece) => void): Promise<GenerateResult>;
   /** Tokens `generate` would feed the model for this input (same template, same tokenizer). */
-  countTokens(input: WasmPromptInput): number;
+  countTokens(input: PromptInput): number;
   interrupt(): void;
   /** Test hook: destroys the GPU device (see LocalBackend's recovery). */
   debugLoseDevice(): void;
   /** Whether the device has reported itself lost. */
   deviceLost(): boolean;
-  gpuStats(): GpuStats | null;
+  stats(): EngineStats;
   free(): void;
 }
 
 export interface WasmEngineStatic {
-  create(options?: { maxStorageBindingBytes?: number }): Promise<WasmEngineInstance>;
-  wasmMemoryBytes(): number;
-  wasmHeapLiveBytes(): number;
+  create(options?: CreateOptions): Promise<WasmEngineInstance>;
 }
 
 /** The wasm-bindgen `--target web` module: default export `init`, then the class. */

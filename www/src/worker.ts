@@ -7,7 +7,7 @@
 
 import { serializeError } from './errors.js';
 import { LocalBackend } from './local_backend.js';
-import type { FromWorker, ToWorker } from './protocol.js';
+import type { FromWorker, Replies, RequestKind, ToWorker } from './protocol.js';
 import type { EngineOptions } from './types.js';
 
 /** The parts of a DedicatedWorkerGlobalScope this uses (the DOM typings describe a Window). */
@@ -25,14 +25,14 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
     return backend;
   };
 
-  /** Runs one request and posts its result or error. */
-  const answer = (id: number, work: (signal: AbortSignal) => Promise<unknown>) => {
+  /** Runs one request of kind `request` and posts its result (of that kind) or error. */
+  const answer = <K extends RequestKind>(request: K, id: number, work: (signal: AbortSignal) => Promise<Replies[K]>) => {
     const controller = new AbortController();
     signals.set(id, controller);
     Promise.resolve()
       .then(() => work(controller.signal))
       .then(
-        (value) => scope.postMessage({ kind: 'result', id, value }),
+        (value) => scope.postMessage({ kind: 'result', request, id, value } as FromWorker),
         (error: unknown) => scope.postMessage({ kind: 'error', id, error: serializeError(error) }),
       )
       .finally(() => signals.delete(id));
@@ -44,14 +44,14 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
       case 'ready': {
         const options: EngineOptions = { ...m.options };
         backend ??= new LocalBackend(options);
-        answer(m.id, () => need().ready());
+        answer(m.kind, m.id, () => need().ready());
         break;
       }
       case 'adapterInfo':
-        answer(m.id, () => need().adapterInfo());
+        answer(m.kind, m.id, () => need().adapterInfo());
         break;
       case 'load':
-        answer(m.id, (signal) =>
+        answer(m.kind, m.id, (signal) =>
           need().load(m.source, {
             signal,
             useCache: m.useCache,
@@ -67,27 +67,23 @@ export function serveWorker(scope: WorkerScopeLike = self as unknown as WorkerSc
         );
         break;
       case 'plan':
-        answer(m.id, (signal) =>
+        answer(m.kind, m.id, (signal) =>
           need().plan(m.source, { signal, contextLength: m.contextLength, useCache: m.useCache, shards: m.shards }),
         );
         break;
       case 'unload':
-        answer(m.id, () => need().unload());
+        answer(m.kind, m.id, () => need().unload());
         break;
       case 'generate':
-        answer(m.id, (signal) =>
-          need().generate(
-            m.request,
-            (text, logprobs) => scope.postMessage({ kind: 'text', id: m.id, text, logprobs }),
-            signal,
-          ),
+        answer(m.kind, m.id, (signal) =>
+          need().generate(m.request, (piece) => scope.postMessage({ kind: 'piece', id: m.id, piece }), signal),
         );
         break;
       case 'countTokens':
-        answer(m.id, () => need().countTokens(m.input));
+        answer(m.kind, m.id, () => need().countTokens(m.input));
         break;
       case 'stats':
-        answer(m.id, () => need().stats());
+        answer(m.kind, m.id, () => need().stats());
         break;
       case 'abort':
         signals.get(m.id)?.abort();

@@ -1,11 +1,12 @@
 // The page side of a worker engine: every Backend call becomes a message to the worker
 // (protocol.ts); replies are matched by id, errors rebuilt into their classes.
 
-import type { Backend, OnText, RuntimeStats } from './backend.js';
+import type { Backend, OnPiece, RuntimeStats } from './backend.js';
 import { absoluteUrl } from './cache.js';
 import { EngineBase } from './engine_base.js';
 import { AbortError, HearthError, abortMessage, deserializeError } from './errors.js';
-import type { FromWorker, ToWorker, WireEngineOptions } from './protocol.js';
+import type { GenerateRequest, GenerateResult, PromptInput } from './generated/wire.js';
+import type { FromWorker, Replies, RequestBody, RequestKind, Result, ToWorker, WireEngineOptions } from './protocol.js';
 import type {
   AdapterInfo,
   EngineOptions,
@@ -16,16 +17,15 @@ import type {
   ModelSource,
   PlanOptions,
 } from './types.js';
-import type { WasmGenerateRequest, WasmGenerateResult, WasmPromptInput } from './wasm_contract.js';
 
 interface Pending {
-  resolve: (value: unknown) => void;
+  /** The kind of request: a result of another kind is refused, not handed on. */
+  request: RequestKind;
+  resolve: (result: Result) => void;
   reject: (error: unknown) => void;
-  onText?: OnText | undefined;
+  onPiece?: OnPiece | undefined;
   onProgress?: ((progress: LoadProgress) => void) | undefined;
 }
-
-type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
 class WorkerBackend implements Backend {
   private nextId = 1;
@@ -52,7 +52,7 @@ class WorkerBackend implements Backend {
     if (options.wasmUrl !== undefined) wire.wasmUrl = absoluteUrl(options.wasmUrl);
     if (options.maxStorageBindingBytes !== undefined) wire.maxStorageBindingBytes = options.maxStorageBindingBytes;
     // Sent first, so the worker has its options before any other request.
-    this.started = this.call<void>({ kind: 'ready', options: wire });
+    this.started = this.call({ kind: 'ready', options: wire });
     this.started.catch(() => {});
   }
 
@@ -103,15 +103,11 @@ class WorkerBackend implements Backend {
     return this.call({ kind: 'unload' });
   }
 
-  generate(
-    request: WasmGenerateRequest,
-    onText: OnText,
-    signal: AbortSignal | undefined,
-  ): Promise<WasmGenerateResult> {
-    return this.call({ kind: 'generate', request }, { onText }, signal);
+  generate(request: GenerateRequest, onPiece: OnPiece, signal: AbortSignal | undefined): Promise<GenerateResult> {
+    return this.call({ kind: 'generate', request }, { onPiece }, signal);
   }
 
-  countTokens(input: WasmPromptInput): Promise<number> {
+  countTokens(input: PromptInput): Promise<number> {
     return this.call({ kind: 'countTokens', input });
   }
 
@@ -133,23 +129,27 @@ class WorkerBackend implements Backend {
     this.worker.terminate();
   }
 
-  private call<T>(
-    message: WithoutId<ToWorker>,
-    hooks: Pick<Pending, 'onText' | 'onProgress'> = {},
+  /** Sends a request of kind `K` and resolves with that kind's reply (`Replies[K]`). */
+  private call<K extends RequestKind>(
+    message: RequestBody<K>,
+    hooks: Pick<Pending, 'onPiece' | 'onProgress'> = {},
     signal?: AbortSignal,
-  ): Promise<T> {
+  ): Promise<Replies[K]> {
     if (this.broken) return Promise.reject(this.broken);
     if (signal?.aborted) return Promise.reject(new AbortError(abortMessage(signal)));
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    const request = message.kind;
+    return new Promise<Replies[K]>((resolve, reject) => {
       const onAbort = () => this.worker.postMessage({ kind: 'abort', id } satisfies ToWorker);
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = () => signal?.removeEventListener('abort', onAbort);
       this.pending.set(id, {
         ...hooks,
-        resolve: (v) => {
+        request,
+        resolve: (result) => {
           done();
-          resolve(v as T);
+          // The worker answers each request with a result of its kind (checked on arrival).
+          resolve(result.value as Replies[K]);
         },
         reject: (e) => {
           done();
@@ -168,12 +168,13 @@ class WorkerBackend implements Backend {
       case 'progress':
         p.onProgress?.(m.progress);
         break;
-      case 'text':
-        p.onText?.(m.text, m.logprobs);
+      case 'piece':
+        p.onPiece?.(m.piece);
         break;
       case 'result':
         this.pending.delete(m.id);
-        p.resolve(m.value);
+        if (m.request === p.request) p.resolve(m);
+        else p.reject(new HearthError(`the Hearth worker answered a ${p.request} request with a ${m.request} result`));
         break;
       case 'error':
         this.pending.delete(m.id);

@@ -130,7 +130,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let mut tool_stream = tools.as_ref().map(ToolUse::stream);
     let mut on_text = |t: &str| {
         if !json {
-            let shown = tool_stream.as_mut().map(|s| s.push(t));
+            let shown = tool_stream.as_mut().map(|s| s.push(t).content);
             let _ = stdout.write_all(shown.as_deref().unwrap_or(t).as_bytes());
             let _ = stdout.flush();
         }
@@ -178,7 +178,7 @@ fn tool_request(args: &Args) -> Result<ToolRequest, String> {
         "auto" | "none" | "required" => serde_json::Value::from(c.as_str()),
         name => serde_json::json!({"type": "function", "function": {"name": name}}),
     });
-    Ok(ToolRequest { tools: Some(tools), tool_choice })
+    Ok(ToolRequest { tools: Some(tools), tool_choice, parallel_tool_calls: None })
 }
 
 /// The `response_format` the format flags ask for (clap lets at most one through).
