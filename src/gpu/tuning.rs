@@ -65,11 +65,12 @@ pub struct Tuning {
     /// barriers: 2 + log2(lanes) per output, 7 with the GPU tuning's 32 decode lanes. No
     /// effect with one thread per row (the CPU tuning).
     pub matmul_subgroup_reduce: bool,
-    /// Unroll the short constant-bound loops of the matmul, GEMM, embedding and attention
-    /// shaders in their source (src/gpu/unroll.rs). SwiftShader's JIT does not unroll, and
-    /// its matmuls ran ~4x faster unrolled (SmolLM2 prefill, 16 tokens: 4.8 against 17.7-21.5
-    /// s of GPU time). Off elsewhere: lavapipe's LLVM and GPU compilers unroll by themselves,
-    /// and lavapipe took far longer to compile the longer sources.
+    /// Unroll the short constant-bound loops of the matmul shaders in their source
+    /// (src/gpu/unroll.rs). SwiftShader's JIT does not unroll: natively on Chromium's
+    /// SwiftShader, SmolLM2's Q4_1 matmuls for a 16-token prefill took 2.1 s of GPU time
+    /// unrolled against 17.7-21.5 s before, decode 0.27-0.35 s a token against 1.0-2.4
+    /// (2 shared cores, so ranges). Off elsewhere: lavapipe's LLVM and GPU compilers unroll
+    /// by themselves.
     pub unroll_loops: bool,
 }
 
@@ -124,11 +125,10 @@ impl Tuning {
     /// SwiftShader (Chromium's WebGPU without a usable GPU, and the browser tests): the CPU
     /// tuning with the loops unrolled and a prefill tile of 8 rows × 4 tokens per thread
     /// instead of 16 × 2.
-    /// Measured natively with Chromium's SwiftShader (Subzero JIT, 2 cores, `hearth profile`,
-    /// SmolLM2, 16-token prefill, with the loops unrolled by src/gpu/unroll.rs): the matmuls
-    /// took ~2-3 s against ~5 s with 16 × 2 (8 × 8, 4 × 8 and 4 × 4 were within the noise of
-    /// 8 × 4 on a shared machine; 16 × 2's 32 accumulators and 16 weight rows likely spill
-    /// in Subzero, which LLVM's lavapipe does not).
+    /// Measured natively with Chromium's SwiftShader (Subzero JIT, 2 shared cores, `hearth
+    /// profile`, SmolLM2, 16-token prefill, all loops unrolled): the matmuls took ~2-3 s of
+    /// GPU time against ~5 s with 16 × 2 (8 × 8, 4 × 8 and 4 × 4 were within the noise of
+    /// 8 × 4; 16 × 2's 32 accumulators and 16 weight rows likely spill in Subzero).
     pub const SWIFTSHADER: Tuning =
         Tuning { matmul_prefill_rows_per_thread: 8, matmul_prefill_tokens: 4, unroll_loops: true, ..Tuning::CPU };
 
