@@ -12,10 +12,10 @@
 // the rank order*, which is described by two numbers: a key K and an id cut c, the prefix
 // being { key > K } ∪ { key == K, id < c }. Keys are the logits' bits mapped to u32 so that
 // unsigned order is float order (-0 below +0, like the CPU's total_cmp). The largest K
-// whose "measure of key >= K" reaches a need is found by bisection over the 32 key bits,
-// one pass over the row and one workgroup reduction per bit: the measure is the count for
-// top-k, the probability mass at temperature 1 for top-p, the mass at the temperature for
-// the draw. The ties at K then take the lowest ids first: a per-thread count over
+// whose "measure of key >= K" reaches a need is found by a radix select over the key's 4
+// bytes, one pass over the row per byte building a 256-bin histogram (largest_key): the
+// measure is the count for top-k, the probability mass at temperature 1 for top-p, the mass
+// at the temperature for the draw. The ties at K then take the lowest ids first: a per-thread count over
 // contiguous id chunks and a prefix sum find the m-th one. min-p keeps every candidate with
 // logit - max >= ln(min_p), which is upward closed, so the kept set stays a rank prefix.
 // The id-order draw sums each thread's contiguous chunk, prefix-sums the chunk sums, and
@@ -117,6 +117,10 @@ var<workgroup> red32: array<u32, 256>;
 var<workgroup> res64: vec2<u32>;
 var<workgroup> res32: u32;
 var<workgroup> win: array<u32, 1024>;
+// largest_key's histogram of 64-bit measures (low and high words) and its cut.
+var<workgroup> hist_lo: array<atomic<u32>, 256>;
+var<workgroup> hist_hi: array<atomic<u32>, 256>;
+var<workgroup> res_cut: vec2<u32>;
 // The raw row's largest logit and ln(sum of exp(logit - lp_max)): logprob = l - lp_max - lp_ln_sum.
 var<private> lp_max: f32;
 var<private> lp_ln_sum: f32;
@@ -383,16 +387,75 @@ fn ties_in_quad(st: State, k: u32, q: u32) -> u32 {
 }
 
 // The largest key K whose measure_ge(K) >= need (measure_ge is non-increasing in K, and
-// the callers make sure K = 0 qualifies).
-fn largest_key(lid: u32, st: State, need: vec2<u32>) -> u32 {
-    var k = 0u;
-    for (var bit = 31i; bit >= 0i; bit--) {
-        let trial = k | (1u << u32(bit));
-        if (!lt64(measure_ge(lid, st, trial), need)) {
-            k = trial;
+// the callers make sure K = 0 qualifies), and measure_ge(K + 1), the measure above it.
+//
+// A radix select over the key's four bytes, high to low: one pass over the row per byte
+// builds a 256-bin histogram of the measure of the candidates that share the digits found
+// so far, and the largest digit whose bins from the top (plus everything above the digits
+// found so far) still reach `need` is the next digit. Four passes instead of the 32 of a
+// bisection over the bits, with the same exact 64-bit measures, so the same K.
+struct KeyCut {
+    k: u32,
+    above: vec2<u32>,
+}
+
+fn largest_key(lid: u32, st: State, need: vec2<u32>) -> KeyCut {
+    var prefix = 0u;
+    var above = vec2<u32>(0u, 0u);
+    for (var d = 0u; d < 4u; d++) {
+        let shift = 24u - 8u * d;
+        // The digits already found: 0 bits in the first pass, 8, 16, then 24.
+        let found = ~(0xffffffffu >> (8u * d));
+        atomicStore(&hist_lo[lid], 0u);
+        atomicStore(&hist_hi[lid], 0u);
+        workgroupBarrier();
+        // Runs of one bin are summed in registers before one atomic add: the high byte (sign
+        // and exponent) puts most of a row in a few bins, which would serialise the atomics.
+        var run_bin = 256u;
+        var run = vec2<u32>(0u, 0u);
+        for (var q = lid; q < quads(); q += WG) {
+            let v = work[q];
+            for (var j = 0u; j < 4u; j++) {
+                let key = key_of(v[j]);
+                if ((key & found) == prefix && is_candidate(st, 4u * q + j, key)) {
+                    let bin = (key >> shift) & 0xffu;
+                    if (bin != run_bin) {
+                        hist_add(run_bin, run);
+                        run_bin = bin;
+                        run = vec2<u32>(0u, 0u);
+                    }
+                    run = add64(run, measure(st, key));
+                }
+            }
         }
+        hist_add(run_bin, run);
+        workgroupBarrier();
+        // Thread i holds bin 255 - i: prefix sums over the threads are sums from the top bin.
+        let bin_total = vec2<u32>(atomicLoad(&hist_lo[WG - 1u - lid]), atomicLoad(&hist_hi[WG - 1u - lid]));
+        let from_top = scan64(lid, bin_total); // bins above this thread's
+        let reaches = !lt64(add64(above, add64(from_top, bin_total)), need);
+        // The qualifying threads are a suffix lid >= first; the digit is 255 - first.
+        let first = WG - reduce32(lid, select(0u, 1u, reaches), 0u);
+        if (lid == first) {
+            res_cut = add64(above, from_top);
+        }
+        above = workgroupUniformLoad(&res_cut);
+        prefix |= (WG - 1u - first) << shift;
     }
-    return k;
+    return KeyCut(prefix, above);
+}
+
+// Adds a 64-bit measure to a histogram bin (bin 256: no run yet), exactly: a carry out of
+// the low word goes into the high one.
+fn hist_add(bin: u32, v: vec2<u32>) {
+    if (bin > 255u || (v.x == 0u && v.y == 0u)) {
+        return;
+    }
+    let old = atomicAdd(&hist_lo[bin], v.x);
+    let carry = select(0u, 1u, old + v.x < old);
+    if (v.y + carry != 0u) {
+        atomicAdd(&hist_hi[bin], v.y + carry);
+    }
 }
 
 fn count_ties(lid: u32, st: State, k: u32) -> u32 {
@@ -453,8 +516,9 @@ fn first_exceeding(d: vec2<u32>, w: vec2<u32>) -> u32 {
 // The candidate at which a cumulative measure in rank order first reaches `need`; returns
 // (key, id). For need = x + 1 that is the draw "first cumulative weight > x".
 fn rank_walk(lid: u32, st: State, need: vec2<u32>) -> vec2<u32> {
-    let k = largest_key(lid, st, need);
-    let above = measure_ge(lid, st, k + 1u);
+    let cut = largest_key(lid, st, need);
+    let k = cut.k;
+    let above = cut.above;
     let ties = count_ties(lid, st, k);
     let w = measure(st, k);
     // need - above > 0: the m-th tie is the first with above + m * w >= need.
