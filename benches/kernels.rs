@@ -263,7 +263,7 @@ fn main() {
             ),
             ("matmul down + residual", bv(Box::pin(matmul_with(&ctx, &p, &w_down, &gate, &x, &step, batch, residual))), l, bytes(&w_down)),
             ("lm_head (1 row)", bv(Box::pin(matmul(&ctx, &p, &head, &h_last, &logits, &step, BatchRows::One))), 1, bytes(&head)),
-            ("argmax", b(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step))), 1, 0),
+            ("argmax", bv(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step))), 1, 0),
         ];
         let mut total = 0.0;
         for (name, ds, calls, wbytes) in kernels.iter().filter(|k| k.0.contains(&s.only)) {

@@ -1,10 +1,19 @@
-// Greedy sampling on the GPU: out[0] = i for the largest x[row + i], i < n (ties: lowest
-// index, like hearth::sample::argmax), so a greedy decode step reads back 4 bytes instead of
-// the logits. Any finite or infinite values work (a row of -inf gives 0); NaN is not
-// handled (WGSL lets implementations assume there is none).
+// Greedy sampling on the GPU, first pass: the argmax of a row of logits, as the best
+// (value, index) of each workgroup's span of the row; shaders/argmax_merge.wgsl then picks
+// the best of those, so a greedy decode step reads back 4 bytes instead of the logits.
+// Ties go to the lowest index (like hearth::sample::argmax). Any finite or infinite values
+// work (a row of -inf gives 0); NaN is not handled (WGSL lets implementations assume there
+// is none).
+//
+// Why two passes: one workgroup scanning a whole 262k-token row (Gemma 3) left the rest of
+// the GPU idle for 0.42-0.46 ms of a decode token on an H100; here each workgroup reads
+// SPAN = WG x PER_THREAD elements, all its loads independent.
+//
 // row = offset + (step.n_tokens - 1) * row_stride: the batch's last row of logits when x
 // holds one per token (row_stride = n), or a fixed row (row_stride = 0).
-// Bindings: x [n] f32, out [1] u32, params, step. Dispatch: (1, 1, 1).
+// Assembled after shaders/argmax_common.wgsl.
+// Bindings: x [n] f32, part [groups] (value bits, index), params, step.
+// Dispatch: (ceil(n / SPAN), 1, 1).
 
 struct Params {
     n: u32,
@@ -14,78 +23,31 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+@group(0) @binding(1) var<storage, read_write> part: array<vec2<u32>>;
 @group(0) @binding(2) var<uniform> p: Params;
 @group(0) @binding(3) var<uniform> step: Step;
 
-const WG: u32 = 256u;
-const NONE: u32 = 0xffffffffu; // a thread that has seen no element yet
-var<workgroup> best_val: array<f32, 256>;
-var<workgroup> best_idx: array<u32, 256>;
-
-// Whether (v, i) beats the best so far (bv, bi). No sentinel value is used for "nothing
-// yet", since any f32 (even -inf) may be the maximum.
-fn beats(v: f32, i: u32, bv: f32, bi: u32) -> bool {
-    if (i == NONE) {
-        return false;
-    }
-    return bi == NONE || v > bv || (v == bv && i < bi);
-}
-
-// Independent loads in flight per thread and round. One workgroup scans the whole row, so
-// with one load per round a thread of Gemma 3's 262k-row argmax waited on 1,024 loads in
-// series (0.42 ms on an H100, 12% of a decode token); UNROLL independent bests, merged at
-// the end, let the loads overlap.
-const UNROLL: u32 = 8u;
+const PER_THREAD: u32 = 8u;
+const SPAN: u32 = WG * PER_THREAD;
 
 @compute @workgroup_size(256)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let row = p.offset + (step.n_tokens - 1u) * p.row_stride;
-    var vs: array<f32, UNROLL>;
-    var is: array<u32, UNROLL>;
-    for (var u = 0u; u < UNROLL; u++) {
-        is[u] = NONE;
-    }
-    // Whole rounds: element i + u * WG goes to best u.
-    let rounds = p.n / (WG * UNROLL);
-    for (var r = 0u; r < rounds; r++) {
-        let base = r * WG * UNROLL + lid;
-        for (var u = 0u; u < UNROLL; u++) {
-            let i = base + u * WG;
+    var v = 0.0;
+    var idx = NONE;
+    // Element wid.x * SPAN + u * WG + lid: neighbouring threads read neighbouring floats.
+    for (var u = 0u; u < PER_THREAD; u++) {
+        let i = wid.x * SPAN + u * WG + lid;
+        if (i < p.n) {
             let xi = x[row + i];
-            if (beats(xi, i, vs[u], is[u])) {
-                vs[u] = xi;
-                is[u] = i;
+            if (beats(xi, i, v, idx)) {
+                v = xi;
+                idx = i;
             }
         }
     }
-    // The rest (fewer than WG * UNROLL elements), into best 0.
-    for (var i = rounds * WG * UNROLL + lid; i < p.n; i += WG) {
-        let xi = x[row + i];
-        if (beats(xi, i, vs[0], is[0])) {
-            vs[0] = xi;
-            is[0] = i;
-        }
-    }
-    var v = vs[0];
-    var idx = is[0];
-    for (var u = 1u; u < UNROLL; u++) {
-        if (beats(vs[u], is[u], v, idx)) {
-            v = vs[u];
-            idx = is[u];
-        }
-    }
-    best_val[lid] = v;
-    best_idx[lid] = idx;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s /= 2u) {
-        if (lid < s && beats(best_val[lid + s], best_idx[lid + s], best_val[lid], best_idx[lid])) {
-            best_val[lid] = best_val[lid + s];
-            best_idx[lid] = best_idx[lid + s];
-        }
-        workgroupBarrier();
-    }
+    reduce_best(lid, v, idx);
     if (lid == 0u) {
-        out[0] = best_idx[0];
+        part[wid.x] = vec2<u32>(bitcast<u32>(best_val[0]), best_idx[0]);
     }
 }

@@ -25,7 +25,7 @@ fn gpu_argmax(ctx: &hearth::gpu::GpuContext, data: &[f32], row: usize, n: usize)
     let out = u32_buffer(ctx, &[u32::MAX]);
     let step = step_buffer(ctx, 0, 1);
     let d = pollster::block_on(argmax(ctx, &PipelineCache::default(), &x, ArgmaxRow::At(row as u32), &out, &step)).unwrap();
-    submit(ctx, 1, &[d]);
+    submit(ctx, 1, &d);
     read_u32(ctx, &out, 1)[0]
 }
 
@@ -35,7 +35,7 @@ fn argmax_matches_reference() {
     let mut rng = common::Rng(0xa59);
     // Vocabulary sizes: 1, around the 256-thread workgroup, SmolLM2's 49152, Qwen2.5's 151936
     // and Gemma 3's 262144 (plus one that is none of these multiples).
-    // 2,047 / 2,048 / 2,049: around one round of the kernel's 256 threads × 8 loads.
+    // 2,047 / 2,048 / 2,049: around one first-pass workgroup's span (256 threads × 8 loads).
     for n in [1usize, 2, 255, 256, 257, 1000, 2047, 2048, 2049, 49_152, 151_936, 262_144, 262_147] {
         // Random logits, all negative for half the cases (a start value of 0 would win).
         let shift = if n % 2 == 0 { -100.0 } else { 0.0 };
@@ -81,7 +81,7 @@ fn argmax_of_the_batch_s_last_row() {
     for n_tokens in 1..=capacity {
         let step = step_buffer(&ctx, 40, n_tokens as u32);
         let d = pollster::block_on(argmax(&ctx, &PipelineCache::default(), &xb, ArgmaxRow::LastOfBatch, &out, &step)).unwrap();
-        submit(&ctx, n_tokens as u32, &[d]);
+        submit(&ctx, n_tokens as u32, &d);
         let want = reference(&x[(n_tokens - 1) * vocab..n_tokens * vocab]);
         assert_eq!(read_u32(&ctx, &out, 1)[0], want, "batch of {n_tokens}");
     }

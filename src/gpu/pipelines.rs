@@ -69,7 +69,10 @@ pub enum Kernel {
         head_dim: u32,
     },
     Elementwise(ElementwiseOp),
+    /// Greedy pick, first pass: each workgroup's best of its span (shaders/argmax.wgsl).
     Argmax,
+    /// Greedy pick, second pass: the best of the first pass's (shaders/argmax_merge.wgsl).
+    ArgmaxMerge,
     /// Full sampling of one logits row (shaders/sample.wgsl).
     Sample,
 }
@@ -172,6 +175,7 @@ impl Kernel {
             Kernel::RopeStore { .. } => "rope_store".into(),
             Kernel::ResidualNorm => "residual_norm".into(),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
+            Kernel::Argmax | Kernel::ArgmaxMerge => "argmax".into(),
             other => format!("{other:?}").to_lowercase(),
         }
     }
@@ -271,7 +275,10 @@ impl Kernel {
             Kernel::Elementwise(_) => {
                 include_str!("../../shaders/activation.wgsl").to_string() + include_str!("../../shaders/elementwise.wgsl")
             }
-            Kernel::Argmax => include_str!("../../shaders/argmax.wgsl").into(),
+            Kernel::Argmax => include_str!("../../shaders/argmax_common.wgsl").to_string() + include_str!("../../shaders/argmax.wgsl"),
+            Kernel::ArgmaxMerge => {
+                include_str!("../../shaders/argmax_common.wgsl").to_string() + include_str!("../../shaders/argmax_merge.wgsl")
+            }
             Kernel::Sample => include_str!("../../shaders/sample.wgsl").into(),
         }
     }

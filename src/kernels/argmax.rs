@@ -1,5 +1,6 @@
-//! Launcher for shaders/argmax.wgsl: greedy sampling on the GPU, so a decode step reads
-//! back one token id instead of the logits.
+//! Launcher for shaders/argmax.wgsl and argmax_merge.wgsl: greedy sampling on the GPU, so a
+//! decode step reads back one token id instead of the logits. Two dispatches: every
+//! workgroup's best of its span of the row, then the best of those.
 
 use super::tensor::Tensor;
 use super::{Dispatch, uniform};
@@ -16,6 +17,19 @@ wgsl_struct! {
     }
 }
 
+wgsl_struct! {
+    /// Mirrors `struct Params` in shaders/argmax_merge.wgsl.
+    pub(crate) struct MergeParams {
+        groups: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+}
+
+/// Elements of the row one first-pass workgroup reads (`SPAN` in shaders/argmax.wgsl).
+const SPAN: u32 = 256 * 8;
+
 /// Which row of `x` the argmax scans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArgmaxRow {
@@ -26,7 +40,8 @@ pub enum ArgmaxRow {
 }
 
 /// `out[0]` = the index of the largest value of a row of `x`, ties to the lowest index; the
-/// batch's token count comes from `step`.
+/// batch's token count comes from `step`. Makes the first pass's scratch buffer (8 bytes a
+/// workgroup).
 pub async fn argmax(
     ctx: &GpuContext,
     cache: &PipelineCache,
@@ -34,7 +49,7 @@ pub async fn argmax(
     row: ArgmaxRow,
     out: &wgpu::Buffer,
     step: &wgpu::Buffer,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     let n = x.width;
     let (offset, row_stride) = match row {
         ArgmaxRow::At(r) => {
@@ -43,7 +58,18 @@ pub async fn argmax(
         }
         ArgmaxRow::LastOfBatch => (0, n),
     };
+    let groups = n.div_ceil(SPAN).max(1);
+    let part = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("argmax part"),
+        size: u64::from(groups) * 8,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
     let u = uniform(ctx, &Params { n, offset, row_stride, ..Default::default() });
-    let resources = [x.binding(), out.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
-    Dispatch::new(ctx, cache, Kernel::Argmax, &resources, [1, 1, 1]).await
+    let resources = [x.binding(), part.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
+    let first = Dispatch::new(ctx, cache, Kernel::Argmax, &resources, [groups, 1, 1]).await?;
+    let mu = uniform(ctx, &MergeParams { groups, ..Default::default() });
+    let resources = [part.as_entire_binding(), out.as_entire_binding(), mu.as_entire_binding()];
+    let merge = Dispatch::new(ctx, cache, Kernel::ArgmaxMerge, &resources, [1, 1, 1]).await?;
+    Ok(vec![first, merge])
 }
