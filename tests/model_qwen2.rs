@@ -9,8 +9,9 @@ mod common;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+use common::json_reply;
 use common::model_checks::{check_greedy, check_logits_up_to, check_perplexity, load, shared};
-use hearth::model::Model;
+use hearth::engine::Engine;
 
 /// Tolerance: as for SmolLM2 (tests/model_llama.rs): both sides compute in f32 from the same
 /// dequantised weights with an f16 KV cache, whose roundings make the exact result jumpy by
@@ -24,19 +25,23 @@ const TOLERANCE: f32 = 1e-2;
 /// logits, for the CI budget: every position runs the 152k-row lm_head on lavapipe).
 const MAX_PROMPT_TOKENS: usize = 20;
 
-fn model() -> MutexGuard<'static, Model> {
-    static MODEL: OnceLock<Mutex<Model>> = OnceLock::new();
-    shared(&MODEL, || load(&common::gpu(), &common::model_path(common::QWEN25), 512))
+/// The model, in an engine (for the structured-output reply), loaded once for every test.
+fn engine() -> MutexGuard<'static, Engine> {
+    static ENGINE: OnceLock<Mutex<Engine>> = OnceLock::new();
+    shared(&ENGINE, || {
+        let path = common::model_path(common::QWEN25);
+        json_reply::engine(load(&common::gpu(), &path, 512), &path, None)
+    })
 }
 
 #[test]
 fn logits_match_numpy_reference() {
-    check_logits_up_to(&mut model(), "qwen2/logits_qwen2.5-coder-0.5b-instruct-q4_k_m.json", TOLERANCE, MAX_PROMPT_TOKENS);
+    check_logits_up_to(&mut engine().model, "qwen2/logits_qwen2.5-coder-0.5b-instruct-q4_k_m.json", TOLERANCE, MAX_PROMPT_TOKENS);
 }
 
 #[test]
 fn greedy_continuations_match_llama_cpp() {
-    check_greedy(&mut model(), "qwen2/greedy_qwen2.5-coder-0.5b-instruct-q4_k_m.json", &["code", "chatml_fact"], 16);
+    check_greedy(&mut engine().model, "qwen2/greedy_qwen2.5-coder-0.5b-instruct-q4_k_m.json", &["code", "chatml_fact"], 16);
 }
 
 /// Perplexity on the first 64-token window of the committed text, within 1% of llama.cpp's
@@ -44,5 +49,12 @@ fn greedy_continuations_match_llama_cpp() {
 /// windows of 128 for SmolLM2 and one of 128 for Gemma 3).
 #[test]
 fn perplexity_within_one_percent_of_llama_cpp() {
-    check_perplexity(&mut model(), "qwen2/perplexity_qwen2.5-coder-0.5b-instruct-q4_k_m.json", 1);
+    check_perplexity(&mut engine().model, "qwen2/perplexity_qwen2.5-coder-0.5b-instruct-q4_k_m.json", 1);
+}
+
+/// Structured output on the real model: a greedy `json_schema` reply that parses and keeps
+/// every rule of the schema (tests/common/json_reply.rs).
+#[test]
+fn json_schema_reply_follows_the_schema() {
+    json_reply::check_compact_reply(&mut engine(), "qwen2.5");
 }

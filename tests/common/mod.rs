@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod gguf_writer;
+pub mod json_reply;
 pub mod kernels;
 pub mod model_checks;
 pub mod quant_blocks;

@@ -21,7 +21,7 @@ pub fn load_with(ctx: &GpuContext, path: &Path, options: ModelOptions) -> Model 
 
 /// One model per test binary, loaded on first use and shared by its tests (they take turns:
 /// each check starts from `model.reset()`). Loading a real model costs more than most checks.
-pub fn shared(cell: &'static OnceLock<Mutex<Model>>, init: impl FnOnce() -> Model) -> MutexGuard<'static, Model> {
+pub fn shared<T>(cell: &'static OnceLock<Mutex<T>>, init: impl FnOnce() -> T) -> MutexGuard<'static, T> {
     cell.get_or_init(|| Mutex::new(init())).lock().unwrap_or_else(PoisonError::into_inner)
 }
 
