@@ -15,8 +15,9 @@
 //   BIAS, ACCUMULATE, GLU, bias_at: the epilogue, as in shaders/matmul.wgsl. With GLU the
 //     tile's first TILE_ROWS / 2 weight rows are gate rows and the rest the same outputs'
 //     up rows, and each thread holds both halves of THREAD_ROWS / 2 outputs;
-// then shaders/activation.wgsl, shaders/quant/common.wgsl, the format's snippet and
-// shaders/matmul_bindings.wgsl (parameters and bindings, shared with shaders/matmul.wgsl).
+// then shaders/activation.wgsl, shaders/quant/common.wgsl, the format's snippet,
+// shaders/matmul_bindings.wgsl (parameters and bindings, shared with shaders/matmul.wgsl)
+// and the norm prologue (shaders/matmul_norm.wgsl, or stubs: x_at reads x itself).
 //
 // Threads: (TILE_ROWS / THREAD_ROWS) × (TILE_TOKENS / THREAD_TOKENS). Thread (ty, tx) owns
 // the tile's outputs ty, ty + TY, ty + 2 TY, ... and tokens tx, tx + TX, ...: interleaved, so
@@ -59,6 +60,7 @@ fn main(
     let words_per_row = (p.cols / BLOCK_SIZE) * BLOCK_WORDS;
     let tx = lid % TX;
     let ty = lid / TX;
+    norm_prologue(lid, out0 == 0u, t0, n_tokens);
 
     var acc: array<f32, ACC_LEN>; // acc[i * THREAD_TOKENS + j]: slot i, token j of this thread
     for (var c = 0u; c < n_chunks; c++) {
@@ -74,7 +76,7 @@ fn main(
         for (var i = lid; i < TILE_TOKENS * 8u; i += WG) {
             let t = i / 8u;
             let k = i % 8u;
-            x_tile[k * TILE_TOKENS + t] = x[min(t0 + t, n_tokens - 1u) * (p.x_stride / 4u) + 8u * c + k];
+            x_tile[k * TILE_TOKENS + t] = x_at(t, x_row(t0, t, n_tokens) * (p.x_stride / 4u), 8u * c + k);
         }
         workgroupBarrier();
         for (var k = 0u; k < 8u; k++) {

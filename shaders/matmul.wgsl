@@ -23,7 +23,9 @@
 //                     gate and up rows;
 // and shaders/activation.wgsl.
 // then shaders/quant/common.wgsl and the weight format's snippet, which gives BLOCK_SIZE,
-// BLOCK_WORDS, CHUNKS_PER_BLOCK and load_chunk() (fills `chunk` with 32 values, 8 vec4s).
+// BLOCK_WORDS, CHUNKS_PER_BLOCK and load_chunk() (fills `chunk` with 32 values, 8 vec4s);
+// then the norm prologue (shaders/matmul_norm.wgsl, or stubs without one), which gives
+// norm_prologue() and x_at(): token slot t's input, x itself or rmsnorm(x) * norm_w.
 //
 // Per chunk of 32 columns a thread loads the activations of its tokens once, then
 // dequantises the chunk of each of its rows once. On CPU-like devices every load from a
@@ -69,15 +71,16 @@ fn main(
     // Where each token's activations start, in vec4s.
     var x_base: array<u32, TOKENS_PER_GROUP>;
     for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
-        x_base[t] = min(t0 + t, n_tokens - 1u) * (p.x_stride / 4u);
+        x_base[t] = x_row(t0, t, n_tokens) * (p.x_stride / 4u);
     }
+    norm_prologue(lid, wid.x + wid.y == 0u, t0, n_tokens);
 
     var acc: array<f32, TILE>; // acc[r * TOKENS_PER_GROUP + t]
     var xv: array<vec4<f32>, XV_LEN>; // xv[8t + k]: the chunk's activations of token t
     for (var c = lane; c < n_chunks; c += THREADS_PER_ROW) {
         for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
             for (var k = 0u; k < 8u; k++) {
-                xv[8u * t + k] = x[x_base[t] + 8u * c + k];
+                xv[8u * t + k] = x_at(t, x_base[t], 8u * c + k);
             }
         }
         let block = (c / CHUNKS_PER_BLOCK) * BLOCK_WORDS;

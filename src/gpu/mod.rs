@@ -1,12 +1,14 @@
 //! GPU plumbing shared by every kernel: the device, weight upload, pipelines, readback.
 
 mod context;
+mod matmul_fusion;
 mod pipelines;
 mod readback;
 mod tuning;
 mod weights;
 
 pub use context::{GpuContext, GpuFeatures, GpuOptions};
-pub use pipelines::{ElementwiseOp, Kernel, MatmulEpilogue, PipelineCache};
+pub use matmul_fusion::{MatmulEpilogue, MatmulNorm};
+pub use pipelines::{ElementwiseOp, Kernel, PipelineCache};
 pub use tuning::Tuning;
 pub use weights::{GpuMatrix, WeightPart};

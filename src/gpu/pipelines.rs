@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::context::GpuContext;
+use super::matmul_fusion::{MatmulEpilogue, MatmulNorm};
 use crate::error::{Error, Result};
 use crate::kernels::kv::KvPrecision;
 use crate::quant::{self, DType};
@@ -17,7 +18,8 @@ pub enum Kernel {
     /// with this many threads per workgroup, threads sharing a row (a power of two up to
     /// the workgroup), rows per thread and tokens per workgroup (1 for decode).
     /// `subgroup_reduce`: a row's lanes summed by subgroup shuffles (shaders/matmul_subgroup.wgsl)
-    /// rather than through workgroup memory; only where the device has subgroups.
+    /// rather than through workgroup memory; only where the device has subgroups. `norm`: the
+    /// input's RMSNorm prologue, `epilogue`: what happens to each output (src/gpu/matmul_fusion.rs).
     Matmul {
         dtype: DType,
         workgroup_size: u32,
@@ -25,6 +27,7 @@ pub enum Kernel {
         rows_per_thread: u32,
         tokens_per_group: u32,
         subgroup_reduce: bool,
+        norm: MatmulNorm,
         epilogue: MatmulEpilogue,
     },
     /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in this
@@ -35,13 +38,11 @@ pub enum Kernel {
         tile_tokens: u32,
         thread_rows: u32,
         thread_tokens: u32,
+        norm: MatmulNorm,
         epilogue: MatmulEpilogue,
     },
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
-    RmsNorm,
-    /// Post-norm residual add fused with the next norm (shaders/residual_norm.wgsl).
-    ResidualNorm,
     /// Per-head q/k norm, RoPE and the KV-cache append (shaders/rope_store.wgsl) for a cache
     /// of this precision.
     /// `per_head_workgroup`: a workgroup per (token, head) sharing the head's elements (GPUs)
@@ -73,51 +74,6 @@ pub enum Kernel {
     Sample,
 }
 
-/// What shaders/matmul.wgsl does with each output before storing it, so that the bias add,
-/// the residual add and the gated FFN activation cost no dispatch of their own.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct MatmulEpilogue {
-    /// Add a bias vector (binding 5).
-    pub bias: bool,
-    /// Add to what the output holds (`y += W·x`: the residual stream).
-    pub accumulate: bool,
-    /// The matrix is [gate; up] concatenated: store `act(gate·x) * (up·x)` (`SwiGlu` or
-    /// `GeGluTanh`).
-    pub glu: Option<ElementwiseOp>,
-}
-
-impl MatmulEpilogue {
-    /// The shader's generated constants (and the bias binding, when used).
-    fn wgsl(self) -> String {
-        let glu = match self.glu {
-            None => 0,
-            Some(ElementwiseOp::SwiGlu) => 1,
-            Some(ElementwiseOp::GeGluTanh) => 2,
-        };
-        let bias = if self.bias {
-            "@group(0) @binding(5) var<storage, read> bias: array<f32>;\nfn bias_at(i: u32) -> f32 { return bias[i]; }\n"
-        } else {
-            "fn bias_at(i: u32) -> f32 { return 0.0; }\n"
-        };
-        format!("const BIAS: bool = {};\nconst ACCUMULATE: bool = {};\nconst GLU: u32 = {glu}u;\n{bias}", self.bias, self.accumulate)
-    }
-
-    fn label(self) -> String {
-        let mut s = String::new();
-        if self.bias {
-            s += "_bias";
-        }
-        if self.accumulate {
-            s += "_acc";
-        }
-        if let Some(op) = self.glu {
-            s += "_";
-            s += op.entry_point();
-        }
-        s
-    }
-}
-
 /// The entry points of shaders/elementwise.wgsl.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ElementwiseOp {
@@ -126,7 +82,7 @@ pub enum ElementwiseOp {
 }
 
 impl ElementwiseOp {
-    fn entry_point(self) -> &'static str {
+    pub(super) fn entry_point(self) -> &'static str {
         match self {
             ElementwiseOp::SwiGlu => "swiglu",
             ElementwiseOp::GeGluTanh => "geglu_tanh",
@@ -137,15 +93,25 @@ impl ElementwiseOp {
 impl Kernel {
     fn label(self) -> String {
         match self {
-            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, subgroup_reduce, epilogue } => {
+            Kernel::Matmul {
+                dtype,
+                workgroup_size,
+                threads_per_row,
+                rows_per_thread,
+                tokens_per_group,
+                subgroup_reduce,
+                norm,
+                epilogue,
+            } => {
                 let sg = if subgroup_reduce { "_sg" } else { "" };
                 format!(
-                    "matmul_{dtype}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{}",
+                    "matmul_{dtype}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{}{}",
+                    norm.label(),
                     epilogue.label()
                 )
             }
-            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, epilogue } => {
-                format!("gemm_{dtype}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}{}", epilogue.label())
+            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, norm, epilogue } => {
+                format!("gemm_{dtype}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}{}{}", norm.label(), epilogue.label())
             }
             Kernel::Embed(d) => format!("embed_{d}"),
             Kernel::Attention { head_dim, thread_per_query, kv } => {
@@ -169,7 +135,6 @@ impl Kernel {
             Kernel::Attention { .. } | Kernel::AttentionSplit { .. } => "attention".into(),
             Kernel::AttentionSplitMerge { .. } => "attention merge".into(),
             Kernel::RopeStore { .. } => "rope_store".into(),
-            Kernel::ResidualNorm => "residual_norm".into(),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
         }
@@ -190,8 +155,6 @@ impl Kernel {
             self,
             Kernel::Matmul { .. }
                 | Kernel::Gemm { .. }
-                | Kernel::RmsNorm
-                | Kernel::ResidualNorm
                 | Kernel::RopeStore { .. }
                 | Kernel::Attention { .. }
                 | Kernel::AttentionSplit { .. }
@@ -210,7 +173,16 @@ impl Kernel {
 
     fn body(self) -> String {
         match self {
-            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, subgroup_reduce, epilogue } => {
+            Kernel::Matmul {
+                dtype,
+                workgroup_size,
+                threads_per_row,
+                rows_per_thread,
+                tokens_per_group,
+                subgroup_reduce,
+                norm,
+                epilogue,
+            } => {
                 let reduce = if subgroup_reduce {
                     include_str!("../../shaders/matmul_subgroup.wgsl")
                 } else {
@@ -226,9 +198,11 @@ impl Kernel {
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::wgsl(dtype)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
+                    + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tokens_per_group)
                     + include_str!("../../shaders/matmul.wgsl")
             }
-            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, epilogue } => {
+            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, norm, epilogue } => {
+                let workgroup_size = (tile_rows / thread_rows) * (tile_tokens / thread_tokens);
                 format!(
                     "const TILE_ROWS: u32 = {tile_rows}u;\nconst TILE_TOKENS: u32 = {tile_tokens}u;\n\
                      const THREAD_ROWS: u32 = {thread_rows}u;\nconst THREAD_TOKENS: u32 = {thread_tokens}u;\n"
@@ -236,11 +210,10 @@ impl Kernel {
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::wgsl(dtype)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
+                    + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tile_tokens)
                     + include_str!("../../shaders/gemm.wgsl")
             }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
-            Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
-            Kernel::ResidualNorm => include_str!("../../shaders/residual_norm.wgsl").into(),
             Kernel::RopeStore { kv, .. } => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
             Kernel::Attention { head_dim, kv, .. } => {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n") + kv.wgsl() + include_str!("../../shaders/attention.wgsl")

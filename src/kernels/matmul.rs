@@ -1,9 +1,11 @@
 //! Launcher for shaders/matmul.wgsl: `y[t, :] = W · x[t, :]` for a quantised `W`, with the
-//! epilogues that save the dispatches after it: a bias, the residual add, the gated FFN
-//! activation of a [gate; up] matrix. Batches go through the register-tiled GEMM
+//! prologue that saves the dispatch before it (the RMSNorm of its input, src/kernels/matmul_norm.rs)
+//! and the epilogues that save the dispatches after it: a bias, the residual add, the gated
+//! FFN activation of a [gate; up] matrix. Batches go through the register-tiled GEMM
 //! (shaders/gemm.wgsl, src/kernels/gemm.rs) where the tuning asks for it.
 
 use super::gemm::GemmTile;
+use super::matmul_norm::Norm;
 use super::tensor::Tensor;
 use super::{BatchRows, Dispatch, split_groups, uniform};
 use crate::error::{Error, Result};
@@ -19,14 +21,15 @@ wgsl_struct! {
         y_stride: u32,
         y_row_offset: u32,
         glu_rows: u32,
-        _pad2: u32,
+        eps: f32,
     }
 }
 
 /// Dispatches computing `y = x · Wᵀ` for the batch's rows of `x` (`w.cols` wide) into `y`
 /// (`w.rows` wide): one per part of a split matrix. `rows` says how many rows a batch has
 /// (the token count comes from `step`) and picks the tile: at most one row is the decode
-/// kernel, more the prefill one.
+/// kernel, more the prefill one. `BatchRows::One` reads the batch's last row of `x` into
+/// `y`'s first.
 pub async fn matmul(
     ctx: &GpuContext,
     cache: &PipelineCache,
@@ -38,12 +41,15 @@ pub async fn matmul(
 ) -> Result<Vec<Dispatch>> {
     // All of y's columns, and only those: a wider y is a mistake here.
     y.expect(&format!("matmul {}", w.name), "output", rows.max_rows(), w.rows)?;
-    matmul_with(ctx, cache, w, x, y, step, rows, Epilogue::default()).await
+    matmul_with(ctx, cache, w, x, y, step, rows, Fusion::default()).await
 }
 
-/// What a matmul does with its outputs (see `MatmulEpilogue`), and where they go.
+/// What a matmul does besides the product: the norm of its input (`MatmulNorm`), what it
+/// does with its outputs (`MatmulEpilogue`), and where they go.
 #[derive(Clone, Copy, Default)]
-pub struct Epilogue<'a> {
+pub struct Fusion<'a> {
+    /// Normalise each token's row of `x` as it is loaded (then `x` is the residual stream).
+    pub norm: Option<Norm<'a>>,
     /// `[out_col + outputs]` f32 added to each output (indexed by output column).
     pub bias: Option<&'a wgpu::Buffer>,
     /// `y += W·x` instead of `y = W·x`.
@@ -56,7 +62,7 @@ pub struct Epilogue<'a> {
     pub out_col: u32,
 }
 
-/// `matmul` with an epilogue.
+/// `matmul` with a norm prologue and epilogues.
 #[allow(clippy::too_many_arguments)]
 pub async fn matmul_with(
     ctx: &GpuContext,
@@ -66,14 +72,14 @@ pub async fn matmul_with(
     y: &Tensor,
     step: &wgpu::Buffer,
     rows: BatchRows,
-    epilogue: Epilogue<'_>,
+    fusion: Fusion<'_>,
 ) -> Result<Vec<Dispatch>> {
     let n_tokens = rows.max_rows();
     if w.cols % 32 != 0 {
         return Err(Error::InvalidArgument(format!("{}: {} columns is not a multiple of 32", w.name, w.cols)));
     }
     let kernel_name = format!("matmul {}", w.name);
-    let outputs = match epilogue.glu {
+    let outputs = match fusion.glu {
         None => w.rows,
         Some(_) if w.rows % 2 != 0 || w.parts.len() != 1 => {
             return Err(Error::InvalidArgument(format!(
@@ -85,31 +91,35 @@ pub async fn matmul_with(
         Some(_) => w.rows / 2,
     };
     x.expect(&kernel_name, "input", n_tokens, w.cols)?;
-    if y.width < epilogue.out_col + outputs {
+    if let Some(n) = &fusion.norm {
+        n.check(&kernel_name, x, w.cols)?;
+    }
+    if y.width < fusion.out_col + outputs {
         return Err(Error::InvalidArgument(format!(
             "{kernel_name}: output `{}` is {} wide, needs columns {} .. {}",
             y.name,
             y.width,
-            epilogue.out_col,
-            epilogue.out_col + outputs
+            fusion.out_col,
+            fusion.out_col + outputs
         )));
     }
     y.expect(&kernel_name, "output", n_tokens, y.width)?;
-    if let Some(b) = epilogue.bias {
-        let need = u64::from(epilogue.out_col + outputs) * 4;
+    if let Some(b) = fusion.bias {
+        let need = u64::from(fusion.out_col + outputs) * 4;
         if b.size() < need {
             return Err(Error::InvalidArgument(format!("{kernel_name}: a {}-byte bias for outputs up to column {}", b.size(), need / 4)));
         }
     }
-    let halves = if epilogue.glu.is_some() { 2 } else { 1 };
-    let kernel_epilogue = MatmulEpilogue { bias: epilogue.bias.is_some(), accumulate: epilogue.accumulate, glu: epilogue.glu };
+    let halves = if fusion.glu.is_some() { 2 } else { 1 };
+    let kernel_epilogue = MatmulEpilogue { bias: fusion.bias.is_some(), accumulate: fusion.accumulate, glu: fusion.glu };
+    let norm = Norm::kernel(fusion.norm.as_ref());
     // The kernel, and the outputs and tokens one of its workgroups computes.
     let (kernel, rows_per_group, tokens_per_group) = if ctx.tuning.matmul_gemm && n_tokens > 1 {
-        let tile = GemmTile::from_tuning(&ctx.tuning, epilogue.glu.is_some(), &ctx.limits)?;
-        (tile.kernel(w.dtype, kernel_epilogue), tile.tile_rows / halves, tile.tile_tokens)
+        let tile = GemmTile::from_tuning(&ctx.tuning, fusion.glu.is_some(), norm, &ctx.limits)?;
+        (tile.kernel(w.dtype, norm, kernel_epilogue), tile.tile_rows / halves, tile.tile_tokens)
     } else {
         let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
-        if epilogue.glu.is_some() {
+        if fusion.glu.is_some() {
             // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
             tile.rows_per_thread = tile.rows_per_thread.max(2);
         }
@@ -120,6 +130,7 @@ pub async fn matmul_with(
             rows_per_thread: tile.rows_per_thread,
             tokens_per_group: tile.tokens_per_group,
             subgroup_reduce: subgroup_reduce(ctx, tile.threads_per_row),
+            norm,
             epilogue: kernel_epilogue,
         };
         (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
@@ -133,16 +144,19 @@ pub async fn matmul_with(
             one_row: u32::from(rows == BatchRows::One),
             x_stride: w.cols,
             y_stride: y.width,
-            y_row_offset: epilogue.out_col + part.first_row,
+            y_row_offset: fusion.out_col + part.first_row,
             glu_rows: if halves == 2 { outputs } else { 0 },
-            ..Default::default()
+            eps: fusion.norm.map_or(0.0, |n| n.eps),
         };
         let u = uniform(ctx, &params);
         let (gx, gy) = split_groups(part_outputs.div_ceil(rows_per_group));
         let mut resources =
             vec![part.buffer.as_entire_binding(), x.binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
-        if let Some(b) = epilogue.bias {
+        if let Some(b) = fusion.bias {
             resources.push(b.as_entire_binding());
+        }
+        if let Some(n) = &fusion.norm {
+            resources.extend(n.resources());
         }
         let grid = move |n: u32| [gx, gy, rows.rows(n).div_ceil(tokens_per_group)];
         out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);
