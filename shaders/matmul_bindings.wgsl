@@ -1,7 +1,9 @@
 // The parameters and bindings that shaders/matmul.wgsl and shaders/gemm.wgsl share (one
 // launcher, src/kernels/matmul.rs, binds either), assembled in front of each after the
 // epilogue constants (GLU).
-//   w: [rows × cols] in the format's GPU layout (one part of a possibly split matrix)
+//   w: the weights' rows in their formats' GPU layouts: one part of a matrix split across
+//      bindings, or the row segments of several formats that src/quant/shader.rs's
+//      matrix_wgsl reads (segment s from row seg<s>_row and word seg<s>_word)
 //   x: [n_tokens × x_stride] f32 read as vec4 (x_stride and cols multiples of 32); with
 //      one_row only its last token's row is read
 //   y: [n_tokens × y_stride] f32, this part writes columns y_row_offset .. + rows
@@ -17,6 +19,14 @@ struct Params {
     y_row_offset: u32,
     glu_rows: u32, // GLU: where the up rows start in w (the gate rows are 0 .. rows)
     eps: f32,      // the norm prologue's (NORM >= 1)
+    seg0_word: u32, // where the rows start in w (segment 0 starts at row 0)
+    seg1_row: u32,  // the first weight row and word of segments 1 and 2, where the
+    seg1_word: u32, // pipeline has them
+    seg2_row: u32,
+    seg2_word: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> w: array<u32>;

@@ -406,6 +406,30 @@ fn a_glu_epilogue_needs_one_part_of_even_rows() {
     }
 }
 
+/// One token's outputs `got` against f64 products of the dequantised rows `wf` (`cols`
+/// wide) with its input `xn`: `W·xn (+ bias)`, or with `glu` `silu(gate·xn) * (up·xn)`, the
+/// up rows after the gate rows. Tolerances as in `assert_close`; silu's slope is below 1.2,
+/// so an error e in the gate moves the output by at most 1.2·e·|up|.
+fn check_row(label: &str, got: &[f32], wf: &[f32], cols: usize, xn: &[f64], glu: bool, bias: Option<&[f32]>) {
+    let dot = |r: usize| {
+        let terms = wf[r * cols..][..cols].iter().zip(xn).map(|(&a, b)| f64::from(a) * b);
+        terms.fold((0.0, 0.0), |(s, m), p: f64| (s + p, m + p.abs()))
+    };
+    let tol = |a: f64| 2e-5 * a + 1e-6;
+    for (o, &g) in got.iter().enumerate() {
+        let (want, bound) = if glu {
+            let ((gs, ga), (us, ua)) = (dot(o), dot(got.len() + o));
+            let silu = gs / (1.0 + (-gs).exp());
+            (silu * us, 1.2 * tol(ga) * us.abs() + silu.abs() * tol(ua) + 1e-6 * (silu * us).abs() + 1e-6)
+        } else {
+            let (s, a) = dot(o);
+            (s + bias.map_or(0.0, |b| f64::from(b[o])), tol(a))
+        };
+        let g = f64::from(g);
+        assert!((g - want).abs() <= bound, "{label}: y[{o}] = {g}, want {want} (tolerance {bound})");
+    }
+}
+
 /// f64 `rmsnorm(v) * w` of one row.
 fn rmsnorm64(v: &[f64], w: &[f32], eps: f64) -> Vec<f64> {
     let inv = 1.0 / (v.iter().map(|a| a * a).sum::<f64>() / v.len() as f64 + eps).sqrt();
@@ -475,28 +499,8 @@ fn norm_prologue_matches_f64_reference() {
                         let picked: Vec<usize> = if rows == BatchRows::One { vec![tokens - 1] } else { (0..tokens).collect() };
                         for (i, &t) in picked.iter().enumerate() {
                             let xn = rmsnorm64(&x_new[t], &nw, f64::from(eps));
-                            let dot = |r: usize| {
-                                let terms = wf[r * cols..][..cols].iter().zip(&xn).map(|(&a, b)| f64::from(a) * b);
-                                terms.fold((0.0, 0.0), |(s, m), p| (s + p, m + p.abs()))
-                            };
-                            for r in 0..n_out {
-                                let g = f64::from(got[i * n_out + r]);
-                                let (want, tol) = if glu {
-                                    let ((gs, ga), (us, ua)) = (dot(r), dot(outputs + r));
-                                    let silu = gs / (1.0 + (-gs).exp());
-                                    (
-                                        silu * us,
-                                        1.2 * (2e-5 * ga + 1e-6) * us.abs()
-                                            + silu.abs() * (2e-5 * ua + 1e-6)
-                                            + 1e-6 * (silu * us).abs()
-                                            + 1e-6,
-                                    )
-                                } else {
-                                    let (s, a) = dot(r);
-                                    (s, 2e-5 * a + 1e-6)
-                                };
-                                assert!((g - want).abs() <= tol, "{label}: y[{i}, {r}] = {g}, want {want} (tolerance {tol})");
-                            }
+                            let label = format!("{label}: token {t} (output row {i})");
+                            check_row(&label, &got[i * n_out..][..n_out], &wf, cols, &xn, glu, None);
                         }
                         if post && rows != BatchRows::One {
                             let stored = read_tensor(&ctx, &x_out);
@@ -508,6 +512,80 @@ fn norm_prologue_matches_f64_reference() {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+/// A stack of matrices in different formats (src/gpu/stack.rs; a Q4_K_M file's Q/K/V with a
+/// Q8_0 V) read in one dispatch by a pipeline specialised for the formats, each row's
+/// segment chosen by its row: Q/K/V-like (three formats, segment boundaries inside
+/// workgroups' rows, a bias and the norm prologue) and gate/up-like (two formats, the GLU
+/// epilogue reading both), for every tuning's kernel, decode and a batch; and over a small
+/// binding limit the same stack as a dispatch per matrix, same result.
+#[test]
+fn a_stack_of_formats_is_one_dispatch() {
+    use hearth::gpu::{ElementwiseOp, RowStack};
+    use hearth::kernels::matmul::{Fusion, matmul_with};
+    use hearth::kernels::matmul_norm::Norm;
+    let cols = 512;
+    let qkv = [(DType::Q5_0, 37), (DType::Q6_K, 10), (DType::Q8_0, 11)];
+    let gate_up = [(DType::Q4_K, 67), (DType::Q6_K, 67)];
+    let gpu_plain = Tuning { matmul_gemm: false, matmul_subgroup_reduce: false, ..Tuning::GPU };
+    let cases = [
+        ("cpu", common::gpu_with(GpuOptions { tuning: Some(Tuning::CPU), ..Default::default() }), true),
+        ("gpu", gpu_with_tuning(Tuning::GPU), true),
+        ("gpu, no gemm or subgroups", gpu_with_tuning(gpu_plain), true),
+        ("12 KiB bindings", common::gpu_with(GpuOptions { max_storage_binding: Some(12 * 1024), ..Default::default() }), false),
+    ];
+    for (tname, ctx, shared) in cases {
+        let cache = PipelineCache::default();
+        for (sname, runs, glu) in [("qkv", &qkv[..], false), ("gate_up", &gate_up[..], true)] {
+            let named: Vec<(String, DType, u32)> = runs.iter().map(|&(d, r)| (format!("{sname} {d}"), d, r)).collect();
+            let stack = RowStack::allocate(&ctx, &named, cols as u32).unwrap();
+            assert_eq!(stack.shared, shared, "{tname} {sname}");
+            // The stack's rows, dequantised, in order.
+            let mut wf = Vec::new();
+            for ((_, m), &(d, r)) in stack.runs.iter().zip(runs) {
+                let bytes = tiled_matrix(d, r as usize, cols);
+                m.write_rows(&ctx, 0, &bytes, &mut Vec::new()).unwrap();
+                wf.extend(quant::dequantize_to_vec(d, &bytes).unwrap());
+            }
+            let n_rows = stack.rows() as usize;
+            let n_out = if glu { n_rows / 2 } else { n_rows };
+            for tokens in [1usize, 3] {
+                let mut rng = common::Rng(0x57ac + tokens as u64);
+                let x: Vec<f32> = (0..tokens * cols).map(|_| 2.0 * rng.signed_unit()).collect();
+                let nw: Vec<f32> = (0..cols).map(|_| 3.0 * rng.signed_unit()).collect();
+                let bias: Vec<f32> = (0..n_out).map(|_| rng.signed_unit()).collect();
+                let (xb, nwb, bb) =
+                    (tensor(&ctx, "x", tokens, cols, &x), ctx.f32_buffer_from("norm", &nw), ctx.f32_buffer_from("bias", &bias));
+                let step = common::kernels::step_buffer(&ctx, 0, tokens as u32);
+                let y = zeros(&ctx, "y", tokens, n_out);
+                let f = Fusion {
+                    norm: Some(Norm { weight: &nwb, eps: 1e-5, post: None }),
+                    bias: (!glu).then_some(&bb),
+                    glu: glu.then_some(ElementwiseOp::SwiGlu),
+                    ..Default::default()
+                };
+                let ds = pollster::block_on(matmul_with(&ctx, &cache, &stack, &xb, &y, &step, BatchRows::PerToken(tokens as u32), f));
+                if glu && !shared {
+                    // Its halves in separate buffers: the model loads such a gate and up apart.
+                    assert!(matches!(ds, Err(hearth::Error::InvalidArgument(_))), "{tname} {sname}: GLU over separate buffers");
+                    continue;
+                }
+                let ds = ds.unwrap();
+                if shared {
+                    assert_eq!(ds.len(), 1, "{tname} {sname}: {} dispatches", ds.len());
+                }
+                common::kernels::submit(&ctx, tokens as u32, &ds);
+                let got = read_tensor(&ctx, &y);
+                for t in 0..tokens {
+                    let row: Vec<f64> = x[t * cols..][..cols].iter().map(|&v| f64::from(v)).collect();
+                    let xn = rmsnorm64(&row, &nw, 1e-5);
+                    let label = format!("{tname} {sname} x{tokens}: token {t}");
+                    check_row(&label, &got[t * n_out..][..n_out], &wf, cols, &xn, glu, (!glu).then_some(&bias[..]));
                 }
             }
         }

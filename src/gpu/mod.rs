@@ -4,11 +4,13 @@ mod context;
 mod matmul_fusion;
 mod pipelines;
 mod readback;
+mod stack;
 mod tuning;
 mod weights;
 
 pub use context::{GpuContext, GpuFeatures, GpuOptions};
 pub use matmul_fusion::{MatmulEpilogue, MatmulNorm};
 pub use pipelines::{ElementwiseOp, Kernel, PipelineCache};
+pub use stack::RowStack;
 pub use tuning::Tuning;
 pub use weights::{GpuMatrix, WeightPart};

@@ -9,19 +9,21 @@ use super::context::GpuContext;
 use super::matmul_fusion::{MatmulEpilogue, MatmulNorm};
 use crate::error::{Error, Result};
 use crate::kernels::kv::KvPrecision;
+use crate::quant::shader::MatrixFormats;
 use crate::quant::{self, DType};
 
 /// Every compute pipeline Hearth builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in this format,
+    /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in these formats (row
+    /// segments of one matrix, one dispatch: src/quant/shader.rs's matrix_wgsl),
     /// with this many threads per workgroup, threads sharing a row (a power of two up to
     /// the workgroup), rows per thread and tokens per workgroup (1 for decode).
     /// `subgroup_reduce`: a row's lanes summed by subgroup shuffles (shaders/matmul_subgroup.wgsl)
     /// rather than through workgroup memory; only where the device has subgroups. `norm`: the
     /// input's RMSNorm prologue, `epilogue`: what happens to each output (src/gpu/matmul_fusion.rs).
     Matmul {
-        dtype: DType,
+        formats: MatrixFormats,
         workgroup_size: u32,
         threads_per_row: u32,
         rows_per_thread: u32,
@@ -30,10 +32,10 @@ pub enum Kernel {
         norm: MatmulNorm,
         epilogue: MatmulEpilogue,
     },
-    /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in this
-    /// format: tiles of weight rows × tokens per workgroup, and per thread.
+    /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in these
+    /// formats: tiles of weight rows × tokens per workgroup, and per thread.
     Gemm {
-        dtype: DType,
+        formats: MatrixFormats,
         tile_rows: u32,
         tile_tokens: u32,
         thread_rows: u32,
@@ -94,7 +96,7 @@ impl Kernel {
     fn label(self) -> String {
         match self {
             Kernel::Matmul {
-                dtype,
+                formats,
                 workgroup_size,
                 threads_per_row,
                 rows_per_thread,
@@ -105,13 +107,13 @@ impl Kernel {
             } => {
                 let sg = if subgroup_reduce { "_sg" } else { "" };
                 format!(
-                    "matmul_{dtype}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{}{}",
+                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{}{}",
                     norm.label(),
                     epilogue.label()
                 )
             }
-            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, norm, epilogue } => {
-                format!("gemm_{dtype}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}{}{}", norm.label(), epilogue.label())
+            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, norm, epilogue } => {
+                format!("gemm_{formats}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}{}{}", norm.label(), epilogue.label())
             }
             Kernel::Embed(d) => format!("embed_{d}"),
             Kernel::Attention { head_dim, thread_per_query, kv } => {
@@ -129,7 +131,7 @@ impl Kernel {
     /// and embeddings (their cost depends on it).
     pub fn kind(self) -> String {
         match self {
-            Kernel::Matmul { dtype, .. } | Kernel::Gemm { dtype, .. } => format!("matmul {dtype}"),
+            Kernel::Matmul { formats, .. } | Kernel::Gemm { formats, .. } => format!("matmul {formats}"),
             Kernel::Embed(d) => format!("embed {d}"),
             // The split pass is attention's work; the merge is the cost of splitting.
             Kernel::Attention { .. } | Kernel::AttentionSplit { .. } => "attention".into(),
@@ -174,7 +176,7 @@ impl Kernel {
     fn body(self) -> String {
         match self {
             Kernel::Matmul {
-                dtype,
+                formats,
                 workgroup_size,
                 threads_per_row,
                 rows_per_thread,
@@ -196,19 +198,19 @@ impl Kernel {
                 ) + reduce
                     + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
-                    + &quant::shader::wgsl(dtype)
+                    + &quant::shader::matrix_wgsl(formats)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
                     + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tokens_per_group)
                     + include_str!("../../shaders/matmul.wgsl")
             }
-            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, norm, epilogue } => {
+            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, norm, epilogue } => {
                 let workgroup_size = (tile_rows / thread_rows) * (tile_tokens / thread_tokens);
                 format!(
                     "const TILE_ROWS: u32 = {tile_rows}u;\nconst TILE_TOKENS: u32 = {tile_tokens}u;\n\
                      const THREAD_ROWS: u32 = {thread_rows}u;\nconst THREAD_TOKENS: u32 = {thread_tokens}u;\n"
                 ) + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
-                    + &quant::shader::wgsl(dtype)
+                    + &quant::shader::matrix_wgsl(formats)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
                     + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tile_tokens)
                     + include_str!("../../shaders/gemm.wgsl")

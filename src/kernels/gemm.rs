@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::{Kernel, MatmulEpilogue, MatmulNorm, Tuning};
-use crate::quant::DType;
+use crate::quant::shader::MatrixFormats;
 
 /// Weight rows and tokens per workgroup, and per thread.
 pub(super) struct GemmTile {
@@ -45,10 +45,10 @@ impl GemmTile {
         Ok(tile)
     }
 
-    pub(super) fn kernel(&self, dtype: DType, norm: MatmulNorm, epilogue: MatmulEpilogue) -> Kernel {
+    pub(super) fn kernel(&self, formats: MatrixFormats, norm: MatmulNorm, epilogue: MatmulEpilogue) -> Kernel {
         Kernel::Gemm {
             norm,
-            dtype,
+            formats,
             tile_rows: self.tile_rows,
             tile_tokens: self.tile_tokens,
             thread_rows: self.thread_rows,

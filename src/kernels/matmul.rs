@@ -9,7 +9,9 @@ use super::matmul_norm::Norm;
 use super::tensor::Tensor;
 use super::{BatchRows, Dispatch, split_groups, uniform};
 use crate::error::{Error, Result};
-use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, Kernel, MatmulEpilogue, PipelineCache, Tuning};
+use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, Kernel, MatmulEpilogue, PipelineCache, RowStack, Tuning, WeightPart};
+use crate::quant::DType;
+use crate::quant::shader::MatrixFormats;
 
 wgsl_struct! {
     /// Mirrors `struct Params` in shaders/matmul_bindings.wgsl (matmul.wgsl and gemm.wgsl).
@@ -22,6 +24,14 @@ wgsl_struct! {
         y_row_offset: u32,
         glu_rows: u32,
         eps: f32,
+        seg0_word: u32,
+        seg1_row: u32,
+        seg1_word: u32,
+        seg2_row: u32,
+        seg2_word: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
     }
 }
 
@@ -62,37 +72,39 @@ pub struct Fusion<'a> {
     pub out_col: u32,
 }
 
-/// `matmul` with a norm prologue and epilogues.
+/// `matmul` with a norm prologue and epilogues, on a matrix or a stack of them (see
+/// `MatmulWeights`).
 #[allow(clippy::too_many_arguments)]
 pub async fn matmul_with(
     ctx: &GpuContext,
     cache: &PipelineCache,
-    w: &GpuMatrix,
+    w: &impl MatmulWeights,
     x: &Tensor,
     y: &Tensor,
     step: &wgpu::Buffer,
     rows: BatchRows,
     fusion: Fusion<'_>,
 ) -> Result<Vec<Dispatch>> {
+    let (name, cols, bound) = (w.name(), w.cols(), w.bound());
     let n_tokens = rows.max_rows();
-    if w.cols % 32 != 0 {
-        return Err(Error::InvalidArgument(format!("{}: {} columns is not a multiple of 32", w.name, w.cols)));
+    if cols % 32 != 0 {
+        return Err(Error::InvalidArgument(format!("{name}: {cols} columns is not a multiple of 32")));
     }
-    let kernel_name = format!("matmul {}", w.name);
+    let kernel_name = format!("matmul {name}");
+    let total_rows: u32 = bound.iter().map(|b| b.rows).sum();
     let outputs = match fusion.glu {
-        None => w.rows,
-        Some(_) if w.rows % 2 != 0 || w.parts.len() != 1 => {
+        None => total_rows,
+        Some(_) if total_rows % 2 != 0 || bound.len() != 1 => {
             return Err(Error::InvalidArgument(format!(
-                "{kernel_name}: a GLU epilogue needs [gate; up] in one buffer (an even row count, one part), not {} rows in {} parts",
-                w.rows,
-                w.parts.len()
+                "{kernel_name}: a GLU epilogue needs [gate; up] in one buffer (an even row count, one part), not {total_rows} rows in {} parts",
+                bound.len()
             )));
         }
-        Some(_) => w.rows / 2,
+        Some(_) => total_rows / 2,
     };
-    x.expect(&kernel_name, "input", n_tokens, w.cols)?;
+    x.expect(&kernel_name, "input", n_tokens, cols)?;
     if let Some(n) = &fusion.norm {
-        n.check(&kernel_name, x, w.cols)?;
+        n.check(&kernel_name, x, cols)?;
     }
     if y.width < fusion.out_col + outputs {
         return Err(Error::InvalidArgument(format!(
@@ -111,47 +123,57 @@ pub async fn matmul_with(
         }
     }
     let halves = if fusion.glu.is_some() { 2 } else { 1 };
-    let kernel_epilogue = MatmulEpilogue { bias: fusion.bias.is_some(), accumulate: fusion.accumulate, glu: fusion.glu };
+    let epilogue = MatmulEpilogue { bias: fusion.bias.is_some(), accumulate: fusion.accumulate, glu: fusion.glu };
     let norm = Norm::kernel(fusion.norm.as_ref());
-    // The kernel, and the outputs and tokens one of its workgroups computes.
-    let (kernel, rows_per_group, tokens_per_group) = if ctx.tuning.matmul_gemm && n_tokens > 1 {
-        let tile = GemmTile::from_tuning(&ctx.tuning, fusion.glu.is_some(), norm, &ctx.limits)?;
-        (tile.kernel(w.dtype, norm, kernel_epilogue), tile.tile_rows / halves, tile.tile_tokens)
-    } else {
-        let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
-        if fusion.glu.is_some() {
-            // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
-            tile.rows_per_thread = tile.rows_per_thread.max(2);
-        }
-        let kernel = Kernel::Matmul {
-            dtype: w.dtype,
-            workgroup_size: tile.workgroup_size,
-            threads_per_row: tile.threads_per_row,
-            rows_per_thread: tile.rows_per_thread,
-            tokens_per_group: tile.tokens_per_group,
-            subgroup_reduce: subgroup_reduce(ctx, tile.threads_per_row),
-            norm,
-            epilogue: kernel_epilogue,
-        };
-        (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
-    };
     let mut out = Vec::new();
-    for part in &w.parts {
-        let part_outputs = part.rows / halves;
+    for b in &bound {
+        let formats: Vec<DType> = b.segments.iter().map(|s| s.2).collect();
+        let formats = MatrixFormats::of(&formats)
+            .ok_or_else(|| Error::InvalidArgument(format!("{kernel_name}: {} formats in one buffer", formats.len())))?;
+        // The kernel, and the outputs and tokens one of its workgroups computes.
+        let (kernel, rows_per_group, tokens_per_group) = if ctx.tuning.matmul_gemm && n_tokens > 1 {
+            let tile = GemmTile::from_tuning(&ctx.tuning, fusion.glu.is_some(), norm, &ctx.limits)?;
+            (tile.kernel(formats, norm, epilogue), tile.tile_rows / halves, tile.tile_tokens)
+        } else {
+            let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
+            if fusion.glu.is_some() {
+                // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
+                tile.rows_per_thread = tile.rows_per_thread.max(2);
+            }
+            let kernel = Kernel::Matmul {
+                formats,
+                workgroup_size: tile.workgroup_size,
+                threads_per_row: tile.threads_per_row,
+                rows_per_thread: tile.rows_per_thread,
+                tokens_per_group: tile.tokens_per_group,
+                subgroup_reduce: subgroup_reduce(ctx, tile.threads_per_row),
+                norm,
+                epilogue,
+            };
+            (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
+        };
+        let part_outputs = b.rows / halves;
+        // Where segments 1 and 2 start (rows, words), where the pipeline has them.
+        let seg = |i: usize| b.segments.get(i).map_or((0, 0), |&(row, offset, _)| (row, (offset / 4) as u32));
         let params = Params {
             rows: part_outputs,
-            cols: w.cols,
+            cols,
             one_row: u32::from(rows == BatchRows::One),
-            x_stride: w.cols,
+            x_stride: cols,
             y_stride: y.width,
-            y_row_offset: fusion.out_col + part.first_row,
+            y_row_offset: fusion.out_col + b.first_row,
             glu_rows: if halves == 2 { outputs } else { 0 },
             eps: fusion.norm.map_or(0.0, |n| n.eps),
+            seg0_word: seg(0).1,
+            seg1_row: seg(1).0,
+            seg1_word: seg(1).1,
+            seg2_row: seg(2).0,
+            seg2_word: seg(2).1,
+            ..Default::default()
         };
         let u = uniform(ctx, &params);
         let (gx, gy) = split_groups(part_outputs.div_ceil(rows_per_group));
-        let mut resources =
-            vec![part.buffer.as_entire_binding(), x.binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
+        let mut resources = vec![b.buffer.as_entire_binding(), x.binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
         if let Some(b) = fusion.bias {
             resources.push(b.as_entire_binding());
         }
@@ -162,6 +184,61 @@ pub async fn matmul_with(
         out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);
     }
     Ok(out)
+}
+
+/// What a matmul reads: a matrix (a dispatch per part, where it is split across bindings),
+/// or a stack of matrices (src/gpu/stack.rs) as if they were one: one dispatch whatever
+/// their formats where they share a buffer, else as many as their parts.
+pub trait MatmulWeights {
+    fn name(&self) -> &str;
+    fn cols(&self) -> u32;
+    /// The buffers one dispatch each reads, in row order.
+    fn bound(&self) -> Vec<Bound<'_>>;
+}
+
+impl MatmulWeights for GpuMatrix {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn cols(&self) -> u32 {
+        self.cols
+    }
+    fn bound(&self) -> Vec<Bound<'_>> {
+        let segments = |p: &WeightPart| vec![(0, p.offset, self.dtype)];
+        self.parts.iter().map(|p| Bound { buffer: &p.buffer, segments: segments(p), rows: p.rows, first_row: p.first_row }).collect()
+    }
+}
+
+impl MatmulWeights for RowStack {
+    fn name(&self) -> &str {
+        &self.runs[0].1.name
+    }
+    fn cols(&self) -> u32 {
+        self.runs[0].1.cols
+    }
+    fn bound(&self) -> Vec<Bound<'_>> {
+        if self.shared {
+            let segments = self.runs.iter().map(|(row, m)| (*row, m.parts[0].offset, m.dtype)).collect();
+            return vec![Bound { buffer: &self.runs[0].1.parts[0].buffer, segments, rows: self.rows(), first_row: 0 }];
+        }
+        let mut out = Vec::new();
+        for (row, m) in &self.runs {
+            for mut b in m.bound() {
+                b.first_row += row; // the run's rows start there in the stack (and in y)
+                out.push(b);
+            }
+        }
+        out
+    }
+}
+
+/// The weights one dispatch reads: rows `first_row ..` of a matrix (`rows` of them) in one
+/// buffer, as row segments (first row among these, byte offset in the buffer, format).
+pub struct Bound<'a> {
+    buffer: &'a wgpu::Buffer,
+    segments: Vec<(u32, u64, DType)>,
+    rows: u32,
+    first_row: u32,
 }
 
 /// Whether a row's `threads_per_row` lanes are summed with subgroup shuffles: where the

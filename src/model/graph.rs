@@ -100,10 +100,8 @@ impl Graph {
             let name = |op: &str| format!("blk.{i}.{op}");
             // Attention block.
             let (x, norm) = stream.normalised(&layer.attn_norm, eps);
-            for (col, m) in &layer.qkv {
-                let f = Fusion { norm: Some(norm), bias: layer.b_qkv.as_ref(), out_col: *col, ..Default::default() };
-                ops.add(name("attn_qkv"), matmul_with(ctx, p, m, x, &a.qkv, step, per_token, f).await?);
-            }
+            let f = Fusion { norm: Some(norm), bias: layer.b_qkv.as_ref(), ..Default::default() };
+            ops.add(name("attn_qkv"), matmul_with(ctx, p, &layer.qkv, x, &a.qkv, step, per_token, f).await?);
             let qk_norm = match (&layer.q_norm, &layer.k_norm) {
                 (Some(q), Some(k)) => Some(QkNorm { q, k, eps }),
                 _ => None,
@@ -127,9 +125,9 @@ impl Graph {
             // Feed-forward block.
             let (x, norm) = stream.normalised(&layer.ffn_norm, eps);
             match &layer.ffn_in {
-                FfnIn::GateUp(m) => {
+                FfnIn::GateUp(stack) => {
                     let glu = Fusion { norm: Some(norm), glu: Some(fam.ffn_activation), ..Default::default() };
-                    ops.add(name("ffn_gate_up"), matmul_with(ctx, p, m, x, &a.gate, step, per_token, glu).await?);
+                    ops.add(name("ffn_gate_up"), matmul_with(ctx, p, stack, x, &a.gate, step, per_token, glu).await?);
                 }
                 FfnIn::Separate { gate, up } => {
                     let f = Fusion { norm: Some(norm), ..Default::default() };
