@@ -1,11 +1,10 @@
 // The post-norm residual add of shaders/matmul_norm.wgsl (NORM = 2):
 //   x_new[t, :] = x[t, :] + rmsnorm(o[t, :]) * post_w.
-// Assembled after the generated bindings:
+// Assembled after the generated bindings and `post_scale` ([NORM_TOKENS] f32, 1 / rms of
+// each slot's o; shared like norm_scale):
 //   block_out: [n_tokens × x_stride] f32 read as vec4 (o, the block's output)
 //   post_w:    [cols] f32 read as vec4
 //   x_out:     [n_tokens × x_stride] f32 as vec4, read_write (x_new; never x itself)
-
-var<workgroup> post_scale: array<f32, NORM_TOKENS>; // 1 / rms of each slot's o
 
 // 1 / rms of the o row at vec4 `base` (returned to the row's lanes, and kept for x_at).
 // Every thread of the workgroup must call it.
@@ -16,7 +15,7 @@ fn post_norm_scale(t: u32, base: u32, lane: u32, lid: u32) -> f32 {
         ss += dot(o, o);
     }
     let s = inverseSqrt(sum_over_lanes(ss, lid) / f32(p.cols) + p.eps);
-    if (lane == 0u) {
+    if (lane == 0u || !NORM_SHARED) {
         post_scale[t] = s;
     }
     return s;

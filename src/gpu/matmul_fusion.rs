@@ -80,7 +80,8 @@ impl MatmulNorm {
         }
     }
 
-    /// Workgroup memory the prologue takes in a workgroup of `wg` threads over `tokens` rows.
+    /// Workgroup memory the prologue takes in a workgroup of `wg` threads over `tokens` rows
+    /// (its threads sharing the rows).
     pub fn workgroup_bytes(self, wg: u32, tokens: u32) -> u32 {
         match self {
             MatmulNorm::None => 0,
@@ -90,21 +91,32 @@ impl MatmulNorm {
     }
 
     /// The prologue's WGSL for a kernel of `wg` threads whose workgroups take `tokens` token
-    /// rows, its bindings numbered from `first_binding` (after the epilogue's). Without a
-    /// norm, stubs that read x as it is.
-    pub(super) fn wgsl(self, first_binding: u32, wg: u32, tokens: u32) -> String {
+    /// rows, its bindings numbered from `first_binding` (after the epilogue's): the threads
+    /// share each row's sums (`shared`: GPUs), or each thread sums all of them, with no
+    /// barrier (kernels with a thread per weight row: CPU-like devices, see
+    /// shaders/matmul_norm.wgsl). Without a norm, stubs that read x as it is.
+    pub(super) fn wgsl(self, first_binding: u32, wg: u32, tokens: u32, shared: bool) -> String {
         let b = first_binding;
         match self {
             MatmulNorm::None => "fn norm_prologue(lid: u32, first_group: bool, t0: u32, n_tokens: u32) {}\n\
                  fn x_at(t: u32, base: u32, v: u32) -> vec4<f32> { return x[base + v]; }\n"
                 .to_string(),
             MatmulNorm::RmsNorm | MatmulNorm::PostNormResidual => {
-                let lanes = (wg / tokens).max(1);
+                let (lanes, at_once) = if shared { ((wg / tokens).max(1), wg / (wg / tokens).max(1)) } else { (1, 1) };
+                let space = if shared { "workgroup" } else { "private" };
+                let sums = if shared {
+                    include_str!("../../shaders/matmul_norm_shared.wgsl")
+                } else {
+                    "fn sum_over_lanes(v: f32, lid: u32) -> f32 { return v; }\nfn norm_barrier() {}\n"
+                };
                 let mut s = format!(
-                    "const NORM_TOKENS: u32 = {tokens}u;\nconst NORM_LANES: u32 = {lanes}u;\n\
+                    "const NORM_TOKENS: u32 = {tokens}u;\nconst NORM_SHARED: bool = {shared};\n\
+                     const NORM_LANES: u32 = {lanes}u;\nconst NORM_AT_ONCE: u32 = {at_once}u;\n\
+                     var<{space}> norm_scale: array<f32, NORM_TOKENS>;\n\
                      @group(0) @binding({b}) var<storage, read> norm_w: array<vec4<f32>>;\n"
                 );
                 if self == MatmulNorm::PostNormResidual {
+                    s += &format!("var<{space}> post_scale: array<f32, NORM_TOKENS>;\n");
                     s += &format!(
                         "@group(0) @binding({}) var<storage, read> block_out: array<vec4<f32>>;\n\
                          @group(0) @binding({}) var<storage, read> post_w: array<vec4<f32>>;\n\
@@ -120,7 +132,7 @@ impl MatmulNorm {
                           fn post_scale_of(t: u32) -> f32 { return 0.0; }\n\
                           fn store_residual(i: u32, r: vec4<f32>) {}\n";
                 }
-                s + include_str!("../../shaders/matmul_norm.wgsl")
+                s + sums + include_str!("../../shaders/matmul_norm.wgsl")
             }
         }
     }

@@ -200,7 +200,7 @@ impl Kernel {
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::matrix_wgsl(formats)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
-                    + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tokens_per_group)
+                    + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tokens_per_group, threads_per_row > 1)
                     + include_str!("../../shaders/matmul.wgsl")
             }
             Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, norm, epilogue } => {
@@ -212,7 +212,7 @@ impl Kernel {
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::matrix_wgsl(formats)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
-                    + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tile_tokens)
+                    + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tile_tokens, true)
                     + include_str!("../../shaders/gemm.wgsl")
             }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
