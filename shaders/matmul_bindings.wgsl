@@ -5,7 +5,7 @@
 //      bindings, or the row segments of several formats that src/quant/shader.rs's
 //      matrix_wgsl reads (segment s from row seg<s>_row and word seg<s>_word)
 //   x: [n_tokens × x_stride] f32 read as vec4 (x_stride and cols multiples of 32); with
-//      one_row only its last token's row is read
+//      one_row only the last token's row is read (x_row)
 //   y: [n_tokens × y_stride] f32, this part writes columns y_row_offset .. + rows
 //   bias: [y_row_offset + rows] f32 (BIAS only, binding 5, declared with the epilogue)
 //   then the norm prologue's bindings (shaders/matmul_norm.wgsl), declared with it.
@@ -24,7 +24,7 @@ struct Params {
     seg1_word: u32, // pipeline has them
     seg2_row: u32,
     seg2_word: u32,
-    _pad0: u32,
+    x_rows: u32,    // rows x holds (one_row reads its last when it holds fewer than the batch)
     _pad1: u32,
     _pad2: u32,
 }
@@ -38,10 +38,11 @@ struct Params {
 const HALVES: u32 = select(1u, 2u, GLU != 0u);
 
 // The row of x that token slot t of a workgroup whose first token is t0 reads: slots past the
-// batch repeat its last row (and write nothing); with one_row, the batch's last row.
+// batch repeat its last row (and write nothing); with one_row, the batch's last row (or x's
+// only one: the last token's, normalised into a row of its own).
 fn x_row(t0: u32, t: u32, n_tokens: u32) -> u32 {
     if (p.one_row == 1u) {
-        return step.n_tokens - 1u;
+        return min(step.n_tokens, p.x_rows) - 1u;
     }
     return min(t0 + t, n_tokens - 1u);
 }

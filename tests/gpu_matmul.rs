@@ -591,3 +591,40 @@ fn a_stack_of_formats_is_one_dispatch() {
         }
     }
 }
+
+/// The norm prologue over rows as long as long_rows_are_not_cut_short's (14,336 columns):
+/// where a thread sums its tokens' rows alone (the CPU tuning: two passes per token, with
+/// the post-norm) its loops stay below llvmpipe's iteration limit, and the GEMM's shared
+/// sums too.
+#[test]
+fn norm_prologue_over_long_rows() {
+    use hearth::kernels::matmul::{Fusion, matmul_with};
+    use hearth::kernels::matmul_norm::{Norm, PostNorm};
+    let (rows, cols, dtype) = (20, 14_336, DType::Q4_1);
+    for (name, tuning, tokens) in [("cpu tuning", Tuning::CPU, 1), ("cpu tuning", Tuning::CPU, 3), ("gemm", Tuning::GPU, 3)] {
+        let ctx = gpu_with_tuning(tuning);
+        let bytes = tiled_matrix(dtype, rows, cols);
+        let w = GpuMatrix::upload(&ctx, "w", dtype, rows as u32, cols as u32, &bytes).unwrap();
+        let wf = quant::dequantize_to_vec(dtype, &bytes).unwrap();
+        let mut rng = common::Rng(0x10e9);
+        let mut vals = |n: usize| (0..n).map(|_| 2.0 * rng.signed_unit()).collect::<Vec<f32>>();
+        let (x, o, nw, pw) = (vals(tokens * cols), vals(tokens * cols), vals(cols), vals(cols));
+        let (xb, ob, x_out) =
+            (tensor(&ctx, "x", tokens, cols, &x), tensor(&ctx, "o", tokens, cols, &o), zeros(&ctx, "x_out", tokens, cols));
+        let (nwb, pwb) = (ctx.f32_buffer_from("norm", &nw), ctx.f32_buffer_from("post", &pw));
+        let step = common::kernels::step_buffer(&ctx, 0, tokens as u32);
+        let y = zeros(&ctx, "y", tokens, rows);
+        let norm = Norm { weight: &nwb, eps: 1e-6, post: Some(PostNorm { o: &ob, weight: &pwb, x_out: &x_out }) };
+        let f = Fusion { norm: Some(norm), ..Default::default() };
+        let ds =
+            pollster::block_on(matmul_with(&ctx, &PipelineCache::default(), &w, &xb, &y, &step, BatchRows::PerToken(tokens as u32), f));
+        common::kernels::submit(&ctx, tokens as u32, &ds.unwrap());
+        let got = read_tensor(&ctx, &y);
+        for t in 0..tokens {
+            let row = |v: &[f32]| v[t * cols..][..cols].iter().map(|&a| f64::from(a)).collect::<Vec<f64>>();
+            let x_new: Vec<f64> = row(&x).iter().zip(rmsnorm64(&row(&o), &pw, 1e-6)).map(|(a, b)| a + b).collect();
+            let xn = rmsnorm64(&x_new, &nw, 1e-6);
+            check_row(&format!("{name} {dtype} {rows}x{cols}x{tokens}: token {t}"), &got[t * rows..][..rows], &wf, cols, &xn, false, None);
+        }
+    }
+}

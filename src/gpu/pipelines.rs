@@ -45,6 +45,9 @@ pub enum Kernel {
     },
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
     Embed(DType),
+    RmsNorm,
+    /// Post-norm residual add fused with the next norm (shaders/residual_norm.wgsl).
+    ResidualNorm,
     /// Per-head q/k norm, RoPE and the KV-cache append (shaders/rope_store.wgsl) for a cache
     /// of this precision.
     /// `per_head_workgroup`: a workgroup per (token, head) sharing the head's elements (GPUs)
@@ -137,6 +140,7 @@ impl Kernel {
             Kernel::Attention { .. } | Kernel::AttentionSplit { .. } => "attention".into(),
             Kernel::AttentionSplitMerge { .. } => "attention merge".into(),
             Kernel::RopeStore { .. } => "rope_store".into(),
+            Kernel::ResidualNorm => "residual_norm".into(),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             other => format!("{other:?}").to_lowercase(),
         }
@@ -157,6 +161,8 @@ impl Kernel {
             self,
             Kernel::Matmul { .. }
                 | Kernel::Gemm { .. }
+                | Kernel::RmsNorm
+                | Kernel::ResidualNorm
                 | Kernel::RopeStore { .. }
                 | Kernel::Attention { .. }
                 | Kernel::AttentionSplit { .. }
@@ -216,6 +222,8 @@ impl Kernel {
                     + include_str!("../../shaders/gemm.wgsl")
             }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
+            Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
+            Kernel::ResidualNorm => include_str!("../../shaders/residual_norm.wgsl").into(),
             Kernel::RopeStore { kv, .. } => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
             Kernel::Attention { head_dim, kv, .. } => {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n") + kv.wgsl() + include_str!("../../shaders/attention.wgsl")

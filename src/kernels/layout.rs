@@ -2,7 +2,7 @@
 //! (name, type, order): a Rust struct and its shader cannot drift apart unnoticed. Both sides
 //! are 4-byte scalars only, so equal field lists mean equal layouts.
 
-use super::{argmax, attention, attention_split, elementwise, embed, matmul, rope_store, sample, step};
+use super::{argmax, attention, attention_split, elementwise, embed, matmul, residual_norm, rmsnorm, rope_store, sample, step};
 
 type Fields = &'static [(&'static str, &'static str)];
 
@@ -14,6 +14,8 @@ const MIRRORS: &[(&str, &str, &str, Fields)] = &[
     ("elementwise.wgsl", include_str!("../../shaders/elementwise.wgsl"), "Params", elementwise::Params::FIELDS),
     ("embed.wgsl", include_str!("../../shaders/embed.wgsl"), "Params", embed::Params::FIELDS),
     ("matmul_bindings.wgsl", include_str!("../../shaders/matmul_bindings.wgsl"), "Params", matmul::Params::FIELDS),
+    ("residual_norm.wgsl", include_str!("../../shaders/residual_norm.wgsl"), "Params", residual_norm::Params::FIELDS),
+    ("rmsnorm.wgsl", include_str!("../../shaders/rmsnorm.wgsl"), "Params", rmsnorm::Params::FIELDS),
     ("rope_store.wgsl", include_str!("../../shaders/rope_store.wgsl"), "Params", rope_store::Params::FIELDS),
     ("sample.wgsl", include_str!("../../shaders/sample.wgsl"), "Place", sample::Place::FIELDS),
     ("sample.wgsl", include_str!("../../shaders/sample.wgsl"), "Params", sample::Params::FIELDS),

@@ -29,7 +29,7 @@ wgsl_struct! {
         seg1_word: u32,
         seg2_row: u32,
         seg2_word: u32,
-        _pad0: u32,
+        x_rows: u32,
         _pad1: u32,
         _pad2: u32,
     }
@@ -38,8 +38,8 @@ wgsl_struct! {
 /// Dispatches computing `y = x · Wᵀ` for the batch's rows of `x` (`w.cols` wide) into `y`
 /// (`w.rows` wide): one per part of a split matrix. `rows` says how many rows a batch has
 /// (the token count comes from `step`) and picks the tile: at most one row is the decode
-/// kernel, more the prefill one. `BatchRows::One` reads the batch's last row of `x` into
-/// `y`'s first.
+/// kernel, more the prefill one. `BatchRows::One` reads the batch's last row of `x` (or `x`'s
+/// only row) into `y`'s first.
 pub async fn matmul(
     ctx: &GpuContext,
     cache: &PipelineCache,
@@ -169,6 +169,7 @@ pub async fn matmul_with(
             seg1_word: seg(1).1,
             seg2_row: seg(2).0,
             seg2_word: seg(2).1,
+            x_rows: x.rows,
             ..Default::default()
         };
         let u = uniform(ctx, &params);

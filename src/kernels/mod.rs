@@ -34,6 +34,8 @@ pub mod kv;
 mod layout;
 pub mod matmul;
 pub mod matmul_norm;
+pub mod residual_norm;
+pub mod rmsnorm;
 pub mod rope_store;
 pub mod sample;
 pub mod step;
@@ -79,7 +81,7 @@ pub struct Dispatch {
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     grid: Grid,
-    /// The op kind ("matmul q4_1", "rope_store", ...): what profiles add up by.
+    /// The op kind ("matmul q4_1", "rmsnorm", ...): what profiles add up by.
     kind: String,
     /// What it computes in the model ("blk.3.attn_q", ...), set by the graph; empty for
     /// dispatches built outside one.

@@ -19,6 +19,9 @@ pub struct Arena {
     /// post-normed block output to the stream writes the sum to the buffer it does not read
     /// (its other workgroups still read the old one), so the stream alternates between these.
     pub x_alt: Option<Tensor>,
+    /// The residual stream normalised by a dispatch of its own, where the matmuls do not
+    /// normalise it themselves (`Tuning::matmul_norm_prologue` off: CPU-like devices).
+    pub h: Tensor,
     /// The Q, K and V projections of each token, one row: `[q_dim + 2 kv_dim]`.
     pub qkv: Tensor,
     /// The queries after the per-head norm and RoPE (keys and values go to the cache).
@@ -27,7 +30,8 @@ pub struct Arena {
     pub o: Tensor,
     pub gate: Tensor,
     pub up: Tensor,
-    /// The last token's logits (graphs that compute only those).
+    /// The last token's normalised row (as `h`) and its logits (graphs that compute only those).
+    pub h_last: Tensor,
     pub logits_last: Tensor,
     pub logits_last_staging: wgpu::Buffer,
     /// The greedy pick of the last logits row, and its readback.
@@ -53,6 +57,8 @@ impl Arena {
             ids: buffer(ctx, "ids", u64::from(capacity) * 4, STORAGE | COPY_DST),
             x: per_token("x", d)?,
             x_alt: if cfg.family.post_norms { Some(per_token("x (alternate)", d)?) } else { None },
+            h: per_token("h", d)?,
+            h_last: Tensor::new(ctx, "h_last", 1, d)?,
             qkv: per_token("qkv", qkv_width)?,
             q: per_token("q", q_dim)?,
             att: per_token("att", q_dim)?,
@@ -81,18 +87,18 @@ impl Arena {
         let (d, q_dim, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.d_ff, cfg.vocab);
         let f32s = |n: u64| n.max(1) * 4;
         let x_alt = if cfg.family.post_norms { d } else { 0 };
-        let per_token: u64 = [d, qkv_width(cfg), q_dim, q_dim, d, ff, ff, x_alt]
+        let per_token: u64 = [d, d, qkv_width(cfg), q_dim, q_dim, d, ff, ff, x_alt]
             .iter()
             .filter(|&&w| w > 0)
             .map(|&w| f32s(u64::from(w) * u64::from(capacity)))
             .sum();
-        // ids, then the last logits and their staging copy, argmax and its staging.
-        u64::from(capacity) * 4 + per_token + 2 * f32s(u64::from(vocab)) + 4 + 4
+        // ids, then h_last, the last logits and their staging copy, argmax and its staging.
+        u64::from(capacity) * 4 + per_token + f32s(u64::from(d)) + 2 * f32s(u64::from(vocab)) + 4 + 4
     }
 
     /// Bytes of the buffers this arena holds.
     pub fn gpu_bytes(&self) -> u64 {
-        let tensors = [&self.x, &self.qkv, &self.q, &self.att, &self.o, &self.gate, &self.up, &self.logits_last];
+        let tensors = [&self.x, &self.h, &self.qkv, &self.q, &self.att, &self.o, &self.gate, &self.up, &self.h_last, &self.logits_last];
         let buffers = [&self.ids, &self.logits_last_staging, &self.argmax_out, &self.id_staging];
         tensors.into_iter().chain(&self.x_alt).map(|t| t.buffer.size()).sum::<u64>() + buffers.iter().map(|b| b.size()).sum::<u64>()
     }

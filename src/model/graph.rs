@@ -18,6 +18,8 @@ use crate::kernels::elementwise::elementwise;
 use crate::kernels::embed::embed;
 use crate::kernels::matmul::{Fusion, matmul_with};
 use crate::kernels::matmul_norm::{Norm, PostNorm};
+use crate::kernels::residual_norm::residual_norm;
+use crate::kernels::rmsnorm::{Rows, rmsnorm};
 use crate::kernels::rope_store::{QkNorm, RopeStoreShape, rope_store};
 use crate::kernels::step::Step;
 use crate::kernels::tensor::Tensor;
@@ -84,8 +86,9 @@ impl Graph {
 
         let mut ops = Ops::default();
         ops.add("token_embd", embed(ctx, p, &w.token_embd, &a.ids, &a.x, capacity, cfg.embed_scale).await?);
-        // Every norm in front of a block is the prologue of the matmul that reads it.
-        let mut stream = Residual::new(a);
+        // Every norm in front of a block is the prologue of the matmul that reads it, or a
+        // dispatch of its own (`Tuning::matmul_norm_prologue`).
+        let mut stream = Residual::new(a, ctx.tuning.matmul_norm_prologue);
         for (i, (layer, (k_cache, v_cache))) in w.layers.iter().zip(&s.kv.layers).enumerate() {
             let la = cfg.layer_attention(i as u32);
             let inv_freq = if la.local_rope { s.inv_freq_local } else { s.inv_freq };
@@ -99,8 +102,8 @@ impl Graph {
             };
             let name = |op: &str| format!("blk.{i}.{op}");
             // Attention block.
-            let (x, norm) = stream.normalised(&layer.attn_norm, eps);
-            let f = Fusion { norm: Some(norm), bias: layer.b_qkv.as_ref(), ..Default::default() };
+            let (x, norm) = stream.input(s, &layer.attn_norm, per_token, &mut ops, name("attn_norm")).await?;
+            let f = Fusion { norm, bias: layer.b_qkv.as_ref(), ..Default::default() };
             ops.add(name("attn_qkv"), matmul_with(ctx, p, &layer.qkv, x, &a.qkv, step, per_token, f).await?);
             let qk_norm = match (&layer.q_norm, &layer.k_norm) {
                 (Some(q), Some(k)) => Some(QkNorm { q, k, eps }),
@@ -123,14 +126,14 @@ impl Graph {
             let f = Fusion { bias: layer.bo.as_ref(), accumulate, ..Default::default() };
             ops.add(name("attn_output"), matmul_with(ctx, p, &layer.wo, &a.att, y, step, per_token, f).await?);
             // Feed-forward block.
-            let (x, norm) = stream.normalised(&layer.ffn_norm, eps);
+            let (x, norm) = stream.input(s, &layer.ffn_norm, per_token, &mut ops, name("ffn_norm")).await?;
             match &layer.ffn_in {
                 FfnIn::GateUp(stack) => {
-                    let glu = Fusion { norm: Some(norm), glu: Some(fam.ffn_activation), ..Default::default() };
+                    let glu = Fusion { norm, glu: Some(fam.ffn_activation), ..Default::default() };
                     ops.add(name("ffn_gate_up"), matmul_with(ctx, p, stack, x, &a.gate, step, per_token, glu).await?);
                 }
                 FfnIn::Separate { gate, up } => {
-                    let f = Fusion { norm: Some(norm), ..Default::default() };
+                    let f = Fusion { norm, ..Default::default() };
                     ops.add(name("ffn_gate"), matmul_with(ctx, p, gate, x, &a.gate, step, per_token, f).await?);
                     ops.add(name("ffn_up"), matmul_with(ctx, p, up, x, &a.up, step, per_token, f).await?);
                     ops.add(name("ffn_act"), elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step).await?);
@@ -141,8 +144,8 @@ impl Graph {
             ops.add(name("ffn_down"), matmul_with(ctx, p, &layer.w_down, &a.gate, y, step, per_token, f).await?);
         }
         // The output head, with the final norm as its prologue, for the rows it computes.
-        let (x, norm) = stream.normalised(&w.output_norm, eps);
-        let f = Fusion { norm: Some(norm), bias: w.output_bias.as_ref(), ..Default::default() };
+        let (x, norm) = stream.input(s, &w.output_norm, out_rows, &mut ops, "output_norm".into()).await?;
+        let f = Fusion { norm, bias: w.output_bias.as_ref(), ..Default::default() };
         ops.add("output", matmul_with(ctx, p, w.lm_head(), x, &logits, step, out_rows, f).await?);
         let last_row = if out_rows == BatchRows::One { ArgmaxRow::At(0) } else { ArgmaxRow::LastOfBatch };
         ops.add("argmax", argmax(ctx, p, &logits, last_row, &a.argmax_out, step).await?);
@@ -265,39 +268,63 @@ struct Residual<'a> {
     spare: Option<&'a Tensor>,
     /// A block output in `arena.o` waiting to be added, with its post-norm weight.
     pending: Option<&'a wgpu::Buffer>,
+    /// The norms are the prologues of the matmuls (else dispatches into `arena.h`).
+    prologue: bool,
 }
 
 impl<'a> Residual<'a> {
-    fn new(arena: &'a Arena) -> Self {
-        Residual { arena, x: &arena.x, spare: arena.x_alt.as_ref(), pending: None }
+    fn new(arena: &'a Arena, prologue: bool) -> Self {
+        Residual { arena, x: &arena.x, spare: arena.x_alt.as_ref(), pending: None, prologue }
     }
 
-    /// What the next block's first matmul reads and the norm it applies: `rmsnorm(x) * weight`,
-    /// or, with a block output pending, `x + rmsnorm(o) * post` first (stored by that matmul
-    /// into the spare buffer, which holds the stream from then on). Every matmul of the block
-    /// takes the same input and norm (several store the same sum).
-    fn normalised(&mut self, weight: &'a wgpu::Buffer, eps: f32) -> (&'a Tensor, Norm<'a>) {
-        let input = self.x;
-        let post = match (self.pending.take(), self.spare) {
-            (Some(post), Some(spare)) => {
-                (self.x, self.spare) = (spare, Some(input));
-                Some(PostNorm { o: &self.arena.o, weight: post, x_out: spare })
+    /// What the next block's matmuls read for the batch's `rows`, and the norm they apply.
+    /// As a prologue: the stream itself with `rmsnorm(x) * weight`, or, with a block output
+    /// pending, `x + rmsnorm(o) * post` first (stored by those matmuls into the spare buffer,
+    /// which holds the stream from then on; several store the same sum). Else `arena.h` (or
+    /// `h_last` for the last row only), normalised by a dispatch added to `ops` as `name`
+    /// (shaders/rmsnorm.wgsl, or residual_norm.wgsl adding the pending output in place).
+    async fn input(
+        &mut self,
+        s: &Shared<'a>,
+        weight: &'a wgpu::Buffer,
+        rows: BatchRows,
+        ops: &mut Ops,
+        name: String,
+    ) -> Result<(&'a Tensor, Option<Norm<'a>>)> {
+        let (a, eps) = (self.arena, s.cfg.rms_eps);
+        if self.prologue {
+            let input = self.x;
+            let post = match (self.pending.take(), self.spare) {
+                (Some(post), Some(spare)) => {
+                    (self.x, self.spare) = (spare, Some(input));
+                    Some(PostNorm { o: &a.o, weight: post, x_out: spare })
+                }
+                _ => None,
+            };
+            return Ok((input, Some(Norm { weight, eps, post })));
+        }
+        let out = if rows == BatchRows::One { &a.h_last } else { &a.h };
+        let dispatch = match self.pending.take() {
+            Some(post) => residual_norm(s.ctx, s.pipelines, self.x, &a.o, post, weight, out, s.step, rows, eps).await?,
+            None => {
+                let norm_rows = Rows { n: s.cfg.d_model, per_token: 1, tokens: rows };
+                rmsnorm(s.ctx, s.pipelines, self.x, weight, out, s.step, norm_rows, eps).await?
             }
-            _ => None,
         };
-        (input, Norm { weight, eps, post })
+        ops.add(name, dispatch);
+        Ok((out, None))
     }
 
     /// Where a block's output projection writes, and whether it adds to what is there: into
     /// the stream, or for a post-normed block (`post_norm`) into `arena.o`, added by the next
-    /// block's first matmul.
+    /// block's input.
     fn block_output(&mut self, post_norm: Option<&'a wgpu::Buffer>) -> (&'a Tensor, bool) {
         match post_norm {
-            Some(post) if self.spare.is_some() => {
+            Some(post) => {
                 self.pending = Some(post);
                 (&self.arena.o, false)
             }
-            _ => (self.x, true),
+            None => (self.x, true),
         }
     }
 }
