@@ -20,8 +20,8 @@ use hearth::kernels::argmax::{ArgmaxRow, argmax};
 use hearth::kernels::attention::{AttentionShape, attention};
 use hearth::kernels::embed::embed;
 use hearth::kernels::kv::KvPrecision;
-use hearth::kernels::matmul::{Epilogue, matmul, matmul_with};
-use hearth::kernels::rmsnorm::{Rows, rmsnorm};
+use hearth::kernels::matmul::{Fusion, matmul_with};
+use hearth::kernels::matmul_norm::Norm;
 use hearth::kernels::rope_store::{RopeStoreShape, RopeStyle, inv_freq, rope_store};
 use hearth::kernels::step::Step;
 use hearth::kernels::tensor::Tensor;
@@ -197,10 +197,9 @@ fn main() {
         let nu = n as usize;
         // Activations of every width the model has, for n tokens.
         let t = |name: &str, width: u32| Tensor::new(&ctx, name, n, width).unwrap();
-        let (x, h) = (t("x", s.d), t("h", s.d));
+        let x = t("x", s.d);
         let (qkv, q, att) = (t("qkv", q_dim + 2 * kv_dim), t("q", q_dim), t("att", q_dim));
         let gate = t("gate", s.ff);
-        let h_last = Tensor::new(&ctx, "h_last", 1, s.d).unwrap();
         let logits = Tensor::new(&ctx, "logits", 1, s.vocab).unwrap();
         let ids = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: None,
@@ -234,7 +233,6 @@ fn main() {
             |f: std::pin::Pin<Box<dyn std::future::Future<Output = hearth::Result<Vec<Dispatch>>> + '_>>| pollster::block_on(f).unwrap();
         let l = s.layers;
         let batch = BatchRows::PerToken(n);
-        let rows = Rows { n: s.d, per_token: 1, tokens: batch };
         let rope_shape = RopeStoreShape {
             n_heads: s.heads,
             n_kv_heads: s.kv_heads,
@@ -245,24 +243,31 @@ fn main() {
             n_ctx: s.ctx,
             kv: KvPrecision::F16,
         };
-        let residual = Epilogue { accumulate: true, ..Default::default() };
-        let glu = Epilogue { glu: Some(ElementwiseOp::SwiGlu), ..Default::default() };
+        let residual = Fusion { accumulate: true, ..Default::default() };
+        // The input norms are the prologues of the matmuls that read the residual stream.
+        let norm = Some(Norm { weight: &norm_w, eps: 1e-5, post: None });
+        let normed = Fusion { norm, ..Default::default() };
+        let glu = Fusion { norm, glu: Some(ElementwiseOp::SwiGlu), ..Default::default() };
         // (name, dispatches, calls per forward pass, weight bytes read per call)
         let kernels: Vec<(&str, Vec<Dispatch>, u32, u64)> = vec![
             ("embed", bv(Box::pin(embed(&ctx, &p, &head, &ids, &x, n, 1.0))), 1, 0),
-            ("rmsnorm", b(Box::pin(rmsnorm(&ctx, &p, &x, &norm_w, &h, &step, rows, 1e-5))), 2 * l, 0),
-            ("matmul qkv", bv(Box::pin(matmul(&ctx, &p, &w_qkv, &h, &qkv, &step, batch))), l, bytes(&w_qkv)),
+            ("matmul norm + qkv", bv(Box::pin(matmul_with(&ctx, &p, &w_qkv, &x, &qkv, &step, batch, normed))), l, bytes(&w_qkv)),
             ("rope_store", b(Box::pin(rope_store(&ctx, &p, &qkv, None, &freqs, &q, &k_cache, &v_cache, &step, rope_shape))), l, 0),
             ("attention", bv(Box::pin(attention(&ctx, &p, &q, &k_cache, &v_cache, &att, &step, shape, n))), l, 0),
             ("matmul o + residual", bv(Box::pin(matmul_with(&ctx, &p, &wo, &att, &x, &step, batch, residual))), l, bytes(&wo)),
             (
-                "matmul gate_up + swiglu",
-                bv(Box::pin(matmul_with(&ctx, &p, &w_gate_up, &h, &gate, &step, batch, glu))),
+                "matmul norm + gate_up + swiglu",
+                bv(Box::pin(matmul_with(&ctx, &p, &w_gate_up, &x, &gate, &step, batch, glu))),
                 l,
                 bytes(&w_gate_up),
             ),
             ("matmul down + residual", bv(Box::pin(matmul_with(&ctx, &p, &w_down, &gate, &x, &step, batch, residual))), l, bytes(&w_down)),
-            ("lm_head (1 row)", bv(Box::pin(matmul(&ctx, &p, &head, &h_last, &logits, &step, BatchRows::One))), 1, bytes(&head)),
+            (
+                "norm + lm_head (1 row)",
+                bv(Box::pin(matmul_with(&ctx, &p, &head, &x, &logits, &step, BatchRows::One, normed))),
+                1,
+                bytes(&head),
+            ),
             ("argmax", bv(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step))), 1, 0),
         ];
         let mut total = 0.0;

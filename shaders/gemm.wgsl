@@ -4,7 +4,7 @@
 // its tokens for a handful of rows, so a 128-token prefill re-reads every activation once per
 // few rows (Qwen2.5's Q5_0/Q4_K matrices took 110-165 ms of a 128-token prefill on an H200).
 // Here a workgroup computes a TILE_ROWS × TILE_TOKENS tile: per 32-column step it
-// dequantises the tile's weights once into workgroup memory (load_chunk) and stages its
+// dequantises the tile's weights once into workgroup memory (load_weight_chunk) and stages its
 // tokens' activations there once, and each thread multiplies THREAD_ROWS rows by
 // THREAD_TOKENS tokens from them, in registers. Every weight is dequantised once per
 // TILE_TOKENS tokens and every activation loaded once per TILE_ROWS rows.
@@ -15,8 +15,9 @@
 //   BIAS, ACCUMULATE, GLU, bias_at: the epilogue, as in shaders/matmul.wgsl. With GLU the
 //     tile's first TILE_ROWS / 2 weight rows are gate rows and the rest the same outputs'
 //     up rows, and each thread holds both halves of THREAD_ROWS / 2 outputs;
-// then shaders/activation.wgsl, shaders/quant/common.wgsl, the format's snippet and
-// shaders/matmul_bindings.wgsl (parameters and bindings, shared with shaders/matmul.wgsl).
+// then shaders/activation.wgsl, the formats' snippets and their segment reader (as in matmul.wgsl),
+// shaders/matmul_bindings.wgsl (parameters and bindings, shared with shaders/matmul.wgsl)
+// and the norm prologue (shaders/matmul_norm.wgsl, or stubs: x_at reads x itself).
 //
 // Threads: (TILE_ROWS / THREAD_ROWS) × (TILE_TOKENS / THREAD_TOKENS). Thread (ty, tx) owns
 // the tile's outputs ty, ty + TY, ty + 2 TY, ... and tokens tx, tx + TX, ...: interleaved, so
@@ -56,16 +57,17 @@ fn main(
     let t0 = wid.z * TILE_TOKENS;
     let n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
     let n_chunks = p.cols / 32u;
-    let words_per_row = (p.cols / BLOCK_SIZE) * BLOCK_WORDS;
     let tx = lid % TX;
     let ty = lid / TX;
+    norm_prologue(lid, out0 == 0u, t0, n_tokens);
 
     var acc: array<f32, ACC_LEN>; // acc[i * THREAD_TOKENS + j]: slot i, token j of this thread
     for (var c = 0u; c < n_chunks; c++) {
         // Stage: each weight slot's 32 columns, dequantised once.
-        let block = (c / CHUNKS_PER_BLOCK) * BLOCK_WORDS;
         for (var s = lid; s < TILE_ROWS; s += WG) {
-            load_chunk(weight_row(out0, s) * words_per_row + block, c % CHUNKS_PER_BLOCK);
+            let row = weight_row(out0, s);
+            let seg = weight_segment(row);
+            load_weight_chunk(seg, weight_row_word(seg, row), c);
             for (var k = 0u; k < 8u; k++) {
                 w_tile[k * TILE_ROWS + s] = chunk[k];
             }
@@ -74,7 +76,7 @@ fn main(
         for (var i = lid; i < TILE_TOKENS * 8u; i += WG) {
             let t = i / 8u;
             let k = i % 8u;
-            x_tile[k * TILE_TOKENS + t] = x[min(t0 + t, n_tokens - 1u) * (p.x_stride / 4u) + 8u * c + k];
+            x_tile[k * TILE_TOKENS + t] = x_at(t, x_row(t0, t, n_tokens) * (p.x_stride / 4u), 8u * c + k);
         }
         workgroupBarrier();
         for (var k = 0u; k < 8u; k++) {

@@ -22,8 +22,10 @@
 //                     thread's ROWS_PER_THREAD weight rows are ROWS_PER_THREAD / 2 outputs'
 //                     gate and up rows;
 // and shaders/activation.wgsl.
-// then shaders/quant/common.wgsl and the weight format's snippet, which gives BLOCK_SIZE,
-// BLOCK_WORDS, CHUNKS_PER_BLOCK and load_chunk() (fills `chunk` with 32 values, 8 vec4s).
+// then the weight formats' snippets and the reader of their row segments (src/quant/shader.rs:
+// weight_segment, weight_row_word, load_weight_chunk, which fills `chunk` with 32 values);
+// then the norm prologue (shaders/matmul_norm.wgsl, or stubs without one), which gives
+// norm_prologue() and x_at(): token slot t's input, x itself or rmsnorm(x) * norm_w.
 //
 // Per chunk of 32 columns a thread loads the activations of its tokens once, then
 // dequantises the chunk of each of its rows once. On CPU-like devices every load from a
@@ -59,30 +61,31 @@ fn main(
     let t0 = wid.z * TOKENS_PER_GROUP;
     let n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
     let n_chunks = p.cols / 32u;
-    let words_per_row = (p.cols / BLOCK_SIZE) * BLOCK_WORDS;
+    var row_seg: array<u32, ROWS_PER_THREAD>;
     var row_word: array<u32, ROWS_PER_THREAD>;
     for (var r = 0u; r < ROWS_PER_THREAD; r++) {
         // With GLU, slots OUT_ROWS .. are the up rows of the same outputs.
         let w_row = min(row0 + r % OUT_ROWS, p.rows - 1u) + (r / OUT_ROWS) * p.glu_rows;
-        row_word[r] = w_row * words_per_row;
+        row_seg[r] = weight_segment(w_row);
+        row_word[r] = weight_row_word(row_seg[r], w_row);
     }
     // Where each token's activations start, in vec4s.
     var x_base: array<u32, TOKENS_PER_GROUP>;
     for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
-        x_base[t] = min(t0 + t, n_tokens - 1u) * (p.x_stride / 4u);
+        x_base[t] = x_row(t0, t, n_tokens) * (p.x_stride / 4u);
     }
+    norm_prologue(lid, wid.x + wid.y == 0u, t0, n_tokens);
 
     var acc: array<f32, TILE>; // acc[r * TOKENS_PER_GROUP + t]
     var xv: array<vec4<f32>, XV_LEN>; // xv[8t + k]: the chunk's activations of token t
     for (var c = lane; c < n_chunks; c += THREADS_PER_ROW) {
         for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
             for (var k = 0u; k < 8u; k++) {
-                xv[8u * t + k] = x[x_base[t] + 8u * c + k];
+                xv[8u * t + k] = x_at(t, x_base[t], 8u * c + k);
             }
         }
-        let block = (c / CHUNKS_PER_BLOCK) * BLOCK_WORDS;
         for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-            load_chunk(row_word[r] + block, c % CHUNKS_PER_BLOCK);
+            load_weight_chunk(row_seg[r], row_word[r], c);
             for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
                 var s = chunk[0] * xv[8u * t];
                 for (var k = 1u; k < 8u; k++) {

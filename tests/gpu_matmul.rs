@@ -202,24 +202,28 @@ fn tunings_outside_the_kernel_shapes_are_errors() {
 fn dispatches_built_for_a_capacity_run_smaller_batches_and_single_rows() {
     // A graph builds its matmuls once for its largest batch (here 8 tokens) and runs any
     // batch up to it: rows of tokens past the batch stay untouched. `One` computes a single
-    // row whatever the batch (the last token's logits).
+    // row whatever the batch, from the batch's last row of x (the last token's logits).
     let ctx = gpu_with_tuning(Tuning::GPU);
     let (rows, cols) = (70, 64);
-    let (_, want, scale) = run_matmul(&ctx, DType::Q4_0, rows, cols, 8);
+    let (_, want_all, scale) = run_matmul(&ctx, DType::Q4_0, rows, cols, 8);
     let bytes = tiled_matrix(DType::Q4_0, rows, cols);
     let w = GpuMatrix::upload(&ctx, "w", DType::Q4_0, rows as u32, cols as u32, &bytes).unwrap();
     // The same x as run_matmul's (same seed), so the same reference rows.
     let mut rng = common::Rng(0x1234 + rows as u64 * 31 + cols as u64);
     let x: Vec<f32> = (0..8 * cols).map(|_| rng.signed_unit()).collect();
     let xb = tensor(&ctx, "x", 8, cols, &x);
-    for (batch_rows, n_tokens, computed) in [(BatchRows::PerToken(8), 3, 3), (BatchRows::PerToken(8), 1, 1), (BatchRows::One, 5, 1)] {
+    // (rows, tokens in the batch, rows computed, the first row of x read)
+    for (batch_rows, n_tokens, computed, first) in
+        [(BatchRows::PerToken(8), 3, 3, 0), (BatchRows::PerToken(8), 1, 1, 0), (BatchRows::One, 5, 1, 4)]
+    {
         let yb = tensor(&ctx, "y", 8, rows, &vec![-9.0f32; 8 * rows]);
         let step = common::kernels::step_buffer(&ctx, 0, n_tokens);
         let mm = pollster::block_on(matmul(&ctx, &PipelineCache::default(), &w, &xb, &yb, &step, batch_rows)).unwrap();
         common::kernels::submit(&ctx, n_tokens, &mm);
         let got = read_tensor(&ctx, &yb);
         let n = computed * rows;
-        assert_close(&format!("{batch_rows:?} on {n_tokens} tokens"), &got[..n], &want[..n], &scale[..n]);
+        let want = first * rows..first * rows + n;
+        assert_close(&format!("{batch_rows:?} on {n_tokens} tokens"), &got[..n], &want_all[want.clone()], &scale[want]);
         assert!(got[n..].iter().all(|&v| v == -9.0), "{batch_rows:?} on {n_tokens} tokens wrote past {computed} rows");
     }
 }
@@ -292,7 +296,7 @@ fn activations_of_the_wrong_shape_are_errors_naming_both_shapes() {
 #[test]
 fn epilogues_match_f64_reference() {
     use hearth::gpu::ElementwiseOp;
-    use hearth::kernels::matmul::{Epilogue, matmul_with};
+    use hearth::kernels::matmul::{Fusion, matmul_with};
     let silu = |g: f64| g / (1.0 + (-g).exp());
     let gelu_tanh = |g: f64| 0.5 * g * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (g + 0.044715 * g * g * g)).tanh());
     for tuning in [Tuning::CPU, Tuning::GPU] {
@@ -304,7 +308,7 @@ fn epilogues_match_f64_reference() {
                 let x: Vec<f32> = (0..tokens * cols).map(|_| rng.signed_unit()).collect();
                 let xb = tensor(&ctx, "x", tokens, cols, &x);
                 let step = common::kernels::step_buffer(&ctx, 0, tokens as u32);
-                let run = |w: &GpuMatrix, y: &hearth::kernels::tensor::Tensor, e: Epilogue| {
+                let run = |w: &GpuMatrix, y: &hearth::kernels::tensor::Tensor, e: Fusion| {
                     let ds = pollster::block_on(matmul_with(
                         &ctx,
                         &PipelineCache::default(),
@@ -345,7 +349,7 @@ fn epilogues_match_f64_reference() {
                 let y0: Vec<f32> = (0..tokens * width).map(|_| rng.signed_unit()).collect();
                 let yb = tensor(&ctx, "y", tokens, width, &y0);
                 let bb = ctx.f32_buffer_from("bias", &bias);
-                let got = run(&w, &yb, Epilogue { bias: Some(&bb), accumulate: true, out_col: col0 as u32, ..Default::default() });
+                let got = run(&w, &yb, Fusion { bias: Some(&bb), accumulate: true, out_col: col0 as u32, ..Default::default() });
                 let want = reference(&bytes, outputs);
                 for t in 0..tokens {
                     for c in 0..width {
@@ -366,7 +370,7 @@ fn epilogues_match_f64_reference() {
                 let want = reference(&bytes, 2 * outputs);
                 for (op, act) in [(ElementwiseOp::SwiGlu, &silu as &dyn Fn(f64) -> f64), (ElementwiseOp::GeGluTanh, &gelu_tanh)] {
                     let yb = zeros(&ctx, "y", tokens, outputs);
-                    let got = run(&w, &yb, Epilogue { glu: Some(op), ..Default::default() });
+                    let got = run(&w, &yb, Fusion { glu: Some(op), ..Default::default() });
                     for t in 0..tokens {
                         for o in 0..outputs {
                             let ((g, ga), (u, ua)) = (want[t * 2 * outputs + o], want[t * 2 * outputs + outputs + o]);
@@ -387,7 +391,7 @@ fn epilogues_match_f64_reference() {
 #[test]
 fn a_glu_epilogue_needs_one_part_of_even_rows() {
     use hearth::gpu::ElementwiseOp;
-    use hearth::kernels::matmul::{Epilogue, matmul_with};
+    use hearth::kernels::matmul::{Fusion, matmul_with};
     let ctx = common::gpu();
     let odd = GpuMatrix::upload(&ctx, "odd", DType::Q8_0, 5, 32, &tiled_matrix(DType::Q8_0, 5, 32)).unwrap();
     // 5 rows in one part, and 6 rows split in 3 parts (a 96-byte binding limit: 2 Q8_0 rows).
@@ -397,8 +401,231 @@ fn a_glu_epilogue_needs_one_part_of_even_rows() {
     for (ctx, w) in [(&ctx, &odd), (&split_ctx, &split)] {
         let (x, y) = (zeros(ctx, "x", 1, 32), zeros(ctx, "y", 1, 5));
         let step = common::kernels::step_buffer(ctx, 0, 1);
-        let e = Epilogue { glu: Some(ElementwiseOp::SwiGlu), ..Default::default() };
+        let e = Fusion { glu: Some(ElementwiseOp::SwiGlu), ..Default::default() };
         let r = pollster::block_on(matmul_with(ctx, &PipelineCache::default(), w, &x, &y, &step, BatchRows::One, e));
         assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "GLU on {} rows in {} parts was accepted", w.rows, w.parts.len());
+    }
+}
+
+/// One token's outputs `got` against f64 products of the dequantised rows `wf` (`cols`
+/// wide) with its input `xn`: `W·xn (+ bias)`, or with `glu` `silu(gate·xn) * (up·xn)`, the
+/// up rows after the gate rows. Tolerances as in `assert_close`; silu's slope is below 1.2,
+/// so an error e in the gate moves the output by at most 1.2·e·|up|.
+fn check_row(label: &str, got: &[f32], wf: &[f32], cols: usize, xn: &[f64], glu: bool, bias: Option<&[f32]>) {
+    let dot = |r: usize| {
+        let terms = wf[r * cols..][..cols].iter().zip(xn).map(|(&a, b)| f64::from(a) * b);
+        terms.fold((0.0, 0.0), |(s, m), p: f64| (s + p, m + p.abs()))
+    };
+    let tol = |a: f64| 2e-5 * a + 1e-6;
+    for (o, &g) in got.iter().enumerate() {
+        let (want, bound) = if glu {
+            let ((gs, ga), (us, ua)) = (dot(o), dot(got.len() + o));
+            let silu = gs / (1.0 + (-gs).exp());
+            (silu * us, 1.2 * tol(ga) * us.abs() + silu.abs() * tol(ua) + 1e-6 * (silu * us).abs() + 1e-6)
+        } else {
+            let (s, a) = dot(o);
+            (s + bias.map_or(0.0, |b| f64::from(b[o])), tol(a))
+        };
+        let g = f64::from(g);
+        assert!((g - want).abs() <= bound, "{label}: y[{o}] = {g}, want {want} (tolerance {bound})");
+    }
+}
+
+/// f64 `rmsnorm(v) * w` of one row.
+fn rmsnorm64(v: &[f64], w: &[f32], eps: f64) -> Vec<f64> {
+    let inv = 1.0 / (v.iter().map(|a| a * a).sum::<f64>() / v.len() as f64 + eps).sqrt();
+    v.iter().zip(w).map(|(a, &w)| a * inv * f64::from(w)).collect()
+}
+
+/// The norm prologue (shaders/matmul_norm.wgsl) against an f64 reference that normalises in
+/// f64 too: `y = W · (rmsnorm(x) * norm_w)`, and with a post-normed block output
+/// `x_new = x + rmsnorm(o) * post_w` first, stored for the batch's rows into `x_out`. Every
+/// tuning's kernel: the CPU one (a thread per row, 16-thread workgroups), the GPU one (decode
+/// GEMV with subgroup sums where the device has them, the tiled GEMM for batches) and the GPU
+/// shapes through shaders/matmul.wgsl's batch path without subgroups. Rows of SmolLM2's width
+/// (576) and of 96 (fewer vec4s than a GPU workgroup's threads); 1, 3 and 33 tokens (two GEMM
+/// tiles of tokens: only the first row group stores x_new, for each); a GLU epilogue; and the
+/// last token's row only (the output head). Norm weights are signed and far from 1, so a
+/// prologue that skipped them (or the post-norm, or the scale) fails.
+#[test]
+fn norm_prologue_matches_f64_reference() {
+    use hearth::kernels::matmul::{Fusion, matmul_with};
+    use hearth::kernels::matmul_norm::{Norm, PostNorm};
+    let eps = 1e-5f32;
+    let gpu_plain = Tuning { matmul_gemm: false, matmul_subgroup_reduce: false, ..Tuning::GPU };
+    for (tname, tuning) in [("cpu", Tuning::CPU), ("gpu", Tuning::GPU), ("gpu, no gemm or subgroups", gpu_plain)] {
+        let ctx = gpu_with_tuning(tuning);
+        let cache = PipelineCache::default();
+        for (dtype, outputs, cols) in [(DType::Q4_1, 67, 576), (DType::Q6_K, 9, 256), (DType::Q8_0, 5, 96)] {
+            let bytes = tiled_matrix(dtype, 2 * outputs, cols);
+            let w = GpuMatrix::upload(&ctx, "w", dtype, 2 * outputs as u32, cols as u32, &bytes).unwrap();
+            let wf = quant::dequantize_to_vec(dtype, &bytes).unwrap();
+            for tokens in [1usize, 3, 33] {
+                let mut rng = common::Rng(0x90f + tokens as u64 + cols as u64);
+                let mut vals = |n: usize, scale: f32| (0..n).map(|_| scale * rng.signed_unit()).collect::<Vec<f32>>();
+                let (x, o) = (vals(tokens * cols, 2.0), vals(tokens * cols, 5.0));
+                let (nw, pw) = (vals(cols, 3.0), vals(cols, 3.0));
+                let (xb, ob) = (tensor(&ctx, "x", tokens, cols, &x), tensor(&ctx, "o", tokens, cols, &o));
+                let (nwb, pwb) = (ctx.f32_buffer_from("norm", &nw), ctx.f32_buffer_from("post", &pw));
+                let step = common::kernels::step_buffer(&ctx, 0, tokens as u32);
+                for post in [false, true] {
+                    // The f64 input rows: x, or x + rmsnorm(o) * post_w.
+                    let x_new: Vec<Vec<f64>> = (0..tokens)
+                        .map(|t| {
+                            let row = |v: &[f32]| v[t * cols..][..cols].iter().map(|&a| f64::from(a)).collect::<Vec<f64>>();
+                            let mut r = row(&x);
+                            if post {
+                                r.iter_mut().zip(rmsnorm64(&row(&o), &pw, f64::from(eps))).for_each(|(a, b)| *a += b);
+                            }
+                            r
+                        })
+                        .collect();
+                    let x_out = zeros(&ctx, "x_out", tokens, cols);
+                    let post_norm = post.then_some(PostNorm { o: &ob, weight: &pwb, x_out: &x_out });
+                    let norm = Norm { weight: &nwb, eps, post: post_norm };
+                    // (label, rows, GLU, outputs, the x rows read)
+                    let runs = [
+                        ("plain", BatchRows::PerToken(tokens as u32), false),
+                        ("glu", BatchRows::PerToken(tokens as u32), true),
+                        ("last row", BatchRows::One, false),
+                    ];
+                    for (run, rows, glu) in runs {
+                        let n_out = if glu { outputs } else { 2 * outputs };
+                        let y = zeros(&ctx, "y", tokens, n_out);
+                        let f = Fusion { norm: Some(norm), glu: glu.then_some(hearth::gpu::ElementwiseOp::SwiGlu), ..Default::default() };
+                        let ds = pollster::block_on(matmul_with(&ctx, &cache, &w, &xb, &y, &step, rows, f)).unwrap();
+                        common::kernels::submit(&ctx, tokens as u32, &ds);
+                        let got = read_tensor(&ctx, &y);
+                        let label = format!("{tname} {dtype} {n_out}x{cols} x{tokens} post {post} {run}");
+                        let picked: Vec<usize> = if rows == BatchRows::One { vec![tokens - 1] } else { (0..tokens).collect() };
+                        for (i, &t) in picked.iter().enumerate() {
+                            let xn = rmsnorm64(&x_new[t], &nw, f64::from(eps));
+                            let label = format!("{label}: token {t} (output row {i})");
+                            check_row(&label, &got[i * n_out..][..n_out], &wf, cols, &xn, glu, None);
+                        }
+                        if post && rows != BatchRows::One {
+                            let stored = read_tensor(&ctx, &x_out);
+                            for t in 0..tokens {
+                                for c in 0..cols {
+                                    let (g, want) = (f64::from(stored[t * cols + c]), x_new[t][c]);
+                                    assert!((g - want).abs() <= 1e-5 * (1.0 + want.abs()), "{label}: x_out[{t}, {c}] = {g}, want {want}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A stack of matrices in different formats (src/gpu/stack.rs; a Q4_K_M file's Q/K/V with a
+/// Q8_0 V) read in one dispatch by a pipeline specialised for the formats, each row's
+/// segment chosen by its row: Q/K/V-like (three formats, segment boundaries inside
+/// workgroups' rows, a bias and the norm prologue) and gate/up-like (two formats, the GLU
+/// epilogue reading both), for every tuning's kernel, decode and a batch; and over a small
+/// binding limit the same stack as a dispatch per matrix, same result.
+#[test]
+fn a_stack_of_formats_is_one_dispatch() {
+    use hearth::gpu::{ElementwiseOp, RowStack};
+    use hearth::kernels::matmul::{Fusion, matmul_with};
+    use hearth::kernels::matmul_norm::Norm;
+    let cols = 512;
+    let qkv = [(DType::Q5_0, 37), (DType::Q6_K, 10), (DType::Q8_0, 11)];
+    let gate_up = [(DType::Q4_K, 67), (DType::Q6_K, 67)];
+    let gpu_plain = Tuning { matmul_gemm: false, matmul_subgroup_reduce: false, ..Tuning::GPU };
+    let cases = [
+        ("cpu", common::gpu_with(GpuOptions { tuning: Some(Tuning::CPU), ..Default::default() }), true),
+        ("gpu", gpu_with_tuning(Tuning::GPU), true),
+        ("gpu, no gemm or subgroups", gpu_with_tuning(gpu_plain), true),
+        ("12 KiB bindings", common::gpu_with(GpuOptions { max_storage_binding: Some(12 * 1024), ..Default::default() }), false),
+    ];
+    for (tname, ctx, shared) in cases {
+        let cache = PipelineCache::default();
+        for (sname, runs, glu) in [("qkv", &qkv[..], false), ("gate_up", &gate_up[..], true)] {
+            let named: Vec<(String, DType, u32)> = runs.iter().map(|&(d, r)| (format!("{sname} {d}"), d, r)).collect();
+            let stack = RowStack::allocate(&ctx, &named, cols as u32).unwrap();
+            assert_eq!(stack.shared, shared, "{tname} {sname}");
+            // The stack's rows, dequantised, in order.
+            let mut wf = Vec::new();
+            for ((_, m), &(d, r)) in stack.runs.iter().zip(runs) {
+                let bytes = tiled_matrix(d, r as usize, cols);
+                m.write_rows(&ctx, 0, &bytes, &mut Vec::new()).unwrap();
+                wf.extend(quant::dequantize_to_vec(d, &bytes).unwrap());
+            }
+            let n_rows = stack.rows() as usize;
+            let n_out = if glu { n_rows / 2 } else { n_rows };
+            for tokens in [1usize, 3] {
+                let mut rng = common::Rng(0x57ac + tokens as u64);
+                let x: Vec<f32> = (0..tokens * cols).map(|_| 2.0 * rng.signed_unit()).collect();
+                let nw: Vec<f32> = (0..cols).map(|_| 3.0 * rng.signed_unit()).collect();
+                let bias: Vec<f32> = (0..n_out).map(|_| rng.signed_unit()).collect();
+                let (xb, nwb, bb) =
+                    (tensor(&ctx, "x", tokens, cols, &x), ctx.f32_buffer_from("norm", &nw), ctx.f32_buffer_from("bias", &bias));
+                let step = common::kernels::step_buffer(&ctx, 0, tokens as u32);
+                let y = zeros(&ctx, "y", tokens, n_out);
+                let f = Fusion {
+                    norm: Some(Norm { weight: &nwb, eps: 1e-5, post: None }),
+                    bias: (!glu).then_some(&bb),
+                    glu: glu.then_some(ElementwiseOp::SwiGlu),
+                    ..Default::default()
+                };
+                let ds = pollster::block_on(matmul_with(&ctx, &cache, &stack, &xb, &y, &step, BatchRows::PerToken(tokens as u32), f));
+                if glu && !shared {
+                    // Its halves in separate buffers: the model loads such a gate and up apart.
+                    assert!(matches!(ds, Err(hearth::Error::InvalidArgument(_))), "{tname} {sname}: GLU over separate buffers");
+                    continue;
+                }
+                let ds = ds.unwrap();
+                if shared {
+                    assert_eq!(ds.len(), 1, "{tname} {sname}: {} dispatches", ds.len());
+                }
+                common::kernels::submit(&ctx, tokens as u32, &ds);
+                let got = read_tensor(&ctx, &y);
+                for t in 0..tokens {
+                    let row: Vec<f64> = x[t * cols..][..cols].iter().map(|&v| f64::from(v)).collect();
+                    let xn = rmsnorm64(&row, &nw, 1e-5);
+                    let label = format!("{tname} {sname} x{tokens}: token {t}");
+                    check_row(&label, &got[t * n_out..][..n_out], &wf, cols, &xn, glu, (!glu).then_some(&bias[..]));
+                }
+            }
+        }
+    }
+}
+
+/// The norm prologue over rows as long as long_rows_are_not_cut_short's (14,336 columns):
+/// where a thread sums its tokens' rows alone (the CPU tuning: two passes per token, with
+/// the post-norm) its loops stay below llvmpipe's iteration limit, and the GEMM's shared
+/// sums too.
+#[test]
+fn norm_prologue_over_long_rows() {
+    use hearth::kernels::matmul::{Fusion, matmul_with};
+    use hearth::kernels::matmul_norm::{Norm, PostNorm};
+    let (rows, cols, dtype) = (20, 14_336, DType::Q4_1);
+    for (name, tuning, tokens) in [("cpu tuning", Tuning::CPU, 1), ("cpu tuning", Tuning::CPU, 3), ("gemm", Tuning::GPU, 3)] {
+        let ctx = gpu_with_tuning(tuning);
+        let bytes = tiled_matrix(dtype, rows, cols);
+        let w = GpuMatrix::upload(&ctx, "w", dtype, rows as u32, cols as u32, &bytes).unwrap();
+        let wf = quant::dequantize_to_vec(dtype, &bytes).unwrap();
+        let mut rng = common::Rng(0x10e9);
+        let mut vals = |n: usize| (0..n).map(|_| 2.0 * rng.signed_unit()).collect::<Vec<f32>>();
+        let (x, o, nw, pw) = (vals(tokens * cols), vals(tokens * cols), vals(cols), vals(cols));
+        let (xb, ob, x_out) =
+            (tensor(&ctx, "x", tokens, cols, &x), tensor(&ctx, "o", tokens, cols, &o), zeros(&ctx, "x_out", tokens, cols));
+        let (nwb, pwb) = (ctx.f32_buffer_from("norm", &nw), ctx.f32_buffer_from("post", &pw));
+        let step = common::kernels::step_buffer(&ctx, 0, tokens as u32);
+        let y = zeros(&ctx, "y", tokens, rows);
+        let norm = Norm { weight: &nwb, eps: 1e-6, post: Some(PostNorm { o: &ob, weight: &pwb, x_out: &x_out }) };
+        let f = Fusion { norm: Some(norm), ..Default::default() };
+        let ds =
+            pollster::block_on(matmul_with(&ctx, &PipelineCache::default(), &w, &xb, &y, &step, BatchRows::PerToken(tokens as u32), f));
+        common::kernels::submit(&ctx, tokens as u32, &ds.unwrap());
+        let got = read_tensor(&ctx, &y);
+        for t in 0..tokens {
+            let row = |v: &[f32]| v[t * cols..][..cols].iter().map(|&a| f64::from(a)).collect::<Vec<f64>>();
+            let x_new: Vec<f64> = row(&x).iter().zip(rmsnorm64(&row(&o), &pw, 1e-6)).map(|(a, b)| a + b).collect();
+            let xn = rmsnorm64(&x_new, &nw, 1e-6);
+            check_row(&format!("{name} {dtype} {rows}x{cols}x{tokens}: token {t}"), &got[t * rows..][..rows], &wf, cols, &xn, false, None);
+        }
     }
 }

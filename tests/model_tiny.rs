@@ -94,10 +94,17 @@ fn check_prompt(model: &mut Model, fx: &Fixture, n: usize) {
 
 /// The GPU tuning's kernel variants, forced on whatever device runs the tests, with the CPU
 /// tuning's other shapes: split-K attention (cut finely: ranges of 2 or more keys, so short
-/// contexts are cut into several too) and the register-tiled GEMM for batches; and
-/// SwiftShader's loops unrolled in the source (here the decode matmuls: batches take the GEMM).
-const GPU_VARIANTS: Tuning =
-    Tuning { attention_split_max: 8, attention_split_min_keys: 2, matmul_gemm: true, unroll_loops: true, ..Tuning::CPU };
+/// contexts are cut into several too), the register-tiled GEMM for batches, the norms as
+/// matmul prologues (gemma3: its post-norms added by the next matmul) and SwiftShader's loops
+/// unrolled in the source (here the decode matmuls: batches take the GEMM).
+const GPU_VARIANTS: Tuning = Tuning {
+    attention_split_max: 8,
+    attention_split_min_keys: 2,
+    matmul_gemm: true,
+    matmul_norm_prologue: true,
+    unroll_loops: true,
+    ..Tuning::CPU
+};
 
 /// Prefills the first `n` prompt tokens, then decodes the next ones up to position `end`
 /// (exclusive) one at a time, checking the argmax at every position and the fixture's rows

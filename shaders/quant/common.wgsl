@@ -2,7 +2,9 @@
 // kernel), repacked at load so every block starts on a u32 boundary (src/quant/gpu_layout.rs).
 // A snippet fills `chunk` with 32 consecutive dequantised values of one block, as eight
 // vec4s (chunk[k] = values 4k .. 4k + 3), reading each weight word once:
-//   fn load_chunk(block_word: u32, sub: u32)   // sub = 0 .. CHUNKS_PER_BLOCK-1
+//   fn load_chunk_<format>(block_word: u32, sub: u32)   // sub = 0 .. CHUNKS_PER_BLOCK_<FORMAT>-1
+// Names carry the format so that one shader can hold several (a matrix whose row ranges
+// have different formats); src/quant/shader.rs gives kernels format-free names for them.
 // vec4s rather than 32 scalars: kernels then read activations as vec4 too, which CPU-like
 // devices (lavapipe) load about as fast as one scalar, and GPUs no slower.
 

@@ -2,11 +2,11 @@
 // d, dmin (f16, word 20). Chunk s (0..7) covers elements 32s..32s+31: half n = s / 4,
 // shift 2 * (s % 4) into qs[32n + l] (values 4k.. are in word 4 + 8n + k), scale byte
 // 8n + 2(s % 4) (+1 for l >= 16).
-const BLOCK_SIZE: u32 = 256u;
-const BLOCK_WORDS: u32 = 21u;
-const CHUNKS_PER_BLOCK: u32 = 8u;
+const BLOCK_SIZE_Q2_K: u32 = 256u;
+const BLOCK_WORDS_Q2_K: u32 = 21u;
+const CHUNKS_PER_BLOCK_Q2_K: u32 = 8u;
 
-fn load_chunk(bw: u32, sub: u32) {
+fn load_chunk_q2_k(bw: u32, sub: u32) {
     let dm = unpack2x16float(w[bw + 20u]);
     let n = sub / 4u;
     let j = sub % 4u;

@@ -3,9 +3,9 @@
 // Chunk s: half n = s / 4, shift 2 * (s % 4) into qs[32n + l], high bit = bit s of
 // hmask[l] (set means +0, clear means -4), scale 8n + 2(s % 4) (+1 for l >= 16).
 // Values 4k.. of a chunk: qs word 8 + 8n + k, hmask word k.
-const BLOCK_SIZE: u32 = 256u;
-const BLOCK_WORDS: u32 = 28u;
-const CHUNKS_PER_BLOCK: u32 = 8u;
+const BLOCK_SIZE_Q3_K: u32 = 256u;
+const BLOCK_WORDS_Q3_K: u32 = 28u;
+const CHUNKS_PER_BLOCK_Q3_K: u32 = 8u;
 
 // Scale i (0..15) as a signed value.
 fn q3k_scale(bw: u32, i: u32) -> f32 {
@@ -22,7 +22,7 @@ fn q3k_scale(bw: u32, i: u32) -> f32 {
     return f32(i32((s >> (8u * (i % 4u))) & 0xffu) - 32);
 }
 
-fn load_chunk(bw: u32, sub: u32) {
+fn load_chunk_q3_k(bw: u32, sub: u32) {
     let d = wf16(bw + 27u, 0u);
     let n = sub / 4u;
     let j = sub % 4u;

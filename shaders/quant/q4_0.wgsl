@@ -1,10 +1,10 @@
 // Q4_0, repacked: word 0 = d (f16, low half) | 2 pad bytes; words 1..5 = qs[16].
 // x[j] = (lo4(qs[j]) - 8) * d, x[j + 16] = (hi4(qs[j]) - 8) * d.
-const BLOCK_SIZE: u32 = 32u;
-const BLOCK_WORDS: u32 = 5u;
-const CHUNKS_PER_BLOCK: u32 = 1u;
+const BLOCK_SIZE_Q4_0: u32 = 32u;
+const BLOCK_WORDS_Q4_0: u32 = 5u;
+const CHUNKS_PER_BLOCK_Q4_0: u32 = 1u;
 
-fn load_chunk(bw: u32, sub: u32) {
+fn load_chunk_q4_0(bw: u32, sub: u32) {
     let d = wf16(bw, 0u);
     for (var k = 0u; k < 4u; k++) {
         let q = w[bw + 1u + k];

@@ -1,10 +1,10 @@
 // Q4_1: word 0 = d (low) | m (high); words 1..5 = qs[16].
 // x[j] = lo4(qs[j]) * d + m, x[j + 16] = hi4(qs[j]) * d + m.
-const BLOCK_SIZE: u32 = 32u;
-const BLOCK_WORDS: u32 = 5u;
-const CHUNKS_PER_BLOCK: u32 = 1u;
+const BLOCK_SIZE_Q4_1: u32 = 32u;
+const BLOCK_WORDS_Q4_1: u32 = 5u;
+const CHUNKS_PER_BLOCK_Q4_1: u32 = 1u;
 
-fn load_chunk(bw: u32, sub: u32) {
+fn load_chunk_q4_1(bw: u32, sub: u32) {
     let dm = unpack2x16float(w[bw]);
     for (var k = 0u; k < 4u; k++) {
         let q = w[bw + 1u + k];

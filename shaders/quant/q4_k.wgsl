@@ -1,11 +1,11 @@
 // Q4_K (144 bytes = 36 words): d, dmin (word 0), scales[12] (k_scale_min), qs[128].
 // Chunk s: group g = s / 2 of 64 elements, low (s even) or high nibble of qs[32g + l];
 // x = d * scale_s * q - dmin * min_s.
-const BLOCK_SIZE: u32 = 256u;
-const BLOCK_WORDS: u32 = 36u;
-const CHUNKS_PER_BLOCK: u32 = 8u;
+const BLOCK_SIZE_Q4_K: u32 = 256u;
+const BLOCK_WORDS_Q4_K: u32 = 36u;
+const CHUNKS_PER_BLOCK_Q4_K: u32 = 8u;
 
-fn load_chunk(bw: u32, sub: u32) {
+fn load_chunk_q4_k(bw: u32, sub: u32) {
     let dm = unpack2x16float(w[bw]);
     let sm = k_scale_min(bw, sub);
     let scale = dm.x * sm.x;

@@ -1,11 +1,11 @@
 // Q5_0, repacked: word 0 = d (low) | pad; word 1 = qh (bit j = 5th bit of element j);
 // words 2..6 = qs[16]. x[j] = ((lo4(qs[j]) | bit j of qh << 4) - 16) * d, and element
 // j + 16 takes the high nibble and bit j + 16.
-const BLOCK_SIZE: u32 = 32u;
-const BLOCK_WORDS: u32 = 6u;
-const CHUNKS_PER_BLOCK: u32 = 1u;
+const BLOCK_SIZE_Q5_0: u32 = 32u;
+const BLOCK_WORDS_Q5_0: u32 = 6u;
+const CHUNKS_PER_BLOCK_Q5_0: u32 = 1u;
 
-fn load_chunk(bw: u32, sub: u32) {
+fn load_chunk_q5_0(bw: u32, sub: u32) {
     let d = wf16(bw, 0u);
     let qh = w[bw + 1u];
     for (var k = 0u; k < 4u; k++) {

@@ -1,10 +1,10 @@
 // Q5_1: word 0 = d (low) | m (high); word 1 = qh; words 2..6 = qs[16].
 // Like Q5_0 without the -16 offset, plus the minimum m.
-const BLOCK_SIZE: u32 = 32u;
-const BLOCK_WORDS: u32 = 6u;
-const CHUNKS_PER_BLOCK: u32 = 1u;
+const BLOCK_SIZE_Q5_1: u32 = 32u;
+const BLOCK_WORDS_Q5_1: u32 = 6u;
+const CHUNKS_PER_BLOCK_Q5_1: u32 = 1u;
 
-fn load_chunk(bw: u32, sub: u32) {
+fn load_chunk_q5_1(bw: u32, sub: u32) {
     let dm = unpack2x16float(w[bw]);
     let qh = w[bw + 1u];
     for (var k = 0u; k < 4u; k++) {

@@ -1,10 +1,10 @@
 // Q5_K (176 bytes = 44 words): d, dmin (word 0), scales[12] (k_scale_min), qh[32]
 // (bit s of qh[l] is the 5th bit of element l of chunk s), qs[128] as in Q4_K.
-const BLOCK_SIZE: u32 = 256u;
-const BLOCK_WORDS: u32 = 44u;
-const CHUNKS_PER_BLOCK: u32 = 8u;
+const BLOCK_SIZE_Q5_K: u32 = 256u;
+const BLOCK_WORDS_Q5_K: u32 = 44u;
+const CHUNKS_PER_BLOCK_Q5_K: u32 = 8u;
 
-fn load_chunk(bw: u32, sub: u32) {
+fn load_chunk_q5_k(bw: u32, sub: u32) {
     let dm = unpack2x16float(w[bw]);
     let sm = k_scale_min(bw, sub);
     let scale = dm.x * sm.x;

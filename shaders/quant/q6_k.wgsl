@@ -2,11 +2,11 @@
 // scales[16] (i8), d (f16, word 52 low), 2 pad bytes.
 // Chunk s: half n = s / 4, quarter j = s % 4: low bits from ql[64n + 32(j % 2) + l]
 // (high nibble when j >= 2), high bits (qh[32n + l] >> 2j) & 3, scale 8n + 2j + l / 16.
-const BLOCK_SIZE: u32 = 256u;
-const BLOCK_WORDS: u32 = 53u;
-const CHUNKS_PER_BLOCK: u32 = 8u;
+const BLOCK_SIZE_Q6_K: u32 = 256u;
+const BLOCK_WORDS_Q6_K: u32 = 53u;
+const CHUNKS_PER_BLOCK_Q6_K: u32 = 8u;
 
-fn load_chunk(bw: u32, sub: u32) {
+fn load_chunk_q6_k(bw: u32, sub: u32) {
     let d = wf16(bw + 52u, 0u);
     let n = sub / 4u;
     let j = sub % 4u;

@@ -1,9 +1,9 @@
 // Q8_0, repacked: word 0 = d (low) | pad; words 1..9 = qs[32] as i8. x[j] = qs[j] * d.
-const BLOCK_SIZE: u32 = 32u;
-const BLOCK_WORDS: u32 = 9u;
-const CHUNKS_PER_BLOCK: u32 = 1u;
+const BLOCK_SIZE_Q8_0: u32 = 32u;
+const BLOCK_WORDS_Q8_0: u32 = 9u;
+const CHUNKS_PER_BLOCK_Q8_0: u32 = 1u;
 
-fn load_chunk(bw: u32, sub: u32) {
+fn load_chunk_q8_0(bw: u32, sub: u32) {
     let d = wf16(bw, 0u);
     for (var k = 0u; k < 8u; k++) {
         chunk[k] = sbytes(w[bw + 1u + k]) * d;

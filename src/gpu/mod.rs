@@ -1,13 +1,17 @@
 //! GPU plumbing shared by every kernel: the device, weight upload, pipelines, readback.
 
 mod context;
+mod matmul_fusion;
 mod pipelines;
 mod readback;
+mod stack;
 mod tuning;
 mod unroll;
 mod weights;
 
 pub use context::{GpuContext, GpuFeatures, GpuOptions};
-pub use pipelines::{ElementwiseOp, Kernel, MatmulEpilogue, PipelineCache};
+pub use matmul_fusion::{MatmulEpilogue, MatmulNorm};
+pub use pipelines::{ElementwiseOp, Kernel, PipelineCache};
+pub use stack::RowStack;
 pub use tuning::Tuning;
 pub use weights::{GpuMatrix, WeightPart};

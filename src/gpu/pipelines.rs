@@ -6,36 +6,42 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::context::GpuContext;
+use super::matmul_fusion::{MatmulEpilogue, MatmulNorm};
 use super::unroll::unroll_loops;
 use crate::error::{Error, Result};
 use crate::kernels::kv::KvPrecision;
+use crate::quant::shader::MatrixFormats;
 use crate::quant::{self, DType};
 
 /// Every compute pipeline Hearth builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in this format,
+    /// Quantised matrix × activations (shaders/matmul.wgsl) for weights in these formats (row
+    /// segments of one matrix, one dispatch: src/quant/shader.rs's matrix_wgsl),
     /// with this many threads per workgroup, threads sharing a row (a power of two up to
     /// the workgroup), rows per thread and tokens per workgroup (1 for decode).
     /// `subgroup_reduce`: a row's lanes summed by subgroup shuffles (shaders/matmul_subgroup.wgsl)
-    /// rather than through workgroup memory; only where the device has subgroups.
+    /// rather than through workgroup memory; only where the device has subgroups. `norm`: the
+    /// input's RMSNorm prologue, `epilogue`: what happens to each output (src/gpu/matmul_fusion.rs).
     Matmul {
-        dtype: DType,
+        formats: MatrixFormats,
         workgroup_size: u32,
         threads_per_row: u32,
         rows_per_thread: u32,
         tokens_per_group: u32,
         subgroup_reduce: bool,
+        norm: MatmulNorm,
         epilogue: MatmulEpilogue,
     },
-    /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in this
-    /// format: tiles of weight rows × tokens per workgroup, and per thread.
+    /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in these
+    /// formats: tiles of weight rows × tokens per workgroup, and per thread.
     Gemm {
-        dtype: DType,
+        formats: MatrixFormats,
         tile_rows: u32,
         tile_tokens: u32,
         thread_rows: u32,
         thread_tokens: u32,
+        norm: MatmulNorm,
         epilogue: MatmulEpilogue,
     },
     /// Embedding row gather (shaders/embed.wgsl) from a matrix in this format.
@@ -77,51 +83,6 @@ pub enum Kernel {
     Sample,
 }
 
-/// What shaders/matmul.wgsl does with each output before storing it, so that the bias add,
-/// the residual add and the gated FFN activation cost no dispatch of their own.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct MatmulEpilogue {
-    /// Add a bias vector (binding 5).
-    pub bias: bool,
-    /// Add to what the output holds (`y += W·x`: the residual stream).
-    pub accumulate: bool,
-    /// The matrix is [gate; up] concatenated: store `act(gate·x) * (up·x)` (`SwiGlu` or
-    /// `GeGluTanh`).
-    pub glu: Option<ElementwiseOp>,
-}
-
-impl MatmulEpilogue {
-    /// The shader's generated constants (and the bias binding, when used).
-    fn wgsl(self) -> String {
-        let glu = match self.glu {
-            None => 0,
-            Some(ElementwiseOp::SwiGlu) => 1,
-            Some(ElementwiseOp::GeGluTanh) => 2,
-        };
-        let bias = if self.bias {
-            "@group(0) @binding(5) var<storage, read> bias: array<f32>;\nfn bias_at(i: u32) -> f32 { return bias[i]; }\n"
-        } else {
-            "fn bias_at(i: u32) -> f32 { return 0.0; }\n"
-        };
-        format!("const BIAS: bool = {};\nconst ACCUMULATE: bool = {};\nconst GLU: u32 = {glu}u;\n{bias}", self.bias, self.accumulate)
-    }
-
-    fn label(self) -> String {
-        let mut s = String::new();
-        if self.bias {
-            s += "_bias";
-        }
-        if self.accumulate {
-            s += "_acc";
-        }
-        if let Some(op) = self.glu {
-            s += "_";
-            s += op.entry_point();
-        }
-        s
-    }
-}
-
 /// The entry points of shaders/elementwise.wgsl.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ElementwiseOp {
@@ -130,7 +91,7 @@ pub enum ElementwiseOp {
 }
 
 impl ElementwiseOp {
-    fn entry_point(self) -> &'static str {
+    pub(super) fn entry_point(self) -> &'static str {
         match self {
             ElementwiseOp::SwiGlu => "swiglu",
             ElementwiseOp::GeGluTanh => "geglu_tanh",
@@ -141,15 +102,25 @@ impl ElementwiseOp {
 impl Kernel {
     fn label(self) -> String {
         match self {
-            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, subgroup_reduce, epilogue } => {
+            Kernel::Matmul {
+                formats,
+                workgroup_size,
+                threads_per_row,
+                rows_per_thread,
+                tokens_per_group,
+                subgroup_reduce,
+                norm,
+                epilogue,
+            } => {
                 let sg = if subgroup_reduce { "_sg" } else { "" };
                 format!(
-                    "matmul_{dtype}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{}",
+                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{}{}",
+                    norm.label(),
                     epilogue.label()
                 )
             }
-            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, epilogue } => {
-                format!("gemm_{dtype}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}{}", epilogue.label())
+            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, norm, epilogue } => {
+                format!("gemm_{formats}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}{}{}", norm.label(), epilogue.label())
             }
             Kernel::Embed(d) => format!("embed_{d}"),
             Kernel::Attention { head_dim, thread_per_query, kv } => {
@@ -167,7 +138,7 @@ impl Kernel {
     /// and embeddings (their cost depends on it).
     pub fn kind(self) -> String {
         match self {
-            Kernel::Matmul { dtype, .. } | Kernel::Gemm { dtype, .. } => format!("matmul {dtype}"),
+            Kernel::Matmul { formats, .. } | Kernel::Gemm { formats, .. } => format!("matmul {formats}"),
             Kernel::Embed(d) => format!("embed {d}"),
             // The split pass is attention's work; the merge is the cost of splitting.
             Kernel::Attention { .. } | Kernel::AttentionSplit { .. } => "attention".into(),
@@ -226,7 +197,16 @@ impl Kernel {
 
     fn body(self) -> String {
         match self {
-            Kernel::Matmul { dtype, workgroup_size, threads_per_row, rows_per_thread, tokens_per_group, subgroup_reduce, epilogue } => {
+            Kernel::Matmul {
+                formats,
+                workgroup_size,
+                threads_per_row,
+                rows_per_thread,
+                tokens_per_group,
+                subgroup_reduce,
+                norm,
+                epilogue,
+            } => {
                 let reduce = if subgroup_reduce {
                     include_str!("../../shaders/matmul_subgroup.wgsl")
                 } else {
@@ -240,18 +220,21 @@ impl Kernel {
                 ) + reduce
                     + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
-                    + &quant::shader::wgsl(dtype)
+                    + &quant::shader::matrix_wgsl(formats)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
+                    + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tokens_per_group, threads_per_row > 1)
                     + include_str!("../../shaders/matmul.wgsl")
             }
-            Kernel::Gemm { dtype, tile_rows, tile_tokens, thread_rows, thread_tokens, epilogue } => {
+            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, norm, epilogue } => {
+                let workgroup_size = (tile_rows / thread_rows) * (tile_tokens / thread_tokens);
                 format!(
                     "const TILE_ROWS: u32 = {tile_rows}u;\nconst TILE_TOKENS: u32 = {tile_tokens}u;\n\
                      const THREAD_ROWS: u32 = {thread_rows}u;\nconst THREAD_TOKENS: u32 = {thread_tokens}u;\n"
                 ) + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
-                    + &quant::shader::wgsl(dtype)
+                    + &quant::shader::matrix_wgsl(formats)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
+                    + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tile_tokens, true)
                     + include_str!("../../shaders/gemm.wgsl")
             }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),

@@ -65,6 +65,15 @@ pub struct Tuning {
     /// barriers: 2 + log2(lanes) per output, 7 with the GPU tuning's 32 decode lanes. No
     /// effect with one thread per row (the CPU tuning).
     pub matmul_subgroup_reduce: bool,
+    /// The RMSNorm in front of the attention, the FFN and the output head as the prologue of
+    /// the matmul that reads it (shaders/matmul_norm.wgsl), rather than a dispatch of its own
+    /// (shaders/rmsnorm.wgsl, residual_norm.wgsl) into a normalised copy. Saves two
+    /// dispatches per layer (~12 µs each on an H100, where a decode step is bound by
+    /// dispatches); but every workgroup recomputes its rows' norm and each activation load
+    /// takes a norm weight load, which on lavapipe (a dispatch costs little there, loads set
+    /// the speed) made SmolLM2 12-15% slower (decode 16.5-17.6 -> 14.6-15.4 tok/s, prefill
+    /// 49-52 -> 41-44, 2026-11-26).
+    pub matmul_norm_prologue: bool,
     /// Unroll the short constant-bound loops of the matmul shaders in their source
     /// (src/gpu/unroll.rs). SwiftShader's JIT does not unroll: natively on Chromium's
     /// SwiftShader, SmolLM2's Q4_1 matmuls for a 16-token prefill took 2.1 s of GPU time
@@ -119,6 +128,7 @@ impl Tuning {
         matmul_gemm_thread_rows: 4,
         matmul_gemm_thread_tokens: 4,
         matmul_subgroup_reduce: true,
+        matmul_norm_prologue: false,
         unroll_loops: false,
     };
 
@@ -150,6 +160,7 @@ impl Tuning {
         matmul_gemm_thread_rows: 4,
         matmul_gemm_thread_tokens: 4,
         matmul_subgroup_reduce: true,
+        matmul_norm_prologue: true,
         unroll_loops: false,
     };
 }
@@ -181,6 +192,7 @@ impl Tuning {
                 "matmul_gemm_thread_rows" => self.matmul_gemm_thread_rows = number()?,
                 "matmul_gemm_thread_tokens" => self.matmul_gemm_thread_tokens = number()?,
                 "matmul_subgroup_reduce" => self.matmul_subgroup_reduce = flag()?,
+                "matmul_norm_prologue" => self.matmul_norm_prologue = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,
                 _ => return Err(format!("tuning override: unknown key `{key}` (the fields of hearth::gpu::Tuning)")),
             }

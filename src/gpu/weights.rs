@@ -9,12 +9,14 @@ use super::context::GpuContext;
 use crate::error::{Error, Result};
 use crate::quant::{DType, gpu_layout};
 
-/// Rows `first_row .. first_row + rows` of a matrix, in one buffer.
+/// Rows `first_row .. first_row + rows` of a matrix, in one buffer from byte `offset` on
+/// (0 but for the matrices of a `RowStack` that share one buffer).
 #[derive(Clone)]
 pub struct WeightPart {
     pub buffer: wgpu::Buffer,
     pub first_row: u32,
     pub rows: u32,
+    pub offset: u64,
 }
 
 /// A `[rows × cols]` matrix (ggml: `dims = [cols, rows]`) in `dtype`.
@@ -38,7 +40,7 @@ impl GpuMatrix {
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            parts.push(WeightPart { buffer, first_row, rows: n });
+            parts.push(WeightPart { buffer, first_row, rows: n, offset: 0 });
         }
         Ok(GpuMatrix { name: name.to_string(), dtype, rows, cols, parts })
     }
@@ -75,10 +77,18 @@ impl GpuMatrix {
         self.dtype.bytes_for(u64::from(self.cols)).expect("checked by allocate") as usize
     }
 
+    /// A matrix in one part at byte `offset` of `buffer` (a buffer several matrices share),
+    /// which must hold it.
+    pub(super) fn in_buffer(name: &str, dtype: DType, rows: u32, cols: u32, buffer: wgpu::Buffer, offset: u64) -> GpuMatrix {
+        debug_assert!(offset + u64::from(rows) * Self::gpu_row_bytes_of(name, dtype, cols).unwrap_or(0) <= buffer.size());
+        let parts = vec![WeightPart { buffer, first_row: 0, rows, offset }];
+        GpuMatrix { name: name.to_string(), dtype, rows, cols, parts }
+    }
+
     /// Bytes of one row in the GPU layout. Rows of whole blocks are whole words for every
     /// quantised format; F16/BF16 rows need an even number of columns, which matmul's
     /// multiple-of-32 rule gives (checked here so a part never splits a word).
-    fn gpu_row_bytes_of(name: &str, dtype: DType, cols: u32) -> Result<u64> {
+    pub(super) fn gpu_row_bytes_of(name: &str, dtype: DType, cols: u32) -> Result<u64> {
         let row_bytes = dtype
             .bytes_for(u64::from(cols))
             .ok_or_else(|| Error::InvalidArgument(format!("{name}: rows of {cols} elements are not whole {dtype} blocks")))?;
@@ -110,14 +120,15 @@ impl GpuMatrix {
             let src = &gguf_rows[(lo - first_row) as usize * row_bytes..(hi - first_row) as usize * row_bytes];
             scratch.clear();
             gpu_layout::repack_into(self.dtype, src, scratch)?;
-            let offset = u64::from(lo - part.first_row) * gpu_row_bytes;
+            let offset = part.offset + u64::from(lo - part.first_row) * gpu_row_bytes;
             ctx.queue.write_buffer(&part.buffer, offset, scratch);
         }
         Ok(())
     }
 
-    /// Bytes this matrix takes on the GPU.
+    /// Bytes this matrix takes on the GPU (its rows, not a buffer it shares).
     pub fn gpu_bytes(&self) -> u64 {
-        self.parts.iter().map(|p| p.buffer.size()).sum()
+        let row_bytes = Self::gpu_row_bytes_of(&self.name, self.dtype, self.cols).expect("checked by allocate");
+        self.parts.iter().map(|p| u64::from(p.rows) * row_bytes).sum()
     }
 }

@@ -3,8 +3,8 @@
 //! launching (parts, epilogues, grid) is the matmul's.
 
 use crate::error::{Error, Result};
-use crate::gpu::{Kernel, MatmulEpilogue, Tuning};
-use crate::quant::DType;
+use crate::gpu::{Kernel, MatmulEpilogue, MatmulNorm, Tuning};
+use crate::quant::shader::MatrixFormats;
 
 /// Weight rows and tokens per workgroup, and per thread.
 pub(super) struct GemmTile {
@@ -17,8 +17,8 @@ pub(super) struct GemmTile {
 impl GemmTile {
     /// The tuning's tile, checked against the kernel's shape rules and the device's limits.
     /// With a GLU epilogue each thread holds the gate and up rows of its outputs, so at least
-    /// two weight rows.
-    pub(super) fn from_tuning(t: &Tuning, glu: bool, limits: &wgpu::Limits) -> Result<GemmTile> {
+    /// two weight rows; a norm prologue takes workgroup memory of its own.
+    pub(super) fn from_tuning(t: &Tuning, glu: bool, norm: MatmulNorm, limits: &wgpu::Limits) -> Result<GemmTile> {
         let tile = GemmTile {
             tile_rows: t.matmul_gemm_tile_rows,
             tile_tokens: t.matmul_gemm_tile_tokens,
@@ -28,7 +28,7 @@ impl GemmTile {
         let pow2 = |v: u32, max: u32| v.is_power_of_two() && v <= max;
         let threads = (tile.tile_rows / tile.thread_rows.max(1)) * (tile.tile_tokens / tile.thread_tokens.max(1));
         // Both staged tiles: 32 f32 columns per weight row and per token.
-        let shared_bytes = (tile.tile_rows + tile.tile_tokens) * 128;
+        let shared_bytes = (tile.tile_rows + tile.tile_tokens) * 128 + norm.workgroup_bytes(threads, tile.tile_tokens);
         let fits = pow2(tile.tile_rows, 256)
             && pow2(tile.tile_tokens, 256)
             && pow2(tile.thread_rows, tile.tile_rows)
@@ -45,9 +45,10 @@ impl GemmTile {
         Ok(tile)
     }
 
-    pub(super) fn kernel(&self, dtype: DType, epilogue: MatmulEpilogue) -> Kernel {
+    pub(super) fn kernel(&self, formats: MatrixFormats, norm: MatmulNorm, epilogue: MatmulEpilogue) -> Kernel {
         Kernel::Gemm {
-            dtype,
+            norm,
+            formats,
             tile_rows: self.tile_rows,
             tile_tokens: self.tile_tokens,
             thread_rows: self.thread_rows,

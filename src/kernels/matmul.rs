@@ -1,13 +1,17 @@
 //! Launcher for shaders/matmul.wgsl: `y[t, :] = W · x[t, :]` for a quantised `W`, with the
-//! epilogues that save the dispatches after it: a bias, the residual add, the gated FFN
-//! activation of a [gate; up] matrix. Batches go through the register-tiled GEMM
+//! prologue that saves the dispatch before it (the RMSNorm of its input, src/kernels/matmul_norm.rs)
+//! and the epilogues that save the dispatches after it: a bias, the residual add, the gated
+//! FFN activation of a [gate; up] matrix. Batches go through the register-tiled GEMM
 //! (shaders/gemm.wgsl, src/kernels/gemm.rs) where the tuning asks for it.
 
 use super::gemm::GemmTile;
+use super::matmul_norm::Norm;
 use super::tensor::Tensor;
 use super::{BatchRows, Dispatch, split_groups, uniform};
 use crate::error::{Error, Result};
-use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, Kernel, MatmulEpilogue, PipelineCache, Tuning};
+use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, Kernel, MatmulEpilogue, PipelineCache, RowStack, Tuning, WeightPart};
+use crate::quant::DType;
+use crate::quant::shader::MatrixFormats;
 
 wgsl_struct! {
     /// Mirrors `struct Params` in shaders/matmul_bindings.wgsl (matmul.wgsl and gemm.wgsl).
@@ -19,6 +23,14 @@ wgsl_struct! {
         y_stride: u32,
         y_row_offset: u32,
         glu_rows: u32,
+        eps: f32,
+        seg0_word: u32,
+        seg1_row: u32,
+        seg1_word: u32,
+        seg2_row: u32,
+        seg2_word: u32,
+        x_rows: u32,
+        _pad1: u32,
         _pad2: u32,
     }
 }
@@ -26,7 +38,8 @@ wgsl_struct! {
 /// Dispatches computing `y = x · Wᵀ` for the batch's rows of `x` (`w.cols` wide) into `y`
 /// (`w.rows` wide): one per part of a split matrix. `rows` says how many rows a batch has
 /// (the token count comes from `step`) and picks the tile: at most one row is the decode
-/// kernel, more the prefill one.
+/// kernel, more the prefill one. `BatchRows::One` reads the batch's last row of `x` (or `x`'s
+/// only row) into `y`'s first.
 pub async fn matmul(
     ctx: &GpuContext,
     cache: &PipelineCache,
@@ -38,12 +51,15 @@ pub async fn matmul(
 ) -> Result<Vec<Dispatch>> {
     // All of y's columns, and only those: a wider y is a mistake here.
     y.expect(&format!("matmul {}", w.name), "output", rows.max_rows(), w.rows)?;
-    matmul_with(ctx, cache, w, x, y, step, rows, Epilogue::default()).await
+    matmul_with(ctx, cache, w, x, y, step, rows, Fusion::default()).await
 }
 
-/// What a matmul does with its outputs (see `MatmulEpilogue`), and where they go.
+/// What a matmul does besides the product: the norm of its input (`MatmulNorm`), what it
+/// does with its outputs (`MatmulEpilogue`), and where they go.
 #[derive(Clone, Copy, Default)]
-pub struct Epilogue<'a> {
+pub struct Fusion<'a> {
+    /// Normalise each token's row of `x` as it is loaded (then `x` is the residual stream).
+    pub norm: Option<Norm<'a>>,
     /// `[out_col + outputs]` f32 added to each output (indexed by output column).
     pub bias: Option<&'a wgpu::Buffer>,
     /// `y += W·x` instead of `y = W·x`.
@@ -56,98 +72,174 @@ pub struct Epilogue<'a> {
     pub out_col: u32,
 }
 
-/// `matmul` with an epilogue.
+/// `matmul` with a norm prologue and epilogues, on a matrix or a stack of them (see
+/// `MatmulWeights`).
 #[allow(clippy::too_many_arguments)]
 pub async fn matmul_with(
     ctx: &GpuContext,
     cache: &PipelineCache,
-    w: &GpuMatrix,
+    w: &impl MatmulWeights,
     x: &Tensor,
     y: &Tensor,
     step: &wgpu::Buffer,
     rows: BatchRows,
-    epilogue: Epilogue<'_>,
+    fusion: Fusion<'_>,
 ) -> Result<Vec<Dispatch>> {
+    let (name, cols, bound) = (w.name(), w.cols(), w.bound());
     let n_tokens = rows.max_rows();
-    if w.cols % 32 != 0 {
-        return Err(Error::InvalidArgument(format!("{}: {} columns is not a multiple of 32", w.name, w.cols)));
+    if cols % 32 != 0 {
+        return Err(Error::InvalidArgument(format!("{name}: {cols} columns is not a multiple of 32")));
     }
-    let kernel_name = format!("matmul {}", w.name);
-    let outputs = match epilogue.glu {
-        None => w.rows,
-        Some(_) if w.rows % 2 != 0 || w.parts.len() != 1 => {
+    let kernel_name = format!("matmul {name}");
+    let total_rows: u32 = bound.iter().map(|b| b.rows).sum();
+    let outputs = match fusion.glu {
+        None => total_rows,
+        Some(_) if total_rows % 2 != 0 || bound.len() != 1 => {
             return Err(Error::InvalidArgument(format!(
-                "{kernel_name}: a GLU epilogue needs [gate; up] in one buffer (an even row count, one part), not {} rows in {} parts",
-                w.rows,
-                w.parts.len()
+                "{kernel_name}: a GLU epilogue needs [gate; up] in one buffer (an even row count, one part), not {total_rows} rows in {} parts",
+                bound.len()
             )));
         }
-        Some(_) => w.rows / 2,
+        Some(_) => total_rows / 2,
     };
-    x.expect(&kernel_name, "input", n_tokens, w.cols)?;
-    if y.width < epilogue.out_col + outputs {
+    x.expect(&kernel_name, "input", n_tokens, cols)?;
+    if let Some(n) = &fusion.norm {
+        n.check(&kernel_name, x, cols)?;
+    }
+    if y.width < fusion.out_col + outputs {
         return Err(Error::InvalidArgument(format!(
             "{kernel_name}: output `{}` is {} wide, needs columns {} .. {}",
             y.name,
             y.width,
-            epilogue.out_col,
-            epilogue.out_col + outputs
+            fusion.out_col,
+            fusion.out_col + outputs
         )));
     }
     y.expect(&kernel_name, "output", n_tokens, y.width)?;
-    if let Some(b) = epilogue.bias {
-        let need = u64::from(epilogue.out_col + outputs) * 4;
+    if let Some(b) = fusion.bias {
+        let need = u64::from(fusion.out_col + outputs) * 4;
         if b.size() < need {
             return Err(Error::InvalidArgument(format!("{kernel_name}: a {}-byte bias for outputs up to column {}", b.size(), need / 4)));
         }
     }
-    let halves = if epilogue.glu.is_some() { 2 } else { 1 };
-    let kernel_epilogue = MatmulEpilogue { bias: epilogue.bias.is_some(), accumulate: epilogue.accumulate, glu: epilogue.glu };
-    // The kernel, and the outputs and tokens one of its workgroups computes.
-    let (kernel, rows_per_group, tokens_per_group) = if ctx.tuning.matmul_gemm && n_tokens > 1 {
-        let tile = GemmTile::from_tuning(&ctx.tuning, epilogue.glu.is_some(), &ctx.limits)?;
-        (tile.kernel(w.dtype, kernel_epilogue), tile.tile_rows / halves, tile.tile_tokens)
-    } else {
-        let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
-        if epilogue.glu.is_some() {
-            // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
-            tile.rows_per_thread = tile.rows_per_thread.max(2);
-        }
-        let kernel = Kernel::Matmul {
-            dtype: w.dtype,
-            workgroup_size: tile.workgroup_size,
-            threads_per_row: tile.threads_per_row,
-            rows_per_thread: tile.rows_per_thread,
-            tokens_per_group: tile.tokens_per_group,
-            subgroup_reduce: subgroup_reduce(ctx, tile.threads_per_row),
-            epilogue: kernel_epilogue,
-        };
-        (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
-    };
+    let halves = if fusion.glu.is_some() { 2 } else { 1 };
+    let epilogue = MatmulEpilogue { bias: fusion.bias.is_some(), accumulate: fusion.accumulate, glu: fusion.glu };
+    let norm = Norm::kernel(fusion.norm.as_ref());
     let mut out = Vec::new();
-    for part in &w.parts {
-        let part_outputs = part.rows / halves;
+    for b in &bound {
+        let formats: Vec<DType> = b.segments.iter().map(|s| s.2).collect();
+        let formats = MatrixFormats::of(&formats)
+            .ok_or_else(|| Error::InvalidArgument(format!("{kernel_name}: {} formats in one buffer", formats.len())))?;
+        // The kernel, and the outputs and tokens one of its workgroups computes.
+        let (kernel, rows_per_group, tokens_per_group) = if ctx.tuning.matmul_gemm && n_tokens > 1 {
+            let tile = GemmTile::from_tuning(&ctx.tuning, fusion.glu.is_some(), norm, &ctx.limits)?;
+            (tile.kernel(formats, norm, epilogue), tile.tile_rows / halves, tile.tile_tokens)
+        } else {
+            let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
+            if fusion.glu.is_some() {
+                // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
+                tile.rows_per_thread = tile.rows_per_thread.max(2);
+            }
+            let kernel = Kernel::Matmul {
+                formats,
+                workgroup_size: tile.workgroup_size,
+                threads_per_row: tile.threads_per_row,
+                rows_per_thread: tile.rows_per_thread,
+                tokens_per_group: tile.tokens_per_group,
+                subgroup_reduce: subgroup_reduce(ctx, tile.threads_per_row),
+                norm,
+                epilogue,
+            };
+            (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
+        };
+        let part_outputs = b.rows / halves;
+        // Where segments 1 and 2 start (rows, words), where the pipeline has them.
+        let seg = |i: usize| b.segments.get(i).map_or((0, 0), |&(row, offset, _)| (row, (offset / 4) as u32));
         let params = Params {
             rows: part_outputs,
-            cols: w.cols,
+            cols,
             one_row: u32::from(rows == BatchRows::One),
-            x_stride: w.cols,
+            x_stride: cols,
             y_stride: y.width,
-            y_row_offset: epilogue.out_col + part.first_row,
+            y_row_offset: fusion.out_col + b.first_row,
             glu_rows: if halves == 2 { outputs } else { 0 },
+            eps: fusion.norm.map_or(0.0, |n| n.eps),
+            seg0_word: seg(0).1,
+            seg1_row: seg(1).0,
+            seg1_word: seg(1).1,
+            seg2_row: seg(2).0,
+            seg2_word: seg(2).1,
+            x_rows: x.rows,
             ..Default::default()
         };
         let u = uniform(ctx, &params);
         let (gx, gy) = split_groups(part_outputs.div_ceil(rows_per_group));
-        let mut resources =
-            vec![part.buffer.as_entire_binding(), x.binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
-        if let Some(b) = epilogue.bias {
+        let mut resources = vec![b.buffer.as_entire_binding(), x.binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
+        if let Some(b) = fusion.bias {
             resources.push(b.as_entire_binding());
+        }
+        if let Some(n) = &fusion.norm {
+            resources.extend(n.resources());
         }
         let grid = move |n: u32| [gx, gy, rows.rows(n).div_ceil(tokens_per_group)];
         out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);
     }
     Ok(out)
+}
+
+/// What a matmul reads: a matrix (a dispatch per part, where it is split across bindings),
+/// or a stack of matrices (src/gpu/stack.rs) as if they were one: one dispatch whatever
+/// their formats where they share a buffer, else as many as their parts.
+pub trait MatmulWeights {
+    fn name(&self) -> &str;
+    fn cols(&self) -> u32;
+    /// The buffers one dispatch each reads, in row order.
+    fn bound(&self) -> Vec<Bound<'_>>;
+}
+
+impl MatmulWeights for GpuMatrix {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn cols(&self) -> u32 {
+        self.cols
+    }
+    fn bound(&self) -> Vec<Bound<'_>> {
+        let segments = |p: &WeightPart| vec![(0, p.offset, self.dtype)];
+        self.parts.iter().map(|p| Bound { buffer: &p.buffer, segments: segments(p), rows: p.rows, first_row: p.first_row }).collect()
+    }
+}
+
+impl MatmulWeights for RowStack {
+    fn name(&self) -> &str {
+        &self.runs[0].1.name
+    }
+    fn cols(&self) -> u32 {
+        self.runs[0].1.cols
+    }
+    fn bound(&self) -> Vec<Bound<'_>> {
+        if self.shared {
+            let segments = self.runs.iter().map(|(row, m)| (*row, m.parts[0].offset, m.dtype)).collect();
+            return vec![Bound { buffer: &self.runs[0].1.parts[0].buffer, segments, rows: self.rows(), first_row: 0 }];
+        }
+        let mut out = Vec::new();
+        for (row, m) in &self.runs {
+            for mut b in m.bound() {
+                b.first_row += row; // the run's rows start there in the stack (and in y)
+                out.push(b);
+            }
+        }
+        out
+    }
+}
+
+/// The weights one dispatch reads: rows `first_row ..` of a matrix (`rows` of them) in one
+/// buffer, as row segments (first row among these, byte offset in the buffer, format).
+pub struct Bound<'a> {
+    buffer: &'a wgpu::Buffer,
+    segments: Vec<(u32, u64, DType)>,
+    rows: u32,
+    first_row: u32,
 }
 
 /// Whether a row's `threads_per_row` lanes are summed with subgroup shuffles: where the

@@ -33,6 +33,7 @@ pub mod kv;
 #[cfg(test)]
 mod layout;
 pub mod matmul;
+pub mod matmul_norm;
 pub mod residual_norm;
 pub mod rmsnorm;
 pub mod rope_store;

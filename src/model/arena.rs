@@ -13,7 +13,14 @@ pub struct Arena {
     pub capacity: u32,
     /// `[capacity]` u32 input token ids (a decode chain also copies sampled ids in).
     pub ids: wgpu::Buffer,
+    /// The residual stream; the matmuls after it normalise it as they read it.
     pub x: Tensor,
+    /// Post-norm families (Gemma 3): the residual stream's other buffer. The matmul that adds a
+    /// post-normed block output to the stream writes the sum to the buffer it does not read
+    /// (its other workgroups still read the old one), so the stream alternates between these.
+    pub x_alt: Option<Tensor>,
+    /// The residual stream normalised by a dispatch of its own, where the matmuls do not
+    /// normalise it themselves (`Tuning::matmul_norm_prologue` off: CPU-like devices).
     pub h: Tensor,
     /// The Q, K and V projections of each token, one row: `[q_dim + 2 kv_dim]`.
     pub qkv: Tensor,
@@ -23,7 +30,7 @@ pub struct Arena {
     pub o: Tensor,
     pub gate: Tensor,
     pub up: Tensor,
-    /// The last token's normalised row and its logits (graphs that compute only those).
+    /// The last token's normalised row (as `h`) and its logits (graphs that compute only those).
     pub h_last: Tensor,
     pub logits_last: Tensor,
     pub logits_last_staging: wgpu::Buffer,
@@ -49,14 +56,15 @@ impl Arena {
             capacity,
             ids: buffer(ctx, "ids", u64::from(capacity) * 4, STORAGE | COPY_DST),
             x: per_token("x", d)?,
+            x_alt: if cfg.family.post_norms { Some(per_token("x (alternate)", d)?) } else { None },
             h: per_token("h", d)?,
+            h_last: Tensor::new(ctx, "h_last", 1, d)?,
             qkv: per_token("qkv", qkv_width)?,
             q: per_token("q", q_dim)?,
             att: per_token("att", q_dim)?,
             o: per_token("o", d)?,
             gate: per_token("gate", ff)?,
             up: per_token("up", ff)?,
-            h_last: Tensor::new(ctx, "h_last", 1, d)?,
             logits_last_staging: staging(ctx, "logits staging", logits_last.buffer.size()),
             logits_last,
             argmax_out: buffer(ctx, "argmax", 4, STORAGE | COPY_SRC),
@@ -78,8 +86,12 @@ impl Arena {
     pub fn bytes_for(cfg: &ModelConfig, capacity: u32) -> u64 {
         let (d, q_dim, ff, vocab) = (cfg.d_model, cfg.q_dim(), cfg.d_ff, cfg.vocab);
         let f32s = |n: u64| n.max(1) * 4;
-        let per_token: u64 =
-            [d, d, qkv_width(cfg), q_dim, q_dim, d, ff, ff].iter().map(|&w| f32s(u64::from(w) * u64::from(capacity))).sum();
+        let x_alt = if cfg.family.post_norms { d } else { 0 };
+        let per_token: u64 = [d, d, qkv_width(cfg), q_dim, q_dim, d, ff, ff, x_alt]
+            .iter()
+            .filter(|&&w| w > 0)
+            .map(|&w| f32s(u64::from(w) * u64::from(capacity)))
+            .sum();
         // ids, then h_last, the last logits and their staging copy, argmax and its staging.
         u64::from(capacity) * 4 + per_token + f32s(u64::from(d)) + 2 * f32s(u64::from(vocab)) + 4 + 4
     }
@@ -88,7 +100,7 @@ impl Arena {
     pub fn gpu_bytes(&self) -> u64 {
         let tensors = [&self.x, &self.h, &self.qkv, &self.q, &self.att, &self.o, &self.gate, &self.up, &self.h_last, &self.logits_last];
         let buffers = [&self.ids, &self.logits_last_staging, &self.argmax_out, &self.id_staging];
-        tensors.iter().map(|t| t.buffer.size()).sum::<u64>() + buffers.iter().map(|b| b.size()).sum::<u64>()
+        tensors.into_iter().chain(&self.x_alt).map(|t| t.buffer.size()).sum::<u64>() + buffers.iter().map(|b| b.size()).sum::<u64>()
     }
 }
 

@@ -11,12 +11,13 @@ use super::sampling::Sampling;
 use super::stats::GpuStats;
 use super::weights::{FfnIn, ModelWeights};
 use crate::error::{Error, Result};
-use crate::gpu::{GpuContext, GpuMatrix, PipelineCache};
+use crate::gpu::{GpuContext, PipelineCache};
 use crate::kernels::argmax::{ArgmaxRow, argmax};
 use crate::kernels::attention::{AttentionShape, attention};
 use crate::kernels::elementwise::elementwise;
 use crate::kernels::embed::embed;
-use crate::kernels::matmul::{Epilogue, matmul, matmul_with};
+use crate::kernels::matmul::{Fusion, matmul_with};
+use crate::kernels::matmul_norm::{Norm, PostNorm};
 use crate::kernels::residual_norm::residual_norm;
 use crate::kernels::rmsnorm::{Rows, rmsnorm};
 use crate::kernels::rope_store::{QkNorm, RopeStoreShape, rope_store};
@@ -72,25 +73,22 @@ impl Graph {
         }
         let fam = &cfg.family;
         let per_token = BatchRows::PerToken(capacity);
-        // The final norm and the output head: the last token's row, or every token's.
-        let (out_rows, h_out, logits, logits_staging) = match mode {
-            Logits::Last => (BatchRows::One, a.h_last.clone(), a.logits_last.clone(), a.logits_last_staging.clone()),
+        // The output head: the last token's row, or every token's.
+        let (out_rows, logits, logits_staging) = match mode {
+            Logits::Last => (BatchRows::One, a.logits_last.clone(), a.logits_last_staging.clone()),
             Logits::All => {
                 let logits = Tensor::new(ctx, "logits (all tokens)", capacity, cfg.vocab)?;
                 let logits_staging = staging(ctx, "logits staging (all tokens)", logits.buffer.size());
-                (per_token, Tensor::new(ctx, "h_out", capacity, cfg.d_model)?, logits, logits_staging)
+                (per_token, logits, logits_staging)
             }
         };
-        let norm = |heads: u32, n: u32| Rows { n, per_token: heads, tokens: per_token };
         let eps = cfg.rms_eps;
 
         let mut ops = Ops::default();
         ops.add("token_embd", embed(ctx, p, &w.token_embd, &a.ids, &a.x, capacity, cfg.embed_scale).await?);
-        // Each block's end also normalises the residual stream for the next block (into h),
-        // so only the first block's input norm is a dispatch of its own.
-        if let Some(first) = w.layers.first() {
-            ops.add("blk.0.attn_norm", rmsnorm(ctx, p, &a.x, &first.attn_norm, &a.h, step, norm(1, cfg.d_model), eps).await?);
-        }
+        // Every norm in front of a block is the prologue of the matmul that reads it, or a
+        // dispatch of its own (`Tuning::matmul_norm_prologue`).
+        let mut stream = Residual::new(a, ctx.tuning.matmul_norm_prologue);
         for (i, (layer, (k_cache, v_cache))) in w.layers.iter().zip(&s.kv.layers).enumerate() {
             let la = cfg.layer_attention(i as u32);
             let inv_freq = if la.local_rope { s.inv_freq_local } else { s.inv_freq };
@@ -103,11 +101,10 @@ impl Graph {
                 kv: s.kv.precision,
             };
             let name = |op: &str| format!("blk.{i}.{op}");
-            // Attention block (h holds its normalised input).
-            for (col, m) in &layer.qkv {
-                let e = Epilogue { bias: layer.b_qkv.as_ref(), out_col: *col, ..Default::default() };
-                ops.add(name("attn_qkv"), matmul_with(ctx, p, m, &a.h, &a.qkv, step, per_token, e).await?);
-            }
+            // Attention block.
+            let (x, norm) = stream.input(s, &layer.attn_norm, per_token, &mut ops, name("attn_norm")).await?;
+            let f = Fusion { norm, bias: layer.b_qkv.as_ref(), ..Default::default() };
+            ops.add(name("attn_qkv"), matmul_with(ctx, p, &layer.qkv, x, &a.qkv, step, per_token, f).await?);
             let qk_norm = match (&layer.q_norm, &layer.k_norm) {
                 (Some(q), Some(k)) => Some(QkNorm { q, k, eps }),
                 _ => None,
@@ -125,38 +122,31 @@ impl Graph {
             };
             ops.add(name("rope_store"), rope_store(ctx, p, &a.qkv, qk_norm, inv_freq, &a.q, k_cache, v_cache, step, rope_shape).await?);
             ops.add(name("attention"), attention(ctx, p, &a.q, k_cache, v_cache, &a.att, step, attn_shape, capacity).await?);
-            let next = Next { norm: &layer.ffn_norm, out: &a.h, rows: per_token };
-            let (residual, next_norm) =
-                block_end(s, &layer.wo, layer.bo.as_ref(), &a.att, layer.post_attn_norm.as_ref(), per_token, next).await?;
-            ops.add(name("attn_output"), residual);
-            ops.add(name("ffn_norm"), next_norm);
-            // Feed-forward block (h holds its normalised input).
+            let (y, accumulate) = stream.block_output(layer.post_attn_norm.as_ref());
+            let f = Fusion { bias: layer.bo.as_ref(), accumulate, ..Default::default() };
+            ops.add(name("attn_output"), matmul_with(ctx, p, &layer.wo, &a.att, y, step, per_token, f).await?);
+            // Feed-forward block.
+            let (x, norm) = stream.input(s, &layer.ffn_norm, per_token, &mut ops, name("ffn_norm")).await?;
             match &layer.ffn_in {
-                FfnIn::GateUp(m) => {
-                    let glu = Epilogue { glu: Some(fam.ffn_activation), ..Default::default() };
-                    ops.add(name("ffn_gate_up"), matmul_with(ctx, p, m, &a.h, &a.gate, step, per_token, glu).await?);
+                FfnIn::GateUp(stack) => {
+                    let glu = Fusion { norm, glu: Some(fam.ffn_activation), ..Default::default() };
+                    ops.add(name("ffn_gate_up"), matmul_with(ctx, p, stack, x, &a.gate, step, per_token, glu).await?);
                 }
                 FfnIn::Separate { gate, up } => {
-                    ops.add(name("ffn_gate"), matmul(ctx, p, gate, &a.h, &a.gate, step, per_token).await?);
-                    ops.add(name("ffn_up"), matmul(ctx, p, up, &a.h, &a.up, step, per_token).await?);
+                    let f = Fusion { norm, ..Default::default() };
+                    ops.add(name("ffn_gate"), matmul_with(ctx, p, gate, x, &a.gate, step, per_token, f).await?);
+                    ops.add(name("ffn_up"), matmul_with(ctx, p, up, x, &a.up, step, per_token, f).await?);
                     ops.add(name("ffn_act"), elementwise(ctx, p, fam.ffn_activation, &a.gate, &a.up, step).await?);
                 }
             }
-            // The next block's input: the next layer's attention, or the output head (for the
-            // rows it computes).
-            let (next, next_name) = match w.layers.get(i + 1) {
-                Some(l) => (Next { norm: &l.attn_norm, out: &a.h, rows: per_token }, format!("blk.{}.attn_norm", i + 1)),
-                None => (Next { norm: &w.output_norm, out: &h_out, rows: out_rows }, "output_norm".to_string()),
-            };
-            let (residual, next_norm) = block_end(s, &layer.w_down, None, &a.gate, layer.post_ffn_norm.as_ref(), per_token, next).await?;
-            ops.add(name("ffn_down"), residual);
-            ops.add(next_name, next_norm);
+            let (y, accumulate) = stream.block_output(layer.post_ffn_norm.as_ref());
+            let f = Fusion { accumulate, ..Default::default() };
+            ops.add(name("ffn_down"), matmul_with(ctx, p, &layer.w_down, &a.gate, y, step, per_token, f).await?);
         }
-        if w.layers.is_empty() {
-            let out_norm = Rows { n: cfg.d_model, per_token: 1, tokens: out_rows };
-            ops.add("output_norm", rmsnorm(ctx, p, &a.x, &w.output_norm, &h_out, step, out_norm, eps).await?);
-        }
-        ops.add("output", linear(s, w.lm_head(), w.output_bias.as_ref(), &h_out, &logits, out_rows).await?);
+        // The output head, with the final norm as its prologue, for the rows it computes.
+        let (x, norm) = stream.input(s, &w.output_norm, out_rows, &mut ops, "output_norm".into()).await?;
+        let f = Fusion { norm, bias: w.output_bias.as_ref(), ..Default::default() };
+        ops.add("output", matmul_with(ctx, p, w.lm_head(), x, &logits, step, out_rows, f).await?);
         let last_row = if out_rows == BatchRows::One { ArgmaxRow::At(0) } else { ArgmaxRow::LastOfBatch };
         ops.add("argmax", argmax(ctx, p, &logits, last_row, &a.argmax_out, step).await?);
         let ds = ops.0;
@@ -269,49 +259,74 @@ impl Ops {
     }
 }
 
-/// `y = x · Wᵀ (+ bias)` for the batch's `rows`, the bias added in the matmul's epilogue.
-async fn linear(
-    s: &Shared<'_>,
-    w: &GpuMatrix,
-    bias: Option<&wgpu::Buffer>,
-    x: &Tensor,
-    y: &Tensor,
-    rows: BatchRows,
-) -> Result<Vec<Dispatch>> {
-    matmul_with(s.ctx, s.pipelines, w, x, y, s.step, rows, Epilogue { bias, ..Default::default() }).await
+/// The residual stream through a graph: which buffer holds it, and for post-norm families
+/// the block output still to be added (normalised) before the next block reads it.
+struct Residual<'a> {
+    arena: &'a Arena,
+    x: &'a Tensor,
+    /// The other buffer (post-norm families): where the next sum goes.
+    spare: Option<&'a Tensor>,
+    /// A block output in `arena.o` waiting to be added, with its post-norm weight.
+    pending: Option<&'a wgpu::Buffer>,
+    /// The norms are the prologues of the matmuls (else dispatches into `arena.h`).
+    prologue: bool,
 }
 
-/// The block that follows a block's end: its input norm, where the normalised rows go, which
-/// rows it needs.
-struct Next<'a> {
-    norm: &'a wgpu::Buffer,
-    out: &'a Tensor,
-    rows: BatchRows,
-}
+impl<'a> Residual<'a> {
+    fn new(arena: &'a Arena, prologue: bool) -> Self {
+        Residual { arena, x: &arena.x, spare: arena.x_alt.as_ref(), pending: None, prologue }
+    }
 
-/// A block's output projection, the residual connection and the next block's input norm:
-/// `x += in · Wᵀ (+ bias)` in the matmul's epilogue, then `next.out = rmsnorm(x) * next.norm`;
-/// or for families that normalise each block's output (`post_norm`), `o = in · Wᵀ (+ bias)`
-/// then one dispatch for `x += rmsnorm(o) * post_norm; next.out = rmsnorm(x) * next.norm`.
-/// Returns (the projection and residual, the norm).
-async fn block_end(
-    s: &Shared<'_>,
-    w: &GpuMatrix,
-    bias: Option<&wgpu::Buffer>,
-    input: &Tensor,
-    post_norm: Option<&wgpu::Buffer>,
-    tokens: BatchRows,
-    next: Next<'_>,
-) -> Result<(Vec<Dispatch>, Dispatch)> {
-    let (ctx, p, a, eps) = (s.ctx, s.pipelines, s.arena, s.cfg.rms_eps);
-    let Some(post) = post_norm else {
-        let epilogue = Epilogue { bias, accumulate: true, ..Default::default() };
-        let residual = matmul_with(ctx, p, w, input, &a.x, s.step, tokens, epilogue).await?;
-        let rows = Rows { n: s.cfg.d_model, per_token: 1, tokens: next.rows };
-        return Ok((residual, rmsnorm(ctx, p, &a.x, next.norm, next.out, s.step, rows, eps).await?));
-    };
-    let projection = linear(s, w, bias, input, &a.o, tokens).await?;
-    Ok((projection, residual_norm(ctx, p, &a.x, &a.o, post, next.norm, next.out, s.step, next.rows, eps).await?))
+    /// What the next block's matmuls read for the batch's `rows`, and the norm they apply.
+    /// As a prologue: the stream itself with `rmsnorm(x) * weight`, or, with a block output
+    /// pending, `x + rmsnorm(o) * post` first (stored by those matmuls into the spare buffer,
+    /// which holds the stream from then on; several store the same sum). Else `arena.h` (or
+    /// `h_last` for the last row only), normalised by a dispatch added to `ops` as `name`
+    /// (shaders/rmsnorm.wgsl, or residual_norm.wgsl adding the pending output in place).
+    async fn input(
+        &mut self,
+        s: &Shared<'a>,
+        weight: &'a wgpu::Buffer,
+        rows: BatchRows,
+        ops: &mut Ops,
+        name: String,
+    ) -> Result<(&'a Tensor, Option<Norm<'a>>)> {
+        let (a, eps) = (self.arena, s.cfg.rms_eps);
+        if self.prologue {
+            let input = self.x;
+            let post = match (self.pending.take(), self.spare) {
+                (Some(post), Some(spare)) => {
+                    (self.x, self.spare) = (spare, Some(input));
+                    Some(PostNorm { o: &a.o, weight: post, x_out: spare })
+                }
+                _ => None,
+            };
+            return Ok((input, Some(Norm { weight, eps, post })));
+        }
+        let out = if rows == BatchRows::One { &a.h_last } else { &a.h };
+        let dispatch = match self.pending.take() {
+            Some(post) => residual_norm(s.ctx, s.pipelines, self.x, &a.o, post, weight, out, s.step, rows, eps).await?,
+            None => {
+                let norm_rows = Rows { n: s.cfg.d_model, per_token: 1, tokens: rows };
+                rmsnorm(s.ctx, s.pipelines, self.x, weight, out, s.step, norm_rows, eps).await?
+            }
+        };
+        ops.add(name, dispatch);
+        Ok((out, None))
+    }
+
+    /// Where a block's output projection writes, and whether it adds to what is there: into
+    /// the stream, or for a post-normed block (`post_norm`) into `arena.o`, added by the next
+    /// block's input.
+    fn block_output(&mut self, post_norm: Option<&'a wgpu::Buffer>) -> (&'a Tensor, bool) {
+        match post_norm {
+            Some(post) => {
+                self.pending = Some(post);
+                (&self.arena.o, false)
+            }
+            None => (self.x, true),
+        }
+    }
 }
 
 pub(crate) fn context_full(n_past: u32, n_new: usize, n_ctx: u32) -> Error {

@@ -12,7 +12,7 @@ use super::kv_cache::KvCache;
 use super::{DEFAULT_CONTEXT, DEFAULT_KV_BUDGET, KvPrecision, MAX_BATCH, MIN_DEFAULT_CONTEXT, ModelOptions};
 use crate::error::{Error, Result};
 use crate::gguf::{GgufHeader, TensorInfo};
-use crate::gpu::{GpuContext, GpuMatrix};
+use crate::gpu::{GpuContext, GpuMatrix, RowStack};
 
 /// The device limits a plan is made against (WebGPU names them the same).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,7 +266,8 @@ impl WeightSizes<'_> {
         Ok(())
     }
 
-    /// As `Loader::concat_rows`: each run of consecutive tensors in one format is one matrix.
+    /// As `Loader::concat_rows`: each run of consecutive tensors in one format is one matrix,
+    /// all in one buffer where they fit one binding (`RowStack`).
     fn concat_rows(&mut self, tensors: &[(TensorInfo, u32)], cols: u32) -> Result<()> {
         let mut runs: Vec<(crate::quant::DType, u32, &str)> = Vec::new();
         for (info, rows) in tensors {
@@ -275,26 +276,41 @@ impl WeightSizes<'_> {
                 _ => runs.push((info.dtype, *rows, &info.name)),
             }
         }
-        for (dtype, rows, name) in runs {
-            for size in self.parts(name, dtype, rows, cols)? {
-                self.add(size);
+        if !self.stack(&runs, cols)? {
+            for (dtype, rows, name) in runs {
+                self.matrix_parts(name, dtype, rows, cols)?;
             }
         }
         Ok(())
     }
 
-    /// As `Loader::gate_up`: one `[2 rows × cols]` matrix when both share a format and it fits
-    /// one binding, else two.
-    fn gate_up(&mut self, gate: &TensorInfo, up: &TensorInfo, rows: u32, cols: u32) -> Result<()> {
-        if gate.dtype == up.dtype {
-            let fused = self.parts(&gate.name, gate.dtype, 2 * rows, cols)?;
-            if fused.len() == 1 {
-                self.add(fused[0]);
-                return Ok(());
-            }
+    /// As `RowStack::allocate`: one buffer for all runs where they fit one binding (true);
+    /// else nothing is added (false).
+    fn stack(&mut self, runs: &[(crate::quant::DType, u32, &str)], cols: u32) -> Result<bool> {
+        let mut sizes = Vec::new();
+        for &(dtype, rows, name) in runs {
+            sizes.push(self.parts(name, dtype, rows, cols)?.iter().sum::<u64>());
         }
-        self.matrix_parts(&gate.name, gate.dtype, rows, cols)?;
-        self.matrix_parts(&up.name, up.dtype, rows, cols)
+        let fits = RowStack::fits(self.limit, &sizes);
+        if fits {
+            self.add(sizes.iter().sum());
+        }
+        Ok(fits)
+    }
+
+    /// As `Loader::gate_up`: one `[2 rows × cols]` buffer when both fit one binding, else two
+    /// matrices.
+    fn gate_up(&mut self, gate: &TensorInfo, up: &TensorInfo, rows: u32, cols: u32) -> Result<()> {
+        let runs = if gate.dtype == up.dtype {
+            vec![(gate.dtype, 2 * rows, gate.name.as_str())]
+        } else {
+            vec![(gate.dtype, rows, gate.name.as_str()), (up.dtype, rows, up.name.as_str())]
+        };
+        if !self.stack(&runs, cols)? {
+            self.matrix_parts(&gate.name, gate.dtype, rows, cols)?;
+            self.matrix_parts(&up.name, up.dtype, rows, cols)?;
+        }
+        Ok(())
     }
 
     /// An f32 vector (`GpuContext::f32_buffer`: at least one value).

@@ -12,14 +12,15 @@ use super::upload::TensorUploads;
 use super::{fused, rope};
 use crate::error::{Error, Result};
 use crate::gguf::{GgufHeader, TensorInfo};
-use crate::gpu::{GpuContext, GpuMatrix};
+use crate::gpu::{GpuContext, GpuMatrix, RowStack};
+use crate::quant::DType;
 
 pub struct LayerWeights {
     pub attn_norm: wgpu::Buffer,
     /// The Q, K and V projections as consecutive rows of one `[q_dim + 2 kv_dim] × d_model`
-    /// product: (first output column, matrix) for each run of them that shares a format,
-    /// concatenated at load (one matrix when all three do).
-    pub qkv: Vec<(u32, GpuMatrix)>,
+    /// product: a matrix per run of them that shares a format, concatenated at load, all in
+    /// one buffer where they fit one binding (one dispatch).
+    pub qkv: RowStack,
     pub wo: GpuMatrix,
     /// The Q, K, V biases concatenated like the matrices (zeros for any the file lacks), when
     /// the file has any (Qwen2: all three).
@@ -39,17 +40,18 @@ pub struct LayerWeights {
 
 /// The FFN's gate and up projections.
 pub enum FfnIn {
-    /// Concatenated at load, [gate; up] in one buffer, for one matmul with the gated
-    /// activation in its epilogue: when both have the same format and fit one binding.
-    GateUp(GpuMatrix),
-    /// Two matrices (mixed formats, or too large for one binding together).
+    /// Concatenated at load, [gate; up] in one buffer (one matrix, or two of different
+    /// formats), for one matmul with the gated activation in its epilogue: when they fit one
+    /// binding together.
+    GateUp(RowStack),
+    /// Two matrices (too large for one binding together).
     Separate { gate: GpuMatrix, up: GpuMatrix },
 }
 
 impl FfnIn {
     fn matrices(&self) -> Vec<&GpuMatrix> {
         match self {
-            FfnIn::GateUp(m) => vec![m],
+            FfnIn::GateUp(s) => s.matrices().collect(),
             FfnIn::Separate { gate, up } => vec![gate, up],
         }
     }
@@ -75,7 +77,7 @@ impl ModelWeights {
 
     /// Every weight matrix of the model.
     pub fn matrices(&self) -> impl Iterator<Item = &GpuMatrix> {
-        let per_layer = self.layers.iter().flat_map(|l| l.qkv.iter().map(|(_, m)| m).chain([&l.wo, &l.w_down]).chain(l.ffn_in.matrices()));
+        let per_layer = self.layers.iter().flat_map(|l| l.qkv.matrices().chain([&l.wo, &l.w_down]).chain(l.ffn_in.matrices()));
         [&self.token_embd].into_iter().chain(self.output.as_ref()).chain(per_layer)
     }
 
@@ -179,32 +181,36 @@ impl Loader<'_> {
 
     /// Matrices `[rows_i × cols]` stacked by rows, each run of consecutive ones in the same
     /// format concatenated into one matrix (named `fused[first..end].weight` when it holds
-    /// several): (first row in the stack, matrix) per run.
-    fn concat_rows(&mut self, infos: &[(TensorInfo, u32)], cols: u32, fused: &str) -> Result<Vec<(u32, GpuMatrix)>> {
+    /// several, else after its tensor), in one buffer where they fit one binding.
+    fn concat_rows(&mut self, infos: &[(TensorInfo, u32)], cols: u32, fused: &str) -> Result<RowStack> {
         for (info, rows) in infos {
             Self::check_shape(info, &[u64::from(cols), u64::from(*rows)])?;
         }
-        let mut out = Vec::new();
-        let (mut start, mut first_row) = (0, 0u32);
+        // (first tensor, end, format, rows) per run.
+        let mut runs = Vec::new();
+        let mut start = 0;
         while start < infos.len() {
             let dtype = infos[start].0.dtype;
             let end = start + infos[start..].iter().take_while(|(info, _)| info.dtype == dtype).count();
-            let run_rows: u32 = infos[start..end].iter().map(|(_, r)| r).sum();
-            if end - start == 1 {
-                out.push((first_row, self.matrix_of(&infos[start].0, run_rows, cols)?));
-            } else {
-                let m = GpuMatrix::allocate(self.ctx, &format!("{fused}[{start}..{end}].weight"), dtype, run_rows, cols)?;
-                let mut row = 0;
-                for (info, rows) in &infos[start..end] {
-                    self.uploads.add_matrix_rows(info, m.clone(), row);
-                    row += rows;
-                }
-                out.push((first_row, m));
-            }
-            first_row += run_rows;
+            runs.push((start, end, dtype, infos[start..end].iter().map(|(_, r)| r).sum::<u32>()));
             start = end;
         }
-        Ok(out)
+        let named: Vec<(String, DType, u32)> = runs
+            .iter()
+            .map(|&(start, end, dtype, rows)| {
+                let name = if end - start == 1 { infos[start].0.name.clone() } else { format!("{fused}[{start}..{end}].weight") };
+                (name, dtype, rows)
+            })
+            .collect();
+        let stack = RowStack::allocate(self.ctx, &named, cols)?;
+        for (&(start, end, ..), (_, m)) in runs.iter().zip(&stack.runs) {
+            let mut row = 0;
+            for (info, rows) in &infos[start..end] {
+                self.uploads.add_matrix_rows(info, m.clone(), row);
+                row += rows;
+            }
+        }
+        Ok(stack)
     }
 
     /// Vectors of `n_i` values stacked into one f32 buffer, those the file lacks left zero;
@@ -226,23 +232,26 @@ impl Loader<'_> {
         Ok(Some(buffer))
     }
 
-    /// The gate and up matrices (`[rows × cols]` each), as one `[2 rows × cols]` matrix named
-    /// `fused` when they share a format and fit one storage binding together, else apart.
+    /// The gate and up matrices (`[rows × cols]` each), stacked as `[2 rows × cols]` (one
+    /// matrix named `fused` when they share a format) when they fit one storage binding
+    /// together, else apart.
     fn gate_up(&mut self, gi: &TensorInfo, ui: &TensorInfo, fused: &str, rows: u32, cols: u32) -> Result<FfnIn> {
         for info in [gi, ui] {
             Self::check_shape(info, &[u64::from(cols), u64::from(rows)])?;
         }
-        let fused_matrix = match gi.dtype == ui.dtype {
-            true => Some(GpuMatrix::allocate(self.ctx, fused, gi.dtype, 2 * rows, cols)?),
-            false => None,
+        let runs = match gi.dtype == ui.dtype {
+            true => vec![(fused.to_string(), gi.dtype, 2 * rows)],
+            false => vec![(gi.name.clone(), gi.dtype, rows), (ui.name.clone(), ui.dtype, rows)],
         };
-        // Over the binding limit, the allocation splits in parts (and its buffers are dropped).
-        let Some(m) = fused_matrix.filter(|m| m.parts.len() == 1) else {
+        // Over the binding limit, the stack is a matrix per run (and its buffers are dropped).
+        let stack = RowStack::allocate(self.ctx, &runs, cols)?;
+        if !stack.shared {
             return Ok(FfnIn::Separate { gate: self.matrix_of(gi, rows, cols)?, up: self.matrix_of(ui, rows, cols)? });
-        };
-        self.uploads.add_matrix_rows(gi, m.clone(), 0);
-        self.uploads.add_matrix_rows(ui, m.clone(), rows);
-        Ok(FfnIn::GateUp(m))
+        }
+        let (first, last) = (&stack.runs[0].1, &stack.runs[stack.runs.len() - 1]);
+        self.uploads.add_matrix_rows(gi, first.clone(), 0);
+        self.uploads.add_matrix_rows(ui, last.1.clone(), rows - last.0);
+        Ok(FfnIn::GateUp(stack))
     }
 
     /// A vector of `n` values, stored as f32 whatever its format in the file.
