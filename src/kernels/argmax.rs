@@ -59,7 +59,8 @@ pub async fn argmax(
         ArgmaxRow::LastOfBatch => (0, n),
     };
     let groups = n.div_ceil(SPAN).max(1);
-    let part = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+    // Through the context, so the model's unload destroys it (see GpuContext::create_buffer).
+    let part = ctx.create_buffer(&wgpu::BufferDescriptor {
         label: Some("argmax part"),
         size: u64::from(groups) * 8,
         usage: wgpu::BufferUsages::STORAGE,
