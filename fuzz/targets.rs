@@ -1,6 +1,6 @@
 //! The bodies of the fuzz targets, shared by the libFuzzer binaries (fuzz/fuzz_targets/, run
 //! with `cargo +nightly fuzz run NAME`) and by the stable test that replays the committed
-//! corpus and a few thousand seeded mutations in CI (tests/fuzz_corpus.rs). Each takes any
+//! corpus and a few thousand seeded mutations in CI (tests/core/fuzz_corpus.rs). Each takes any
 //! bytes; a panic, a hang or a runaway allocation is a bug, an `Err` is the right answer.
 
 use hearth::chat::{ChatMessage, ChatTemplate};

@@ -88,7 +88,7 @@ if [ "$(sha256sum "$dest/$TINY" 2>/dev/null | cut -d' ' -f1)" = "$TINY_SHA" ]; t
 fi
 
 # The tiny chat model split into 3 shards as llama.cpp's gguf-split names them, for the tests
-# of sharded loading (tests/gguf_split.rs): written from the tiny model by the gguf package.
+# of sharded loading (tests/core/gguf_split.rs): written from the tiny model by the gguf package.
 SPLIT=tiny-chat-split
 if [ ! -f "$dest/$SPLIT-00003-of-00003.gguf" ] || [ "$dest/$TINY" -nt "$dest/$SPLIT-00003-of-00003.gguf" ]; then
   python3 "$root/scripts/split-model.py" "$dest/$TINY" "$dest/$SPLIT.gguf" 8

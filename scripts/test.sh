@@ -83,12 +83,11 @@ for line in open(sys.argv[1]):
         print(name + "\t" + m["executable"])
 ' "$1"
 }
-# Measured on a 2-core EPYC with AVX-512, two jobs at a time, on a machine busy with other
-# builds (seconds; a quiet run is ~40% shorter): model_gemma3 ~150, model_qwen2 ~130,
-# browser:generate ~110, browser:families ~100, browser:demo ~100, model_llama ~60, cli ~50,
-# browser:soak ~30, engine_logprobs ~30, gguf_split ~30, gguf_corrupt ~20, gpu_matmul ~18,
-# browser:download ~16, model_tiny ~15, browser:device_lost ~14, the rest < 12.
-ORDER="model_gemma3 model_qwen2 browser:generate browser:families browser:demo model_llama cli browser:soak engine_logprobs gguf_split gguf_corrupt gpu_matmul browser:download model_tiny browser:device_lost"
+# Measured on a 2-core EPYC with AVX-512, two jobs at a time, quiet machine (seconds, fresh
+# clone, 2026-11-26; models and core are whole test binaries of several files each):
+# models ~150, browser:generate ~90, browser:families ~55, core ~50, browser:demo ~45, gpu
+# ~40, browser:soak ~20, browser:load ~18, cli ~17, browser:download ~16, the rest < 14.
+ORDER="models browser:generate browser:families core browser:demo gpu browser:soak browser:load cli browser:download"
 rank_of() { # position of a job in ORDER; 99 (after them all) when not listed
   local i=0
   for o in $ORDER; do i=$((i + 1)); [ "$o" = "$1" ] && { echo $i; return; }; done

@@ -122,7 +122,7 @@ fn profile_reports_host_costs_and_gpu_time_per_op() {
 }
 
 /// `hearth generate --logprobs N`: each token's logprob and N alternatives in the JSON
-/// (values are checked against a reference in tests/engine_logprobs.rs); greedy picks the
+/// (values are checked against a reference in tests/core/engine_logprobs.rs); greedy picks the
 /// first alternative; more than 20 is refused naming the option's field.
 #[test]
 fn generate_reports_logprobs_and_refuses_more_than_20() {

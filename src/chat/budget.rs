@@ -10,7 +10,7 @@
 
 use std::io;
 
-/// VM instructions per render. The real templates (tests/chat_template.rs) use a few hundred
+/// VM instructions per render. The real templates (tests/core/chat_template.rs) use a few hundred
 /// per message, so 5 million allows conversations of over ten thousand messages, and runs
 /// out in ~0.2 s natively on a busy 2-core machine (test: `budget_ends_nested_loops_quickly`).
 pub const FUEL: u64 = 5_000_000;

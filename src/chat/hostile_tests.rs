@@ -1,6 +1,6 @@
 //! Templates written to hang, blow up or crash the renderer: each must end, quickly, with
 //! `Error::ChatTemplate` naming what it ran into (see budget.rs). The real templates still
-//! render as jinja2 does: tests/chat_template.rs.
+//! render as jinja2 does: tests/core/chat_template.rs.
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,5 @@
 //! Metadata edge cases that real files do not show (the rendering itself is checked
-//! against the Python reference in tests/chat_template.rs).
+//! against the Python reference in tests/core/chat_template.rs).
 
 use super::*;
 use crate::gguf::{MetaArray, MetaValue};

@@ -44,7 +44,7 @@ pub struct AttentionShape {
 /// up to 64 dims the compiler unrolls them and only the key loop counts (65,535 keys), but
 /// at 128 dims they count and the output went wrong past ~1,000 keys, at 256 past ~500
 /// (Gemma 3 on lavapipe). `main` runs ~200 iterations per 64 keys (~20,000 keys).
-/// tests/gpu_attention.rs checks both entry points past those lengths.
+/// tests/gpu/attention.rs checks both entry points past those lengths.
 pub const PER_QUERY_MAX_HEAD_DIM: u32 = 64;
 
 /// The largest batch that takes split-K attention where the tuning asks for it

@@ -10,7 +10,7 @@ pub enum KvPrecision {
     /// with no need for the optional shader-f16 feature (llama.cpp's default cache is f16 too).
     #[default]
     F16,
-    /// f32: exact, for comparisons with an exact reference (tests/model_tiny.rs).
+    /// f32: exact, for comparisons with an exact reference (tests/models/model_tiny.rs).
     F32,
 }
 

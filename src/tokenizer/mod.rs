@@ -8,7 +8,7 @@
 //! pieces (`pieces.rs`), which the GPU engine also uses for streaming output.
 //!
 //! Build times (test profile, deps at opt-level 2, shared 2-core dev machine; printed by
-//! tests/tokenizer_gguf.rs): SmolLM2 (49k tokens) ~60 ms, Qwen2.5 (152k) ~0.35 s,
+//! tests/core/tokenizer_gguf.rs): SmolLM2 (49k tokens) ~60 ms, Qwen2.5 (152k) ~0.35 s,
 //! Gemma 3 (262k, merges derived from scores) 0.9-1.7 s.
 
 mod bpe_gpt2;

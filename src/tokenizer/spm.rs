@@ -12,7 +12,7 @@
 //! but by position in llama.cpp.
 //!
 //! Build time: Gemma 3's 262,144 tokens give 514,847 merges; building takes 0.9-1.7 s
-//! in the test profile (deps at opt-level 2) on the shared 2-core dev machine (tests/tokenizer_gguf.rs
+//! in the test profile (deps at opt-level 2) on the shared 2-core dev machine (tests/core/tokenizer_gguf.rs
 //! prints the time).
 
 use tokenizers::decoders::byte_fallback::ByteFallback;

@@ -22,7 +22,7 @@ import { GEMMA3, QWEN25, timed } from './models.js';
 import { repoRoot, TestServer } from './server.js';
 
 const GREEDY_TOKENS = 4;
-/** Google's Gemma 3 instruct template (tests/chat_template.rs checks it against transformers). */
+/** Google's Gemma 3 instruct template (tests/core/chat_template.rs checks it against transformers). */
 const GEMMA3_IT_TEMPLATE = join(repoRoot, 'tests', 'fixtures', 'chat', 'gemma3-it.jinja');
 const MIB = 2 ** 20;
 

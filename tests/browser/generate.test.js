@@ -156,7 +156,7 @@ test('logprobs: OpenAI logprobs.content equal to the native CLI (CPU sampler), a
   // CLI from each logits row read back (lavapipe). Same ids; values within 1e-2: two
   // different GPUs run the forward pass, and each rounds the f16 KV cache its own way (WGSL's
   // pack2x16float may round to either neighbour). The values themselves are checked against
-  // an f64 log-softmax within 1e-4 natively (tests/engine_logprobs.rs).
+  // an f64 log-softmax within 1e-4 natively (tests/core/engine_logprobs.rs).
   const messages = [{ role: 'user', content: 'Hello' }];
   const n = 12;
   const expected = cliGenerate({

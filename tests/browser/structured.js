@@ -3,7 +3,7 @@
 // chat model in the browser (its replies are gibberish unless the mask holds them), loaded with
 // Qwen3's chat template (which teaches the Hermes <tool_call> format), and on the native CLI
 // (the tiny model); SmolLM2 answers a `json_schema` request in the page and natively, with the
-// same ids (Qwen2.5 and Gemma 3 natively in tests/model_qwen2.rs and model_gemma3.rs: in the
+// same ids (Qwen2.5 and Gemma 3 natively in tests/models/model_qwen2.rs and model_gemma3.rs: in the
 // page they took 93 and 39 s for ~30 tokens on SwiftShader). Every JSON reply and every call's arguments are validated
 // against their schema by ajv, a validator independent of Hearth and of llguidance; the
 // browser's ids equal the native CLI's for the same seed.

@@ -1,0 +1,102 @@
+//! shaders/argmax.wgsl: the index of the largest value, with the same rule as the CPU
+//! sampler's greedy pick (hearth::sample::argmax): ties go to the lowest index. Integer
+//! results, so they must match exactly.
+
+use crate::common;
+
+use common::kernels::{read_u32, step_buffer, submit, tensor, u32_buffer};
+use hearth::gpu::PipelineCache;
+use hearth::kernels::argmax::{ArgmaxRow, argmax};
+
+/// The first index of the maximum, written out plainly.
+fn reference(x: &[f32]) -> u32 {
+    let mut best = 0;
+    for i in 1..x.len() {
+        if x[i] > x[best] {
+            best = i;
+        }
+    }
+    best as u32
+}
+
+/// The argmax of row `row` of `data` seen as rows of `n`.
+fn gpu_argmax(ctx: &hearth::gpu::GpuContext, data: &[f32], row: usize, n: usize) -> u32 {
+    let x = tensor(ctx, "x", data.len() / n, n, data);
+    let out = u32_buffer(ctx, &[u32::MAX]);
+    let step = step_buffer(ctx, 0, 1);
+    let d = pollster::block_on(argmax(ctx, &PipelineCache::default(), &x, ArgmaxRow::At(row as u32), &out, &step)).unwrap();
+    submit(ctx, 1, &d);
+    read_u32(ctx, &out, 1)[0]
+}
+
+#[test]
+fn argmax_matches_reference() {
+    let ctx = common::gpu();
+    let mut rng = common::Rng(0xa59);
+    // Vocabulary sizes: 1, around the 256-thread workgroup, SmolLM2's 49152, Qwen2.5's 151936
+    // and Gemma 3's 262144 (plus one that is none of these multiples).
+    // 2,047 / 2,048 / 2,049: around one first-pass workgroup's span (256 threads × 8 loads).
+    for n in [1usize, 2, 255, 256, 257, 1000, 2047, 2048, 2049, 49_152, 151_936, 262_144, 262_147] {
+        // Random logits, all negative for half the cases (a start value of 0 would win).
+        let shift = if n % 2 == 0 { -100.0 } else { 0.0 };
+        let mut x: Vec<f32> = (0..n).map(|_| 10.0 * rng.signed_unit() + shift).collect();
+        assert_eq!(gpu_argmax(&ctx, &x, 0, n), reference(&x), "n={n} random");
+        // Ties: the same maximum at several indices, handled by different threads.
+        let top = x.iter().cloned().fold(f32::MIN, f32::max) + 1.0;
+        for &i in [n - 1, n / 2, n / 3 + 1].iter().filter(|&&i| i < n) {
+            x[i] = top;
+        }
+        let want = reference(&x);
+        assert_eq!(gpu_argmax(&ctx, &x, 0, n), want, "n={n} ties");
+        assert_eq!(hearth::sample::argmax(&x), want, "the CPU sampler uses the same rule");
+        // All equal: index 0.
+        assert_eq!(gpu_argmax(&ctx, &vec![-3.5; n], 0, n), 0, "n={n} all equal");
+    }
+}
+
+#[test]
+fn argmax_over_a_row_of_a_larger_buffer() {
+    // Row 2 of [4 × vocab] logits: the index is relative to the row, and larger values
+    // outside the row (before and after it) are ignored.
+    let ctx = common::gpu();
+    let mut rng = common::Rng(0x10c);
+    let (vocab, rows) = (1003, 4);
+    let mut x: Vec<f32> = (0..vocab * rows).map(|_| rng.signed_unit()).collect();
+    x[vocab + 5] = 50.0; // row 1
+    x[vocab * 3 + 3] = 60.0; // row 3
+    let row = &x[2 * vocab..3 * vocab];
+    assert_eq!(gpu_argmax(&ctx, &x, 2, vocab), reference(row));
+}
+
+#[test]
+fn argmax_of_the_batch_s_last_row() {
+    // Logits of every token of a batch: the row scanned is the last token's, whichever
+    // batch size the step uniform holds (the graph is built once for the largest).
+    let ctx = common::gpu();
+    let mut rng = common::Rng(0x1a57);
+    let (vocab, capacity) = (1003usize, 5usize);
+    let x: Vec<f32> = (0..vocab * capacity).map(|_| rng.signed_unit()).collect();
+    let xb = tensor(&ctx, "x", capacity, vocab, &x);
+    let out = u32_buffer(&ctx, &[u32::MAX]);
+    for n_tokens in 1..=capacity {
+        let step = step_buffer(&ctx, 40, n_tokens as u32);
+        let d = pollster::block_on(argmax(&ctx, &PipelineCache::default(), &xb, ArgmaxRow::LastOfBatch, &out, &step)).unwrap();
+        submit(&ctx, n_tokens as u32, &d);
+        let want = reference(&x[(n_tokens - 1) * vocab..n_tokens * vocab]);
+        assert_eq!(read_u32(&ctx, &out, 1)[0], want, "batch of {n_tokens}");
+    }
+}
+
+#[test]
+fn infinite_values() {
+    // -inf logits (masked tokens) are valid inputs; the largest finite value still wins, and
+    // a row that is -inf everywhere gives index 0 like the CPU sampler.
+    let ctx = common::gpu();
+    let n = 700;
+    let mut x = vec![f32::NEG_INFINITY; n];
+    assert_eq!(gpu_argmax(&ctx, &x, 0, n), 0, "all -inf");
+    x[650] = -1e30;
+    assert_eq!(gpu_argmax(&ctx, &x, 0, n), 650, "one finite value");
+    x[3] = f32::INFINITY;
+    assert_eq!(gpu_argmax(&ctx, &x, 0, n), 3, "+inf");
+}

@@ -1,0 +1,223 @@
+//! shaders/attention.wgsl against an f64 reference written from the definition: query t
+//! (position pos = pos0 + t) of head h attends, with softmax(scale · q·k), to the cached
+//! positions max(0, pos + 1 - window) ..= pos of kv head h / (n_heads / n_kv_heads).
+//! Cache rows the query must not see hold large "poison" values, so any leak is obvious.
+//! Every kernel variant: a workgroup per query, a thread per query, and split-K attention
+//! (partial softmaxes of key ranges, then a merge) cut into ranges of every kind.
+//! Both cache precisions: for the f16 cache, keys and values are rounded to f16 before upload
+//! and the reference uses those rounded values (what the cache holds; the kernel widens them
+//! exactly).
+
+use crate::common;
+
+use common::kernels::{f16_pairs, read_tensor, round_f16, step_buffer, submit, tensor, words_buffer, zeros};
+use hearth::gpu::{GpuOptions, PipelineCache, Tuning};
+use hearth::kernels::attention::{AttentionShape, SPLIT_MAX_TOKENS, attention};
+use hearth::kernels::kv::KvPrecision;
+
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    n_heads: u32,
+    n_kv_heads: u32,
+    head_dim: u32,
+    window: u32,
+    pos0: u32,
+    n_tokens: u32,
+}
+
+impl Case {
+    fn first_visible(&self, pos: usize) -> usize {
+        let w = self.window as usize;
+        if w > 0 && pos + 1 > w { pos + 1 - w } else { 0 }
+    }
+}
+
+/// Output [n_tokens × n_heads × head_dim] and, per output row, the error bound explained
+/// in `attention_matches_f64_reference`.
+fn reference(q: &[f32], k: &[f32], v: &[f32], c: Case, scale: f32) -> (Vec<f64>, Vec<f64>) {
+    let (nh, hd) = (c.n_heads as usize, c.head_dim as usize);
+    let kv_stride = c.n_kv_heads as usize * hd;
+    let group = nh / c.n_kv_heads as usize;
+    let eps = f64::from(f32::EPSILON);
+    let (mut out, mut tol) = (Vec::new(), Vec::new());
+    for t in 0..c.n_tokens as usize {
+        let pos = c.pos0 as usize + t;
+        let visible = c.first_visible(pos)..=pos;
+        for h in 0..nh {
+            let qh = &q[(t * nh + h) * hd..][..hd];
+            let kv_off = (h / group) * hd;
+            let (mut scores, mut abs_dots) = (Vec::new(), Vec::new());
+            for j in visible.clone() {
+                let kj = &k[j * kv_stride + kv_off..][..hd];
+                let dot: f64 = qh.iter().zip(kj).map(|(&a, &b)| f64::from(a) * f64::from(b)).sum();
+                scores.push(dot * f64::from(scale));
+                abs_dots.push(qh.iter().zip(kj).map(|(&a, &b)| (f64::from(a) * f64::from(b)).abs()).sum::<f64>() * f64::from(scale));
+            }
+            let max = scores.iter().cloned().fold(f64::MIN, f64::max);
+            let min = scores.iter().cloned().fold(f64::MAX, f64::min);
+            let weights: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+            let total: f64 = weights.iter().sum();
+            let mut v_max = 0f64;
+            for d in 0..hd {
+                let mut acc = 0.0;
+                for (w, j) in weights.iter().zip(visible.clone()) {
+                    let vj = f64::from(v[j * kv_stride + kv_off + d]);
+                    acc += w * vj;
+                    v_max = v_max.max(vj.abs());
+                }
+                out.push(acc / total);
+            }
+            let score_err = hd as f64 * eps * abs_dots.iter().cloned().fold(0.0, f64::max) + (3.0 + 2.0 * (max - min)) * eps;
+            let n_visible = scores.len() as f64;
+            tol.extend(std::iter::repeat_n(v_max * (2.0 * score_err + (n_visible + 8.0) * eps), hd));
+        }
+    }
+    (out, tol)
+}
+
+#[test]
+fn attention_matches_f64_reference() {
+    // Both entry points, whatever device runs the test: a workgroup per query (GPUs) and
+    // a thread per query (CPU-like devices).
+    for thread_per_query in [false, true] {
+        let tuning = Tuning { attention_thread_per_query: thread_per_query, ..Tuning::CPU };
+        let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+        for kv in [KvPrecision::F16, KvPrecision::F32] {
+            check_cases(&ctx, kv);
+        }
+    }
+}
+
+/// Split-K attention, for the batches it serves (up to SPLIT_MAX_TOKENS queries): the GPU
+/// tuning's ranges; three ranges per query (up to 1,334 keys each, so a range spans many
+/// 64-key tiles and its running max moves between them); and up to 256 ranges of at least
+/// one key (single-key ranges at short contexts, and more ranges than keys). One cache
+/// precision each, to keep CI short: the precisions differ only in the loads, which the other
+/// kernels' cases cover for both.
+#[test]
+fn split_attention_matches_f64_reference() {
+    let gpu = (Tuning::GPU.attention_split_max, Tuning::GPU.attention_split_min_keys, KvPrecision::F16);
+    for (max, min_keys, kv) in [gpu, (3, 1, KvPrecision::F32), (256, 1, KvPrecision::F16)] {
+        let tuning = Tuning { attention_split_max: max, attention_split_min_keys: min_keys, ..Tuning::CPU };
+        let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+        check_cases(&ctx, kv);
+    }
+}
+
+fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision) {
+    let split = ctx.tuning.attention_split_max > 0;
+    let cache = PipelineCache::default();
+    let mut rng = common::Rng(0xa77e);
+    let case = |n_heads, n_kv_heads, head_dim, window, pos0, n_tokens| Case { n_heads, n_kv_heads, head_dim, window, pos0, n_tokens };
+    let cases = [
+        // SmolLM2 (9 query heads sharing 3 kv heads of 64): causal prefill from 0 over more
+        // than one 64-key tile, a prefill continuing a cached prefix, decode steps with
+        // context lengths 1, 101 and 300 (not multiples of the tile).
+        case(9, 3, 64, 0, 0, 70),
+        case(9, 3, 64, 0, 37, 29),
+        case(9, 3, 64, 0, 0, 1),
+        case(9, 3, 64, 0, 100, 1),
+        case(9, 3, 64, 0, 299, 1),
+        // Qwen2.5 (14 / 2, head_dim 64) and head_dim 128 with 4 groups of 2.
+        case(14, 2, 64, 0, 20, 9),
+        case(8, 4, 128, 0, 65, 3),
+        // Gemma 3 (4 query heads on 1 kv head of 256) with a sliding window: prefill that
+        // crosses the window edge, decode far past it, and a window wider than the context.
+        case(4, 1, 256, 16, 5, 30),
+        case(4, 1, 256, 16, 200, 1),
+        case(4, 1, 256, 512, 90, 4),
+        // Long contexts, past where llvmpipe's shared loop limit (65,535 iterations per
+        // invocation) cut `per_query` short at head_dim 128 and 256 (see
+        // PER_QUERY_MAX_HEAD_DIM): decode and a short prefill at 600-4,000 keys.
+        case(4, 1, 256, 0, 1000, 3),
+        case(4, 1, 256, 512, 600, 2),
+        case(8, 4, 128, 0, 2000, 2),
+        case(9, 3, 64, 0, 4000, 1),
+        // Window of exactly one key: only the token itself.
+        case(2, 2, 64, 1, 10, 3),
+        // An odd head size (24 vec4s: split attention's value pass leaves threads idle) and
+        // the largest batch split attention takes.
+        case(6, 2, 96, 0, 130, 2),
+        case(9, 3, 64, 0, 57, SPLIT_MAX_TOKENS),
+    ];
+    // Split attention serves small batches only; larger ones are the other kernels' cases.
+    for c in cases.into_iter().filter(|c| !split || c.n_tokens <= SPLIT_MAX_TOKENS) {
+        let (nh, hd) = (c.n_heads as usize, c.head_dim as usize);
+        let kv_stride = c.n_kv_heads as usize * hd;
+        let n_ctx = (c.pos0 + c.n_tokens) as usize + 5;
+        let end = (c.pos0 + c.n_tokens) as usize;
+        let first = c.first_visible(c.pos0 as usize);
+        // Queries scaled up so softmax weights are uneven (a masking mistake moves them a lot).
+        let q: Vec<f32> = (0..c.n_tokens as usize * nh * hd).map(|_| 3.0 * rng.signed_unit()).collect();
+        let k: Vec<f32> = (0..n_ctx * kv_stride).map(|_| rng.signed_unit()).collect();
+        let v: Vec<f32> = (0..n_ctx * kv_stride).map(|_| rng.signed_unit()).collect();
+        let (mut k, mut v) = match kv {
+            KvPrecision::F16 => (round_f16(&k), round_f16(&v)),
+            KvPrecision::F32 => (k, v),
+        };
+        // Poison: rows no query may read (past the last token, before every query's window).
+        for j in (0..first).chain(end..n_ctx) {
+            k[j * kv_stride..][..kv_stride].fill(50.0);
+            v[j * kv_stride..][..kv_stride].fill(6e4); // near f16's largest, 65,504
+        }
+        let scale = 1.0 / (hd as f32).sqrt();
+        let shape = AttentionShape { n_heads: c.n_heads, n_kv_heads: c.n_kv_heads, head_dim: c.head_dim, window: c.window, scale, kv };
+        let (rows, width) = (c.n_tokens as usize, nh * hd);
+        let upload = |name: &str, data: &[f32]| match kv {
+            KvPrecision::F16 => words_buffer(ctx, name, &f16_pairs(data)),
+            KvPrecision::F32 => ctx.f32_buffer_from(name, data),
+        };
+        let (qb, kb, vb) = (tensor(ctx, "q", rows, width, &q), upload("k", &k), upload("v", &v));
+        let out = zeros(ctx, "out", rows, width);
+        let step = step_buffer(ctx, c.pos0, c.n_tokens);
+        let d = pollster::block_on(attention(ctx, &cache, &qb, &kb, &vb, &out, &step, shape, c.n_tokens)).unwrap();
+        assert_eq!(d.len(), if split { 2 } else { 1 }, "split attention is a partial pass and a merge");
+        submit(ctx, c.n_tokens, &d);
+        let got = read_tensor(ctx, &out);
+        let (want, tol) = reference(&q, &k, &v, c, scale);
+
+        // Error bound, per output row: each f32 score is within head_dim·ε·Σ|q·k|·scale of
+        // the exact one (worst-case summation error) and exp adds 3 + 2|x| ulps (Vulkan's
+        // bound); softmax turns a score error δ into at most 2δ·max|v| in the output, and
+        // the f32 sums over n visible keys add (n + 8)·ε·max|v|. A leaked poison row or a
+        // wrong kv head is off by orders of magnitude more.
+        let mut worst = 0f64;
+        for (i, ((&g, &w), &e)) in got.iter().zip(&want).zip(&tol).enumerate() {
+            let diff = (f64::from(g) - w).abs();
+            worst = worst.max(diff / e);
+            assert!(diff <= e, "{c:?}: out[{i}] (token {}, head {}) = {g}, want {w} (tolerance {e:.2e})", i / (nh * hd), i / hd % nh);
+        }
+        let t = ctx.tuning;
+        let variant = if split {
+            format!("split {} / {}", t.attention_split_max, t.attention_split_min_keys)
+        } else {
+            format!("thread per query {}", t.attention_thread_per_query)
+        };
+        eprintln!("{c:?} ({variant}, {kv:?}): worst error {:.1}% of the bound", worst * 100.0);
+    }
+}
+
+#[test]
+fn unsupported_shapes_are_errors() {
+    let ctx = common::gpu();
+    let b = ctx.f32_buffer("b", 16);
+    let step = step_buffer(&ctx, 0, 1);
+    let t = zeros(&ctx, "t", 1, 4);
+    let bad = [
+        AttentionShape { n_heads: 4, n_kv_heads: 1, head_dim: 320, window: 0, scale: 1.0, kv: KvPrecision::F16 },
+        AttentionShape { n_heads: 6, n_kv_heads: 4, head_dim: 64, window: 0, scale: 1.0, kv: KvPrecision::F16 },
+        AttentionShape { n_heads: 4, n_kv_heads: 0, head_dim: 64, window: 0, scale: 1.0, kv: KvPrecision::F16 },
+        AttentionShape { n_heads: 4, n_kv_heads: 2, head_dim: 66, window: 0, scale: 1.0, kv: KvPrecision::F16 },
+    ];
+    for shape in bad {
+        let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &t, &b, &b, &t, &step, shape, 1));
+        assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{shape:?} was accepted");
+    }
+    // More split ranges than the merge takes.
+    let tuning = Tuning { attention_split_max: 257, ..Tuning::GPU };
+    let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+    let (b, t, step) = (ctx.f32_buffer("b", 16), zeros(&ctx, "t", 1, 4), step_buffer(&ctx, 0, 1));
+    let shape = AttentionShape { n_heads: 1, n_kv_heads: 1, head_dim: 4, window: 0, scale: 1.0, kv: KvPrecision::F16 };
+    let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &t, &b, &b, &t, &step, shape, 1));
+    assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "257 split ranges were accepted");
+}
