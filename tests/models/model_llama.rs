@@ -11,8 +11,9 @@ use crate::common;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
+use common::json_reply;
 use common::model_checks::{check_greedy, check_logits_up_to, check_perplexity, load, shared};
-use hearth::model::Model;
+use hearth::engine::Engine;
 
 /// Tolerance: both sides compute in f32 from the same dequantised weights with an f16 KV cache
 /// (keys and values rounded to f16 as stored), differing only in summation order (GPU
@@ -28,23 +29,35 @@ const TOLERANCE: f32 = 1e-2;
 /// The fixture's prompts of up to 32 tokens (five of its six: 84 positions in all).
 const MAX_PROMPT_TOKENS: usize = 32;
 
-fn model() -> MutexGuard<'static, Model> {
-    static MODEL: OnceLock<Mutex<Model>> = OnceLock::new();
-    shared(&MODEL, || load(&common::gpu(), &common::model_path(common::SMOLLM2), 512))
+/// The model, in an engine (for the structured-output reply), loaded once for every test.
+fn engine() -> MutexGuard<'static, Engine> {
+    static ENGINE: OnceLock<Mutex<Engine>> = OnceLock::new();
+    shared(&ENGINE, || {
+        let path = common::model_path(common::SMOLLM2);
+        json_reply::engine(load(&common::gpu(), &path, 512), &path, None)
+    })
 }
 
 #[test]
 fn logits_match_numpy_reference() {
-    check_logits_up_to(&mut model(), "llama/logits_smollm2-135m-instruct-q4_1.json", TOLERANCE, MAX_PROMPT_TOKENS);
+    check_logits_up_to(&mut engine().model, "llama/logits_smollm2-135m-instruct-q4_1.json", TOLERANCE, MAX_PROMPT_TOKENS);
 }
 
 #[test]
 fn greedy_continuations_match_llama_cpp() {
-    check_greedy(&mut model(), "llama/greedy_smollm2-135m-instruct-q4_1.json", &["story", "code", "chatml_fact"], 16);
+    check_greedy(&mut engine().model, "llama/greedy_smollm2-135m-instruct-q4_1.json", &["story", "code", "chatml_fact"], 16);
 }
 
 /// Perplexity on two 128-token windows of the committed text, within 1% of llama.cpp's.
 #[test]
 fn perplexity_within_one_percent_of_llama_cpp() {
-    check_perplexity(&mut model(), "llama/perplexity_smollm2-135m-instruct-q4_1.json", 2);
+    check_perplexity(&mut engine().model, "llama/perplexity_smollm2-135m-instruct-q4_1.json", 2);
+}
+
+/// Structured output on the real model: a greedy `json_schema` reply that parses and keeps
+/// every rule of the schema (tests/common/json_reply.rs; the browser's structured tests run on
+/// the tiny model, SmolLM2's reply in the page took ~20 s on SwiftShader).
+#[test]
+fn json_schema_reply_follows_the_schema() {
+    json_reply::check_compact_reply(&mut engine(), "smollm2");
 }
