@@ -119,7 +119,10 @@ impl WasmEngine {
         console_error_panic_hook_once();
         let options: CreateOptions = from_js_or_default(options, "engine options")?;
         let gpu_options = GpuOptions { max_storage_binding: options.max_storage_binding_bytes, tuning: None };
-        let ctx = GpuContext::new(gpu_options).await.map_err(|e| js_error(&e))?;
+        let mut ctx = GpuContext::new(gpu_options).await.map_err(|e| js_error(&e))?;
+        if let Some(spec) = &options.tune {
+            ctx.tuning = ctx.tuning.with_overrides(spec).map_err(|e| js_error_named(ErrorKind::InvalidArgumentError.name(), &e))?;
+        }
         Ok(WasmEngine {
             inner: Rc::new(Inner {
                 ctx,

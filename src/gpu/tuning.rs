@@ -81,6 +81,13 @@ pub struct Tuning {
     /// (2 shared cores, so ranges). Off elsewhere: lavapipe's LLVM and GPU compilers unroll
     /// by themselves.
     pub unroll_loops: bool,
+    /// Sample on the GPU (shaders/sample.wgsl: only the id comes back, decode chains of
+    /// several tokens per round trip) rather than on the CPU from read-back logits. Off for
+    /// SwiftShader: its JIT takes ~3 s to compile the sampler (natively, the tiny chat model's
+    /// 8 sampled tokens took 4.9 s against 1.7 s on the CPU, 2026-11-26), and where the "GPU"
+    /// is the CPU reading the logits back is a copy in memory, a millisecond against a
+    /// token's hundreds. Greedy decoding (the graphs' argmax) does not depend on it.
+    pub sample_on_gpu: bool,
 }
 
 impl Tuning {
@@ -130,6 +137,7 @@ impl Tuning {
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: false,
         unroll_loops: false,
+        sample_on_gpu: true,
     };
 
     /// SwiftShader (Chromium's WebGPU without a usable GPU, and the browser tests): the CPU
@@ -139,8 +147,9 @@ impl Tuning {
     /// profile`, SmolLM2, 16-token prefill, all loops unrolled): the matmuls took ~2-3 s of
     /// GPU time against ~5 s with 16 × 2 (8 × 8, 4 × 8 and 4 × 4 were within the noise of
     /// 8 × 4; 16 × 2's 32 accumulators and 16 weight rows likely spill in Subzero).
+    /// It samples on the CPU (see `sample_on_gpu`).
     pub const SWIFTSHADER: Tuning =
-        Tuning { matmul_prefill_rows_per_thread: 8, matmul_prefill_tokens: 4, unroll_loops: true, ..Tuning::CPU };
+        Tuning { matmul_prefill_rows_per_thread: 8, matmul_prefill_tokens: 4, unroll_loops: true, sample_on_gpu: false, ..Tuning::CPU };
 
     pub const GPU: Tuning = Tuning {
         matmul_decode_workgroup_size: 256,
@@ -162,6 +171,7 @@ impl Tuning {
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: true,
         unroll_loops: false,
+        sample_on_gpu: true,
     };
 }
 
@@ -194,6 +204,7 @@ impl Tuning {
                 "matmul_subgroup_reduce" => self.matmul_subgroup_reduce = flag()?,
                 "matmul_norm_prologue" => self.matmul_norm_prologue = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,
+                "sample_on_gpu" => self.sample_on_gpu = flag()?,
                 _ => return Err(format!("tuning override: unknown key `{key}` (the fields of hearth::gpu::Tuning)")),
             }
         }

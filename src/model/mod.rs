@@ -319,7 +319,7 @@ impl Model {
     /// Whether `sample_prefill`/`decode_sampled` can run these (valid) parameters on the GPU;
     /// if not, sample on the CPU from the logits.
     pub fn samples_on_gpu(&self, params: &SamplingParams) -> bool {
-        self.config.vocab <= crate::kernels::sample::MAX_VOCAB && GpuSampler::supports(params)
+        self.ctx.tuning.sample_on_gpu && self.config.vocab <= crate::kernels::sample::MAX_VOCAB && GpuSampler::supports(params)
     }
 
     /// Starts a request sampled on the GPU: its parameters, and the `history` the CPU

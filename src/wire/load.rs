@@ -16,6 +16,11 @@ pub struct CreateOptions {
     /// Caps the storage-buffer binding size asked of the GPU (default: the adapter's limit).
     #[cfg_attr(test, ts(optional))]
     pub max_storage_binding_bytes: Option<u64>,
+    /// Kernel shapes to change from the ones chosen for the adapter, as `key=value` pairs
+    /// separated by commas (the fields of `hearth::gpu::Tuning`, as `hearth --tune`): to sweep
+    /// shapes in a browser without a rebuild, or to force a path in tests.
+    #[cfg_attr(test, ts(optional))]
+    pub tune: Option<String>,
 }
 
 /// The options of a load and of a plan that reach the core (`beginLoad`, `plan`, ...).

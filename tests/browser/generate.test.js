@@ -109,10 +109,13 @@ test(`greedy ${GREEDY_TOKENS} tokens equal the native CLI's for ${PROMPTS.length
   }
 });
 
+// SwiftShader samples on the CPU by default (Tuning::SWIFTSHADER, sample_on_gpu): this engine
+// forces the GPU sampler through the `tune` option, so that the sampling, logprobs, structured
+// output and tool tests below run the WGSL sampler in Chromium.
 test('the tiny chat model loads into a second worker engine', async () => {
   const info = await page.evaluate(
     async ({ url, chatTemplate }) => {
-      window.tiny = await newEngine('worker');
+      window.tiny = await newEngine('worker', { tune: 'sample_on_gpu=true' });
       return tiny.load(url, { chatTemplate });
     },
     { url: `${server.origin}/models/${TINY_CHAT}`, chatTemplate: readFileSync(QWEN3_TEMPLATE, 'utf8') },
@@ -213,13 +216,30 @@ test('no seed: each fresh engine draws its own (crypto.getRandomValues), so relo
       const e = await newEngine('worker');
       await e.load(url);
       const r = await e.completions.create({ prompt: 'Once upon a time', max_tokens: 8, temperature: 1, return_token_ids: true });
-      out.push(r.choices[0].token_ids);
+      out.push({ ids: r.choices[0].token_ids, readBack: r.usage.extra.gpu_bytes_read_back });
       e.dispose();
     }
     return out;
   }, `${server.origin}/models/${TINY_CHAT}`);
-  assert.equal(replies[0].length, 8);
-  assert.notDeepEqual(replies[0], replies[1]);
+  assert.equal(replies[0].ids.length, 8);
+  assert.notDeepEqual(replies[0].ids, replies[1].ids);
+  // SwiftShader's default: sampled on the CPU, every token's logits row read back (49,152
+  // f32s for SmolLM2's vocabulary), where the GPU sampler reads back 4 bytes a token.
+  assert.ok(replies[0].readBack >= 8 * 49152 * 4, `${replies[0].readBack} bytes read back`);
+});
+
+test('tune: an unknown kernel shape or a bad value is an InvalidArgumentError naming it', async () => {
+  const errors = await page.evaluate(async () => {
+    const out = [];
+    for (const tune of ['no_such_shape=1', 'sample_on_gpu=perhaps']) {
+      // The worker opens WebGPU when it starts: creating the engine fails.
+      out.push(await newEngine('worker', { tune }).then((e) => (e.dispose(), null), describeError));
+    }
+    return out;
+  });
+  assert.ok(errors[0]?.classes.includes('InvalidArgumentError'), JSON.stringify(errors[0]));
+  assert.match(errors[0].message, /no_such_shape/);
+  assert.match(errors[1].message, /perhaps/);
 });
 
 test('a chat template that prints the date (strftime_now, as Llama 3.x) renders with the browser clock', async () => {

@@ -54,7 +54,8 @@ function checkWasmBindgen() {
 
 if (!tsOnly) {
   checkWasmBindgen();
-  run('cargo', ['build', '--lib', '--release', '--target', 'wasm32-unknown-unknown'], repo);
+  // A cdylib only for this build: Cargo.toml keeps the library an rlib for native builds.
+  run('cargo', ['rustc', '--lib', '--release', '--target', 'wasm32-unknown-unknown', '--crate-type', 'cdylib'], repo);
   const targetDir = process.env.CARGO_TARGET_DIR ?? join(repo, 'target');
   const wasmFile = join(targetDir, 'wasm32-unknown-unknown', 'release', 'hearth.wasm');
   rmSync(glueDir, { recursive: true, force: true });

@@ -209,8 +209,11 @@ export class LocalBackend implements Backend {
     try {
       const wasmUrl = this.options.wasmUrl;
       await wasm.default(wasmUrl === undefined ? undefined : { module_or_path: wasmUrl });
-      const limit = this.options.maxStorageBindingBytes;
-      this.instance = await wasm.WasmEngine.create(limit === undefined ? {} : { max_storage_binding_bytes: limit });
+      const { maxStorageBindingBytes, tune } = this.options;
+      this.instance = await wasm.WasmEngine.create({
+        ...(maxStorageBindingBytes === undefined ? {} : { max_storage_binding_bytes: maxStorageBindingBytes }),
+        ...(tune === undefined ? {} : { tune }),
+      });
       return this.instance;
     } catch (e) {
       throw toHearthError(e);

@@ -14,6 +14,7 @@ import type { AdapterInfo, LoadProgress, ModelInfo, ModelPlan } from './types.js
 export interface WireEngineOptions {
   wasmUrl?: string;
   maxStorageBindingBytes?: number;
+  tune?: string;
 }
 
 export type ToWorker =

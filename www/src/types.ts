@@ -347,6 +347,13 @@ export interface EngineOptions {
   wasmUrl?: string | URL;
   /** Cap the storage-buffer binding size asked of the GPU (default: the adapter's limit). */
   maxStorageBindingBytes?: number;
+  /**
+   * Kernel shapes to change from those chosen for the adapter: `key=value` pairs separated by
+   * commas, e.g. `'matmul_decode_workgroup_size=128'` (the fields of the core's `Tuning`, as
+   * the CLI's `--tune`). For measuring shapes on a device without a rebuild; an unknown key or
+   * value is an InvalidArgumentError when the engine starts.
+   */
+  tune?: string;
 }
 
 /** Both engines (in-thread and worker) implement this. */

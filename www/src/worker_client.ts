@@ -51,6 +51,7 @@ class WorkerBackend implements Backend {
     const wire: WireEngineOptions = {};
     if (options.wasmUrl !== undefined) wire.wasmUrl = absoluteUrl(options.wasmUrl);
     if (options.maxStorageBindingBytes !== undefined) wire.maxStorageBindingBytes = options.maxStorageBindingBytes;
+    if (options.tune !== undefined) wire.tune = options.tune;
     // Sent first, so the worker has its options before any other request.
     this.started = this.call({ kind: 'ready', options: wire });
     this.started.catch(() => {});

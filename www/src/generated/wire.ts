@@ -175,7 +175,13 @@ export type CreateOptions = {
 /**
  * Caps the storage-buffer binding size asked of the GPU (default: the adapter's limit).
  */
-max_storage_binding_bytes?: number, };
+max_storage_binding_bytes?: number, 
+/**
+ * Kernel shapes to change from the ones chosen for the adapter, as `key=value` pairs
+ * separated by commas (the fields of `hearth::gpu::Tuning`, as `hearth --tune`): to sweep
+ * shapes in a browser without a rebuild, or to force a path in tests.
+ */
+tune?: string, };
 
 export type AdapterInfo = { name: string, backend: string, device_type: string, 
 /**
