@@ -243,6 +243,20 @@ impl Engine {
         }
         // The mask depends on every token before it: one token per round trip while constrained.
         let chain_limit = if constraint.is_some() { 1 } else { self.decode_chain.clamp(1, MAX_DECODE_CHAIN) };
+        // Tokens the grammar forces (a schema's keys and punctuation) are taken without a draw
+        // and fed to the model in one batch with the sampled token before them, so a JSON
+        // reply costs a forward pass per real choice, not per token. Not with logprobs (each
+        // token's row is reported) or penalties (the GPU sampler's window sees only what it
+        // drew).
+        let fast_forward = constraint.is_some()
+            && !params.logprobs
+            && params.repetition_penalty == 1.0
+            && params.presence_penalty == 0.0
+            && params.frequency_penalty == 0.0;
+        let mut forced = std::collections::VecDeque::new();
+        // Tokens taken since the last forward pass, which the next one feeds (with a
+        // constraint; otherwise always just `next`).
+        let mut unfed: Vec<u32> = Vec::new();
         let mut mask = self.next_mask(constraint.as_mut(), on_gpu)?;
         // Tokens sampled on the GPU so far in this request (its step records).
         let mut gpu_steps = 0u32;
@@ -313,10 +327,19 @@ impl Engine {
             if ids.len() >= params.max_tokens as usize || history.len() >= n_ctx {
                 break FinishReason::Length;
             }
+            unfed.push(next);
             if let Some(c) = constraint.as_mut() {
                 c.consume(next)?;
+                if forced.is_empty() && fast_forward {
+                    forced.extend(c.forced());
+                }
+                if let Some(f) = forced.pop_front() {
+                    next = f;
+                    continue;
+                }
                 mask = self.next_mask(Some(c), on_gpu)?;
             }
+            let feed = std::mem::take(&mut unfed);
             if let Some(id) = ahead.pop_front() {
                 next = if on_gpu { self.check_sampled(id).await? } else { id };
                 continue;
@@ -326,7 +349,13 @@ impl Engine {
                 // No more than the ids this generation may still take (and the cache holds).
                 let room = (params.max_tokens as usize - ids.len()).min(n_ctx - history.len());
                 let k = chain.min(room as u32).clamp(1, chain_limit);
-                let out = if on_gpu {
+                let out = if on_gpu && feed.len() > 1 {
+                    // Forced tokens ahead of this step (so k = 1, a constraint): one batch.
+                    let u = sampler.next_uniform().unwrap_or(0.0);
+                    let id = self.model.sample_prefill(&feed, gpu_steps, u).await;
+                    gpu_steps += 1;
+                    vec![self.recover_on_error(id)?]
+                } else if on_gpu {
                     // One uniform per step, drawn in order as k CPU samples would draw them.
                     let uniforms: Vec<f64> = (0..k).map(|_| sampler.next_uniform().unwrap_or(0.0)).collect();
                     let out = self.model.decode_sampled(next, gpu_steps, &uniforms).await;
@@ -338,15 +367,15 @@ impl Engine {
                 } else {
                     self.model.decode_greedy(next, k).await?
                 };
-                self.cached.push(next);
+                self.cached.extend_from_slice(&feed);
                 self.cached.extend_from_slice(&out[..out.len() - 1]);
                 chain = (chain * 2).min(chain_limit);
                 ahead.extend(out);
                 let id = ahead.pop_front().expect("a chain of at least one id");
                 next = if on_gpu { self.check_sampled(id).await? } else { id };
             } else {
-                let out = self.model.forward(&[next], Logits::Last, true).await?;
-                self.cached.push(next);
+                let out = self.model.forward(&feed, Logits::Last, true).await?;
+                self.cached.extend_from_slice(&feed);
                 let logits = out.logits.as_deref().expect("logits were asked for");
                 next = sampler.sample_masked(logits, &history, mask.as_deref())?;
                 logprobs.add_from_row(logits, next)?;

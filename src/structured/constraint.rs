@@ -72,6 +72,13 @@ impl Constraint {
         self.matcher.consume_token(id).map_err(|e| self.error(e))
     }
 
+    /// The tokens the grammar allows no alternative to from here (llguidance's fast-forward:
+    /// after `{"name": "` in a schema, the rest of a key, its quote and colon), not yet
+    /// consumed. Empty when the next token is a real choice.
+    pub fn forced(&mut self) -> Vec<u32> {
+        self.matcher.compute_ff_tokens()
+    }
+
     pub fn stats(&self) -> ConstraintStats {
         let mut ms: Vec<f64> = self.mask_seconds.iter().map(|s| s * 1e3).collect();
         ms.sort_by(f64::total_cmp);

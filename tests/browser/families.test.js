@@ -20,6 +20,7 @@ import { launch, openPage } from './browser.js';
 import { cliGenerate } from './cli.js';
 import { GEMMA3, QWEN25, timed } from './models.js';
 import { repoRoot, TestServer } from './server.js';
+import { assertRealModelJsonReply } from './structured.js';
 
 const GREEDY_TOKENS = 4;
 /** Google's Gemma 3 instruct template (tests/core/chat_template.rs checks it against transformers). */
@@ -86,7 +87,7 @@ async function assertGreedyMatchesCli(model, { chat, prompt, chatTemplateFile = 
 
 // One Qwen load, under the phone-like limit: the split path, the streaming load and the
 // tokens in one go (SwiftShader takes ~4 s per Qwen token on a slow 2-core machine).
-test('Qwen2.5 0.5B under a 128 MiB binding limit: wasm heap far below the file size, output.weight split, greedy tokens equal the CLI', async () => {
+test('Qwen2.5 0.5B under a 128 MiB binding limit: wasm heap far below the file size, output.weight split, greedy tokens and a json_schema reply equal the CLI', async () => {
   const { info, stats, adapter } = await load(QWEN25, { maxStorageBindingBytes: 128 * MIB });
   assert.equal(info.architecture, 'qwen2');
   assert.equal(info.tokenizer.vocab_size, 151936);
@@ -97,6 +98,8 @@ test('Qwen2.5 0.5B under a 128 MiB binding limit: wasm heap far below the file s
   // The Q6_K output matrix is ~150 MiB in the GPU layout.
   assert.ok(info.split_tensors['output.weight'] >= 2, JSON.stringify(info.split_tensors));
   await assertGreedyMatchesCli(QWEN25, { chat: false, prompt: 'def fibonacci(n):' });
+  // The same prompt (its cache reused): structured output on the split output matrix.
+  await assertRealModelJsonReply(page, { model: QWEN25, prompt: 'def fibonacci(n):' });
 });
 
 // Gemma's greedy tokens are compared once, on the chat prompt of the next test (the same
@@ -112,10 +115,11 @@ test('Gemma 3 270M: loads; chat without a template is a clear error', async () =
   assert.match(chat.message, /no chat template/, 'chat without a template is a clear error');
 });
 
-test('Gemma 3 270M with the chatTemplate load option: chat prompt and greedy tokens equal the CLI --chat-template', async () => {
+test('Gemma 3 270M with the chatTemplate load option: chat prompt, greedy tokens and a json_schema reply equal the CLI --chat-template', async () => {
   const { info } = await load(GEMMA3, {}, { chatTemplate: readFileSync(GEMMA3_IT_TEMPLATE, 'utf8') });
   assert.equal(info.chat_template, true);
   await assertGreedyMatchesCli(GEMMA3, { chat: true, prompt: 'Name a colour.', chatTemplateFile: GEMMA3_IT_TEMPLATE });
+  await assertRealModelJsonReply(page, { model: GEMMA3, prompt: 'Name a colour.', chat: true, chatTemplateFile: GEMMA3_IT_TEMPLATE });
   // A template that does not compile fails the load with the template's error.
   const bad = await page.evaluate(async (url) => {
     try {

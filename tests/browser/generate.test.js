@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, openPage } from './browser.js';
 import { cliGenerate } from './cli.js';
-import { QWEN3_TEMPLATE, registerStructuredTests } from './structured.js';
+import { assertRealModelJsonReply, QWEN3_TEMPLATE, registerStructuredTests } from './structured.js';
 import { SMOLLM2, TINY_CHAT, timed } from './models.js';
 import { TestServer } from './server.js';
 
@@ -80,7 +80,7 @@ test('load: the download streams to the GPU with progress while the page keeps p
   assertResponsive(r.painted, 'during load');
 });
 
-test(`greedy ${GREEDY_TOKENS} tokens equal the native CLI's for ${PROMPTS.length} prompts`, async () => {
+test(`greedy ${GREEDY_TOKENS} tokens and a json_schema reply equal the native CLI's for ${PROMPTS.length} prompts`, async () => {
   for (const { chat, prompt } of PROMPTS) {
     const expected = cliGenerate({ model: SMOLLM2, prompt, chat, maxTokens: GREEDY_TOKENS });
     const { value: got, seconds } = await timed(() =>
@@ -107,6 +107,8 @@ test(`greedy ${GREEDY_TOKENS} tokens equal the native CLI's for ${PROMPTS.length
     assert.equal(got.text, expected.text);
     assert.equal(got.usage.completion_tokens, expected.ids.length);
   }
+  // Structured output on the same prompt (its cache reused).
+  await assertRealModelJsonReply(page, { model: SMOLLM2, prompt: PROMPTS[0].prompt });
 });
 
 // SwiftShader samples on the CPU by default (Tuning::SWIFTSHADER, sample_on_gpu): this engine

@@ -301,6 +301,32 @@ fn json_schema_output_parses_equals_the_cpu_sampler_and_takes_one_token_per_roun
     assert!(serde_json::from_str::<serde_json::Value>(&free.text).is_err(), "{:?}", free.text);
 }
 
+/// Without penalties or logprobs, the tokens a schema forces (keys, quotes, colons) are taken
+/// without a draw and fed with the sampled token before them in one forward pass, on both
+/// paths (the CPU sampler on read-back logits; the GPU sampler, through a batch): the same ids,
+/// and fewer forward passes, round trips and masks than tokens.
+#[test]
+fn forced_tokens_are_fed_in_batches_with_the_same_ids_on_both_paths() {
+    let mut e = engine();
+    let prompt = e.encode_chat(&[hearth::chat::ChatMessage::user("Describe a person as JSON.")]).unwrap();
+    let no_penalties = SamplingParams { temperature: 0.8, top_k: 40, top_p: 0.95, seed: Some(7), max_tokens: 60, ..Default::default() };
+    for (name, params) in [("numbers", greedy(60)), ("numbers", no_penalties)] {
+        let params = constrained(schema_format(name), params);
+        let one = assert_same(&mut e, &prompt, &params, None);
+        assert_eq!(one.finish_reason, FinishReason::Stop, "{name}: {:?}", one.text);
+        let value: serde_json::Value = serde_json::from_str(&one.text).unwrap_or_else(|err| panic!("{name}: {err}: {:?}", one.text));
+        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["i", "x", "flag", "none"], "{}", one.text);
+        let (chained, _) = run(&mut e, MAX_DECODE_CHAIN, &prompt, &params, None);
+        let n = chained.ids.len();
+        // Four keys of several tokens each are forced: well under one pass per token.
+        assert!(chained.gpu.forward_passes < n as u64 - 4, "{} passes for {n} tokens", chained.gpu.forward_passes);
+        assert!(chained.decode_round_trips < n - 5, "{} round trips for {n} tokens", chained.decode_round_trips);
+        let masks = chained.constraint.expect("constraint stats").masks;
+        assert!(masks < n - 4, "{masks} masks for {n} tokens");
+    }
+}
+
 #[test]
 fn regex_and_lark_grammars_hold_and_bad_formats_are_invalid_arguments_naming_the_field() {
     let mut e = engine();
