@@ -2,11 +2,12 @@
 //! from whoever made the file; a page that loads models from URLs it does not control must
 //! not hang on one (two nested `range(100000)` loops would run for hours).
 //!
-//! Work is counted in minijinja's fuel (one unit per VM instruction); output by a writer that
-//! refuses bytes past a cap. Both end the render with `Error::ChatTemplate` naming the limit.
-//! Not bounded: the size of intermediate strings built with `~` or `+` (minijinja caps `*`
-//! repetition at 100 MB but not concatenation), so a template doubling a string in 30
-//! straight-line statements can still exhaust memory.
+//! Work is counted in minijinja's fuel: one unit per VM instruction, and since minijinja 3.1
+//! one per byte a value allocates (concatenations with `~` and `+`, `join`, `format`,
+//! `replace`), so a string doubled thirty times runs out of fuel at a few megabytes instead of
+//! reaching a gigabyte (test: `strings_and_lists_doubled_until_they_exhaust_memory_are_refused`).
+//! Output is bounded by a writer that refuses bytes past a cap. Both end the render with
+//! `Error::ChatTemplate` naming the limit.
 
 use std::io;
 

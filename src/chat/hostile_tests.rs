@@ -78,3 +78,26 @@ fn huge_inputs_through_tojson_are_bounded() {
     assert!(elapsed < NO_HANG, "took {elapsed:?}");
     assert!(msg.contains("exceed"), "{msg}");
 }
+
+#[test]
+fn strings_and_lists_doubled_until_they_exhaust_memory_are_refused() {
+    // Each doubles a value 30 times (1 byte or item -> 2^30): a gigabyte if nothing stopped it,
+    // in a few dozen VM instructions, so counting instructions alone never would.
+    let straight_line = format!("{{% set s = 'x' %}}{}{{{{ s | length }}}}", "{% set s = s ~ s %}".repeat(30));
+    for source in [
+        straight_line.as_str(),
+        "{% set ns = namespace(s='x') %}{% for i in range(30) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}",
+        "{% set ns = namespace(s='x') %}{% for i in range(30) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | length }}",
+        // Lists concatenate lazily (a length costs nothing); walking one is what is charged.
+        "{% set ns = namespace(s=['x']) %}{% for i in range(30) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s | join | length }}",
+        "{% set ns = namespace(s='x') %}{% for i in range(30) %}{% set ns.s = [ns.s, ns.s] | join %}{% endfor %}{{ ns.s | length }}",
+        "{% set ns = namespace(s='x') %}{% for i in range(30) %}{% set ns.s = '%s%s' | format(ns.s, ns.s) %}{% endfor %}{{ ns.s | length }}",
+        "{% set ns = namespace(s='xx') %}{% for i in range(30) %}{% set ns.s = ns.s | replace('x', ns.s) %}{% endfor %}{{ ns.s | length }}",
+        "{% macro d(s, n) %}{% if n %}{{ d(s ~ s, n - 1) }}{% else %}{{ s | length }}{% endif %}{% endmacro %}{{ d('x', 30) }}",
+    ] {
+        let (msg, elapsed) = render_error(source, &chat());
+        eprintln!("{source}: {elapsed:?}: {msg}");
+        assert!(elapsed < NO_HANG, "{source}: took {elapsed:?}");
+        assert!(msg.contains("budget"), "{source}: {msg}");
+    }
+}

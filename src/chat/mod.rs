@@ -181,7 +181,7 @@ impl ChatTemplate {
         match template.render_captured_to(ctx, &mut out) {
             Ok(_) => String::from_utf8(out.bytes).map_err(|e| Error::ChatTemplate(format!("the rendered prompt is not UTF-8: {e}"))),
             Err(e) if e.kind() == minijinja::ErrorKind::OutOfFuel => Err(Error::ChatTemplate(format!(
-                "the template ran past its budget of {} steps{} (a loop that does not end soon enough)",
+                "the template ran past its budget of {} steps{} (a loop that does not end soon enough, or a string built too large)",
                 budget::FUEL,
                 e.line().map(|l| format!(" at line {l}")).unwrap_or_default()
             ))),

@@ -184,6 +184,26 @@ fn family_templates_render_like_transformers() {
     }
 }
 
+/// The render budget (src/chat/budget.rs: instructions, and since minijinja 3.1 bytes
+/// allocated) leaves room for long real conversations: 10,000 messages of ~200 bytes (~2 MB,
+/// past any context the models here take) render with every published template.
+#[test]
+fn long_conversations_render_within_the_budget() {
+    let fixture: FamiliesFixture = read_fixture("chat/families.json");
+    let messages: Vec<ChatMessage> = (0..10_000)
+        .map(|i| {
+            let text = format!("message {i}: {}", "lorem ipsum dolor sit amet, ".repeat(7));
+            if i % 2 == 0 { ChatMessage::user(text) } else { ChatMessage::new("assistant", text) }
+        })
+        .collect();
+    for family in &fixture.families {
+        let source = std::fs::read_to_string(common::fixture_path(&format!("chat/{}", family.template_file))).unwrap();
+        let template = ChatTemplate::new(&source, &family.bos_token, &family.eos_token).unwrap().with_now(fixture.now_unix);
+        let prompt = template.render(&messages, true).unwrap_or_else(|e| panic!("{}: {e}", family.family));
+        assert!(prompt.len() > 2_000_000 && prompt.contains("message 9999: "), "{}: {} bytes", family.family, prompt.len());
+    }
+}
+
 /// Small templates pinning down the environment: whitespace control, loop controls,
 /// strftime_now (frozen clock), tojson options, Python methods and printing, errors.
 #[test]
