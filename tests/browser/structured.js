@@ -2,9 +2,10 @@
 // json_object and the grammar extension, `tools` / `tool_choice`, on the tiny random-weight
 // chat model in the browser (its replies are gibberish unless the mask holds them), loaded with
 // Qwen3's chat template (which teaches the Hermes <tool_call> format), and on the native CLI
-// (the tiny model). The three real models answer the schema set's 'compact' request natively
-// (tests/common/json_reply.rs) and its 'short' one in the page (assertRealModelJsonReply, called
-// where each is loaded: generate.test.js, families.test.js). Every JSON reply and every call's
+// (the tiny model). The three real models answer the schema set's 'compact' request (escaped enum
+// strings, an integer array, a nested object with a bounded string) natively
+// (tests/common/json_reply.rs) and in the page (assertRealModelJsonReply, called where each is
+// loaded: generate.test.js, families.test.js). Every JSON reply and every call's
 // arguments are validated against their schema by ajv, a validator independent of Hearth and of
 // llguidance; the browser's ids equal the native CLI's for the same seed.
 //
@@ -53,34 +54,37 @@ function schemaFile(name) {
 
 /**
  * A real model already loaded in the page as `window[engine]` answers `prompt` (a user message
- * if `chat`) greedily under the schema set's 'short' schema (an object with an enum and an
- * integer): the reply validates (ajv), ends by itself, and its ids equal the native CLI's
- * `--json-schema` reply. The schema's forced tokens (keys, quotes, colons) take no forward pass
- * of their own, which keeps this affordable on SwiftShader (~1.4 s per Qwen2.5 pass).
+ * if `chat`) greedily under the schema set's 'compact' schema (escaped enum strings, an integer
+ * array, a nested object with a bounded string): the reply validates (ajv), ends by itself, and
+ * its ids equal the native CLI's `--json-schema` reply. The schema's forced tokens (keys, quotes,
+ * colons) take no forward pass of their own, which keeps this affordable on SwiftShader (~30
+ * tokens in ~10 passes; ~1.4 s per Qwen2.5 pass).
  */
 export async function assertRealModelJsonReply(page, { engine = 'engine', model, prompt, chat = false, chatTemplateFile = null }) {
-  const maxTokens = 24;
+  const maxTokens = 48;
   const got = await page.evaluate(
     async ({ engine, prompt, chat, schema, maxTokens }) => {
       const e = window[engine];
-      const response_format = { type: 'json_schema', json_schema: { name: 'short', schema, strict: true } };
+      const response_format = { type: 'json_schema', json_schema: { name: 'compact', schema, strict: true } };
       const common = { max_tokens: maxTokens, temperature: 0, response_format, return_token_ids: true };
       const r = chat
         ? await e.chat.completions.create({ messages: [{ role: 'user', content: prompt }], ...common })
         : await e.completions.create({ prompt, ...common });
       const c = r.choices[0];
-      return { text: chat ? c.message.content : c.text, ids: c.token_ids, finish: c.finish_reason, extra: r.usage.extra };
+      const text = chat ? c.message.content : c.text;
+      return { text, ids: c.token_ids, promptIds: r.prompt_token_ids, finish: c.finish_reason, extra: r.usage.extra };
     },
-    { engine, prompt, chat, schema: SCHEMAS.short, maxTokens },
+    { engine, prompt, chat, schema: SCHEMAS.compact, maxTokens },
   );
   const what = `${model} ${JSON.stringify(prompt)}`;
-  console.log(`${what}: json_schema 'short' reply ${JSON.stringify(got.text)}, ${got.ids.length} tokens in ${got.extra.decode_gpu_round_trips} decode round trips`);
+  console.log(`${what}: json_schema 'compact' reply ${JSON.stringify(got.text)}, ${got.ids.length} tokens in ${got.extra.decode_gpu_round_trips} decode round trips`);
   assert.equal(got.finish, 'stop', what);
-  assertValid(got.text, SCHEMAS.short, `${what} in the browser`);
-  assert.ok(got.extra.decode_gpu_round_trips < got.ids.length - 4, `${what}: forced tokens were fed in batches`);
-  const { file, done } = schemaFile('short');
+  assertValid(got.text, SCHEMAS.compact, `${what} in the browser`);
+  assert.ok(got.extra.decode_gpu_round_trips < got.ids.length - 8, `${what}: forced tokens were fed in batches`);
+  const { file, done } = schemaFile('compact');
   const native = cliGenerate({ model, prompt, chat, chatTemplateFile, maxTokens, extraArgs: ['--json-schema', file, '--temperature', '0'] });
   done();
+  assert.deepEqual(got.promptIds, native.prompt_ids, `${what}: the prompt's ids (chat template, tokenizer)`);
   assert.deepEqual(got.ids, native.ids, `${what}: the browser's ids equal the native CLI's`);
 }
 
