@@ -212,6 +212,13 @@ fn main() {
             usage: wgpu::BufferUsages::STORAGE,
             mapped_at_creation: false,
         });
+        // Zeros: no mask (as in a decode without a grammar).
+        let argmax_mask = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: u64::from(hearth::kernels::argmax::mask_words(s.vocab)) * 4,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         // The step uniform: decode at the end of the cache, prefill from its start.
         let pos0 = if n == 1 { s.ctx - 1 } else { 0 };
         let step = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -268,7 +275,7 @@ fn main() {
                 1,
                 bytes(&head),
             ),
-            ("argmax", bv(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step))), 1, 0),
+            ("argmax", bv(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step, &argmax_mask))), 1, 0),
         ];
         let mut total = 0.0;
         for (name, ds, calls, wbytes) in kernels.iter().filter(|k| k.0.contains(&s.only)) {

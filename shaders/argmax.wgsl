@@ -11,8 +11,12 @@
 //
 // row = offset + (step.n_tokens - 1) * row_stride: the batch's last row of logits when x
 // holds one per token (row_stride = n), or a fixed row (row_stride = 0).
+//
+// The mask: with mask[0] != 0, only index i with bit i % 32 of mask[1 + i / 32] set may win
+// (a grammar's allowed tokens: greedy structured output picks here instead of in the sampler,
+// which scans a 262k row in one workgroup); mask[0] == 0 lets every index in.
 // Assembled after shaders/argmax_common.wgsl.
-// Bindings: x [n] f32, part [groups] (value bits, index), params, step.
+// Bindings: x [n] f32, part [groups] (value bits, index), params, step, mask [1 + n / 32] u32.
 // Dispatch: (ceil(n / SPAN), 1, 1).
 
 struct Params {
@@ -26,6 +30,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> part: array<vec2<u32>>;
 @group(0) @binding(2) var<uniform> p: Params;
 @group(0) @binding(3) var<uniform> step: Step;
+@group(0) @binding(4) var<storage, read> mask: array<u32>;
+
+fn allowed(i: u32) -> bool {
+    return mask[0] == 0u || ((mask[1u + i / 32u] >> (i % 32u)) & 1u) == 1u;
+}
 
 const PER_THREAD: u32 = 8u;
 const SPAN: u32 = WG * PER_THREAD;
@@ -38,7 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // Element wid.x * SPAN + u * WG + lid: neighbouring threads read neighbouring floats.
     for (var u = 0u; u < PER_THREAD; u++) {
         let i = wid.x * SPAN + u * WG + lid;
-        if (i < p.n) {
+        if (i < p.n && allowed(i)) {
             let xi = x[row + i];
             if (beats(xi, i, v, idx)) {
                 v = xi;

@@ -161,13 +161,17 @@ impl Engine {
         self.grammars.as_ref().expect("just built").constraint(format)
     }
 
-    /// The next token's mask from `constraint`, on the GPU sampler when that samples (it
-    /// keeps it for the following steps), else returned for the CPU sampler.
-    fn next_mask(&mut self, constraint: Option<&mut Constraint>, on_gpu: bool) -> Result<Option<Vec<u32>>> {
+    /// The next token's mask from `constraint`, on the GPU sampler when that samples, or on
+    /// the graphs' argmax when that picks (each keeps it for the following steps), and
+    /// returned for the CPU sampler.
+    fn next_mask(&mut self, constraint: Option<&mut Constraint>, on_gpu: bool, masked_argmax: bool) -> Result<Option<Vec<u32>>> {
         let Some(c) = constraint else { return Ok(None) };
         let mask = c.mask()?;
         if on_gpu {
             self.model.set_sample_mask(Some(&mask))?;
+        }
+        if masked_argmax {
+            self.model.set_argmax_mask(Some(&mask))?;
         }
         Ok(Some(mask))
     }
@@ -229,13 +233,21 @@ impl Engine {
         // Logprobs need the whole row: the GPU sampler computes them (greedy included), or
         // the CPU from the read-back logits.
         let mut constraint = self.constraint(params)?;
-        let argmax = params.temperature == 0.0
-            && constraint.is_none()
+        let greedy = params.temperature == 0.0
             && params.repetition_penalty == 1.0
             && params.presence_penalty == 0.0
             && params.frequency_penalty == 0.0
             && params.logit_bias.is_empty()
             && !params.logprobs;
+        // Greedy under a grammar: the graphs' argmax among the allowed tokens (4 bytes back, no
+        // sampler pass over the whole row), unless picking stays on the CPU (`gpu_sampling`
+        // off, the reference path).
+        let argmax = greedy && (constraint.is_none() || self.gpu_sampling);
+        let masked_argmax = argmax && constraint.is_some();
+        if !masked_argmax {
+            // A request that ended early may have left one set.
+            self.model.set_argmax_mask(None)?;
+        }
         let on_gpu = !argmax && self.gpu_sampling && self.model.samples_on_gpu(params);
         let mut sampler = Sampler::new(params.clone())?;
         if on_gpu {
@@ -257,7 +269,7 @@ impl Engine {
         // Tokens taken since the last forward pass, which the next one feeds (with a
         // constraint; otherwise always just `next`).
         let mut unfed: Vec<u32> = Vec::new();
-        let mut mask = self.next_mask(constraint.as_mut(), on_gpu)?;
+        let mut mask = self.next_mask(constraint.as_mut(), on_gpu, masked_argmax)?;
         // Tokens sampled on the GPU so far in this request (its step records).
         let mut gpu_steps = 0u32;
         let mut stops = StopChecker::from_params(params);
@@ -294,7 +306,7 @@ impl Engine {
                     logprobs.add_from_row(&l, id)?;
                     id
                 }
-                None => out.argmax,
+                None => allowed_by(mask.as_deref(), out.argmax)?,
             }
         };
         self.cached.extend_from_slice(new);
@@ -337,7 +349,7 @@ impl Engine {
                     next = f;
                     continue;
                 }
-                mask = self.next_mask(Some(c), on_gpu)?;
+                mask = self.next_mask(Some(c), on_gpu, masked_argmax)?;
             }
             let feed = std::mem::take(&mut unfed);
             if let Some(id) = ahead.pop_front() {
@@ -364,6 +376,9 @@ impl Engine {
                     let read = self.model.sampled_logprobs(out.len()).await;
                     logprobs.add_from_gpu(self.recover_on_error(read)?);
                     out
+                } else if feed.len() > 1 {
+                    // Forced tokens ahead of this step (so k = 1, a grammar): one batch.
+                    vec![self.model.forward(&feed, Logits::Last, false).await?.argmax]
                 } else {
                     self.model.decode_greedy(next, k).await?
                 };
@@ -372,7 +387,7 @@ impl Engine {
                 chain = (chain * 2).min(chain_limit);
                 ahead.extend(out);
                 let id = ahead.pop_front().expect("a chain of at least one id");
-                next = if on_gpu { self.check_sampled(id).await? } else { id };
+                next = if on_gpu { self.check_sampled(id).await? } else { allowed_by(mask.as_deref(), id)? };
             } else {
                 let out = self.model.forward(&feed, Logits::Last, true).await?;
                 self.cached.extend_from_slice(&feed);
@@ -395,6 +410,9 @@ impl Engine {
                 on_token(Emitted { text: &rest, logprobs: None });
             }
         }
+        if masked_argmax {
+            self.model.set_argmax_mask(None)?;
+        }
         let decode_seconds = decode_start.elapsed().as_secs_f64();
         // The first token comes from the prefill pass; the decode passes made the rest.
         let decode_passes = ids.len().saturating_sub(1);
@@ -413,5 +431,15 @@ impl Engine {
             logprobs: logprobs.finish(),
             constraint: constraint.map(|c| c.stats()),
         })
+    }
+}
+
+/// `id` from the graphs' argmax, checked against the grammar's `mask` when it had one: the
+/// masked argmax gives `u32::MAX` when nothing is allowed (every allowed logit NaN or the
+/// mask empty), which the CPU sampler reports as every logit masked.
+fn allowed_by(mask: Option<&[u32]>, id: u32) -> Result<u32> {
+    match mask {
+        Some(bits) if bits.get(id as usize / 32).is_none_or(|w| w >> (id % 32) & 1 == 0) => Err(crate::sample::all_masked()),
+        _ => Ok(id),
     }
 }

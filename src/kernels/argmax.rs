@@ -39,9 +39,15 @@ pub enum ArgmaxRow {
     LastOfBatch,
 }
 
-/// `out[0]` = the index of the largest value of a row of `x`, ties to the lowest index; the
-/// batch's token count comes from `step`. Makes the first pass's scratch buffer (8 bytes a
-/// workgroup).
+/// Words of the mask buffer an argmax over `n` values reads: a flag, then one bit per value.
+pub fn mask_words(n: u32) -> u32 {
+    1 + n.div_ceil(32)
+}
+
+/// `out[0]` = the index of the largest value of a row of `x` that `mask` allows (word 0: 0 =
+/// every index; else bit i % 32 of word 1 + i / 32), ties to the lowest index; the batch's
+/// token count comes from `step`. Makes the first pass's scratch buffer (8 bytes a workgroup).
+/// With no allowed index the result is `u32::MAX`.
 pub async fn argmax(
     ctx: &GpuContext,
     cache: &PipelineCache,
@@ -49,6 +55,7 @@ pub async fn argmax(
     row: ArgmaxRow,
     out: &wgpu::Buffer,
     step: &wgpu::Buffer,
+    mask: &wgpu::Buffer,
 ) -> Result<Vec<Dispatch>> {
     let n = x.width;
     let (offset, row_stride) = match row {
@@ -67,7 +74,14 @@ pub async fn argmax(
         mapped_at_creation: false,
     });
     let u = uniform(ctx, &Params { n, offset, row_stride, ..Default::default() });
-    let resources = [x.binding(), part.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
+    if mask.size() < u64::from(mask_words(n)) * 4 {
+        return Err(crate::error::Error::InvalidArgument(format!(
+            "argmax over {n} values needs a {}-byte mask buffer, got {}",
+            mask_words(n) * 4,
+            mask.size()
+        )));
+    }
+    let resources = [x.binding(), part.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding(), mask.as_entire_binding()];
     let first = Dispatch::new(ctx, cache, Kernel::Argmax, &resources, [groups, 1, 1]).await?;
     let mu = uniform(ctx, &MergeParams { groups, ..Default::default() });
     let resources = [part.as_entire_binding(), out.as_entire_binding(), mu.as_entire_binding()];

@@ -6,6 +6,7 @@
 use super::config::ModelConfig;
 use crate::error::Result;
 use crate::gpu::GpuContext;
+use crate::kernels::argmax::mask_words;
 use crate::kernels::tensor::Tensor;
 
 pub struct Arena {
@@ -37,6 +38,9 @@ pub struct Arena {
     /// The greedy pick of the last logits row, and its readback.
     pub argmax_out: wgpu::Buffer,
     pub id_staging: wgpu::Buffer,
+    /// The tokens the argmax may pick (`kernels::argmax::mask_words`): a flag word, 0 until a
+    /// greedy request under a grammar sets it, then one bit per logit.
+    pub argmax_mask: wgpu::Buffer,
 }
 
 impl Arena {
@@ -69,6 +73,7 @@ impl Arena {
             logits_last,
             argmax_out: buffer(ctx, "argmax", 4, STORAGE | COPY_SRC),
             id_staging: staging(ctx, "id staging", 4),
+            argmax_mask: buffer(ctx, "argmax mask", u64::from(mask_words(cfg.vocab)) * 4, STORAGE | COPY_DST),
         })
     }
 }
@@ -92,14 +97,15 @@ impl Arena {
             .filter(|&&w| w > 0)
             .map(|&w| f32s(u64::from(w) * u64::from(capacity)))
             .sum();
-        // ids, then h_last, the last logits and their staging copy, argmax and its staging.
-        u64::from(capacity) * 4 + per_token + f32s(u64::from(d)) + 2 * f32s(u64::from(vocab)) + 4 + 4
+        // ids, then h_last, the last logits and their staging copy, argmax and its staging, the
+        // argmax's mask.
+        u64::from(capacity) * 4 + per_token + f32s(u64::from(d)) + 2 * f32s(u64::from(vocab)) + 4 + 4 + u64::from(mask_words(vocab)) * 4
     }
 
     /// Bytes of the buffers this arena holds.
     pub fn gpu_bytes(&self) -> u64 {
         let tensors = [&self.x, &self.h, &self.qkv, &self.q, &self.att, &self.o, &self.gate, &self.up, &self.h_last, &self.logits_last];
-        let buffers = [&self.ids, &self.logits_last_staging, &self.argmax_out, &self.id_staging];
+        let buffers = [&self.ids, &self.logits_last_staging, &self.argmax_out, &self.id_staging, &self.argmax_mask];
         tensors.into_iter().chain(&self.x_alt).map(|t| t.buffer.size()).sum::<u64>() + buffers.iter().map(|b| b.size()).sum::<u64>()
     }
 }

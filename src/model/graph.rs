@@ -152,7 +152,7 @@ impl Graph {
         let f = Fusion { norm, bias: w.output_bias.as_ref(), ..Default::default() };
         ops.add("output", matmul_with(ctx, p, w.lm_head(), x, &logits, step, out_rows, f).await?);
         let last_row = if out_rows == BatchRows::One { ArgmaxRow::At(0) } else { ArgmaxRow::LastOfBatch };
-        ops.add("argmax", argmax(ctx, p, &logits, last_row, &a.argmax_out, step).await?);
+        ops.add("argmax", argmax(ctx, p, &logits, last_row, &a.argmax_out, step, &a.argmax_mask).await?);
         let ds = ops.0;
         Ok(Graph {
             capacity,

@@ -15,6 +15,7 @@ mod rope;
 mod sampling;
 mod stats;
 mod stream;
+mod traffic;
 mod upload;
 mod weights;
 
@@ -25,6 +26,7 @@ pub use graph::Logits;
 pub use plan::{DeviceLimits, Plan, plan};
 pub use stats::{DispatchTime, GpuStats};
 pub use stream::{LoadProgress, ModelStream};
+pub use traffic::{DecodeTraffic, decode_traffic};
 pub use upload::TensorUploads;
 pub use weights::ModelWeights;
 
@@ -365,6 +367,27 @@ impl Model {
         self.stats = stats;
         self.n_past += k;
         Ok(ids)
+    }
+
+    /// Restricts the graphs' argmax (greedy decoding: `forward`'s `argmax`, `decode_greedy`) to
+    /// the tokens `mask` allows (the layout of `Sampler::sample_masked`: bit id % 32 of word
+    /// id / 32, at least ceil(vocab / 32) words) for the following passes; `None` lifts it. An
+    /// argmax with nothing allowed gives `u32::MAX`.
+    pub fn set_argmax_mask(&self, mask: Option<&[u32]>) -> Result<()> {
+        let words = self.config.vocab.div_ceil(32) as usize;
+        let flagged: Vec<u32> = match mask {
+            None => vec![0],
+            Some(bits) if bits.len() >= words => std::iter::once(1).chain(bits[..words].iter().copied()).collect(),
+            Some(bits) => {
+                return Err(Error::InvalidArgument(format!(
+                    "argmax: the allowed-token mask has {} words, a vocabulary of {} needs {words}",
+                    bits.len(),
+                    self.config.vocab
+                )));
+            }
+        };
+        self.ctx.queue.write_buffer(&self.arena.argmax_mask, 0, bytemuck::cast_slice(&flagged));
+        Ok(())
     }
 
     /// Restricts the GPU sampler's draws to the tokens `mask` allows (the layout of

@@ -303,8 +303,9 @@ fn json_schema_output_parses_equals_the_cpu_sampler_and_takes_one_token_per_roun
 
 /// Without penalties or logprobs, the tokens a schema forces (keys, quotes, colons) are taken
 /// without a draw and fed with the sampled token before them in one forward pass, on both
-/// paths (the CPU sampler on read-back logits; the GPU sampler, through a batch): the same ids,
-/// and fewer forward passes, round trips and masks than tokens.
+/// paths (the CPU sampler on read-back logits; on the GPU, the graphs' argmax under the mask
+/// when greedy, the GPU sampler when sampled): the same ids, and fewer forward passes, round
+/// trips and masks than tokens.
 #[test]
 fn forced_tokens_are_fed_in_batches_with_the_same_ids_on_both_paths() {
     let mut e = engine();
@@ -324,6 +325,10 @@ fn forced_tokens_are_fed_in_batches_with_the_same_ids_on_both_paths() {
         assert!(chained.decode_round_trips < n - 5, "{} round trips for {n} tokens", chained.decode_round_trips);
         let masks = chained.constraint.expect("constraint stats").masks;
         assert!(masks < n - 4, "{masks} masks for {n} tokens");
+        // Greedy: the masked argmax sends back one id per pass, never a logits row.
+        if params.temperature == 0.0 {
+            assert_eq!(chained.gpu.bytes_read_back, 4 * chained.gpu.forward_passes, "{name}");
+        }
     }
 }
 

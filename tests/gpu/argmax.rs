@@ -6,7 +6,7 @@ use crate::common;
 
 use common::kernels::{read_u32, step_buffer, submit, tensor, u32_buffer};
 use hearth::gpu::PipelineCache;
-use hearth::kernels::argmax::{ArgmaxRow, argmax};
+use hearth::kernels::argmax::{ArgmaxRow, argmax, mask_words};
 
 /// The first index of the maximum, written out plainly.
 fn reference(x: &[f32]) -> u32 {
@@ -21,10 +21,21 @@ fn reference(x: &[f32]) -> u32 {
 
 /// The argmax of row `row` of `data` seen as rows of `n`.
 fn gpu_argmax(ctx: &hearth::gpu::GpuContext, data: &[f32], row: usize, n: usize) -> u32 {
+    gpu_masked_argmax(ctx, data, row, n, None)
+}
+
+/// The same, among the indices `allowed` lets in (bit i % 32 of word i / 32), if given.
+fn gpu_masked_argmax(ctx: &hearth::gpu::GpuContext, data: &[f32], row: usize, n: usize, allowed: Option<&[u32]>) -> u32 {
     let x = tensor(ctx, "x", data.len() / n, n, data);
     let out = u32_buffer(ctx, &[u32::MAX]);
     let step = step_buffer(ctx, 0, 1);
-    let d = pollster::block_on(argmax(ctx, &PipelineCache::default(), &x, ArgmaxRow::At(row as u32), &out, &step)).unwrap();
+    let mut words = vec![0u32; mask_words(n as u32) as usize];
+    if let Some(bits) = allowed {
+        words[0] = 1;
+        words[1..].copy_from_slice(bits);
+    }
+    let mask = u32_buffer(ctx, &words);
+    let d = pollster::block_on(argmax(ctx, &PipelineCache::default(), &x, ArgmaxRow::At(row as u32), &out, &step, &mask)).unwrap();
     submit(ctx, 1, &d);
     read_u32(ctx, &out, 1)[0]
 }
@@ -80,7 +91,8 @@ fn argmax_of_the_batch_s_last_row() {
     let out = u32_buffer(&ctx, &[u32::MAX]);
     for n_tokens in 1..=capacity {
         let step = step_buffer(&ctx, 40, n_tokens as u32);
-        let d = pollster::block_on(argmax(&ctx, &PipelineCache::default(), &xb, ArgmaxRow::LastOfBatch, &out, &step)).unwrap();
+        let mask = u32_buffer(&ctx, &vec![0; mask_words(vocab as u32) as usize]);
+        let d = pollster::block_on(argmax(&ctx, &PipelineCache::default(), &xb, ArgmaxRow::LastOfBatch, &out, &step, &mask)).unwrap();
         submit(&ctx, n_tokens as u32, &d);
         let want = reference(&x[(n_tokens - 1) * vocab..n_tokens * vocab]);
         assert_eq!(read_u32(&ctx, &out, 1)[0], want, "batch of {n_tokens}");
@@ -99,4 +111,33 @@ fn infinite_values() {
     assert_eq!(gpu_argmax(&ctx, &x, 0, n), 650, "one finite value");
     x[3] = f32::INFINITY;
     assert_eq!(gpu_argmax(&ctx, &x, 0, n), 3, "+inf");
+}
+
+/// With a mask (a grammar's allowed tokens), the best allowed index wins: the CPU sampler's
+/// `sample_masked` at temperature 0 picks the same; nothing allowed gives u32::MAX.
+#[test]
+fn masked_argmax_picks_the_best_allowed_index() {
+    let ctx = common::gpu();
+    let mut rng = common::Rng(0x3a5c);
+    for n in [37usize, 2049, 151_936, 262_144] {
+        let x: Vec<f32> = (0..n).map(|_| 10.0 * rng.signed_unit()).collect();
+        let words = n.div_ceil(32);
+        // Every third index allowed, the overall maximum not among them, and one allowed tie.
+        let mut bits = vec![0u32; words];
+        let mut allow = |i: usize| bits[i / 32] |= 1 << (i % 32);
+        (0..n).step_by(3).for_each(&mut allow);
+        let mut x = x;
+        x[1] = 100.0; // the overall maximum, at an index the mask leaves out
+        let best_allowed = (0..n).step_by(3).max_by(|&a, &b| x[a].total_cmp(&x[b]).then(b.cmp(&a))).unwrap();
+        let tie = (best_allowed + 3..n).step_by(3).next();
+        if let Some(t) = tie {
+            x[t] = x[best_allowed]; // same value, higher index: the lower one wins
+        }
+        let want =
+            hearth::sample::argmax(&x.iter().enumerate().map(|(i, &v)| if i % 3 == 0 { v } else { f32::NEG_INFINITY }).collect::<Vec<_>>());
+        assert_eq!(want as usize, best_allowed, "n={n}: the reference");
+        assert_eq!(gpu_masked_argmax(&ctx, &x, 0, n, Some(&bits)), want, "n={n} masked");
+        assert_ne!(gpu_argmax(&ctx, &x, 0, n), want, "n={n}: unmasked, the maximum is elsewhere");
+        assert_eq!(gpu_masked_argmax(&ctx, &x, 0, n, Some(&vec![0; words])), u32::MAX, "n={n}: nothing allowed");
+    }
 }

@@ -50,6 +50,9 @@ pub fn run(args: Args) -> Result<(), String> {
     }
     let decode = model.stats().since(&before);
     let per_token = |v: f64| v / decode.tokens as f64;
+    // What the step after the prompt reads, against the least any runtime could.
+    let file = crate::open_model(&args.model)?;
+    let traffic = hearth::model::decode_traffic(file.header(), &model.config, args.prompt_tokens);
 
     // GPU time per dispatch: one prefill batch, then one decode step after it.
     model.reset();
@@ -75,6 +78,8 @@ pub fn run(args: Args) -> Result<(), String> {
             "dispatches_per_token": per_token(decode.dispatches as f64),
             "host_encode_us_per_token": per_token(decode.encode_seconds) * 1e6,
             "graphs_built": model.graphs_built(),
+            "decode_traffic": traffic,
+            "decode_traffic_ratio": traffic.ratio(),
             "prefill_tokens": args.prompt_tokens,
             "prefill_dispatches": prefill_times,
             "decode_dispatches": decode_times,
@@ -93,6 +98,16 @@ pub fn run(args: Args) -> Result<(), String> {
         per_token(decode.dispatches as f64),
         per_token(decode.encode_seconds) * 1e6,
         model.graphs_built()
+    );
+    let mb = |b: u64| b as f64 / 1e6;
+    println!(
+        "bytes a decode step reads at {} tokens of context: weights {:.2} MB in the GPU layout (the GGUF's {:.2} MB) + \
+         keys and values {:.2} MB = {:.3}x the minimum",
+        traffic.n_past,
+        mb(traffic.weights_read),
+        mb(traffic.weights_minimum),
+        mb(traffic.kv_read),
+        traffic.ratio()
     );
     for (label, times) in [(format!("prefill, {} tokens", args.prompt_tokens), prefill_times), ("decode, 1 token".into(), decode_times)] {
         if let Some(times) = times {
