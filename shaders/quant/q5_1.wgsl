@@ -9,7 +9,9 @@ fn load_chunk_q5_1(bw: u32, sub: u32) {
     let qh = w[bw + 1u];
     for (var k = 0u; k < 4u; k++) {
         let q = w[bw + 2u + k];
-        chunk[k] = vec4<f32>(byte_bits(q, 0u, 0xfu) | q5_high(qh, 4u * k)) * dm.x + dm.y;
-        chunk[k + 4u] = vec4<f32>(byte_bits(q, 4u, 0xfu) | q5_high(qh, 4u * k + 16u)) * dm.x + dm.y;
+        let lo = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);
+        let hi = ((q >> 4u) & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k + 16u);
+        chunk[k] = vec4<f32>(byte_bits(lo, 0u, 0xffu)) * dm.x + dm.y;
+        chunk[k + 4u] = vec4<f32>(byte_bits(hi, 0u, 0xffu)) * dm.x + dm.y;
     }
 }
