@@ -95,8 +95,10 @@ impl Tuning {
     /// SmolLM2 shapes). There every storage-buffer load is a per-lane gather, so each thread
     /// keeps a tile of several rows (× tokens) in registers to reuse every activation it
     /// loads: 8 rows for decode (matmuls + lm_head 43 ms CPU per token, against 51 with 4
-    /// rows and 64 with 2), 16 rows × 2 tokens for prefill (3.7 s CPU for the matmuls of a
-    /// 128-token prompt, against 4.1 s with 8 × 2, 4.8 s with 8 × 4 and 5.3 s with 8 × 1),
+    /// rows and 64 with 2), 16 rows × 4 tokens for prefill (`hearth bench`, 128-token prompts,
+    /// median of 3, 2026-11-26: SmolLM2 56 tok/s against 36-50 with 16 × 2, Qwen2.5 15-16
+    /// against 12-13 and 7.9 with 16 × 8; Gemma 3's 256-token perplexity 16-17 s against 19;
+    /// earlier, with SmolLM2's shapes alone, 16 × 2 had beaten 8 × 2, 8 × 4 and 8 × 1),
     /// in workgroups of 16 (less padding past the last row: SmolLM2's q, o and down 20-25%
     /// faster than with 64). GPUs: measured on an H100 (native Vulkan, 2026-11-26,
     /// bench/device/2026-11-26-h100-tunes.jsonl): decode GEMVs in workgroups of 256 with 32
@@ -124,7 +126,7 @@ impl Tuning {
         matmul_prefill_threads_per_row: 1,
         matmul_decode_rows_per_thread: 8,
         matmul_prefill_rows_per_thread: 16,
-        matmul_prefill_tokens: 2,
+        matmul_prefill_tokens: 4,
         attention_thread_per_query: true,
         rope_store_workgroup_per_head: false,
         attention_split_max: 0,
@@ -142,7 +144,7 @@ impl Tuning {
 
     /// SwiftShader (Chromium's WebGPU without a usable GPU, and the browser tests): the CPU
     /// tuning with the loops unrolled and a prefill tile of 8 rows × 4 tokens per thread
-    /// instead of 16 × 2.
+    /// instead of 16 × 4 (16 × 2 when this was measured).
     /// Measured natively with Chromium's SwiftShader (Subzero JIT, 2 shared cores, `hearth
     /// profile`, SmolLM2, 16-token prefill, all loops unrolled): the matmuls took ~2-3 s of
     /// GPU time against ~5 s with 16 × 2 (8 × 8, 4 × 8 and 4 × 4 were within the noise of

@@ -98,7 +98,8 @@ fn every_tile_shape_gives_the_same_result() {
         (64, 1, 1, 1),
         (16, 1, 2, 4),
         (16, 1, 8, 2),
-        (16, 1, 8, 4), // Tuning::SWIFTSHADER's prefill
+        (16, 1, 8, 4),  // Tuning::SWIFTSHADER's prefill
+        (16, 1, 16, 4), // Tuning::CPU's prefill
         (64, 1, 16, 32),
         (16, 2, 4, 8),
         (64, 16, 1, 8),
