@@ -1,8 +1,8 @@
 // The other model families in a worker engine on SwiftShader: Qwen2.5-Coder 0.5B (qwen2:
 // q/k/v biases, NeoX RoPE, an untied 151,936-row output matrix, ChatML) and Gemma 3 270M
 // (gemma3: q/k norms, sliding-window layers, a 262,144-row embedding that is also the LM
-// head). Each answers greedily under a JSON schema (structured.js assertRealModelJsonReply: ~30
-// tokens in ~10 forward passes), and the prompt's and reply's ids must equal the native CLI's
+// head). Each answers greedily under a JSON schema (structured.js assertRealModelJsonReply: 14
+// tokens in ~5 forward passes), and the prompt's and reply's ids must equal the native CLI's
 // (lavapipe, same shaders). Qwen is loaded with the storage-binding limit capped at 128 MiB
 // (what many phones offer): its output matrix is then split across bindings, and the tokens must
 // still equal the CLI's (unsplit).
@@ -75,9 +75,9 @@ test('Qwen2.5 0.5B under a 128 MiB binding limit: wasm heap far below the file s
   assert.equal(adapter.maxStorageBufferBindingSize, 128 * MIB);
   // The Q6_K output matrix is ~150 MiB in the GPU layout.
   assert.ok(info.split_tensors['output.weight'] >= 2, JSON.stringify(info.split_tensors));
-  // Greedy under a JSON schema (~30 tokens, 10 forward passes) through the split output matrix:
+  // Greedy under a JSON schema (14 tokens, 5 forward passes) through the split output matrix:
   // prompt ids and every generated id equal the CLI's (unsplit).
-  await assertRealModelJsonReply(page, { model: QWEN25, prompt: 'def fibonacci(n):' });
+  await assertRealModelJsonReply(page, { schema: 'short', model: QWEN25, prompt: 'def fibonacci(n):' });
 });
 
 // Gemma's tokens are compared once, on the chat prompt of the next test (the same
@@ -96,7 +96,7 @@ test('Gemma 3 270M: loads; chat without a template is a clear error', async () =
 test('Gemma 3 270M with the chatTemplate load option: the chat prompt and a json_schema reply equal the CLI --chat-template', async () => {
   const { info } = await load(GEMMA3, {}, { chatTemplate: readFileSync(GEMMA3_IT_TEMPLATE, 'utf8') });
   assert.equal(info.chat_template, true);
-  await assertRealModelJsonReply(page, { model: GEMMA3, prompt: 'Name a colour.', chat: true, chatTemplateFile: GEMMA3_IT_TEMPLATE });
+  await assertRealModelJsonReply(page, { schema: 'short', model: GEMMA3, prompt: 'Name a colour.', chat: true, chatTemplateFile: GEMMA3_IT_TEMPLATE });
   // A template that does not compile fails the load with the template's error.
   const bad = await page.evaluate(async (url) => {
     try {
