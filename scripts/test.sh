@@ -88,9 +88,9 @@ for line in open(sys.argv[1]):
 ' "$1"
 }
 # Measured on a 2-core EPYC with AVX-512, two jobs at a time, quiet machine (seconds, fresh
-# clone, 2026-11-26; models and core are whole test binaries of several files each):
-# models ~150, browser:generate ~90, browser:families ~55, core ~50, browser:demo ~45, gpu
-# ~40, browser:soak ~20, browser:load ~18, cli ~17, browser:download ~16, the rest < 14.
+# clone, 2026-11-26, 78329c0; models and core are whole test binaries of several files each):
+# models ~147, browser:generate ~76, browser:families ~74, core ~67, browser:demo ~47, gpu
+# ~32, browser:load ~20, cli ~16, browser:download ~16, browser:soak ~12, the rest < 15.
 ORDER="models browser:generate browser:families core browser:demo gpu browser:soak browser:load cli browser:download"
 rank_of() { # position of a job in ORDER; 99 (after them all) when not listed
   local i=0
