@@ -233,12 +233,7 @@ impl Engine {
         // Logprobs need the whole row: the GPU sampler computes them (greedy included), or
         // the CPU from the read-back logits.
         let mut constraint = self.constraint(params)?;
-        let greedy = params.temperature == 0.0
-            && params.repetition_penalty == 1.0
-            && params.presence_penalty == 0.0
-            && params.frequency_penalty == 0.0
-            && params.logit_bias.is_empty()
-            && !params.logprobs;
+        let greedy = params.temperature == 0.0 && params.penalties_neutral() && params.logit_bias.is_empty() && !params.logprobs;
         // Greedy under a grammar: the graphs' argmax among the allowed tokens (4 bytes back, no
         // sampler pass over the whole row), unless picking stays on the CPU (`gpu_sampling`
         // off, the reference path).
@@ -260,11 +255,7 @@ impl Engine {
         // reply costs a forward pass per real choice, not per token. Not with logprobs (each
         // token's row is reported) or penalties (the GPU sampler's window sees only what it
         // drew).
-        let fast_forward = constraint.is_some()
-            && !params.logprobs
-            && params.repetition_penalty == 1.0
-            && params.presence_penalty == 0.0
-            && params.frequency_penalty == 0.0;
+        let fast_forward = constraint.is_some() && !params.logprobs && params.penalties_neutral();
         let mut forced = std::collections::VecDeque::new();
         // Tokens taken since the last forward pass, which the next one feeds (with a
         // constraint; otherwise always just `next`).

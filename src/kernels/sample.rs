@@ -414,8 +414,7 @@ pub fn status_error(code: u32, id: u32, bits: u32) -> Error {
 /// The penalty window the kernel applies: 0 when the penalties are neutral (as the CPU
 /// sampler skips them).
 fn penalty_window(p: &SamplingParams) -> u32 {
-    let neutral = p.repetition_penalty == 1.0 && p.presence_penalty == 0.0 && p.frequency_penalty == 0.0;
-    if neutral { 0 } else { p.penalty_last_n }
+    if p.penalties_neutral() { 0 } else { p.penalty_last_n }
 }
 
 /// x in [0, 1) as the 64-bit fraction floor(x * 2^64), split into (lo, hi) words. Exact

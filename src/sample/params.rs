@@ -129,6 +129,12 @@ impl Default for SamplingParams {
 }
 
 impl SamplingParams {
+    /// Whether the repetition, presence and frequency penalties all leave the logits as they
+    /// are (their neutral values), so the penalty window does not matter.
+    pub fn penalties_neutral(&self) -> bool {
+        self.repetition_penalty == 1.0 && self.presence_penalty == 0.0 && self.frequency_penalty == 0.0
+    }
+
     /// Checks every field against its allowed range; the error names the field, its value and
     /// the range. NaN fails every check because each one is written as "value is inside".
     pub fn validate(&self) -> Result<()> {

@@ -157,8 +157,7 @@ impl Sampler {
     fn apply_penalties(&mut self, history: &[u32]) -> Result<()> {
         let p = &self.params;
         let n = (p.penalty_last_n as usize).min(history.len());
-        let neutral = p.repetition_penalty == 1.0 && p.presence_penalty == 0.0 && p.frequency_penalty == 0.0;
-        if n == 0 || neutral {
+        if n == 0 || p.penalties_neutral() {
             return Ok(());
         }
         self.window.clear();
