@@ -15,7 +15,8 @@
 // The mask: with mask[0] != 0, only index i with bit i % 32 of mask[1 + i / 32] set may win
 // (a grammar's allowed tokens: greedy structured output picks here instead of in the sampler,
 // which scans a 262k row in one workgroup); mask[0] == 0 lets every index in.
-// Assembled after shaders/argmax_common.wgsl.
+// Assembled after the generated constants WG and PER_THREAD (`Tuning::argmax_workgroup_size`,
+// `argmax_per_thread`) and shaders/argmax_common.wgsl.
 // Bindings: x [n] f32, part [groups] (value bits, index), params, step, mask [1 + n / 32] u32.
 // Dispatch: (ceil(n / SPAN), 1, 1).
 
@@ -36,10 +37,9 @@ fn allowed(i: u32) -> bool {
     return mask[0] == 0u || ((mask[1u + i / 32u] >> (i % 32u)) & 1u) == 1u;
 }
 
-const PER_THREAD: u32 = 8u;
 const SPAN: u32 = WG * PER_THREAD;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let row = p.offset + (step.n_tokens - 1u) * p.row_stride;
     var v = 0.0;

@@ -1,10 +1,11 @@
 // Shared by shaders/argmax.wgsl and argmax_merge.wgsl: the argmax's rule and its workgroup
 // reduction. Ties go to the lowest index (like hearth::sample::argmax).
+// Assembled after the generated constant WG (threads per workgroup, a power of two:
+// `Tuning::argmax_workgroup_size`).
 
-const WG: u32 = 256u;
 const NONE: u32 = 0xffffffffu; // a thread that has seen no element yet
-var<workgroup> best_val: array<f32, 256>;
-var<workgroup> best_idx: array<u32, 256>;
+var<workgroup> best_val: array<f32, WG>;
+var<workgroup> best_idx: array<u32, WG>;
 
 // Whether (v, i) beats the best so far (bv, bi). No sentinel value is used for "nothing
 // yet", since any f32 (even -inf) may be the maximum.

@@ -1,6 +1,6 @@
 // Greedy sampling on the GPU, second pass: out[0] = the index of the best of the first
 // pass's per-workgroup bests (shaders/argmax.wgsl), ties to the lowest index.
-// Assembled after shaders/argmax_common.wgsl.
+// Assembled after the generated constant WG and shaders/argmax_common.wgsl.
 // Bindings: part [groups] (value bits, index), out [1] u32, params. Dispatch: (1, 1, 1).
 
 struct Params {
@@ -14,7 +14,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
     var v = 0.0;
     var idx = NONE;

@@ -75,10 +75,16 @@ pub enum Kernel {
         head_dim: u32,
     },
     Elementwise(ElementwiseOp),
-    /// Greedy pick, first pass: each workgroup's best of its span (shaders/argmax.wgsl).
-    Argmax,
+    /// Greedy pick, first pass: each workgroup's best of its span (shaders/argmax.wgsl), in
+    /// workgroups of this many threads reading `per_thread` values each.
+    Argmax {
+        workgroup_size: u32,
+        per_thread: u32,
+    },
     /// Greedy pick, second pass: the best of the first pass's (shaders/argmax_merge.wgsl).
-    ArgmaxMerge,
+    ArgmaxMerge {
+        workgroup_size: u32,
+    },
     /// Full sampling of one logits row (shaders/sample.wgsl).
     Sample,
 }
@@ -130,6 +136,8 @@ impl Kernel {
             Kernel::AttentionSplitMerge { head_dim } => format!("attention_split_merge_d{head_dim}"),
             Kernel::RopeStore { kv, per_head_workgroup } => format!("rope_store_{kv:?}{}", if per_head_workgroup { "_wg" } else { "" }),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
+            Kernel::Argmax { workgroup_size, per_thread } => format!("argmax_w{workgroup_size}_p{per_thread}"),
+            Kernel::ArgmaxMerge { workgroup_size } => format!("argmax_merge_w{workgroup_size}"),
             other => format!("{other:?}").to_lowercase(),
         }
     }
@@ -146,7 +154,7 @@ impl Kernel {
             Kernel::RopeStore { .. } => "rope_store".into(),
             Kernel::ResidualNorm => "residual_norm".into(),
             Kernel::Elementwise(op) => op.entry_point().to_string(),
-            Kernel::Argmax | Kernel::ArgmaxMerge => "argmax".into(),
+            Kernel::Argmax { .. } | Kernel::ArgmaxMerge { .. } => "argmax".into(),
             other => format!("{other:?}").to_lowercase(),
         }
     }
@@ -173,7 +181,7 @@ impl Kernel {
                 | Kernel::AttentionSplit { .. }
                 | Kernel::AttentionSplitMerge { .. }
                 | Kernel::Elementwise(_)
-                | Kernel::Argmax
+                | Kernel::Argmax { .. }
         )
     }
 
@@ -258,9 +266,15 @@ impl Kernel {
             Kernel::Elementwise(_) => {
                 include_str!("../../shaders/activation.wgsl").to_string() + include_str!("../../shaders/elementwise.wgsl")
             }
-            Kernel::Argmax => include_str!("../../shaders/argmax_common.wgsl").to_string() + include_str!("../../shaders/argmax.wgsl"),
-            Kernel::ArgmaxMerge => {
-                include_str!("../../shaders/argmax_common.wgsl").to_string() + include_str!("../../shaders/argmax_merge.wgsl")
+            Kernel::Argmax { workgroup_size, per_thread } => {
+                format!("const WG: u32 = {workgroup_size}u;\nconst PER_THREAD: u32 = {per_thread}u;\n")
+                    + include_str!("../../shaders/argmax_common.wgsl")
+                    + include_str!("../../shaders/argmax.wgsl")
+            }
+            Kernel::ArgmaxMerge { workgroup_size } => {
+                format!("const WG: u32 = {workgroup_size}u;\n")
+                    + include_str!("../../shaders/argmax_common.wgsl")
+                    + include_str!("../../shaders/argmax_merge.wgsl")
             }
             Kernel::Sample => include_str!("../../shaders/sample.wgsl").into(),
         }

@@ -88,6 +88,11 @@ pub struct Tuning {
     /// is the CPU reading the logits back is a copy in memory, a millisecond against a
     /// token's hundreds. Greedy decoding (the graphs' argmax) does not depend on it.
     pub sample_on_gpu: bool,
+    /// Greedy picks (shaders/argmax.wgsl): threads per workgroup (a power of two up to 256)
+    /// and values each thread reads. GPUs want many workgroups of many threads; CPU-like
+    /// devices pay for every workgroup and every barrier of the workgroup's reduction tree.
+    pub argmax_workgroup_size: u32,
+    pub argmax_per_thread: u32,
 }
 
 impl Tuning {
@@ -140,6 +145,8 @@ impl Tuning {
         matmul_norm_prologue: false,
         unroll_loops: false,
         sample_on_gpu: true,
+        argmax_workgroup_size: 16,
+        argmax_per_thread: 256,
     };
 
     /// SwiftShader (Chromium's WebGPU without a usable GPU, and the browser tests): the CPU
@@ -174,6 +181,8 @@ impl Tuning {
         matmul_norm_prologue: true,
         unroll_loops: false,
         sample_on_gpu: true,
+        argmax_workgroup_size: 256,
+        argmax_per_thread: 8,
     };
 }
 
@@ -207,6 +216,8 @@ impl Tuning {
                 "matmul_norm_prologue" => self.matmul_norm_prologue = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,
                 "sample_on_gpu" => self.sample_on_gpu = flag()?,
+                "argmax_workgroup_size" => self.argmax_workgroup_size = number()?,
+                "argmax_per_thread" => self.argmax_per_thread = number()?,
                 _ => return Err(format!("tuning override: unknown key `{key}` (the fields of hearth::gpu::Tuning)")),
             }
         }

@@ -27,9 +27,6 @@ wgsl_struct! {
     }
 }
 
-/// Elements of the row one first-pass workgroup reads (`SPAN` in shaders/argmax.wgsl).
-const SPAN: u32 = 256 * 8;
-
 /// Which row of `x` the argmax scans.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArgmaxRow {
@@ -65,7 +62,14 @@ pub async fn argmax(
         }
         ArgmaxRow::LastOfBatch => (0, n),
     };
-    let groups = n.div_ceil(SPAN).max(1);
+    let (workgroup_size, per_thread) = (ctx.tuning.argmax_workgroup_size, ctx.tuning.argmax_per_thread);
+    if !workgroup_size.is_power_of_two() || !(1..=256).contains(&workgroup_size) || per_thread == 0 {
+        return Err(crate::error::Error::InvalidArgument(format!(
+            "argmax: workgroup size {workgroup_size} must be a power of two up to 256 and values per thread {per_thread} at least 1"
+        )));
+    }
+    // Elements of the row one first-pass workgroup reads (`SPAN` in shaders/argmax.wgsl).
+    let groups = n.div_ceil(workgroup_size * per_thread).max(1);
     // Through the context, so the model's unload destroys it (see GpuContext::create_buffer).
     let part = ctx.create_buffer(&wgpu::BufferDescriptor {
         label: Some("argmax part"),
@@ -82,9 +86,9 @@ pub async fn argmax(
         )));
     }
     let resources = [x.binding(), part.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding(), mask.as_entire_binding()];
-    let first = Dispatch::new(ctx, cache, Kernel::Argmax, &resources, [groups, 1, 1]).await?;
+    let first = Dispatch::new(ctx, cache, Kernel::Argmax { workgroup_size, per_thread }, &resources, [groups, 1, 1]).await?;
     let mu = uniform(ctx, &MergeParams { groups, ..Default::default() });
     let resources = [part.as_entire_binding(), out.as_entire_binding(), mu.as_entire_binding()];
-    let merge = Dispatch::new(ctx, cache, Kernel::ArgmaxMerge, &resources, [1, 1, 1]).await?;
+    let merge = Dispatch::new(ctx, cache, Kernel::ArgmaxMerge { workgroup_size }, &resources, [1, 1, 1]).await?;
     Ok(vec![first, merge])
 }

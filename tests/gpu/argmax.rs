@@ -5,7 +5,7 @@
 use crate::common;
 
 use common::kernels::{read_u32, step_buffer, submit, tensor, u32_buffer};
-use hearth::gpu::PipelineCache;
+use hearth::gpu::{GpuContext, GpuOptions, PipelineCache, Tuning};
 use hearth::kernels::argmax::{ArgmaxRow, argmax, mask_words};
 
 /// The first index of the maximum, written out plainly.
@@ -40,28 +40,48 @@ fn gpu_masked_argmax(ctx: &hearth::gpu::GpuContext, data: &[f32], row: usize, n:
     read_u32(ctx, &out, 1)[0]
 }
 
+/// Devices with each argmax shape Hearth picks: the GPU tuning's (many workgroups of 256
+/// threads, 8 values each), the CPU-like devices' (workgroups of 16 threads, 256 values
+/// each) and an odd one (3 values a thread: spans that are no power of two).
+fn shapes() -> Vec<(String, GpuContext)> {
+    let odd = Tuning { argmax_workgroup_size: 32, argmax_per_thread: 3, ..Tuning::CPU };
+    [Tuning::GPU, Tuning::CPU, odd]
+        .into_iter()
+        .map(|t| {
+            let name = format!("{} threads x {}", t.argmax_workgroup_size, t.argmax_per_thread);
+            (name, common::gpu_with(GpuOptions { tuning: Some(t), ..Default::default() }))
+        })
+        .collect()
+}
+
 #[test]
 fn argmax_matches_reference() {
-    let ctx = common::gpu();
+    for (shape, ctx) in shapes() {
+        argmax_matches_reference_with(&shape, &ctx);
+    }
+}
+
+fn argmax_matches_reference_with(shape: &str, ctx: &GpuContext) {
     let mut rng = common::Rng(0xa59);
     // Vocabulary sizes: 1, around the 256-thread workgroup, SmolLM2's 49152, Qwen2.5's 151936
     // and Gemma 3's 262144 (plus one that is none of these multiples).
-    // 2,047 / 2,048 / 2,049: around one first-pass workgroup's span (256 threads × 8 loads).
-    for n in [1usize, 2, 255, 256, 257, 1000, 2047, 2048, 2049, 49_152, 151_936, 262_144, 262_147] {
+    // 2,047 / 2,048 / 2,049 and 4,095 / 4,096 / 4,097: around one first-pass workgroup's span
+    // with the GPU's shape (256 threads × 8 values) and the CPU's (16 × 256).
+    for n in [1usize, 2, 255, 256, 257, 1000, 2047, 2048, 2049, 4095, 4096, 4097, 49_152, 151_936, 262_144, 262_147] {
         // Random logits, all negative for half the cases (a start value of 0 would win).
         let shift = if n % 2 == 0 { -100.0 } else { 0.0 };
         let mut x: Vec<f32> = (0..n).map(|_| 10.0 * rng.signed_unit() + shift).collect();
-        assert_eq!(gpu_argmax(&ctx, &x, 0, n), reference(&x), "n={n} random");
+        assert_eq!(gpu_argmax(ctx, &x, 0, n), reference(&x), "{shape}: n={n} random");
         // Ties: the same maximum at several indices, handled by different threads.
         let top = x.iter().cloned().fold(f32::MIN, f32::max) + 1.0;
         for &i in [n - 1, n / 2, n / 3 + 1].iter().filter(|&&i| i < n) {
             x[i] = top;
         }
         let want = reference(&x);
-        assert_eq!(gpu_argmax(&ctx, &x, 0, n), want, "n={n} ties");
+        assert_eq!(gpu_argmax(ctx, &x, 0, n), want, "{shape}: n={n} ties");
         assert_eq!(hearth::sample::argmax(&x), want, "the CPU sampler uses the same rule");
         // All equal: index 0.
-        assert_eq!(gpu_argmax(&ctx, &vec![-3.5; n], 0, n), 0, "n={n} all equal");
+        assert_eq!(gpu_argmax(ctx, &vec![-3.5; n], 0, n), 0, "{shape}: n={n} all equal");
     }
 }
 
@@ -117,9 +137,14 @@ fn infinite_values() {
 /// `sample_masked` at temperature 0 picks the same; nothing allowed gives u32::MAX.
 #[test]
 fn masked_argmax_picks_the_best_allowed_index() {
-    let ctx = common::gpu();
+    for (shape, ctx) in shapes() {
+        masked_argmax_with(&shape, &ctx);
+    }
+}
+
+fn masked_argmax_with(shape: &str, ctx: &GpuContext) {
     let mut rng = common::Rng(0x3a5c);
-    for n in [37usize, 2049, 151_936, 262_144] {
+    for n in [37usize, 2049, 4097, 151_936, 262_144] {
         let x: Vec<f32> = (0..n).map(|_| 10.0 * rng.signed_unit()).collect();
         let words = n.div_ceil(32);
         // Every third index allowed, the overall maximum not among them, and one allowed tie.
@@ -135,9 +160,23 @@ fn masked_argmax_picks_the_best_allowed_index() {
         }
         let want =
             hearth::sample::argmax(&x.iter().enumerate().map(|(i, &v)| if i % 3 == 0 { v } else { f32::NEG_INFINITY }).collect::<Vec<_>>());
-        assert_eq!(want as usize, best_allowed, "n={n}: the reference");
-        assert_eq!(gpu_masked_argmax(&ctx, &x, 0, n, Some(&bits)), want, "n={n} masked");
-        assert_ne!(gpu_argmax(&ctx, &x, 0, n), want, "n={n}: unmasked, the maximum is elsewhere");
-        assert_eq!(gpu_masked_argmax(&ctx, &x, 0, n, Some(&vec![0; words])), u32::MAX, "n={n}: nothing allowed");
+        assert_eq!(want as usize, best_allowed, "{shape}: n={n}: the reference");
+        assert_eq!(gpu_masked_argmax(ctx, &x, 0, n, Some(&bits)), want, "{shape}: n={n} masked");
+        assert_ne!(gpu_argmax(ctx, &x, 0, n), want, "{shape}: n={n}: unmasked, the maximum is elsewhere");
+        assert_eq!(gpu_masked_argmax(ctx, &x, 0, n, Some(&vec![0; words])), u32::MAX, "{shape}: n={n}: nothing allowed");
     }
+}
+
+/// A shape the kernel cannot run (a workgroup that is no power of two) is an error naming it,
+/// not a shader that fails to build or reads past its span.
+#[test]
+fn a_bad_argmax_shape_is_an_error_naming_it() {
+    let tuning = Tuning { argmax_workgroup_size: 24, ..Tuning::CPU };
+    let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+    let x = tensor(&ctx, "x", 1, 8, &[0.0; 8]);
+    let (out, step, mask) = (u32_buffer(&ctx, &[0]), step_buffer(&ctx, 0, 1), u32_buffer(&ctx, &[0; 2]));
+    let Err(err) = pollster::block_on(argmax(&ctx, &PipelineCache::default(), &x, ArgmaxRow::At(0), &out, &step, &mask)) else {
+        panic!("a workgroup of 24 threads was accepted");
+    };
+    assert!(err.to_string().contains("workgroup size 24"), "{err}");
 }
