@@ -67,10 +67,18 @@ async function settings(page, { temperature, maxTokens }) {
 
 /**
  * Sends `prompt` with Enter and records the reply's text length at every DOM change, so a
- * test can tell a streamed reply from one that appeared all at once.
+ * test can tell a streamed reply from one that appeared all at once. Returns once the page has
+ * been in state 'generating', even if it has already left it: a short reply of the tiny model
+ * can start and end between two polls of the state (every state the page passes through is
+ * recorded from the attribute's mutations).
  */
 async function send(page, prompt) {
   await page.evaluate(() => {
+    window.statesSeen = new Set();
+    new MutationObserver((records) => {
+      for (const r of records) window.statesSeen.add(r.oldValue);
+      window.statesSeen.add(document.body.dataset.state);
+    }).observe(document.body, { attributes: true, attributeFilter: ['data-state'], attributeOldValue: true });
     window.replyLengths = [];
     const observer = new MutationObserver(() => {
       const bodies = document.querySelectorAll('#chat .message.assistant .body');
@@ -81,7 +89,7 @@ async function send(page, prompt) {
   });
   await page.fill('#prompt', prompt);
   await page.press('#prompt', 'Enter');
-  await waitState(page, ['generating'], 10_000);
+  await page.waitForFunction(() => window.statesSeen.has('generating'), null, { timeout: 10_000 });
 }
 
 const lastReply = (page) =>
