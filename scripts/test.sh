@@ -57,7 +57,8 @@ phase "setup" scripts/setup.sh
 t_builds=$(date +%s)
 # Build once; the test binaries then run without cargo (no lock contention between jobs).
 # Not --all-targets: its --bins compiles the CLI a second time as a test harness (~16 s of
-# CPU) with no tests in it; the integration tests still build the CLI itself (they run it).
+# CPU) even with `test = false` (Cargo.toml), and the CLI has no unit tests; the integration
+# tests still build the CLI itself (they run it).
 build_tests() { cargo test --lib --tests --benches --no-run --message-format=json-render-diagnostics >"$logs/build.json"; }
 # The package (wasm32 release) builds alongside the native tests: the two cargo builds lock
 # different directories (target/debug; target/wasm32-unknown-unknown and target/release for

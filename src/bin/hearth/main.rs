@@ -1,7 +1,7 @@
 //! `hearth`: the native command-line interface. Each subcommand lives in its own file;
 //! this one parses arguments, dispatches, and turns errors into a message and exit code.
-//! Its tests are in tests/cli.rs (they run the built binary): scripts/test.sh does not build
-//! this file as a test harness, so a `#[test]` here would never run.
+//! Its tests are in tests/cli.rs (they run the built binary): Cargo.toml marks this target
+//! `test = false` (no second compile as an empty harness), so a `#[test]` here would never run.
 
 mod bench;
 mod generate;
