@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { launch, openPage } from './browser.js';
-import { GEMMA3, QWEN25, timed } from './models.js';
+import { GEMMA3, QWEN25, TINY_CHAT, timed } from './models.js';
 import { repoRoot, TestServer } from './server.js';
 import { assertRealModelJsonReply } from './structured.js';
 
@@ -80,22 +80,37 @@ test('Qwen2.5 0.5B under a 128 MiB binding limit: wasm heap far below the file s
   await assertRealModelJsonReply(page, { schema: 'short', model: QWEN25, prompt: 'def fibonacci(n):' });
 });
 
-// Gemma's tokens are compared once, on the chat prompt of the next test (the same
-// forward pass serves raw prompts; SwiftShader prefills Gemma at ~1 token/s).
-test('Gemma 3 270M: loads; chat without a template is a clear error', async () => {
-  const { info } = await load(GEMMA3);
-  assert.equal(info.architecture, 'gemma3');
-  assert.equal(info.tokenizer.vocab_size, 262144);
-  assert.equal(info.chat_template, false, 'a base model: its GGUF has no chat template');
-  const chat = await page.evaluate(() =>
-    engine.chat.completions.create({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 }).catch(describeError),
-  );
-  assert.match(chat.message, /no chat template/, 'chat without a template is a clear error');
+// A GGUF without a chat template: the tiny chat model with its template's key renamed (same
+// length, so every offset stays). Gemma 3 270M has none either, but a second load of it in
+// this file would cost ~5 s of SwiftShader time for the same check.
+test('a model without a chat template: chat is a clear error, plain completions work', async () => {
+  const bytes = readFileSync(join(repoRoot, 'models', TINY_CHAT));
+  const key = Buffer.from('tokenizer.chat_template');
+  const at = bytes.indexOf(key);
+  assert.ok(at > 0 && bytes.indexOf(key, at + 1) < 0, 'the key occurs once');
+  bytes[at + key.length - 1] = 'X'.charCodeAt(0); // tokenizer.chat_templatX: a key nobody reads
+  const url = server.serveBytes('no-template.gguf', bytes);
+  const got = await page.evaluate(async (url) => {
+    window.engine?.dispose();
+    window.engine = await newEngine('worker');
+    const info = await engine.load(url, { useCache: false });
+    const chat = await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1 }).catch(describeError);
+    const plain = await engine.completions.create({ prompt: 'Hi', max_tokens: 2, temperature: 0 });
+    return { template: info.chat_template, chat, plain: plain.choices[0].finish_reason };
+  }, url);
+  assert.equal(got.template, false);
+  assert.match(got.chat.message, /no chat template/, 'chat without a template is a clear error');
+  assert.ok(got.chat.classes.includes('HearthError'), JSON.stringify(got.chat));
+  assert.equal(got.plain, 'length', 'plain completions still work');
 });
 
+// Gemma's tokens are compared once, on the chat prompt (the same forward pass serves raw
+// prompts; SwiftShader prefills Gemma at ~1 token/s).
 test('Gemma 3 270M with the chatTemplate load option: the chat prompt and a json_schema reply equal the CLI --chat-template', async () => {
   const { info } = await load(GEMMA3, {}, { chatTemplate: readFileSync(GEMMA3_IT_TEMPLATE, 'utf8') });
-  assert.equal(info.chat_template, true);
+  assert.equal(info.architecture, 'gemma3');
+  assert.equal(info.tokenizer.vocab_size, 262144);
+  assert.equal(info.chat_template, true, 'the base model has none of its own; the option gives it one');
   await assertRealModelJsonReply(page, { schema: 'short', model: GEMMA3, prompt: 'Name a colour.', chat: true, chatTemplateFile: GEMMA3_IT_TEMPLATE });
   // A template that does not compile fails the load with the template's error.
   const bad = await page.evaluate(async (url) => {
