@@ -48,10 +48,12 @@ fn greedy_continuations_match_llama_cpp() {
     check_greedy(&mut engine().model, "llama/greedy_smollm2-135m-instruct-q4_1.json", &["story", "code", "chatml_fact"], 16);
 }
 
-/// Perplexity on two 128-token windows of the committed text, within 1% of llama.cpp's.
+/// Perplexity on the first 128-token window of the committed text (the fixture holds two;
+/// each window's sums are its own, so one keeps the check exact at half the lavapipe time),
+/// within 1% of llama.cpp's (there llama.cpp is 0.16% from the f32 reference).
 #[test]
 fn perplexity_within_one_percent_of_llama_cpp() {
-    check_perplexity(&mut engine().model, "llama/perplexity_smollm2-135m-instruct-q4_1.json", 2);
+    check_perplexity(&mut engine().model, "llama/perplexity_smollm2-135m-instruct-q4_1.json", 1);
 }
 
 /// Structured output on the real model: a greedy `json_schema` reply that parses and keeps
