@@ -89,7 +89,7 @@ pub struct Tuning {
     /// token's hundreds. Greedy decoding (the graphs' argmax) does not depend on it.
     pub sample_on_gpu: bool,
     /// Greedy picks (shaders/argmax.wgsl): threads per workgroup (a power of two up to 256)
-    /// and values each thread reads. GPUs want many workgroups of many threads; CPU-like
+    /// and values each thread reads (1 to 4,096). GPUs want many workgroups of many threads; CPU-like
     /// devices pay for every workgroup and every barrier of the workgroup's reduction tree.
     pub argmax_workgroup_size: u32,
     pub argmax_per_thread: u32,

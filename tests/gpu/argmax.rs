@@ -167,16 +167,21 @@ fn masked_argmax_with(shape: &str, ctx: &GpuContext) {
     }
 }
 
-/// A shape the kernel cannot run (a workgroup that is no power of two) is an error naming it,
-/// not a shader that fails to build or reads past its span.
+/// A shape the kernel cannot run (a workgroup that is no power of two, more values per thread
+/// than the loop limit allows) is an error naming it, not a shader that fails to build or
+/// reads past its span.
 #[test]
 fn a_bad_argmax_shape_is_an_error_naming_it() {
-    let tuning = Tuning { argmax_workgroup_size: 24, ..Tuning::CPU };
-    let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
-    let x = tensor(&ctx, "x", 1, 8, &[0.0; 8]);
-    let (out, step, mask) = (u32_buffer(&ctx, &[0]), step_buffer(&ctx, 0, 1), u32_buffer(&ctx, &[0; 2]));
-    let Err(err) = pollster::block_on(argmax(&ctx, &PipelineCache::default(), &x, ArgmaxRow::At(0), &out, &step, &mask)) else {
-        panic!("a workgroup of 24 threads was accepted");
-    };
-    assert!(err.to_string().contains("workgroup size 24"), "{err}");
+    for (tuning, named) in [
+        (Tuning { argmax_workgroup_size: 24, ..Tuning::CPU }, "workgroup size 24"),
+        (Tuning { argmax_per_thread: 5000, ..Tuning::CPU }, "values per thread 5000"),
+    ] {
+        let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+        let x = tensor(&ctx, "x", 1, 8, &[0.0; 8]);
+        let (out, step, mask) = (u32_buffer(&ctx, &[0]), step_buffer(&ctx, 0, 1), u32_buffer(&ctx, &[0; 2]));
+        let Err(err) = pollster::block_on(argmax(&ctx, &PipelineCache::default(), &x, ArgmaxRow::At(0), &out, &step, &mask)) else {
+            panic!("{tuning:?} was accepted");
+        };
+        assert!(err.to_string().contains(named), "{err}");
+    }
 }
