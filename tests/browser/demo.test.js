@@ -75,10 +75,12 @@ async function settings(page, { temperature, maxTokens }) {
 async function send(page, prompt) {
   await page.evaluate(() => {
     window.statesSeen = new Set();
-    new MutationObserver((records) => {
+    window.stateObserver?.disconnect(); // one observer, not one more per message
+    window.stateObserver = new MutationObserver((records) => {
       for (const r of records) window.statesSeen.add(r.oldValue);
       window.statesSeen.add(document.body.dataset.state);
-    }).observe(document.body, { attributes: true, attributeFilter: ['data-state'], attributeOldValue: true });
+    });
+    window.stateObserver.observe(document.body, { attributes: true, attributeFilter: ['data-state'], attributeOldValue: true });
     window.replyLengths = [];
     const observer = new MutationObserver(() => {
       const bodies = document.querySelectorAll('#chat .message.assistant .body');
