@@ -9,9 +9,18 @@
 // THREAD_TOKENS tokens from them, in registers. Every weight is dequantised once per
 // TILE_TOKENS tokens and every activation loaded once per TILE_ROWS rows.
 //
+// Column split (K_SPLIT > 1, GPUs): the workgroup holds K_SPLIT groups of threads on the same
+// output tile, group g taking the 32-column steps g, g + K_SPLIT, ... with tiles of its own;
+// at the end groups 1.. leave their sums in their weight tiles and group 0 adds them and runs
+// the epilogue. A small model's prefill has few output tiles (SmolLM2's o projection at 128
+// tokens: 36 workgroups of 64 × 32), so a large GPU idles; this multiplies the threads in
+// flight and shortens each one's walk over the columns without another dispatch.
+//
 // Assembled after generated constants (src/gpu/pipelines.rs):
 //   TILE_ROWS, TILE_TOKENS      weight rows and tokens per workgroup;
 //   THREAD_ROWS, THREAD_TOKENS  weight rows and tokens per thread (dividing the tile's);
+//   K_SPLIT                     thread groups splitting the columns (1: none; tiles of at
+//                               most 32 tokens otherwise, for the sums' room);
 //   BIAS, ACCUMULATE, GLU, bias_at: the epilogue, as in shaders/matmul.wgsl. With GLU the
 //     tile's first TILE_ROWS / 2 weight rows are gate rows and the rest the same outputs'
 //     up rows, and each thread holds both halves of THREAD_ROWS / 2 outputs;
@@ -19,10 +28,10 @@
 // shaders/matmul_bindings.wgsl (parameters and bindings, shared with shaders/matmul.wgsl)
 // and the norm prologue (shaders/matmul_norm.wgsl, or stubs: x_at reads x itself).
 //
-// Threads: (TILE_ROWS / THREAD_ROWS) × (TILE_TOKENS / THREAD_TOKENS). Thread (ty, tx) owns
+// Threads: (TILE_ROWS / THREAD_ROWS) × (TILE_TOKENS / THREAD_TOKENS) × K_SPLIT. Thread (ty, tx) owns
 // the tile's outputs ty, ty + TY, ty + 2 TY, ... and tokens tx, tx + TX, ...: interleaved, so
 // that neighbouring threads read neighbouring words of the staged tiles (no bank conflicts).
-// Workgroup memory: (TILE_ROWS + TILE_TOKENS) × 128 bytes (16 KiB is WebGPU's minimum limit).
+// Workgroup memory: K_SPLIT × (TILE_ROWS + TILE_TOKENS) × 128 bytes (16 KiB is WebGPU's minimum limit).
 // Loop bounds are uniform (the column count) or constant, for barriers and for lavapipe's
 // iteration limit; rows and tokens past the end load the last one and write nothing.
 //
@@ -33,14 +42,15 @@ const OUT_ROWS: u32 = TILE_ROWS / HALVES;        // outputs per workgroup
 const THREAD_OUTS: u32 = THREAD_ROWS / HALVES;   // outputs per thread
 const TY: u32 = TILE_ROWS / THREAD_ROWS;
 const TX: u32 = TILE_TOKENS / THREAD_TOKENS;
-const WG: u32 = TX * TY;
+const GROUP: u32 = TX * TY;   // threads of one column group
+const WG: u32 = GROUP * K_SPLIT;
 const ACC_LEN: u32 = THREAD_ROWS * THREAD_TOKENS;
 
-// The 32-column step's dequantised weights and activations, vec4 k of row (or token) i at
-// [k * TILE_ROWS + i] (or [k * TILE_TOKENS + i]): threads reading consecutive rows or
-// tokens read consecutive vec4s.
-var<workgroup> w_tile: array<vec4<f32>, TILE_ROWS * 8u>;
-var<workgroup> x_tile: array<vec4<f32>, TILE_TOKENS * 8u>;
+// Each column group's 32-column step of dequantised weights and activations: group g's
+// vec4 k of row (or token) i at [(g * 8 + k) * TILE_ROWS + i] (or TILE_TOKENS): threads
+// reading consecutive rows or tokens read consecutive vec4s.
+var<workgroup> w_tile: array<vec4<f32>, K_SPLIT * TILE_ROWS * 8u>;
+var<workgroup> x_tile: array<vec4<f32>, K_SPLIT * TILE_TOKENS * 8u>;
 
 // The weight row behind slot `s` of the tile (gate rows first, then up rows, with GLU).
 fn weight_row(out0: u32, s: u32) -> u32 {
@@ -57,42 +67,75 @@ fn main(
     let t0 = wid.z * TILE_TOKENS;
     let n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
     let n_chunks = p.cols / 32u;
-    let tx = lid % TX;
-    let ty = lid / TX;
+    let g = lid / GROUP;  // column group
+    let gl = lid % GROUP; // thread within it
+    let tx = gl % TX;
+    let ty = gl / TX;
+    let w_base = g * 8u * TILE_ROWS;
+    let x_base = g * 8u * TILE_TOKENS;
     norm_prologue(lid, out0 == 0u, t0, n_tokens);
 
     var acc: array<f32, ACC_LEN>; // acc[i * THREAD_TOKENS + j]: slot i, token j of this thread
-    for (var c = 0u; c < n_chunks; c++) {
-        // Stage: each weight slot's 32 columns, dequantised once.
-        for (var s = lid; s < TILE_ROWS; s += WG) {
-            let row = weight_row(out0, s);
-            let seg = weight_segment(row);
-            load_weight_chunk(seg, weight_row_word(seg, row), c);
-            for (var k = 0u; k < 8u; k++) {
-                w_tile[k * TILE_ROWS + s] = chunk[k];
+    // The loop bound is uniform (barriers); a group whose step is past the end idles.
+    for (var c0 = 0u; c0 < n_chunks; c0 += K_SPLIT) {
+        let c = c0 + g;
+        if (c < n_chunks) {
+            // Stage: each weight slot's 32 columns, dequantised once.
+            for (var s = gl; s < TILE_ROWS; s += GROUP) {
+                let row = weight_row(out0, s);
+                let seg = weight_segment(row);
+                load_weight_chunk(seg, weight_row_word(seg, row), c);
+                for (var k = 0u; k < 8u; k++) {
+                    w_tile[w_base + k * TILE_ROWS + s] = chunk[k];
+                }
             }
-        }
-        // And each token's 32 activations: 8 consecutive threads read one token's 128 bytes.
-        for (var i = lid; i < TILE_TOKENS * 8u; i += WG) {
-            let t = i / 8u;
-            let k = i % 8u;
-            x_tile[k * TILE_TOKENS + t] = x_at(t, x_row(t0, t, n_tokens) * (p.x_stride / 4u), 8u * c + k);
+            // And each token's 32 activations: 8 consecutive threads read one token's 128 bytes.
+            for (var i = gl; i < TILE_TOKENS * 8u; i += GROUP) {
+                let t = i / 8u;
+                let k = i % 8u;
+                x_tile[x_base + k * TILE_TOKENS + t] = x_at(t, x_row(t0, t, n_tokens) * (p.x_stride / 4u), 8u * c + k);
+            }
         }
         workgroupBarrier();
-        for (var k = 0u; k < 8u; k++) {
-            var wv: array<vec4<f32>, THREAD_ROWS>;
-            for (var i = 0u; i < THREAD_ROWS; i++) {
-                // Slot of this thread's i-th weight row: its outputs' gate rows, then up rows.
-                wv[i] = w_tile[k * TILE_ROWS + (i / THREAD_OUTS) * OUT_ROWS + ty + (i % THREAD_OUTS) * TY];
-            }
-            for (var j = 0u; j < THREAD_TOKENS; j++) {
-                let xv = x_tile[k * TILE_TOKENS + tx + j * TX];
+        if (c < n_chunks) {
+            for (var k = 0u; k < 8u; k++) {
+                var wv: array<vec4<f32>, THREAD_ROWS>;
                 for (var i = 0u; i < THREAD_ROWS; i++) {
-                    acc[i * THREAD_TOKENS + j] += dot(wv[i], xv);
+                    // Slot of this thread's i-th weight row: its outputs' gate rows, then up rows.
+                    wv[i] = w_tile[w_base + k * TILE_ROWS + (i / THREAD_OUTS) * OUT_ROWS + ty + (i % THREAD_OUTS) * TY];
+                }
+                for (var j = 0u; j < THREAD_TOKENS; j++) {
+                    let xv = x_tile[x_base + k * TILE_TOKENS + tx + j * TX];
+                    for (var i = 0u; i < THREAD_ROWS; i++) {
+                        acc[i * THREAD_TOKENS + j] += dot(wv[i], xv);
+                    }
                 }
             }
         }
         workgroupBarrier(); // the tiles are restaged next step
+    }
+
+    if (K_SPLIT > 1u) {
+        // Groups 1.. leave their sums in their own weight tile (GROUP × ACC_LEN = TILE_ROWS ×
+        // TILE_TOKENS floats, within its TILE_ROWS × 32), group 0 adds them in group order.
+        if (g > 0u) {
+            for (var i = 0u; i < ACC_LEN; i++) {
+                let f = gl * ACC_LEN + i;
+                w_tile[w_base + f / 4u][f % 4u] = acc[i];
+            }
+        }
+        workgroupBarrier();
+        if (g == 0u) {
+            for (var h = 1u; h < K_SPLIT; h++) {
+                for (var i = 0u; i < ACC_LEN; i++) {
+                    let f = gl * ACC_LEN + i;
+                    acc[i] += w_tile[h * 8u * TILE_ROWS + f / 4u][f % 4u];
+                }
+            }
+        }
+    }
+    if (g > 0u) {
+        return;
     }
 
     // The epilogue, on each output (and with GLU its up half, THREAD_OUTS slots later).

@@ -11,7 +11,8 @@
 # Env: RUNS (default 5), LLAMA=0 skips the llama.cpp build, TUNINGS (default "default"; "default cpu" also forces the CPU-like shapes, slow on a GPU: minutes),
 # TUNES (`;`-separated `--tune` specs to bench too, e.g. "matmul_decode_workgroup_size=128,matmul_decode_threads_per_row=32"),
 # SKELS (default: every .dev/skel/*.npz), BENCH_ARGS (extra `hearth bench` options),
-# PROFILE (the binaries `hearth profile` runs with, default every .dev/hearth-*).
+# PROFILE (the binaries `hearth profile` runs with, default every .dev/hearth-*), PROFILE_PROMPTS
+# (`;`-free list of prefill batch sizes profiled, default 128).
 # While llama.cpp builds (nice'd, 12 of the 16 cores) only GPU timestamps are taken
 # (`hearth profile`); every timed run comes after the build, on a quiet machine.
 set -uo pipefail
@@ -72,8 +73,10 @@ done
 
 for m in "${models[@]}"; do
   for h in ${PROFILE:-.dev/hearth-*}; do
-    stamp "$h profile $m"
-    "$h" profile --model "$m" 2>&1 | tee -a "$OUT/log"
+    for n in ${PROFILE_PROMPTS:-128}; do
+      stamp "$h profile --prompt-tokens $n $m"
+      "$h" profile --model "$m" --prompt-tokens "$n" 2>&1 | tee -a "$OUT/log"
+    done
   done
 done
 

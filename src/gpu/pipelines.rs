@@ -41,6 +41,8 @@ pub enum Kernel {
         tile_tokens: u32,
         thread_rows: u32,
         thread_tokens: u32,
+        /// Thread groups splitting the columns (Tuning::matmul_gemm_k_split).
+        k_split: u32,
         norm: MatmulNorm,
         epilogue: MatmulEpilogue,
     },
@@ -125,8 +127,12 @@ impl Kernel {
                     epilogue.label()
                 )
             }
-            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, norm, epilogue } => {
-                format!("gemm_{formats}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}{}{}", norm.label(), epilogue.label())
+            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, k_split, norm, epilogue } => {
+                format!(
+                    "gemm_{formats}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}_k{k_split}{}{}",
+                    norm.label(),
+                    epilogue.label()
+                )
             }
             Kernel::Embed(d) => format!("embed_{d}"),
             Kernel::Attention { head_dim, thread_per_query, kv } => {
@@ -233,11 +239,12 @@ impl Kernel {
                     + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tokens_per_group, threads_per_row > 1)
                     + include_str!("../../shaders/matmul.wgsl")
             }
-            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, norm, epilogue } => {
-                let workgroup_size = (tile_rows / thread_rows) * (tile_tokens / thread_tokens);
+            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, k_split, norm, epilogue } => {
+                let workgroup_size = (tile_rows / thread_rows) * (tile_tokens / thread_tokens) * k_split;
                 format!(
                     "const TILE_ROWS: u32 = {tile_rows}u;\nconst TILE_TOKENS: u32 = {tile_tokens}u;\n\
-                     const THREAD_ROWS: u32 = {thread_rows}u;\nconst THREAD_TOKENS: u32 = {thread_tokens}u;\n"
+                     const THREAD_ROWS: u32 = {thread_rows}u;\nconst THREAD_TOKENS: u32 = {thread_tokens}u;\n\
+                     const K_SPLIT: u32 = {k_split}u;\n"
                 ) + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::matrix_wgsl(formats)

@@ -58,6 +58,15 @@ pub struct Tuning {
     /// Tokens per GEMM thread (a power of two up to the tile's). The workgroup has
     /// (tile rows / thread rows) × (tile tokens / thread tokens) threads, at most 256.
     pub matmul_gemm_thread_tokens: u32,
+    /// Groups of threads per GEMM workgroup that split the columns (K) between them: each
+    /// group takes every `k_split`-th 32-column step of the same output tile, and the groups'
+    /// sums are added in workgroup memory before the epilogue. Why: a small model's prefill
+    /// matrices have few output tiles (SmolLM2's o projection at 128 tokens: 36 workgroups of
+    /// 64 × 32), far too few for a large GPU; splitting K multiplies the threads in flight
+    /// without more dispatches or a partial-sum buffer. 1: no split; 1 to 16, an upper bound:
+    /// fewer groups where the device's threads or workgroup memory per workgroup cannot hold
+    /// them, none for tiles of more than 32 tokens (kernels::gemm::GemmTile).
+    pub matmul_gemm_k_split: u32,
     /// shaders/matmul.wgsl sums a row's lanes (`matmul_decode_threads_per_row` /
     /// `matmul_prefill_threads_per_row`) with subgroup shuffles instead of a workgroup-memory
     /// tree, where the device has subgroups (`GpuFeatures::subgroups`: native Vulkan, Metal,
@@ -141,6 +150,7 @@ impl Tuning {
         matmul_gemm_tile_tokens: 32,
         matmul_gemm_thread_rows: 4,
         matmul_gemm_thread_tokens: 4,
+        matmul_gemm_k_split: 1,
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: false,
         unroll_loops: false,
@@ -160,6 +170,13 @@ impl Tuning {
     pub const SWIFTSHADER: Tuning =
         Tuning { matmul_prefill_rows_per_thread: 8, matmul_prefill_tokens: 4, unroll_loops: true, sample_on_gpu: false, ..Tuning::CPU };
 
+    /// GPUs. The GEMM's tile (prefill): 16 rows × 16 tokens, 2 × 2 per thread, the columns
+    /// split between 4 thread groups. Measured on an H100 (native Vulkan, 2026-11-26,
+    /// bench/device/2026-11-26-h100-gemm-tiles.jsonl, 128-token prefill, `hearth --tune`):
+    /// the earlier 64 × 32 tiles of 4 × 4 left most of the GPU idle (SmolLM2's matrices make
+    /// 36-60 workgroups), and 16 × 16 with 2 × 2 (no split yet) prefilled 2.1-2.3× faster
+    /// (SmolLM2 1,924 -> 4,434 tok/s, Qwen2.5 900 -> 1,864, Gemma 3 2,363 -> 5,027); 32 × 32
+    /// and 32 × 16 tiles were within 15% of it, 64 × 16 slower.
     pub const GPU: Tuning = Tuning {
         matmul_decode_workgroup_size: 256,
         matmul_prefill_workgroup_size: 64,
@@ -173,10 +190,11 @@ impl Tuning {
         attention_split_max: 32,
         attention_split_min_keys: 16,
         matmul_gemm: true,
-        matmul_gemm_tile_rows: 64,
-        matmul_gemm_tile_tokens: 32,
-        matmul_gemm_thread_rows: 4,
-        matmul_gemm_thread_tokens: 4,
+        matmul_gemm_tile_rows: 16,
+        matmul_gemm_tile_tokens: 16,
+        matmul_gemm_thread_rows: 2,
+        matmul_gemm_thread_tokens: 2,
+        matmul_gemm_k_split: 4,
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: true,
         unroll_loops: false,
@@ -212,6 +230,7 @@ impl Tuning {
                 "matmul_gemm_tile_tokens" => self.matmul_gemm_tile_tokens = number()?,
                 "matmul_gemm_thread_rows" => self.matmul_gemm_thread_rows = number()?,
                 "matmul_gemm_thread_tokens" => self.matmul_gemm_thread_tokens = number()?,
+                "matmul_gemm_k_split" => self.matmul_gemm_k_split = number()?,
                 "matmul_subgroup_reduce" => self.matmul_subgroup_reduce = flag()?,
                 "matmul_norm_prologue" => self.matmul_norm_prologue = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,

@@ -12,35 +12,47 @@ pub(super) struct GemmTile {
     pub tile_tokens: u32,
     pub thread_rows: u32,
     pub thread_tokens: u32,
+    pub k_split: u32,
 }
 
 impl GemmTile {
     /// The tuning's tile, checked against the kernel's shape rules and the device's limits.
     /// With a GLU epilogue each thread holds the gate and up rows of its outputs, so at least
-    /// two weight rows; a norm prologue takes workgroup memory of its own.
+    /// two weight rows; a norm prologue takes workgroup memory of its own. The column split is
+    /// an upper bound: the largest split up to it whose threads and staged tiles fit the
+    /// device (WebGPU guarantees only 256 threads and 16 KiB) is taken, 1 at the least.
     pub(super) fn from_tuning(t: &Tuning, glu: bool, norm: MatmulNorm, limits: &wgpu::Limits) -> Result<GemmTile> {
-        let tile = GemmTile {
+        let mut tile = GemmTile {
             tile_rows: t.matmul_gemm_tile_rows,
             tile_tokens: t.matmul_gemm_tile_tokens,
             thread_rows: if glu { t.matmul_gemm_thread_rows.max(2) } else { t.matmul_gemm_thread_rows },
             thread_tokens: t.matmul_gemm_thread_tokens,
+            k_split: 1,
         };
         let pow2 = |v: u32, max: u32| v.is_power_of_two() && v <= max;
-        let threads = (tile.tile_rows / tile.thread_rows.max(1)) * (tile.tile_tokens / tile.thread_tokens.max(1));
-        // Both staged tiles: 32 f32 columns per weight row and per token.
-        let shared_bytes = (tile.tile_rows + tile.tile_tokens) * 128 + norm.workgroup_bytes(threads, tile.tile_tokens);
-        let fits = pow2(tile.tile_rows, 256)
+        let max_threads = limits.max_compute_invocations_per_workgroup.min(256);
+        let group = (tile.tile_rows / tile.thread_rows.max(1)) * (tile.tile_tokens / tile.thread_tokens.max(1));
+        // Both staged tiles, per column group: 32 f32 columns per weight row and per token.
+        let shared_bytes = |k: u32| k * (tile.tile_rows + tile.tile_tokens) * 128 + norm.workgroup_bytes(group * k, tile.tile_tokens);
+        let fits = |k: u32| group * k <= max_threads && shared_bytes(k) <= limits.max_compute_workgroup_storage_size;
+        let shape_ok = pow2(tile.tile_rows, 256)
             && pow2(tile.tile_tokens, 256)
             && pow2(tile.thread_rows, tile.tile_rows)
             && pow2(tile.thread_tokens, tile.tile_tokens)
-            && threads <= limits.max_compute_invocations_per_workgroup.min(256)
-            && shared_bytes <= limits.max_compute_workgroup_storage_size;
-        if !fits {
+            && (1..=16).contains(&t.matmul_gemm_k_split);
+        if !shape_ok || !fits(1) {
             return Err(Error::InvalidArgument(format!(
                 "GEMM tuning {t:?}: tiles and per-thread tiles are powers of two (the thread's within the workgroup's), \
-                 at most 256 threads ({threads} here) and {} bytes of staged tiles ({shared_bytes} here)",
-                limits.max_compute_workgroup_storage_size
+                 a column split of 1 to 16 groups, at most {max_threads} threads ({group} here) and {} bytes of staged \
+                 tiles ({} here)",
+                limits.max_compute_workgroup_storage_size,
+                shared_bytes(1)
             )));
+        }
+        // With a split, each group but the first leaves its sums (the tile's rows × tokens) in
+        // its own 32-column weight tile: tiles of at most 32 tokens.
+        if tile.tile_tokens <= 32 {
+            tile.k_split = (1..=t.matmul_gemm_k_split).rev().find(|&k| fits(k)).unwrap_or(1);
         }
         Ok(tile)
     }
@@ -53,6 +65,7 @@ impl GemmTile {
             tile_tokens: self.tile_tokens,
             thread_rows: self.thread_rows,
             thread_tokens: self.thread_tokens,
+            k_split: self.k_split,
             epilogue,
         }
     }

@@ -131,23 +131,32 @@ fn every_tile_shape_gives_the_same_result() {
 
 /// The register-tiled GEMM (shaders/gemm.wgsl, batches only) with tiles of other kinds: the
 /// GPU tuning's is in `matmul_matches_cpu_reference_for_every_format` (every format) and
-/// `epilogues_match_f64_reference`; here one thread per output (256 threads) and the largest
-/// staged tiles WebGPU allows (16 KiB) with tall thin threads, on a format with one chunk
-/// per block (Q4_1) and one with eight (Q6_K).
+/// `epilogues_match_f64_reference`; here one thread per output (256 threads), the largest
+/// staged tiles WebGPU allows (16 KiB) with tall thin threads, and the columns split between
+/// 2, 3 and 4 thread groups (the shapes' 3, 9 and 71 column steps: groups that get no step,
+/// and uneven shares; every shape here fits WebGPU's minimum limits, so none is reduced), on a
+/// format with one chunk per block (Q4_1) and one with eight (Q6_K).
 #[test]
 fn every_gemm_tile_gives_the_same_result() {
-    for (tile_rows, tile_tokens, thread_rows, thread_tokens) in [(16, 16, 1, 1), (64, 64, 16, 2)] {
+    for (tile_rows, tile_tokens, thread_rows, thread_tokens, k_split) in
+        [(16, 16, 1, 1, 1), (64, 64, 16, 2, 1), (16, 16, 2, 2, 4), (16, 16, 2, 2, 3), (32, 8, 2, 1, 2)]
+    {
         let tuning = Tuning {
             matmul_gemm: true,
             matmul_gemm_tile_rows: tile_rows,
             matmul_gemm_tile_tokens: tile_tokens,
             matmul_gemm_thread_rows: thread_rows,
             matmul_gemm_thread_tokens: thread_tokens,
+            matmul_gemm_k_split: k_split,
             ..Tuning::CPU
         };
         let ctx = gpu_with_tuning(tuning);
         for dtype in [DType::Q4_1, DType::Q6_K] {
-            check(&ctx, dtype, &format!("gemm {tile_rows}x{tile_tokens} tiles, {thread_rows}x{thread_tokens} per thread"));
+            check(
+                &ctx,
+                dtype,
+                &format!("gemm {tile_rows}x{tile_tokens} tiles, {thread_rows}x{thread_tokens} per thread, columns in {k_split} groups"),
+            );
         }
     }
 }
@@ -188,7 +197,15 @@ fn tunings_outside_the_kernel_shapes_are_errors() {
         Tuning { matmul_gemm_tile_rows: 96, ..Tuning::GPU },
         Tuning { matmul_gemm_thread_tokens: 64, ..Tuning::GPU }, // more than the tile's 32
         Tuning { matmul_gemm_tile_rows: 128, matmul_gemm_tile_tokens: 64, ..Tuning::GPU }, // 24 KiB staged
-        Tuning { matmul_gemm_thread_rows: 1, matmul_gemm_thread_tokens: 1, ..Tuning::GPU }, // 2,048 threads
+        Tuning {
+            matmul_gemm_tile_rows: 64,
+            matmul_gemm_tile_tokens: 32,
+            matmul_gemm_thread_rows: 1,
+            matmul_gemm_thread_tokens: 1,
+            ..Tuning::GPU
+        }, // 2,048 threads
+        Tuning { matmul_gemm_k_split: 0, ..Tuning::GPU },
+        Tuning { matmul_gemm_k_split: 17, ..Tuning::GPU },
     ] {
         let ctx = gpu_with_tuning(bad);
         let w = GpuMatrix::upload(&ctx, "w", DType::Q8_0, 4, 32, &tiled_matrix(DType::Q8_0, 4, 32)).unwrap();
