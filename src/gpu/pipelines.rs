@@ -66,6 +66,14 @@ pub enum Kernel {
         thread_per_query: bool,
         kv: KvPrecision,
     },
+    /// Tiled attention for batches (shaders/attention_tiled.wgsl): `lanes` threads per query,
+    /// `block_keys` keys and values staged per step, over a cache of this precision.
+    AttentionTiled {
+        head_dim: u32,
+        kv: KvPrecision,
+        lanes: u32,
+        block_keys: u32,
+    },
     /// Split-K attention's first pass (shaders/attention_split.wgsl): partial softmaxes of
     /// key ranges, for heads of this size over a cache of this precision.
     AttentionSplit {
@@ -138,6 +146,9 @@ impl Kernel {
             Kernel::Attention { head_dim, thread_per_query, kv } => {
                 format!("attention_d{head_dim}_{}_{kv:?}", if thread_per_query { "per_query" } else { "per_workgroup" })
             }
+            Kernel::AttentionTiled { head_dim, kv, lanes, block_keys } => {
+                format!("attention_tiled_d{head_dim}_{kv:?}_l{lanes}_k{block_keys}")
+            }
             Kernel::AttentionSplit { head_dim, kv } => format!("attention_split_d{head_dim}_{kv:?}"),
             Kernel::AttentionSplitMerge { head_dim } => format!("attention_split_merge_d{head_dim}"),
             Kernel::RopeStore { kv, per_head_workgroup } => format!("rope_store_{kv:?}{}", if per_head_workgroup { "_wg" } else { "" }),
@@ -155,7 +166,7 @@ impl Kernel {
             Kernel::Matmul { formats, .. } | Kernel::Gemm { formats, .. } => format!("matmul {formats}"),
             Kernel::Embed(d) => format!("embed {d}"),
             // The split pass is attention's work; the merge is the cost of splitting.
-            Kernel::Attention { .. } | Kernel::AttentionSplit { .. } => "attention".into(),
+            Kernel::Attention { .. } | Kernel::AttentionTiled { .. } | Kernel::AttentionSplit { .. } => "attention".into(),
             Kernel::AttentionSplitMerge { .. } => "attention merge".into(),
             Kernel::RopeStore { .. } => "rope_store".into(),
             Kernel::ResidualNorm => "residual_norm".into(),
@@ -184,6 +195,7 @@ impl Kernel {
                 | Kernel::ResidualNorm
                 | Kernel::RopeStore { .. }
                 | Kernel::Attention { .. }
+                | Kernel::AttentionTiled { .. }
                 | Kernel::AttentionSplit { .. }
                 | Kernel::AttentionSplitMerge { .. }
                 | Kernel::Elementwise(_)
@@ -258,6 +270,14 @@ impl Kernel {
             Kernel::RopeStore { kv, .. } => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
             Kernel::Attention { head_dim, kv, .. } => {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n") + kv.wgsl() + include_str!("../../shaders/attention.wgsl")
+            }
+            Kernel::AttentionTiled { head_dim, kv, lanes, block_keys } => {
+                let partial = if lanes > 1 { 64 * block_keys } else { 1 };
+                format!(
+                    "const HEAD_DIM: u32 = {head_dim}u;\nconst LANES: u32 = {lanes}u;\nconst BLOCK_KEYS: u32 = {block_keys}u;\n\
+                     const PARTIAL_LEN: u32 = {partial}u;\n"
+                ) + kv.wgsl()
+                    + include_str!("../../shaders/attention_tiled.wgsl")
             }
             Kernel::AttentionSplit { head_dim, kv } => {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n")

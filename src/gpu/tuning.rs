@@ -42,6 +42,12 @@ pub struct Tuning {
     /// The fewest keys in one split range (at least 1), so that short contexts are cut into
     /// fewer, longer ranges rather than many ranges of a few keys each.
     pub attention_split_min_keys: u32,
+    /// Batches that split-K attention does not take (prefill) through the tiled kernel
+    /// (shaders/attention_tiled.wgsl): a workgroup per head and run of 16-64 queries stages
+    /// blocks of keys and values once for all of them, instead of a workgroup per query
+    /// re-reading every key (`main` in shaders/attention.wgsl). Not with
+    /// `attention_thread_per_query`, which CPU-like devices keep.
+    pub attention_tiled: bool,
     /// Batched matmuls (prefill) through the register-tiled GEMM (shaders/gemm.wgsl): a
     /// workgroup stages a tile of dequantised weights and of activations in workgroup memory
     /// per 32 columns, each thread computes several rows × tokens from them. Why: the matmul
@@ -145,6 +151,7 @@ impl Tuning {
         rope_store_workgroup_per_head: false,
         attention_split_max: 0,
         attention_split_min_keys: 64,
+        attention_tiled: false,
         matmul_gemm: false,
         matmul_gemm_tile_rows: 64,
         matmul_gemm_tile_tokens: 32,
@@ -189,6 +196,7 @@ impl Tuning {
         rope_store_workgroup_per_head: true,
         attention_split_max: 32,
         attention_split_min_keys: 16,
+        attention_tiled: true,
         matmul_gemm: true,
         matmul_gemm_tile_rows: 16,
         matmul_gemm_tile_tokens: 16,
@@ -225,6 +233,7 @@ impl Tuning {
                 "rope_store_workgroup_per_head" => self.rope_store_workgroup_per_head = flag()?,
                 "attention_split_max" => self.attention_split_max = number()?,
                 "attention_split_min_keys" => self.attention_split_min_keys = number()?,
+                "attention_tiled" => self.attention_tiled = flag()?,
                 "matmul_gemm" => self.matmul_gemm = flag()?,
                 "matmul_gemm_tile_rows" => self.matmul_gemm_tile_rows = number()?,
                 "matmul_gemm_tile_tokens" => self.matmul_gemm_tile_tokens = number()?,

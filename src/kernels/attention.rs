@@ -1,8 +1,10 @@
 //! Causal grouped-query attention over the cache: shaders/attention.wgsl (a workgroup or a
-//! thread per query), or for small batches on GPUs the split-K pair in
-//! src/kernels/attention_split.rs, as the tuning says.
+//! thread per query), or on GPUs the split-K pair in src/kernels/attention_split.rs for small
+//! batches and the tiled kernel in src/kernels/attention_tiled.rs for larger ones, as the
+//! tuning says.
 
 use super::attention_split::attention_split;
+use super::attention_tiled::attention_tiled;
 use super::kv::KvPrecision;
 use super::tensor::Tensor;
 use super::{Dispatch, uniform};
@@ -21,6 +23,12 @@ wgsl_struct! {
         _pad2: u32,
         _pad3: u32,
     }
+}
+
+/// The uniform of shaders/attention.wgsl and shaders/attention_tiled.wgsl for this shape.
+pub(super) fn params_buffer(ctx: &GpuContext, shape: AttentionShape) -> wgpu::Buffer {
+    let AttentionShape { n_heads, n_kv_heads, window, scale, .. } = shape;
+    uniform(ctx, &Params { n_heads, n_kv_heads, window, scale, ..Default::default() })
 }
 
 /// Shapes of one attention layer.
@@ -83,11 +91,13 @@ pub async fn attention(
     if ctx.tuning.attention_split_max > 0 && max_tokens <= SPLIT_MAX_TOKENS {
         return attention_split(ctx, cache, inputs, out, step, shape, max_tokens).await;
     }
-    let params = Params { n_heads, n_kv_heads, window: shape.window, scale: shape.scale, ..Default::default() };
-    let u = uniform(ctx, &params);
+    let thread_per_query = ctx.tuning.attention_thread_per_query && head_dim <= PER_QUERY_MAX_HEAD_DIM;
+    if ctx.tuning.attention_tiled && !thread_per_query {
+        return attention_tiled(ctx, cache, inputs, out, step, shape).await;
+    }
+    let u = params_buffer(ctx, shape);
     let [q, k, v] = inputs;
     let resources = [q, k, v, out.binding(), u.as_entire_binding(), step.as_entire_binding()];
-    let thread_per_query = ctx.tuning.attention_thread_per_query && head_dim <= PER_QUERY_MAX_HEAD_DIM;
     let grid = move |n: u32| if thread_per_query { [(n * n_heads).div_ceil(64), 1, 1] } else { [n_heads, n, 1] };
     Ok(vec![Dispatch::per_batch(ctx, cache, Kernel::Attention { head_dim, thread_per_query, kv: shape.kv }, &resources, grid).await?])
 }

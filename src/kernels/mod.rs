@@ -26,6 +26,7 @@ macro_rules! wgsl_struct {
 pub mod argmax;
 pub mod attention;
 mod attention_split;
+mod attention_tiled;
 pub mod elementwise;
 pub mod embed;
 mod gemm;

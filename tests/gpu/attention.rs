@@ -2,8 +2,9 @@
 //! (position pos = pos0 + t) of head h attends, with softmax(scale · q·k), to the cached
 //! positions max(0, pos + 1 - window) ..= pos of kv head h / (n_heads / n_kv_heads).
 //! Cache rows the query must not see hold large "poison" values, so any leak is obvious.
-//! Every kernel variant: a workgroup per query, a thread per query, and split-K attention
-//! (partial softmaxes of key ranges, then a merge) cut into ranges of every kind.
+//! Every kernel variant: a workgroup per query, a thread per query, tiled (blocks of keys
+//! staged once for a run of queries), and split-K attention (partial softmaxes of key ranges,
+//! then a merge) cut into ranges of every kind.
 //! Both cache precisions: for the f16 cache, keys and values are rounded to f16 before upload
 //! and the reference uses those rounded values (what the cache holds; the kernel widens them
 //! exactly).
@@ -83,9 +84,23 @@ fn attention_matches_f64_reference() {
         let tuning = Tuning { attention_thread_per_query: thread_per_query, ..Tuning::CPU };
         let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
         for kv in [KvPrecision::F16, KvPrecision::F32] {
-            check_cases(&ctx, kv);
+            check_cases(&ctx, kv, |_| true);
         }
     }
+}
+
+/// Tiled attention (shaders/attention_tiled.wgsl; GPUs take it for prefill) on every case,
+/// decode included (with split-K attention off, it takes every batch): one lane per query at
+/// head_dim 64, two at 96 and 128, four at 256; key blocks of 32 down to 4 (the f32 cache's
+/// at 256); a run of queries that ends inside the batch, windows that start mid-block.
+#[test]
+fn tiled_attention_matches_f64_reference() {
+    let tuning = Tuning { attention_tiled: true, attention_thread_per_query: false, ..Tuning::CPU };
+    let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+    check_cases(&ctx, KvPrecision::F16, |_| true);
+    // The f32 cache's smaller key blocks (16 at head_dim 64, 4 at 256) on the shorter cases:
+    // its long ones cost lavapipe ~6 s and test nothing the f16 ones do not.
+    check_cases(&ctx, KvPrecision::F32, |c| c.pos0 < 1000);
 }
 
 /// Split-K attention, for the batches it serves (up to SPLIT_MAX_TOKENS queries): the GPU
@@ -100,11 +115,12 @@ fn split_attention_matches_f64_reference() {
     for (max, min_keys, kv) in [gpu, (3, 1, KvPrecision::F32), (256, 1, KvPrecision::F16)] {
         let tuning = Tuning { attention_split_max: max, attention_split_min_keys: min_keys, ..Tuning::CPU };
         let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
-        check_cases(&ctx, kv);
+        check_cases(&ctx, kv, |_| true);
     }
 }
 
-fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision) {
+/// Every case that `keep` keeps (and split attention serves), on this context's tuning.
+fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision, keep: impl Fn(&Case) -> bool) {
     let split = ctx.tuning.attention_split_max > 0;
     let cache = PipelineCache::default();
     let mut rng = common::Rng(0xa77e);
@@ -141,7 +157,7 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision) {
         case(9, 3, 64, 0, 57, SPLIT_MAX_TOKENS),
     ];
     // Split attention serves small batches only; larger ones are the other kernels' cases.
-    for c in cases.into_iter().filter(|c| !split || c.n_tokens <= SPLIT_MAX_TOKENS) {
+    for c in cases.into_iter().filter(|c| (!split || c.n_tokens <= SPLIT_MAX_TOKENS) && keep(c)) {
         let (nh, hd) = (c.n_heads as usize, c.head_dim as usize);
         let kv_stride = c.n_kv_heads as usize * hd;
         let n_ctx = (c.pos0 + c.n_tokens) as usize + 5;
@@ -190,6 +206,8 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision) {
         let t = ctx.tuning;
         let variant = if split {
             format!("split {} / {}", t.attention_split_max, t.attention_split_min_keys)
+        } else if t.attention_tiled && !t.attention_thread_per_query {
+            "tiled".to_string()
         } else {
             format!("thread per query {}", t.attention_thread_per_query)
         };

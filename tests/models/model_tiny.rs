@@ -94,13 +94,21 @@ fn check_prompt(model: &mut Model, fx: &Fixture, n: usize) {
 
 /// The GPU tuning's kernel variants, forced on whatever device runs the tests, with the CPU
 /// tuning's other shapes: split-K attention (cut finely: ranges of 2 or more keys, so short
-/// contexts are cut into several too), the register-tiled GEMM for batches, the norms as
+/// contexts are cut into several too) and tiled attention for larger batches, the
+/// register-tiled GEMM for batches with the GPU tuning's tiles and column split, the norms as
 /// matmul prologues (gemma3: its post-norms added by the next matmul) and SwiftShader's loops
 /// unrolled in the source (here the decode matmuls: batches take the GEMM).
 const GPU_VARIANTS: Tuning = Tuning {
     attention_split_max: 8,
     attention_split_min_keys: 2,
+    attention_tiled: true,
+    attention_thread_per_query: false,
     matmul_gemm: true,
+    matmul_gemm_tile_rows: Tuning::GPU.matmul_gemm_tile_rows,
+    matmul_gemm_tile_tokens: Tuning::GPU.matmul_gemm_tile_tokens,
+    matmul_gemm_thread_rows: Tuning::GPU.matmul_gemm_thread_rows,
+    matmul_gemm_thread_tokens: Tuning::GPU.matmul_gemm_thread_tokens,
+    matmul_gemm_k_split: Tuning::GPU.matmul_gemm_k_split,
     matmul_norm_prologue: true,
     unroll_loops: true,
     ..Tuning::CPU
