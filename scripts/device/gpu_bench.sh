@@ -11,7 +11,7 @@
 # Env: RUNS (default 5), LLAMA=0 skips the llama.cpp build, TUNINGS (default "default"; "default cpu" also forces the CPU-like shapes, slow on a GPU: minutes),
 # TUNES (`;`-separated `--tune` specs to bench too, e.g. "matmul_decode_workgroup_size=128,matmul_decode_threads_per_row=32"),
 # SKELS (default: every .dev/skel/*.npz), BENCH_ARGS (extra `hearth bench` options),
-# PROFILE (the binaries `hearth profile` runs with, default every .dev/hearth-*), PROFILE_PROMPTS
+# TUNE_BINS, EXTRA and EXTRA_BINS (below), PROFILE (the binaries `hearth profile` runs with, default every .dev/hearth-*), PROFILE_PROMPTS
 # (`;`-free list of prefill batch sizes profiled, default 128).
 # While llama.cpp builds (nice'd, 12 of the 16 cores) only GPU timestamps are taken
 # (`hearth profile`); every timed run comes after the build, on a quiet machine.
@@ -101,12 +101,28 @@ for m in "${models[@]}"; do
       "$h" "${opt[@]}" bench --model "$m" --runs "$RUNS" --json ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/log" |
         tag "$(basename "$h")" "$t" >>"$results"
     done
-    # TUNES: `;`-separated `hearth --tune` specs, each benched on top of the device's choice.
+    # TUNES: `;`-separated `hearth --tune` specs, each benched on top of the device's choice,
+    # with the binaries in TUNE_BINS (default all; older builds reject newer keys).
+    case " ${TUNE_BINS:-$h} " in *" $h "*) ;; *) continue ;; esac
     IFS=';' read -ra tunes <<<"${TUNES:-}"
     for t in "${tunes[@]}"; do
       stamp "$h --tune $t bench $m"
       "$h" --tune "$t" bench --model "$m" --runs "$RUNS" --json ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/log" |
         tag "$(basename "$h")" "tune:$t" >>"$results"
+    done
+  done
+done
+
+# EXTRA: `;`-separated argument lists for `hearth` ending in a `bench` subcommand and its
+# options (e.g. "--tune attention_tiled=false bench --prompt-tokens 1000"), each run on every
+# model with the binaries in EXTRA_BINS (default all) and tagged with its arguments.
+IFS=';' read -ra extras <<<"${EXTRA:-}"
+for e in "${extras[@]}"; do
+  for m in "${models[@]}"; do
+    for h in ${EXTRA_BINS:-.dev/hearth-*}; do
+      stamp "$h $e $m"
+      # shellcheck disable=SC2086
+      "$h" $e --model "$m" --runs "$RUNS" --json 2>&1 | tee -a "$OUT/log" | tag "$(basename "$h")" "extra:$e" >>"$results"
     done
   done
 done

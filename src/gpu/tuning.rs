@@ -46,7 +46,14 @@ pub struct Tuning {
     /// (shaders/attention_tiled.wgsl): a workgroup per head and run of 16-64 queries stages
     /// blocks of keys and values once for all of them, instead of a workgroup per query
     /// re-reading every key (`main` in shaders/attention.wgsl). Not with
-    /// `attention_thread_per_query`, which CPU-like devices keep.
+    /// `attention_thread_per_query`, which CPU-like devices keep. Off everywhere: on an H100
+    /// (2026-11-26, bench/device/2026-11-26-h100-gemm-split-tiled-attention.jsonl) it made
+    /// prefill slower, 128-token prompts SmolLM2 6,041 -> 4,642 tok/s, Qwen2.5 2,133 -> 1,964,
+    /// Gemma 3 6,737 -> 5,209, 1,000-token prompts 5,813 -> 3,465, 2,203 -> 1,850, 6,925 ->
+    /// 4,468 (`hearth profile`: SmolLM2's 30 attention dispatches 7.6 ms of a 128-token
+    /// prefill against 1.2 ms): with a thread per query it has 18-36 workgroups of 64 threads
+    /// for a 128-token prompt where `main` has 1,152, so a large GPU idles. Kept as a tested
+    /// variant for the next attempt (more threads per query), selectable with `--tune`.
     pub attention_tiled: bool,
     /// Batched matmuls (prefill) through the register-tiled GEMM (shaders/gemm.wgsl): a
     /// workgroup stages a tile of dequantised weights and of activations in workgroup memory
@@ -178,12 +185,15 @@ impl Tuning {
         Tuning { matmul_prefill_rows_per_thread: 8, matmul_prefill_tokens: 4, unroll_loops: true, sample_on_gpu: false, ..Tuning::CPU };
 
     /// GPUs. The GEMM's tile (prefill): 16 rows × 16 tokens, 2 × 2 per thread, the columns
-    /// split between 4 thread groups. Measured on an H100 (native Vulkan, 2026-11-26,
-    /// bench/device/2026-11-26-h100-gemm-tiles.jsonl, 128-token prefill, `hearth --tune`):
-    /// the earlier 64 × 32 tiles of 4 × 4 left most of the GPU idle (SmolLM2's matrices make
-    /// 36-60 workgroups), and 16 × 16 with 2 × 2 (no split yet) prefilled 2.1-2.3× faster
-    /// (SmolLM2 1,924 -> 4,434 tok/s, Qwen2.5 900 -> 1,864, Gemma 3 2,363 -> 5,027); 32 × 32
-    /// and 32 × 16 tiles were within 15% of it, 64 × 16 slower.
+    /// split between 2 thread groups. Measured on an H100 (native Vulkan, 2026-11-26,
+    /// bench/device/2026-11-26-h100-gemm-tiles.jsonl and -gemm-split-tiled-attention.jsonl,
+    /// 128-token prefill, `hearth --tune`): the earlier 64 × 32 tiles of 4 × 4 left most of
+    /// the GPU idle (SmolLM2's matrices make 36-60 workgroups), and 16 × 16 with 2 × 2
+    /// prefilled 2.1-2.3× faster (SmolLM2 1,924 -> 4,434 tok/s, Qwen2.5 900 -> 1,864, Gemma 3
+    /// 2,363 -> 5,027; 32 × 32 and 32 × 16 tiles within 15% of it, 64 × 16 slower); splitting
+    /// the columns between 2 groups added 13-30% more (SmolLM2 3,634 -> 4,712, Qwen2.5 1,726 ->
+    /// 2,130, Gemma 3 4,211 -> 5,163; 4 groups 4,642 / 1,964 / 5,209). Tiled attention stays
+    /// off: it was slower there (see `attention_tiled`).
     pub const GPU: Tuning = Tuning {
         matmul_decode_workgroup_size: 256,
         matmul_prefill_workgroup_size: 64,
@@ -196,13 +206,13 @@ impl Tuning {
         rope_store_workgroup_per_head: true,
         attention_split_max: 32,
         attention_split_min_keys: 16,
-        attention_tiled: true,
+        attention_tiled: false,
         matmul_gemm: true,
         matmul_gemm_tile_rows: 16,
         matmul_gemm_tile_tokens: 16,
         matmul_gemm_thread_rows: 2,
         matmul_gemm_thread_tokens: 2,
-        matmul_gemm_k_split: 4,
+        matmul_gemm_k_split: 2,
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: true,
         unroll_loops: false,
