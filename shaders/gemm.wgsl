@@ -25,8 +25,10 @@
 //     tile's first TILE_ROWS / 2 weight rows are gate rows and the rest the same outputs'
 //     up rows, and each thread holds both halves of THREAD_ROWS / 2 outputs;
 // then shaders/activation.wgsl, the formats' snippets and their segment reader (as in matmul.wgsl),
-// shaders/matmul_bindings.wgsl (parameters and bindings, shared with shaders/matmul.wgsl)
-// and the norm prologue (shaders/matmul_norm.wgsl, or stubs: x_at reads x itself).
+// shaders/matmul_bindings.wgsl (parameters and bindings, shared with shaders/matmul.wgsl),
+// the norm prologue (shaders/matmul_norm.wgsl, or stubs: x_at reads x itself) and
+// shaders/gemm_common.wgsl (the tile's constants and the epilogue, shared with
+// shaders/gemm_dp4a.wgsl).
 //
 // Threads: (TILE_ROWS / THREAD_ROWS) × (TILE_TOKENS / THREAD_TOKENS) × K_SPLIT. Thread (ty, tx) owns
 // the tile's outputs ty, ty + TY, ty + 2 TY, ... and tokens tx, tx + TX, ...: interleaved, so
@@ -38,24 +40,11 @@
 // Dispatch: as shaders/matmul.wgsl, with TILE_ROWS / HALVES outputs per workgroup and
 // z = ceil(n_tokens / TILE_TOKENS).
 
-const OUT_ROWS: u32 = TILE_ROWS / HALVES;        // outputs per workgroup
-const THREAD_OUTS: u32 = THREAD_ROWS / HALVES;   // outputs per thread
-const TY: u32 = TILE_ROWS / THREAD_ROWS;
-const TX: u32 = TILE_TOKENS / THREAD_TOKENS;
-const GROUP: u32 = TX * TY;   // threads of one column group
-const WG: u32 = GROUP * K_SPLIT;
-const ACC_LEN: u32 = THREAD_ROWS * THREAD_TOKENS;
-
 // Each column group's 32-column step of dequantised weights and activations: group g's
 // vec4 k of row (or token) i at [(g * 8 + k) * TILE_ROWS + i] (or TILE_TOKENS): threads
 // reading consecutive rows or tokens read consecutive vec4s.
 var<workgroup> w_tile: array<vec4<f32>, K_SPLIT * TILE_ROWS * 8u>;
 var<workgroup> x_tile: array<vec4<f32>, K_SPLIT * TILE_TOKENS * 8u>;
-
-// The weight row behind slot `s` of the tile (gate rows first, then up rows, with GLU).
-fn weight_row(out0: u32, s: u32) -> u32 {
-    return min(out0 + s % OUT_ROWS, p.rows - 1u) + (s / OUT_ROWS) * p.glu_rows;
-}
 
 @compute @workgroup_size(WG)
 fn main(
@@ -101,8 +90,7 @@ fn main(
             for (var k = 0u; k < 8u; k++) {
                 var wv: array<vec4<f32>, THREAD_ROWS>;
                 for (var i = 0u; i < THREAD_ROWS; i++) {
-                    // Slot of this thread's i-th weight row: its outputs' gate rows, then up rows.
-                    wv[i] = w_tile[w_base + k * TILE_ROWS + (i / THREAD_OUTS) * OUT_ROWS + ty + (i % THREAD_OUTS) * TY];
+                    wv[i] = w_tile[w_base + k * TILE_ROWS + thread_slot(i, ty)];
                 }
                 for (var j = 0u; j < THREAD_TOKENS; j++) {
                     let xv = x_tile[x_base + k * TILE_TOKENS + tx + j * TX];
@@ -138,28 +126,5 @@ fn main(
         return;
     }
 
-    // The epilogue, on each output (and with GLU its up half, THREAD_OUTS slots later).
-    for (var i = 0u; i < THREAD_OUTS; i++) {
-        let row = out0 + ty + i * TY;
-        for (var j = 0u; j < THREAD_TOKENS; j++) {
-            let t = t0 + tx + j * TX;
-            if (row < p.rows && t < n_tokens) {
-                let col = p.y_row_offset + row;
-                let at = t * p.y_stride + col;
-                var v = acc[i * THREAD_TOKENS + j];
-                if (GLU == 1u) {
-                    v = swiglu_of(v, acc[(i + THREAD_OUTS) * THREAD_TOKENS + j]);
-                } else if (GLU == 2u) {
-                    v = geglu_tanh_of(v, acc[(i + THREAD_OUTS) * THREAD_TOKENS + j]);
-                }
-                if (BIAS) {
-                    v += bias_at(col);
-                }
-                if (ACCUMULATE) {
-                    v += y[at];
-                }
-                y[at] = v;
-            }
-        }
-    }
+    gemm_store(out0, t0, ty, tx, n_tokens, acc);
 }

@@ -10,6 +10,15 @@
 
 var<private> chunk: array<vec4<f32>, 8>;
 
+// The integer form for dot4I8Packed kernels (shaders/gemm_dp4a.wgsl), where a format has
+// one: `load_chunk_i8_<format>(block_word, sub)` fills chunk_q with the same 32 values as
+// small integers q, four per word as bytes (chunk_q[k] = values 4k .. 4k + 3, each byte read
+// as a signed i8), and chunk_dm with (d, m) such that value = d * q + m. An offset that the
+// format subtracts from q (Q4_0's 8, Q5_0's 16) goes into m (-8 d, -16 d), so q stays
+// non-negative and the bytes need no sign handling.
+var<private> chunk_q: array<u32, 8>;
+var<private> chunk_dm: vec2<f32>;
+
 // Bit offsets of the 4 bytes of a word.
 const BYTE_SHIFTS: vec4<u32> = vec4<u32>(0u, 8u, 16u, 24u);
 

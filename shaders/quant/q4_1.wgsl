@@ -12,3 +12,12 @@ fn load_chunk_q4_1(bw: u32, sub: u32) {
         chunk[k + 4u] = vec4<f32>(byte_bits(q, 4u, 0xfu)) * dm.x + dm.y;
     }
 }
+
+fn load_chunk_i8_q4_1(bw: u32, sub: u32) {
+    chunk_dm = unpack2x16float(w[bw]);
+    for (var k = 0u; k < 4u; k++) {
+        let q = w[bw + 1u + k];
+        chunk_q[k] = q & 0x0f0f0f0fu;
+        chunk_q[k + 4u] = (q >> 4u) & 0x0f0f0f0fu;
+    }
+}

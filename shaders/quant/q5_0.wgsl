@@ -16,3 +16,14 @@ fn load_chunk_q5_0(bw: u32, sub: u32) {
         chunk[k + 4u] = (vec4<f32>(byte_bits(hi, 0u, 0xffu)) - 16.0) * d;
     }
 }
+
+fn load_chunk_i8_q5_0(bw: u32, sub: u32) {
+    let d = wf16(bw, 0u);
+    chunk_dm = vec2<f32>(d, -16.0 * d);
+    let qh = w[bw + 1u];
+    for (var k = 0u; k < 4u; k++) {
+        let q = w[bw + 2u + k];
+        chunk_q[k] = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);
+        chunk_q[k + 4u] = ((q >> 4u) & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k + 16u);
+    }
+}

@@ -9,3 +9,10 @@ fn load_chunk_q8_0(bw: u32, sub: u32) {
         chunk[k] = sbytes(w[bw + 1u + k]) * d;
     }
 }
+
+fn load_chunk_i8_q8_0(bw: u32, sub: u32) {
+    chunk_dm = vec2<f32>(wf16(bw, 0u), 0.0);
+    for (var k = 0u; k < 8u; k++) {
+        chunk_q[k] = w[bw + 1u + k];
+    }
+}

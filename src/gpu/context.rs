@@ -24,6 +24,10 @@ pub struct GpuFeatures {
     pub shader_f16: bool,
     pub subgroups: bool,
     pub timestamps: bool,
+    /// WGSL's `packed_4x8_integer_dot_product` language feature (dot4I8Packed, pack4xI8):
+    /// always natively (naga lowers it to SPIR-V's SDot or to plain integer code), in
+    /// browsers where `navigator.gpu.wgslLanguageFeatures` lists it.
+    pub packed_dot: bool,
 }
 
 /// The first GPU error that no error scope caught, and whether the device was lost. The
@@ -84,10 +88,13 @@ impl GpuContext {
             adapter = instance.request_adapter(&wgpu::RequestAdapterOptions { force_fallback_adapter: true, ..Default::default() }).await;
         }
         let adapter = adapter.map_err(|e| Error::NoGpu { reason: format!("no GPU adapter: {e}") })?;
-        Self::from_adapter(adapter, options).await
+        let packed_dot = instance.wgsl_language_features().contains(wgpu::WgslLanguageFeatures::Packed4x8IntegerDotProduct);
+        Self::from_adapter(adapter, options, packed_dot).await
     }
 
-    pub async fn from_adapter(adapter: wgpu::Adapter, options: GpuOptions) -> Result<GpuContext> {
+    /// `packed_dot`: the instance offers WGSL's packed_4x8_integer_dot_product (an instance
+    /// fact, not the adapter's).
+    pub async fn from_adapter(adapter: wgpu::Adapter, options: GpuOptions, packed_dot: bool) -> Result<GpuContext> {
         let info = adapter.get_info();
         let available = adapter.features();
         let mut wanted = wgpu::Features::empty();
@@ -95,6 +102,7 @@ impl GpuContext {
             shader_f16: available.contains(wgpu::Features::SHADER_F16),
             subgroups: available.contains(wgpu::Features::SUBGROUP),
             timestamps: available.contains(wgpu::Features::TIMESTAMP_QUERY),
+            packed_dot,
         };
         for (on, f) in [
             (features.shader_f16, wgpu::Features::SHADER_F16),

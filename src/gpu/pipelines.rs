@@ -43,6 +43,8 @@ pub enum Kernel {
         thread_tokens: u32,
         /// Thread groups splitting the columns (Tuning::matmul_gemm_k_split).
         k_split: u32,
+        /// On 8-bit integers (shaders/gemm_dp4a.wgsl) rather than f32 (shaders/gemm.wgsl).
+        dp4a: bool,
         norm: MatmulNorm,
         epilogue: MatmulEpilogue,
     },
@@ -135,9 +137,10 @@ impl Kernel {
                     epilogue.label()
                 )
             }
-            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, k_split, norm, epilogue } => {
+            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, k_split, dp4a, norm, epilogue } => {
                 format!(
-                    "gemm_{formats}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}_k{k_split}{}{}",
+                    "gemm{}_{formats}_{tile_rows}x{tile_tokens}_{thread_rows}x{thread_tokens}_k{k_split}{}{}",
+                    if dp4a { "_dp4a" } else { "" },
                     norm.label(),
                     epilogue.label()
                 )
@@ -251,18 +254,21 @@ impl Kernel {
                     + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tokens_per_group, threads_per_row > 1)
                     + include_str!("../../shaders/matmul.wgsl")
             }
-            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, k_split, norm, epilogue } => {
+            Kernel::Gemm { formats, tile_rows, tile_tokens, thread_rows, thread_tokens, k_split, dp4a, norm, epilogue } => {
                 let workgroup_size = (tile_rows / thread_rows) * (tile_tokens / thread_tokens) * k_split;
+                let red_len = ((k_split - 1) * tile_rows * tile_tokens).max(1);
+                let body = if dp4a { include_str!("../../shaders/gemm_dp4a.wgsl") } else { include_str!("../../shaders/gemm.wgsl") };
                 format!(
                     "const TILE_ROWS: u32 = {tile_rows}u;\nconst TILE_TOKENS: u32 = {tile_tokens}u;\n\
                      const THREAD_ROWS: u32 = {thread_rows}u;\nconst THREAD_TOKENS: u32 = {thread_tokens}u;\n\
-                     const K_SPLIT: u32 = {k_split}u;\n"
+                     const K_SPLIT: u32 = {k_split}u;\nconst RED_LEN: u32 = {red_len}u;\n"
                 ) + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::matrix_wgsl(formats)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
                     + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tile_tokens, true)
-                    + include_str!("../../shaders/gemm.wgsl")
+                    + include_str!("../../shaders/gemm_common.wgsl")
+                    + body
             }
             Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
@@ -314,6 +320,11 @@ pub struct PipelineCache {
 }
 
 impl PipelineCache {
+    /// The labels of the kernels compiled so far (tests check which variant ran).
+    pub fn labels(&self) -> Vec<String> {
+        self.pipelines.borrow().keys().map(|k| k.label()).collect()
+    }
+
     /// The pipeline for `kernel`, compiling it on first use.
     pub async fn get(&self, ctx: &GpuContext, kernel: Kernel) -> Result<wgpu::ComputePipeline> {
         if let Some(p) = self.pipelines.borrow().get(&kernel) {

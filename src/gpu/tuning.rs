@@ -80,6 +80,16 @@ pub struct Tuning {
     /// fewer groups where the device's threads or workgroup memory per workgroup cannot hold
     /// them, none for tiles of more than 32 tokens (kernels::gemm::GemmTile).
     pub matmul_gemm_k_split: u32,
+    /// The GEMM on 8-bit integers (shaders/gemm_dp4a.wgsl: activations quantised to q8 per
+    /// 32 columns, dot4I8Packed on the weights' own small integers) where the device has
+    /// WGSL's packed_4x8_integer_dot_product and every format of the matrix has an integer
+    /// reader (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0); other matrices keep the f32 GEMM. Off in every
+    /// tuning: on an H100 (native Vulkan, where naga emits SPIR-V's SDot; 2026-11-26,
+    /// bench/device/2026-11-26-h100-dp4a-tiles.jsonl, 128-token prefill) it was no faster,
+    /// Gemma 3 6,806 -> 6,887 tok/s, Qwen2.5 2,501 -> 2,476, SmolLM2 (all Q4_1) 6,454 ->
+    /// 5,827: there the GEMM waits on staging and barriers, not arithmetic. Left for devices
+    /// where the f32 dots are the cost (untested: none was at hand).
+    pub matmul_gemm_dp4a: bool,
     /// shaders/matmul.wgsl sums a row's lanes (`matmul_decode_threads_per_row` /
     /// `matmul_prefill_threads_per_row`) with subgroup shuffles instead of a workgroup-memory
     /// tree, where the device has subgroups (`GpuFeatures::subgroups`: native Vulkan, Metal,
@@ -165,6 +175,7 @@ impl Tuning {
         matmul_gemm_thread_rows: 4,
         matmul_gemm_thread_tokens: 4,
         matmul_gemm_k_split: 1,
+        matmul_gemm_dp4a: false,
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: false,
         unroll_loops: false,
@@ -213,6 +224,7 @@ impl Tuning {
         matmul_gemm_thread_rows: 2,
         matmul_gemm_thread_tokens: 2,
         matmul_gemm_k_split: 2,
+        matmul_gemm_dp4a: false,
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: true,
         unroll_loops: false,
@@ -250,6 +262,7 @@ impl Tuning {
                 "matmul_gemm_thread_rows" => self.matmul_gemm_thread_rows = number()?,
                 "matmul_gemm_thread_tokens" => self.matmul_gemm_thread_tokens = number()?,
                 "matmul_gemm_k_split" => self.matmul_gemm_k_split = number()?,
+                "matmul_gemm_dp4a" => self.matmul_gemm_dp4a = flag()?,
                 "matmul_subgroup_reduce" => self.matmul_subgroup_reduce = flag()?,
                 "matmul_norm_prologue" => self.matmul_norm_prologue = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,

@@ -13,6 +13,8 @@ pub(super) struct GemmTile {
     pub thread_rows: u32,
     pub thread_tokens: u32,
     pub k_split: u32,
+    /// On 8-bit integers (shaders/gemm_dp4a.wgsl).
+    pub dp4a: bool,
 }
 
 impl GemmTile {
@@ -21,19 +23,29 @@ impl GemmTile {
     /// two weight rows; a norm prologue takes workgroup memory of its own. The column split is
     /// an upper bound: the largest split up to it whose threads and staged tiles fit the
     /// device (WebGPU guarantees only 256 threads and 16 KiB) is taken, 1 at the least.
-    pub(super) fn from_tuning(t: &Tuning, glu: bool, norm: MatmulNorm, limits: &wgpu::Limits) -> Result<GemmTile> {
+    /// `dp4a`: the integer kernel (its tiles take 40 bytes per row or token and 32-column
+    /// step, against 128, plus the split's sums).
+    pub(super) fn from_tuning(t: &Tuning, glu: bool, norm: MatmulNorm, dp4a: bool, limits: &wgpu::Limits) -> Result<GemmTile> {
         let mut tile = GemmTile {
             tile_rows: t.matmul_gemm_tile_rows,
             tile_tokens: t.matmul_gemm_tile_tokens,
             thread_rows: if glu { t.matmul_gemm_thread_rows.max(2) } else { t.matmul_gemm_thread_rows },
             thread_tokens: t.matmul_gemm_thread_tokens,
             k_split: 1,
+            dp4a,
         };
         let pow2 = |v: u32, max: u32| v.is_power_of_two() && v <= max;
         let max_threads = limits.max_compute_invocations_per_workgroup.min(256);
         let group = (tile.tile_rows / tile.thread_rows.max(1)) * (tile.tile_tokens / tile.thread_tokens.max(1));
         // Both staged tiles, per column group: 32 f32 columns per weight row and per token.
-        let shared_bytes = |k: u32| k * (tile.tile_rows + tile.tile_tokens) * 128 + norm.workgroup_bytes(group * k, tile.tile_tokens);
+        let shared_bytes = |k: u32| {
+            let tiles = if dp4a {
+                k * (tile.tile_rows + tile.tile_tokens) * 40 + ((k - 1) * tile.tile_rows * tile.tile_tokens).max(1) * 4
+            } else {
+                k * (tile.tile_rows + tile.tile_tokens) * 128
+            };
+            tiles + norm.workgroup_bytes(group * k, tile.tile_tokens)
+        };
         let fits = |k: u32| group * k <= max_threads && shared_bytes(k) <= limits.max_compute_workgroup_storage_size;
         let shape_ok = pow2(tile.tile_rows, 256)
             && pow2(tile.tile_tokens, 256)
@@ -50,8 +62,9 @@ impl GemmTile {
             )));
         }
         // With a split, each group but the first leaves its sums (the tile's rows × tokens) in
-        // its own 32-column weight tile: tiles of at most 32 tokens.
-        if tile.tile_tokens <= 32 {
+        // its own 32-column weight tile: tiles of at most 32 tokens (the integer kernel has
+        // room of its own for them).
+        if tile.tile_tokens <= 32 || dp4a {
             tile.k_split = (1..=t.matmul_gemm_k_split).rev().find(|&k| fits(k)).unwrap_or(1);
         }
         Ok(tile)
@@ -66,6 +79,7 @@ impl GemmTile {
             thread_rows: self.thread_rows,
             thread_tokens: self.thread_tokens,
             k_split: self.k_split,
+            dp4a: self.dp4a,
             epilogue,
         }
     }

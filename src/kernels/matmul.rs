@@ -11,7 +11,7 @@ use super::{BatchRows, Dispatch, split_groups, uniform};
 use crate::error::{Error, Result};
 use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, Kernel, MatmulEpilogue, PipelineCache, RowStack, Tuning, WeightPart};
 use crate::quant::DType;
-use crate::quant::shader::MatrixFormats;
+use crate::quant::shader::{MatrixFormats, has_i8_chunks};
 
 wgsl_struct! {
     /// Mirrors `struct Params` in shaders/matmul_bindings.wgsl (matmul.wgsl and gemm.wgsl).
@@ -132,7 +132,8 @@ pub async fn matmul_with(
             .ok_or_else(|| Error::InvalidArgument(format!("{kernel_name}: {} formats in one buffer", formats.len())))?;
         // The kernel, and the outputs and tokens one of its workgroups computes.
         let (kernel, rows_per_group, tokens_per_group) = if ctx.tuning.matmul_gemm && n_tokens > 1 {
-            let tile = GemmTile::from_tuning(&ctx.tuning, fusion.glu.is_some(), norm, &ctx.limits)?;
+            let dp4a = ctx.tuning.matmul_gemm_dp4a && ctx.features.packed_dot && has_i8_chunks(formats.as_slice());
+            let tile = GemmTile::from_tuning(&ctx.tuning, fusion.glu.is_some(), norm, dp4a, &ctx.limits)?;
             (tile.kernel(formats, norm, epilogue), tile.tile_rows / halves, tile.tile_tokens)
         } else {
             let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;

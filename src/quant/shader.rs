@@ -102,6 +102,8 @@ pub fn wgsl(dtype: DType) -> String {
 ///   weight_row_word(seg, row) -> u32  where the row starts, in words
 ///   load_weight_chunk(seg, word, c)   fills `chunk` with columns 32c .. 32c + 31 of the
 ///                                     row starting at `word`
+///   load_weight_chunk_i8(seg, word, c) the same as chunk_q and chunk_dm, where every
+///                                     format has the integer reader (`has_i8_chunks`)
 /// A segment branch is uniform wherever a workgroup's rows lie in one segment (all but
 /// those straddling a boundary), and with one format there is none.
 pub fn matrix_wgsl(formats: MatrixFormats) -> String {
@@ -113,6 +115,9 @@ pub fn matrix_wgsl(formats: MatrixFormats) -> String {
     let mut segment = String::from("fn weight_segment(row: u32) -> u32 {\n    var s = 0u;\n");
     let mut word = String::from("fn weight_row_word(seg: u32, row: u32) -> u32 {\n");
     let mut load = String::from("fn load_weight_chunk(seg: u32, word: u32, c: u32) {\n");
+    // The integer reader, where every format has one (`has_i8_chunks`).
+    let i8_reader = has_i8_chunks(formats);
+    let mut load_i8 = String::from("fn load_weight_chunk_i8(seg: u32, word: u32, c: u32) {\n");
     for (s, &d) in formats.iter().enumerate() {
         let ((row, first_word), f, u) = (start(s), suffix(d), suffix(d).to_uppercase());
         // The last segment takes every row past the others.
@@ -124,6 +129,18 @@ pub fn matrix_wgsl(formats: MatrixFormats) -> String {
         load += &format!(
             "    {when}{{ load_chunk_{f}(word + (c / CHUNKS_PER_BLOCK_{u}) * BLOCK_WORDS_{u}, c % CHUNKS_PER_BLOCK_{u}); return; }}\n"
         );
+        load_i8 += &format!(
+            "    {when}{{ load_chunk_i8_{f}(word + (c / CHUNKS_PER_BLOCK_{u}) * BLOCK_WORDS_{u}, c % CHUNKS_PER_BLOCK_{u}); return; }}\n"
+        );
     }
-    snippets(formats) + &segment + "    return s;\n}\n" + &word + "}\n" + &load + "}\n"
+    let load_i8 = if i8_reader { load_i8 + "}\n" } else { String::new() };
+    snippets(formats) + &segment + "    return s;\n}\n" + &word + "}\n" + &load + "}\n" + &load_i8
+}
+
+/// Whether every one of `formats` has the integer chunk reader (`load_chunk_i8_<format>` in
+/// its snippet, see shaders/quant/common.wgsl) that shaders/gemm_dp4a.wgsl needs: the formats
+/// of 32-value blocks with one scale (and minimum) per block. The K-quants' sub-block scales
+/// and the float formats have none yet.
+pub fn has_i8_chunks(formats: &[DType]) -> bool {
+    formats.iter().all(|d| matches!(d, DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0))
 }

@@ -15,6 +15,23 @@ use common::kernels::{read_tensor, tensor, zeros};
 use common::quant_blocks::{row_unit, tiled_matrix};
 
 fn run_matmul(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, n_tokens: usize) -> (Vec<f32>, Vec<f64>, Vec<f64>) {
+    let r = run_matmul_full(ctx, dtype, rows, cols, n_tokens);
+    (r.got, r.want, r.scale)
+}
+
+/// One matmul's output, its f64 reference, and per output the sum of |w·x| (the scale of
+/// f32 rounding) and the most that rounding the activations to q8 per 32 columns can move it
+/// (sum over columns of |w| × dx / 2, dx = the 32 columns' max |x| / 127: what the 8-bit
+/// GEMM may add), and the labels of the kernels that ran.
+struct MatmulRun {
+    got: Vec<f32>,
+    want: Vec<f64>,
+    scale: Vec<f64>,
+    q8_bound: Vec<f64>,
+    kernels: Vec<String>,
+}
+
+fn run_matmul_full(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, n_tokens: usize) -> MatmulRun {
     let bytes = tiled_matrix(dtype, rows, cols);
     let mut rng = common::Rng(0x1234 + rows as u64 * 31 + cols as u64);
     let x: Vec<f32> = (0..n_tokens * cols).map(|_| rng.signed_unit()).collect();
@@ -30,21 +47,24 @@ fn run_matmul(ctx: &GpuContext, dtype: DType, rows: usize, cols: usize, n_tokens
 
     // Reference: CPU dequantisation, f64 dot products; and the scale of each sum.
     let wf = quant::dequantize_to_vec(dtype, &bytes).unwrap();
-    let mut want = Vec::new();
-    let mut scale = Vec::new();
+    let (mut want, mut scale, mut q8_bound) = (Vec::new(), Vec::new(), Vec::new());
     for t in 0..n_tokens {
+        let xt = &x[t * cols..][..cols];
+        let dx: Vec<f64> = xt.chunks(32).map(|b| b.iter().fold(0f64, |m, &v| m.max(f64::from(v).abs())) / 127.0).collect();
         for r in 0..rows {
-            let (mut s, mut a) = (0f64, 0f64);
+            let (mut s, mut a, mut q) = (0f64, 0f64, 0f64);
             for c in 0..cols {
-                let p = f64::from(wf[r * cols + c]) * f64::from(x[t * cols + c]);
+                let p = f64::from(wf[r * cols + c]) * f64::from(xt[c]);
                 s += p;
                 a += p.abs();
+                q += f64::from(wf[r * cols + c]).abs() * dx[c / 32] / 2.0;
             }
             want.push(s);
             scale.push(a);
+            q8_bound.push(q);
         }
     }
-    (got, want, scale)
+    MatmulRun { got, want, scale, q8_bound, kernels: cache.labels() }
 }
 
 /// f32 sums of up to a few thousand products, accumulated in a different order than the
@@ -133,13 +153,15 @@ fn every_tile_shape_gives_the_same_result() {
 /// GPU tuning's is in `matmul_matches_cpu_reference_for_every_format` (every format) and
 /// `epilogues_match_f64_reference`; here one thread per output (256 threads), the largest
 /// staged tiles WebGPU allows (16 KiB) with tall thin threads, and the columns split between
-/// 2, 3 and 4 thread groups (the shapes' 3, 9 and 71 column steps: groups that get no step,
-/// and uneven shares; every shape here fits WebGPU's minimum limits, so none is reduced), on a
-/// format with one chunk per block (Q4_1) and one with eight (Q6_K).
+/// 3 and 2 thread groups (the shapes' 3, 9 and 71 column steps: uneven shares, and groups
+/// idle in a last round, as the third at 71 steps; the GPU tuning's 2 groups run in
+/// `matmul_matches_cpu_reference_for_every_format`; every shape here fits WebGPU's minimum
+/// limits, so none is reduced), on a format with one chunk per block (Q4_1) and one with
+/// eight (Q6_K).
 #[test]
 fn every_gemm_tile_gives_the_same_result() {
     for (tile_rows, tile_tokens, thread_rows, thread_tokens, k_split) in
-        [(16, 16, 1, 1, 1), (64, 64, 16, 2, 1), (16, 16, 2, 2, 4), (16, 16, 2, 2, 3), (32, 8, 2, 1, 2)]
+        [(16, 16, 1, 1, 1), (64, 64, 16, 2, 1), (16, 16, 2, 2, 3), (32, 8, 2, 1, 2)]
     {
         let tuning = Tuning {
             matmul_gemm: true,
@@ -157,6 +179,29 @@ fn every_gemm_tile_gives_the_same_result() {
                 dtype,
                 &format!("gemm {tile_rows}x{tile_tokens} tiles, {thread_rows}x{thread_tokens} per thread, columns in {k_split} groups"),
             );
+        }
+    }
+}
+
+/// The GEMM on 8-bit integers (shaders/gemm_dp4a.wgsl), forced on the GPU tuning, for every
+/// format with an integer reader, on the batch shapes (odd rows, 3 and 11 tokens, 3 and 71
+/// column steps): each output within the activations' q8 rounding (a bound computed from the
+/// weights and activations) plus f32 rounding of the f64 reference, and the integer kernel
+/// is the one that ran. Formats without a reader (Q6_K here) keep the f32 GEMM.
+#[test]
+fn dp4a_gemm_is_within_the_activations_q8_rounding() {
+    let ctx = gpu_with_tuning(Tuning { matmul_gemm_dp4a: true, ..Tuning::GPU });
+    assert!(ctx.features.packed_dot, "native wgpu (naga) always has packed_4x8_integer_dot_product");
+    for dtype in [DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q6_K] {
+        for (rows, blocks, tokens) in shapes(dtype).into_iter().filter(|s| s.2 > 1) {
+            let cols = blocks * row_unit(dtype);
+            let r = run_matmul_full(&ctx, dtype, rows, cols, tokens);
+            let integer = r.kernels.iter().any(|k| k.starts_with("gemm_dp4a_"));
+            assert_eq!(integer, dtype != DType::Q6_K, "{dtype}: kernels {:?}", r.kernels);
+            for (i, (((&g, &w), &s), &q)) in r.got.iter().zip(&r.want).zip(&r.scale).zip(&r.q8_bound).enumerate() {
+                let tol = q * 1.01 + 2e-5 * s + 1e-6;
+                assert!((f64::from(g) - w).abs() <= tol, "{dtype} {rows}x{cols}x{tokens}: y[{i}] = {g}, want {w} (tolerance {tol})");
+            }
         }
     }
 }

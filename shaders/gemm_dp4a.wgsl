@@ -1,0 +1,129 @@
+// The register-tiled GEMM of shaders/gemm.wgsl (same tiles, column split, bindings,
+// prologue and epilogue) on 8-bit integers: per 32-column step, each weight slot is staged
+// as its format's small integers q (four per u32) with a scale and offset (value = d q + m,
+// `load_weight_chunk_i8`, shaders/quant/common.wgsl), and each token's 32 activations are
+// quantised once per workgroup to q8 (a scale dx = max |x| / 127, values round(x / dx) in
+// -127 ..= 127, and dx × their sum); a thread then sums products four at a time with
+// dot4I8Packed into i32s and adds, per weight row and token,
+//   sum(value × x) ≈ d dx sum(q qx) + m dx sum(qx).
+// Why: integer dot products take a quarter of the workgroup memory traffic and instructions
+// of f32 vec4 dots, and GPUs run dot4I8Packed as one instruction (DP4A). The activations'
+// rounding moves each product by at most |value| dx / 2, as in llama.cpp's q8 activations.
+// Only for weights whose formats all have the integer reader (src/quant/shader.rs
+// `has_i8_chunks`), on devices with WGSL's packed_4x8_integer_dot_product; chosen by
+// Tuning::matmul_gemm_dp4a (src/kernels/gemm.rs).
+//
+// Assembled like shaders/gemm.wgsl, plus RED_LEN: the floats groups 1.. of a column split
+// leave their sums in ((K_SPLIT - 1) × TILE_ROWS × TILE_TOKENS, or 1).
+// Workgroup memory: K_SPLIT × (TILE_ROWS + TILE_TOKENS) × 40 bytes + RED_LEN × 4.
+
+// Group g's 32-column step: word k of slot (or token) i at [(g * 8 + k) * TILE_ROWS + i]
+// (or TILE_TOKENS), and each slot's (d, m) and each token's (dx, dx × sum of its q) at
+// [g * TILE_ROWS + i] (or TILE_TOKENS).
+var<workgroup> wq_tile: array<u32, K_SPLIT * TILE_ROWS * 8u>;
+var<workgroup> wdm_tile: array<vec2<f32>, K_SPLIT * TILE_ROWS>;
+var<workgroup> xq_tile: array<u32, K_SPLIT * TILE_TOKENS * 8u>;
+var<workgroup> xs_tile: array<vec2<f32>, K_SPLIT * TILE_TOKENS>;
+var<workgroup> red: array<f32, RED_LEN>;
+
+@compute @workgroup_size(WG)
+fn main(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let out0 = (wid.x + wid.y * groups.x) * OUT_ROWS; // the tile's first output
+    let t0 = wid.z * TILE_TOKENS;
+    let n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
+    let n_chunks = p.cols / 32u;
+    let g = lid / GROUP;  // column group
+    let gl = lid % GROUP; // thread within it
+    let tx = gl % TX;
+    let ty = gl / TX;
+    let wq_base = g * 8u * TILE_ROWS;
+    let xq_base = g * 8u * TILE_TOKENS;
+    norm_prologue(lid, out0 == 0u, t0, n_tokens);
+
+    var acc: array<f32, ACC_LEN>; // acc[i * THREAD_TOKENS + j]: slot i, token j of this thread
+    // The loop bound is uniform (barriers); a group whose step is past the end idles.
+    for (var c0 = 0u; c0 < n_chunks; c0 += K_SPLIT) {
+        let c = c0 + g;
+        if (c < n_chunks) {
+            for (var s = gl; s < TILE_ROWS; s += GROUP) {
+                let row = weight_row(out0, s);
+                let seg = weight_segment(row);
+                load_weight_chunk_i8(seg, weight_row_word(seg, row), c);
+                for (var k = 0u; k < 8u; k++) {
+                    wq_tile[wq_base + k * TILE_ROWS + s] = chunk_q[k];
+                }
+                wdm_tile[g * TILE_ROWS + s] = chunk_dm;
+            }
+            // A thread per token quantises its 32 activations.
+            for (var t = gl; t < TILE_TOKENS; t += GROUP) {
+                let base = x_row(t0, t, n_tokens) * (p.x_stride / 4u);
+                var xv: array<vec4<f32>, 8>;
+                var amax = 0.0;
+                for (var k = 0u; k < 8u; k++) {
+                    xv[k] = x_at(t, base, 8u * c + k);
+                    let a = abs(xv[k]);
+                    amax = max(amax, max(max(a.x, a.y), max(a.z, a.w)));
+                }
+                let inv = select(0.0, 127.0 / amax, amax > 0.0);
+                var qsum = 0;
+                for (var k = 0u; k < 8u; k++) {
+                    let q = vec4<i32>(round(xv[k] * inv));
+                    qsum += (q.x + q.y) + (q.z + q.w);
+                    xq_tile[xq_base + k * TILE_TOKENS + t] = pack4xI8(q);
+                }
+                let dx = amax / 127.0;
+                xs_tile[g * TILE_TOKENS + t] = vec2<f32>(dx, dx * f32(qsum));
+            }
+        }
+        workgroupBarrier();
+        if (c < n_chunks) {
+            var isum: array<i32, ACC_LEN>;
+            for (var k = 0u; k < 8u; k++) {
+                var wv: array<u32, THREAD_ROWS>;
+                for (var i = 0u; i < THREAD_ROWS; i++) {
+                    wv[i] = wq_tile[wq_base + k * TILE_ROWS + thread_slot(i, ty)];
+                }
+                for (var j = 0u; j < THREAD_TOKENS; j++) {
+                    let xq = xq_tile[xq_base + k * TILE_TOKENS + tx + j * TX];
+                    for (var i = 0u; i < THREAD_ROWS; i++) {
+                        isum[i * THREAD_TOKENS + j] += dot4I8Packed(wv[i], xq);
+                    }
+                }
+            }
+            for (var i = 0u; i < THREAD_ROWS; i++) {
+                let dm = wdm_tile[g * TILE_ROWS + thread_slot(i, ty)];
+                for (var j = 0u; j < THREAD_TOKENS; j++) {
+                    let xs = xs_tile[g * TILE_TOKENS + tx + j * TX];
+                    acc[i * THREAD_TOKENS + j] += f32(isum[i * THREAD_TOKENS + j]) * (dm.x * xs.x) + dm.y * xs.y;
+                }
+            }
+        }
+        workgroupBarrier(); // the tiles are restaged next step
+    }
+
+    if (K_SPLIT > 1u) {
+        // Groups 1.. leave their sums in `red`, group 0 adds them in group order.
+        if (g > 0u) {
+            for (var i = 0u; i < ACC_LEN; i++) {
+                red[((g - 1u) * GROUP + gl) * ACC_LEN + i] = acc[i];
+            }
+        }
+        workgroupBarrier();
+        if (g == 0u) {
+            for (var h = 1u; h < K_SPLIT; h++) {
+                for (var i = 0u; i < ACC_LEN; i++) {
+                    acc[i] += red[((h - 1u) * GROUP + gl) * ACC_LEN + i];
+                }
+            }
+        }
+    }
+    if (g > 0u) {
+        return;
+    }
+
+    gemm_store(out0, t0, ty, tx, n_tokens, acc);
+}
