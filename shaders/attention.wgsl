@@ -4,8 +4,9 @@
 // an online softmax (running max and sum), so no score buffer is needed and any context
 // length works.
 //
-// Assembled after a generated `const HEAD_DIM: u32 = N;` (a multiple of 4, at most 256) and
-// the cache precision's snippet from shaders/kv/ (KvQuad, kv_unpack4).
+// Assembled after a generated `const HEAD_DIM: u32 = N;` (a multiple of 4, at most 256), the
+// cache precision's snippet from shaders/kv/ (KvQuad, kv_unpack4) and
+// shaders/attention_common.wgsl (parameters, bindings, the window rule).
 // Two entry points, picked per device (Tuning::attention_thread_per_query):
 //   main:      a workgroup per (head, token); its 64 threads score 64 keys at a time and
 //              share the output dims. Dispatch (n_heads, n_tokens). Suits GPUs.
@@ -21,35 +22,8 @@
 //                     (shaders/rope_store.wgsl), read four elements at a time
 //   out:     [n_tokens × n_heads × head_dim] f32
 
-struct Params {
-    n_heads: u32,
-    n_kv_heads: u32,
-    _pad0: u32,
-    window: u32,
-    scale: f32,
-    _pad1: u32,
-    _pad2: u32,
-    _pad3: u32,
-}
-
-@group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> k_cache: array<KvQuad>;
-@group(0) @binding(2) var<storage, read> v_cache: array<KvQuad>;
-@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
-@group(0) @binding(4) var<uniform> p: Params;
-@group(0) @binding(5) var<uniform> step: Step;
-
 const V4: u32 = HEAD_DIM / 4u; // vec4s per head
 const TILE: u32 = 64u;
-const LOWEST: f32 = -3.4e38;   // below any score; exp(LOWEST - s) is 0
-
-// The first position query position `pos` may see.
-fn first_visible(pos: u32) -> u32 {
-    if (p.window > 0u && pos + 1u > p.window) {
-        return pos + 1u - p.window;
-    }
-    return 0u;
-}
 
 var<workgroup> q_shared: array<vec4<f32>, 64>;
 var<workgroup> weights: array<f32, 64>;

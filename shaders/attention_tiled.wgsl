@@ -8,8 +8,9 @@
 // cached positions max(0, pos + 1 - window) ..= pos (window = 0: no limit) of kv head
 // h / group.
 //
-// Assembled after generated constants (src/kernels/attention_tiled.rs) and the cache
-// precision's snippet from shaders/kv/ (KvQuad, kv_unpack4):
+// Assembled after generated constants (src/kernels/attention_tiled.rs), the cache
+// precision's snippet from shaders/kv/ (KvQuad, kv_unpack4) and
+// shaders/attention_common.wgsl:
 //   HEAD_DIM     a multiple of 4, at most 256;
 //   LANES        threads per query (1, 2 or 4, dividing HEAD_DIM / 4), each owning
 //                HEAD_DIM / LANES of the query and output dims (registers: 2 × HEAD_DIM /
@@ -21,45 +22,18 @@
 // position: uniform bounds (barriers; lavapipe counts loop iterations, so the tests run it
 // there too). Keys a query must not see score LOWEST and weigh 0; queries past the batch
 // repeat its last one and write nothing.
-// Bindings: as shaders/attention.wgsl.
-
-struct Params {
-    n_heads: u32,
-    n_kv_heads: u32,
-    _pad0: u32,
-    window: u32,
-    scale: f32,
-    _pad1: u32,
-    _pad2: u32,
-    _pad3: u32,
-}
-
-@group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> k_cache: array<KvQuad>;
-@group(0) @binding(2) var<storage, read> v_cache: array<KvQuad>;
-@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
-@group(0) @binding(4) var<uniform> p: Params;
-@group(0) @binding(5) var<uniform> step: Step;
+// Parameters, bindings and the window rule: shaders/attention_common.wgsl.
 
 const V4: u32 = HEAD_DIM / 4u;     // vec4s per head
 const QV: u32 = V4 / LANES;         // vec4s of a query (and its output) per thread
 const QUERIES: u32 = 64u / LANES;   // queries per workgroup
 const BK: u32 = BLOCK_KEYS;
-const LOWEST: f32 = -3.4e38;        // below any score
 
 // Key kk of the step at [kk * V4 + d], d the key's vec4.
 var<workgroup> k_tile: array<KvQuad, BK * V4>;
 var<workgroup> v_tile: array<KvQuad, BK * V4>;
 // Thread lid's partial score of key kk at [lid * BK + kk] (LANES > 1).
 var<workgroup> partial: array<f32, PARTIAL_LEN>;
-
-// The first position query position `pos` may see.
-fn first_visible(pos: u32) -> u32 {
-    if (p.window > 0u && pos + 1u > p.window) {
-        return pos + 1u - p.window;
-    }
-    return 0u;
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

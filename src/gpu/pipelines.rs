@@ -275,7 +275,10 @@ impl Kernel {
             Kernel::ResidualNorm => include_str!("../../shaders/residual_norm.wgsl").into(),
             Kernel::RopeStore { kv, .. } => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
             Kernel::Attention { head_dim, kv, .. } => {
-                format!("const HEAD_DIM: u32 = {head_dim}u;\n") + kv.wgsl() + include_str!("../../shaders/attention.wgsl")
+                format!("const HEAD_DIM: u32 = {head_dim}u;\n")
+                    + kv.wgsl()
+                    + include_str!("../../shaders/attention_common.wgsl")
+                    + include_str!("../../shaders/attention.wgsl")
             }
             Kernel::AttentionTiled { head_dim, kv, lanes, block_keys } => {
                 let partial = if lanes > 1 { 64 * block_keys } else { 1 };
@@ -283,6 +286,7 @@ impl Kernel {
                     "const HEAD_DIM: u32 = {head_dim}u;\nconst LANES: u32 = {lanes}u;\nconst BLOCK_KEYS: u32 = {block_keys}u;\n\
                      const PARTIAL_LEN: u32 = {partial}u;\n"
                 ) + kv.wgsl()
+                    + include_str!("../../shaders/attention_common.wgsl")
                     + include_str!("../../shaders/attention_tiled.wgsl")
             }
             Kernel::AttentionSplit { head_dim, kv } => {

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
 
 wgsl_struct! {
-    /// Mirrors `struct Params` in shaders/attention.wgsl.
+    /// Mirrors `struct Params` in shaders/attention_common.wgsl.
     pub(crate) struct Params {
         n_heads: u32,
         n_kv_heads: u32,
