@@ -9,7 +9,7 @@ type Fields = &'static [(&'static str, &'static str)];
 /// (shader file, WGSL struct name, the Rust mirror's fields).
 const MIRRORS: &[(&str, &str, &str, Fields)] = &[
     ("argmax.wgsl", include_str!("../../shaders/argmax.wgsl"), "Params", argmax::Params::FIELDS),
-    ("attention.wgsl", include_str!("../../shaders/attention.wgsl"), "Params", attention::Params::FIELDS),
+    ("attention_common.wgsl", include_str!("../../shaders/attention_common.wgsl"), "Params", attention::Params::FIELDS),
     ("attention_split_range.wgsl", include_str!("../../shaders/attention_split_range.wgsl"), "Params", attention_split::Params::FIELDS),
     ("elementwise.wgsl", include_str!("../../shaders/elementwise.wgsl"), "Params", elementwise::Params::FIELDS),
     ("embed.wgsl", include_str!("../../shaders/embed.wgsl"), "Params", embed::Params::FIELDS),
