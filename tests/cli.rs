@@ -98,12 +98,15 @@ fn tokenize_text_output_and_errors() {
 
 /// `hearth profile` on the tiny chat model: the host figures of steady greedy decode (one
 /// round trip per 16 tokens, 4 bytes per token, no graph built after load), and per-dispatch
-/// GPU times that add up by op kind (lavapipe has timestamps).
+/// GPU times that add up by op kind (lavapipe has timestamps); the profiled batch after 300
+/// tokens of context (more than a graph's 256-token batch), whose decode step reads them.
 #[test]
 fn profile_reports_host_costs_and_gpu_time_per_op() {
     let model = common::model_path(common::TINY_CHAT);
-    let args = ["profile", "--model", model.to_str().unwrap(), "--prompt-tokens", "9", "--gen-tokens", "31", "--json"];
+    let args = ["profile", "--model", model.to_str().unwrap(), "--context", "300", "--prompt-tokens", "9", "--gen-tokens", "31", "--json"];
     let out = stdout_json(&hearth(&args));
+    assert_eq!(out["context_tokens"], 300);
+    assert_eq!(out["decode_traffic"]["n_past"], 309);
     let decode = &out["decode"];
     // Chains of 16 and 15 tokens.
     assert_eq!(decode["tokens"], 31);

@@ -12,7 +12,9 @@
 # TUNES (`;`-separated `--tune` specs to bench too, e.g. "matmul_decode_workgroup_size=128,matmul_decode_threads_per_row=32"),
 # SKELS (default: every .dev/skel/*.npz), BENCH_ARGS (extra `hearth bench` options),
 # TUNE_BINS, EXTRA and EXTRA_BINS (below), PROFILE (the binaries `hearth profile` runs with, default every .dev/hearth-*), PROFILE_PROMPTS
-# (`;`-free list of prefill batch sizes profiled, default 128).
+# (`;`-free list of prefill batch sizes profiled, default 128; at most 256), PROFILE_CONTEXT (tokens
+# in the cache before each profiled batch, default 0: e.g. 1744 with 256 profiles a 2,000-token
+# prompt's last chunk).
 # While llama.cpp builds (nice'd, 12 of the 16 cores) only GPU timestamps are taken
 # (`hearth profile`); every timed run comes after the build, on a quiet machine.
 set -uo pipefail
@@ -75,7 +77,7 @@ for m in "${models[@]}"; do
   for h in ${PROFILE:-.dev/hearth-*}; do
     for n in ${PROFILE_PROMPTS:-128}; do
       stamp "$h profile --prompt-tokens $n $m"
-      "$h" profile --model "$m" --prompt-tokens "$n" 2>&1 | tee -a "$OUT/log"
+      "$h" profile --model "$m" --prompt-tokens "$n" --context "${PROFILE_CONTEXT:-0}" 2>&1 | tee -a "$OUT/log"
     done
   done
 done

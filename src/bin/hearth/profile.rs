@@ -12,9 +12,13 @@ pub struct Args {
     /// The GGUF model file.
     #[arg(long)]
     model: PathBuf,
-    /// Tokens in the profiled prefill batch.
+    /// Tokens in the profiled prefill batch (at most a graph's batch, 256).
     #[arg(long, default_value_t = 128)]
     prompt_tokens: u32,
+    /// Tokens already in the cache before the profiled batch (prefilled first, not timed):
+    /// profiles a long prompt's last chunk, where attention sees the whole context.
+    #[arg(long, default_value_t = 0)]
+    context: u32,
     /// Greedy tokens decoded for the host figures.
     #[arg(long, default_value_t = 64)]
     gen_tokens: u32,
@@ -30,17 +34,18 @@ pub fn run(args: Args) -> Result<(), String> {
     if args.prompt_tokens == 0 || args.gen_tokens == 0 || !(1..=MAX_DECODE_CHAIN).contains(&args.decode_chain) {
         return Err(format!("--prompt-tokens and --gen-tokens must be at least 1, --decode-chain 1 to {MAX_DECODE_CHAIN}"));
     }
-    let n_ctx = args.prompt_tokens + args.gen_tokens + 1;
+    let n_ctx = args.context + args.prompt_tokens + args.gen_tokens + 1;
     let mut engine = crate::load_engine(&args.model, Some(n_ctx))?;
     let context = |e: hearth::Error| format!("{}: {e}", args.model.display());
     let model = &mut engine.model;
     let vocab = model.config.vocab;
-    let prompt: Vec<u32> = (0..args.prompt_tokens).map(|i| (i * 7919 + 13) % vocab).collect();
+    let all: Vec<u32> = (0..args.context + args.prompt_tokens).map(|i| (i * 7919 + 13) % vocab).collect();
+    let (context_ids, prompt) = all.split_at(args.context as usize);
     let device = model.gpu().describe();
 
     // Host figures of steady decode, after a prefill (which also warms everything up).
     model.reset();
-    let first = pollster::block_on(model.forward(&prompt, Logits::Last, false)).map_err(context)?.argmax;
+    let first = pollster::block_on(model.forward(&all, Logits::Last, false)).map_err(context)?.argmax;
     let before = model.stats();
     let (mut next, mut left) = (first, args.gen_tokens);
     while left > 0 {
@@ -52,11 +57,15 @@ pub fn run(args: Args) -> Result<(), String> {
     let per_token = |v: f64| v / decode.tokens as f64;
     // What the step after the prompt reads, against the least any runtime could.
     let file = crate::open_model(&args.model)?;
-    let traffic = hearth::model::decode_traffic(file.header(), &model.config, args.prompt_tokens);
+    let traffic = hearth::model::decode_traffic(file.header(), &model.config, args.context + args.prompt_tokens);
 
-    // GPU time per dispatch: one prefill batch, then one decode step after it.
+    // GPU time per dispatch: one prefill batch (after the context, if any), then one decode
+    // step after it.
     model.reset();
-    let gpu = pollster::block_on(model.profile_forward(&prompt))
+    if !context_ids.is_empty() {
+        pollster::block_on(model.forward(context_ids, Logits::Last, false)).map_err(context)?;
+    }
+    let gpu = pollster::block_on(model.profile_forward(prompt))
         .and_then(|prefill| Ok((prefill, pollster::block_on(model.profile_forward(&[first]))?)));
     let (prefill_times, decode_times) = match gpu {
         Ok((p, d)) => (Some(p), Some(d)),
@@ -81,6 +90,7 @@ pub fn run(args: Args) -> Result<(), String> {
             "decode_traffic": traffic,
             "decode_traffic_ratio": traffic.ratio(),
             "prefill_tokens": args.prompt_tokens,
+            "context_tokens": args.context,
             "prefill_dispatches": prefill_times,
             "decode_dispatches": decode_times,
         });
@@ -109,7 +119,10 @@ pub fn run(args: Args) -> Result<(), String> {
         mb(traffic.kv_read),
         traffic.ratio()
     );
-    for (label, times) in [(format!("prefill, {} tokens", args.prompt_tokens), prefill_times), ("decode, 1 token".into(), decode_times)] {
+    let after = if args.context > 0 { format!(" after {} tokens of context", args.context) } else { String::new() };
+    for (label, times) in
+        [(format!("prefill, {} tokens{after}", args.prompt_tokens), prefill_times), ("decode, 1 token".into(), decode_times)]
+    {
         if let Some(times) = times {
             print_by_kind(&label, &times);
         }
