@@ -124,6 +124,33 @@ fn profile_reports_host_costs_and_gpu_time_per_op() {
     }
 }
 
+/// `hearth bench` times sampled decode on whichever path generation would take: the GPU
+/// sampler where the tuning lets it run (lavapipe's does), else the CPU sampler on read-back
+/// logits (`--tune sample_on_gpu=false`, as SwiftShader's tuning has it), and says which.
+#[test]
+fn bench_times_sampled_decode_on_the_gpu_or_the_cpu() {
+    let model = common::model_path(common::TINY_CHAT);
+    for (tune, on) in [("sample_on_gpu=true", "gpu"), ("sample_on_gpu=false", "cpu")] {
+        let args = [
+            "--tune",
+            tune,
+            "bench",
+            "--model",
+            model.to_str().unwrap(),
+            "--runs",
+            "1",
+            "--prompt-tokens",
+            "4",
+            "--gen-tokens",
+            "3",
+            "--json",
+        ];
+        let out = stdout_json(&hearth(&args));
+        assert_eq!(out["decode_sampled_on"], on, "{tune}: {out}");
+        assert!(out["decode_sampled_tok_s"].as_f64().unwrap() > 0.0, "{tune}: {out}");
+    }
+}
+
 /// `hearth generate --logprobs N`: each token's logprob and N alternatives in the JSON
 /// (values are checked against a reference in tests/core/engine_logprobs.rs); greedy picks the
 /// first alternative; more than 20 is refused naming the option's field.

@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use hearth::model::{Logits, MAX_DECODE_CHAIN, Model};
-use hearth::sample::SamplingParams;
+use hearth::sample::{Sampler, SamplingParams};
 
 /// The sampled decode's settings: a typical chat request (seeded, so runs draw alike).
 fn sampled_params() -> SamplingParams {
@@ -30,9 +30,10 @@ pub struct Args {
 /// Prefill: one forward pass over `prompt_tokens` tokens. Decode: `gen_tokens` greedy tokens
 /// after it, measured twice in each run: one GPU round trip per token (reads back only the
 /// chosen id), and chains of `MAX_DECODE_CHAIN` tokens per round trip (as generation does);
-/// then once more sampled on the GPU in chains (`SAMPLED`: what a chat at a temperature runs,
-/// where the sampler's passes over the vocabulary replace the argmax), when the GPU sampler
-/// takes this vocabulary. Token ids are a fixed, valid sequence so runs are comparable.
+/// then once more sampled (`sampled_params`: what a chat at a temperature runs): on the GPU
+/// in chains where the tuning and the vocabulary let the GPU sampler run (its passes over the
+/// vocabulary replace the argmax), else on the CPU from read-back logits, one round trip per
+/// token, as generation then does. Token ids are a fixed, valid sequence so runs are comparable.
 pub fn run(args: Args) -> Result<(), String> {
     if args.runs == 0 || args.prompt_tokens == 0 || args.gen_tokens == 0 {
         return Err("--runs, --prompt-tokens and --gen-tokens must be at least 1".into());
@@ -64,14 +65,17 @@ pub fn run(args: Args) -> Result<(), String> {
             decode_tokens(model, first, args.gen_tokens, chain).map_err(context)?;
             out.push(f64::from(args.gen_tokens) / t.elapsed().as_secs_f64());
         }
+        model.truncate(args.prompt_tokens);
+        let t = web_time::Instant::now();
         if sampled {
-            model.truncate(args.prompt_tokens);
-            let t = web_time::Instant::now();
             decode_tokens_sampled(model, first, args.gen_tokens).map_err(context)?;
-            decode_sampled.push(f64::from(args.gen_tokens) / t.elapsed().as_secs_f64());
+        } else {
+            decode_tokens_cpu_sampled(model, first, args.gen_tokens).map_err(context)?;
         }
+        decode_sampled.push(f64::from(args.gen_tokens) / t.elapsed().as_secs_f64());
     }
-    let ds = if sampled { Some(median(&mut decode_sampled)) } else { None };
+    let ds = median(&mut decode_sampled);
+    let sampled_on = if sampled { "gpu" } else { "cpu" };
     let dc = median(&mut decode_chained);
     let (p, d) = (median(&mut prefill), median(&mut decode));
     if args.json {
@@ -86,6 +90,7 @@ pub fn run(args: Args) -> Result<(), String> {
             "decode_chained_tok_s": dc,
             "decode_chain": MAX_DECODE_CHAIN,
             "decode_sampled_tok_s": ds,
+            "decode_sampled_on": sampled_on,
             "decode_sampled_tok_s_all": decode_sampled,
             "prefill_tok_s_all": prefill,
             "decode_tok_s_all": decode,
@@ -93,10 +98,10 @@ pub fn run(args: Args) -> Result<(), String> {
         });
         println!("{out}");
     } else {
-        let sampled = ds.map(|v| format!(", sampled in chains {v:.1} tok/s")).unwrap_or_default();
+        let sampled = if sampled { "in chains on the GPU" } else { "on the CPU" };
         println!(
             "{device}: prefill {p:.1} tok/s ({} tokens), decode {d:.1} tok/s ({} tokens), \
-             decode in chains of {MAX_DECODE_CHAIN} {dc:.1} tok/s{sampled}, median of {}",
+             decode in chains of {MAX_DECODE_CHAIN} {dc:.1} tok/s, sampled {sampled} {ds:.1} tok/s, median of {}",
             args.prompt_tokens, args.gen_tokens, args.runs
         );
     }
@@ -128,6 +133,19 @@ fn decode_tokens_sampled(model: &mut Model, first: u32, n: u32) -> hearth::Resul
             return Err(hearth::Error::InvalidArgument("the GPU sampler refused a step of the bench".into()));
         }
         step += k;
+    }
+    Ok(())
+}
+
+/// `n` tokens after `first` sampled on the CPU (`sampled_params`) from each step's read-back
+/// logits: the path generation takes where the GPU sampler does not run.
+fn decode_tokens_cpu_sampled(model: &mut Model, first: u32, n: u32) -> hearth::Result<()> {
+    let mut sampler = Sampler::new(sampled_params())?;
+    let mut history = vec![first];
+    for _ in 0..n {
+        let out = pollster::block_on(model.forward(&history[history.len() - 1..], Logits::Last, true))?;
+        let logits = out.logits.ok_or_else(|| hearth::Error::InvalidArgument("no logits read back".into()))?;
+        history.push(sampler.sample(&logits, &history)?);
     }
     Ok(())
 }
