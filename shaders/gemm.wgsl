@@ -11,16 +11,17 @@
 //
 // Column split (K_SPLIT > 1, GPUs): the workgroup holds K_SPLIT groups of threads on the same
 // output tile, group g taking the 32-column steps g, g + K_SPLIT, ... with tiles of its own;
-// at the end groups 1.. leave their sums in their weight tiles and group 0 adds them and runs
-// the epilogue. A small model's prefill has few output tiles (SmolLM2's o projection at 128
+// at the end groups 1.. leave their sums in workgroup memory and group 0 adds them and runs
+// the epilogue (shaders/gemm_common.wgsl `gemm_finish`). A small model's prefill has few output tiles (SmolLM2's o projection at 128
 // tokens: 36 workgroups of 64 × 32), so a large GPU idles; this multiplies the threads in
 // flight and shortens each one's walk over the columns without another dispatch.
 //
 // Assembled after generated constants (src/gpu/pipelines.rs):
 //   TILE_ROWS, TILE_TOKENS      weight rows and tokens per workgroup;
 //   THREAD_ROWS, THREAD_TOKENS  weight rows and tokens per thread (dividing the tile's);
-//   K_SPLIT                     thread groups splitting the columns (1: none; tiles of at
-//                               most 32 tokens otherwise, for the sums' room);
+//   K_SPLIT                     thread groups splitting the columns (1: none);
+//   RED_LEN                     room for groups 1..'s sums ((K_SPLIT - 1) × TILE_ROWS ×
+//                               TILE_TOKENS floats, or 1);
 //   BIAS, ACCUMULATE, GLU, bias_at: the epilogue, as in shaders/matmul.wgsl. With GLU the
 //     tile's first TILE_ROWS / 2 weight rows are gate rows and the rest the same outputs'
 //     up rows, and each thread holds both halves of THREAD_ROWS / 2 outputs;
@@ -30,18 +31,18 @@
 // shaders/gemm_common.wgsl (the tile's constants and the epilogue, shared with
 // shaders/gemm_dp4a.wgsl).
 //
-// Threads: (TILE_ROWS / THREAD_ROWS) × (TILE_TOKENS / THREAD_TOKENS) × K_SPLIT. Thread (ty, tx) owns
-// the tile's outputs ty, ty + TY, ty + 2 TY, ... and tokens tx, tx + TX, ...: interleaved, so
+// Threads: (TILE_ROWS / THREAD_ROWS) × (TILE_TOKENS / THREAD_TOKENS) × K_SPLIT. Thread (at.ty, at.tx) owns
+// the tile's outputs at.ty, at.ty + TY, at.ty + 2 TY, ... and tokens at.tx, at.tx + TX, ...: interleaved, so
 // that neighbouring threads read neighbouring words of the staged tiles (no bank conflicts).
-// Workgroup memory: K_SPLIT × (TILE_ROWS + TILE_TOKENS) × 128 bytes (16 KiB is WebGPU's minimum limit).
+// Workgroup memory: K_SPLIT × (TILE_ROWS + TILE_TOKENS) × 128 bytes + RED_LEN × 4 (16 KiB is WebGPU's minimum limit).
 // Loop bounds are uniform (the column count) or constant, for barriers and for lavapipe's
 // iteration limit; rows and tokens past the end load the last one and write nothing.
 //
 // Dispatch: as shaders/matmul.wgsl, with TILE_ROWS / HALVES outputs per workgroup and
-// z = ceil(n_tokens / TILE_TOKENS).
+// z = ceil(at.n_tokens / TILE_TOKENS).
 
 // Each column group's 32-column step of dequantised weights and activations: group g's
-// vec4 k of row (or token) i at [(g * 8 + k) * TILE_ROWS + i] (or TILE_TOKENS): threads
+// vec4 k of row (or token) i at [(at.g * 8 + k) * TILE_ROWS + i] (or TILE_TOKENS): threads
 // reading consecutive rows or tokens read consecutive vec4s.
 var<workgroup> w_tile: array<vec4<f32>, K_SPLIT * TILE_ROWS * 8u>;
 var<workgroup> x_tile: array<vec4<f32>, K_SPLIT * TILE_TOKENS * 8u>;
@@ -52,26 +53,19 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let out0 = (wid.x + wid.y * groups.x) * OUT_ROWS; // the tile's first output
-    let t0 = wid.z * TILE_TOKENS;
-    let n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
-    let n_chunks = p.cols / 32u;
-    let g = lid / GROUP;  // column group
-    let gl = lid % GROUP; // thread within it
-    let tx = gl % TX;
-    let ty = gl / TX;
-    let w_base = g * 8u * TILE_ROWS;
-    let x_base = g * 8u * TILE_TOKENS;
-    norm_prologue(lid, out0 == 0u, t0, n_tokens);
+    let at = gemm_place(wid, groups, lid);
+    let w_base = at.g * 8u * TILE_ROWS;
+    let x_base = at.g * 8u * TILE_TOKENS;
+    norm_prologue(lid, at.out0 == 0u, at.t0, at.n_tokens);
 
     var acc: array<f32, ACC_LEN>; // acc[i * THREAD_TOKENS + j]: slot i, token j of this thread
     // The loop bound is uniform (barriers); a group whose step is past the end idles.
-    for (var c0 = 0u; c0 < n_chunks; c0 += K_SPLIT) {
-        let c = c0 + g;
-        if (c < n_chunks) {
+    for (var c0 = 0u; c0 < at.n_chunks; c0 += K_SPLIT) {
+        let c = c0 + at.g;
+        if (c < at.n_chunks) {
             // Stage: each weight slot's 32 columns, dequantised once.
-            for (var s = gl; s < TILE_ROWS; s += GROUP) {
-                let row = weight_row(out0, s);
+            for (var s = at.gl; s < TILE_ROWS; s += GROUP) {
+                let row = weight_row(at.out0, s);
                 let seg = weight_segment(row);
                 load_weight_chunk(seg, weight_row_word(seg, row), c);
                 for (var k = 0u; k < 8u; k++) {
@@ -79,21 +73,21 @@ fn main(
                 }
             }
             // And each token's 32 activations: 8 consecutive threads read one token's 128 bytes.
-            for (var i = gl; i < TILE_TOKENS * 8u; i += GROUP) {
+            for (var i = at.gl; i < TILE_TOKENS * 8u; i += GROUP) {
                 let t = i / 8u;
                 let k = i % 8u;
-                x_tile[x_base + k * TILE_TOKENS + t] = x_at(t, x_row(t0, t, n_tokens) * (p.x_stride / 4u), 8u * c + k);
+                x_tile[x_base + k * TILE_TOKENS + t] = x_at(t, x_row(at.t0, t, at.n_tokens) * (p.x_stride / 4u), 8u * c + k);
             }
         }
         workgroupBarrier();
-        if (c < n_chunks) {
+        if (c < at.n_chunks) {
             for (var k = 0u; k < 8u; k++) {
                 var wv: array<vec4<f32>, THREAD_ROWS>;
                 for (var i = 0u; i < THREAD_ROWS; i++) {
-                    wv[i] = w_tile[w_base + k * TILE_ROWS + thread_slot(i, ty)];
+                    wv[i] = w_tile[w_base + k * TILE_ROWS + thread_slot(i, at.ty)];
                 }
                 for (var j = 0u; j < THREAD_TOKENS; j++) {
-                    let xv = x_tile[x_base + k * TILE_TOKENS + tx + j * TX];
+                    let xv = x_tile[x_base + k * TILE_TOKENS + at.tx + j * TX];
                     for (var i = 0u; i < THREAD_ROWS; i++) {
                         acc[i * THREAD_TOKENS + j] += dot(wv[i], xv);
                     }
@@ -103,28 +97,5 @@ fn main(
         workgroupBarrier(); // the tiles are restaged next step
     }
 
-    if (K_SPLIT > 1u) {
-        // Groups 1.. leave their sums in their own weight tile (GROUP × ACC_LEN = TILE_ROWS ×
-        // TILE_TOKENS floats, within its TILE_ROWS × 32), group 0 adds them in group order.
-        if (g > 0u) {
-            for (var i = 0u; i < ACC_LEN; i++) {
-                let f = gl * ACC_LEN + i;
-                w_tile[w_base + f / 4u][f % 4u] = acc[i];
-            }
-        }
-        workgroupBarrier();
-        if (g == 0u) {
-            for (var h = 1u; h < K_SPLIT; h++) {
-                for (var i = 0u; i < ACC_LEN; i++) {
-                    let f = gl * ACC_LEN + i;
-                    acc[i] += w_tile[h * 8u * TILE_ROWS + f / 4u][f % 4u];
-                }
-            }
-        }
-    }
-    if (g > 0u) {
-        return;
-    }
-
-    gemm_store(out0, t0, ty, tx, n_tokens, acc);
+    gemm_finish(at, acc);
 }

@@ -1,7 +1,9 @@
 // The parts of the register-tiled GEMMs (shaders/gemm.wgsl with f32 tiles, shaders/gemm_dp4a.wgsl
 // with 8-bit integer tiles) that do not depend on how the tiles hold the values: the tile's
-// constants, which weight row a tile slot holds, and the epilogue. Assembled after the
-// constants of shaders/gemm.wgsl's header and the epilogue's WGSL.
+// constants, where a thread works, which weight row a tile slot holds, and the end (the
+// column groups' sums added, then the epilogue). Assembled after the constants of
+// shaders/gemm.wgsl's header (RED_LEN: (K_SPLIT - 1) × TILE_ROWS × TILE_TOKENS, or 1) and the
+// epilogue's WGSL.
 
 const OUT_ROWS: u32 = TILE_ROWS / HALVES;        // outputs per workgroup
 const THREAD_OUTS: u32 = THREAD_ROWS / HALVES;   // outputs per thread
@@ -11,6 +13,35 @@ const GROUP: u32 = TX * TY;   // threads of one column group
 const WG: u32 = GROUP * K_SPLIT;
 const ACC_LEN: u32 = THREAD_ROWS * THREAD_TOKENS;
 
+// Groups 1.. of a column split leave their sums here for group 0.
+var<workgroup> red: array<f32, RED_LEN>;
+
+// Where a thread works: its workgroup's tile (first output, first token), the batch's tokens
+// and the 32-column steps, its column group and place in it, and its row and token indices.
+struct GemmPlace {
+    out0: u32,
+    t0: u32,
+    n_tokens: u32,
+    n_chunks: u32,
+    g: u32,
+    gl: u32,
+    tx: u32,
+    ty: u32,
+}
+
+fn gemm_place(wid: vec3<u32>, groups: vec3<u32>, lid: u32) -> GemmPlace {
+    var at: GemmPlace;
+    at.out0 = (wid.x + wid.y * groups.x) * OUT_ROWS;
+    at.t0 = wid.z * TILE_TOKENS;
+    at.n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
+    at.n_chunks = p.cols / 32u;
+    at.g = lid / GROUP;
+    at.gl = lid % GROUP;
+    at.tx = at.gl % TX;
+    at.ty = at.gl / TX;
+    return at;
+}
+
 // The weight row behind slot `s` of the tile (gate rows first, then up rows, with GLU).
 fn weight_row(out0: u32, s: u32) -> u32 {
     return min(out0 + s % OUT_ROWS, p.rows - 1u) + (s / OUT_ROWS) * p.glu_rows;
@@ -19,6 +50,30 @@ fn weight_row(out0: u32, s: u32) -> u32 {
 // Slot of a thread's i-th weight row (ty its row index): its outputs' gate rows, then up rows.
 fn thread_slot(i: u32, ty: u32) -> u32 {
     return (i / THREAD_OUTS) * OUT_ROWS + ty + (i % THREAD_OUTS) * TY;
+}
+
+// After the column steps: group 0 adds the other groups' sums (in group order) and stores.
+// Every thread of the workgroup calls it (a barrier).
+fn gemm_finish(at: GemmPlace, own: array<f32, ACC_LEN>) {
+    var acc = own;
+    if (K_SPLIT > 1u) {
+        if (at.g > 0u) {
+            for (var i = 0u; i < ACC_LEN; i++) {
+                red[((at.g - 1u) * GROUP + at.gl) * ACC_LEN + i] = acc[i];
+            }
+        }
+        workgroupBarrier();
+        if (at.g == 0u) {
+            for (var h = 1u; h < K_SPLIT; h++) {
+                for (var i = 0u; i < ACC_LEN; i++) {
+                    acc[i] += red[((h - 1u) * GROUP + at.gl) * ACC_LEN + i];
+                }
+            }
+        }
+    }
+    if (at.g == 0u) {
+        gemm_store(at.out0, at.t0, at.ty, at.tx, at.n_tokens, acc);
+    }
 }
 
 // The epilogue, on each of a thread's outputs (and with GLU its up half, THREAD_OUTS slots

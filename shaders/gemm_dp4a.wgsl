@@ -13,8 +13,7 @@
 // `has_i8_chunks`), on devices with WGSL's packed_4x8_integer_dot_product; chosen by
 // Tuning::matmul_gemm_dp4a (src/kernels/gemm.rs).
 //
-// Assembled like shaders/gemm.wgsl, plus RED_LEN: the floats groups 1.. of a column split
-// leave their sums in ((K_SPLIT - 1) × TILE_ROWS × TILE_TOKENS, or 1).
+// Assembled like shaders/gemm.wgsl.
 // Workgroup memory: K_SPLIT × (TILE_ROWS + TILE_TOKENS) × 40 bytes + RED_LEN × 4.
 
 // Group g's 32-column step: word k of slot (or token) i at [(g * 8 + k) * TILE_ROWS + i]
@@ -24,7 +23,6 @@ var<workgroup> wq_tile: array<u32, K_SPLIT * TILE_ROWS * 8u>;
 var<workgroup> wdm_tile: array<vec2<f32>, K_SPLIT * TILE_ROWS>;
 var<workgroup> xq_tile: array<u32, K_SPLIT * TILE_TOKENS * 8u>;
 var<workgroup> xs_tile: array<vec2<f32>, K_SPLIT * TILE_TOKENS>;
-var<workgroup> red: array<f32, RED_LEN>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -32,35 +30,28 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let out0 = (wid.x + wid.y * groups.x) * OUT_ROWS; // the tile's first output
-    let t0 = wid.z * TILE_TOKENS;
-    let n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
-    let n_chunks = p.cols / 32u;
-    let g = lid / GROUP;  // column group
-    let gl = lid % GROUP; // thread within it
-    let tx = gl % TX;
-    let ty = gl / TX;
-    let wq_base = g * 8u * TILE_ROWS;
-    let xq_base = g * 8u * TILE_TOKENS;
-    norm_prologue(lid, out0 == 0u, t0, n_tokens);
+    let at = gemm_place(wid, groups, lid);
+    let wq_base = at.g * 8u * TILE_ROWS;
+    let xq_base = at.g * 8u * TILE_TOKENS;
+    norm_prologue(lid, at.out0 == 0u, at.t0, at.n_tokens);
 
     var acc: array<f32, ACC_LEN>; // acc[i * THREAD_TOKENS + j]: slot i, token j of this thread
     // The loop bound is uniform (barriers); a group whose step is past the end idles.
-    for (var c0 = 0u; c0 < n_chunks; c0 += K_SPLIT) {
-        let c = c0 + g;
-        if (c < n_chunks) {
-            for (var s = gl; s < TILE_ROWS; s += GROUP) {
-                let row = weight_row(out0, s);
+    for (var c0 = 0u; c0 < at.n_chunks; c0 += K_SPLIT) {
+        let c = c0 + at.g;
+        if (c < at.n_chunks) {
+            for (var s = at.gl; s < TILE_ROWS; s += GROUP) {
+                let row = weight_row(at.out0, s);
                 let seg = weight_segment(row);
                 load_weight_chunk_i8(seg, weight_row_word(seg, row), c);
                 for (var k = 0u; k < 8u; k++) {
                     wq_tile[wq_base + k * TILE_ROWS + s] = chunk_q[k];
                 }
-                wdm_tile[g * TILE_ROWS + s] = chunk_dm;
+                wdm_tile[at.g * TILE_ROWS + s] = chunk_dm;
             }
             // A thread per token quantises its 32 activations.
-            for (var t = gl; t < TILE_TOKENS; t += GROUP) {
-                let base = x_row(t0, t, n_tokens) * (p.x_stride / 4u);
+            for (var t = at.gl; t < TILE_TOKENS; t += GROUP) {
+                let base = x_row(at.t0, t, at.n_tokens) * (p.x_stride / 4u);
                 var xv: array<vec4<f32>, 8>;
                 var amax = 0.0;
                 for (var k = 0u; k < 8u; k++) {
@@ -76,28 +67,28 @@ fn main(
                     xq_tile[xq_base + k * TILE_TOKENS + t] = pack4xI8(q);
                 }
                 let dx = amax / 127.0;
-                xs_tile[g * TILE_TOKENS + t] = vec2<f32>(dx, dx * f32(qsum));
+                xs_tile[at.g * TILE_TOKENS + t] = vec2<f32>(dx, dx * f32(qsum));
             }
         }
         workgroupBarrier();
-        if (c < n_chunks) {
+        if (c < at.n_chunks) {
             var isum: array<i32, ACC_LEN>;
             for (var k = 0u; k < 8u; k++) {
                 var wv: array<u32, THREAD_ROWS>;
                 for (var i = 0u; i < THREAD_ROWS; i++) {
-                    wv[i] = wq_tile[wq_base + k * TILE_ROWS + thread_slot(i, ty)];
+                    wv[i] = wq_tile[wq_base + k * TILE_ROWS + thread_slot(i, at.ty)];
                 }
                 for (var j = 0u; j < THREAD_TOKENS; j++) {
-                    let xq = xq_tile[xq_base + k * TILE_TOKENS + tx + j * TX];
+                    let xq = xq_tile[xq_base + k * TILE_TOKENS + at.tx + j * TX];
                     for (var i = 0u; i < THREAD_ROWS; i++) {
                         isum[i * THREAD_TOKENS + j] += dot4I8Packed(wv[i], xq);
                     }
                 }
             }
             for (var i = 0u; i < THREAD_ROWS; i++) {
-                let dm = wdm_tile[g * TILE_ROWS + thread_slot(i, ty)];
+                let dm = wdm_tile[at.g * TILE_ROWS + thread_slot(i, at.ty)];
                 for (var j = 0u; j < THREAD_TOKENS; j++) {
-                    let xs = xs_tile[g * TILE_TOKENS + tx + j * TX];
+                    let xs = xs_tile[at.g * TILE_TOKENS + at.tx + j * TX];
                     acc[i * THREAD_TOKENS + j] += f32(isum[i * THREAD_TOKENS + j]) * (dm.x * xs.x) + dm.y * xs.y;
                 }
             }
@@ -105,25 +96,5 @@ fn main(
         workgroupBarrier(); // the tiles are restaged next step
     }
 
-    if (K_SPLIT > 1u) {
-        // Groups 1.. leave their sums in `red`, group 0 adds them in group order.
-        if (g > 0u) {
-            for (var i = 0u; i < ACC_LEN; i++) {
-                red[((g - 1u) * GROUP + gl) * ACC_LEN + i] = acc[i];
-            }
-        }
-        workgroupBarrier();
-        if (g == 0u) {
-            for (var h = 1u; h < K_SPLIT; h++) {
-                for (var i = 0u; i < ACC_LEN; i++) {
-                    acc[i] += red[((h - 1u) * GROUP + gl) * ACC_LEN + i];
-                }
-            }
-        }
-    }
-    if (g > 0u) {
-        return;
-    }
-
-    gemm_store(out0, t0, ty, tx, n_tokens, acc);
+    gemm_finish(at, acc);
 }

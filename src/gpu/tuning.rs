@@ -78,7 +78,7 @@ pub struct Tuning {
     /// 64 × 32), far too few for a large GPU; splitting K multiplies the threads in flight
     /// without more dispatches or a partial-sum buffer. 1: no split; 1 to 16, an upper bound:
     /// fewer groups where the device's threads or workgroup memory per workgroup cannot hold
-    /// them, none for tiles of more than 32 tokens (kernels::gemm::GemmTile).
+    /// them (kernels::gemm::GemmTile).
     pub matmul_gemm_k_split: u32,
     /// The GEMM on 8-bit integers (shaders/gemm_dp4a.wgsl: activations quantised to q8 per
     /// 32 columns, dot4I8Packed on the weights' own small integers) where the device has

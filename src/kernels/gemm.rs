@@ -37,14 +37,12 @@ impl GemmTile {
         let pow2 = |v: u32, max: u32| v.is_power_of_two() && v <= max;
         let max_threads = limits.max_compute_invocations_per_workgroup.min(256);
         let group = (tile.tile_rows / tile.thread_rows.max(1)) * (tile.tile_tokens / tile.thread_tokens.max(1));
-        // Both staged tiles, per column group: 32 f32 columns per weight row and per token.
+        // Both staged tiles, per column group (32 columns per weight row and per token: f32s,
+        // or the integer kernel's bytes with their scales), and groups 1..'s sums.
         let shared_bytes = |k: u32| {
-            let tiles = if dp4a {
-                k * (tile.tile_rows + tile.tile_tokens) * 40 + ((k - 1) * tile.tile_rows * tile.tile_tokens).max(1) * 4
-            } else {
-                k * (tile.tile_rows + tile.tile_tokens) * 128
-            };
-            tiles + norm.workgroup_bytes(group * k, tile.tile_tokens)
+            let per_row = if dp4a { 40 } else { 128 };
+            let sums = ((k - 1) * tile.tile_rows * tile.tile_tokens).max(1) * 4;
+            k * (tile.tile_rows + tile.tile_tokens) * per_row + sums + norm.workgroup_bytes(group * k, tile.tile_tokens)
         };
         let fits = |k: u32| group * k <= max_threads && shared_bytes(k) <= limits.max_compute_workgroup_storage_size;
         let shape_ok = pow2(tile.tile_rows, 256)
@@ -61,12 +59,7 @@ impl GemmTile {
                 shared_bytes(1)
             )));
         }
-        // With a split, each group but the first leaves its sums (the tile's rows × tokens) in
-        // its own 32-column weight tile: tiles of at most 32 tokens (the integer kernel has
-        // room of its own for them).
-        if tile.tile_tokens <= 32 || dp4a {
-            tile.k_split = (1..=t.matmul_gemm_k_split).rev().find(|&k| fits(k)).unwrap_or(1);
-        }
+        tile.k_split = (1..=t.matmul_gemm_k_split).rev().find(|&k| fits(k)).unwrap_or(1);
         Ok(tile)
     }
 
