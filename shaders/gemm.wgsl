@@ -31,18 +31,18 @@
 // shaders/gemm_common.wgsl (the tile's constants and the epilogue, shared with
 // shaders/gemm_dp4a.wgsl).
 //
-// Threads: (TILE_ROWS / THREAD_ROWS) × (TILE_TOKENS / THREAD_TOKENS) × K_SPLIT. Thread (at.ty, at.tx) owns
-// the tile's outputs at.ty, at.ty + TY, at.ty + 2 TY, ... and tokens at.tx, at.tx + TX, ...: interleaved, so
+// Threads: (TILE_ROWS / THREAD_ROWS) × (TILE_TOKENS / THREAD_TOKENS) × K_SPLIT. Thread (th.ty, th.tx) owns
+// the tile's outputs th.ty, th.ty + TY, th.ty + 2 TY, ... and tokens th.tx, th.tx + TX, ...: interleaved, so
 // that neighbouring threads read neighbouring words of the staged tiles (no bank conflicts).
 // Workgroup memory: K_SPLIT × (TILE_ROWS + TILE_TOKENS) × 128 bytes + RED_LEN × 4 (16 KiB is WebGPU's minimum limit).
 // Loop bounds are uniform (the column count) or constant, for barriers and for lavapipe's
 // iteration limit; rows and tokens past the end load the last one and write nothing.
 //
 // Dispatch: as shaders/matmul.wgsl, with TILE_ROWS / HALVES outputs per workgroup and
-// z = ceil(at.n_tokens / TILE_TOKENS).
+// z = ceil(tile.n_tokens / TILE_TOKENS).
 
 // Each column group's 32-column step of dequantised weights and activations: group g's
-// vec4 k of row (or token) i at [(at.g * 8 + k) * TILE_ROWS + i] (or TILE_TOKENS): threads
+// vec4 k of row (or token) i at [(th.g * 8 + k) * TILE_ROWS + i] (or TILE_TOKENS): threads
 // reading consecutive rows or tokens read consecutive vec4s.
 var<workgroup> w_tile: array<vec4<f32>, K_SPLIT * TILE_ROWS * 8u>;
 var<workgroup> x_tile: array<vec4<f32>, K_SPLIT * TILE_TOKENS * 8u>;
@@ -53,19 +53,20 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let at = gemm_place(wid, groups, lid);
-    let w_base = at.g * 8u * TILE_ROWS;
-    let x_base = at.g * 8u * TILE_TOKENS;
-    norm_prologue(lid, at.out0 == 0u, at.t0, at.n_tokens);
+    let tile = gemm_tile(wid, groups);
+    let th = gemm_thread(lid);
+    let w_base = th.g * 8u * TILE_ROWS;
+    let x_base = th.g * 8u * TILE_TOKENS;
+    norm_prologue(lid, tile.out0 == 0u, tile.t0, tile.n_tokens);
 
     var acc: array<f32, ACC_LEN>; // acc[i * THREAD_TOKENS + j]: slot i, token j of this thread
     // The loop bound is uniform (barriers); a group whose step is past the end idles.
-    for (var c0 = 0u; c0 < at.n_chunks; c0 += K_SPLIT) {
-        let c = c0 + at.g;
-        if (c < at.n_chunks) {
+    for (var c0 = 0u; c0 < tile.n_chunks; c0 += K_SPLIT) {
+        let c = c0 + th.g;
+        if (c < tile.n_chunks) {
             // Stage: each weight slot's 32 columns, dequantised once.
-            for (var s = at.gl; s < TILE_ROWS; s += GROUP) {
-                let row = weight_row(at.out0, s);
+            for (var s = th.gl; s < TILE_ROWS; s += GROUP) {
+                let row = weight_row(tile.out0, s);
                 let seg = weight_segment(row);
                 load_weight_chunk(seg, weight_row_word(seg, row), c);
                 for (var k = 0u; k < 8u; k++) {
@@ -73,21 +74,21 @@ fn main(
                 }
             }
             // And each token's 32 activations: 8 consecutive threads read one token's 128 bytes.
-            for (var i = at.gl; i < TILE_TOKENS * 8u; i += GROUP) {
+            for (var i = th.gl; i < TILE_TOKENS * 8u; i += GROUP) {
                 let t = i / 8u;
                 let k = i % 8u;
-                x_tile[x_base + k * TILE_TOKENS + t] = x_at(t, x_row(at.t0, t, at.n_tokens) * (p.x_stride / 4u), 8u * c + k);
+                x_tile[x_base + k * TILE_TOKENS + t] = x_at(t, x_row(tile.t0, t, tile.n_tokens) * (p.x_stride / 4u), 8u * c + k);
             }
         }
         workgroupBarrier();
-        if (c < at.n_chunks) {
+        if (c < tile.n_chunks) {
             for (var k = 0u; k < 8u; k++) {
                 var wv: array<vec4<f32>, THREAD_ROWS>;
                 for (var i = 0u; i < THREAD_ROWS; i++) {
-                    wv[i] = w_tile[w_base + k * TILE_ROWS + thread_slot(i, at.ty)];
+                    wv[i] = w_tile[w_base + k * TILE_ROWS + thread_slot(i, th.ty)];
                 }
                 for (var j = 0u; j < THREAD_TOKENS; j++) {
-                    let xv = x_tile[x_base + k * TILE_TOKENS + at.tx + j * TX];
+                    let xv = x_tile[x_base + k * TILE_TOKENS + th.tx + j * TX];
                     for (var i = 0u; i < THREAD_ROWS; i++) {
                         acc[i * THREAD_TOKENS + j] += dot(wv[i], xv);
                     }
@@ -97,5 +98,5 @@ fn main(
         workgroupBarrier(); // the tiles are restaged next step
     }
 
-    gemm_finish(at, acc);
+    gemm_finish(tile, th, acc);
 }

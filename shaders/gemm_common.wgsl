@@ -16,30 +16,32 @@ const ACC_LEN: u32 = THREAD_ROWS * THREAD_TOKENS;
 // Groups 1.. of a column split leave their sums here for group 0.
 var<workgroup> red: array<f32, RED_LEN>;
 
-// Where a thread works: its workgroup's tile (first output, first token), the batch's tokens
-// and the 32-column steps, its column group and place in it, and its row and token indices.
-struct GemmPlace {
+// Where a workgroup works: its tile's first output and first token, the batch's tokens and
+// the 32-column steps. Uniform across the workgroup, and kept apart from the thread's own
+// indices (GemmThread): uniformity analysis (Tint's, in browsers) does not track struct fields
+// one by one, and the column-step loop's barriers need a uniform bound.
+struct GemmTile {
     out0: u32,
     t0: u32,
     n_tokens: u32,
     n_chunks: u32,
+}
+
+fn gemm_tile(wid: vec3<u32>, groups: vec3<u32>) -> GemmTile {
+    return GemmTile((wid.x + wid.y * groups.x) * OUT_ROWS, wid.z * TILE_TOKENS, select(step.n_tokens, 1u, p.one_row == 1u), p.cols / 32u);
+}
+
+// A thread's column group, its place in the group, and its row and token indices.
+struct GemmThread {
     g: u32,
     gl: u32,
     tx: u32,
     ty: u32,
 }
 
-fn gemm_place(wid: vec3<u32>, groups: vec3<u32>, lid: u32) -> GemmPlace {
-    var at: GemmPlace;
-    at.out0 = (wid.x + wid.y * groups.x) * OUT_ROWS;
-    at.t0 = wid.z * TILE_TOKENS;
-    at.n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
-    at.n_chunks = p.cols / 32u;
-    at.g = lid / GROUP;
-    at.gl = lid % GROUP;
-    at.tx = at.gl % TX;
-    at.ty = at.gl / TX;
-    return at;
+fn gemm_thread(lid: u32) -> GemmThread {
+    let gl = lid % GROUP;
+    return GemmThread(lid / GROUP, gl, gl % TX, gl / TX);
 }
 
 // The weight row behind slot `s` of the tile (gate rows first, then up rows, with GLU).
@@ -54,25 +56,25 @@ fn thread_slot(i: u32, ty: u32) -> u32 {
 
 // After the column steps: group 0 adds the other groups' sums (in group order) and stores.
 // Every thread of the workgroup calls it (a barrier).
-fn gemm_finish(at: GemmPlace, own: array<f32, ACC_LEN>) {
+fn gemm_finish(tile: GemmTile, th: GemmThread, own: array<f32, ACC_LEN>) {
     var acc = own;
     if (K_SPLIT > 1u) {
-        if (at.g > 0u) {
+        if (th.g > 0u) {
             for (var i = 0u; i < ACC_LEN; i++) {
-                red[((at.g - 1u) * GROUP + at.gl) * ACC_LEN + i] = acc[i];
+                red[((th.g - 1u) * GROUP + th.gl) * ACC_LEN + i] = acc[i];
             }
         }
         workgroupBarrier();
-        if (at.g == 0u) {
+        if (th.g == 0u) {
             for (var h = 1u; h < K_SPLIT; h++) {
                 for (var i = 0u; i < ACC_LEN; i++) {
-                    acc[i] += red[((h - 1u) * GROUP + at.gl) * ACC_LEN + i];
+                    acc[i] += red[((h - 1u) * GROUP + th.gl) * ACC_LEN + i];
                 }
             }
         }
     }
-    if (at.g == 0u) {
-        gemm_store(at.out0, at.t0, at.ty, at.tx, at.n_tokens, acc);
+    if (th.g == 0u) {
+        gemm_store(tile.out0, tile.t0, th.ty, th.tx, tile.n_tokens, acc);
     }
 }
 

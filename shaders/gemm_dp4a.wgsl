@@ -30,28 +30,29 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    let at = gemm_place(wid, groups, lid);
-    let wq_base = at.g * 8u * TILE_ROWS;
-    let xq_base = at.g * 8u * TILE_TOKENS;
-    norm_prologue(lid, at.out0 == 0u, at.t0, at.n_tokens);
+    let tile = gemm_tile(wid, groups);
+    let th = gemm_thread(lid);
+    let wq_base = th.g * 8u * TILE_ROWS;
+    let xq_base = th.g * 8u * TILE_TOKENS;
+    norm_prologue(lid, tile.out0 == 0u, tile.t0, tile.n_tokens);
 
     var acc: array<f32, ACC_LEN>; // acc[i * THREAD_TOKENS + j]: slot i, token j of this thread
     // The loop bound is uniform (barriers); a group whose step is past the end idles.
-    for (var c0 = 0u; c0 < at.n_chunks; c0 += K_SPLIT) {
-        let c = c0 + at.g;
-        if (c < at.n_chunks) {
-            for (var s = at.gl; s < TILE_ROWS; s += GROUP) {
-                let row = weight_row(at.out0, s);
+    for (var c0 = 0u; c0 < tile.n_chunks; c0 += K_SPLIT) {
+        let c = c0 + th.g;
+        if (c < tile.n_chunks) {
+            for (var s = th.gl; s < TILE_ROWS; s += GROUP) {
+                let row = weight_row(tile.out0, s);
                 let seg = weight_segment(row);
                 load_weight_chunk_i8(seg, weight_row_word(seg, row), c);
                 for (var k = 0u; k < 8u; k++) {
                     wq_tile[wq_base + k * TILE_ROWS + s] = chunk_q[k];
                 }
-                wdm_tile[at.g * TILE_ROWS + s] = chunk_dm;
+                wdm_tile[th.g * TILE_ROWS + s] = chunk_dm;
             }
             // A thread per token quantises its 32 activations.
-            for (var t = at.gl; t < TILE_TOKENS; t += GROUP) {
-                let base = x_row(at.t0, t, at.n_tokens) * (p.x_stride / 4u);
+            for (var t = th.gl; t < TILE_TOKENS; t += GROUP) {
+                let base = x_row(tile.t0, t, tile.n_tokens) * (p.x_stride / 4u);
                 var xv: array<vec4<f32>, 8>;
                 var amax = 0.0;
                 for (var k = 0u; k < 8u; k++) {
@@ -67,28 +68,28 @@ fn main(
                     xq_tile[xq_base + k * TILE_TOKENS + t] = pack4xI8(q);
                 }
                 let dx = amax / 127.0;
-                xs_tile[at.g * TILE_TOKENS + t] = vec2<f32>(dx, dx * f32(qsum));
+                xs_tile[th.g * TILE_TOKENS + t] = vec2<f32>(dx, dx * f32(qsum));
             }
         }
         workgroupBarrier();
-        if (c < at.n_chunks) {
+        if (c < tile.n_chunks) {
             var isum: array<i32, ACC_LEN>;
             for (var k = 0u; k < 8u; k++) {
                 var wv: array<u32, THREAD_ROWS>;
                 for (var i = 0u; i < THREAD_ROWS; i++) {
-                    wv[i] = wq_tile[wq_base + k * TILE_ROWS + thread_slot(i, at.ty)];
+                    wv[i] = wq_tile[wq_base + k * TILE_ROWS + thread_slot(i, th.ty)];
                 }
                 for (var j = 0u; j < THREAD_TOKENS; j++) {
-                    let xq = xq_tile[xq_base + k * TILE_TOKENS + at.tx + j * TX];
+                    let xq = xq_tile[xq_base + k * TILE_TOKENS + th.tx + j * TX];
                     for (var i = 0u; i < THREAD_ROWS; i++) {
                         isum[i * THREAD_TOKENS + j] += dot4I8Packed(wv[i], xq);
                     }
                 }
             }
             for (var i = 0u; i < THREAD_ROWS; i++) {
-                let dm = wdm_tile[at.g * TILE_ROWS + thread_slot(i, at.ty)];
+                let dm = wdm_tile[th.g * TILE_ROWS + thread_slot(i, th.ty)];
                 for (var j = 0u; j < THREAD_TOKENS; j++) {
-                    let xs = xs_tile[at.g * TILE_TOKENS + at.tx + j * TX];
+                    let xs = xs_tile[th.g * TILE_TOKENS + th.tx + j * TX];
                     acc[i * THREAD_TOKENS + j] += f32(isum[i * THREAD_TOKENS + j]) * (dm.x * xs.x) + dm.y * xs.y;
                 }
             }
@@ -96,5 +97,5 @@ fn main(
         workgroupBarrier(); // the tiles are restaged next step
     }
 
-    gemm_finish(at, acc);
+    gemm_finish(tile, th, acc);
 }
