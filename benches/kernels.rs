@@ -12,6 +12,12 @@
 //!                                     --tune attention_split_max=32,matmul_decode_workgroup_size=64]
 //! (the last two lines override the device's Tuning, to compare kernel shapes; `--tune`
 //! takes `hearth --tune`'s key=value list of `Tuning` fields).
+//!
+//! For decode it ends with the GEMVs' weight bytes over their time in one line, set against
+//! the device's read ceiling measured in the same run (benches/support/read_reduce.rs).
+
+#[path = "support/read_reduce.rs"]
+mod read_reduce;
 
 use std::time::Instant;
 
@@ -193,6 +199,7 @@ fn main() {
     println!("\n| pass | kernel | µs per call | CPU µs per call | calls per pass | ms per pass | weight GB/s |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     let mut totals = Vec::new();
+    let mut gemv_line = None;
     for &n in &s.tokens {
         let nu = n as usize;
         // Activations of every width the model has, for n tokens.
@@ -278,17 +285,37 @@ fn main() {
             ("argmax", bv(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step, &argmax_mask))), 1, 0),
         ];
         let mut total = 0.0;
+        // Decode's matmuls: weight bytes and seconds per forward pass.
+        let (mut gemv_bytes, mut gemv_seconds) = (0.0, 0.0);
         for (name, ds, calls, wbytes) in kernels.iter().filter(|k| k.0.contains(&s.only)) {
             let reps = if n == 1 { 200 } else { 3 };
             let (t, cpu) = time(&ctx, ds, n, reps);
             total += t * f64::from(*calls);
+            if n == 1 && *wbytes > 0 {
+                gemv_bytes += *wbytes as f64 * f64::from(*calls);
+                gemv_seconds += t * f64::from(*calls);
+            }
             let gbs = if *wbytes > 0 { format!("{:.1}", *wbytes as f64 / t / 1e9) } else { String::new() };
             println!("| {n} tok | {name} | {:.1} | {:.1} | {calls} | {:.2} | {gbs} |", t * 1e6, cpu * 1e6, t * 1e3 * f64::from(*calls));
         }
         totals.push((n, total));
+        if gemv_seconds > 0.0 {
+            gemv_line = Some((gemv_bytes, gemv_seconds));
+        }
     }
     for (n, total) in totals {
         println!("\n{n} token(s): {:.1} ms per forward pass by the sum above ({:.1} tok/s)", total * 1e3, f64::from(n) / total);
+    }
+    if let Some((bytes, seconds)) = gemv_line {
+        let gbs = bytes / seconds / 1e9;
+        println!("\ndecode GEMVs: {:.1} MB of weights in {:.2} ms per forward pass, {gbs:.2} GB/s", bytes / 1e6, seconds * 1e3);
+        // The ceiling, same run: 64 MiB read-reduce (past every cache), both access patterns.
+        for pattern in read_reduce::Pattern::ALL {
+            if let Some(t) = read_reduce::seconds_per_read(&ctx, pattern, 64 << 20, 256) {
+                let ceiling = f64::from(64u32 << 20) / t / 1e9;
+                println!("  read-reduce {}: {ceiling:.2} GB/s; GEMVs at {:.0}% of it", pattern.name(), 100.0 * gbs / ceiling);
+            }
+        }
     }
 }
 
