@@ -16,3 +16,16 @@ fn load_chunk_q4_k(bw: u32, sub: u32) {
         chunk[k] = scale * vec4<f32>(byte_bits(w[base + k], shift, 0xfu)) - offset;
     }
 }
+
+// The integer form (shaders/quant/common.wgsl): chunk s has one scale and minimum, so
+// value = (d scale_s) q - dmin min_s with q the nibbles as they are.
+fn load_chunk_i8_q4_k(bw: u32, sub: u32) {
+    let dm = unpack2x16float(w[bw]);
+    let sm = k_scale_min(bw, sub);
+    chunk_dm = vec2<f32>(dm.x * sm.x, -dm.y * sm.y);
+    let shift = 4u * (sub % 2u);
+    let base = bw + 4u + 8u * (sub / 2u);
+    for (var k = 0u; k < 8u; k++) {
+        chunk_q[k] = (w[base + k] >> shift) & 0x0f0f0f0fu;
+    }
+}

@@ -16,3 +16,16 @@ fn load_chunk_q5_k(bw: u32, sub: u32) {
         chunk[k] = scale * vec4<f32>(v) - offset;
     }
 }
+
+// The integer form (shaders/quant/common.wgsl), as Q4_K's with each value's 5th bit (bit
+// `sub` of its qh byte) moved onto bit 4 of its byte: q in 0 ..= 31.
+fn load_chunk_i8_q5_k(bw: u32, sub: u32) {
+    let dm = unpack2x16float(w[bw]);
+    let sm = k_scale_min(bw, sub);
+    chunk_dm = vec2<f32>(dm.x * sm.x, -dm.y * sm.y);
+    let shift = 4u * (sub % 2u);
+    let base = bw + 12u + 8u * (sub / 2u);
+    for (var k = 0u; k < 8u; k++) {
+        chunk_q[k] = ((w[base + k] >> shift) & 0x0f0f0f0fu) | (((w[bw + 4u + k] >> sub) & 0x01010101u) << 4u);
+    }
+}
