@@ -5,7 +5,9 @@
 // quantised once per workgroup to q8 (a scale dx = max |x| / 127, values round(x / dx) in
 // -127 ..= 127, and dx × their sum); a thread then sums products four at a time with
 // dot4I8Packed into i32s and adds, per weight row and token,
-//   sum(value × x) ≈ d dx sum(q qx) + m dx sum(qx).
+//   sum(value × x) ≈ d dx sum(q qx) + m dx sum(qx),
+// per half of the step (values 0-15 and 16-31 each have their (d, m): Q2_K, Q3_K and Q6_K
+// scale every 16 values).
 // Why: integer dot products take a quarter of the workgroup memory traffic and instructions
 // of f32 vec4 dots, and GPUs run dot4I8Packed as one instruction (DP4A). The activations'
 // rounding moves each product by at most |value| dx / 2, as in llama.cpp's q8 activations.
@@ -14,15 +16,15 @@
 // Tuning::matmul_gemm_dp4a (src/kernels/gemm.rs).
 //
 // Assembled like shaders/gemm.wgsl.
-// Workgroup memory: K_SPLIT × (TILE_ROWS + TILE_TOKENS) × 40 bytes + RED_LEN × 4.
+// Workgroup memory: K_SPLIT × (TILE_ROWS + TILE_TOKENS) × 48 bytes + RED_LEN × 4.
 
 // Group g's 32-column step: word k of slot (or token) i at [(g * 8 + k) * TILE_ROWS + i]
-// (or TILE_TOKENS), and each slot's (d, m) and each token's (dx, dx × sum of its q) at
-// [g * TILE_ROWS + i] (or TILE_TOKENS).
+// (or TILE_TOKENS), and each slot's (d, m) per half and each token's (dx, dx × sum of its
+// q per half, 0) at [g * TILE_ROWS + i] (or TILE_TOKENS).
 var<workgroup> wq_tile: array<u32, K_SPLIT * TILE_ROWS * 8u>;
-var<workgroup> wdm_tile: array<vec2<f32>, K_SPLIT * TILE_ROWS>;
+var<workgroup> wdm_tile: array<vec4<f32>, K_SPLIT * TILE_ROWS>;
 var<workgroup> xq_tile: array<u32, K_SPLIT * TILE_TOKENS * 8u>;
-var<workgroup> xs_tile: array<vec2<f32>, K_SPLIT * TILE_TOKENS>;
+var<workgroup> xs_tile: array<vec4<f32>, K_SPLIT * TILE_TOKENS>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -61,36 +63,42 @@ fn main(
                     amax = max(amax, max(max(a.x, a.y), max(a.z, a.w)));
                 }
                 let inv = select(0.0, 127.0 / amax, amax > 0.0);
-                var qsum = 0;
+                var qsum = vec2<i32>(0); // values 0 .. 15, 16 .. 31
                 for (var k = 0u; k < 8u; k++) {
                     let q = vec4<i32>(round(xv[k] * inv));
-                    qsum += (q.x + q.y) + (q.z + q.w);
+                    qsum[k / 4u] += (q.x + q.y) + (q.z + q.w);
                     xq_tile[xq_base + k * TILE_TOKENS + t] = pack4xI8(q);
                 }
                 let dx = amax / 127.0;
-                xs_tile[th.g * TILE_TOKENS + t] = vec2<f32>(dx, dx * f32(qsum));
+                xs_tile[th.g * TILE_TOKENS + t] = vec4<f32>(dx, dx * vec2<f32>(qsum), 0.0);
             }
         }
         workgroupBarrier();
         if (c < tile.n_chunks) {
-            var isum: array<i32, ACC_LEN>;
-            for (var k = 0u; k < 8u; k++) {
-                var wv: array<u32, THREAD_ROWS>;
-                for (var i = 0u; i < THREAD_ROWS; i++) {
-                    wv[i] = wq_tile[wq_base + k * TILE_ROWS + thread_slot(i, th.ty)];
-                }
-                for (var j = 0u; j < THREAD_TOKENS; j++) {
-                    let xq = xq_tile[xq_base + k * TILE_TOKENS + th.tx + j * TX];
+            // Each half of the step (words 0-3, 4-7) in integers, then scaled by its own
+            // (d, m): the per-16 scales of Q2_K, Q3_K and Q6_K.
+            for (var h = 0u; h < 2u; h++) {
+                var isum: array<i32, ACC_LEN>;
+                for (var k = 4u * h; k < 4u * h + 4u; k++) {
+                    var wv: array<u32, THREAD_ROWS>;
                     for (var i = 0u; i < THREAD_ROWS; i++) {
-                        isum[i * THREAD_TOKENS + j] += dot4I8Packed(wv[i], xq);
+                        wv[i] = wq_tile[wq_base + k * TILE_ROWS + thread_slot(i, th.ty)];
+                    }
+                    for (var j = 0u; j < THREAD_TOKENS; j++) {
+                        let xq = xq_tile[xq_base + k * TILE_TOKENS + th.tx + j * TX];
+                        for (var i = 0u; i < THREAD_ROWS; i++) {
+                            isum[i * THREAD_TOKENS + j] += dot4I8Packed(wv[i], xq);
+                        }
                     }
                 }
-            }
-            for (var i = 0u; i < THREAD_ROWS; i++) {
-                let dm = wdm_tile[th.g * TILE_ROWS + thread_slot(i, th.ty)];
-                for (var j = 0u; j < THREAD_TOKENS; j++) {
-                    let xs = xs_tile[th.g * TILE_TOKENS + th.tx + j * TX];
-                    acc[i * THREAD_TOKENS + j] += f32(isum[i * THREAD_TOKENS + j]) * (dm.x * xs.x) + dm.y * xs.y;
+                for (var i = 0u; i < THREAD_ROWS; i++) {
+                    let dm4 = wdm_tile[th.g * TILE_ROWS + thread_slot(i, th.ty)];
+                    let dm = select(dm4.xy, dm4.zw, h == 1u);
+                    for (var j = 0u; j < THREAD_TOKENS; j++) {
+                        let xs = xs_tile[th.g * TILE_TOKENS + th.tx + j * TX];
+                        let x_qsum = select(xs.y, xs.z, h == 1u);
+                        acc[i * THREAD_TOKENS + j] += f32(isum[i * THREAD_TOKENS + j]) * (dm.x * xs.x) + dm.y * x_qsum;
+                    }
                 }
             }
         }

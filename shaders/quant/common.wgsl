@@ -13,11 +13,17 @@ var<private> chunk: array<vec4<f32>, 8>;
 // The integer form for dot4I8Packed kernels (shaders/gemm_dp4a.wgsl), where a format has
 // one: `load_chunk_i8_<format>(block_word, sub)` fills chunk_q with the same 32 values as
 // small integers q, four per word as bytes (chunk_q[k] = values 4k .. 4k + 3, each byte read
-// as a signed i8), and chunk_dm with (d, m) such that value = d * q + m. An offset that the
-// format subtracts from q (Q4_0's 8, Q5_0's 16) goes into m (-8 d, -16 d), so q stays
-// non-negative and the bytes need no sign handling.
+// as a signed i8), and chunk_dm with (d, m) for values 0 .. 15 and (d, m) for values 16 .. 31
+// such that value = d * q + m: halves because Q2_K, Q3_K and Q6_K have a scale per 16
+// values (formats with one per 32 give both halves the same pair, `both_halves`). An offset
+// that the format subtracts from q (Q4_0's 8, Q5_0's 16, Q6_K's 32) goes into m (-8 d, ...),
+// so q stays non-negative and the bytes need no sign handling.
 var<private> chunk_q: array<u32, 8>;
-var<private> chunk_dm: vec2<f32>;
+var<private> chunk_dm: vec4<f32>;
+
+fn both_halves(dm: vec2<f32>) -> vec4<f32> {
+    return vec4<f32>(dm, dm);
+}
 
 // Bit offsets of the 4 bytes of a word.
 const BYTE_SHIFTS: vec4<u32> = vec4<u32>(0u, 8u, 16u, 24u);

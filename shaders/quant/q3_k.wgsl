@@ -36,3 +36,17 @@ fn load_chunk_q3_k(bw: u32, sub: u32) {
         chunk[k] = dl * vec4<f32>(q - select(vec4<i32>(4), vec4<i32>(0), high == vec4<u32>(1u)));
     }
 }
+
+// The integer form (shaders/quant/common.wgsl): q = the 2 low bits with the hmask bit above
+// them (0 ..= 7), each half's value = dl_h q - 4 dl_h.
+fn load_chunk_i8_q3_k(bw: u32, sub: u32) {
+    let d = wf16(bw + 27u, 0u);
+    let n = sub / 4u;
+    let j = sub % 4u;
+    let dl0 = d * q3k_scale(bw, 8u * n + 2u * j);
+    let dl1 = d * q3k_scale(bw, 8u * n + 2u * j + 1u);
+    chunk_dm = vec4<f32>(dl0, -4.0 * dl0, dl1, -4.0 * dl1);
+    for (var k = 0u; k < 8u; k++) {
+        chunk_q[k] = ((w[bw + 8u + 8u * n + k] >> (2u * j)) & 0x03030303u) | (((w[bw + k] >> sub) & 0x01010101u) << 2u);
+    }
+}

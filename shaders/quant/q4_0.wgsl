@@ -15,7 +15,7 @@ fn load_chunk_q4_0(bw: u32, sub: u32) {
 
 fn load_chunk_i8_q4_0(bw: u32, sub: u32) {
     let d = wf16(bw, 0u);
-    chunk_dm = vec2<f32>(d, -8.0 * d);
+    chunk_dm = both_halves(vec2<f32>(d, -8.0 * d));
     for (var k = 0u; k < 4u; k++) {
         let q = w[bw + 1u + k];
         chunk_q[k] = q & 0x0f0f0f0fu;

@@ -14,7 +14,7 @@ fn load_chunk_q4_1(bw: u32, sub: u32) {
 }
 
 fn load_chunk_i8_q4_1(bw: u32, sub: u32) {
-    chunk_dm = unpack2x16float(w[bw]);
+    chunk_dm = both_halves(unpack2x16float(w[bw]));
     for (var k = 0u; k < 4u; k++) {
         let q = w[bw + 1u + k];
         chunk_q[k] = q & 0x0f0f0f0fu;

@@ -19,7 +19,7 @@ fn load_chunk_q5_0(bw: u32, sub: u32) {
 
 fn load_chunk_i8_q5_0(bw: u32, sub: u32) {
     let d = wf16(bw, 0u);
-    chunk_dm = vec2<f32>(d, -16.0 * d);
+    chunk_dm = both_halves(vec2<f32>(d, -16.0 * d));
     let qh = w[bw + 1u];
     for (var k = 0u; k < 4u; k++) {
         let q = w[bw + 2u + k];

@@ -17,7 +17,7 @@ fn load_chunk_q5_1(bw: u32, sub: u32) {
 }
 
 fn load_chunk_i8_q5_1(bw: u32, sub: u32) {
-    chunk_dm = unpack2x16float(w[bw]);
+    chunk_dm = both_halves(unpack2x16float(w[bw]));
     let qh = w[bw + 1u];
     for (var k = 0u; k < 4u; k++) {
         let q = w[bw + 2u + k];

@@ -22,7 +22,7 @@ fn load_chunk_q5_k(bw: u32, sub: u32) {
 fn load_chunk_i8_q5_k(bw: u32, sub: u32) {
     let dm = unpack2x16float(w[bw]);
     let sm = k_scale_min(bw, sub);
-    chunk_dm = vec2<f32>(dm.x * sm.x, -dm.y * sm.y);
+    chunk_dm = both_halves(vec2<f32>(dm.x * sm.x, -dm.y * sm.y));
     let shift = 4u * (sub % 2u);
     let base = bw + 12u + 8u * (sub / 2u);
     for (var k = 0u; k < 8u; k++) {

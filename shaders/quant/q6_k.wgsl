@@ -19,3 +19,19 @@ fn load_chunk_q6_k(bw: u32, sub: u32) {
         chunk[k] = select(s1, s0, k < 4u) * (vec4<f32>(q) - 32.0);
     }
 }
+
+// The integer form (shaders/quant/common.wgsl): q = the 6-bit value (0 ..= 63), each half's
+// value = s_h q - 32 s_h.
+fn load_chunk_i8_q6_k(bw: u32, sub: u32) {
+    let d = wf16(bw + 52u, 0u);
+    let n = sub / 4u;
+    let j = sub % 4u;
+    let lo_base = bw + 16u * n + 8u * (j % 2u);
+    let hi_base = bw + 32u + 8u * n;
+    let s0 = d * f32(sbyte(wbyte(bw, 192u + 8u * n + 2u * j)));
+    let s1 = d * f32(sbyte(wbyte(bw, 192u + 8u * n + 2u * j + 1u)));
+    chunk_dm = vec4<f32>(s0, -32.0 * s0, s1, -32.0 * s1);
+    for (var k = 0u; k < 8u; k++) {
+        chunk_q[k] = ((w[lo_base + k] >> (4u * (j / 2u))) & 0x0f0f0f0fu) | (((w[hi_base + k] >> (2u * j)) & 0x03030303u) << 4u);
+    }
+}

@@ -11,7 +11,7 @@ fn load_chunk_q8_0(bw: u32, sub: u32) {
 }
 
 fn load_chunk_i8_q8_0(bw: u32, sub: u32) {
-    chunk_dm = vec2<f32>(wf16(bw, 0u), 0.0);
+    chunk_dm = both_halves(vec2<f32>(wf16(bw, 0u), 0.0));
     for (var k = 0u; k < 8u; k++) {
         chunk_q[k] = w[bw + 1u + k];
     }

@@ -23,8 +23,8 @@ impl GemmTile {
     /// two weight rows; a norm prologue takes workgroup memory of its own. The column split is
     /// an upper bound: the largest split up to it whose threads and staged tiles fit the
     /// device (WebGPU guarantees only 256 threads and 16 KiB) is taken, 1 at the least.
-    /// `dp4a`: the integer kernel (its tiles take 40 bytes per row or token and 32-column
-    /// step, against 128, plus the split's sums).
+    /// `dp4a`: the integer kernel (its tiles take 48 bytes per row or token and 32-column
+    /// step: 32 bytes and two halves' scales; against 128, plus the split's sums).
     pub(super) fn from_tuning(t: &Tuning, glu: bool, norm: MatmulNorm, dp4a: bool, limits: &wgpu::Limits) -> Result<GemmTile> {
         let mut tile = GemmTile {
             tile_rows: t.matmul_gemm_tile_rows,
@@ -40,7 +40,7 @@ impl GemmTile {
         // Both staged tiles, per column group (32 columns per weight row and per token: f32s,
         // or the integer kernel's bytes with their scales), and groups 1..'s sums.
         let shared_bytes = |k: u32| {
-            let per_row = if dp4a { 40 } else { 128 };
+            let per_row = if dp4a { 48 } else { 128 };
             let sums = ((k - 1) * tile.tile_rows * tile.tile_tokens).max(1) * 4;
             k * (tile.tile_rows + tile.tile_tokens) * per_row + sums + norm.workgroup_bytes(group * k, tile.tile_tokens)
         };

@@ -138,12 +138,10 @@ pub fn matrix_wgsl(formats: MatrixFormats) -> String {
 }
 
 /// Whether every one of `formats` has the integer chunk reader (`load_chunk_i8_<format>` in
-/// its snippet, see shaders/quant/common.wgsl) that shaders/gemm_dp4a.wgsl needs: the formats
-/// with one scale (and minimum) per 32 values: the 32-value blocks and Q4_K / Q5_K, whose
-/// sub-blocks are 32 values. Q2_K, Q3_K and Q6_K (a scale per 16 values) and the float
-/// formats have none: a matrix with any of them keeps the f32 GEMM.
+/// its snippet, see shaders/quant/common.wgsl) that shaders/gemm_dp4a.wgsl needs: every
+/// integer format (a scale, and maybe a minimum, per 16 or 32 values). The float formats have
+/// none: a matrix with any of them keeps the f32 GEMM.
 pub fn has_i8_chunks(formats: &[DType]) -> bool {
-    formats
-        .iter()
-        .all(|d| matches!(d, DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::Q4_K | DType::Q5_K))
+    use DType::*;
+    formats.iter().all(|d| matches!(d, Q4_0 | Q4_1 | Q5_0 | Q5_1 | Q8_0 | Q2_K | Q3_K | Q4_K | Q5_K | Q6_K))
 }

@@ -187,18 +187,18 @@ fn every_gemm_tile_gives_the_same_result() {
 /// format with an integer reader, on the batch shapes (odd rows, 3 and 11 tokens, 3 and 71
 /// column steps): each output within the activations' q8 rounding (a bound computed from the
 /// weights and activations) plus f32 rounding of the f64 reference, and the integer kernel
-/// is the one that ran. Formats without a reader (Q6_K here: a scale per 16 values) keep the
-/// f32 GEMM.
+/// is the one that ran (Q2_K, Q3_K and Q6_K: a scale per 16 values, each half of a step
+/// scaled on its own). Formats without a reader (F16 here) keep the f32 GEMM.
 #[test]
 fn dp4a_gemm_is_within_the_activations_q8_rounding() {
     let ctx = gpu_with_tuning(Tuning { matmul_gemm_dp4a: true, ..Tuning::GPU });
     assert!(ctx.features.packed_dot, "native wgpu (naga) always has packed_4x8_integer_dot_product");
-    for dtype in [DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K] {
+    for dtype in DType::ALL.into_iter().filter(|d| *d != DType::F32 && *d != DType::BF16) {
         for (rows, blocks, tokens) in shapes(dtype).into_iter().filter(|s| s.2 > 1) {
             let cols = blocks * row_unit(dtype);
             let r = run_matmul_full(&ctx, dtype, rows, cols, tokens);
             let integer = r.kernels.iter().any(|k| k.starts_with("gemm_dp4a_"));
-            assert_eq!(integer, dtype != DType::Q6_K, "{dtype}: kernels {:?}", r.kernels);
+            assert_eq!(integer, dtype != DType::F16, "{dtype}: kernels {:?}", r.kernels);
             for (i, (((&g, &w), &s), &q)) in r.got.iter().zip(&r.want).zip(&r.scale).zip(&r.q8_bound).enumerate() {
                 let tol = q * 1.01 + 2e-5 * s + 1e-6;
                 assert!((f64::from(g) - w).abs() <= tol, "{dtype} {rows}x{cols}x{tokens}: y[{i}] = {g}, want {w} (tolerance {tol})");
