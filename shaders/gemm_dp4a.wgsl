@@ -78,7 +78,11 @@ fn main(
             // Each half of the step (words 0-3, 4-7) in integers, then scaled by its own
             // (d, m): the per-16 scales of Q2_K, Q3_K and Q6_K.
             for (var h = 0u; h < 2u; h++) {
-                var isum: array<i32, ACC_LEN>;
+                // Zeroed by an explicit initialiser: Chromium (Tint, on SwiftShader) did not
+                // zero a `var isum: T;` declared in the loop on later iterations, so every half
+                // after the first added the earlier ones' sums again (wrong tokens there;
+                // naga re-zeroes it, as WGSL says).
+                var isum = array<i32, ACC_LEN>();
                 for (var k = 4u * h; k < 4u * h + 4u; k++) {
                     var wv: array<u32, THREAD_ROWS>;
                     for (var i = 0u; i < THREAD_ROWS; i++) {

@@ -25,8 +25,8 @@ pub struct GpuFeatures {
     pub subgroups: bool,
     pub timestamps: bool,
     /// WGSL's `packed_4x8_integer_dot_product` language feature (dot4I8Packed, pack4xI8):
-    /// always natively (naga lowers it to SPIR-V's SDot or to plain integer code); never in
-    /// browsers for now (see GpuContext::new: wrong tokens in Chromium).
+    /// always natively (naga lowers it to SPIR-V's SDot or to plain integer code), in
+    /// browsers where `navigator.gpu.wgslLanguageFeatures` lists it.
     pub packed_dot: bool,
 }
 
@@ -88,13 +88,7 @@ impl GpuContext {
             adapter = instance.request_adapter(&wgpu::RequestAdapterOptions { force_fallback_adapter: true, ..Default::default() }).await;
         }
         let adapter = adapter.map_err(|e| Error::NoGpu { reason: format!("no GPU adapter: {e}") })?;
-        // Not in browsers for now: the 8-bit GEMM (the only user) forced on SmolLM2 in Chromium
-        // 156 (Tint, SwiftShader) picked other tokens than the same kernel natively on the same
-        // SwiftShader through naga (ids 39059, ... against 506, 253, 1977; found 2026-11-26,
-        // cause not found: dot4I8Packed, pack4xI8, round and vec2 indexing give the right
-        // values there in a probe). The GEMM then stays f32 in browsers even when tuned on.
-        let packed_dot = instance.wgsl_language_features().contains(wgpu::WgslLanguageFeatures::Packed4x8IntegerDotProduct)
-            && !cfg!(target_arch = "wasm32");
+        let packed_dot = instance.wgsl_language_features().contains(wgpu::WgslLanguageFeatures::Packed4x8IntegerDotProduct);
         Self::from_adapter(adapter, options, packed_dot).await
     }
 

@@ -161,6 +161,46 @@ test('the GPU tuning\'s kernels compile in Chromium and give the native CLI\'s g
   assert.deepEqual(got, expected.ids);
 });
 
+/** A tiny Llama 3 whose layers are Q8_0 (tests/fixtures/tiny/, scripts/fixtures/tiny_models.py):
+ * formats the 8-bit GEMM reads, where the tiny chat model's layers are F32. */
+const TINY_Q8 = '../tests/fixtures/tiny/tiny-llama3-q8_0.gguf';
+
+test('the 8-bit GEMM (DP4A) runs in Chromium and gives the native CLI\'s greedy ids', async () => {
+  // Chromium's compiler (Tint) once ran it wrong where naga ran it right: a loop-scoped `var`
+  // was not re-zeroed per iteration (shaders/gemm_dp4a.wgsl, isum). The prompt (33 tokens) is
+  // a batch of two token tiles, so the prefill goes through the GEMM; the CLI runs the same
+  // kernel through naga.
+  const prompt = 'The quick brown fox jumps over the lazy dog, and the';
+  const n = 8;
+  const tune = 'matmul_gemm=true,matmul_gemm_dp4a=true';
+  const expected = cliGenerate({ model: TINY_Q8, prompt, maxTokens: n, extraArgs: ['--tune', tune, '--logprobs', '2'] });
+  const url = server.serveBytes('tiny-llama3-q8_0.gguf', readFileSync(join(import.meta.dirname, '..', '..', TINY_Q8.slice(3))));
+  const got = await page.evaluate(
+    async ({ url, prompt, n, tune }) => {
+      const e = await newEngine('worker', { tune });
+      try {
+        await e.load(url, { useCache: false });
+        const r = await e.completions.create({ prompt, max_tokens: n, return_token_ids: true });
+        // Without the language feature the GEMM would stay f32 and this test prove nothing.
+        return { ids: r.choices[0].token_ids, packed: navigator.gpu.wgslLanguageFeatures.has('packed_4x8_integer_dot_product') };
+      } finally {
+        e.dispose();
+      }
+    },
+    { url, prompt, n, tune },
+  );
+  assert.ok(got.packed, 'this Chromium offers packed_4x8_integer_dot_product');
+  assert.equal(got.ids.length, n);
+  // The two sides sum floats in different orders: the paths may part only at a near-tie of the
+  // CLI's top two (this model's margins here are 0.04 or more; a 36-token prompt of it parted
+  // at one of 0.004). The broken kernel parted at the first token.
+  const i = got.ids.findIndex((id, k) => id !== expected.ids[k]);
+  if (i >= 0) {
+    const [a, b] = expected.logprobs[i].top_logprobs;
+    assert.ok(a.logprob - b.logprob < 0.01, `step ${i}: ${got.ids[i]} against the CLI's ${expected.ids[i]} (margin ${a.logprob - b.logprob})`);
+  }
+});
+
 test('seeded sampling on the GPU in the browser equals the native CLI sampling on the CPU', async () => {
   // Every filter and penalty on: the browser samples in WGSL (SwiftShader) inside decode
   // chains, the CLI reads each logits row back and runs the CPU Sampler (lavapipe).
