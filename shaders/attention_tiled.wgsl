@@ -69,7 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
         workgroupBarrier();
 
-        var s: array<f32, BK>;
+        var s = array<f32, BK>();
         for (var kk = 0u; kk < BK; kk++) {
             var dot4 = vec4<f32>(0.0);
             for (var d = 0u; d < QV; d++) {

@@ -83,7 +83,7 @@ fn main(
         workgroupBarrier();
         if (c < tile.n_chunks) {
             for (var k = 0u; k < 8u; k++) {
-                var wv: array<vec4<f32>, THREAD_ROWS>;
+                var wv = array<vec4<f32>, THREAD_ROWS>();
                 for (var i = 0u; i < THREAD_ROWS; i++) {
                     wv[i] = w_tile[w_base + k * TILE_ROWS + thread_slot(i, th.ty)];
                 }

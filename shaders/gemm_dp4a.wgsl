@@ -55,7 +55,7 @@ fn main(
             // A thread per token quantises its 32 activations.
             for (var t = th.gl; t < TILE_TOKENS; t += GROUP) {
                 let base = x_row(tile.t0, t, tile.n_tokens) * (p.x_stride / 4u);
-                var xv: array<vec4<f32>, 8>;
+                var xv = array<vec4<f32>, 8>();
                 var amax = 0.0;
                 for (var k = 0u; k < 8u; k++) {
                     xv[k] = x_at(t, base, 8u * c + k);
@@ -78,13 +78,11 @@ fn main(
             // Each half of the step (words 0-3, 4-7) in integers, then scaled by its own
             // (d, m): the per-16 scales of Q2_K, Q3_K and Q6_K.
             for (var h = 0u; h < 2u; h++) {
-                // Zeroed by an explicit initialiser: Chromium (Tint, on SwiftShader) did not
-                // zero a `var isum: T;` declared in the loop on later iterations, so every half
-                // after the first added the earlier ones' sums again (wrong tokens there;
-                // naga re-zeroes it, as WGSL says).
+                // An explicit initialiser, as every loop-scoped var (src/kernels/wgsl_loop_vars.rs):
+                // Chromium zeroed `var isum: T;` here on the first iteration only.
                 var isum = array<i32, ACC_LEN>();
                 for (var k = 4u * h; k < 4u * h + 4u; k++) {
-                    var wv: array<u32, THREAD_ROWS>;
+                    var wv = array<u32, THREAD_ROWS>();
                     for (var i = 0u; i < THREAD_ROWS; i++) {
                         wv[i] = wq_tile[wq_base + k * TILE_ROWS + thread_slot(i, th.ty)];
                     }

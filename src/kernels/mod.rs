@@ -41,6 +41,8 @@ pub mod rope_store;
 pub mod sample;
 pub mod step;
 pub mod tensor;
+#[cfg(test)]
+mod wgsl_loop_vars;
 
 use bytemuck::Pod;
 
