@@ -83,7 +83,7 @@ pub struct Tuning {
     /// The GEMM on 8-bit integers (shaders/gemm_dp4a.wgsl: activations quantised to q8 per
     /// 32 columns, dot4I8Packed on the weights' own small integers) where the device has
     /// WGSL's packed_4x8_integer_dot_product and every format of the matrix has an integer
-    /// reader (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0); other matrices keep the f32 GEMM. Off in every
+    /// reader (every integer format, the K-quants too); float matrices keep the f32 GEMM. Off in every
     /// tuning: on an H100 (native Vulkan, where naga emits SPIR-V's SDot; 2026-11-26,
     /// bench/device/2026-11-26-h100-dp4a-tiles.jsonl, 128-token prefill) it was no faster,
     /// Gemma 3 6,806 -> 6,887 tok/s, Qwen2.5 2,501 -> 2,476, SmolLM2 (all Q4_1) 6,454 ->
