@@ -6,32 +6,39 @@ const BLOCK_SIZE_Q6_K: u32 = 256u;
 const BLOCK_WORDS_Q6_K: u32 = 53u;
 const CHUNKS_PER_BLOCK_Q6_K: u32 = 8u;
 
-fn load_chunk_q6_k(bw: u32, sub: u32) {
+// Where chunk `sub` of the block at `bw` lies: its low- and high-bit words, their shifts, and
+// the scales of its two halves (d times the i8 scale).
+struct Q6kChunk {
+    lo_base: u32,
+    hi_base: u32,
+    lo_shift: u32,
+    hi_shift: u32,
+    scales: vec2<f32>,
+}
+
+fn q6k_chunk(bw: u32, sub: u32) -> Q6kChunk {
     let d = wf16(bw + 52u, 0u);
     let n = sub / 4u;
     let j = sub % 4u;
-    let lo_base = bw + 16u * n + 8u * (j % 2u);
-    let hi_base = bw + 32u + 8u * n;
     let s0 = d * f32(sbyte(wbyte(bw, 192u + 8u * n + 2u * j)));
     let s1 = d * f32(sbyte(wbyte(bw, 192u + 8u * n + 2u * j + 1u)));
+    return Q6kChunk(bw + 16u * n + 8u * (j % 2u), bw + 32u + 8u * n, 4u * (j / 2u), 2u * j, vec2<f32>(s0, s1));
+}
+
+fn load_chunk_q6_k(bw: u32, sub: u32) {
+    let at = q6k_chunk(bw, sub);
     for (var k = 0u; k < 8u; k++) {
-        let q = byte_bits(w[lo_base + k], 4u * (j / 2u), 0xfu) | (byte_bits(w[hi_base + k], 2u * j, 3u) << vec4<u32>(4u));
-        chunk[k] = select(s1, s0, k < 4u) * (vec4<f32>(q) - 32.0);
+        let q = byte_bits(w[at.lo_base + k], at.lo_shift, 0xfu) | (byte_bits(w[at.hi_base + k], at.hi_shift, 3u) << vec4<u32>(4u));
+        chunk[k] = select(at.scales.y, at.scales.x, k < 4u) * (vec4<f32>(q) - 32.0);
     }
 }
 
 // The integer form (shaders/quant/common.wgsl): q = the 6-bit value (0 ..= 63), each half's
 // value = s_h q - 32 s_h.
 fn load_chunk_i8_q6_k(bw: u32, sub: u32) {
-    let d = wf16(bw + 52u, 0u);
-    let n = sub / 4u;
-    let j = sub % 4u;
-    let lo_base = bw + 16u * n + 8u * (j % 2u);
-    let hi_base = bw + 32u + 8u * n;
-    let s0 = d * f32(sbyte(wbyte(bw, 192u + 8u * n + 2u * j)));
-    let s1 = d * f32(sbyte(wbyte(bw, 192u + 8u * n + 2u * j + 1u)));
-    chunk_dm = vec4<f32>(s0, -32.0 * s0, s1, -32.0 * s1);
+    let at = q6k_chunk(bw, sub);
+    chunk_dm = vec4<f32>(at.scales.x, -32.0 * at.scales.x, at.scales.y, -32.0 * at.scales.y);
     for (var k = 0u; k < 8u; k++) {
-        chunk_q[k] = ((w[lo_base + k] >> (4u * (j / 2u))) & 0x0f0f0f0fu) | (((w[hi_base + k] >> (2u * j)) & 0x03030303u) << 4u);
+        chunk_q[k] = ((w[at.lo_base + k] >> at.lo_shift) & 0x0f0f0f0fu) | (((w[at.hi_base + k] >> at.hi_shift) & 0x03030303u) << 4u);
     }
 }
