@@ -303,6 +303,9 @@ fn main() {
             gemv_line = Some((gemv_bytes, gemv_seconds));
         }
     }
+    if s.only.is_empty() || "sample".contains(&s.only) {
+        time_sampler(&ctx, &p, s.vocab);
+    }
     for (n, total) in totals {
         println!("\n{n} token(s): {:.1} ms per forward pass by the sum above ({:.1} tok/s)", total * 1e3, f64::from(n) / total);
     }
@@ -316,6 +319,49 @@ fn main() {
                 println!("  read-reduce {}: {ceiling:.2} GB/s; GEMVs at {:.0}% of it", pattern.name(), 100.0 * gbs / ceiling);
             }
         }
+    }
+}
+
+/// The GPU sampler (shaders/sample.wgsl) on one row of `vocab` random logits (uniform in
+/// [-8, 8]: a few hundred tokens within reach of the top at temperature 1), per request
+/// shape a chat may send; each call draws with the same uniform.
+fn time_sampler(ctx: &GpuContext, p: &PipelineCache, vocab: u32) {
+    use hearth::kernels::sample::GpuSampler;
+    use hearth::sample::SamplingParams;
+    let mut x = 0x2545_f491_u32;
+    let row: Vec<f32> = (0..vocab)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as f32 / u32::MAX as f32 * 2.0 - 1.0) * 8.0
+        })
+        .collect();
+    let logits = ctx.f32_buffer_from("logits", &row);
+    let out = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: 4,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let at = |temperature: f32| SamplingParams { temperature, seed: Some(1), ..SamplingParams::default() };
+    let requests = [
+        ("greedy", at(0.0)),
+        ("temperature 1", at(1.0)),
+        ("top_p 0.9", SamplingParams { top_p: 0.9, ..at(1.0) }),
+        ("top_k 40, top_p 0.95, min_p 0.05, t 0.8", SamplingParams { top_k: 40, top_p: 0.95, min_p: 0.05, ..at(0.8) }),
+    ];
+    println!("\n| sampler, vocabulary {vocab} | µs per call |\n|---|---:|");
+    for (name, params) in requests {
+        let sampler = GpuSampler::new(ctx, vocab).unwrap();
+        sampler.begin_request(&ctx.queue, &params, &[]).unwrap();
+        sampler.write_steps(&ctx.queue, 0, &[0.37]).unwrap();
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        sampler.copy_step(&mut encoder, 0);
+        ctx.queue.submit([encoder.finish()]);
+        let d = pollster::block_on(sampler.dispatch(ctx, p, &logits, 0, &out, 0)).unwrap();
+        let (t, _) = time(ctx, &[d], 1, 20);
+        println!("| {name} | {:.0} |", t * 1e6);
     }
 }
 

@@ -769,24 +769,37 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
 
     var st = State(KEY_NEG_INF, 0u, false, mx, true, 1.0);
+    let top_p = (p.flags & FLAG_TOP_P) != 0u;
+    let by_k = p.top_k != 0u && p.top_k < alive;
+    // Usually the filters keep a few tokens near the top: then all on a list of those
+    // (shaders/sample_list.wgsl). Otherwise over the row, as follows.
+    if ((by_k && p.top_k <= LIST_CAP) || (!by_k && top_p)) {
+        if (sample_near_top(lid, st, top, by_k)) {
+            return;
+        }
+    }
     var sorted = false;
-    if (p.top_k != 0u && p.top_k < alive) {
+    if (by_k) {
         let cut = rank_walk(lid, st, vec2<u32>(p.top_k, 0u));
         st.pk = cut.x;
         st.pc = cut.y + 1u;
         sorted = true;
     }
     st.by_count = false;
-    if ((p.flags & FLAG_TOP_P) != 0u) {
-        let total = measure_ge(lid, st, 0u);
-        var goal = mul_frac(total, vec2<u32>(p.top_p_lo, p.top_p_hi));
-        if (goal.x == 0u && goal.y == 0u) {
-            goal.x = 1u;
-        }
-        let cut = rank_walk(lid, st, goal);
+    if (top_p) {
+        let cut = rank_walk(lid, st, top_p_goal(measure_ge(lid, st, 0u)));
         st.pk = cut.x;
         st.pc = cut.y + 1u;
         sorted = true;
+    }
+    // Few candidates left after the cuts: min-p and the draw on a list of them.
+    if (sorted) {
+        let kept = compact(lid, st);
+        if (kept <= LIST_CAP) {
+            sort_list(lid, kept);
+            finish(lid, draw_from_list(lid, st, kept));
+            return;
+        }
     }
     st.min_p = (p.flags & FLAG_MIN_P) != 0u;
     st.t = p.temperature;

@@ -313,7 +313,7 @@ impl Kernel {
                     + include_str!("../../shaders/argmax_common.wgsl")
                     + include_str!("../../shaders/argmax_merge.wgsl")
             }
-            Kernel::Sample => include_str!("../../shaders/sample.wgsl").into(),
+            Kernel::Sample => include_str!("../../shaders/sample.wgsl").to_string() + include_str!("../../shaders/sample_list.wgsl"),
         }
     }
 }

@@ -128,6 +128,8 @@ fn parameter_sets() -> Vec<(&'static str, SamplingParams)> {
         ("min_p 0.5", SamplingParams { min_p: 0.5, ..at(1.5) }),
         ("llama.cpp defaults", SamplingParams { top_k: 40, top_p: 0.95, min_p: 0.05, ..at(0.8) }),
         ("top_k + top_p", SamplingParams { top_k: 100, top_p: 0.5, ..at(1.0) }),
+        // More than the GPU's candidate list holds (1024): top-k over the whole row.
+        ("top_k 1500 + top_p 0.5", SamplingParams { top_k: 1500, top_p: 0.5, ..at(1.0) }),
         (
             "penalties",
             SamplingParams { repetition_penalty: 1.3, presence_penalty: 0.5, frequency_penalty: 0.25, penalty_last_n: 8, ..at(1.0) },
@@ -228,7 +230,8 @@ fn larger_vocabularies_match_the_cpu_sampler() {
     for (vocab, cases) in [(49_152usize, 4usize), (262_144, 1)] {
         let rig = Rig::new(vocab);
         let sets = parameter_sets();
-        let picks = ["greedy", "temperature 1", "llama.cpp defaults", "top_p 0.9", "min_p 0.05", "penalties + filters"];
+        let picks =
+            ["greedy", "temperature 1", "llama.cpp defaults", "top_p 0.9", "min_p 0.05", "penalties + filters", "top_k 1500 + top_p 0.5"];
         for (what, params) in sets.iter().filter(|(w, _)| picks.contains(w)) {
             for seed in 0..cases as u64 {
                 let params = SamplingParams { seed: Some(seed), ..params.clone() };
@@ -236,6 +239,10 @@ fn larger_vocabularies_match_the_cpu_sampler() {
                 compare(&rig, &params, &random_logits(&mut rng, vocab, 8.0), &hist, None, 3, &format!("{what}, random"));
             }
         }
+        // Thousands of ties at the top: more than the candidate list holds, so the top-k cut
+        // walks the whole row before the list takes the 40.
+        let params = SamplingParams { seed: Some(5), top_k: 40, top_p: 0.95, min_p: 0.05, ..at(0.8) };
+        compare(&rig, &params, &tied_logits(&mut rng, vocab), &[], None, 3, "llama.cpp defaults, ties");
         // Flat over the whole vocabulary in id order: the draw's boundaries are dense.
         let params = SamplingParams { seed: Some(9), ..at(1.0) };
         compare(&rig, &params, &random_logits(&mut rng, vocab, 0.1), &[], None, 4, "flat");

@@ -1,0 +1,251 @@
+// The candidate list of shaders/sample.wgsl (assembled after it): once the rank filters
+// have cut the row to at most LIST_CAP candidates, only those matter.
+//
+// Without it every filter after the first walks the whole row again (four radix passes
+// plus two tie passes each, with an exp per token in every pass that measures by weight):
+// the llama.cpp defaults (top-k 40, top-p 0.95, min-p 0.05) made ~20 passes over a 262k
+// row. Now, after the first rank cut (top-k by count; top-p by mass when there is no top-k
+// or it keeps more than LIST_CAP), one pass compacts the survivors into workgroup memory, a
+// bitonic sort puts them in rank order (logit descending, lower id first), and the rest
+// (top-p after a top-k, min-p, the draw) walks 4 list positions per thread. The masses are
+// the same exact 64-bit sums over the same candidates, so the ids are the full path's.
+// More survivors than LIST_CAP (a flat row under top-p alone): main goes on over the row.
+
+const LIST_CAP: u32 = 1024u; // 4 positions per thread (WG = 256)
+
+// The list: keys in `win` (the penalty window's ids are no longer needed by then; workgroup
+// memory is 16 KiB at the least), ids in `list_id`.
+var<workgroup> list_id: array<u32, 1024>;
+var<workgroup> list_len: atomic<u32>;
+var<workgroup> list_pick: u32;
+
+// Top-p's goal: the mass `total * top_p`, at least one unit (the top candidate stays).
+fn top_p_goal(total: vec2<u32>) -> vec2<u32> {
+    var goal = mul_frac(total, vec2<u32>(p.top_p_lo, p.top_p_hi));
+    if (goal.x == 0u && goal.y == 0u) {
+        goal.x = 1u;
+    }
+    return goal;
+}
+
+// The candidates of `st` into the list, in no particular order (the first LIST_CAP found
+// where there are more); returns how many there are (uniform).
+fn compact(lid: u32, st: State) -> u32 {
+    if (lid == 0u) {
+        atomicStore(&list_len, 0u);
+    }
+    workgroupBarrier();
+    for (var q = lid; q < quads(); q += WG) {
+        let v = work[q];
+        for (var j = 0u; j < 4u; j++) {
+            let key = key_of(v[j]);
+            if (is_candidate(st, 4u * q + j, key)) {
+                let at = atomicAdd(&list_len, 1u);
+                if (at < LIST_CAP) {
+                    win[at] = key;
+                    list_id[at] = 4u * q + j;
+                }
+            }
+        }
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+        list_pick = atomicLoad(&list_len);
+    }
+    return workgroupUniformLoad(&list_pick);
+}
+
+// Sorts the first `len` list entries into rank order: a bitonic sort over the next power of
+// two, padded with key 0 (below -inf's key, so after every candidate).
+fn sort_list(lid: u32, len: u32) {
+    var size = 2u;
+    while (size < len) {
+        size <<= 1u;
+    }
+    for (var i = len + lid; i < size; i += WG) {
+        win[i] = 0u;
+        list_id[i] = SENTINEL;
+    }
+    workgroupBarrier();
+    for (var k = 2u; k <= size; k <<= 1u) {
+        for (var j = k >> 1u; j > 0u; j >>= 1u) {
+            // Each pair (i, i ^ j) is compared by the thread that owns its lower index.
+            for (var i = lid; i < size; i += WG) {
+                let o = i ^ j;
+                if (o > i) {
+                    let i_first = ranks_before(win[i], list_id[i], win[o], list_id[o]);
+                    // Runs of k alternate between rank order and its reverse until the last.
+                    if (i_first != ((i & k) == 0u)) {
+                        let key = win[i];
+                        let id = list_id[i];
+                        win[i] = win[o];
+                        list_id[i] = list_id[o];
+                        win[o] = key;
+                        list_id[o] = id;
+                    }
+                }
+            }
+            workgroupBarrier();
+        }
+    }
+}
+
+// This thread's 4 list positions' measures (0 at and past `len`).
+fn list_measures(lid: u32, st: State, len: u32) -> array<vec2<u32>, 4> {
+    var w: array<vec2<u32>, 4>;
+    for (var j = 0u; j < 4u; j++) {
+        let at = 4u * lid + j;
+        w[j] = vec2<u32>(0u, 0u);
+        if (at < len) {
+            w[j] = measure(st, win[at]);
+        }
+    }
+    return w;
+}
+
+fn list_total(lid: u32, st: State, len: u32) -> vec2<u32> {
+    let w = list_measures(lid, st, len);
+    return sum64(lid, add64(add64(w[0], w[1]), add64(w[2], w[3])));
+}
+
+// The first list position (of the first `len`) where the cumulative measure in rank order
+// reaches `need` (> 0), or LIST_CAP when the whole measure stays below it.
+fn list_walk(lid: u32, st: State, len: u32, need: vec2<u32>) -> u32 {
+    let w = list_measures(lid, st, len);
+    let sum = add64(add64(w[0], w[1]), add64(w[2], w[3]));
+    workgroupBarrier(); // every thread has read the last list_pick
+    if (lid == 0u) {
+        list_pick = LIST_CAP;
+    }
+    var cum = scan64(lid, sum);
+    if (lt64(cum, need) && !lt64(add64(cum, sum), need)) {
+        for (var j = 0u; j < 4u; j++) {
+            cum = add64(cum, w[j]);
+            if (!lt64(cum, need)) {
+                list_pick = 4u * lid + j;
+                break;
+            }
+        }
+    }
+    return workgroupUniformLoad(&list_pick);
+}
+
+// Min-p and the draw over the first `len` positions of the sorted list; returns the drawn
+// id. `st`: weights (by_count false), the top logit in st.mx.
+fn draw_from_list(lid: u32, st_in: State, len: u32) -> u32 {
+    var st = st_in;
+    var keep = len;
+    if ((p.flags & FLAG_MIN_P) != 0u) {
+        // Kept: logit - max >= ln(min_p), a prefix of the rank order.
+        var n = 0u;
+        for (var j = 0u; j < 4u; j++) {
+            let at = 4u * lid + j;
+            if (at < keep && float_of(win[at]) - st.mx >= p.min_p_ln) {
+                n += 1u;
+            }
+        }
+        keep = reduce32(lid, n, 0u);
+    }
+    st.t = p.temperature;
+    let x = mul_frac(list_total(lid, st, keep), vec2<u32>(step.u_lo, step.u_hi));
+    return list_id[list_walk(lid, st, keep, add64(x, vec2<u32>(1u, 0u)))];
+}
+
+// ---- the window near the top: which candidates can the rank filters keep? ----
+//
+// One pass sorts every candidate into a bin by its distance below the top key, d = top -
+// key (keys are monotone in the logit, so a bin boundary is a rank-order boundary): d < 8
+// exactly, then 8 bins per power of two (240 bins in all). The counts (and for top-p, the
+// masses at temperature 1) per bin give the nearest bins that hold top-k's k candidates or
+// top-p's mass; when those bins hold at most LIST_CAP candidates, they are the list, and
+// the filters themselves run on it.
+
+var<workgroup> hist_count: array<atomic<u32>, 256>;
+
+fn distance_bin(d: u32) -> u32 {
+    if (d < 8u) {
+        return d;
+    }
+    let m = firstLeadingBit(d); // 3 ..= 31
+    return 8u * (m - 2u) + ((d >> (m - 3u)) & 7u);
+}
+
+// The largest distance in bin b (wraps to 0xffffffff for the last bin).
+fn bin_last_distance(b: u32) -> u32 {
+    if (b < 8u) {
+        return b;
+    }
+    let m = b / 8u + 2u;
+    return ((9u + b % 8u) << (m - 3u)) - 1u;
+}
+
+struct Window {
+    // The list: candidates with key >= pk; `fits`: at most LIST_CAP of them.
+    pk: u32,
+    fits: bool,
+    // Top-p alone: the whole row's mass at temperature 1 (top-p's goal is a fraction of it).
+    total: vec2<u32>,
+}
+
+// `st`: every live token (by count), `top`: the top key; `by_k`: top-k cuts (else top-p
+// alone).
+fn window_near_top(lid: u32, st: State, top: u32, by_k: bool) -> Window {
+    atomicStore(&hist_count[lid], 0u);
+    atomicStore(&hist_lo[lid], 0u);
+    atomicStore(&hist_hi[lid], 0u);
+    workgroupBarrier();
+    let by_weight = State(st.pk, st.pc, false, st.mx, false, 1.0);
+    for (var q = lid; q < quads(); q += WG) {
+        let v = work[q];
+        for (var j = 0u; j < 4u; j++) {
+            let key = key_of(v[j]);
+            if (is_candidate(st, 4u * q + j, key)) {
+                let bin = distance_bin(top - key);
+                atomicAdd(&hist_count[bin], 1u);
+                if (!by_k) {
+                    hist_add(bin, measure(by_weight, key));
+                }
+            }
+        }
+    }
+    workgroupBarrier();
+    // Thread i holds bin i: inclusive prefix sums run from the top outwards.
+    let count = atomicLoad(&hist_count[lid]);
+    let mass = vec2<u32>(atomicLoad(&hist_lo[lid]), atomicLoad(&hist_hi[lid]));
+    let count_within = scan32(lid, count) + count;
+    let mass_within = add64(scan64(lid, mass), mass);
+    let total = workgroupUniformLoad(&res64);
+    var reaches = count_within >= p.top_k;
+    if (!by_k) {
+        reaches = !lt64(mass_within, top_p_goal(total));
+    }
+    let b = reduce32(lid, select(SENTINEL, lid, reaches), 2u);
+    let n = reduce32(lid, select(0u, count_within, lid == b), 1u);
+    let last = bin_last_distance(b);
+    return Window(max(select(top - last, 0u, last > top), KEY_NEG_INF + 1u), n <= LIST_CAP, total);
+}
+
+// Top-k (k <= LIST_CAP) or top-p alone, then min-p and the draw, all on the list when the
+// window near the top fits it; false (nothing written) when it does not.
+fn sample_near_top(lid: u32, st0: State, top: u32, by_k: bool) -> bool {
+    let w = window_near_top(lid, st0, top, by_k);
+    if (!w.fits) {
+        return false;
+    }
+    var st = st0;
+    st.pk = w.pk;
+    st.pc = SENTINEL;
+    var keep = compact(lid, st);
+    sort_list(lid, keep);
+    st.by_count = false; // weights at temperature 1
+    var total = w.total;
+    if (by_k) {
+        keep = p.top_k;
+        total = list_total(lid, st, keep);
+    }
+    if ((p.flags & FLAG_TOP_P) != 0u) {
+        keep = list_walk(lid, st, keep, top_p_goal(total)) + 1u;
+    }
+    finish(lid, draw_from_list(lid, st, keep));
+    return true;
+}
