@@ -322,14 +322,15 @@ fn main() {
     }
 }
 
-/// The GPU sampler (shaders/sample.wgsl) on one row of `vocab` random logits (uniform in
-/// [-8, 8]: a few hundred tokens within reach of the top at temperature 1), per request
-/// shape a chat may send; each call draws with the same uniform.
+/// The GPU sampler (shaders/sample.wgsl) per request shape a chat may send, on two rows of
+/// `vocab` logits: flat (uniform in [-8, 8]: thousands of tokens within reach of the top) and
+/// peaked (the same with 64 tokens raised by 12, as when a reply has a few dozen plausible
+/// continuations); each call draws with the same uniform.
 fn time_sampler(ctx: &GpuContext, p: &PipelineCache, vocab: u32) {
     use hearth::kernels::sample::GpuSampler;
     use hearth::sample::SamplingParams;
     let mut x = 0x2545_f491_u32;
-    let row: Vec<f32> = (0..vocab)
+    let flat: Vec<f32> = (0..vocab)
         .map(|_| {
             x ^= x << 13;
             x ^= x >> 17;
@@ -337,7 +338,11 @@ fn time_sampler(ctx: &GpuContext, p: &PipelineCache, vocab: u32) {
             (x as f32 / u32::MAX as f32 * 2.0 - 1.0) * 8.0
         })
         .collect();
-    let logits = ctx.f32_buffer_from("logits", &row);
+    let mut peaked = flat.clone();
+    for i in 0..64 {
+        peaked[(i * 7919) % vocab as usize] += 12.0;
+    }
+    let rows = [ctx.f32_buffer_from("flat", &flat), ctx.f32_buffer_from("peaked", &peaked)];
     let out = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: None,
         size: 4,
@@ -345,23 +350,27 @@ fn time_sampler(ctx: &GpuContext, p: &PipelineCache, vocab: u32) {
         mapped_at_creation: false,
     });
     let at = |temperature: f32| SamplingParams { temperature, seed: Some(1), ..SamplingParams::default() };
+    let defaults = SamplingParams { top_k: 40, top_p: 0.95, min_p: 0.05, ..at(0.8) };
     let requests = [
         ("greedy", at(0.0)),
         ("temperature 1", at(1.0)),
         ("top_p 0.9", SamplingParams { top_p: 0.9, ..at(1.0) }),
-        ("top_k 40, top_p 0.95, min_p 0.05, t 0.8", SamplingParams { top_k: 40, top_p: 0.95, min_p: 0.05, ..at(0.8) }),
+        ("top_k 40, top_p 0.95, min_p 0.05, t 0.8", defaults),
     ];
-    println!("\n| sampler, vocabulary {vocab} | µs per call |\n|---|---:|");
+    println!("\n| sampler, vocabulary {vocab} | flat row, µs per call | peaked row, µs per call |\n|---|---:|---:|");
     for (name, params) in requests {
-        let sampler = GpuSampler::new(ctx, vocab).unwrap();
-        sampler.begin_request(&ctx.queue, &params, &[]).unwrap();
-        sampler.write_steps(&ctx.queue, 0, &[0.37]).unwrap();
-        let mut encoder = ctx.device.create_command_encoder(&Default::default());
-        sampler.copy_step(&mut encoder, 0);
-        ctx.queue.submit([encoder.finish()]);
-        let d = pollster::block_on(sampler.dispatch(ctx, p, &logits, 0, &out, 0)).unwrap();
-        let (t, _) = time(ctx, &[d], 1, 20);
-        println!("| {name} | {:.0} |", t * 1e6);
+        let mut cells = Vec::new();
+        for logits in &rows {
+            let sampler = GpuSampler::new(ctx, vocab).unwrap();
+            sampler.begin_request(&ctx.queue, &params, &[]).unwrap();
+            sampler.write_steps(&ctx.queue, 0, &[0.37]).unwrap();
+            let mut encoder = ctx.device.create_command_encoder(&Default::default());
+            sampler.copy_step(&mut encoder, 0);
+            ctx.queue.submit([encoder.finish()]);
+            let d = pollster::block_on(sampler.dispatch(ctx, p, logits, 0, &out, 0)).unwrap();
+            cells.push(format!("{:.0}", time(ctx, &[d], 1, 20).0 * 1e6));
+        }
+        println!("| {name} | {} |", cells.join(" | "));
     }
 }
 

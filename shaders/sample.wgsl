@@ -773,8 +773,12 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let by_k = p.top_k != 0u && p.top_k < alive;
     // Usually the filters keep a few tokens near the top: then all on a list of those
     // (shaders/sample_list.wgsl). Otherwise over the row, as follows.
-    if ((by_k && p.top_k <= LIST_CAP) || (!by_k && top_p)) {
-        if (sample_near_top(lid, st, top, by_k)) {
+    let near_first = (by_k && p.top_k <= LIST_CAP) || (!by_k && top_p);
+    var near = Window(0u, false, vec2<u32>(0u, 0u), 0u);
+    if (near_first) {
+        near = window_near_top(lid, st, top, by_k);
+        if (near.fits) {
+            finish(lid, sample_near_top(lid, st, near, by_k));
             return;
         }
     }
@@ -786,14 +790,20 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         sorted = true;
     }
     st.by_count = false;
+    // Top-p alone went through the window, which knows it keeps more than the list holds.
+    let top_p_alone = near_first && !by_k;
     if (top_p) {
-        let cut = rank_walk(lid, st, top_p_goal(measure_ge(lid, st, 0u)));
+        var total = near.total;
+        if (!top_p_alone) {
+            total = measure_ge(lid, st, 0u);
+        }
+        let cut = rank_walk(lid, st, top_p_goal(total));
         st.pk = cut.x;
         st.pc = cut.y + 1u;
         sorted = true;
     }
     // Few candidates left after the cuts: min-p and the draw on a list of them.
-    if (sorted) {
+    if (sorted && !(top_p_alone && near.inside >= LIST_CAP)) {
         let kept = compact(lid, st);
         if (kept <= LIST_CAP) {
             sort_list(lid, kept);

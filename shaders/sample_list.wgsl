@@ -185,6 +185,8 @@ struct Window {
     fits: bool,
     // Top-p alone: the whole row's mass at temperature 1 (top-p's goal is a fraction of it).
     total: vec2<u32>,
+    // Candidates in the bins nearer than the last: all of them are kept.
+    inside: u32,
 }
 
 // `st`: every live token (by count), `top`: the top key; `by_k`: top-k cuts (else top-p
@@ -221,17 +223,14 @@ fn window_near_top(lid: u32, st: State, top: u32, by_k: bool) -> Window {
     }
     let b = reduce32(lid, select(SENTINEL, lid, reaches), 2u);
     let n = reduce32(lid, select(0u, count_within, lid == b), 1u);
+    let inside = reduce32(lid, select(0u, count_within - count, lid == b), 1u);
     let last = bin_last_distance(b);
-    return Window(max(select(top - last, 0u, last > top), KEY_NEG_INF + 1u), n <= LIST_CAP, total);
+    return Window(max(select(top - last, 0u, last > top), KEY_NEG_INF + 1u), n <= LIST_CAP, total, inside);
 }
 
-// Top-k (k <= LIST_CAP) or top-p alone, then min-p and the draw, all on the list when the
-// window near the top fits it; false (nothing written) when it does not.
-fn sample_near_top(lid: u32, st0: State, top: u32, by_k: bool) -> bool {
-    let w = window_near_top(lid, st0, top, by_k);
-    if (!w.fits) {
-        return false;
-    }
+// Top-k (k <= LIST_CAP) or top-p alone, then min-p and the draw, all on the list of the
+// window near the top `w` (which fits it); returns the drawn id.
+fn sample_near_top(lid: u32, st0: State, w: Window, by_k: bool) -> u32 {
     var st = st0;
     st.pk = w.pk;
     st.pc = SENTINEL;
@@ -246,6 +245,5 @@ fn sample_near_top(lid: u32, st0: State, top: u32, by_k: bool) -> bool {
     if ((p.flags & FLAG_TOP_P) != 0u) {
         keep = list_walk(lid, st, keep, top_p_goal(total)) + 1u;
     }
-    finish(lid, draw_from_list(lid, st, keep));
-    return true;
+    return draw_from_list(lid, st, keep);
 }
