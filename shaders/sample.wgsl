@@ -150,6 +150,13 @@ fn float_of(key: u32) -> f32 {
 }
 
 // NaN or +inf (-inf is a valid mask).
+// (top key, live tokens) with a quad of logit bits added.
+fn with_quad(top_alive: vec2<u32>, v: vec4<u32>) -> vec2<u32> {
+    let k4 = keys(v);
+    let top = max(top_alive.x, max(max(k4.x, k4.y), max(k4.z, k4.w)));
+    return vec2<u32>(top, top_alive.y + dot(select(vec4<u32>(0u), vec4<u32>(1u), k4 > vec4<u32>(KEY_NEG_INF)), vec4<u32>(1u)));
+}
+
 fn is_bad(bits: u32) -> bool {
     return (bits & 0x7fffffffu) >= 0x7f800000u && bits != NEG_INF_BITS;
 }
@@ -670,8 +677,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         logprob_pass(lid);
     }
 
-    // The row, checked, masked, into `work`.
+    // The row, checked, masked, into `work`; its top key and live tokens on the way (they
+    // stand unless bias or penalties change the row).
     var first_bad = SENTINEL;
+    var top_alive = vec2<u32>(0u, 0u); // the top key, the live tokens
     for (var q = lid; q < quads(); q += WG) {
         let v = vec4<u32>(load(4u * q), load(4u * q + 1u), load(4u * q + 2u), load(4u * q + 3u));
         let bad = vec4<bool>(is_bad(v.x), is_bad(v.y), is_bad(v.z), is_bad(v.w));
@@ -679,6 +688,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
             first_bad = min(first_bad, 4u * q + select(select(select(3u, 2u, bad.z), 1u, bad.y), 0u, bad.x));
         }
         work[q] = v;
+        top_alive = with_quad(top_alive, v);
     }
     let bad_input = reduce32(lid, first_bad, 2u);
     if (bad_input != SENTINEL) {
@@ -738,16 +748,15 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         storageBarrier();
     }
 
-    // The top key and how many tokens are alive.
-    var my_top = 0u;
-    var my_alive = 0u;
-    for (var q = lid; q < quads(); q += WG) {
-        let k4 = keys(work[q]);
-        my_top = max(my_top, max(max(k4.x, k4.y), max(k4.z, k4.w)));
-        my_alive += dot(select(vec4<u32>(0u), vec4<u32>(1u), k4 > vec4<u32>(KEY_NEG_INF)), vec4<u32>(1u));
+    // The top key and how many tokens are alive, again where bias or penalties changed them.
+    if (p.bias_count > 0u || ((p.flags & FLAG_PENALTIES) != 0u && n > 0u)) {
+        top_alive = vec2<u32>(0u, 0u);
+        for (var q = lid; q < quads(); q += WG) {
+            top_alive = with_quad(top_alive, work[q]);
+        }
     }
-    let top = reduce32(lid, my_top, 1u);
-    let alive = reduce32(lid, my_alive, 0u);
+    let top = reduce32(lid, top_alive.x, 1u);
+    let alive = reduce32(lid, top_alive.y, 0u);
     if (alive == 0u) {
         fail(lid, 3u, 0u, 0u);
         return;
