@@ -357,6 +357,13 @@ fn time_sampler(ctx: &GpuContext, p: &PipelineCache, vocab: u32) {
         ("top_p 0.9", SamplingParams { top_p: 0.9, ..at(1.0) }),
         ("top_k 40, top_p 0.95, min_p 0.05, t 0.8", defaults),
     ];
+    // The first dispatch compiles the pipeline: seconds on SwiftShader, where Chromium users
+    // without a GPU and the browser tests pay it.
+    let t = Instant::now();
+    let sampler = GpuSampler::new(ctx, vocab).unwrap();
+    let d = pollster::block_on(sampler.dispatch(ctx, p, &rows[0], 0, &out, 0)).unwrap();
+    time(ctx, &[d], 1, 1);
+    println!("\nsampler pipeline: compiled and run once in {:.2} s", t.elapsed().as_secs_f64());
     println!("\n| sampler, vocabulary {vocab} | flat row, µs per call | peaked row, µs per call |\n|---|---:|---:|");
     for (name, params) in requests {
         let mut cells = Vec::new();

@@ -367,11 +367,21 @@ fn chunk(lid: u32) -> vec2<u32> {
 fn measure_ge(lid: u32, st: State, k: u32) -> vec2<u32> {
     var acc = vec2<u32>(0u, 0u);
     for (var q = lid; q < quads(); q += WG) {
-        let v = work[q];
-        acc = add64(acc, add64(measure_one_ge(st, k, 4u * q, v.x), measure_one_ge(st, k, 4u * q + 1u, v.y)));
-        acc = add64(acc, add64(measure_one_ge(st, k, 4u * q + 2u, v.z), measure_one_ge(st, k, 4u * q + 3u, v.w)));
+        acc = add64(acc, quad_measure_ge(st, k, q));
     }
     return sum64(lid, acc);
+}
+
+// The measure of quad q's candidates with key >= k. A loop, not four calls: every call site
+// of the measure (an exp and a fixed-point conversion) is compiled again, which made
+// SwiftShader's JIT, the one Chromium uses without a GPU, take seconds over this kernel.
+fn quad_measure_ge(st: State, k: u32, q: u32) -> vec2<u32> {
+    let v = work[q];
+    var acc = vec2<u32>(0u, 0u);
+    for (var j = 0u; j < 4u; j++) {
+        acc = add64(acc, measure_one_ge(st, k, 4u * q + j, v[j]));
+    }
+    return acc;
 }
 
 fn measure_one_ge(st: State, k: u32, i: u32, bits: u32) -> vec2<u32> {
@@ -780,43 +790,52 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     var st = State(KEY_NEG_INF, 0u, false, mx, true, 1.0);
     let top_p = (p.flags & FLAG_TOP_P) != 0u;
     let by_k = p.top_k != 0u && p.top_k < alive;
-    // Usually the filters keep a few tokens near the top: then all on a list of those
-    // (shaders/sample_list.wgsl). Otherwise over the row, as follows.
+    // Usually the filters keep a few tokens near the top: then they all run on a sorted list
+    // of those (shaders/sample_list.wgsl). Otherwise the cuts walk the row, and the list
+    // takes over for min-p and the draw if few tokens are left.
     let near_first = (by_k && p.top_k <= LIST_CAP) || (!by_k && top_p);
     var near = Window(0u, false, vec2<u32>(0u, 0u), 0u);
+    var on_list = List(st, SENTINEL, false);
+    var want_list = false;
     if (near_first) {
         near = window_near_top(lid, st, top, by_k);
         if (near.fits) {
-            finish(lid, sample_near_top(lid, st, near, by_k));
-            return;
+            want_list = true;
+            on_list.st.pk = near.pk;
+            on_list.st.pc = SENTINEL;
+            on_list.top_k = select(SENTINEL, p.top_k, by_k);
+            on_list.top_p = top_p;
         }
     }
     var sorted = false;
-    if (by_k) {
-        let cut = rank_walk(lid, st, vec2<u32>(p.top_k, 0u));
-        st.pk = cut.x;
-        st.pc = cut.y + 1u;
-        sorted = true;
-    }
-    st.by_count = false;
-    // Top-p alone went through the window, which knows it keeps more than the list holds.
+    // Top-p alone went through the window, which knows its row total and whether it keeps
+    // more than the list holds.
     let top_p_alone = near_first && !by_k;
-    if (top_p) {
-        var total = near.total;
-        if (!top_p_alone) {
-            total = measure_ge(lid, st, 0u);
+    if (!want_list) {
+        if (by_k) {
+            let cut = rank_walk(lid, st, vec2<u32>(p.top_k, 0u));
+            st.pk = cut.x;
+            st.pc = cut.y + 1u;
+            sorted = true;
         }
-        let cut = rank_walk(lid, st, top_p_goal(total));
-        st.pk = cut.x;
-        st.pc = cut.y + 1u;
-        sorted = true;
+        st.by_count = false;
+        if (top_p) {
+            var total = near.total;
+            if (!top_p_alone) {
+                total = measure_ge(lid, st, 0u);
+            }
+            let cut = rank_walk(lid, st, top_p_goal(total));
+            st.pk = cut.x;
+            st.pc = cut.y + 1u;
+            sorted = true;
+        }
+        on_list.st = st;
+        want_list = sorted && !(top_p_alone && near.inside >= LIST_CAP);
     }
-    // Few candidates left after the cuts: min-p and the draw on a list of them.
-    if (sorted && !(top_p_alone && near.inside >= LIST_CAP)) {
-        let kept = compact(lid, st);
-        if (kept <= LIST_CAP) {
-            sort_list(lid, kept);
-            finish(lid, draw_from_list(lid, st, kept));
+    if (want_list) {
+        let len = compact(lid, on_list.st);
+        if (len <= LIST_CAP) {
+            finish(lid, sample_list(lid, on_list, len, near.total));
             return;
         }
     }
@@ -835,29 +854,24 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let c = chunk(lid);
     var sum = vec2<u32>(0u, 0u);
     for (var q = c.x; q < c.y; q++) {
-        let v = work[q];
-        sum = add64(sum, add64(measure_one_ge(st, 0u, 4u * q, v.x), measure_one_ge(st, 0u, 4u * q + 1u, v.y)));
-        sum = add64(sum, add64(measure_one_ge(st, 0u, 4u * q + 2u, v.z), measure_one_ge(st, 0u, 4u * q + 3u, v.w)));
+        sum = add64(sum, quad_measure_ge(st, 0u, q));
     }
     var cum = scan64(lid, sum);
     let x = mul_frac(workgroupUniformLoad(&res64), u);
     if (!lt64(x, cum) && lt64(x, add64(cum, sum))) {
-        for (var q = c.x; q < c.y; q++) {
+        var found = false;
+        for (var q = c.x; q < c.y && !found; q++) {
             let v = work[q];
-            let w0 = measure_one_ge(st, 0u, 4u * q, v.x);
-            let w1 = measure_one_ge(st, 0u, 4u * q + 1u, v.y);
-            let w2 = measure_one_ge(st, 0u, 4u * q + 2u, v.z);
-            let w3 = measure_one_ge(st, 0u, 4u * q + 3u, v.w);
-            let c0 = add64(cum, w0);
-            let c1 = add64(c0, w1);
-            let c2 = add64(c1, w2);
-            let c3 = add64(c2, w3);
-            if (lt64(x, c3)) {
+            for (var j = 0u; j < 4u; j++) {
+                let next = add64(cum, measure_one_ge(st, 0u, 4u * q + j, v[j]));
                 // A zero weight never holds x: cum does not move past it.
-                res32 = 4u * q + select(select(select(3u, 2u, lt64(x, c2)), 1u, lt64(x, c1)), 0u, lt64(x, c0));
-                break;
+                if (lt64(x, next)) {
+                    res32 = 4u * q + j;
+                    found = true;
+                    break;
+                }
+                cum = next;
             }
-            cum = c3;
         }
     }
     finish(lid, workgroupUniformLoad(&res32));

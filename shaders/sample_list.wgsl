@@ -1,15 +1,21 @@
-// The candidate list of shaders/sample.wgsl (assembled after it): once the rank filters
-// have cut the row to at most LIST_CAP candidates, only those matter.
+// The candidate list of shaders/sample.wgsl (assembled after it): when the rank filters keep
+// at most LIST_CAP candidates, only those matter once they are known.
 //
-// Without it every filter after the first walks the whole row again (four radix passes
-// plus two tie passes each, with an exp per token in every pass that measures by weight):
-// the llama.cpp defaults (top-k 40, top-p 0.95, min-p 0.05) made ~20 passes over a 262k
-// row. Now, after the first rank cut (top-k by count; top-p by mass when there is no top-k
-// or it keeps more than LIST_CAP), one pass compacts the survivors into workgroup memory, a
-// bitonic sort puts them in rank order (logit descending, lower id first), and the rest
-// (top-p after a top-k, min-p, the draw) walks 4 list positions per thread. The masses are
-// the same exact 64-bit sums over the same candidates, so the ids are the full path's.
-// More survivors than LIST_CAP (a flat row under top-p alone): main goes on over the row.
+// Without it every filter after the first walked the whole row again (four radix passes plus
+// two tie passes each, with an exp per token in every pass that measures by weight): the
+// llama.cpp defaults (top-k 40, top-p 0.95, min-p 0.05) made ~20 passes over a 262k row.
+// Now one pass bins the row by distance below the top (window_near_top) and finds the nearest
+// bins that hold top-k's k candidates or top-p's mass; when they hold at most LIST_CAP, one
+// pass compacts them into workgroup memory, a bitonic sort puts them in rank order (logit
+// descending, lower id first), and top-k (a prefix), top-p, min-p and the draw walk 4 list
+// positions per thread (sample_list). When the window holds more (a flat row under top-p
+// alone, thousands of ties at the top), the cuts walk the row as before and the list takes
+// over for min-p and the draw if the cuts leave at most LIST_CAP. The masses are the same
+// exact 64-bit sums over the same candidates, so the ids are the full path's.
+//
+// Each call site of a measure (an exp and a fixed-point conversion) or of a reduction with
+// barriers is compiled again: the walks are one loop for that reason (SwiftShader, Chromium's
+// WebGPU without a GPU, takes seconds to compile this kernel).
 
 const LIST_CAP: u32 = 1024u; // 4 positions per thread (WG = 256)
 
@@ -17,7 +23,7 @@ const LIST_CAP: u32 = 1024u; // 4 positions per thread (WG = 256)
 // memory is 16 KiB at the least), ids in `list_id`.
 var<workgroup> list_id: array<u32, 1024>;
 var<workgroup> list_len: atomic<u32>;
-var<workgroup> list_pick: u32;
+var<workgroup> list_pick_at: u32;
 
 // Top-p's goal: the mass `total * top_p`, at least one unit (the top candidate stays).
 fn top_p_goal(total: vec2<u32>) -> vec2<u32> {
@@ -50,9 +56,9 @@ fn compact(lid: u32, st: State) -> u32 {
     }
     workgroupBarrier();
     if (lid == 0u) {
-        list_pick = atomicLoad(&list_len);
+        list_pick_at = atomicLoad(&list_len);
     }
-    return workgroupUniformLoad(&list_pick);
+    return workgroupUniformLoad(&list_pick_at);
 }
 
 // Sorts the first `len` list entries into rank order: a bitonic sort over the next power of
@@ -103,52 +109,85 @@ fn list_measures(lid: u32, st: State, len: u32) -> array<vec2<u32>, 4> {
     return w;
 }
 
-fn list_total(lid: u32, st: State, len: u32) -> vec2<u32> {
-    let w = list_measures(lid, st, len);
-    return sum64(lid, add64(add64(w[0], w[1]), add64(w[2], w[3])));
-}
-
-// The first list position (of the first `len`) where the cumulative measure in rank order
-// reaches `need` (> 0), or LIST_CAP when the whole measure stays below it.
-fn list_walk(lid: u32, st: State, len: u32, need: vec2<u32>) -> u32 {
-    let w = list_measures(lid, st, len);
+// The list position where the cumulative measure in rank order first reaches `need` (> 0,
+// at most the total): this thread's measures `w` and the sum of the threads' before it.
+fn list_pick(lid: u32, w: array<vec2<u32>, 4>, before: vec2<u32>, need: vec2<u32>) -> u32 {
     let sum = add64(add64(w[0], w[1]), add64(w[2], w[3]));
-    workgroupBarrier(); // every thread has read the last list_pick
-    if (lid == 0u) {
-        list_pick = LIST_CAP;
-    }
-    var cum = scan64(lid, sum);
-    if (lt64(cum, need) && !lt64(add64(cum, sum), need)) {
+    workgroupBarrier(); // every thread has read list_pick_at's last value
+    if (lt64(before, need) && !lt64(add64(before, sum), need)) {
+        var cum = before;
         for (var j = 0u; j < 4u; j++) {
             cum = add64(cum, w[j]);
             if (!lt64(cum, need)) {
-                list_pick = 4u * lid + j;
+                list_pick_at = 4u * lid + j;
                 break;
             }
         }
     }
-    return workgroupUniformLoad(&list_pick);
+    return workgroupUniformLoad(&list_pick_at);
 }
 
-// Min-p and the draw over the first `len` positions of the sorted list; returns the drawn
-// id. `st`: weights (by_count false), the top logit in st.mx.
-fn draw_from_list(lid: u32, st_in: State, len: u32) -> u32 {
-    var st = st_in;
-    var keep = len;
-    if ((p.flags & FLAG_MIN_P) != 0u) {
-        // Kept: logit - max >= ln(min_p), a prefix of the rank order.
-        var n = 0u;
-        for (var j = 0u; j < 4u; j++) {
-            let at = 4u * lid + j;
-            if (at < keep && float_of(win[at]) - st.mx >= p.min_p_ln) {
-                n += 1u;
-            }
+// What main leaves to the list: its candidates, and the filters still to apply on it.
+struct List {
+    // The candidates (compact() gathers them): every live token with key >= st.pk, or
+    // (after cuts over the row) st's rank prefix; the top logit in st.mx.
+    st: State,
+    // Keep the first top_k of them (SENTINEL: all).
+    top_k: u32,
+    // Top-p still to do (on the kept ones).
+    top_p: bool,
+}
+
+// The rest of the request on the `len` candidates compact() gathered: sorts them, then
+// top-k, top-p, min-p and the draw; returns the drawn id. `row_total`: the row's mass at
+// temperature 1 when top-p has no top-k before it (its goal is a fraction of the whole row).
+fn sample_list(lid: u32, l: List, len: u32, row_total: vec2<u32>) -> u32 {
+    sort_list(lid, len);
+    var st = l.st;
+    st.by_count = false; // weights at temperature 1
+    var keep = min(len, l.top_k);
+    // Two walks along the list, written as one loop so that the measures (an exp each) are
+    // compiled once: 0 top-p at temperature 1 (if asked), 1 the draw at the temperature.
+    for (var walk = 0u; walk < 2u; walk++) {
+        if (walk == 0u && !l.top_p) {
+            continue;
         }
-        keep = reduce32(lid, n, 0u);
+        if (walk == 1u) {
+            keep = min_p_prefix(lid, st, keep);
+            st.t = p.temperature;
+        }
+        let w = list_measures(lid, st, keep);
+        let sum = add64(add64(w[0], w[1]), add64(w[2], w[3]));
+        let before = scan64(lid, sum);
+        let total = workgroupUniformLoad(&res64);
+        var need = add64(mul_frac(total, vec2<u32>(step.u_lo, step.u_hi)), vec2<u32>(1u, 0u));
+        if (walk == 0u) {
+            need = top_p_goal(select(row_total, total, l.top_k != SENTINEL));
+        }
+        let at = list_pick(lid, w, before, need);
+        if (walk == 0u) {
+            keep = at + 1u;
+        } else {
+            return list_id[at];
+        }
     }
-    st.t = p.temperature;
-    let x = mul_frac(list_total(lid, st, keep), vec2<u32>(step.u_lo, step.u_hi));
-    return list_id[list_walk(lid, st, keep, add64(x, vec2<u32>(1u, 0u)))];
+    return SENTINEL; // not reached: walk 1 returns
+}
+
+// How many of the first `len` list positions min-p keeps (logit - max >= ln(min_p): a prefix
+// of the rank order); `len` without min-p.
+fn min_p_prefix(lid: u32, st: State, len: u32) -> u32 {
+    if ((p.flags & FLAG_MIN_P) == 0u) {
+        return len;
+    }
+    var n = 0u;
+    for (var j = 0u; j < 4u; j++) {
+        let at = 4u * lid + j;
+        if (at < len && float_of(win[at]) - st.mx >= p.min_p_ln) {
+            n += 1u;
+        }
+    }
+    return reduce32(lid, n, 0u);
 }
 
 // ---- the window near the top: which candidates can the rank filters keep? ----
@@ -221,29 +260,12 @@ fn window_near_top(lid: u32, st: State, top: u32, by_k: bool) -> Window {
     if (!by_k) {
         reaches = !lt64(mass_within, top_p_goal(total));
     }
-    let b = reduce32(lid, select(SENTINEL, lid, reaches), 2u);
-    let n = reduce32(lid, select(0u, count_within, lid == b), 1u);
-    let inside = reduce32(lid, select(0u, count_within - count, lid == b), 1u);
+    // The nearest bin that reaches: the threads that reach are a suffix lid >= b.
+    let b = WG - reduce32(lid, select(0u, 1u, reaches), 0u);
+    if (lid == b) {
+        res_cut = vec2<u32>(count_within, count_within - count);
+    }
+    let n_inside = workgroupUniformLoad(&res_cut);
     let last = bin_last_distance(b);
-    return Window(max(select(top - last, 0u, last > top), KEY_NEG_INF + 1u), n <= LIST_CAP, total, inside);
-}
-
-// Top-k (k <= LIST_CAP) or top-p alone, then min-p and the draw, all on the list of the
-// window near the top `w` (which fits it); returns the drawn id.
-fn sample_near_top(lid: u32, st0: State, w: Window, by_k: bool) -> u32 {
-    var st = st0;
-    st.pk = w.pk;
-    st.pc = SENTINEL;
-    var keep = compact(lid, st);
-    sort_list(lid, keep);
-    st.by_count = false; // weights at temperature 1
-    var total = w.total;
-    if (by_k) {
-        keep = p.top_k;
-        total = list_total(lid, st, keep);
-    }
-    if ((p.flags & FLAG_TOP_P) != 0u) {
-        keep = list_walk(lid, st, keep, top_p_goal(total)) + 1u;
-    }
-    return draw_from_list(lid, st, keep);
+    return Window(max(select(top - last, 0u, last > top), KEY_NEG_INF + 1u), n_inside.x <= LIST_CAP, total, n_inside.y);
 }
