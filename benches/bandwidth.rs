@@ -22,7 +22,7 @@ fn main() {
     println!("\n| buffer MiB | pattern | µs per read | GB/s |");
     println!("|---:|---|---:|---:|");
     for mib in sizes {
-        for pattern in Pattern::ALL {
+        for pattern in Pattern::ALL.into_iter().chain([Pattern::SliceWords]) {
             match seconds_per_read(&ctx, pattern, mib << 20, workgroup) {
                 Some(s) => println!("| {mib} | {} | {:.1} | {:.1} |", pattern.name(), s * 1e6, (mib << 20) as f64 / s / 1e9),
                 None => {

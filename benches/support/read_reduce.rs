@@ -21,27 +21,38 @@ use wgpu::util::DeviceExt;
 pub enum Pattern {
     Strided,
     Slices,
+    /// Slices read as four u32 loads per 16 bytes instead of one vec4 load: not a ceiling,
+    /// a probe of what the width of a load costs (llvmpipe runs each load instruction as a
+    /// loop over the SIMD lanes, whatever its width).
+    SliceWords,
 }
 
 impl Pattern {
+    /// The patterns that make the device's ceiling.
     pub const ALL: [Pattern; 2] = [Pattern::Strided, Pattern::Slices];
 
     pub fn name(self) -> &'static str {
         match self {
             Pattern::Strided => "strided (neighbouring threads, neighbouring words)",
             Pattern::Slices => "slices (a contiguous slice per thread)",
+            Pattern::SliceWords => "slices read as u32 words (probe: 4 loads per 16 bytes)",
         }
     }
 
     fn shader(self, workgroup: u32) -> String {
         // n.x: vec4s in the buffer, n.y: vec4s per thread (slices); every thread's loop count
         // is the same, so no lane idles while another finishes.
-        let read = match self {
-            Pattern::Strided => "for (var j = 0u; j < n.y; j++) { acc += src[gid.x + j * threads]; }",
-            Pattern::Slices => "for (var j = 0u; j < n.y; j++) { acc += src[gid.x * n.y + j]; }",
+        let (element, read) = match self {
+            Pattern::Strided => ("vec4<u32>", "for (var j = 0u; j < n.y; j++) { acc += src[gid.x + j * threads]; }"),
+            Pattern::Slices => ("vec4<u32>", "for (var j = 0u; j < n.y; j++) { acc += src[gid.x * n.y + j]; }"),
+            Pattern::SliceWords => (
+                "u32",
+                "for (var j = 0u; j < n.y; j++) { let i = 4u * (gid.x * n.y + j); \
+                 acc += vec4<u32>(src[i], src[i + 1u], src[i + 2u], src[i + 3u]); }",
+            ),
         };
         format!(
-            "@group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
+            "@group(0) @binding(0) var<storage, read> src: array<{element}>;
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;
 @group(0) @binding(2) var<uniform> n: vec4<u32>;
 
