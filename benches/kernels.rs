@@ -17,6 +17,7 @@
 //! the device's read ceiling measured in the same run (benches/support/read_reduce.rs).
 
 #[path = "support/read_reduce.rs"]
+#[allow(dead_code)] // its probe pattern is the bandwidth bench's
 mod read_reduce;
 
 use std::time::Instant;
