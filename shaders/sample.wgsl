@@ -21,6 +21,11 @@
 // The id-order draw sums each thread's contiguous chunk, prefix-sums the chunk sums, and
 // the thread whose range holds the draw walks its chunk.
 //
+// A sort after all, of a few: top-k and top-p usually keep a few dozen tokens near the top,
+// and then one pass finds them, one gathers them into workgroup memory, and the filters and
+// the draw run on them sorted there (shaders/sample_list.wgsl, assembled after this file);
+// the radix walks over the row remain for rows where more than 1024 are in reach.
+//
 // Masses are exact integers: each weight exp((l - max) / t) in [0, 1] (the max weighs 1,
 // as on the CPU) becomes a 64-bit fixed-point number with 44 fraction bits (two u32s), so
 // sums are exact and independent of the reduction order, and prefix sums are monotone.
@@ -149,7 +154,6 @@ fn float_of(key: u32) -> f32 {
     return bitcast<f32>(~key);
 }
 
-// NaN or +inf (-inf is a valid mask).
 // (top key, live tokens) with a quad of logit bits added.
 fn with_quad(top_alive: vec2<u32>, v: vec4<u32>) -> vec2<u32> {
     let k4 = keys(v);
@@ -157,6 +161,7 @@ fn with_quad(top_alive: vec2<u32>, v: vec4<u32>) -> vec2<u32> {
     return vec2<u32>(top, top_alive.y + dot(select(vec4<u32>(0u), vec4<u32>(1u), k4 > vec4<u32>(KEY_NEG_INF)), vec4<u32>(1u)));
 }
 
+// NaN or +inf (-inf is a valid mask).
 fn is_bad(bits: u32) -> bool {
     return (bits & 0x7fffffffu) >= 0x7f800000u && bits != NEG_INF_BITS;
 }
