@@ -139,18 +139,19 @@ fn time(ctx: &GpuContext, ds: &[Dispatch], n_tokens: u32, reps: u32) -> (f64, f6
     (v[2], cpu)
 }
 
+/// The next value of a xorshift32 generator (the bench's inputs: any fixed noise will do).
+fn xorshift(x: &mut u32) -> u32 {
+    *x ^= *x << 13;
+    *x ^= *x >> 17;
+    *x ^= *x << 5;
+    *x
+}
+
 fn random_matrix(ctx: &GpuContext, name: &str, dtype: DType, rows: u32, cols: u32) -> GpuMatrix {
     // Any bytes are valid blocks except non-finite float scales: use small random bytes.
     let n = dtype.bytes_for(u64::from(rows) * u64::from(cols)).unwrap() as usize;
     let mut x = 0x9e37_79b9_u32;
-    let bytes: Vec<u8> = (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x & 0x3b) as u8 // keeps f16/bf16 halves finite and small
-        })
-        .collect();
+    let bytes: Vec<u8> = (0..n).map(|_| (xorshift(&mut x) & 0x3b) as u8).collect(); // keeps f16/bf16 halves finite and small
     GpuMatrix::upload(ctx, name, dtype, rows, cols, &bytes).unwrap()
 }
 
@@ -331,14 +332,7 @@ fn time_sampler(ctx: &GpuContext, p: &PipelineCache, vocab: u32) {
     use hearth::kernels::sample::GpuSampler;
     use hearth::sample::SamplingParams;
     let mut x = 0x2545_f491_u32;
-    let flat: Vec<f32> = (0..vocab)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x as f32 / u32::MAX as f32 * 2.0 - 1.0) * 8.0
-        })
-        .collect();
+    let flat: Vec<f32> = (0..vocab).map(|_| (xorshift(&mut x) as f32 / u32::MAX as f32 * 2.0 - 1.0) * 8.0).collect();
     let mut peaked = flat.clone();
     for i in 0..64 {
         peaked[(i * 7919) % vocab as usize] += 12.0;

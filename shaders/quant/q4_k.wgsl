@@ -6,10 +6,9 @@ const BLOCK_WORDS_Q4_K: u32 = 36u;
 const CHUNKS_PER_BLOCK_Q4_K: u32 = 8u;
 
 fn load_chunk_q4_k(bw: u32, sub: u32) {
-    let dm = unpack2x16float(w[bw]);
-    let sm = k_scale_min(bw, sub);
-    let scale = dm.x * sm.x;
-    let offset = dm.y * sm.y;
+    let mo = k_chunk_mul_off(bw, sub);
+    let scale = mo.x;
+    let offset = mo.y;
     let shift = 4u * (sub % 2u);
     let base = bw + 4u + 8u * (sub / 2u);
     for (var k = 0u; k < 8u; k++) {
@@ -20,9 +19,8 @@ fn load_chunk_q4_k(bw: u32, sub: u32) {
 // The integer form (shaders/quant/common.wgsl): chunk s has one scale and minimum, so
 // value = (d scale_s) q - dmin min_s with q the nibbles as they are.
 fn load_chunk_i8_q4_k(bw: u32, sub: u32) {
-    let dm = unpack2x16float(w[bw]);
-    let sm = k_scale_min(bw, sub);
-    chunk_dm = both_halves(vec2<f32>(dm.x * sm.x, -dm.y * sm.y));
+    let mo = k_chunk_mul_off(bw, sub);
+    chunk_dm = both_halves(vec2<f32>(mo.x, -mo.y));
     let shift = 4u * (sub % 2u);
     let base = bw + 4u + 8u * (sub / 2u);
     for (var k = 0u; k < 8u; k++) {
