@@ -1,14 +1,19 @@
 //! The device's read bandwidth as a compute shader sees it (benches/support/read_reduce.rs):
 //! a read-reduce over a large buffer in the two access patterns, the ceiling the decode GEMVs
 //! (`cargo bench --bench kernels`, its "weight GB/s" column and its "decode GEMVs" line, which
-//! measures the same in its own run) are set against.
+//! measures the same in its own run) are set against. Then what one load instruction costs by
+//! where it reads from (benches/support/load_costs.rs): on CPU-like devices that, more than
+//! bytes, sets the matmuls' speed.
 //!
 //!     cargo bench --bench bandwidth [-- --mib 16,64,256 --workgroup 256]
 
+#[path = "support/load_costs.rs"]
+mod load_costs;
 #[path = "support/read_reduce.rs"]
 mod read_reduce;
 
 use hearth::gpu::GpuContext;
+use load_costs::{Source, per_lane_load_ns, stream_in_windows};
 use read_reduce::{Pattern, seconds_per_read};
 
 fn main() {
@@ -29,6 +34,19 @@ fn main() {
                     println!("| {mib} | {} | (over the device's {} MiB binding limit) | |", pattern.name(), ctx.max_storage_binding >> 20)
                 }
             }
+        }
+    }
+    println!("\n| load | same index in every thread: ns per vec4 per thread | an index per thread: ns |");
+    println!("|---|---:|---:|");
+    for source in Source::ALL {
+        println!("| {} | {:.2} | {:.2} |", source.name(), per_lane_load_ns(&ctx, source, false), per_lane_load_ns(&ctx, source, true));
+    }
+    println!("\n| 32 MiB read in 64 KiB windows, a dispatch each | GB/s |");
+    println!("|---|---:|");
+    for source in Source::ALL {
+        match stream_in_windows(&ctx, source) {
+            Some(gbs) => println!("| {} | {gbs:.2} |", source.name()),
+            None => println!("| {} | (uniform bindings under 64 KiB here) |", source.name()),
         }
     }
 }

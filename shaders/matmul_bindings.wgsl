@@ -5,7 +5,8 @@
 //      bindings, or the row segments of several formats that src/quant/shader.rs's
 //      matrix_wgsl reads (segment s from row seg<s>_row and word seg<s>_word)
 //   x: [n_tokens × x_stride] f32 read as vec4 (x_stride and cols multiples of 32); with
-//      one_row only the last token's row is read (x_row)
+//      one_row only the last token's row is read (x_row); a uniform array<vec4<f32>, cols / 4>
+//      where the launcher binds the only row a decode GEMV reads as a uniform
 //   y: [n_tokens × y_stride] f32, this part writes columns y_row_offset .. + rows
 //   bias: [y_row_offset + rows] f32 (BIAS only, binding 5, declared with the epilogue)
 //   then the norm prologue's bindings (shaders/matmul_norm.wgsl), declared with it.
@@ -30,7 +31,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> w: array<u32>;
-@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+// binding 1, x, is declared by src/gpu/pipelines.rs in front of this file: a storage array,
+// or (`Tuning::matmul_x_uniform`, decode GEMVs) a uniform array of exactly one row.
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 @group(0) @binding(4) var<uniform> step: Step;

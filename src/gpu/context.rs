@@ -117,6 +117,7 @@ impl GpuContext {
         let adapter_limits = adapter.limits();
         let limits = wgpu::Limits {
             max_storage_buffer_binding_size: adapter_limits.max_storage_buffer_binding_size,
+            max_uniform_buffer_binding_size: adapter_limits.max_uniform_buffer_binding_size,
             max_buffer_size: adapter_limits.max_buffer_size,
             max_storage_buffers_per_shader_stage: adapter_limits.max_storage_buffers_per_shader_stage.min(10),
             max_compute_workgroup_storage_size: adapter_limits.max_compute_workgroup_storage_size,

@@ -32,6 +32,9 @@ pub enum Kernel {
         subgroup_reduce: bool,
         norm: MatmulNorm,
         epilogue: MatmulEpilogue,
+        /// 0: x is a storage array; else x is a uniform array of this many vec4s, the one row
+        /// a decode GEMV reads (`Tuning::matmul_x_uniform`).
+        x_uniform_vec4s: u32,
     },
     /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in these
     /// formats: tiles of weight rows × tokens per workgroup, and per thread.
@@ -129,10 +132,12 @@ impl Kernel {
                 subgroup_reduce,
                 norm,
                 epilogue,
+                x_uniform_vec4s,
             } => {
                 let sg = if subgroup_reduce { "_sg" } else { "" };
+                let xu = if x_uniform_vec4s > 0 { format!("_xu{x_uniform_vec4s}") } else { String::new() };
                 format!(
-                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{}{}",
+                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{xu}{}{}",
                     norm.label(),
                     epilogue.label()
                 )
@@ -235,6 +240,7 @@ impl Kernel {
                 subgroup_reduce,
                 norm,
                 epilogue,
+                x_uniform_vec4s,
             } => {
                 let reduce = if subgroup_reduce {
                     include_str!("../../shaders/matmul_subgroup.wgsl")
@@ -250,6 +256,7 @@ impl Kernel {
                     + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::matrix_wgsl(formats)
+                    + &matmul_x_binding(x_uniform_vec4s)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
                     + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tokens_per_group, threads_per_row > 1)
                     + include_str!("../../shaders/matmul.wgsl")
@@ -265,6 +272,7 @@ impl Kernel {
                 ) + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::matrix_wgsl(formats)
+                    + &matmul_x_binding(0)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
                     + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tile_tokens, true)
                     + include_str!("../../shaders/gemm_common.wgsl")
@@ -315,6 +323,16 @@ impl Kernel {
             }
             Kernel::Sample => include_str!("../../shaders/sample.wgsl").to_string() + include_str!("../../shaders/sample_list.wgsl"),
         }
+    }
+}
+
+/// The matmuls' input binding (shaders/matmul_bindings.wgsl): a storage array, or with
+/// `uniform_vec4s` > 0 a uniform array of that many vec4s (`Tuning::matmul_x_uniform`).
+fn matmul_x_binding(uniform_vec4s: u32) -> String {
+    if uniform_vec4s > 0 {
+        format!("@group(0) @binding(1) var<uniform> x: array<vec4<f32>, {uniform_vec4s}>;\n")
+    } else {
+        "@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;\n".to_string()
     }
 }
 

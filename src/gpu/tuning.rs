@@ -106,6 +106,15 @@ pub struct Tuning {
     /// the speed) made SmolLM2 12-15% slower (decode 16.5-17.6 -> 14.6-15.4 tok/s, prefill
     /// 49-52 -> 41-44, 2026-11-26).
     pub matmul_norm_prologue: bool,
+    /// The decode GEMVs read the token's activations from a uniform binding instead of a
+    /// storage one (CPU tuning, where the row fits one: 16,384 values). Why: llvmpipe (Mesa
+    /// 22.3) turns every storage-buffer load into a loop over the SIMD lanes whose inserts at a
+    /// variable position x86 does through memory unless it has AVX-512, but a uniform load
+    /// into one AVX2 gather; on a Zen 3 host without AVX-512 a vec4 load cost 14.3 ns from
+    /// storage against 1.2 ns from a uniform binding (`cargo bench --bench bandwidth`,
+    /// 2026-11-27). On by default only for lavapipe on hosts without AVX-512
+    /// (`Tuning::for_device`): with AVX-512 the same change measured no faster (2026-11-26).
+    pub matmul_x_uniform: bool,
     /// Unroll the short constant-bound loops of the matmul shaders in their source
     /// (src/gpu/unroll.rs). SwiftShader's JIT does not unroll: natively on Chromium's
     /// SwiftShader, SmolLM2's Q4_1 matmuls for a 16-token prefill took 2.1 s of GPU time
@@ -147,7 +156,8 @@ impl Tuning {
         // adapter (device type Cpu) or by name.
         let name = info.name.to_lowercase();
         if ["llvmpipe", "lavapipe"].iter().any(|n| name.contains(n)) {
-            Tuning::CPU
+            // lavapipe runs natively and compiles for this very CPU.
+            Tuning { matmul_x_uniform: !host_has_avx512(), ..Tuning::CPU }
         } else if info.device_type == wgpu::DeviceType::Cpu || name.contains("swiftshader") {
             // Chromium reports its SwiftShader adapter with no name, as a CPU device.
             Tuning::SWIFTSHADER
@@ -178,6 +188,7 @@ impl Tuning {
         matmul_gemm_dp4a: false,
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: false,
+        matmul_x_uniform: false,
         unroll_loops: false,
         sample_on_gpu: true,
         argmax_workgroup_size: 16,
@@ -227,6 +238,7 @@ impl Tuning {
         matmul_gemm_dp4a: false,
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: true,
+        matmul_x_uniform: false,
         unroll_loops: false,
         sample_on_gpu: true,
         argmax_workgroup_size: 256,
@@ -265,6 +277,7 @@ impl Tuning {
                 "matmul_gemm_dp4a" => self.matmul_gemm_dp4a = flag()?,
                 "matmul_subgroup_reduce" => self.matmul_subgroup_reduce = flag()?,
                 "matmul_norm_prologue" => self.matmul_norm_prologue = flag()?,
+                "matmul_x_uniform" => self.matmul_x_uniform = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,
                 "sample_on_gpu" => self.sample_on_gpu = flag()?,
                 "argmax_workgroup_size" => self.argmax_workgroup_size = number()?,
@@ -276,6 +289,19 @@ impl Tuning {
     }
 }
 
+/// Whether the CPU running this process has AVX-512 (where lavapipe's storage loads are cheap
+/// enough: `Tuning::matmul_x_uniform`). Only lavapipe asks, and it only runs natively.
+fn host_has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Tuning;
@@ -284,7 +310,8 @@ mod tests {
     fn each_kind_of_device_gets_its_tuning() {
         let info =
             |name: &str, device_type| wgpu::AdapterInfo { name: name.into(), ..wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan) };
-        assert_eq!(Tuning::for_device(&info("llvmpipe (LLVM 15.0.6, 256 bits)", wgpu::DeviceType::Cpu)), Tuning::CPU);
+        let lavapipe = Tuning::for_device(&info("llvmpipe (LLVM 15.0.6, 256 bits)", wgpu::DeviceType::Cpu));
+        assert_eq!(lavapipe, Tuning { matmul_x_uniform: !super::host_has_avx512(), ..Tuning::CPU });
         assert_eq!(Tuning::for_device(&info("SwiftShader Device (Subzero)", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);
         // Chromium's adapter as the browser tests see it.
         assert_eq!(Tuning::for_device(&info("", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);

@@ -125,6 +125,23 @@ pub async fn matmul_with(
     let halves = if fusion.glu.is_some() { 2 } else { 1 };
     let epilogue = MatmulEpilogue { bias: fusion.bias.is_some(), accumulate: fusion.accumulate, glu: fusion.glu };
     let norm = Norm::kernel(fusion.norm.as_ref());
+    // The decode GEMVs' input as a uniform (`Tuning::matmul_x_uniform`) where it is always row 0
+    // of x (one token; or the last row of an x that holds one), fits a uniform binding, and no
+    // norm prologue reads it (that one reads whole rows through its own loop).
+    let row_zero_only = rows == BatchRows::PerToken(1) || (rows == BatchRows::One && x.rows == 1);
+    let x_bytes = u64::from(cols) * 4;
+    let x_uniform = ctx.tuning.matmul_x_uniform
+        && row_zero_only
+        && fusion.norm.is_none()
+        && x_bytes <= ctx.limits.max_uniform_buffer_binding_size
+        && x.buffer.usage().contains(wgpu::BufferUsages::UNIFORM);
+    let x_binding = || {
+        if x_uniform {
+            wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: &x.buffer, offset: 0, size: std::num::NonZeroU64::new(x_bytes) })
+        } else {
+            x.binding()
+        }
+    };
     let mut out = Vec::new();
     for b in &bound {
         let formats: Vec<DType> = b.segments.iter().map(|s| s.2).collect();
@@ -150,6 +167,7 @@ pub async fn matmul_with(
                 subgroup_reduce: subgroup_reduce(ctx, tile.threads_per_row),
                 norm,
                 epilogue,
+                x_uniform_vec4s: if x_uniform { cols / 4 } else { 0 },
             };
             (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
         };
@@ -175,7 +193,7 @@ pub async fn matmul_with(
         };
         let u = uniform(ctx, &params);
         let (gx, gy) = split_groups(part_outputs.div_ceil(rows_per_group));
-        let mut resources = vec![b.buffer.as_entire_binding(), x.binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
+        let mut resources = vec![b.buffer.as_entire_binding(), x_binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
         if let Some(b) = fusion.bias {
             resources.push(b.as_entire_binding());
         }

@@ -292,6 +292,41 @@ fn dispatches_built_for_a_capacity_run_smaller_batches_and_single_rows() {
     }
 }
 
+/// The decode GEMVs' input as a uniform array of one row (`Tuning::matmul_x_uniform`, on by
+/// default only on lavapipe hosts without AVX-512), forced whatever the host: every format on
+/// one token against the f64 reference, short and long rows, with the uniform kernel checked
+/// to be the one that ran. Where row 0 of x is not the only row read (a batch, or the batch's
+/// last row of an x holding several) the storage kernel must run, and be right.
+#[test]
+fn decode_input_from_a_uniform_matches_reference() {
+    let ctx = gpu_with_tuning(Tuning { matmul_x_uniform: true, ..Tuning::CPU });
+    for dtype in DType::ALL {
+        for (rows, blocks) in [(67, 9), (130, 70 * 32 / row_unit(dtype) + 1)] {
+            let cols = blocks * row_unit(dtype);
+            let r = run_matmul_full(&ctx, dtype, rows, cols, 1);
+            assert_close(&format!("{dtype} {rows}x{cols}, input as a uniform"), &r.got, &r.want, &r.scale);
+            let uniform = format!("_xu{}", cols / 4);
+            assert!(r.kernels.iter().any(|k| k.contains(&uniform)), "{dtype} {rows}x{cols}: no uniform-input kernel ran: {:?}", r.kernels);
+        }
+    }
+    let r = run_matmul_full(&ctx, DType::Q4_1, 67, 9 * 32, 3);
+    assert_close("a 3-token batch", &r.got, &r.want, &r.scale);
+    assert!(!r.kernels.iter().any(|k| k.contains("_xu")), "a batch read x as a uniform: {:?}", r.kernels);
+    // The last row of a 5-token batch in an x of 8 rows: row 4, not row 0.
+    let (rows, cols) = (70, 64);
+    let (_, want_all, scale) = run_matmul(&ctx, DType::Q4_0, rows, cols, 8);
+    let w = GpuMatrix::upload(&ctx, "w", DType::Q4_0, rows as u32, cols as u32, &tiled_matrix(DType::Q4_0, rows, cols)).unwrap();
+    let mut rng = common::Rng(0x1234 + rows as u64 * 31 + cols as u64);
+    let x: Vec<f32> = (0..8 * cols).map(|_| rng.signed_unit()).collect();
+    let (xb, yb) = (tensor(&ctx, "x", 8, cols, &x), zeros(&ctx, "y", 1, rows));
+    let step = common::kernels::step_buffer(&ctx, 0, 5);
+    let cache = PipelineCache::default();
+    let mm = pollster::block_on(matmul(&ctx, &cache, &w, &xb, &yb, &step, BatchRows::One)).unwrap();
+    common::kernels::submit(&ctx, 5, &mm);
+    assert_close("the last row of a 5-token batch", &read_tensor(&ctx, &yb), &want_all[4 * rows..5 * rows], &scale[4 * rows..5 * rows]);
+    assert!(!cache.labels().iter().any(|k| k.contains("_xu")), "the batch's last row read x as a uniform: {:?}", cache.labels());
+}
+
 #[test]
 fn matrices_split_across_bindings_give_the_same_result() {
     // A 4 KiB binding limit splits every matrix below into several parts (a 256-column

@@ -253,6 +253,19 @@ fn tiny_gemma3_decode_with_split_attention_matches_reference() {
     check_decode(&mut model, &fx, 30, 44);
 }
 
+/// The decode GEMVs' input from a uniform and from a storage binding
+/// (`Tuning::matmul_x_uniform`, which the host decides by default), each forced: tiny-llama
+/// (every weight format, an odd vocabulary) prefilled to position 8, then decoded one token at
+/// a time to the end of the fixture, each position's argmax and the fixture's rows checked.
+#[test]
+fn tiny_llama_decode_with_the_input_from_a_uniform_or_storage_matches_reference() {
+    let fx = fixture("tiny-llama");
+    for x_uniform in [true, false] {
+        let (_ctx, mut model) = open_tuned("tiny-llama", None, 256, Some(Tuning { matmul_x_uniform: x_uniform, ..Tuning::CPU }));
+        check_decode(&mut model, &fx, 8, fx.ids.len());
+    }
+}
+
 /// Greedy ids from `prompt`: one prefill, then one decode step per token.
 fn greedy(model: &mut Model, prompt: &[u32], n: usize) -> Vec<u32> {
     model.reset();
