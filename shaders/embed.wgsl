@@ -15,7 +15,7 @@ struct Params {
     scale: f32,
 }
 
-@group(0) @binding(0) var<storage, read> w: array<u32>;
+// binding 0, w, and its readers w_word / w_quad: src/gpu/pipelines.rs (matmul_w_binding).
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;

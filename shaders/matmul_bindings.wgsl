@@ -30,7 +30,9 @@ struct Params {
     _pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> w: array<u32>;
+// binding 0, w, and the w_word(i) that reads its words are declared by src/gpu/pipelines.rs in
+// front of this file: a storage array<u32>, or (`Tuning::matmul_w_texture`) an rgba32uint
+// texture holding the same words, four per texel, row after row.
 // binding 1, x, is declared by src/gpu/pipelines.rs in front of this file: a storage array,
 // or (`Tuning::matmul_x_uniform`, decode GEMVs) a uniform array of exactly one row.
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;

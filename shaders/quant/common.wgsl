@@ -1,5 +1,7 @@
-// Shared helpers for the quant snippets. Weights live in `w: array<u32>` (declared by the
-// kernel), repacked at load so every block starts on a u32 boundary (src/quant/gpu_layout.rs).
+// Shared helpers for the quant snippets. Weights are u32 words that the snippets read through
+// `w_word(i)`, `w_quad(i)` (words i .. i + 3) and `w_oct(i)` (i .. i + 7 as two quads), defined by the kernel with its binding: word i of a storage `array<u32>`, or
+// of an rgba32uint texture mirroring it (src/gpu/pipelines.rs, matmul_w_binding). Weights are
+// repacked at load so every block starts on a u32 boundary (src/quant/gpu_layout.rs).
 // A snippet fills `chunk` with 32 consecutive dequantised values of one block, as eight
 // vec4s (chunk[k] = values 4k .. 4k + 3), reading each weight word once:
 //   fn load_chunk_<format>(block_word: u32, sub: u32)   // sub = 0 .. CHUNKS_PER_BLOCK_<FORMAT>-1
@@ -52,12 +54,12 @@ fn q5_high_bytes(qh: u32, j: u32) -> u32 {
 
 // Byte `i` (0-based) of the block starting at word `bw`.
 fn wbyte(bw: u32, i: u32) -> u32 {
-    return (w[bw + (i >> 2u)] >> ((i & 3u) * 8u)) & 0xffu;
+    return (w_word(bw + (i >> 2u)) >> ((i & 3u) * 8u)) & 0xffu;
 }
 
 // The f16 in the low (hi = 0) or high (hi = 1) half of word `i`.
 fn wf16(i: u32, hi: u32) -> f32 {
-    let v = unpack2x16float(w[i]);
+    let v = unpack2x16float(w_word(i));
     return select(v.x, v.y, hi == 1u);
 }
 

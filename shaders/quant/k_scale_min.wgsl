@@ -14,7 +14,7 @@ fn k_scale_min(bw: u32, j: u32) -> vec2<f32> {
 // Chunk `sub`'s multiplier and offset: x = mul * q - off with mul = d * scale_sub and
 // off = dmin * min_sub (d, dmin in word 0), shared by the f32 and integer readers.
 fn k_chunk_mul_off(bw: u32, sub: u32) -> vec2<f32> {
-    let dm = unpack2x16float(w[bw]);
+    let dm = unpack2x16float(w_word(bw));
     let sm = k_scale_min(bw, sub);
     return vec2<f32>(dm.x * sm.x, dm.y * sm.y);
 }

@@ -7,7 +7,7 @@ const BLOCK_WORDS_Q2_K: u32 = 21u;
 const CHUNKS_PER_BLOCK_Q2_K: u32 = 8u;
 
 fn load_chunk_q2_k(bw: u32, sub: u32) {
-    let dm = unpack2x16float(w[bw + 20u]);
+    let dm = unpack2x16float(w_word(bw + 20u));
     let n = sub / 4u;
     let j = sub % 4u;
     let sc0 = wbyte(bw, 8u * n + 2u * j); // values 0..15
@@ -19,20 +19,20 @@ fn load_chunk_q2_k(bw: u32, sub: u32) {
         let sc = select(sc0, sc1, k >= 4u);
         let dl = dm.x * f32(sc & 0xfu);
         let ml = dm.y * f32(sc >> 4u);
-        chunk[k] = dl * vec4<f32>(byte_bits(w[bw + 4u + 8u * n + k], 2u * j, 3u)) - ml;
+        chunk[k] = dl * vec4<f32>(byte_bits(w_word(bw + 4u + 8u * n + k), 2u * j, 3u)) - ml;
     }
 }
 
 // The integer form (shaders/quant/common.wgsl): q = the 2-bit value, each half's value =
 // d scale_h q - dmin min_h.
 fn load_chunk_i8_q2_k(bw: u32, sub: u32) {
-    let dm = unpack2x16float(w[bw + 20u]);
+    let dm = unpack2x16float(w_word(bw + 20u));
     let n = sub / 4u;
     let j = sub % 4u;
     let sc0 = wbyte(bw, 8u * n + 2u * j);
     let sc1 = wbyte(bw, 8u * n + 2u * j + 1u);
     chunk_dm = vec4<f32>(dm.x * f32(sc0 & 0xfu), -dm.y * f32(sc0 >> 4u), dm.x * f32(sc1 & 0xfu), -dm.y * f32(sc1 >> 4u));
     for (var k = 0u; k < 8u; k++) {
-        chunk_q[k] = (w[bw + 4u + 8u * n + k] >> (2u * j)) & 0x03030303u;
+        chunk_q[k] = (w_word(bw + 4u + 8u * n + k) >> (2u * j)) & 0x03030303u;
     }
 }

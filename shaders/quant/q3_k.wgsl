@@ -9,9 +9,9 @@ const CHUNKS_PER_BLOCK_Q3_K: u32 = 8u;
 
 // Scale i (0..15) as a signed value.
 fn q3k_scale(bw: u32, i: u32) -> f32 {
-    let a0 = w[bw + 24u];
-    let a1 = w[bw + 25u];
-    let t = w[bw + 26u];
+    let a0 = w_word(bw + 24u);
+    let a1 = w_word(bw + 25u);
+    let t = w_word(bw + 26u);
     var s: u32;
     switch (i / 4u) {
         case 0u: { s = (a0 & 0x0f0f0f0fu) | ((t & 0x03030303u) << 4u); }
@@ -31,8 +31,8 @@ fn load_chunk_q3_k(bw: u32, sub: u32) {
     // One loop with constant bounds (see q2_k.wgsl: llvmpipe's loop limit).
     for (var k = 0u; k < 8u; k++) {
         let dl = select(dl0, dl1, k >= 4u);
-        let q = vec4<i32>(byte_bits(w[bw + 8u + 8u * n + k], 2u * j, 3u));
-        let high = byte_bits(w[bw + k], sub, 1u);
+        let q = vec4<i32>(byte_bits(w_word(bw + 8u + 8u * n + k), 2u * j, 3u));
+        let high = byte_bits(w_word(bw + k), sub, 1u);
         chunk[k] = dl * vec4<f32>(q - select(vec4<i32>(4), vec4<i32>(0), high == vec4<u32>(1u)));
     }
 }
@@ -47,6 +47,6 @@ fn load_chunk_i8_q3_k(bw: u32, sub: u32) {
     let dl1 = d * q3k_scale(bw, 8u * n + 2u * j + 1u);
     chunk_dm = vec4<f32>(dl0, -4.0 * dl0, dl1, -4.0 * dl1);
     for (var k = 0u; k < 8u; k++) {
-        chunk_q[k] = ((w[bw + 8u + 8u * n + k] >> (2u * j)) & 0x03030303u) | (((w[bw + k] >> sub) & 0x01010101u) << 2u);
+        chunk_q[k] = ((w_word(bw + 8u + 8u * n + k) >> (2u * j)) & 0x03030303u) | (((w_word(bw + k) >> sub) & 0x01010101u) << 2u);
     }
 }

@@ -6,8 +6,9 @@ const CHUNKS_PER_BLOCK_Q4_0: u32 = 1u;
 
 fn load_chunk_q4_0(bw: u32, sub: u32) {
     let d = wf16(bw, 0u);
+    let qs = w_quad(bw + 1u);
     for (var k = 0u; k < 4u; k++) {
-        let q = w[bw + 1u + k];
+        let q = qs[k];
         chunk[k] = (vec4<f32>(byte_bits(q, 0u, 0xfu)) - 8.0) * d;
         chunk[k + 4u] = (vec4<f32>(byte_bits(q, 4u, 0xfu)) - 8.0) * d;
     }
@@ -16,8 +17,9 @@ fn load_chunk_q4_0(bw: u32, sub: u32) {
 fn load_chunk_i8_q4_0(bw: u32, sub: u32) {
     let d = wf16(bw, 0u);
     chunk_dm = both_halves(vec2<f32>(d, -8.0 * d));
+    let qs = w_quad(bw + 1u);
     for (var k = 0u; k < 4u; k++) {
-        let q = w[bw + 1u + k];
+        let q = qs[k];
         chunk_q[k] = q & 0x0f0f0f0fu;
         chunk_q[k + 4u] = (q >> 4u) & 0x0f0f0f0fu;
     }

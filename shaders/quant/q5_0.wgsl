@@ -7,9 +7,10 @@ const CHUNKS_PER_BLOCK_Q5_0: u32 = 1u;
 
 fn load_chunk_q5_0(bw: u32, sub: u32) {
     let d = wf16(bw, 0u);
-    let qh = w[bw + 1u];
+    let qh = w_word(bw + 1u);
+    let qs = w_quad(bw + 2u);
     for (var k = 0u; k < 4u; k++) {
-        let q = w[bw + 2u + k];
+        let q = qs[k];
         let lo = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);
         let hi = ((q >> 4u) & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k + 16u);
         chunk[k] = (vec4<f32>(byte_bits(lo, 0u, 0xffu)) - 16.0) * d;
@@ -20,9 +21,10 @@ fn load_chunk_q5_0(bw: u32, sub: u32) {
 fn load_chunk_i8_q5_0(bw: u32, sub: u32) {
     let d = wf16(bw, 0u);
     chunk_dm = both_halves(vec2<f32>(d, -16.0 * d));
-    let qh = w[bw + 1u];
+    let qh = w_word(bw + 1u);
+    let qs = w_quad(bw + 2u);
     for (var k = 0u; k < 4u; k++) {
-        let q = w[bw + 2u + k];
+        let q = qs[k];
         chunk_q[k] = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);
         chunk_q[k + 4u] = ((q >> 4u) & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k + 16u);
     }

@@ -5,10 +5,11 @@ const BLOCK_WORDS_Q5_1: u32 = 6u;
 const CHUNKS_PER_BLOCK_Q5_1: u32 = 1u;
 
 fn load_chunk_q5_1(bw: u32, sub: u32) {
-    let dm = unpack2x16float(w[bw]);
-    let qh = w[bw + 1u];
+    let dm = unpack2x16float(w_word(bw));
+    let qh = w_word(bw + 1u);
+    let qs = w_quad(bw + 2u);
     for (var k = 0u; k < 4u; k++) {
-        let q = w[bw + 2u + k];
+        let q = qs[k];
         let lo = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);
         let hi = ((q >> 4u) & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k + 16u);
         chunk[k] = vec4<f32>(byte_bits(lo, 0u, 0xffu)) * dm.x + dm.y;
@@ -17,10 +18,11 @@ fn load_chunk_q5_1(bw: u32, sub: u32) {
 }
 
 fn load_chunk_i8_q5_1(bw: u32, sub: u32) {
-    chunk_dm = both_halves(unpack2x16float(w[bw]));
-    let qh = w[bw + 1u];
+    chunk_dm = both_halves(unpack2x16float(w_word(bw)));
+    let qh = w_word(bw + 1u);
+    let qs = w_quad(bw + 2u);
     for (var k = 0u; k < 4u; k++) {
-        let q = w[bw + 2u + k];
+        let q = qs[k];
         chunk_q[k] = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);
         chunk_q[k + 4u] = ((q >> 4u) & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k + 16u);
     }

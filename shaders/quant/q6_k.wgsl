@@ -27,8 +27,10 @@ fn q6k_chunk(bw: u32, sub: u32) -> Q6kChunk {
 
 fn load_chunk_q6_k(bw: u32, sub: u32) {
     let at = q6k_chunk(bw, sub);
+    let lo = w_oct(at.lo_base);
+    let hi = w_oct(at.hi_base);
     for (var k = 0u; k < 8u; k++) {
-        let q = byte_bits(w[at.lo_base + k], at.lo_shift, 0xfu) | (byte_bits(w[at.hi_base + k], at.hi_shift, 3u) << vec4<u32>(4u));
+        let q = byte_bits(lo[k / 4u][k % 4u], at.lo_shift, 0xfu) | (byte_bits(hi[k / 4u][k % 4u], at.hi_shift, 3u) << vec4<u32>(4u));
         chunk[k] = select(at.scales.y, at.scales.x, k < 4u) * (vec4<f32>(q) - 32.0);
     }
 }
@@ -38,7 +40,9 @@ fn load_chunk_q6_k(bw: u32, sub: u32) {
 fn load_chunk_i8_q6_k(bw: u32, sub: u32) {
     let at = q6k_chunk(bw, sub);
     chunk_dm = vec4<f32>(at.scales.x, -32.0 * at.scales.x, at.scales.y, -32.0 * at.scales.y);
+    let lo = w_oct(at.lo_base);
+    let hi = w_oct(at.hi_base);
     for (var k = 0u; k < 8u; k++) {
-        chunk_q[k] = ((w[at.lo_base + k] >> at.lo_shift) & 0x0f0f0f0fu) | (((w[at.hi_base + k] >> at.hi_shift) & 0x03030303u) << 4u);
+        chunk_q[k] = ((lo[k / 4u][k % 4u] >> at.lo_shift) & 0x0f0f0f0fu) | (((hi[k / 4u][k % 4u] >> at.hi_shift) & 0x03030303u) << 4u);
     }
 }

@@ -119,6 +119,8 @@ impl GpuContext {
             max_storage_buffer_binding_size: adapter_limits.max_storage_buffer_binding_size,
             max_uniform_buffer_binding_size: adapter_limits.max_uniform_buffer_binding_size,
             max_buffer_size: adapter_limits.max_buffer_size,
+            // Weight mirrors in textures (src/gpu/weight_texture.rs) are 4,096 texels wide.
+            max_texture_dimension_2d: adapter_limits.max_texture_dimension_2d,
             max_storage_buffers_per_shader_stage: adapter_limits.max_storage_buffers_per_shader_stage.min(10),
             max_compute_workgroup_storage_size: adapter_limits.max_compute_workgroup_storage_size,
             max_compute_invocations_per_workgroup: adapter_limits.max_compute_invocations_per_workgroup,

@@ -35,6 +35,9 @@ pub enum Kernel {
         /// 0: x is a storage array; else x is a uniform array of this many vec4s, the one row
         /// a decode GEMV reads (`Tuning::matmul_x_uniform`).
         x_uniform_vec4s: u32,
+        /// 0: w is a storage array; else w is read from an rgba32uint texture this many texels
+        /// wide that mirrors the weights' buffer (`Tuning::matmul_w_texture`).
+        w_texture_width: u32,
     },
     /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in these
     /// formats: tiles of weight rows × tokens per workgroup, and per thread.
@@ -133,11 +136,13 @@ impl Kernel {
                 norm,
                 epilogue,
                 x_uniform_vec4s,
+                w_texture_width,
             } => {
                 let sg = if subgroup_reduce { "_sg" } else { "" };
                 let xu = if x_uniform_vec4s > 0 { format!("_xu{x_uniform_vec4s}") } else { String::new() };
+                let wt = if w_texture_width > 0 { format!("_wt{w_texture_width}") } else { String::new() };
                 format!(
-                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{xu}{}{}",
+                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{xu}{wt}{}{}",
                     norm.label(),
                     epilogue.label()
                 )
@@ -241,6 +246,7 @@ impl Kernel {
                 norm,
                 epilogue,
                 x_uniform_vec4s,
+                w_texture_width,
             } => {
                 let reduce = if subgroup_reduce {
                     include_str!("../../shaders/matmul_subgroup.wgsl")
@@ -256,6 +262,7 @@ impl Kernel {
                     + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::matrix_wgsl(formats)
+                    + &matmul_w_binding(w_texture_width)
                     + &matmul_x_binding(x_uniform_vec4s)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
                     + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tokens_per_group, threads_per_row > 1)
@@ -272,13 +279,14 @@ impl Kernel {
                 ) + &epilogue.wgsl()
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::matrix_wgsl(formats)
+                    + &matmul_w_binding(0)
                     + &matmul_x_binding(0)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
                     + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tile_tokens, true)
                     + include_str!("../../shaders/gemm_common.wgsl")
                     + body
             }
-            Kernel::Embed(d) => quant::shader::wgsl(d) + include_str!("../../shaders/embed.wgsl"),
+            Kernel::Embed(d) => quant::shader::wgsl(d) + &matmul_w_binding(0) + include_str!("../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
             Kernel::ResidualNorm => include_str!("../../shaders/residual_norm.wgsl").into(),
             Kernel::RopeStore { kv, .. } => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
@@ -333,6 +341,51 @@ fn matmul_x_binding(uniform_vec4s: u32) -> String {
         format!("@group(0) @binding(1) var<uniform> x: array<vec4<f32>, {uniform_vec4s}>;\n")
     } else {
         "@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;\n".to_string()
+    }
+}
+
+/// The weights' binding (binding 0 of the matmuls and the embedding) and its readers, which
+/// the quant snippets call (shaders/quant/common.wgsl): `w_word(i)`, word i of the weights,
+/// `w_quad(i)`, words i .. i + 3, and `w_oct(i)`, words i .. i + 7. A storage array, or with `texture_width` > 0 an
+/// rgba32uint texture of that many texels per row holding the same words in order
+/// (`Tuning::matmul_w_texture`, src/gpu/weight_texture.rs), where a quad is two texel fetches
+/// and a shuffle rather than four, an oct three rather than eight.
+fn matmul_w_binding(texture_width: u32) -> String {
+    if texture_width > 0 {
+        format!(
+            "@group(0) @binding(0) var w_texels: texture_2d<u32>;
+fn w_texel(t: u32) -> vec4<u32> {{
+    return textureLoad(w_texels, vec2<u32>(t % {texture_width}u, t / {texture_width}u), 0);
+}}
+fn w_word(i: u32) -> u32 {{
+    return w_texel(i >> 2u)[i & 3u];
+}}
+// Words o .. o + 3 of the texels a, b.
+fn words_from(a: vec4<u32>, b: vec4<u32>, o: u32) -> vec4<u32> {{
+    return select(select(select(vec4<u32>(a.w, b.xyz), vec4<u32>(a.zw, b.xy), o == 2u), vec4<u32>(a.yzw, b.x), o == 1u), a, o == 0u);
+}}
+fn w_quad(i: u32) -> vec4<u32> {{
+    return words_from(w_texel(i >> 2u), w_texel((i >> 2u) + 1u), i & 3u);
+}}
+fn w_oct(i: u32) -> array<vec4<u32>, 2> {{
+    let b = w_texel((i >> 2u) + 1u);
+    return array<vec4<u32>, 2>(words_from(w_texel(i >> 2u), b, i & 3u), words_from(b, w_texel((i >> 2u) + 2u), i & 3u));
+}}
+"
+        )
+    } else {
+        "@group(0) @binding(0) var<storage, read> w: array<u32>;
+fn w_word(i: u32) -> u32 {
+    return w[i];
+}
+fn w_quad(i: u32) -> vec4<u32> {
+    return vec4<u32>(w[i], w[i + 1u], w[i + 2u], w[i + 3u]);
+}
+fn w_oct(i: u32) -> array<vec4<u32>, 2> {
+    return array<vec4<u32>, 2>(w_quad(i), w_quad(i + 4u));
+}
+"
+        .to_string()
     }
 }
 

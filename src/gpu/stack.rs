@@ -34,7 +34,8 @@ impl RowStack {
             let buffer = ctx.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(&runs[0].0),
                 size: total,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                // COPY_SRC: the texture mirror some matmuls read (`WeightPart::texture_mirror`).
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
             });
             let mut offset = 0;

@@ -115,6 +115,13 @@ pub struct Tuning {
     /// 2026-11-27). On by default only for lavapipe on hosts without AVX-512
     /// (`Tuning::for_device`): with AVX-512 the same change measured no faster (2026-11-26).
     pub matmul_x_uniform: bool,
+    /// The matmuls (not the GEMM) read their weights from an rgba32uint texture mirroring the
+    /// weights' buffer (src/gpu/weight_texture.rs) instead of the storage buffer. Why: the same
+    /// llvmpipe storage loads as above, where a texel fetch is AVX2 gathers: on a Zen 3 host
+    /// 32 MiB streamed at 7.2 GB/s as texels against 1.0 GB/s as storage vec4s (2026-11-27).
+    /// Costs a second copy of the weights in memory. On by default only where
+    /// `matmul_x_uniform` is (lavapipe on hosts without AVX-512).
+    pub matmul_w_texture: bool,
     /// Unroll the short constant-bound loops of the matmul shaders in their source
     /// (src/gpu/unroll.rs). SwiftShader's JIT does not unroll: natively on Chromium's
     /// SwiftShader, SmolLM2's Q4_1 matmuls for a 16-token prefill took 2.1 s of GPU time
@@ -157,7 +164,8 @@ impl Tuning {
         let name = info.name.to_lowercase();
         if ["llvmpipe", "lavapipe"].iter().any(|n| name.contains(n)) {
             // lavapipe runs natively and compiles for this very CPU.
-            Tuning { matmul_x_uniform: !host_has_avx512(), ..Tuning::CPU }
+            let slow_loads = !host_has_avx512();
+            Tuning { matmul_x_uniform: slow_loads, matmul_w_texture: slow_loads, ..Tuning::CPU }
         } else if info.device_type == wgpu::DeviceType::Cpu || name.contains("swiftshader") {
             // Chromium reports its SwiftShader adapter with no name, as a CPU device.
             Tuning::SWIFTSHADER
@@ -189,6 +197,7 @@ impl Tuning {
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: false,
         matmul_x_uniform: false,
+        matmul_w_texture: false,
         unroll_loops: false,
         sample_on_gpu: true,
         argmax_workgroup_size: 16,
@@ -239,6 +248,7 @@ impl Tuning {
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: true,
         matmul_x_uniform: false,
+        matmul_w_texture: false,
         unroll_loops: false,
         sample_on_gpu: true,
         argmax_workgroup_size: 256,
@@ -278,6 +288,7 @@ impl Tuning {
                 "matmul_subgroup_reduce" => self.matmul_subgroup_reduce = flag()?,
                 "matmul_norm_prologue" => self.matmul_norm_prologue = flag()?,
                 "matmul_x_uniform" => self.matmul_x_uniform = flag()?,
+                "matmul_w_texture" => self.matmul_w_texture = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,
                 "sample_on_gpu" => self.sample_on_gpu = flag()?,
                 "argmax_workgroup_size" => self.argmax_workgroup_size = number()?,
@@ -311,7 +322,8 @@ mod tests {
         let info =
             |name: &str, device_type| wgpu::AdapterInfo { name: name.into(), ..wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan) };
         let lavapipe = Tuning::for_device(&info("llvmpipe (LLVM 15.0.6, 256 bits)", wgpu::DeviceType::Cpu));
-        assert_eq!(lavapipe, Tuning { matmul_x_uniform: !super::host_has_avx512(), ..Tuning::CPU });
+        let slow_loads = !super::host_has_avx512();
+        assert_eq!(lavapipe, Tuning { matmul_x_uniform: slow_loads, matmul_w_texture: slow_loads, ..Tuning::CPU });
         assert_eq!(Tuning::for_device(&info("SwiftShader Device (Subzero)", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);
         // Chromium's adapter as the browser tests see it.
         assert_eq!(Tuning::for_device(&info("", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);

@@ -5,7 +5,10 @@
 //! A matrix is allocated first and filled by whole rows afterwards, so its bytes can
 //! stream in (from a download, or a file read in chunks) without ever being held whole.
 
+use std::sync::{Arc, OnceLock};
+
 use super::context::GpuContext;
+use super::weight_texture::mirror_in_texture;
 use crate::error::{Error, Result};
 use crate::quant::{DType, gpu_layout};
 
@@ -17,6 +20,21 @@ pub struct WeightPart {
     pub first_row: u32,
     pub rows: u32,
     pub offset: u64,
+    /// The buffer's words in a texture, made on first use (`texture_mirror`).
+    texels: Arc<OnceLock<Option<wgpu::TextureView>>>,
+}
+
+impl WeightPart {
+    fn new(buffer: wgpu::Buffer, first_row: u32, rows: u32, offset: u64) -> WeightPart {
+        WeightPart { buffer, first_row, rows, offset, texels: Arc::default() }
+    }
+
+    /// The whole buffer's words in an rgba32uint texture (src/gpu/weight_texture.rs), copied
+    /// on the GPU the first time a kernel asks, so after the weights were written (kernels are
+    /// built once a model is loaded); None where the device's textures cannot hold it.
+    pub fn texture_mirror(&self, ctx: &GpuContext) -> Option<wgpu::TextureView> {
+        self.texels.get_or_init(|| mirror_in_texture(ctx, &self.buffer)).clone()
+    }
 }
 
 /// A `[rows × cols]` matrix (ggml: `dims = [cols, rows]`) in `dtype`.
@@ -37,10 +55,11 @@ impl GpuMatrix {
             let buffer = ctx.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(name),
                 size,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                // COPY_SRC: the texture mirror some matmuls read (`WeightPart::texture_mirror`).
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
             });
-            parts.push(WeightPart { buffer, first_row, rows: n, offset: 0 });
+            parts.push(WeightPart::new(buffer, first_row, n, 0));
         }
         Ok(GpuMatrix { name: name.to_string(), dtype, rows, cols, parts })
     }
@@ -81,7 +100,7 @@ impl GpuMatrix {
     /// which must hold it.
     pub(super) fn in_buffer(name: &str, dtype: DType, rows: u32, cols: u32, buffer: wgpu::Buffer, offset: u64) -> GpuMatrix {
         debug_assert!(offset + u64::from(rows) * Self::gpu_row_bytes_of(name, dtype, cols).unwrap_or(0) <= buffer.size());
-        let parts = vec![WeightPart { buffer, first_row: 0, rows, offset }];
+        let parts = vec![WeightPart::new(buffer, 0, rows, offset)];
         GpuMatrix { name: name.to_string(), dtype, rows, cols, parts }
     }
 

@@ -9,7 +9,9 @@ use super::matmul_norm::Norm;
 use super::tensor::Tensor;
 use super::{BatchRows, Dispatch, split_groups, uniform};
 use crate::error::{Error, Result};
-use crate::gpu::{ElementwiseOp, GpuContext, GpuMatrix, Kernel, MatmulEpilogue, PipelineCache, RowStack, Tuning, WeightPart};
+use crate::gpu::{
+    ElementwiseOp, GpuContext, GpuMatrix, Kernel, MatmulEpilogue, PipelineCache, RowStack, Tuning, WEIGHT_TEXTURE_WIDTH, WeightPart,
+};
 use crate::quant::DType;
 use crate::quant::shader::{MatrixFormats, has_i8_chunks};
 
@@ -148,7 +150,11 @@ pub async fn matmul_with(
         let formats = MatrixFormats::of(&formats)
             .ok_or_else(|| Error::InvalidArgument(format!("{kernel_name}: {} formats in one buffer", formats.len())))?;
         // The kernel, and the outputs and tokens one of its workgroups computes.
-        let (kernel, rows_per_group, tokens_per_group) = if ctx.tuning.matmul_gemm && n_tokens > 1 {
+        let gemm = ctx.tuning.matmul_gemm && n_tokens > 1;
+        // The weights from their texture mirror (`Tuning::matmul_w_texture`), where the device
+        // can hold one; the GEMM (GPUs) keeps the buffer.
+        let w_texels = if ctx.tuning.matmul_w_texture && !gemm { b.part.texture_mirror(ctx) } else { None };
+        let (kernel, rows_per_group, tokens_per_group) = if gemm {
             let dp4a = ctx.tuning.matmul_gemm_dp4a && ctx.features.packed_dot && has_i8_chunks(formats.as_slice());
             let tile = GemmTile::from_tuning(&ctx.tuning, fusion.glu.is_some(), norm, dp4a, &ctx.limits)?;
             (tile.kernel(formats, norm, epilogue), tile.tile_rows / halves, tile.tile_tokens)
@@ -168,6 +174,7 @@ pub async fn matmul_with(
                 norm,
                 epilogue,
                 x_uniform_vec4s: if x_uniform { cols / 4 } else { 0 },
+                w_texture_width: if w_texels.is_some() { WEIGHT_TEXTURE_WIDTH } else { 0 },
             };
             (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
         };
@@ -193,7 +200,11 @@ pub async fn matmul_with(
         };
         let u = uniform(ctx, &params);
         let (gx, gy) = split_groups(part_outputs.div_ceil(rows_per_group));
-        let mut resources = vec![b.buffer.as_entire_binding(), x_binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
+        let w_binding = match &w_texels {
+            Some(view) => wgpu::BindingResource::TextureView(view),
+            None => b.part.buffer.as_entire_binding(),
+        };
+        let mut resources = vec![w_binding, x_binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
         if let Some(b) = fusion.bias {
             resources.push(b.as_entire_binding());
         }
@@ -225,7 +236,7 @@ impl MatmulWeights for GpuMatrix {
     }
     fn bound(&self) -> Vec<Bound<'_>> {
         let segments = |p: &WeightPart| vec![(0, p.offset, self.dtype)];
-        self.parts.iter().map(|p| Bound { buffer: &p.buffer, segments: segments(p), rows: p.rows, first_row: p.first_row }).collect()
+        self.parts.iter().map(|p| Bound { part: p, segments: segments(p), rows: p.rows, first_row: p.first_row }).collect()
     }
 }
 
@@ -239,7 +250,8 @@ impl MatmulWeights for RowStack {
     fn bound(&self) -> Vec<Bound<'_>> {
         if self.shared {
             let segments = self.runs.iter().map(|(row, m)| (*row, m.parts[0].offset, m.dtype)).collect();
-            return vec![Bound { buffer: &self.runs[0].1.parts[0].buffer, segments, rows: self.rows(), first_row: 0 }];
+            // The stack's matrices share the first one's buffer (and its texture mirror).
+            return vec![Bound { part: &self.runs[0].1.parts[0], segments, rows: self.rows(), first_row: 0 }];
         }
         let mut out = Vec::new();
         for (row, m) in &self.runs {
@@ -253,9 +265,9 @@ impl MatmulWeights for RowStack {
 }
 
 /// The weights one dispatch reads: rows `first_row ..` of a matrix (`rows` of them) in one
-/// buffer, as row segments (first row among these, byte offset in the buffer, format).
+/// part's buffer, as row segments (first row among these, byte offset in the buffer, format).
 pub struct Bound<'a> {
-    buffer: &'a wgpu::Buffer,
+    part: &'a WeightPart,
     segments: Vec<(u32, u64, DType)>,
     rows: u32,
     first_row: u32,

@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use hearth::gpu::{GpuContext, GpuMatrix, GpuOptions, PipelineCache, Tuning};
+use hearth::gpu::{GpuContext, GpuMatrix, GpuOptions, PipelineCache, Tuning, WEIGHT_TEXTURE_WIDTH};
 use hearth::kernels::BatchRows;
 use hearth::kernels::matmul::matmul;
 use hearth::quant::{self, DType};
@@ -325,6 +325,34 @@ fn decode_input_from_a_uniform_matches_reference() {
     common::kernels::submit(&ctx, 5, &mm);
     assert_close("the last row of a 5-token batch", &read_tensor(&ctx, &yb), &want_all[4 * rows..5 * rows], &scale[4 * rows..5 * rows]);
     assert!(!cache.labels().iter().any(|k| k.contains("_xu")), "the batch's last row read x as a uniform: {:?}", cache.labels());
+}
+
+/// The weights read from their texture mirror (`Tuning::matmul_w_texture`, on by default only
+/// on lavapipe hosts without AVX-512), forced whatever the host: every format, one token and a
+/// batch, against the f64 reference, with the texture kernel checked to be the one that ran.
+/// The shapes make the mirror's edge cases: a buffer ending in a part texel (67 rows of 9
+/// blocks), one spanning several 64 KiB texture rows, and a matrix split across bindings.
+#[test]
+fn weights_from_a_texture_match_reference() {
+    let ctx = gpu_with_tuning(Tuning { matmul_w_texture: true, ..Tuning::CPU });
+    for dtype in DType::ALL {
+        for (rows, blocks) in [(67, 9), (130, 70 * 32 / row_unit(dtype) + 1)] {
+            let cols = blocks * row_unit(dtype);
+            for tokens in [1, 3] {
+                let r = run_matmul_full(&ctx, dtype, rows, cols, tokens);
+                assert_close(&format!("{dtype} {rows}x{cols}x{tokens}, weights from a texture"), &r.got, &r.want, &r.scale);
+                let texture = format!("_wt{WEIGHT_TEXTURE_WIDTH}");
+                assert!(r.kernels.iter().any(|k| k.contains(&texture)), "{dtype} {rows}x{cols}: no texture kernel ran: {:?}", r.kernels);
+            }
+        }
+    }
+    let split =
+        common::gpu_with(GpuOptions { max_storage_binding: Some(4096), tuning: Some(Tuning { matmul_w_texture: true, ..Tuning::CPU }) });
+    for dtype in [DType::Q4_1, DType::Q8_0, DType::Q6_K] {
+        let (rows, cols) = (300, 2 * row_unit(dtype).max(128));
+        let (got, want, scale) = run_matmul(&split, dtype, rows, cols, 1);
+        assert_close(&format!("split {dtype}, weights from textures"), &got, &want, &scale);
+    }
 }
 
 #[test]

@@ -266,6 +266,19 @@ fn tiny_llama_decode_with_the_input_from_a_uniform_or_storage_matches_reference(
     }
 }
 
+/// The matmuls reading their weights from texture mirrors (`Tuning::matmul_w_texture`, which
+/// the host decides by default; the storage path is every other test's `Tuning::CPU`), forced:
+/// tiny-llama (every weight format, Q/K/V and gate/up stacked in shared buffers, an odd
+/// vocabulary) prefilled to position 8, then decoded one token at a time to the end of the
+/// fixture, each position's argmax and the fixture's rows checked.
+#[test]
+fn tiny_llama_with_the_weights_from_textures_matches_reference() {
+    let fx = fixture("tiny-llama");
+    let (ctx, mut model) = open_tuned("tiny-llama", None, 256, Some(Tuning { matmul_w_texture: true, ..Tuning::CPU }));
+    assert!(ctx.tuning.matmul_w_texture);
+    check_decode(&mut model, &fx, 8, fx.ids.len());
+}
+
 /// Greedy ids from `prompt`: one prefill, then one decode step per token.
 fn greedy(model: &mut Model, prompt: &[u32], n: usize) -> Vec<u32> {
     model.reset();
