@@ -314,7 +314,7 @@ fn main() {
     if let Some((bytes, seconds)) = gemv_line {
         let gbs = bytes / seconds / 1e9;
         println!("\ndecode GEMVs: {:.1} MB of weights in {:.2} ms per forward pass, {gbs:.2} GB/s", bytes / 1e6, seconds * 1e3);
-        // The ceiling, same run: 64 MiB read-reduce (past every cache), both access patterns.
+        // The ceiling, same run: 64 MiB read-reduce (past every cache), every access pattern.
         for pattern in read_reduce::Pattern::ALL {
             if let Some(t) = read_reduce::seconds_per_read(&ctx, pattern, 64 << 20, 256) {
                 let ceiling = f64::from(64u32 << 20) / t / 1e9;

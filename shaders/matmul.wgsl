@@ -39,7 +39,8 @@
 //
 // Bindings: shaders/matmul_bindings.wgsl (assembled in front of this file).
 // Dispatch: groups = ceil(rows / ROWS_PER_GROUP) split as (x, y) with x <= 65535,
-//           z = ceil(n_tokens / TOKENS_PER_GROUP), n_tokens = step.n_tokens (or 1 if one_row).
+//           z = ceil(n_tokens / TOKENS_PER_GROUP), n_tokens = step.n_tokens (or 1 if one_row);
+//           or, where x is bound in windows, the groups of tokens t_begin .. of this window.
 
 const OUT_ROWS: u32 = ROWS_PER_THREAD / HALVES; // output rows per thread
 const ROWS_PER_GROUP: u32 = WG / THREADS_PER_ROW * OUT_ROWS;
@@ -58,7 +59,7 @@ fn main(
     // This thread's output rows: row0, row0 + 1, ... (OUT_ROWS of them).
     let row0 = (wid.x + wid.y * groups.x) * ROWS_PER_GROUP + (lid / THREADS_PER_ROW) * OUT_ROWS;
     let lane = lid % THREADS_PER_ROW;
-    let t0 = wid.z * TOKENS_PER_GROUP;
+    let t0 = p.t_begin + wid.z * TOKENS_PER_GROUP;
     let n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
     let n_chunks = p.cols / 32u;
     var row_seg: array<u32, ROWS_PER_THREAD>;
@@ -72,7 +73,7 @@ fn main(
     // Where each token's activations start, in vec4s.
     var x_base: array<u32, TOKENS_PER_GROUP>;
     for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
-        x_base[t] = x_row(t0, t, n_tokens) * (p.x_stride / 4u);
+        x_base[t] = (x_row(t0, t, n_tokens) - p.x_row0) * (p.x_stride / 4u);
     }
     norm_prologue(lid, wid.x + wid.y == 0u, t0, n_tokens);
 

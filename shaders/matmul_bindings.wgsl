@@ -6,7 +6,9 @@
 //      matrix_wgsl reads (segment s from row seg<s>_row and word seg<s>_word)
 //   x: [n_tokens × x_stride] f32 read as vec4 (x_stride and cols multiples of 32); with
 //      one_row only the last token's row is read (x_row); a uniform array<vec4<f32>, cols / 4>
-//      where the launcher binds the only row a decode GEMV reads as a uniform
+//      where the launcher binds the only row a decode GEMV reads as a uniform, or a uniform
+//      window of rows x_row0 .. for the dispatch computing tokens t_begin .. (prefill on
+//      lavapipe, `Tuning::matmul_x_uniform`: a dispatch per window of tokens)
 //   y: [n_tokens × y_stride] f32, this part writes columns y_row_offset .. + rows
 //   bias: [y_row_offset + rows] f32 (BIAS only, binding 5, declared with the epilogue)
 //   then the norm prologue's bindings (shaders/matmul_norm.wgsl), declared with it.
@@ -26,8 +28,8 @@ struct Params {
     seg2_row: u32,
     seg2_word: u32,
     x_rows: u32,    // rows x holds (one_row reads its last when it holds fewer than the batch)
-    _pad1: u32,
-    _pad2: u32,
+    x_row0: u32,    // the batch row that x's binding starts at (a window of a uniform x)
+    t_begin: u32,   // the first token this dispatch computes (shaders/matmul.wgsl only)
 }
 
 // binding 0, w, and the w_word(i) that reads its words are declared by src/gpu/pipelines.rs in

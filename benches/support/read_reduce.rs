@@ -8,14 +8,32 @@
 //!   want);
 //! - `Slices`: each thread reads one contiguous slice of its own (what CPU-like devices
 //!   want: lavapipe runs a workgroup's threads as SIMD lanes of one CPU thread, and there the
-//!   strided pattern reads 2-3x slower: 1.6-2.2 against 4.5-6.6 GB/s, 2-core VM).
+//!   strided pattern reads 2-3x slower: 1.6-2.2 against 4.5-6.6 GB/s, 2-core VM);
+//! - `TextureSlices`: the slices, from the same words in an rgba32uint texture laid out as the
+//!   matmuls' weight mirrors are (src/gpu/weight_texture.rs): llvmpipe fetches texels with
+//!   gathers, where a storage load is a loop over the SIMD lanes.
 //!
-//! The device's ceiling is the faster of the two.
+//! The device's ceiling is the fastest of them.
 
 use std::time::Instant;
 
-use hearth::gpu::GpuContext;
+use hearth::gpu::{GpuContext, WEIGHT_TEXTURE_WIDTH};
 use wgpu::util::DeviceExt;
+
+/// What the read-reduce reads.
+enum Source {
+    Buffer(wgpu::Buffer),
+    Texture(wgpu::TextureView),
+}
+
+impl Source {
+    fn binding(&self) -> wgpu::BindingResource<'_> {
+        match self {
+            Source::Buffer(b) => b.as_entire_binding(),
+            Source::Texture(v) => wgpu::BindingResource::TextureView(v),
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 pub enum Pattern {
@@ -25,17 +43,19 @@ pub enum Pattern {
     /// a probe of what the width of a load costs (llvmpipe runs each load instruction as a
     /// loop over the SIMD lanes, whatever its width).
     SliceWords,
+    TextureSlices,
 }
 
 impl Pattern {
     /// The patterns that make the device's ceiling.
-    pub const ALL: [Pattern; 2] = [Pattern::Strided, Pattern::Slices];
+    pub const ALL: [Pattern; 3] = [Pattern::Strided, Pattern::Slices, Pattern::TextureSlices];
 
     pub fn name(self) -> &'static str {
         match self {
             Pattern::Strided => "strided (neighbouring threads, neighbouring words)",
             Pattern::Slices => "slices (a contiguous slice per thread)",
             Pattern::SliceWords => "slices read as u32 words (probe: 4 loads per 16 bytes)",
+            Pattern::TextureSlices => "slices of an rgba32uint texture (the weight mirrors' layout)",
         }
     }
 
@@ -50,9 +70,20 @@ impl Pattern {
                 "for (var j = 0u; j < n.y; j++) { let i = 4u * (gid.x * n.y + j); \
                  acc += vec4<u32>(src[i], src[i + 1u], src[i + 2u], src[i + 3u]); }",
             ),
+            Pattern::TextureSlices => (
+                "",
+                "for (var j = 0u; j < n.y; j++) { let i = gid.x * n.y + j; \
+                 acc += textureLoad(src, vec2<u32>(i % TEXTURE_WIDTH, i / TEXTURE_WIDTH), 0); }",
+            ),
+        };
+        let source = match self {
+            Pattern::TextureSlices => {
+                format!("@group(0) @binding(0) var src: texture_2d<u32>;\nconst TEXTURE_WIDTH: u32 = {WEIGHT_TEXTURE_WIDTH}u;")
+            }
+            _ => format!("@group(0) @binding(0) var<storage, read> src: array<{element}>;"),
         };
         format!(
-            "@group(0) @binding(0) var<storage, read> src: array<{element}>;
+            "{source}
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;
 @group(0) @binding(2) var<uniform> n: vec4<u32>;
 
@@ -87,11 +118,34 @@ pub fn seconds_per_read(ctx: &GpuContext, pattern: Pattern, bytes: u64, workgrou
         cache: None,
     });
     let words: Vec<u32> = (0..bytes / 4).map(|i| (i as u32).wrapping_mul(2_654_435_761)).collect();
-    let src = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some("src"),
-        contents: bytemuck::cast_slice(&words),
-        usage: wgpu::BufferUsages::STORAGE,
-    });
+    // The texture: the words row after row, WEIGHT_TEXTURE_WIDTH texels a row.
+    let texture_rows = (bytes / 16).div_ceil(u64::from(WEIGHT_TEXTURE_WIDTH));
+    let src = match pattern {
+        Pattern::TextureSlices if texture_rows > u64::from(ctx.limits.max_texture_dimension_2d) => return None,
+        Pattern::TextureSlices => {
+            let texture = ctx.device.create_texture_with_data(
+                &ctx.queue,
+                &wgpu::TextureDescriptor {
+                    label: Some("src"),
+                    size: wgpu::Extent3d { width: WEIGHT_TEXTURE_WIDTH, height: texture_rows as u32, depth_or_array_layers: 1 },
+                    mip_level_count: 1,
+                    sample_count: 1,
+                    dimension: wgpu::TextureDimension::D2,
+                    format: wgpu::TextureFormat::Rgba32Uint,
+                    usage: wgpu::TextureUsages::TEXTURE_BINDING,
+                    view_formats: &[],
+                },
+                wgpu::util::TextureDataOrder::LayerMajor,
+                bytemuck::cast_slice(&words),
+            );
+            Source::Texture(texture.create_view(&Default::default()))
+        }
+        _ => Source::Buffer(ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("src"),
+            contents: bytemuck::cast_slice(&words),
+            usage: wgpu::BufferUsages::STORAGE,
+        })),
+    };
     drop(words);
     // Enough threads to keep every core or SM busy, each reading 64 vec4s; the buffer is
     // read whole (its size a power of two, at least 1 MiB, divides evenly).
@@ -113,7 +167,7 @@ pub fn seconds_per_read(ctx: &GpuContext, pattern: Pattern, bytes: u64, workgrou
         label: None,
         layout: &pipeline.get_bind_group_layout(0),
         entries: &[
-            wgpu::BindGroupEntry { binding: 0, resource: src.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 0, resource: src.binding() },
             wgpu::BindGroupEntry { binding: 1, resource: dst.as_entire_binding() },
             wgpu::BindGroupEntry { binding: 2, resource: n.as_entire_binding() },
         ],

@@ -106,8 +106,10 @@ pub struct Tuning {
     /// the speed) made SmolLM2 12-15% slower (decode 16.5-17.6 -> 14.6-15.4 tok/s, prefill
     /// 49-52 -> 41-44, 2026-11-26).
     pub matmul_norm_prologue: bool,
-    /// The decode GEMVs read the token's activations from a uniform binding instead of a
-    /// storage one (CPU tuning, where the row fits one: 16,384 values). Why: llvmpipe (Mesa
+    /// The matmuls read their activations from a uniform binding instead of a storage one:
+    /// a decode GEMV its one row (where it fits a binding: 16,384 values on lavapipe), a batch
+    /// windows of rows, a dispatch per window (src/kernels/matmul.rs, XWindows; not the GEMM,
+    /// not with the norm prologue). Why: llvmpipe (Mesa
     /// 22.3) turns every storage-buffer load into a loop over the SIMD lanes whose inserts at a
     /// variable position x86 does through memory unless it has AVX-512, but a uniform load
     /// into one AVX2 gather; on a Zen 3 host without AVX-512 a vec4 load cost 14.3 ns from
@@ -126,8 +128,12 @@ pub struct Tuning {
     /// (src/gpu/unroll.rs). SwiftShader's JIT does not unroll: natively on Chromium's
     /// SwiftShader, SmolLM2's Q4_1 matmuls for a 16-token prefill took 2.1 s of GPU time
     /// unrolled against 17.7-21.5 s before, decode 0.27-0.35 s a token against 1.0-2.4
-    /// (2 shared cores, so ranges). Off elsewhere: lavapipe's LLVM and GPU compilers unroll
-    /// by themselves.
+    /// (2 shared cores, so ranges). On lavapipe without AVX-512 too (2026-11-27, Zen 3, with
+    /// the weights from textures and the input from uniforms; `hearth bench`, 16-token prompts,
+    /// medians of 3): SmolLM2 prefilled 20-24 -> 34-36 tok/s unrolled and decoded 7.5-7.8 ->
+    /// 8.3-9.9, Qwen2.5 5.9 -> 8.8 and 2.4 -> 2.9, Gemma 3 16.6 -> 22.5 and 4.3 -> 4.3: llvmpipe
+    /// does not unroll loops this large itself, and their private arrays then live in memory.
+    /// Off elsewhere: not measured on lavapipe with AVX-512 since; GPU compilers unroll.
     pub unroll_loops: bool,
     /// Sample on the GPU (shaders/sample.wgsl: only the id comes back, decode chains of
     /// several tokens per round trip) rather than on the CPU from read-back logits. Off for
@@ -164,8 +170,10 @@ impl Tuning {
         let name = info.name.to_lowercase();
         if ["llvmpipe", "lavapipe"].iter().any(|n| name.contains(n)) {
             // lavapipe runs natively and compiles for this very CPU.
+            // Without AVX-512 its storage loads are slow (see `matmul_x_uniform`), and the
+            // unrolled matmuls measured faster there (see `unroll_loops`).
             let slow_loads = !host_has_avx512();
-            Tuning { matmul_x_uniform: slow_loads, matmul_w_texture: slow_loads, ..Tuning::CPU }
+            Tuning { matmul_x_uniform: slow_loads, matmul_w_texture: slow_loads, unroll_loops: slow_loads, ..Tuning::CPU }
         } else if info.device_type == wgpu::DeviceType::Cpu || name.contains("swiftshader") {
             // Chromium reports its SwiftShader adapter with no name, as a CPU device.
             Tuning::SWIFTSHADER
@@ -323,7 +331,10 @@ mod tests {
             |name: &str, device_type| wgpu::AdapterInfo { name: name.into(), ..wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan) };
         let lavapipe = Tuning::for_device(&info("llvmpipe (LLVM 15.0.6, 256 bits)", wgpu::DeviceType::Cpu));
         let slow_loads = !super::host_has_avx512();
-        assert_eq!(lavapipe, Tuning { matmul_x_uniform: slow_loads, matmul_w_texture: slow_loads, ..Tuning::CPU });
+        assert_eq!(
+            lavapipe,
+            Tuning { matmul_x_uniform: slow_loads, matmul_w_texture: slow_loads, unroll_loops: slow_loads, ..Tuning::CPU }
+        );
         assert_eq!(Tuning::for_device(&info("SwiftShader Device (Subzero)", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);
         // Chromium's adapter as the browser tests see it.
         assert_eq!(Tuning::for_device(&info("", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);

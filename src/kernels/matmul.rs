@@ -32,8 +32,8 @@ wgsl_struct! {
         seg2_row: u32,
         seg2_word: u32,
         x_rows: u32,
-        _pad1: u32,
-        _pad2: u32,
+        x_row0: u32,
+        t_begin: u32,
     }
 }
 
@@ -127,43 +127,28 @@ pub async fn matmul_with(
     let halves = if fusion.glu.is_some() { 2 } else { 1 };
     let epilogue = MatmulEpilogue { bias: fusion.bias.is_some(), accumulate: fusion.accumulate, glu: fusion.glu };
     let norm = Norm::kernel(fusion.norm.as_ref());
-    // The decode GEMVs' input as a uniform (`Tuning::matmul_x_uniform`) where it is always row 0
-    // of x (one token; or the last row of an x that holds one), fits a uniform binding, and no
-    // norm prologue reads it (that one reads whole rows through its own loop).
-    let row_zero_only = rows == BatchRows::PerToken(1) || (rows == BatchRows::One && x.rows == 1);
-    let x_bytes = u64::from(cols) * 4;
-    let x_uniform = ctx.tuning.matmul_x_uniform
-        && row_zero_only
-        && fusion.norm.is_none()
-        && x_bytes <= ctx.limits.max_uniform_buffer_binding_size
-        && x.buffer.usage().contains(wgpu::BufferUsages::UNIFORM);
-    let x_binding = || {
-        if x_uniform {
-            wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: &x.buffer, offset: 0, size: std::num::NonZeroU64::new(x_bytes) })
-        } else {
-            x.binding()
-        }
-    };
+    let gemm = ctx.tuning.matmul_gemm && n_tokens > 1;
+    // The tile of the matmul kernel (the GEMM has its own, below).
+    let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
+    if fusion.glu.is_some() {
+        // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
+        tile.rows_per_thread = tile.rows_per_thread.max(2);
+    }
+    let windows = if gemm || fusion.norm.is_some() { None } else { XWindows::plan(ctx, x, rows, tile.tokens_per_group) };
     let mut out = Vec::new();
     for b in &bound {
         let formats: Vec<DType> = b.segments.iter().map(|s| s.2).collect();
         let formats = MatrixFormats::of(&formats)
             .ok_or_else(|| Error::InvalidArgument(format!("{kernel_name}: {} formats in one buffer", formats.len())))?;
-        // The kernel, and the outputs and tokens one of its workgroups computes.
-        let gemm = ctx.tuning.matmul_gemm && n_tokens > 1;
         // The weights from their texture mirror (`Tuning::matmul_w_texture`), where the device
         // can hold one; the GEMM (GPUs) keeps the buffer.
         let w_texels = if ctx.tuning.matmul_w_texture && !gemm { b.part.texture_mirror(ctx) } else { None };
+        // The kernel, and the outputs and tokens one of its workgroups computes.
         let (kernel, rows_per_group, tokens_per_group) = if gemm {
             let dp4a = ctx.tuning.matmul_gemm_dp4a && ctx.features.packed_dot && has_i8_chunks(formats.as_slice());
             let tile = GemmTile::from_tuning(&ctx.tuning, fusion.glu.is_some(), norm, dp4a, &ctx.limits)?;
             (tile.kernel(formats, norm, epilogue), tile.tile_rows / halves, tile.tile_tokens)
         } else {
-            let mut tile = Tile::for_batch(&ctx.tuning, n_tokens)?;
-            if fusion.glu.is_some() {
-                // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
-                tile.rows_per_thread = tile.rows_per_thread.max(2);
-            }
             let kernel = Kernel::Matmul {
                 formats,
                 workgroup_size: tile.workgroup_size,
@@ -173,7 +158,7 @@ pub async fn matmul_with(
                 subgroup_reduce: subgroup_reduce(ctx, tile.threads_per_row),
                 norm,
                 epilogue,
-                x_uniform_vec4s: if x_uniform { cols / 4 } else { 0 },
+                x_uniform_vec4s: windows.map_or(0, |w| w.rows * cols / 4),
                 w_texture_width: if w_texels.is_some() { WEIGHT_TEXTURE_WIDTH } else { 0 },
             };
             (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
@@ -198,23 +183,57 @@ pub async fn matmul_with(
             x_rows: x.rows,
             ..Default::default()
         };
-        let u = uniform(ctx, &params);
         let (gx, gy) = split_groups(part_outputs.div_ceil(rows_per_group));
-        let w_binding = match &w_texels {
+        let w_binding = || match &w_texels {
             Some(view) => wgpu::BindingResource::TextureView(view),
             None => b.part.buffer.as_entire_binding(),
         };
-        let mut resources = vec![w_binding, x_binding(), y.binding(), u.as_entire_binding(), step.as_entire_binding()];
-        if let Some(b) = fusion.bias {
-            resources.push(b.as_entire_binding());
+        match windows {
+            None => {
+                let u = uniform(ctx, &params);
+                let resources: Vec<_> = [w_binding(), x.binding()].into_iter().chain(bindings_after_x(y, &u, step, &fusion)).collect();
+                let grid = move |n: u32| [gx, gy, rows.rows(n).div_ceil(tokens_per_group)];
+                out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);
+            }
+            Some(windows) => {
+                // A dispatch per window of x's rows, computing that window's tokens (none past
+                // the batch: its grid is then empty and nothing is recorded).
+                for w in 0..windows.count {
+                    let (t_begin, x_row0) = windows.window(w, x.rows);
+                    let u = uniform(ctx, &Params { x_row0, t_begin, ..params });
+                    let x_window = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &x.buffer,
+                        offset: u64::from(x_row0) * u64::from(cols) * 4,
+                        size: std::num::NonZeroU64::new(u64::from(windows.rows) * u64::from(cols) * 4),
+                    });
+                    let resources: Vec<_> = [w_binding(), x_window].into_iter().chain(bindings_after_x(y, &u, step, &fusion)).collect();
+                    let rows_in_window = windows.rows;
+                    let grid = move |n: u32| {
+                        let tokens = rows.rows(n).min(t_begin + rows_in_window).saturating_sub(t_begin);
+                        [gx, gy, tokens.div_ceil(tokens_per_group)]
+                    };
+                    out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);
+                }
+            }
         }
-        if let Some(n) = &fusion.norm {
-            resources.extend(n.resources());
-        }
-        let grid = move |n: u32| [gx, gy, rows.rows(n).div_ceil(tokens_per_group)];
-        out.push(Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?);
     }
     Ok(out)
+}
+
+/// Bindings 2 .. of a matmul: y, its parameters, the step, then the bias and the norm
+/// prologue's where it has them.
+fn bindings_after_x<'a>(
+    y: &'a Tensor,
+    params: &'a wgpu::Buffer,
+    step: &'a wgpu::Buffer,
+    fusion: &'a Fusion<'a>,
+) -> Vec<wgpu::BindingResource<'a>> {
+    let mut r = vec![y.binding(), params.as_entire_binding(), step.as_entire_binding()];
+    r.extend(fusion.bias.map(|b| b.as_entire_binding()));
+    if let Some(n) = &fusion.norm {
+        r.extend(n.resources());
+    }
+    r
 }
 
 /// What a matmul reads: a matrix (a dispatch per part, where it is split across bindings),
@@ -278,6 +297,51 @@ pub struct Bound<'a> {
 /// smallest subgroup at least as large; both are powers of two, so rows never straddle one).
 fn subgroup_reduce(ctx: &GpuContext, threads_per_row: u32) -> bool {
     ctx.tuning.matmul_subgroup_reduce && ctx.features.subgroups && threads_per_row > 1 && threads_per_row <= ctx.info.subgroup_min_size
+}
+
+/// x bound as uniform windows of its rows (`Tuning::matmul_x_uniform`: on lavapipe without
+/// AVX-512 a uniform load is an AVX2 gather, a storage load a loop over the lanes): window w
+/// serves tokens `w * rows ..` (at most `rows` of them) and binds x from row
+/// `min(w * rows, x.rows - rows)`, so every window lies inside x; a dispatch each. A decode
+/// GEMV has one window: its only row.
+#[derive(Clone, Copy)]
+struct XWindows {
+    rows: u32,
+    count: u32,
+}
+
+impl XWindows {
+    /// The windows for a matmul reading `x` in batches of `batch` (tokens per workgroup
+    /// `tokens_per_group`), or None to bind x whole as storage: the tuning does not ask, x
+    /// cannot be a uniform, a window would hold no workgroup's tokens, or (a batch's last row
+    /// of an x holding several) the row read is only known when the batch is.
+    fn plan(ctx: &GpuContext, x: &Tensor, batch: BatchRows, tokens_per_group: u32) -> Option<XWindows> {
+        let row_bytes = u64::from(x.width) * 4;
+        let max = ctx.limits.max_uniform_buffer_binding_size;
+        if !ctx.tuning.matmul_x_uniform || !x.buffer.usage().contains(wgpu::BufferUsages::UNIFORM) || row_bytes > max {
+            return None;
+        }
+        match batch {
+            BatchRows::PerToken(1) => Some(XWindows { rows: 1, count: 1 }),
+            BatchRows::One if x.rows == 1 => Some(XWindows { rows: 1, count: 1 }),
+            BatchRows::One => None,
+            BatchRows::PerToken(n) => {
+                // Windows start on rows, so each row's offset must meet the binding alignment.
+                if row_bytes % u64::from(ctx.limits.min_uniform_buffer_offset_alignment) != 0 {
+                    return None;
+                }
+                let fit = (max / row_bytes) as u32 / tokens_per_group * tokens_per_group;
+                let rows = fit.min(x.rows);
+                (rows > 0).then(|| XWindows { rows, count: n.div_ceil(rows) })
+            }
+        }
+    }
+
+    /// Window w's first token and the row of x its binding starts at.
+    fn window(self, w: u32, x_rows: u32) -> (u32, u32) {
+        let t_begin = w * self.rows;
+        (t_begin, t_begin.min(x_rows - self.rows))
+    }
 }
 
 /// The work of one thread and one workgroup (the shader's generated constants).

@@ -292,13 +292,14 @@ fn dispatches_built_for_a_capacity_run_smaller_batches_and_single_rows() {
     }
 }
 
-/// The decode GEMVs' input as a uniform array of one row (`Tuning::matmul_x_uniform`, on by
+/// The matmuls' input from a uniform binding (`Tuning::matmul_x_uniform`, on by
 /// default only on lavapipe hosts without AVX-512), forced whatever the host: every format on
 /// one token against the f64 reference, short and long rows, with the uniform kernel checked
-/// to be the one that ran. Where row 0 of x is not the only row read (a batch, or the batch's
-/// last row of an x holding several) the storage kernel must run, and be right.
+/// to be the one that ran; batches in windows of x's rows. Where the row read is only known
+/// with the batch (the batch's last row of an x holding several) or rows are not aligned for
+/// a binding, the storage kernel must run, and be right.
 #[test]
-fn decode_input_from_a_uniform_matches_reference() {
+fn input_from_a_uniform_matches_reference() {
     let ctx = gpu_with_tuning(Tuning { matmul_x_uniform: true, ..Tuning::CPU });
     for dtype in DType::ALL {
         for (rows, blocks) in [(67, 9), (130, 70 * 32 / row_unit(dtype) + 1)] {
@@ -309,9 +310,19 @@ fn decode_input_from_a_uniform_matches_reference() {
             assert!(r.kernels.iter().any(|k| k.contains(&uniform)), "{dtype} {rows}x{cols}: no uniform-input kernel ran: {:?}", r.kernels);
         }
     }
+    // Batches read x in uniform windows of its rows, a dispatch each, where rows start on the
+    // 256-byte binding alignment (lavapipe's 64 KiB bindings: 4,096 columns make windows of 4
+    // rows, so a 9-token batch takes 3, the last bound from row 5; 2,048 columns 2 windows of
+    // 8; 256 columns one window of the batch's 3 rows).
+    for (cols, tokens) in [(4096, 9), (2048, 9), (256, 3)] {
+        let r = run_matmul_full(&ctx, DType::Q4_1, 40, cols, tokens);
+        assert_close(&format!("a {tokens}-token batch of {cols} columns"), &r.got, &r.want, &r.scale);
+        assert!(r.kernels.iter().any(|k| k.contains("_xu")), "a batch of {cols} columns read x from storage: {:?}", r.kernels);
+    }
+    // 288 columns: rows of 1,152 bytes do not all start on the alignment, so storage.
     let r = run_matmul_full(&ctx, DType::Q4_1, 67, 9 * 32, 3);
-    assert_close("a 3-token batch", &r.got, &r.want, &r.scale);
-    assert!(!r.kernels.iter().any(|k| k.contains("_xu")), "a batch read x as a uniform: {:?}", r.kernels);
+    assert_close("a 3-token batch of 288 columns", &r.got, &r.want, &r.scale);
+    assert!(!r.kernels.iter().any(|k| k.contains("_xu")), "a batch of unaligned rows read x as a uniform: {:?}", r.kernels);
     // The last row of a 5-token batch in an x of 8 rows: row 4, not row 0.
     let (rows, cols) = (70, 64);
     let (_, want_all, scale) = run_matmul(&ctx, DType::Q4_0, rows, cols, 8);
