@@ -29,6 +29,7 @@ use hearth::kernels::embed::embed;
 use hearth::kernels::kv::KvPrecision;
 use hearth::kernels::matmul::{Fusion, matmul_with};
 use hearth::kernels::matmul_norm::Norm;
+use hearth::kernels::rmsnorm::{Rows, rmsnorm};
 use hearth::kernels::rope_store::{RopeStoreShape, RopeStyle, inv_freq, rope_store};
 use hearth::kernels::step::Step;
 use hearth::kernels::tensor::Tensor;
@@ -260,32 +261,37 @@ fn main() {
             kv: KvPrecision::F16,
         };
         let residual = Fusion { accumulate: true, ..Default::default() };
-        // The input norms are the prologues of the matmuls that read the residual stream.
-        let norm = Some(Norm { weight: &norm_w, eps: 1e-5, post: None });
+        // The input norms as the model runs them: the prologues of the matmuls that read the
+        // residual stream (`Tuning::matmul_norm_prologue`), or rmsnorm dispatches of their own
+        // into a normalised copy (CPU-like devices), timed as kernels of their own.
+        let prologue = ctx.tuning.matmul_norm_prologue;
+        let norm = prologue.then_some(Norm { weight: &norm_w, eps: 1e-5, post: None });
+        let (xn, xn_last) = if prologue { (x.clone(), x.clone()) } else { (t("xn", s.d), Tensor::new(&ctx, "xn_last", 1, s.d).unwrap()) };
         let normed = Fusion { norm, ..Default::default() };
         let glu = Fusion { norm, glu: Some(ElementwiseOp::SwiGlu), ..Default::default() };
+        let norm_rows = |tokens| Rows { n: s.d, per_token: 1, tokens };
+        let rmsnorm_into = |out, tokens| b(Box::pin(rmsnorm(&ctx, &p, &x, &norm_w, out, &step, norm_rows(tokens), 1e-5)));
+        let (qkv_name, gate_up_name, head_name) = if prologue {
+            ("matmul norm + qkv", "matmul norm + gate_up + swiglu", "norm + lm_head (1 row)")
+        } else {
+            ("matmul qkv", "matmul gate_up + swiglu", "lm_head (1 row)")
+        };
         // (name, dispatches, calls per forward pass, weight bytes read per call)
-        let kernels: Vec<(&str, Vec<Dispatch>, u32, u64)> = vec![
+        let mut kernels: Vec<(&str, Vec<Dispatch>, u32, u64)> = vec![
             ("embed", bv(Box::pin(embed(&ctx, &p, &head, &ids, &x, n, 1.0))), 1, 0),
-            ("matmul norm + qkv", bv(Box::pin(matmul_with(&ctx, &p, &w_qkv, &x, &qkv, &step, batch, normed))), l, bytes(&w_qkv)),
+            (qkv_name, bv(Box::pin(matmul_with(&ctx, &p, &w_qkv, &xn, &qkv, &step, batch, normed))), l, bytes(&w_qkv)),
             ("rope_store", b(Box::pin(rope_store(&ctx, &p, &qkv, None, &freqs, &q, &k_cache, &v_cache, &step, rope_shape))), l, 0),
             ("attention", bv(Box::pin(attention(&ctx, &p, &q, &k_cache, &v_cache, &att, &step, shape, n))), l, 0),
             ("matmul o + residual", bv(Box::pin(matmul_with(&ctx, &p, &wo, &att, &x, &step, batch, residual))), l, bytes(&wo)),
-            (
-                "matmul norm + gate_up + swiglu",
-                bv(Box::pin(matmul_with(&ctx, &p, &w_gate_up, &x, &gate, &step, batch, glu))),
-                l,
-                bytes(&w_gate_up),
-            ),
+            (gate_up_name, bv(Box::pin(matmul_with(&ctx, &p, &w_gate_up, &xn, &gate, &step, batch, glu))), l, bytes(&w_gate_up)),
             ("matmul down + residual", bv(Box::pin(matmul_with(&ctx, &p, &w_down, &gate, &x, &step, batch, residual))), l, bytes(&w_down)),
-            (
-                "norm + lm_head (1 row)",
-                bv(Box::pin(matmul_with(&ctx, &p, &head, &x, &logits, &step, BatchRows::One, normed))),
-                1,
-                bytes(&head),
-            ),
+            (head_name, bv(Box::pin(matmul_with(&ctx, &p, &head, &xn_last, &logits, &step, BatchRows::One, normed))), 1, bytes(&head)),
             ("argmax", bv(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step, &argmax_mask))), 1, 0),
         ];
+        if !prologue {
+            kernels.insert(1, ("rmsnorm (attention and FFN inputs)", rmsnorm_into(&xn, batch), 2 * l, 0));
+            kernels.insert(kernels.len() - 2, ("rmsnorm (the last token, output head)", rmsnorm_into(&xn_last, BatchRows::One), 1, 0));
+        }
         let mut total = 0.0;
         // Decode's matmuls: weight bytes and seconds per forward pass.
         let (mut gemv_bytes, mut gemv_seconds) = (0.0, 0.0);
