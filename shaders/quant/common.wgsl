@@ -1,5 +1,6 @@
 // Shared helpers for the quant snippets. Weights are u32 words that the snippets read through
-// `w_word(i)`, `w_quad(i)` (words i .. i + 3) and `w_oct(i)` (i .. i + 7 as two quads), defined by the kernel with its binding: word i of a storage `array<u32>`, or
+// `w_word(i)`, `w_quad(i)` (words i .. i + 3), `w_oct(i)` (i .. i + 7 as two quads),
+// `w_word_quad(i)` and `w_word_oct(i)` (word i, and the 4 or 8 after it), defined by the kernel with its binding: word i of a storage `array<u32>`, or
 // of an rgba32uint texture mirroring it (src/gpu/pipelines.rs, matmul_w_binding). Weights are
 // repacked at load so every block starts on a u32 boundary (src/quant/gpu_layout.rs).
 // A snippet fills `chunk` with 32 consecutive dequantised values of one block, as eight
@@ -11,6 +12,17 @@
 // devices (lavapipe) load about as fast as one scalar, and GPUs no slower.
 
 var<private> chunk: array<vec4<f32>, 8>;
+
+// A block's first word and the 4 or 8 after it, read together (w_word_quad, w_word_oct): from
+// a texture that is two or three texel fetches where separate reads would take three or four.
+struct WordQuad {
+    word: u32,
+    quad: vec4<u32>,
+}
+struct WordOct {
+    word: u32,
+    oct: array<vec4<u32>, 2>,
+}
 
 // The integer form for dot4I8Packed kernels (shaders/gemm_dp4a.wgsl), where a format has
 // one: `load_chunk_i8_<format>(block_word, sub)` fills chunk_q with the same 32 values as

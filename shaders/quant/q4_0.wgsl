@@ -5,8 +5,9 @@ const BLOCK_WORDS_Q4_0: u32 = 5u;
 const CHUNKS_PER_BLOCK_Q4_0: u32 = 1u;
 
 fn load_chunk_q4_0(bw: u32, sub: u32) {
-    let d = wf16(bw, 0u);
-    let qs = w_quad(bw + 1u);
+    let block = w_word_quad(bw);
+    let d = unpack2x16float(block.word).x;
+    let qs = block.quad;
     for (var k = 0u; k < 4u; k++) {
         let q = qs[k];
         chunk[k] = (vec4<f32>(byte_bits(q, 0u, 0xfu)) - 8.0) * d;
@@ -15,9 +16,10 @@ fn load_chunk_q4_0(bw: u32, sub: u32) {
 }
 
 fn load_chunk_i8_q4_0(bw: u32, sub: u32) {
-    let d = wf16(bw, 0u);
+    let block = w_word_quad(bw);
+    let d = unpack2x16float(block.word).x;
     chunk_dm = both_halves(vec2<f32>(d, -8.0 * d));
-    let qs = w_quad(bw + 1u);
+    let qs = block.quad;
     for (var k = 0u; k < 4u; k++) {
         let q = qs[k];
         chunk_q[k] = q & 0x0f0f0f0fu;

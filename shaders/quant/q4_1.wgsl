@@ -5,8 +5,9 @@ const BLOCK_WORDS_Q4_1: u32 = 5u;
 const CHUNKS_PER_BLOCK_Q4_1: u32 = 1u;
 
 fn load_chunk_q4_1(bw: u32, sub: u32) {
-    let dm = unpack2x16float(w_word(bw));
-    let qs = w_quad(bw + 1u);
+    let block = w_word_quad(bw);
+    let dm = unpack2x16float(block.word);
+    let qs = block.quad;
     for (var k = 0u; k < 4u; k++) {
         let q = qs[k];
         chunk[k] = vec4<f32>(byte_bits(q, 0u, 0xfu)) * dm.x + dm.y;
@@ -15,8 +16,9 @@ fn load_chunk_q4_1(bw: u32, sub: u32) {
 }
 
 fn load_chunk_i8_q4_1(bw: u32, sub: u32) {
-    chunk_dm = both_halves(unpack2x16float(w_word(bw)));
-    let qs = w_quad(bw + 1u);
+    let block = w_word_quad(bw);
+    chunk_dm = both_halves(unpack2x16float(block.word));
+    let qs = block.quad;
     for (var k = 0u; k < 4u; k++) {
         let q = qs[k];
         chunk_q[k] = q & 0x0f0f0f0fu;

@@ -4,16 +4,18 @@ const BLOCK_WORDS_Q8_0: u32 = 9u;
 const CHUNKS_PER_BLOCK_Q8_0: u32 = 1u;
 
 fn load_chunk_q8_0(bw: u32, sub: u32) {
-    let d = wf16(bw, 0u);
-    let qs = w_oct(bw + 1u);
+    let block = w_word_oct(bw);
+    let d = unpack2x16float(block.word).x;
+    let qs = block.oct;
     for (var k = 0u; k < 8u; k++) {
         chunk[k] = sbytes(qs[k / 4u][k % 4u]) * d;
     }
 }
 
 fn load_chunk_i8_q8_0(bw: u32, sub: u32) {
-    chunk_dm = both_halves(vec2<f32>(wf16(bw, 0u), 0.0));
-    let qs = w_oct(bw + 1u);
+    let block = w_word_oct(bw);
+    chunk_dm = both_halves(vec2<f32>(unpack2x16float(block.word).x, 0.0));
+    let qs = block.oct;
     for (var k = 0u; k < 8u; k++) {
         chunk_q[k] = qs[k / 4u][k % 4u];
     }

@@ -346,10 +346,12 @@ fn matmul_x_binding(uniform_vec4s: u32) -> String {
 
 /// The weights' binding (binding 0 of the matmuls and the embedding) and its readers, which
 /// the quant snippets call (shaders/quant/common.wgsl): `w_word(i)`, word i of the weights,
-/// `w_quad(i)`, words i .. i + 3, and `w_oct(i)`, words i .. i + 7. A storage array, or with `texture_width` > 0 an
+/// `w_quad(i)`, words i .. i + 3, `w_oct(i)`, words i .. i + 7, and `w_word_quad(i)` and
+/// `w_word_oct(i)`, word i and the 4 or 8 after it. A storage array, or with `texture_width` > 0 an
 /// rgba32uint texture of that many texels per row holding the same words in order
 /// (`Tuning::matmul_w_texture`, src/gpu/weight_texture.rs), where a quad is two texel fetches
-/// and a shuffle rather than four, an oct three rather than eight.
+/// and a shuffle rather than four, an oct three rather than eight, a word and a quad two, a
+/// word and an oct three.
 fn matmul_w_binding(texture_width: u32) -> String {
     if texture_width > 0 {
         format!(
@@ -371,6 +373,21 @@ fn w_oct(i: u32) -> array<vec4<u32>, 2> {{
     let b = w_texel((i >> 2u) + 1u);
     return array<vec4<u32>, 2>(words_from(w_texel(i >> 2u), b, i & 3u), words_from(b, w_texel((i >> 2u) + 2u), i & 3u));
 }}
+// Words o + 1 .. o + 4 of the texels a, b (b itself when o = 3).
+fn words_after(a: vec4<u32>, b: vec4<u32>, o: u32) -> vec4<u32> {{
+    return select(words_from(a, b, o + 1u), b, o == 3u);
+}}
+fn w_word_quad(i: u32) -> WordQuad {{
+    let a = w_texel(i >> 2u);
+    let b = w_texel((i >> 2u) + 1u);
+    return WordQuad(a[i & 3u], words_after(a, b, i & 3u));
+}}
+fn w_word_oct(i: u32) -> WordOct {{
+    let a = w_texel(i >> 2u);
+    let b = w_texel((i >> 2u) + 1u);
+    let c = w_texel((i >> 2u) + 2u);
+    return WordOct(a[i & 3u], array<vec4<u32>, 2>(words_after(a, b, i & 3u), words_after(b, c, i & 3u)));
+}}
 "
         )
     } else {
@@ -383,6 +400,12 @@ fn w_quad(i: u32) -> vec4<u32> {
 }
 fn w_oct(i: u32) -> array<vec4<u32>, 2> {
     return array<vec4<u32>, 2>(w_quad(i), w_quad(i + 4u));
+}
+fn w_word_quad(i: u32) -> WordQuad {
+    return WordQuad(w[i], w_quad(i + 1u));
+}
+fn w_word_oct(i: u32) -> WordOct {
+    return WordOct(w[i], w_oct(i + 1u));
 }
 "
         .to_string()
