@@ -143,12 +143,19 @@ impl Dispatch {
         (self.grid)(n_tokens)
     }
 
+    /// Whether a batch of `n_tokens` runs it: a dispatch may serve only some batch sizes (a
+    /// matmul's window of tokens, src/kernels/matmul.rs), and records nothing for the others.
+    pub fn runs(&self, n_tokens: u32) -> bool {
+        let [x, y, z] = self.grid(n_tokens);
+        x * y * z > 0
+    }
+
     /// Records the dispatch for a batch of `n_tokens` (which the step uniform must hold).
     pub fn record(&self, pass: &mut wgpu::ComputePass<'_>, n_tokens: u32) {
-        let [x, y, z] = self.grid(n_tokens);
-        if x * y * z == 0 {
+        if !self.runs(n_tokens) {
             return;
         }
+        let [x, y, z] = self.grid(n_tokens);
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.dispatch_workgroups(x, y, z);

@@ -92,7 +92,7 @@ impl DecodeChain {
         stats.forward_passes += u64::from(k);
         stats.tokens += u64::from(k);
         stats.round_trips += 1;
-        stats.dispatches += u64::from(k) * (decode.dispatch_count() as u64 + u64::from(sample.is_some()));
+        stats.dispatches += u64::from(k) * (decode.dispatch_count(1) as u64 + u64::from(sample.is_some()));
         stats.bytes_read_back += bytes;
         let data = ctx.map_read(&self.out_staging).await?;
         Ok(bytemuck::pod_collect_to_vec(&data[..bytes as usize]))

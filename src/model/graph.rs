@@ -181,9 +181,9 @@ impl Graph {
         &self.argmax_out
     }
 
-    /// Dispatches recorded per run.
-    pub fn dispatch_count(&self) -> usize {
-        self.dispatches.len()
+    /// Dispatches recorded for a batch of `n` tokens.
+    pub fn dispatch_count(&self, n: u32) -> usize {
+        self.dispatches.iter().filter(|d| d.runs(n)).count()
     }
 
     /// Checks a batch size against the capacity.
@@ -238,7 +238,7 @@ impl Graph {
         stats.forward_passes += 1;
         stats.tokens += u64::from(n);
         stats.round_trips += 1;
-        stats.dispatches += self.dispatches.len() as u64 + u64::from(sample.is_some());
+        stats.dispatches += self.dispatch_count(n) as u64 + u64::from(sample.is_some());
         stats.bytes_read_back += 4 + if read_logits { logits_bytes } else { 0 };
         let id_bytes = ctx.map_read(&self.id_staging).await?;
         let id = u32::from_le_bytes(id_bytes[..4].try_into().expect("4 bytes"));

@@ -240,7 +240,7 @@ impl Model {
 
     /// Dispatches recorded per decode step.
     pub fn decode_dispatches(&self) -> usize {
-        self.decode.dispatch_count()
+        self.decode.dispatch_count(1)
     }
 
     /// Builds the every-token-logits graph if `mode` needs it and it is not built yet.

@@ -37,11 +37,13 @@ async fn profile(ctx: &GpuContext, graph: &Graph, step: &wgpu::Buffer, ids: &[u3
     if !ctx.features.timestamps {
         return Err(Error::InvalidArgument(format!("{} has no timestamp queries, so no GPU times per dispatch", ctx.describe())));
     }
-    let count = graph.dispatches.len() as u32 * 2;
+    let n = ids.len() as u32;
+    // The dispatches this batch runs (a matmul's windows past it record nothing).
+    let dispatches: Vec<_> = graph.dispatches.iter().filter(|d| d.runs(n)).collect();
+    let count = dispatches.len() as u32 * 2;
     if count > MAX_QUERIES {
         return Err(Error::InvalidArgument(format!("{} dispatches need more than {MAX_QUERIES} timestamp queries", count / 2)));
     }
-    let n = ids.len() as u32;
     let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("profile"), ty: wgpu::QueryType::Timestamp, count });
     let bytes = u64::from(count) * 8;
     let resolved = ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -54,7 +56,7 @@ async fn profile(ctx: &GpuContext, graph: &Graph, step: &wgpu::Buffer, ids: &[u3
     ctx.queue.write_buffer(&graph.ids, 0, bytemuck::cast_slice(ids));
     ctx.queue.write_buffer(step, 0, bytemuck::bytes_of(&Step::new(pos0, n)));
     let mut encoder = ctx.device.create_command_encoder(&Default::default());
-    for (i, d) in graph.dispatches.iter().enumerate() {
+    for (i, d) in dispatches.iter().enumerate() {
         let timestamp_writes = wgpu::ComputePassTimestampWrites {
             query_set: &queries,
             beginning_of_pass_write_index: Some(2 * i as u32),
@@ -68,8 +70,7 @@ async fn profile(ctx: &GpuContext, graph: &Graph, step: &wgpu::Buffer, ids: &[u3
     ctx.queue.submit([encoder.finish()]);
     let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&ctx.map_read(&staging).await?);
     let ns_per_tick = f64::from(ctx.queue.get_timestamp_period());
-    Ok(graph
-        .dispatches
+    Ok(dispatches
         .iter()
         .zip(ticks.chunks(2))
         .map(|(d, t)| DispatchTime {
