@@ -292,6 +292,12 @@ fn dispatches_built_for_a_capacity_run_smaller_batches_and_single_rows() {
     }
 }
 
+/// (rows, cols) of a variant's checks in `dtype`: 67 rows of 9 blocks (an odd count, and a
+/// buffer that is not a whole number of 16-byte texels), and 130 rows of over 2,240 columns.
+fn short_and_long_rows(dtype: DType) -> [(usize, usize); 2] {
+    [(67, 9 * row_unit(dtype)), (130, (70 * 32 / row_unit(dtype) + 1) * row_unit(dtype))]
+}
+
 /// The matmuls' input from a uniform binding (`Tuning::matmul_x_uniform`, on by
 /// default only on lavapipe hosts without AVX-512), forced whatever the host: every format on
 /// one token against the f64 reference, short and long rows, with the uniform kernel checked
@@ -302,8 +308,7 @@ fn dispatches_built_for_a_capacity_run_smaller_batches_and_single_rows() {
 fn input_from_a_uniform_matches_reference() {
     let ctx = gpu_with_tuning(Tuning { matmul_x_uniform: true, ..Tuning::CPU });
     for dtype in DType::ALL {
-        for (rows, blocks) in [(67, 9), (130, 70 * 32 / row_unit(dtype) + 1)] {
-            let cols = blocks * row_unit(dtype);
+        for (rows, cols) in short_and_long_rows(dtype) {
             let r = run_matmul_full(&ctx, dtype, rows, cols, 1);
             assert_close(&format!("{dtype} {rows}x{cols}, input as a uniform"), &r.got, &r.want, &r.scale);
             let uniform = format!("_xu{}", cols / 4);
@@ -347,8 +352,7 @@ fn input_from_a_uniform_matches_reference() {
 fn weights_from_a_texture_match_reference() {
     let ctx = gpu_with_tuning(Tuning { matmul_w_texture: true, ..Tuning::CPU });
     for dtype in DType::ALL {
-        for (rows, blocks) in [(67, 9), (130, 70 * 32 / row_unit(dtype) + 1)] {
-            let cols = blocks * row_unit(dtype);
+        for (rows, cols) in short_and_long_rows(dtype) {
             for tokens in [1, 3] {
                 let r = run_matmul_full(&ctx, dtype, rows, cols, tokens);
                 assert_close(&format!("{dtype} {rows}x{cols}x{tokens}, weights from a texture"), &r.got, &r.want, &r.scale);
