@@ -40,7 +40,9 @@ impl RowStack {
             });
             let mut offset = 0;
             for ((name, dtype, rows), size) in runs.iter().zip(&sizes) {
-                out.push((first_row, GpuMatrix::in_buffer(name, *dtype, *rows, cols, buffer.clone(), offset)));
+                let first = out.first().map(|(_, m): &(u32, GpuMatrix)| &m.parts[0]);
+                let m = GpuMatrix::in_buffer(name, *dtype, *rows, cols, buffer.clone(), offset, first);
+                out.push((first_row, m));
                 (first_row, offset) = (first_row + rows, offset + size);
             }
             return Ok(RowStack { runs: out, shared: true });

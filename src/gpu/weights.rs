@@ -5,6 +5,7 @@
 //! A matrix is allocated first and filled by whole rows afterwards, so its bytes can
 //! stream in (from a download, or a file read in chunks) without ever being held whole.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use super::context::GpuContext;
@@ -22,18 +23,45 @@ pub struct WeightPart {
     pub offset: u64,
     /// The buffer's words in a texture, made on first use (`texture_mirror`).
     texels: Arc<OnceLock<Option<wgpu::TextureView>>>,
+    /// Free the buffer once the mirror holds its words (`release_buffer_once_mirrored`).
+    release_once_mirrored: Arc<AtomicBool>,
 }
 
 impl WeightPart {
     fn new(buffer: wgpu::Buffer, first_row: u32, rows: u32, offset: u64) -> WeightPart {
-        WeightPart { buffer, first_row, rows, offset, texels: Arc::default() }
+        WeightPart { buffer, first_row, rows, offset, texels: Arc::default(), release_once_mirrored: Arc::default() }
     }
 
     /// The whole buffer's words in an rgba32uint texture (src/gpu/weight_texture.rs), copied
     /// on the GPU the first time a kernel asks, so after the weights were written (kernels are
     /// built once a model is loaded); None where the device's textures cannot hold it.
     pub fn texture_mirror(&self, ctx: &GpuContext) -> Option<wgpu::TextureView> {
-        self.texels.get_or_init(|| mirror_in_texture(ctx, &self.buffer)).clone()
+        self.texels
+            .get_or_init(|| {
+                let view = mirror_in_texture(ctx, &self.buffer);
+                // The copy is queued: wgpu frees the buffer once it has run.
+                if view.is_some() && self.release_once_mirrored.load(Ordering::Relaxed) {
+                    self.buffer.destroy();
+                }
+                view
+            })
+            .clone()
+    }
+
+    /// Frees the buffer as soon as its texture mirror exists (now, if it does): for weights
+    /// that nothing but the matmuls reading the mirror will bind again, which the caller
+    /// vouches for (src/model/weights.rs, `release_buffers_behind_mirrors`). Without it the
+    /// weights would sit in memory twice.
+    pub fn release_buffer_once_mirrored(&self) {
+        self.release_once_mirrored.store(true, Ordering::Relaxed);
+        if matches!(self.texels.get(), Some(Some(_))) {
+            self.buffer.destroy();
+        }
+    }
+
+    /// Whether the buffer was freed for its mirror (`release_buffer_once_mirrored`).
+    pub fn buffer_released(&self) -> bool {
+        self.release_once_mirrored.load(Ordering::Relaxed) && matches!(self.texels.get(), Some(Some(_)))
     }
 }
 
@@ -97,11 +125,23 @@ impl GpuMatrix {
     }
 
     /// A matrix in one part at byte `offset` of `buffer` (a buffer several matrices share),
-    /// which must hold it.
-    pub(super) fn in_buffer(name: &str, dtype: DType, rows: u32, cols: u32, buffer: wgpu::Buffer, offset: u64) -> GpuMatrix {
+    /// which must hold it. `beside`: a part of another matrix in the same buffer, whose texture
+    /// mirror (of the whole buffer) and buffer release this part shares.
+    pub(super) fn in_buffer(
+        name: &str,
+        dtype: DType,
+        rows: u32,
+        cols: u32,
+        buffer: wgpu::Buffer,
+        offset: u64,
+        beside: Option<&WeightPart>,
+    ) -> GpuMatrix {
         debug_assert!(offset + u64::from(rows) * Self::gpu_row_bytes_of(name, dtype, cols).unwrap_or(0) <= buffer.size());
-        let parts = vec![WeightPart::new(buffer, 0, rows, offset)];
-        GpuMatrix { name: name.to_string(), dtype, rows, cols, parts }
+        let mut part = WeightPart::new(buffer, 0, rows, offset);
+        if let Some(other) = beside {
+            (part.texels, part.release_once_mirrored) = (other.texels.clone(), other.release_once_mirrored.clone());
+        }
+        GpuMatrix { name: name.to_string(), dtype, rows, cols, parts: vec![part] }
     }
 
     /// Bytes of one row in the GPU layout. Rows of whole blocks are whole words for every

@@ -37,7 +37,7 @@ use self::kv_cache::KvCache;
 use self::rope::base_inv_freq;
 use self::sampling::Sampling;
 use crate::error::{Error, Result};
-use crate::gpu::{GpuContext, PipelineCache};
+use crate::gpu::{GpuContext, GpuMatrix, PipelineCache};
 pub use crate::kernels::kv::KvPrecision;
 use crate::kernels::rope_store::inv_freq;
 use crate::kernels::sample::GpuSampler;
@@ -159,6 +159,12 @@ impl Model {
             inv_freq: &inv_freq_global,
             inv_freq_local: &inv_freq_local,
         };
+        // Where every matmul reads its weights from texture mirrors (made as the graphs below
+        // bind them), their buffers go as each mirror is made. Not with the GEMM, which reads
+        // the buffers (a later batch's graph may use it).
+        if ctx.tuning.matmul_w_texture && !ctx.tuning.matmul_gemm {
+            weights.release_buffers_behind_mirrors();
+        }
         // Every graph generation needs, built (and its shaders compiled) at load.
         let decode = Graph::build(&shared, 1, Logits::Last).await?;
         let prefill = Graph::build(&shared, arena.capacity, Logits::Last).await?;
@@ -208,6 +214,15 @@ impl Model {
 
     /// The matrices stored in several buffers because they exceed the device's storage-binding
     /// limit, with their part counts (Qwen2's 151,936-row output on a 128 MiB limit).
+    /// The weight matrices whose buffers were freed for their texture mirrors, and those
+    /// whose buffers were kept (`ModelWeights::release_buffers_behind_mirrors`), by name.
+    pub fn released_weight_buffers(&self) -> (Vec<String>, Vec<String>) {
+        let (released, kept): (Vec<&GpuMatrix>, Vec<&GpuMatrix>) =
+            self.weights.matrices().partition(|m| m.parts.iter().all(|p| p.buffer_released()));
+        let names = |v: Vec<&GpuMatrix>| v.into_iter().map(|m| m.name.clone()).collect();
+        (names(released), names(kept))
+    }
+
     pub fn split_matrices(&self) -> Vec<(String, usize)> {
         self.weights.matrices().filter(|m| m.parts.len() > 1).map(|m| (m.name.clone(), m.parts.len())).collect()
     }

@@ -12,7 +12,7 @@ use super::upload::TensorUploads;
 use super::{fused, rope};
 use crate::error::{Error, Result};
 use crate::gguf::{GgufHeader, TensorInfo};
-use crate::gpu::{GpuContext, GpuMatrix, RowStack};
+use crate::gpu::{GpuContext, GpuMatrix, RowStack, WeightPart};
 use crate::quant::DType;
 
 pub struct LayerWeights {
@@ -78,7 +78,25 @@ impl ModelWeights {
     /// Every weight matrix of the model.
     pub fn matrices(&self) -> impl Iterator<Item = &GpuMatrix> {
         let per_layer = self.layers.iter().flat_map(|l| l.qkv.matrices().chain([&l.wo, &l.w_down]).chain(l.ffn_in.matrices()));
+        // The token embedding first (`matmul_only_matrices` skips it).
         [&self.token_embd].into_iter().chain(self.output.as_ref()).chain(per_layer)
+    }
+
+    /// The matrices that only matmuls read: every one but the token embedding (which the
+    /// embedding kernel reads from its buffer, whether or not it is also the output head).
+    fn matmul_only_matrices(&self) -> impl Iterator<Item = &GpuMatrix> {
+        self.matrices().skip(1)
+    }
+
+    /// Frees the buffers of the matrices only matmuls read once their texture mirrors exist
+    /// (`WeightPart::release_buffer_once_mirrored`): where the matmuls read every weight from a
+    /// mirror, which `Model::from_weights` decides from the tuning. Qwen2.5 0.5B's weights
+    /// otherwise sat in memory twice on lavapipe (peak RSS 904 MB with buffers, 1,250 with
+    /// both; 2026-11-27).
+    pub fn release_buffers_behind_mirrors(&self) {
+        for m in self.matmul_only_matrices() {
+            m.parts.iter().for_each(WeightPart::release_buffer_once_mirrored);
+        }
     }
 
     /// Bytes of every weight buffer (matrix parts and vectors) on the GPU.

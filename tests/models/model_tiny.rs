@@ -277,6 +277,14 @@ fn tiny_llama_with_the_weights_from_textures_matches_reference() {
     let (ctx, mut model) = open_tuned("tiny-llama", None, 256, Some(Tuning { matmul_w_texture: true, ..Tuning::CPU }));
     assert!(ctx.tuning.matmul_w_texture);
     check_decode(&mut model, &fx, 8, fx.ids.len());
+    // The buffers behind the mirrors are gone, all but the embedding's (stacked Q/K/V and
+    // gate/up share one buffer and its mirror); a new batch shape (all logits, a graph built
+    // now) still runs from the mirrors.
+    let (released, kept) = model.released_weight_buffers();
+    assert_eq!(kept, ["token_embd.weight"], "released: {released:?}");
+    assert!(released.iter().any(|m| m.contains("attn_v")) && released.iter().any(|m| m.contains("ffn_up")), "{released:?}");
+    model.reset();
+    check_prompt(&mut model, &fx, fx.ids.len());
 }
 
 /// Greedy ids from `prompt`: one prefill, then one decode step per token.
