@@ -39,9 +39,13 @@ impl WeightPart {
         self.texels
             .get_or_init(|| {
                 let view = mirror_in_texture(ctx, &self.buffer);
-                // The copy is queued: wgpu frees the buffer once it has run.
                 if view.is_some() && self.release_once_mirrored.load(Ordering::Relaxed) {
                     self.buffer.destroy();
+                    // wgpu frees it once the copy has run: wait for that, so that a model's
+                    // load never holds more than one matrix twice (native only: a browser
+                    // cannot wait, and its tunings do not mirror).
+                    #[cfg(not(target_arch = "wasm32"))]
+                    let _ = ctx.device.poll(wgpu::PollType::wait_indefinitely());
                 }
                 view
             })

@@ -212,8 +212,6 @@ impl Model {
         (self.arena.gpu_bytes(), self.arena.capacity)
     }
 
-    /// The matrices stored in several buffers because they exceed the device's storage-binding
-    /// limit, with their part counts (Qwen2's 151,936-row output on a 128 MiB limit).
     /// The weight matrices whose buffers were freed for their texture mirrors, and those
     /// whose buffers were kept (`ModelWeights::release_buffers_behind_mirrors`), by name.
     pub fn released_weight_buffers(&self) -> (Vec<String>, Vec<String>) {
@@ -223,6 +221,8 @@ impl Model {
         (names(released), names(kept))
     }
 
+    /// The matrices stored in several buffers because they exceed the device's storage-binding
+    /// limit, with their part counts (Qwen2's 151,936-row output on a 128 MiB limit).
     pub fn split_matrices(&self) -> Vec<(String, usize)> {
         self.weights.matrices().filter(|m| m.parts.len() > 1).map(|m| (m.name.clone(), m.parts.len())).collect()
     }

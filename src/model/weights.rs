@@ -90,9 +90,11 @@ impl ModelWeights {
 
     /// Frees the buffers of the matrices only matmuls read once their texture mirrors exist
     /// (`WeightPart::release_buffer_once_mirrored`): where the matmuls read every weight from a
-    /// mirror, which `Model::from_weights` decides from the tuning. Qwen2.5 0.5B's weights
-    /// otherwise sat in memory twice on lavapipe (peak RSS 904 MB with buffers, 1,250 with
-    /// both; 2026-11-27).
+    /// mirror, which `Model::from_weights` decides from the tuning. Qwen2.5 0.5B's layers
+    /// otherwise sat in memory twice on lavapipe: 1,109 MB resident once loaded, 912 MB with
+    /// their buffers freed (2026-11-27). The embedding keeps its buffer, which its kernel
+    /// reads: reading it from the mirror too and freeing it measured 1,005 MB, not less
+    /// (lavapipe or wgpu's allocator kept the freed memory), so that stays a buffer.
     pub fn release_buffers_behind_mirrors(&self) {
         for m in self.matmul_only_matrices() {
             m.parts.iter().for_each(WeightPart::release_buffer_once_mirrored);
