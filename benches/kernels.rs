@@ -14,7 +14,9 @@
 //! takes `hearth --tune`'s key=value list of `Tuning` fields).
 //!
 //! For decode it ends with the GEMVs' weight bytes over their time in one line, set against
-//! the device's read ceiling measured in the same run (benches/support/read_reduce.rs).
+//! the device's read ceiling measured in the same run (benches/support/read_reduce.rs). Each
+//! layer has its own copy of the matmuls' weights, timed in turn, so that like a model's they
+//! come from memory rather than the caches.
 
 #[path = "support/read_reduce.rs"]
 #[allow(dead_code)] // its probe pattern is the bandwidth bench's
@@ -116,15 +118,16 @@ fn cpu_seconds() -> f64 {
     (ticks(14) + ticks(15)) / 100.0
 }
 
-/// (wall, CPU) seconds per call of `ds` (a kernel's dispatches for one call): wall is the
-/// median of 5 passes of `reps` calls, CPU the total over those passes.
-fn time(ctx: &GpuContext, ds: &[Dispatch], n_tokens: u32, reps: u32) -> (f64, f64) {
+/// (wall, CPU) seconds per call of a kernel, whose `calls` are its dispatches for one call
+/// (one per layer's copy of its weights, recorded in turn): wall is the median of 5 passes of
+/// `reps` calls, CPU the total over those passes.
+fn time(ctx: &GpuContext, calls: &[Vec<Dispatch>], n_tokens: u32, reps: u32) -> (f64, f64) {
     let pass = || {
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
         {
             let mut pass = encoder.begin_compute_pass(&Default::default());
-            for _ in 0..reps {
-                ds.iter().for_each(|d| d.record(&mut pass, n_tokens));
+            for i in 0..reps as usize {
+                calls[i % calls.len()].iter().for_each(|d| d.record(&mut pass, n_tokens));
             }
         }
         let t = Instant::now();
@@ -188,10 +191,15 @@ fn main() {
     );
     let (q_dim, kv_dim) = (s.heads * s.head_dim, s.kv_heads * s.head_dim);
     // The model's matrices as the loader concatenates them: [q; k; v] and [gate; up].
-    let w_qkv = random_matrix(&ctx, "w_qkv", s.format, q_dim + 2 * kv_dim, s.d);
-    let wo = random_matrix(&ctx, "wo", s.format, s.d, q_dim);
-    let w_gate_up = random_matrix(&ctx, "w_gate_up", s.format, 2 * s.ff, s.d);
-    let w_down = random_matrix(&ctx, "w_down", s.format, s.d, s.ff);
+    // A copy per layer, as a model has, timed in turn: one layer's matrices would be read from
+    // the caches (SmolLM2's gate/up is 1.1 MB), a model's 30 layers (66 MB) from memory.
+    let per_layer = |name: &str, rows: u32, cols: u32| -> Vec<GpuMatrix> {
+        (0..s.layers).map(|_| random_matrix(&ctx, name, s.format, rows, cols)).collect()
+    };
+    let w_qkv = per_layer("w_qkv", q_dim + 2 * kv_dim, s.d);
+    let wo = per_layer("wo", s.d, q_dim);
+    let w_gate_up = per_layer("w_gate_up", 2 * s.ff, s.d);
+    let w_down = per_layer("w_down", s.d, s.ff);
     let head = random_matrix(&ctx, "lm_head", s.head_format, s.vocab, s.d);
     let freqs = ctx.f32_buffer_from("inv_freq", &inv_freq(s.head_dim, 10_000.0, 1.0));
     let norm_w = ctx.f32_buffer_from("norm", &vec![1.0; s.d as usize]);
@@ -276,21 +284,32 @@ fn main() {
         } else {
             ("matmul qkv", "matmul gate_up + swiglu", "lm_head (1 row)")
         };
-        // (name, dispatches, calls per forward pass, weight bytes read per call)
-        let mut kernels: Vec<(&str, Vec<Dispatch>, u32, u64)> = vec![
-            ("embed", bv(Box::pin(embed(&ctx, &p, &head, &ids, &x, n, 1.0))), 1, 0),
-            (qkv_name, bv(Box::pin(matmul_with(&ctx, &p, &w_qkv, &xn, &qkv, &step, batch, normed))), l, bytes(&w_qkv)),
-            ("rope_store", b(Box::pin(rope_store(&ctx, &p, &qkv, None, &freqs, &q, &k_cache, &v_cache, &step, rope_shape))), l, 0),
-            ("attention", bv(Box::pin(attention(&ctx, &p, &q, &k_cache, &v_cache, &att, &step, shape, n))), l, 0),
-            ("matmul o + residual", bv(Box::pin(matmul_with(&ctx, &p, &wo, &att, &x, &step, batch, residual))), l, bytes(&wo)),
-            (gate_up_name, bv(Box::pin(matmul_with(&ctx, &p, &w_gate_up, &xn, &gate, &step, batch, glu))), l, bytes(&w_gate_up)),
-            ("matmul down + residual", bv(Box::pin(matmul_with(&ctx, &p, &w_down, &gate, &x, &step, batch, residual))), l, bytes(&w_down)),
-            (head_name, bv(Box::pin(matmul_with(&ctx, &p, &head, &xn_last, &logits, &step, BatchRows::One, normed))), 1, bytes(&head)),
-            ("argmax", bv(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step, &argmax_mask))), 1, 0),
+        // One call's dispatches of each layer's copy of a matrix.
+        let each_layer = |ws: &[GpuMatrix], input: &Tensor, out: &Tensor, fusion: Fusion| -> Vec<Vec<Dispatch>> {
+            ws.iter().map(|w| bv(Box::pin(matmul_with(&ctx, &p, w, input, out, &step, batch, fusion)))).collect()
+        };
+        // (name, dispatches of a call (a list per layer's weights, timed in turn), calls per
+        // forward pass, weight bytes read per call)
+        let mut kernels: Vec<(&str, Vec<Vec<Dispatch>>, u32, u64)> = vec![
+            ("embed", vec![bv(Box::pin(embed(&ctx, &p, &head, &ids, &x, n, 1.0)))], 1, 0),
+            (qkv_name, each_layer(&w_qkv, &xn, &qkv, normed), l, bytes(&w_qkv[0])),
+            ("rope_store", vec![b(Box::pin(rope_store(&ctx, &p, &qkv, None, &freqs, &q, &k_cache, &v_cache, &step, rope_shape)))], l, 0),
+            ("attention", vec![bv(Box::pin(attention(&ctx, &p, &q, &k_cache, &v_cache, &att, &step, shape, n)))], l, 0),
+            ("matmul o + residual", each_layer(&wo, &att, &x, residual), l, bytes(&wo[0])),
+            (gate_up_name, each_layer(&w_gate_up, &xn, &gate, glu), l, bytes(&w_gate_up[0])),
+            ("matmul down + residual", each_layer(&w_down, &gate, &x, residual), l, bytes(&w_down[0])),
+            (
+                head_name,
+                vec![bv(Box::pin(matmul_with(&ctx, &p, &head, &xn_last, &logits, &step, BatchRows::One, normed)))],
+                1,
+                bytes(&head),
+            ),
+            ("argmax", vec![bv(Box::pin(argmax(&ctx, &p, &logits, ArgmaxRow::At(0), &id_out, &step, &argmax_mask)))], 1, 0),
         ];
         if !prologue {
-            kernels.insert(1, ("rmsnorm (attention and FFN inputs)", rmsnorm_into(&xn, batch), 2 * l, 0));
-            kernels.insert(kernels.len() - 2, ("rmsnorm (the last token, output head)", rmsnorm_into(&xn_last, BatchRows::One), 1, 0));
+            kernels.insert(1, ("rmsnorm (attention and FFN inputs)", vec![rmsnorm_into(&xn, batch)], 2 * l, 0));
+            kernels
+                .insert(kernels.len() - 2, ("rmsnorm (the last token, output head)", vec![rmsnorm_into(&xn_last, BatchRows::One)], 1, 0));
         }
         let mut total = 0.0;
         // Decode's matmuls: weight bytes and seconds per forward pass.
@@ -363,7 +382,7 @@ fn time_sampler(ctx: &GpuContext, p: &PipelineCache, vocab: u32) {
     let t = Instant::now();
     let sampler = GpuSampler::new(ctx, vocab).unwrap();
     let d = pollster::block_on(sampler.dispatch(ctx, p, &rows[0], 0, &out, 0)).unwrap();
-    time(ctx, &[d], 1, 1);
+    time(ctx, &[vec![d]], 1, 1);
     println!("\nsampler pipeline: compiled and run once in {:.2} s", t.elapsed().as_secs_f64());
     println!("\n| sampler, vocabulary {vocab} | flat row, µs per call | peaked row, µs per call |\n|---|---:|---:|");
     for (name, params) in requests {
@@ -376,7 +395,7 @@ fn time_sampler(ctx: &GpuContext, p: &PipelineCache, vocab: u32) {
             sampler.copy_step(&mut encoder, 0);
             ctx.queue.submit([encoder.finish()]);
             let d = pollster::block_on(sampler.dispatch(ctx, p, logits, 0, &out, 0)).unwrap();
-            cells.push(format!("{:.0}", time(ctx, &[d], 1, 20).0 * 1e6));
+            cells.push(format!("{:.0}", time(ctx, &[vec![d]], 1, 20).0 * 1e6));
         }
         println!("| {name} | {} |", cells.join(" | "));
     }
