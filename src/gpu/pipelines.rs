@@ -430,15 +430,15 @@ impl PipelineCache {
         }
         let label = kernel.label();
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let source = kernel.source(ctx.tuning.unroll_loops);
         // HEARTH_DUMP_WGSL=dir writes each shader as compiled (assembled, maybe unrolled) to
         // dir/<label>.wgsl: what a profile of the device's compiled code has to be read against.
         if let Some(dir) = std::env::var_os("HEARTH_DUMP_WGSL") {
-            let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{label}.wgsl")), kernel.source(ctx.tuning.unroll_loops));
+            let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{label}.wgsl")), &source);
         }
-        let module = ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(&label),
-            source: wgpu::ShaderSource::Wgsl(kernel.source(ctx.tuning.unroll_loops).into()),
-        });
+        let module = ctx
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(&label), source: wgpu::ShaderSource::Wgsl(source.into()) });
         let pipeline = ctx.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(&label),
             layout: None,

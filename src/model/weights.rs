@@ -78,14 +78,13 @@ impl ModelWeights {
     /// Every weight matrix of the model.
     pub fn matrices(&self) -> impl Iterator<Item = &GpuMatrix> {
         let per_layer = self.layers.iter().flat_map(|l| l.qkv.matrices().chain([&l.wo, &l.w_down]).chain(l.ffn_in.matrices()));
-        // The token embedding first (`matmul_only_matrices` skips it).
         [&self.token_embd].into_iter().chain(self.output.as_ref()).chain(per_layer)
     }
 
     /// The matrices that only matmuls read: every one but the token embedding (which the
     /// embedding kernel reads from its buffer, whether or not it is also the output head).
     fn matmul_only_matrices(&self) -> impl Iterator<Item = &GpuMatrix> {
-        self.matrices().skip(1)
+        self.matrices().filter(|m| !std::ptr::eq(*m, &self.token_embd))
     }
 
     /// Frees the buffers of the matrices only matmuls read once their texture mirrors exist
