@@ -95,8 +95,26 @@ fn per_query(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (i >= step.n_tokens * p.n_heads) {
         return;
     }
-    let h = i % p.n_heads;
     let pos = step.pos0 + i / p.n_heads;
+    var acc: array<vec4<f32>, V4>;
+    let run = walk_keys(i, first_visible(pos), pos + 1u, &acc);
+    for (var d = 0u; d < V4; d++) {
+        out[i * V4 + d] = acc[d] / run.exp_sum;
+    }
+}
+
+// One thread's online softmax over keys lo .. hi - 1 of query i (= t * n_heads + h), with q
+// and the weighted values in registers: `per_query` here and `per_range`
+// (shaders/attention_per_range.wgsl). Adds exp(score - max) · v to `acc` (zeroed by the
+// caller) and returns the max score and the sum of exp(score - max) (LOWEST and 0 for no
+// keys).
+struct RunningSoftmax {
+    max_score: f32,
+    exp_sum: f32,
+}
+
+fn walk_keys(i: u32, lo: u32, hi: u32, acc: ptr<function, array<vec4<f32>, V4>>) -> RunningSoftmax {
+    let h = i % p.n_heads;
     let kv_base = (h / (p.n_heads / p.n_kv_heads)) * V4;
     let kv_stride = p.n_kv_heads * V4;
     var qv: array<vec4<f32>, V4>;
@@ -105,8 +123,7 @@ fn per_query(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     var m = LOWEST;
     var l = 0.0;
-    var acc: array<vec4<f32>, V4>;
-    for (var j = first_visible(pos); j <= pos; j++) {
+    for (var j = lo; j < hi; j++) {
         let kb = j * kv_stride + kv_base;
         var dot4 = vec4<f32>(0.0);
         for (var d = 0u; d < V4; d++) {
@@ -118,11 +135,9 @@ fn per_query(@builtin(global_invocation_id) gid: vec3<u32>) {
         let e = exp(s - new_m);
         l = l * correction + e;
         for (var d = 0u; d < V4; d++) {
-            acc[d] = acc[d] * correction + e * kv_unpack4(v_cache[kb + d]);
+            (*acc)[d] = (*acc)[d] * correction + e * kv_unpack4(v_cache[kb + d]);
         }
         m = new_m;
     }
-    for (var d = 0u; d < V4; d++) {
-        out[i * V4 + d] = acc[d] / l;
-    }
+    return RunningSoftmax(m, l);
 }

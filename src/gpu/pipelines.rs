@@ -69,9 +69,12 @@ pub enum Kernel {
     },
     /// Attention (shaders/attention.wgsl) for heads of this size, with a workgroup per
     /// query (GPUs) or a thread per query (CPU-like devices), over a cache of this precision.
+    /// `query_ranges` > 0: that many threads per query, each a range of its keys
+    /// (shaders/attention_per_range.wgsl; decode on CPU-like devices).
     Attention {
         head_dim: u32,
         thread_per_query: bool,
+        query_ranges: u32,
         kv: KvPrecision,
     },
     /// Tiled attention for batches (shaders/attention_tiled.wgsl): `lanes` threads per query,
@@ -156,8 +159,15 @@ impl Kernel {
                 )
             }
             Kernel::Embed(d) => format!("embed_{d}"),
-            Kernel::Attention { head_dim, thread_per_query, kv } => {
-                format!("attention_d{head_dim}_{}_{kv:?}", if thread_per_query { "per_query" } else { "per_workgroup" })
+            Kernel::Attention { head_dim, thread_per_query, query_ranges, kv } => {
+                let layout = if query_ranges > 0 {
+                    format!("per_range{query_ranges}")
+                } else if thread_per_query {
+                    "per_query".into()
+                } else {
+                    "per_workgroup".into()
+                };
+                format!("attention_d{head_dim}_{layout}_{kv:?}")
             }
             Kernel::AttentionTiled { head_dim, kv, lanes, block_keys } => {
                 format!("attention_tiled_d{head_dim}_{kv:?}_l{lanes}_k{block_keys}")
@@ -192,6 +202,7 @@ impl Kernel {
     fn entry_point(self) -> &'static str {
         match self {
             Kernel::Elementwise(op) => op.entry_point(),
+            Kernel::Attention { query_ranges: 1.., .. } => "per_range",
             Kernel::Attention { thread_per_query: true, .. } => "per_query",
             Kernel::RopeStore { per_head_workgroup: true, .. } => "per_head",
             _ => "main",
@@ -290,11 +301,16 @@ impl Kernel {
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
             Kernel::ResidualNorm => include_str!("../../shaders/residual_norm.wgsl").into(),
             Kernel::RopeStore { kv, .. } => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
-            Kernel::Attention { head_dim, kv, .. } => {
-                format!("const HEAD_DIM: u32 = {head_dim}u;\n")
+            Kernel::Attention { head_dim, kv, query_ranges, .. } => {
+                let source = format!("const HEAD_DIM: u32 = {head_dim}u;\n")
                     + kv.wgsl()
                     + include_str!("../../shaders/attention_common.wgsl")
-                    + include_str!("../../shaders/attention.wgsl")
+                    + include_str!("../../shaders/attention.wgsl");
+                if query_ranges > 0 {
+                    source + &format!("const RANGES: u32 = {query_ranges}u;\n") + include_str!("../../shaders/attention_per_range.wgsl")
+                } else {
+                    source
+                }
             }
             Kernel::AttentionTiled { head_dim, kv, lanes, block_keys } => {
                 let partial = if lanes > 1 { 64 * block_keys } else { 1 };

@@ -26,6 +26,20 @@ pub struct Tuning {
     /// workgroup per query (`main`), for heads of up to 64 dims (see
     /// `kernels::attention::PER_QUERY_MAX_HEAD_DIM`).
     pub attention_thread_per_query: bool,
+    /// With `attention_thread_per_query`, batches of up to `kernels::attention::SPLIT_MAX_TOKENS`
+    /// tokens (decode) take this many threads per query, each walking a range of its keys,
+    /// merged through workgroup memory in the same dispatch (`per_range`,
+    /// shaders/attention_per_range.wgsl); 0: a thread walks all of a query's keys. A power of
+    /// two up to 64. Why: with a thread per query a decode step is n_heads threads in one
+    /// workgroup, one core walking every key in series. Measured on lavapipe (2-core VM
+    /// without AVX-512, 2026-11-27, `cargo bench --bench kernels -- --tokens 1 --only attention
+    /// --ctx N`, SmolLM2's 9 heads of 64, µs per layer, three runs each): 16 lanes against
+    /// none, 512 keys 1,400-1,530 against 2,570-2,900, 2,048 keys 5,390-5,880 against
+    /// 10,040-10,460; 32 keys 240-320 against 215-370 (short contexts keep a thread per query:
+    /// at least 16 keys a range); 8 lanes were slower at 512 keys (1,680-2,240). `hearth
+    /// profile --context 1000`: SmolLM2's decode attention 158-179 -> 90-98 ms a token.
+    /// SwiftShader keeps 0 (not measured there).
+    pub attention_query_ranges: u32,
     /// shaders/rope_store.wgsl: a workgroup per (token, head), its threads sharing the head's
     /// elements (`per_head`), rather than a thread per (token, head) walking all of them
     /// (`main`). Measured on an H200 (Gemma 3's heads of 256 with q/k norms): a thread per
@@ -191,6 +205,7 @@ impl Tuning {
         matmul_prefill_rows_per_thread: 16,
         matmul_prefill_tokens: 4,
         attention_thread_per_query: true,
+        attention_query_ranges: 16,
         rope_store_workgroup_per_head: false,
         attention_split_max: 0,
         attention_split_min_keys: 64,
@@ -219,9 +234,16 @@ impl Tuning {
     /// profile`, SmolLM2, 16-token prefill, all loops unrolled): the matmuls took ~2-3 s of
     /// GPU time against ~5 s with 16 × 2 (8 × 8, 4 × 8 and 4 × 4 were within the noise of
     /// 8 × 4; 16 × 2's 32 accumulators and 16 weight rows likely spill in Subzero).
-    /// It samples on the CPU (see `sample_on_gpu`).
-    pub const SWIFTSHADER: Tuning =
-        Tuning { matmul_prefill_rows_per_thread: 8, matmul_prefill_tokens: 4, unroll_loops: true, sample_on_gpu: false, ..Tuning::CPU };
+    /// It samples on the CPU (see `sample_on_gpu`) and keeps a thread per query in decode
+    /// attention (`attention_query_ranges`, measured on lavapipe only).
+    pub const SWIFTSHADER: Tuning = Tuning {
+        matmul_prefill_rows_per_thread: 8,
+        matmul_prefill_tokens: 4,
+        unroll_loops: true,
+        sample_on_gpu: false,
+        attention_query_ranges: 0,
+        ..Tuning::CPU
+    };
 
     /// GPUs. The GEMM's tile (prefill): 16 rows × 16 tokens, 2 × 2 per thread, the columns
     /// split between 2 thread groups. Measured on an H100 (native Vulkan, 2026-11-26,
@@ -242,6 +264,7 @@ impl Tuning {
         matmul_prefill_rows_per_thread: 1,
         matmul_prefill_tokens: 8,
         attention_thread_per_query: false,
+        attention_query_ranges: 0,
         rope_store_workgroup_per_head: true,
         attention_split_max: 32,
         attention_split_min_keys: 16,
@@ -282,6 +305,7 @@ impl Tuning {
                 "matmul_prefill_rows_per_thread" => self.matmul_prefill_rows_per_thread = number()?,
                 "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
                 "attention_thread_per_query" => self.attention_thread_per_query = flag()?,
+                "attention_query_ranges" => self.attention_query_ranges = number()?,
                 "rope_store_workgroup_per_head" => self.rope_store_workgroup_per_head = flag()?,
                 "attention_split_max" => self.attention_split_max = number()?,
                 "attention_split_min_keys" => self.attention_split_min_keys = number()?,

@@ -95,9 +95,22 @@ pub async fn attention(
     if ctx.tuning.attention_tiled && !thread_per_query {
         return attention_tiled(ctx, cache, inputs, out, step, shape).await;
     }
+    // Decode with a thread per query: several threads per query, a key range each
+    // (`Tuning::attention_query_ranges`, shaders/attention_per_range.wgsl).
+    let query_ranges = if thread_per_query && max_tokens <= SPLIT_MAX_TOKENS { ctx.tuning.attention_query_ranges } else { 0 };
+    if query_ranges > 64 || !(query_ranges == 0 || query_ranges.is_power_of_two()) {
+        return Err(Error::InvalidArgument(format!(
+            "attention: {query_ranges} threads per query (Tuning::attention_query_ranges), expected 0 or a power of two up to 64"
+        )));
+    }
     let u = params_buffer(ctx, shape);
     let [q, k, v] = inputs;
     let resources = [q, k, v, out.binding(), u.as_entire_binding(), step.as_entire_binding()];
-    let grid = move |n: u32| if thread_per_query { [(n * n_heads).div_ceil(64), 1, 1] } else { [n_heads, n, 1] };
-    Ok(vec![Dispatch::per_batch(ctx, cache, Kernel::Attention { head_dim, thread_per_query, kv: shape.kv }, &resources, grid).await?])
+    let grid = move |n: u32| match (query_ranges, thread_per_query) {
+        (1.., _) => [n * n_heads, 1, 1],
+        (0, true) => [(n * n_heads).div_ceil(64), 1, 1],
+        (0, false) => [n_heads, n, 1],
+    };
+    let kernel = Kernel::Attention { head_dim, thread_per_query, query_ranges, kv: shape.kv };
+    Ok(vec![Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?])
 }

@@ -2,8 +2,9 @@
 //! (position pos = pos0 + t) of head h attends, with softmax(scale · q·k), to the cached
 //! positions max(0, pos + 1 - window) ..= pos of kv head h / (n_heads / n_kv_heads).
 //! Cache rows the query must not see hold large "poison" values, so any leak is obvious.
-//! Every kernel variant: a workgroup per query, a thread per query, tiled (blocks of keys
-//! staged once for a run of queries), and split-K attention (partial softmaxes of key ranges,
+//! Every kernel variant: a workgroup per query, a thread per query, several threads per
+//! query (a key range each, merged in the workgroup), tiled (blocks of keys staged once for
+//! a run of queries), and split-K attention (partial softmaxes of key ranges,
 //! then a merge) cut into ranges of every kind.
 //! Both cache precisions: for the f16 cache, keys and values are rounded to f16 before upload
 //! and the reference uses those rounded values (what the cache holds; the kernel widens them
@@ -13,7 +14,7 @@ use crate::common;
 
 use common::kernels::{f16_pairs, read_tensor, round_f16, step_buffer, submit, tensor, words_buffer, zeros};
 use hearth::gpu::{GpuOptions, PipelineCache, Tuning};
-use hearth::kernels::attention::{AttentionShape, SPLIT_MAX_TOKENS, attention};
+use hearth::kernels::attention::{AttentionShape, PER_QUERY_MAX_HEAD_DIM, SPLIT_MAX_TOKENS, attention};
 use hearth::kernels::kv::KvPrecision;
 
 #[derive(Clone, Copy, Debug)]
@@ -79,13 +80,29 @@ fn reference(q: &[f32], k: &[f32], v: &[f32], c: Case, scale: f32) -> (Vec<f64>,
 #[test]
 fn attention_matches_f64_reference() {
     // Both entry points, whatever device runs the test: a workgroup per query (GPUs) and
-    // a thread per query (CPU-like devices).
+    // a thread per query (CPU-like devices), the latter for every batch (no key ranges).
     for thread_per_query in [false, true] {
-        let tuning = Tuning { attention_thread_per_query: thread_per_query, ..Tuning::CPU };
+        let tuning = Tuning { attention_thread_per_query: thread_per_query, attention_query_ranges: 0, ..Tuning::CPU };
         let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
         for kv in [KvPrecision::F16, KvPrecision::F32] {
             check_cases(&ctx, kv, |_| true);
         }
+    }
+}
+
+/// Several threads per query, a key range each, merged in the workgroup
+/// (shaders/attention_per_range.wgsl; CPU-like devices' decode): on the batches it serves (up
+/// to SPLIT_MAX_TOKENS queries, heads of up to 64 dims), with the CPU tuning's ranges and with
+/// 2 and 64 lanes per query: one range at the shortest contexts, several ranges with queries
+/// packed into a workgroup, more lanes than a short context's ranges, ranges of 16 keys up to
+/// 4,000 keys in 64 ranges, a window of one key, and 8 tokens whose ranges all follow the first
+/// token's count. The f16 cache only (the loads are per_query's, which checks both).
+#[test]
+fn attention_per_range_matches_f64_reference() {
+    for ranges in [Tuning::CPU.attention_query_ranges, 2, 64] {
+        let tuning = Tuning { attention_query_ranges: ranges, ..Tuning::CPU };
+        let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+        check_cases(&ctx, KvPrecision::F16, |c| c.n_tokens <= SPLIT_MAX_TOKENS && c.head_dim <= PER_QUERY_MAX_HEAD_DIM);
     }
 }
 
@@ -204,8 +221,14 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision, keep: impl Fn(&Ca
             assert!(diff <= e, "{c:?}: out[{i}] (token {}, head {}) = {g}, want {w} (tolerance {e:.2e})", i / (nh * hd), i / hd % nh);
         }
         let t = ctx.tuning;
+        let per_range = t.attention_thread_per_query
+            && t.attention_query_ranges > 0
+            && c.n_tokens <= SPLIT_MAX_TOKENS
+            && c.head_dim <= PER_QUERY_MAX_HEAD_DIM;
         let variant = if split {
             format!("split {} / {}", t.attention_split_max, t.attention_split_min_keys)
+        } else if per_range {
+            format!("{} lanes per query", t.attention_query_ranges)
         } else if t.attention_tiled && !t.attention_thread_per_query {
             "tiled".to_string()
         } else {
@@ -230,6 +253,15 @@ fn unsupported_shapes_are_errors() {
     for shape in bad {
         let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &t, &b, &b, &t, &step, shape, 1));
         assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{shape:?} was accepted");
+    }
+    // Threads per query that are not a power of two up to 64.
+    for ranges in [3, 128] {
+        let tuning = Tuning { attention_query_ranges: ranges, ..Tuning::CPU };
+        let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+        let (b, t, step) = (ctx.f32_buffer("b", 16), zeros(&ctx, "t", 1, 4), step_buffer(&ctx, 0, 1));
+        let shape = AttentionShape { n_heads: 1, n_kv_heads: 1, head_dim: 4, window: 0, scale: 1.0, kv: KvPrecision::F16 };
+        let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &t, &b, &b, &t, &step, shape, 1));
+        assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{ranges} threads per query were accepted");
     }
     // More split ranges than the merge takes.
     let tuning = Tuning { attention_split_max: 257, ..Tuning::GPU };
