@@ -28,7 +28,7 @@ use hearth::gpu::{ElementwiseOp, GpuContext, GpuMatrix, PipelineCache};
 use hearth::kernels::argmax::{ArgmaxRow, argmax};
 use hearth::kernels::attention::{AttentionShape, attention};
 use hearth::kernels::embed::embed;
-use hearth::kernels::kv::KvPrecision;
+use hearth::kernels::kv::{KvPrecision, KvStore};
 use hearth::kernels::matmul::{Fusion, matmul_with};
 use hearth::kernels::matmul_norm::Norm;
 use hearth::kernels::rmsnorm::{Rows, rmsnorm};
@@ -203,9 +203,17 @@ fn main() {
     let head = random_matrix(&ctx, "lm_head", s.head_format, s.vocab, s.d);
     let freqs = ctx.f32_buffer_from("inv_freq", &inv_freq(s.head_dim, 10_000.0, 1.0));
     let norm_w = ctx.f32_buffer_from("norm", &vec![1.0; s.d as usize]);
-    // f16 caches, two values per 4-byte word (src/model/kv_cache.rs).
+    // f16 caches, two values per 4-byte word, in buffers or textures as the tuning says
+    // (src/model/kv_cache.rs).
     let cache_words = (s.ctx * kv_dim / 2) as usize;
-    let (k_cache, v_cache) = (ctx.f32_buffer("k_cache", cache_words), ctx.f32_buffer("v_cache", cache_words));
+    let kv_store = |name: &str| {
+        ctx.tuning
+            .kv_texels
+            .then(|| KvStore::texels(&ctx, name, kv_dim, s.ctx))
+            .flatten()
+            .unwrap_or_else(|| KvStore::Buffer(ctx.f32_buffer(name, cache_words)))
+    };
+    let (k_cache, v_cache) = (kv_store("k_cache"), kv_store("v_cache"));
 
     println!("\n| pass | kernel | µs per call | CPU µs per call | calls per pass | ms per pass | weight GB/s |");
     println!("|---|---|---:|---:|---:|---:|---:|");

@@ -5,7 +5,7 @@
 // length works.
 //
 // Assembled after a generated `const HEAD_DIM: u32 = N;` (a multiple of 4, at most 256), the
-// cache precision's snippet from shaders/kv/ (KvQuad, kv_unpack4) and
+// cache's reader (src/kernels/kv.rs: KvQuad, kv_unpack4, k_quad, key_dot, add_value) and
 // shaders/attention_common.wgsl (parameters, bindings, the window rule).
 // Two entry points, picked per device (Tuning::attention_thread_per_query):
 //   main:      a workgroup per (head, token); its 64 threads score 64 keys at a time and
@@ -18,8 +18,9 @@
 //              loop limit).
 // Bindings:
 //   q:       [n_tokens × n_heads × head_dim] f32
-//   k_cache, v_cache: [n_ctx × n_kv_heads × head_dim] in the cache's precision
-//                     (shaders/rope_store.wgsl), read four elements at a time
+//   1, 2:    keys, values: [n_ctx × n_kv_heads × head_dim] in the cache's precision and
+//            store (shaders/rope_store.wgsl), read a quad (k_quad) or a row (key_dot,
+//            add_value) at a time
 //   out:     [n_tokens × n_heads × head_dim] f32
 
 const V4: u32 = HEAD_DIM / 4u; // vec4s per head
@@ -50,10 +51,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let j = start + lid;
         var s = LOWEST;
         if (j <= pos) {
-            let kb = j * kv_stride + kv_base;
             var dot4 = vec4<f32>(0.0);
             for (var d = 0u; d < V4; d++) {
-                dot4 += q_shared[d] * kv_unpack4(k_cache[kb + d]);
+                dot4 += q_shared[d] * kv_unpack4(k_quad(j, kv_base + d, kv_stride));
             }
             s = (dot4.x + dot4.y) + (dot4.z + dot4.w);
         }
@@ -78,7 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             let e = weights[i];
             l += e;
             if (lid < V4) {
-                acc += e * kv_unpack4(v_cache[(start + i) * kv_stride + kv_base + lid]);
+                acc += e * kv_unpack4(v_quad(start + i, kv_base + lid, kv_stride));
             }
         }
         m = new_m;
@@ -124,19 +124,12 @@ fn walk_keys(i: u32, lo: u32, hi: u32, acc: ptr<function, array<vec4<f32>, V4>>)
     var m = LOWEST;
     var l = 0.0;
     for (var j = lo; j < hi; j++) {
-        let kb = j * kv_stride + kv_base;
-        var dot4 = vec4<f32>(0.0);
-        for (var d = 0u; d < V4; d++) {
-            dot4 += qv[d] * kv_unpack4(k_cache[kb + d]);
-        }
-        let s = (dot4.x + dot4.y) + (dot4.z + dot4.w);
+        let s = key_dot(&qv, j, kv_base, kv_stride);
         let new_m = max(m, s);
         let correction = exp(m - new_m);
         let e = exp(s - new_m);
         l = l * correction + e;
-        for (var d = 0u; d < V4; d++) {
-            (*acc)[d] = (*acc)[d] * correction + e * kv_unpack4(v_cache[kb + d]);
-        }
+        add_value(acc, j, kv_base, kv_stride, correction, e);
         m = new_m;
     }
     return RunningSoftmax(m, l);

@@ -1,6 +1,7 @@
 // What shaders/attention.wgsl and shaders/attention_tiled.wgsl share: their parameters
 // (mirrored by `Params` in src/kernels/attention.rs), their bindings and the causal window
-// rule. Assembled after the cache precision's snippet (KvQuad) and shaders/step.wgsl.
+// rule. Assembled after the cache's reader (src/kernels/kv.rs, `KvFormat::reader_wgsl`:
+// KvQuad, the key and value bindings 1 and 2, k_load / k_quad) and shaders/step.wgsl.
 
 struct Params {
     n_heads: u32,
@@ -14,8 +15,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> k_cache: array<KvQuad>;
-@group(0) @binding(2) var<storage, read> v_cache: array<KvQuad>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<uniform> step: Step;

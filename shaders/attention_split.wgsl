@@ -5,17 +5,16 @@
 // a decode step is only n_heads workgroups each walking every key in series; cut into
 // ranges it is n_heads × max_splits, which fills a large GPU at any context length.
 //
-// Assembled after `const HEAD_DIM: u32 = N;` (a multiple of 4, at most 256), the cache
-// precision's snippet from shaders/kv/ and shaders/attention_split_range.wgsl.
+// Assembled after `const HEAD_DIM: u32 = N;` (a multiple of 4, at most 256), the cache's
+// reader (src/kernels/kv.rs: KvQuad, bindings 1 and 2, k_quad) and
+// shaders/attention_split_range.wgsl.
 // Dispatch (n_heads, max_splits, n_tokens); ranges past the query's last key return at once.
 // Bindings:
 //   q:        [n_tokens × n_heads × head_dim] f32
-//   k_cache, v_cache: [n_ctx × n_kv_heads × head_dim] in the cache's precision
+//   1, 2:     keys, values: [n_ctx × n_kv_heads × head_dim] in the cache's precision and store
 //   partials: [n_tokens × n_heads × max_splits] records of RECORD vec4s
 
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> k_cache: array<KvQuad>;
-@group(0) @binding(2) var<storage, read> v_cache: array<KvQuad>;
 @group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
 @group(0) @binding(5) var<uniform> step: Step;
@@ -60,10 +59,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let j = start + lid;
         var score = LOWEST;
         if (j < hi) {
-            let kb = j * kv_stride + kv_base;
             var dot4 = vec4<f32>(0.0);
             for (var i = 0u; i < V4; i++) {
-                dot4 += q_shared[i] * kv_unpack4(k_cache[kb + i]);
+                dot4 += q_shared[i] * kv_unpack4(k_quad(j, kv_base + i, kv_stride));
             }
             score = (dot4.x + dot4.y) + (dot4.z + dot4.w);
         }
@@ -87,7 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             for (var i = g; i < n; i += GROUPS) {
                 let e = weights[i];
                 l += e;
-                acc += e * kv_unpack4(v_cache[(start + i) * kv_stride + kv_base + d]);
+                acc += e * kv_unpack4(v_quad(start + i, kv_base + d, kv_stride));
             }
         }
         m = new_m;

@@ -8,8 +8,8 @@
 // cached positions max(0, pos + 1 - window) ..= pos (window = 0: no limit) of kv head
 // h / group.
 //
-// Assembled after generated constants (src/kernels/attention_tiled.rs), the cache
-// precision's snippet from shaders/kv/ (KvQuad, kv_unpack4) and
+// Assembled after generated constants (src/kernels/attention_tiled.rs), the cache's reader
+// (src/kernels/kv.rs: KvQuad, kv_unpack4, k_quad, v_quad) and
 // shaders/attention_common.wgsl:
 //   HEAD_DIM     a multiple of 4, at most 256;
 //   LANES        threads per query (1, 2 or 4, dividing HEAD_DIM / 4), each owning
@@ -63,9 +63,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var start = lo; start <= hi; start += BK) {
         // Stage the step's keys and values (rows past hi repeat it: never weighed).
         for (var i = lid; i < BK * V4; i += 64u) {
-            let row = min(start + i / V4, hi) * kv_stride + kv_base + i % V4;
-            k_tile[i] = k_cache[row];
-            v_tile[i] = v_cache[row];
+            let j = min(start + i / V4, hi);
+            k_tile[i] = k_quad(j, kv_base + i % V4, kv_stride);
+            v_tile[i] = v_quad(j, kv_base + i % V4, kv_stride);
         }
         workgroupBarrier();
 

@@ -22,13 +22,15 @@
 // Loop bounds are at most head_dim (256): ~700 iterations per invocation, far below
 // llvmpipe's 65,535 (see kernels::attention::PER_QUERY_MAX_HEAD_DIM).
 //
-// Assembled after the cache precision's snippet (shaders/kv/): KvPair, kv_pack.
+// Assembled after the cache's writer (src/kernels/kv.rs, `KvFormat::writer_wgsl`): KvPair,
+// kv_pack, the key and value bindings 5 and 6, and k_store / v_store, which write
+// KV_STORE_PAIRS pairs at once (4, a texel, to a texture cache; head_dim is then a multiple of 8).
 // Bindings:
 //   qkv:      [n_tokens × (n_heads + 2 n_kv_heads) × head_dim] f32
 //   q_norm, k_norm: [head_dim] f32 (read only when qk_norm = 1)
 //   inv_freq: [n_rot / 2] f32
 //   q:        [n_tokens × n_heads × head_dim] f32, out
-//   k_cache, v_cache: [n_ctx × n_kv_heads × head_dim / 2] KvPair
+//   5, 6:     keys, values: [n_ctx × n_kv_heads × head_dim / 2] KvPair
 // Dispatch: main: ceil(n_tokens × (n_heads + 2 n_kv_heads) / 64) workgroups; per_head: one
 // per (token, head), split over x and y past 65,535 (index x + y × num_workgroups.x).
 
@@ -52,8 +54,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> k_norm: array<f32>;
 @group(0) @binding(3) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(4) var<storage, read_write> q: array<f32>;
-@group(0) @binding(5) var<storage, read_write> k_cache: array<KvPair>;
-@group(0) @binding(6) var<storage, read_write> v_cache: array<KvPair>;
 @group(0) @binding(7) var<uniform> p: Params;
 @group(0) @binding(8) var<uniform> step: Step;
 
@@ -89,6 +89,30 @@ fn rotated(src: u32, e: u32, is_q: bool, inv: f32, pos: u32) -> f32 {
     return select(y * s + x * c, x * c - y * s, first);
 }
 
+// Pairs j .. j + KV_STORE_PAIRS - 1 of value head h (h counts every head of the qkv row)
+// into the cache at pos, as they are.
+fn store_values(src: u32, pos: u32, h: u32, j: u32) {
+    let pairs = p.head_dim / 2u;
+    var w: array<KvPair, KV_STORE_PAIRS>;
+    for (var u = 0u; u < KV_STORE_PAIRS; u++) {
+        let e = src + 2u * (j + u);
+        w[u] = kv_pack(vec2<f32>(qkv[e], qkv[e + 1u]));
+    }
+    v_store(pos, (h - p.n_heads - p.n_kv_heads) * pairs + j, p.n_kv_heads * pairs, w);
+}
+
+// Pairs j .. j + KV_STORE_PAIRS - 1 of key head h, normalised (inv) and rotated, into the
+// cache at pos.
+fn store_keys(src: u32, pos: u32, h: u32, j: u32, inv: f32) {
+    let pairs = p.head_dim / 2u;
+    var w: array<KvPair, KV_STORE_PAIRS>;
+    for (var u = 0u; u < KV_STORE_PAIRS; u++) {
+        let e = 2u * (j + u);
+        w[u] = kv_pack(vec2<f32>(rotated(src, e, false, inv, pos), rotated(src, e + 1u, false, inv, pos)));
+    }
+    k_store(pos, (h - p.n_heads) * pairs + j, p.n_kv_heads * pairs, w);
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let heads = p.n_heads + 2u * p.n_kv_heads;
@@ -105,9 +129,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (h >= p.n_heads + p.n_kv_heads) {
         // A value head: stored as it is.
         if (pos < p.n_ctx) {
-            let dst = (pos * p.n_kv_heads + h - p.n_heads - p.n_kv_heads) * pairs;
-            for (var j = 0u; j < pairs; j++) {
-                v_cache[dst + j] = kv_pack(vec2<f32>(qkv[src + 2u * j], qkv[src + 2u * j + 1u]));
+            for (var j = 0u; j < pairs; j += KV_STORE_PAIRS) {
+                store_values(src, pos, h, j);
             }
         }
         return;
@@ -127,10 +150,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             q[dst + e] = rotated(src, e, true, inv, pos);
         }
     } else if (pos < p.n_ctx) {
-        let dst = (pos * p.n_kv_heads + h - p.n_heads) * pairs;
-        for (var j = 0u; j < pairs; j++) {
-            let pair = vec2<f32>(rotated(src, 2u * j, false, inv, pos), rotated(src, 2u * j + 1u, false, inv, pos));
-            k_cache[dst + j] = kv_pack(pair);
+        for (var j = 0u; j < pairs; j += KV_STORE_PAIRS) {
+            store_keys(src, pos, h, j, inv);
         }
     }
 }
@@ -158,9 +179,8 @@ fn per_head(
     let is_q = h < p.n_heads;
     if (h >= p.n_heads + p.n_kv_heads) {
         if (pos < p.n_ctx) {
-            let dst = (pos * p.n_kv_heads + h - p.n_heads - p.n_kv_heads) * pairs;
-            for (var j = lid; j < pairs; j += 64u) {
-                v_cache[dst + j] = kv_pack(vec2<f32>(qkv[src + 2u * j], qkv[src + 2u * j + 1u]));
+            for (var j = lid * KV_STORE_PAIRS; j < pairs; j += 64u * KV_STORE_PAIRS) {
+                store_values(src, pos, h, j);
             }
         }
         return;
@@ -188,10 +208,8 @@ fn per_head(
             q[dst + e] = rotated(src, e, true, inv, pos);
         }
     } else if (pos < p.n_ctx) {
-        let dst = (pos * p.n_kv_heads + h - p.n_heads) * pairs;
-        for (var j = lid; j < pairs; j += 64u) {
-            let pair = vec2<f32>(rotated(src, 2u * j, false, inv, pos), rotated(src, 2u * j + 1u, false, inv, pos));
-            k_cache[dst + j] = kv_pack(pair);
+        for (var j = lid * KV_STORE_PAIRS; j < pairs; j += 64u * KV_STORE_PAIRS) {
+            store_keys(src, pos, h, j, inv);
         }
     }
 }

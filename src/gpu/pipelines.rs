@@ -9,7 +9,7 @@ use super::context::GpuContext;
 use super::matmul_fusion::{MatmulEpilogue, MatmulNorm};
 use super::unroll::unroll_loops;
 use crate::error::{Error, Result};
-use crate::kernels::kv::KvPrecision;
+use crate::kernels::kv::KvFormat;
 use crate::quant::shader::MatrixFormats;
 use crate::quant::{self, DType};
 
@@ -60,28 +60,29 @@ pub enum Kernel {
     /// Post-norm residual add fused with the next norm (shaders/residual_norm.wgsl).
     ResidualNorm,
     /// Per-head q/k norm, RoPE and the KV-cache append (shaders/rope_store.wgsl) for a cache
-    /// of this precision.
+    /// of this precision and store.
     /// `per_head_workgroup`: a workgroup per (token, head) sharing the head's elements (GPUs)
     /// instead of a thread per (token, head) (CPU-like devices).
     RopeStore {
-        kv: KvPrecision,
+        kv: KvFormat,
         per_head_workgroup: bool,
     },
     /// Attention (shaders/attention.wgsl) for heads of this size, with a workgroup per
-    /// query (GPUs) or a thread per query (CPU-like devices), over a cache of this precision.
+    /// query (GPUs) or a thread per query (CPU-like devices), over a cache of this precision
+    /// and store.
     /// `query_ranges` > 0: that many threads per query, each a range of its keys
     /// (shaders/attention_per_range.wgsl; decode on CPU-like devices).
     Attention {
         head_dim: u32,
         thread_per_query: bool,
         query_ranges: u32,
-        kv: KvPrecision,
+        kv: KvFormat,
     },
     /// Tiled attention for batches (shaders/attention_tiled.wgsl): `lanes` threads per query,
     /// `block_keys` keys and values staged per step, over a cache of this precision.
     AttentionTiled {
         head_dim: u32,
-        kv: KvPrecision,
+        kv: KvFormat,
         lanes: u32,
         block_keys: u32,
     },
@@ -89,7 +90,7 @@ pub enum Kernel {
     /// key ranges, for heads of this size over a cache of this precision.
     AttentionSplit {
         head_dim: u32,
-        kv: KvPrecision,
+        kv: KvFormat,
     },
     /// Split-K attention's merge of the partials (shaders/attention_split_merge.wgsl).
     AttentionSplitMerge {
@@ -167,14 +168,16 @@ impl Kernel {
                 } else {
                     "per_workgroup".into()
                 };
-                format!("attention_d{head_dim}_{layout}_{kv:?}")
+                format!("attention_d{head_dim}_{layout}_{}", kv.label())
             }
             Kernel::AttentionTiled { head_dim, kv, lanes, block_keys } => {
-                format!("attention_tiled_d{head_dim}_{kv:?}_l{lanes}_k{block_keys}")
+                format!("attention_tiled_d{head_dim}_{}_l{lanes}_k{block_keys}", kv.label())
             }
-            Kernel::AttentionSplit { head_dim, kv } => format!("attention_split_d{head_dim}_{kv:?}"),
+            Kernel::AttentionSplit { head_dim, kv } => format!("attention_split_d{head_dim}_{}", kv.label()),
             Kernel::AttentionSplitMerge { head_dim } => format!("attention_split_merge_d{head_dim}"),
-            Kernel::RopeStore { kv, per_head_workgroup } => format!("rope_store_{kv:?}{}", if per_head_workgroup { "_wg" } else { "" }),
+            Kernel::RopeStore { kv, per_head_workgroup } => {
+                format!("rope_store_{}{}", kv.label(), if per_head_workgroup { "_wg" } else { "" })
+            }
             Kernel::Elementwise(op) => op.entry_point().to_string(),
             Kernel::Argmax { workgroup_size, per_thread } => format!("argmax_w{workgroup_size}_p{per_thread}"),
             Kernel::ArgmaxMerge { workgroup_size } => format!("argmax_merge_w{workgroup_size}"),
@@ -300,10 +303,10 @@ impl Kernel {
             Kernel::Embed(d) => quant::shader::wgsl(d) + &matmul_w_binding(0) + include_str!("../../shaders/embed.wgsl"),
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
             Kernel::ResidualNorm => include_str!("../../shaders/residual_norm.wgsl").into(),
-            Kernel::RopeStore { kv, .. } => kv.wgsl().to_string() + include_str!("../../shaders/rope_store.wgsl"),
+            Kernel::RopeStore { kv, .. } => kv.writer_wgsl(5) + include_str!("../../shaders/rope_store.wgsl"),
             Kernel::Attention { head_dim, kv, query_ranges, .. } => {
                 let source = format!("const HEAD_DIM: u32 = {head_dim}u;\n")
-                    + kv.wgsl()
+                    + &kv.reader_wgsl(1)
                     + include_str!("../../shaders/attention_common.wgsl")
                     + include_str!("../../shaders/attention.wgsl");
                 if query_ranges > 0 {
@@ -317,13 +320,13 @@ impl Kernel {
                 format!(
                     "const HEAD_DIM: u32 = {head_dim}u;\nconst LANES: u32 = {lanes}u;\nconst BLOCK_KEYS: u32 = {block_keys}u;\n\
                      const PARTIAL_LEN: u32 = {partial}u;\n"
-                ) + kv.wgsl()
+                ) + &kv.reader_wgsl(1)
                     + include_str!("../../shaders/attention_common.wgsl")
                     + include_str!("../../shaders/attention_tiled.wgsl")
             }
             Kernel::AttentionSplit { head_dim, kv } => {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n")
-                    + kv.wgsl()
+                    + &kv.reader_wgsl(1)
                     + include_str!("../../shaders/attention_split_range.wgsl")
                     + include_str!("../../shaders/attention_split.wgsl")
             }

@@ -40,6 +40,18 @@ pub struct Tuning {
     /// profile --context 1000`: SmolLM2's decode attention 158-179 -> 90-98 ms a token.
     /// SwiftShader keeps 0 (not measured there).
     pub attention_query_ranges: u32,
+    /// The KV cache in rgba32uint textures of f16 texels, written by texel stores and read by
+    /// texel fetches (`kernels::kv::KvStore::Texels`), rather than in storage buffers, where
+    /// the cache is f16 and heads are a multiple of 8 dims. Why: the same llvmpipe storage
+    /// loads as `matmul_x_uniform`'s, and attention over a long context is bound by its
+    /// cache loads (an f32 cache, twice the bytes, was 1.7x slower). Measured on lavapipe (2-core
+    /// Zen 3 VM without AVX-512, 2026-11-27, `cargo bench --bench kernels -- --tokens 1 --only
+    /// attention --ctx N`, SmolLM2's heads, µs a layer, two or three runs each): 32 keys 224-236
+    /// -> 144-148, 512 keys 1,533-1,668 -> 586-715, 2,048 keys 5,246-6,038 -> 1,429-1,473;
+    /// `hearth profile --context 1000` decode attention SmolLM2 87 -> 22 ms a token, Qwen2.5 98
+    /// -> 36, Gemma 3 (a workgroup per query, heads of 256) 122 -> 83. On by default where
+    /// `matmul_w_texture` is (lavapipe on hosts without AVX-512); elsewhere not measured.
+    pub kv_texels: bool,
     /// shaders/rope_store.wgsl: a workgroup per (token, head), its threads sharing the head's
     /// elements (`per_head`), rather than a thread per (token, head) walking all of them
     /// (`main`). Measured on an H200 (Gemma 3's heads of 256 with q/k norms): a thread per
@@ -184,15 +196,25 @@ impl Tuning {
         let name = info.name.to_lowercase();
         if ["llvmpipe", "lavapipe"].iter().any(|n| name.contains(n)) {
             // lavapipe runs natively and compiles for this very CPU.
-            // Without AVX-512 its storage loads are slow (see `matmul_x_uniform`), and the
-            // unrolled matmuls measured faster there (see `unroll_loops`).
-            let slow_loads = !host_has_avx512();
-            Tuning { matmul_x_uniform: slow_loads, matmul_w_texture: slow_loads, unroll_loops: slow_loads, ..Tuning::CPU }
+            Tuning::lavapipe(!host_has_avx512())
         } else if info.device_type == wgpu::DeviceType::Cpu || name.contains("swiftshader") {
             // Chromium reports its SwiftShader adapter with no name, as a CPU device.
             Tuning::SWIFTSHADER
         } else {
             Tuning::GPU
+        }
+    }
+
+    /// lavapipe: the CPU tuning, and where its storage loads are slow (`slow_loads`: hosts
+    /// without AVX-512, see `matmul_x_uniform`) the input from uniforms, the weights and the KV
+    /// cache in textures and the loops unrolled (see `unroll_loops`).
+    pub const fn lavapipe(slow_loads: bool) -> Tuning {
+        Tuning {
+            matmul_x_uniform: slow_loads,
+            matmul_w_texture: slow_loads,
+            unroll_loops: slow_loads,
+            kv_texels: slow_loads,
+            ..Tuning::CPU
         }
     }
 
@@ -206,6 +228,7 @@ impl Tuning {
         matmul_prefill_tokens: 4,
         attention_thread_per_query: true,
         attention_query_ranges: 16,
+        kv_texels: false,
         rope_store_workgroup_per_head: false,
         attention_split_max: 0,
         attention_split_min_keys: 64,
@@ -265,6 +288,7 @@ impl Tuning {
         matmul_prefill_tokens: 8,
         attention_thread_per_query: false,
         attention_query_ranges: 0,
+        kv_texels: false,
         rope_store_workgroup_per_head: true,
         attention_split_max: 32,
         attention_split_min_keys: 16,
@@ -306,6 +330,7 @@ impl Tuning {
                 "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
                 "attention_thread_per_query" => self.attention_thread_per_query = flag()?,
                 "attention_query_ranges" => self.attention_query_ranges = number()?,
+                "kv_texels" => self.kv_texels = flag()?,
                 "rope_store_workgroup_per_head" => self.rope_store_workgroup_per_head = flag()?,
                 "attention_split_max" => self.attention_split_max = number()?,
                 "attention_split_min_keys" => self.attention_split_min_keys = number()?,
@@ -354,11 +379,9 @@ mod tests {
         let info =
             |name: &str, device_type| wgpu::AdapterInfo { name: name.into(), ..wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan) };
         let lavapipe = Tuning::for_device(&info("llvmpipe (LLVM 15.0.6, 256 bits)", wgpu::DeviceType::Cpu));
-        let slow_loads = !super::host_has_avx512();
-        assert_eq!(
-            lavapipe,
-            Tuning { matmul_x_uniform: slow_loads, matmul_w_texture: slow_loads, unroll_loops: slow_loads, ..Tuning::CPU }
-        );
+        assert_eq!(lavapipe, Tuning::lavapipe(!super::host_has_avx512()));
+        assert!(Tuning::lavapipe(true).kv_texels && Tuning::lavapipe(true).matmul_w_texture);
+        assert_eq!(Tuning::lavapipe(false), Tuning::CPU);
         assert_eq!(Tuning::for_device(&info("SwiftShader Device (Subzero)", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);
         // Chromium's adapter as the browser tests see it.
         assert_eq!(Tuning::for_device(&info("", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);

@@ -5,7 +5,7 @@
 
 use super::attention_split::attention_split;
 use super::attention_tiled::attention_tiled;
-use super::kv::KvPrecision;
+use super::kv::{KV_TEXEL_ELEMENTS, KvFormat, KvPrecision, KvStore};
 use super::tensor::Tensor;
 use super::{Dispatch, uniform};
 use crate::error::{Error, Result};
@@ -40,7 +40,7 @@ pub struct AttentionShape {
     /// Sliding window in tokens (0: attend to the whole past).
     pub window: u32,
     pub scale: f32,
-    /// How the cache stores keys and values.
+    /// The precision the cache stores keys and values in (where: the `KvStore` passed).
     pub kv: KvPrecision,
 }
 
@@ -68,8 +68,8 @@ pub async fn attention(
     ctx: &GpuContext,
     cache: &PipelineCache,
     q: &Tensor,
-    k_cache: &wgpu::Buffer,
-    v_cache: &wgpu::Buffer,
+    k_cache: &KvStore,
+    v_cache: &KvStore,
     out: &Tensor,
     step: &wgpu::Buffer,
     shape: AttentionShape,
@@ -84,16 +84,22 @@ pub async fn attention(
     }
     q.expect("attention", "queries", n_tokens, n_heads * head_dim)?;
     out.expect("attention", "output", n_tokens, n_heads * head_dim)?;
-    if k_cache.size() != v_cache.size() {
-        return Err(Error::InvalidArgument(format!("attention {shape:?}: key and value caches of different sizes")));
+    if k_cache.bytes() != v_cache.bytes() || k_cache.is_texels() != v_cache.is_texels() {
+        return Err(Error::InvalidArgument(format!("attention {shape:?}: key and value caches of different sizes or stores")));
     }
-    let inputs = [q.binding(), k_cache.as_entire_binding(), v_cache.as_entire_binding()];
+    k_cache.expect("attention", shape.kv, n_kv_heads * head_dim, 1)?;
+    // A texel holds 8 elements: every head must start on one (k_load reads whole texels).
+    if k_cache.is_texels() && head_dim % KV_TEXEL_ELEMENTS != 0 {
+        return Err(Error::InvalidArgument(format!("attention {shape:?}: a texel cache needs heads of a multiple of 8 dims")));
+    }
+    let kv = KvFormat::of(shape.kv, k_cache);
+    let inputs = [q.binding(), k_cache.binding(), v_cache.binding()];
     if ctx.tuning.attention_split_max > 0 && max_tokens <= SPLIT_MAX_TOKENS {
-        return attention_split(ctx, cache, inputs, out, step, shape, max_tokens).await;
+        return attention_split(ctx, cache, inputs, kv, out, step, shape, max_tokens).await;
     }
     let thread_per_query = ctx.tuning.attention_thread_per_query && head_dim <= PER_QUERY_MAX_HEAD_DIM;
     if ctx.tuning.attention_tiled && !thread_per_query {
-        return attention_tiled(ctx, cache, inputs, out, step, shape).await;
+        return attention_tiled(ctx, cache, inputs, kv, out, step, shape).await;
     }
     // Decode with a thread per query: several threads per query, a key range each
     // (`Tuning::attention_query_ranges`, shaders/attention_per_range.wgsl).
@@ -111,6 +117,6 @@ pub async fn attention(
         (0, true) => [(n * n_heads).div_ceil(64), 1, 1],
         (0, false) => [n_heads, n, 1],
     };
-    let kernel = Kernel::Attention { head_dim, thread_per_query, query_ranges, kv: shape.kv };
+    let kernel = Kernel::Attention { head_dim, thread_per_query, query_ranges, kv };
     Ok(vec![Dispatch::per_batch(ctx, cache, kernel, &resources, grid).await?])
 }

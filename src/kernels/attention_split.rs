@@ -4,6 +4,7 @@
 //! unsplit kernel takes one; chosen by `kernels::attention::attention` from the tuning.
 
 use super::attention::AttentionShape;
+use super::kv::KvFormat;
 use super::tensor::Tensor;
 use super::{Dispatch, uniform};
 use crate::error::{Error, Result};
@@ -30,15 +31,17 @@ pub const MAX_SPLITS: u32 = 256;
 
 /// The partial pass and the merge for batches of up to `max_tokens` queries, each cut into at
 /// most `Tuning::attention_split_max` key ranges of at least `attention_split_min_keys` keys.
-/// `inputs` binds the queries, the key cache and the value cache; the shape is already
-/// checked.
+/// `inputs` binds the queries, the key cache and the value cache (stored as `kv` says); the
+/// shape is already checked.
 /// On lavapipe (its 65,535 loop iterations per invocation, see
 /// `attention::PER_QUERY_MAX_HEAD_DIM`) a range costs ~140 iterations per 64 keys, so ranges
 /// stay correct up to ~30,000 keys: contexts of 30,000 × the ranges.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn attention_split(
     ctx: &GpuContext,
     cache: &PipelineCache,
     inputs: [wgpu::BindingResource<'_>; 3],
+    kv: KvFormat,
     out: &Tensor,
     step: &wgpu::Buffer,
     shape: AttentionShape,
@@ -71,7 +74,7 @@ pub(super) async fn attention_split(
     let u = uniform(ctx, &params);
     let [q, k, v] = inputs;
     let split_resources = [q, k, v, partials.as_entire_binding(), u.as_entire_binding(), step.as_entire_binding()];
-    let split = Kernel::AttentionSplit { head_dim, kv: shape.kv };
+    let split = Kernel::AttentionSplit { head_dim, kv };
     let split = Dispatch::per_batch(ctx, cache, split, &split_resources, move |n| [n_heads, max_splits, n]).await?;
     let merge_resources = [partials.as_entire_binding(), out.binding(), u.as_entire_binding(), step.as_entire_binding()];
     let merge = Kernel::AttentionSplitMerge { head_dim };

@@ -5,6 +5,7 @@
 
 use super::Dispatch;
 use super::attention::{AttentionShape, params_buffer};
+use super::kv::KvFormat;
 use super::tensor::Tensor;
 use crate::error::Result;
 use crate::gpu::{GpuContext, Kernel, PipelineCache};
@@ -35,12 +36,13 @@ pub(super) async fn attention_tiled(
     ctx: &GpuContext,
     cache: &PipelineCache,
     inputs: [wgpu::BindingResource<'_>; 3],
+    kv: KvFormat,
     out: &Tensor,
     step: &wgpu::Buffer,
     shape: AttentionShape,
 ) -> Result<Vec<Dispatch>> {
-    let AttentionShape { n_heads, head_dim, kv, .. } = shape;
-    let (lanes, block_keys) = tile_shape(head_dim, 4 * kv.bytes() as u32, &ctx.limits);
+    let AttentionShape { n_heads, head_dim, .. } = shape;
+    let (lanes, block_keys) = tile_shape(head_dim, 4 * kv.precision.bytes() as u32, &ctx.limits);
     let u = params_buffer(ctx, shape);
     let [q, k, v] = inputs;
     let resources = [q, k, v, out.binding(), u.as_entire_binding(), step.as_entire_binding()];

@@ -1,7 +1,7 @@
 //! Launcher for shaders/rope_store.wgsl: per-head q/k norm (where the family has one), RoPE
 //! and the KV-cache append in one dispatch, from the Q/K/V projections' `qkv` rows.
 
-use super::kv::KvPrecision;
+use super::kv::{KV_TEXEL_ELEMENTS, KvFormat, KvPrecision, KvStore};
 use super::tensor::Tensor;
 use super::{Dispatch, uniform};
 use crate::error::{Error, Result};
@@ -75,8 +75,8 @@ pub async fn rope_store(
     qk_norm: Option<QkNorm<'_>>,
     inv_freq: &wgpu::Buffer,
     q: &Tensor,
-    k_cache: &wgpu::Buffer,
-    v_cache: &wgpu::Buffer,
+    k_cache: &KvStore,
+    v_cache: &KvStore,
     step: &wgpu::Buffer,
     shape: RopeStoreShape,
 ) -> Result<Dispatch> {
@@ -91,10 +91,15 @@ pub async fn rope_store(
     let heads = n_heads + 2 * n_kv_heads;
     qkv.expect("rope_store", "projections", 1, heads * head_dim)?;
     q.expect("rope_store", "queries", qkv.rows, n_heads * head_dim)?;
-    let cache_bytes = u64::from(n_ctx) * u64::from(n_kv_heads * head_dim) * kv.bytes();
-    if k_cache.size() < cache_bytes || v_cache.size() < cache_bytes {
-        return Err(Error::InvalidArgument(format!("rope_store {shape:?}: caches need {cache_bytes} bytes each")));
+    k_cache.expect("rope_store", kv, n_kv_heads * head_dim, n_ctx)?;
+    v_cache.expect("rope_store", kv, n_kv_heads * head_dim, n_ctx)?;
+    // A texel holds 8 elements: k_store writes whole texels, 4 pairs of one head.
+    if (k_cache.is_texels() || v_cache.is_texels()) && (k_cache.is_texels() != v_cache.is_texels() || head_dim % KV_TEXEL_ELEMENTS != 0) {
+        return Err(Error::InvalidArgument(format!(
+            "rope_store {shape:?}: texel caches for both keys and values, and heads of a multiple of 8 dims"
+        )));
     }
+    let format = KvFormat::of(kv, k_cache);
     if inv_freq.size() < u64::from(n_rot / 2) * 4 {
         return Err(Error::InvalidArgument(format!("rope_store {shape:?}: {} bytes of frequencies", inv_freq.size())));
     }
@@ -124,20 +129,20 @@ pub async fn rope_store(
         kn.as_entire_binding(),
         inv_freq.as_entire_binding(),
         q.binding(),
-        k_cache.as_entire_binding(),
-        v_cache.as_entire_binding(),
+        k_cache.binding(),
+        v_cache.binding(),
         u.as_entire_binding(),
         step.as_entire_binding(),
     ];
     if ctx.tuning.rope_store_workgroup_per_head {
-        let kernel = Kernel::RopeStore { kv, per_head_workgroup: true };
+        let kernel = Kernel::RopeStore { kv: format, per_head_workgroup: true };
         Dispatch::per_batch(ctx, cache, kernel, &resources, move |n| {
             let (x, y) = super::split_groups(n * heads);
             [x, y, 1]
         })
         .await
     } else {
-        let kernel = Kernel::RopeStore { kv, per_head_workgroup: false };
+        let kernel = Kernel::RopeStore { kv: format, per_head_workgroup: false };
         Dispatch::per_batch(ctx, cache, kernel, &resources, move |n| [(n * heads).div_ceil(64), 1, 1]).await
     }
 }

@@ -1,24 +1,34 @@
 //! The key/value cache: per layer, keys and values of every past position, on the GPU, in
 //! the precision the model was loaded with (`KvPrecision`: f16 packed two per u32 by
-//! default, f32 on request). shaders/rope_store.wgsl writes it, shaders/attention.wgsl reads it.
+//! default, f32 on request), in storage buffers or, where the tuning asks for it
+//! (`Tuning::kv_texels`), in textures of f16 texels (`KvStore`). shaders/rope_store.wgsl
+//! writes it, shaders/attention*.wgsl read it.
 
 use super::config::ModelConfig;
 use crate::gpu::GpuContext;
-use crate::kernels::kv::KvPrecision;
+use crate::kernels::kv::{KV_TEXEL_ELEMENTS, KvPrecision, KvStore};
 
 pub struct KvCache {
     pub n_ctx: u32,
     pub precision: KvPrecision,
     /// (keys, values) per layer, each `[n_ctx × kv_dim]` elements of `precision`.
-    pub layers: Vec<(wgpu::Buffer, wgpu::Buffer)>,
+    pub layers: Vec<(KvStore, KvStore)>,
 }
 
 impl KvCache {
     pub fn new(ctx: &GpuContext, cfg: &ModelConfig, n_ctx: u32, precision: KvPrecision) -> KvCache {
         let words = (Self::layer_buffer_bytes(cfg, n_ctx, precision) / 4) as usize;
-        let layers = (0..cfg.n_layers)
-            .map(|i| (ctx.f32_buffer(&format!("k_cache.{i}"), words), ctx.f32_buffer(&format!("v_cache.{i}"), words)))
-            .collect();
+        // Texels hold f16 elements, 8 to a texel, whole heads each (see `KvStore::Texels`);
+        // elsewhere, or where the textures would be too large, buffers. The two take the same
+        // bytes (n_ctx × kv_dim × 2), which the load plan counts.
+        let texels = ctx.tuning.kv_texels && precision == KvPrecision::F16 && cfg.head_dim % KV_TEXEL_ELEMENTS == 0;
+        let store = |name: String| {
+            texels
+                .then(|| KvStore::texels(ctx, &name, cfg.kv_dim(), n_ctx))
+                .flatten()
+                .unwrap_or_else(|| KvStore::Buffer(ctx.f32_buffer(&name, words)))
+        };
+        let layers = (0..cfg.n_layers).map(|i| (store(format!("k_cache.{i}")), store(format!("v_cache.{i}")))).collect();
         KvCache { n_ctx, precision, layers }
     }
 
@@ -37,6 +47,6 @@ impl KvCache {
 
     /// Bytes on the GPU.
     pub fn bytes(&self) -> u64 {
-        self.layers.iter().map(|(k, v)| k.size() + v.size()).sum()
+        self.layers.iter().map(|(k, v)| k.bytes() + v.bytes()).sum()
     }
 }

@@ -202,6 +202,11 @@ impl Model {
         self.kv.bytes()
     }
 
+    /// Whether the KV cache is in textures (`Tuning::kv_texels`) rather than buffers.
+    pub fn kv_cache_in_texels(&self) -> bool {
+        self.kv.layers.iter().all(|(k, v)| k.is_texels() && v.is_texels())
+    }
+
     /// GPU memory taken by the weights (matrices in their GPU layout, vectors as f32).
     pub fn weight_bytes(&self) -> u64 {
         self.weights.gpu_bytes()

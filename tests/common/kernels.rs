@@ -3,6 +3,7 @@
 
 use hearth::gpu::GpuContext;
 use hearth::kernels::Dispatch;
+use hearth::kernels::kv::KvStore;
 use hearth::kernels::step::Step;
 use hearth::kernels::tensor::Tensor;
 use wgpu::util::DeviceExt;
@@ -104,4 +105,49 @@ pub fn words_buffer(ctx: &GpuContext, label: &str, words: &[u32]) -> wgpu::Buffe
         contents: bytemuck::cast_slice(words),
         usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
     })
+}
+
+/// A KV cache store holding `words` (rows of `kv_dim` elements in the cache's precision): a
+/// storage buffer, or with `texels` an f16 texture of kv_dim / 8 texels a row
+/// (`KvStore::Texels`).
+pub fn kv_store(ctx: &GpuContext, label: &str, words: &[u32], kv_dim: u32, texels: bool) -> KvStore {
+    if !texels {
+        return KvStore::Buffer(words_buffer(ctx, label, words));
+    }
+    let row_words = kv_dim as usize / 2;
+    assert_eq!(words.len() % row_words, 0, "{label}: whole rows");
+    let rows = (words.len() / row_words) as u32;
+    let store = KvStore::texels(ctx, label, kv_dim, rows).expect("a texel cache of this size");
+    let KvStore::Texels { texture, .. } = &store else { unreachable!() };
+    ctx.queue.write_texture(
+        texture.as_image_copy(),
+        bytemuck::cast_slice(words),
+        wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(kv_dim / 8 * 16), rows_per_image: None },
+        texture.size(),
+    );
+    store
+}
+
+/// The words of a KV cache store, rows in order (what `kv_store` was given).
+pub fn read_kv_store(ctx: &GpuContext, store: &KvStore) -> Vec<u32> {
+    let texture = match store {
+        KvStore::Buffer(b) => return read_u32(ctx, b, (b.size() / 4) as usize),
+        KvStore::Texels { texture, .. } => texture,
+    };
+    // Copies out of a texture take rows of a multiple of 256 bytes.
+    let row_bytes = texture.width() * 16;
+    let padded = row_bytes.div_ceil(256) * 256;
+    let staging = ctx.f32_buffer("kv texels", (padded * texture.height() / 4) as usize);
+    let mut encoder = ctx.device.create_command_encoder(&Default::default());
+    encoder.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &staging,
+            layout: wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(padded), rows_per_image: None },
+        },
+        texture.size(),
+    );
+    ctx.queue.submit([encoder.finish()]);
+    let all = read_u32(ctx, &staging, (padded * texture.height() / 4) as usize);
+    all.chunks(padded as usize / 4).flat_map(|row| row[..row_bytes as usize / 4].to_vec()).collect()
 }

@@ -8,14 +8,15 @@
 //! then a merge) cut into ranges of every kind.
 //! Both cache precisions: for the f16 cache, keys and values are rounded to f16 before upload
 //! and the reference uses those rounded values (what the cache holds; the kernel widens them
-//! exactly).
+//! exactly). Both stores: storage buffers, and f16 textures (`KvStore::Texels`,
+//! `Tuning::kv_texels`), read a texel (two quads) at a time.
 
 use crate::common;
 
-use common::kernels::{f16_pairs, read_tensor, round_f16, step_buffer, submit, tensor, words_buffer, zeros};
+use common::kernels::{f16_pairs, kv_store, read_tensor, round_f16, step_buffer, submit, tensor, zeros};
 use hearth::gpu::{GpuOptions, PipelineCache, Tuning};
 use hearth::kernels::attention::{AttentionShape, PER_QUERY_MAX_HEAD_DIM, SPLIT_MAX_TOKENS, attention};
-use hearth::kernels::kv::KvPrecision;
+use hearth::kernels::kv::{KvPrecision, KvStore};
 
 #[derive(Clone, Copy, Debug)]
 struct Case {
@@ -85,8 +86,9 @@ fn attention_matches_f64_reference() {
         let tuning = Tuning { attention_thread_per_query: thread_per_query, attention_query_ranges: 0, ..Tuning::CPU };
         let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
         for kv in [KvPrecision::F16, KvPrecision::F32] {
-            check_cases(&ctx, kv, |_| true);
+            check_cases(&ctx, kv, false, |_| true);
         }
+        check_cases(&ctx, KvPrecision::F16, true, |_| true);
     }
 }
 
@@ -96,13 +98,18 @@ fn attention_matches_f64_reference() {
 /// 2 and 64 lanes per query: one range at the shortest contexts, several ranges with queries
 /// packed into a workgroup, more lanes than a short context's ranges, ranges of 16 keys up to
 /// 4,000 keys in 64 ranges, a window of one key, and 8 tokens whose ranges all follow the first
-/// token's count. The f16 cache only (the loads are per_query's, which checks both).
+/// token's count. The f16 cache only (the loads are per_query's, which checks both), from
+/// buffers and, with the CPU tuning's ranges, from textures.
 #[test]
 fn attention_per_range_matches_f64_reference() {
     for ranges in [Tuning::CPU.attention_query_ranges, 2, 64] {
         let tuning = Tuning { attention_query_ranges: ranges, ..Tuning::CPU };
         let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
-        check_cases(&ctx, KvPrecision::F16, |c| c.n_tokens <= SPLIT_MAX_TOKENS && c.head_dim <= PER_QUERY_MAX_HEAD_DIM);
+        let served = |c: &Case| c.n_tokens <= SPLIT_MAX_TOKENS && c.head_dim <= PER_QUERY_MAX_HEAD_DIM;
+        check_cases(&ctx, KvPrecision::F16, false, served);
+        if ranges == Tuning::CPU.attention_query_ranges {
+            check_cases(&ctx, KvPrecision::F16, true, served);
+        }
     }
 }
 
@@ -114,30 +121,33 @@ fn attention_per_range_matches_f64_reference() {
 fn tiled_attention_matches_f64_reference() {
     let tuning = Tuning { attention_tiled: true, attention_thread_per_query: false, ..Tuning::CPU };
     let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
-    check_cases(&ctx, KvPrecision::F16, |_| true);
+    check_cases(&ctx, KvPrecision::F16, false, |_| true);
     // The f32 cache's smaller key blocks (16 at head_dim 64, 4 at 256) on the shorter cases:
-    // its long ones cost lavapipe ~6 s and test nothing the f16 ones do not.
-    check_cases(&ctx, KvPrecision::F32, |c| c.pos0 < 1000);
+    // its long ones cost lavapipe ~6 s and test nothing the f16 ones do not. Likewise the
+    // f16 texture cache's loads.
+    check_cases(&ctx, KvPrecision::F32, false, |c| c.pos0 < 1000);
+    check_cases(&ctx, KvPrecision::F16, true, |c| c.pos0 < 1000);
 }
 
 /// Split-K attention, for the batches it serves (up to SPLIT_MAX_TOKENS queries): the GPU
 /// tuning's ranges; three ranges per query (up to 1,334 keys each, so a range spans many
 /// 64-key tiles and its running max moves between them); and up to 256 ranges of at least
 /// one key (single-key ranges at short contexts, and more ranges than keys). One cache
-/// precision each, to keep CI short: the precisions differ only in the loads, which the other
-/// kernels' cases cover for both.
+/// precision and store each, to keep CI short: they differ only in the loads, which the
+/// other kernels' cases cover for each.
 #[test]
 fn split_attention_matches_f64_reference() {
-    let gpu = (Tuning::GPU.attention_split_max, Tuning::GPU.attention_split_min_keys, KvPrecision::F16);
-    for (max, min_keys, kv) in [gpu, (3, 1, KvPrecision::F32), (256, 1, KvPrecision::F16)] {
+    let gpu = (Tuning::GPU.attention_split_max, Tuning::GPU.attention_split_min_keys, KvPrecision::F16, false);
+    for (max, min_keys, kv, texels) in [gpu, (3, 1, KvPrecision::F32, false), (256, 1, KvPrecision::F16, true)] {
         let tuning = Tuning { attention_split_max: max, attention_split_min_keys: min_keys, ..Tuning::CPU };
         let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
-        check_cases(&ctx, kv, |_| true);
+        check_cases(&ctx, kv, texels, |_| true);
     }
 }
 
-/// Every case that `keep` keeps (and split attention serves), on this context's tuning.
-fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision, keep: impl Fn(&Case) -> bool) {
+/// Every case that `keep` keeps (and split attention serves), on this context's tuning, the
+/// cache in `kv`'s precision in buffers or (`texels`, f16 only) textures.
+fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision, texels: bool, keep: impl Fn(&Case) -> bool) {
     let split = ctx.tuning.attention_split_max > 0;
     let cache = PipelineCache::default();
     let mut rng = common::Rng(0xa77e);
@@ -196,9 +206,10 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision, keep: impl Fn(&Ca
         let scale = 1.0 / (hd as f32).sqrt();
         let shape = AttentionShape { n_heads: c.n_heads, n_kv_heads: c.n_kv_heads, head_dim: c.head_dim, window: c.window, scale, kv };
         let (rows, width) = (c.n_tokens as usize, nh * hd);
+        let kv_dim = c.n_kv_heads * c.head_dim;
         let upload = |name: &str, data: &[f32]| match kv {
-            KvPrecision::F16 => words_buffer(ctx, name, &f16_pairs(data)),
-            KvPrecision::F32 => ctx.f32_buffer_from(name, data),
+            KvPrecision::F16 => kv_store(ctx, name, &f16_pairs(data), kv_dim, texels),
+            KvPrecision::F32 => KvStore::Buffer(ctx.f32_buffer_from(name, data)),
         };
         let (qb, kb, vb) = (tensor(ctx, "q", rows, width, &q), upload("k", &k), upload("v", &v));
         let out = zeros(ctx, "out", rows, width);
@@ -234,14 +245,15 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision, keep: impl Fn(&Ca
         } else {
             format!("thread per query {}", t.attention_thread_per_query)
         };
-        eprintln!("{c:?} ({variant}, {kv:?}): worst error {:.1}% of the bound", worst * 100.0);
+        let store = if texels { "texels" } else { "buffer" };
+        eprintln!("{c:?} ({variant}, {kv:?} {store}): worst error {:.1}% of the bound", worst * 100.0);
     }
 }
 
 #[test]
 fn unsupported_shapes_are_errors() {
     let ctx = common::gpu();
-    let b = ctx.f32_buffer("b", 16);
+    let b = KvStore::Buffer(ctx.f32_buffer("b", 16));
     let step = step_buffer(&ctx, 0, 1);
     let t = zeros(&ctx, "t", 1, 4);
     let bad = [
@@ -254,11 +266,26 @@ fn unsupported_shapes_are_errors() {
         let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &t, &b, &b, &t, &step, shape, 1));
         assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{shape:?} was accepted");
     }
+    // Texel caches: heads that do not start on a texel (12 dims), an f32 cache in f16 texels, a
+    // texture of the wrong width, and keys in a texture with values in a buffer.
+    let texels = |kv_dim| KvStore::texels(&ctx, "texels", kv_dim, 4).unwrap();
+    let head = |head_dim, kv| AttentionShape { n_heads: 2, n_kv_heads: 2, head_dim, window: 0, scale: 1.0, kv };
+    let (t24, t128) = (texels(24), texels(128));
+    for (shape, k, v) in [
+        (head(12, KvPrecision::F16), &t24, &t24),
+        (head(64, KvPrecision::F32), &t128, &t128),
+        (head(32, KvPrecision::F16), &t128, &t128),
+        (head(64, KvPrecision::F16), &t128, &b),
+    ] {
+        let q = zeros(&ctx, "q", 1, 2 * shape.head_dim as usize);
+        let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &q, k, v, &q, &step, shape, 1));
+        assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{shape:?} over texels was accepted");
+    }
     // Threads per query that are not a power of two up to 64.
     for ranges in [3, 128] {
         let tuning = Tuning { attention_query_ranges: ranges, ..Tuning::CPU };
         let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
-        let (b, t, step) = (ctx.f32_buffer("b", 16), zeros(&ctx, "t", 1, 4), step_buffer(&ctx, 0, 1));
+        let (b, t, step) = (KvStore::Buffer(ctx.f32_buffer("b", 16)), zeros(&ctx, "t", 1, 4), step_buffer(&ctx, 0, 1));
         let shape = AttentionShape { n_heads: 1, n_kv_heads: 1, head_dim: 4, window: 0, scale: 1.0, kv: KvPrecision::F16 };
         let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &t, &b, &b, &t, &step, shape, 1));
         assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{ranges} threads per query were accepted");
@@ -266,7 +293,7 @@ fn unsupported_shapes_are_errors() {
     // More split ranges than the merge takes.
     let tuning = Tuning { attention_split_max: 257, ..Tuning::GPU };
     let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
-    let (b, t, step) = (ctx.f32_buffer("b", 16), zeros(&ctx, "t", 1, 4), step_buffer(&ctx, 0, 1));
+    let (b, t, step) = (KvStore::Buffer(ctx.f32_buffer("b", 16)), zeros(&ctx, "t", 1, 4), step_buffer(&ctx, 0, 1));
     let shape = AttentionShape { n_heads: 1, n_kv_heads: 1, head_dim: 4, window: 0, scale: 1.0, kv: KvPrecision::F16 };
     let r = pollster::block_on(attention(&ctx, &PipelineCache::default(), &t, &b, &b, &t, &step, shape, 1));
     assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "257 split ranges were accepted");

@@ -9,9 +9,11 @@
 
 use crate::common;
 
-use common::kernels::{is_f16_rounding_of, read_tensor, read_u32, step_buffer, submit, tensor, unpack_f16_pairs, words_buffer, zeros};
+use common::kernels::{
+    is_f16_rounding_of, kv_store, read_kv_store, read_tensor, step_buffer, submit, tensor, unpack_f16_pairs, words_buffer, zeros,
+};
 use hearth::gpu::PipelineCache;
-use hearth::kernels::kv::KvPrecision;
+use hearth::kernels::kv::{KvPrecision, KvStore};
 use hearth::kernels::rope_store::{QkNorm, RopeStoreShape, RopeStyle, inv_freq, rope_store};
 
 #[derive(Clone, Copy, Debug)]
@@ -107,12 +109,16 @@ fn check_cases(ctx: &hearth::gpu::GpuContext) {
     ];
     for c in cases {
         for kv in [KvPrecision::F16, KvPrecision::F32] {
-            check(ctx, &cache, &mut rng, c, kv);
+            check(ctx, &cache, &mut rng, c, kv, false);
+        }
+        // The f16 texture cache (`KvStore::Texels`), for heads of a multiple of 8 dims.
+        if c.head_dim % 8 == 0 {
+            check(ctx, &cache, &mut rng, c, KvPrecision::F16, true);
         }
     }
 }
 
-fn check(ctx: &hearth::gpu::GpuContext, cache: &PipelineCache, rng: &mut common::Rng, c: Case, kv: KvPrecision) {
+fn check(ctx: &hearth::gpu::GpuContext, cache: &PipelineCache, rng: &mut common::Rng, c: Case, kv: KvPrecision, texels: bool) {
     let (nh, nkv, hd, n) = (c.n_heads as usize, c.n_kv_heads as usize, c.head_dim as usize, c.n_tokens as usize);
     let heads = nh + 2 * nkv;
     let qkv: Vec<f32> = (0..n * heads * hd).map(|_| 2.0 * rng.signed_unit()).collect();
@@ -125,7 +131,8 @@ fn check(ctx: &hearth::gpu::GpuContext, cache: &PipelineCache, rng: &mut common:
     let words = (c.n_ctx as usize + 1) * row_words;
     let k_old: Vec<u32> = (0..words as u32).map(|i| 0x8000_0000 | i).collect();
     let v_old: Vec<u32> = (0..words as u32).map(|i| 0x4000_0000 | i).collect();
-    let (kc, vc) = (words_buffer(ctx, "k_cache", &k_old), words_buffer(ctx, "v_cache", &v_old));
+    let kv_dim = c.n_kv_heads * c.head_dim;
+    let (kc, vc) = (kv_store(ctx, "k_cache", &k_old, kv_dim, texels), kv_store(ctx, "v_cache", &v_old, kv_dim, texels));
     let qkv_b = tensor(ctx, "qkv", n, heads * hd, &qkv);
     let q_b = zeros(ctx, "q", n, nh * hd);
     let step = step_buffer(ctx, c.pos0, c.n_tokens);
@@ -143,12 +150,13 @@ fn check(ctx: &hearth::gpu::GpuContext, cache: &PipelineCache, rng: &mut common:
     let d = pollster::block_on(rope_store(ctx, cache, &qkv_b, norm, &freqs, &q_b, &kc, &vc, &step, shape)).unwrap();
     submit(ctx, c.n_tokens, &[d]);
     let q = read_tensor(ctx, &q_b);
-    let (k_got, v_got) = (read_u32(ctx, &kc, words), read_u32(ctx, &vc, words));
+    let (k_got, v_got) = (read_kv_store(ctx, &kc), read_kv_store(ctx, &vc));
+    assert_eq!((k_got.len(), v_got.len()), (words, words));
     let values = |row: &[u32]| match kv {
         KvPrecision::F16 => unpack_f16_pairs(row),
         KvPrecision::F32 => row.iter().map(|&w| f32::from_bits(w)).collect(),
     };
-    let label = format!("{c:?} {kv:?}");
+    let label = format!("{c:?} {kv:?}{}", if texels { " texels" } else { "" });
     for t in 0..n {
         let pos = c.pos0 + t as u32;
         for h in 0..heads {
@@ -210,7 +218,7 @@ fn bad_shapes_are_errors() {
     let ctx = common::gpu();
     let step = step_buffer(&ctx, 0, 1);
     let freqs = ctx.f32_buffer_from("inv_freq", &[1.0; 8]);
-    let cache = words_buffer(&ctx, "cache", &[0; 64]);
+    let cache = KvStore::Buffer(words_buffer(&ctx, "cache", &[0; 64]));
     let shape = RopeStoreShape {
         n_heads: 2,
         n_kv_heads: 1,
@@ -236,5 +244,21 @@ fn bad_shapes_are_errors() {
         let q = zeros(&ctx, "q", 1, (s.n_heads * s.head_dim) as usize);
         let r = pollster::block_on(rope_store(&ctx, &PipelineCache::default(), &qkv, None, &freqs, &q, &cache, &cache, &step, s));
         assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{s:?} with rows of {width} was accepted");
+    }
+    // Texel caches (4 positions of 8 elements: one texel a row): more positions than rows, an
+    // f32 cache, heads that do not fill whole texels (two kv heads of 4 dims), keys in texels
+    // with values in a buffer.
+    let texels = KvStore::texels(&ctx, "texels", 8, 4).unwrap();
+    let bad = [
+        (RopeStoreShape { n_ctx: 5, ..shape }, &texels, &texels),
+        (RopeStoreShape { kv: KvPrecision::F32, ..shape }, &texels, &texels),
+        (RopeStoreShape { n_heads: 2, n_kv_heads: 2, head_dim: 4, n_rot: 4, ..shape }, &texels, &texels),
+        (shape, &texels, &cache),
+    ];
+    for (s, k, v) in bad {
+        let qkv = zeros(&ctx, "qkv", 1, ((s.n_heads + 2 * s.n_kv_heads) * s.head_dim) as usize);
+        let q = zeros(&ctx, "q", 1, (s.n_heads * s.head_dim) as usize);
+        let r = pollster::block_on(rope_store(&ctx, &PipelineCache::default(), &qkv, None, &freqs, &q, k, v, &step, s));
+        assert!(matches!(r, Err(hearth::Error::InvalidArgument(_))), "{s:?} over texels was accepted");
     }
 }

@@ -2,7 +2,8 @@
 //! rope_theta 1e6, untied output; Q4_K, Q6_K, Q5_0 and Q8_0 weights) on the GPU against the
 //! exact f32 numpy reference (logits, argmax) and llama.cpp (greedy continuations,
 //! perplexity). Fixtures: tests/fixtures/qwen2/, made by scripts/fixtures/family_fixtures.py.
-//! The model is loaded once and shared by the tests; binding splits are checked on tiny
+//! The model is loaded once and shared by the tests, with its KV cache in textures (see
+//! `engine`); binding splits are checked on tiny
 //! synthetic models (tests/models/model_tiny.rs) and in the browser (tests/browser/families.test.js).
 
 use crate::common;
@@ -30,7 +31,14 @@ fn engine() -> MutexGuard<'static, Engine> {
     static ENGINE: OnceLock<Mutex<Engine>> = OnceLock::new();
     shared(&ENGINE, || {
         let path = common::model_path(common::QWEN25);
-        json_reply::engine(load(&common::gpu(), &path, 512), &path, None)
+        // The KV cache in textures whatever this host's default (`Tuning::kv_texels`: lavapipe
+        // takes it on hosts without AVX-512), so that the texel cache meets llama.cpp's
+        // fixtures on every machine; the other families run the device's default.
+        let mut ctx = common::gpu();
+        ctx.tuning.kv_texels = true;
+        let model = load(&ctx, &path, 512);
+        assert!(model.kv_cache_in_texels());
+        json_reply::engine(model, &path, None)
     })
 }
 
