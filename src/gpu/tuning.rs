@@ -38,7 +38,7 @@ pub struct Tuning {
     /// 10,040-10,460; 32 keys 240-320 against 215-370 (short contexts keep a thread per query:
     /// at least 16 keys a range); 8 lanes were slower at 512 keys (1,680-2,240). `hearth
     /// profile --context 1000`: SmolLM2's decode attention 158-179 -> 90-98 ms a token.
-    /// SwiftShader keeps 0 (not measured there).
+    /// SwiftShader too (measured there: see `Tuning::SWIFTSHADER`).
     pub attention_query_ranges: u32,
     /// The KV cache in rgba32uint textures of f16 texels, written by texel stores and read by
     /// texel fetches (`kernels::kv::KvStore::Texels`), rather than in storage buffers, where
@@ -257,16 +257,17 @@ impl Tuning {
     /// profile`, SmolLM2, 16-token prefill, all loops unrolled): the matmuls took ~2-3 s of
     /// GPU time against ~5 s with 16 × 2 (8 × 8, 4 × 8 and 4 × 4 were within the noise of
     /// 8 × 4; 16 × 2's 32 accumulators and 16 weight rows likely spill in Subzero).
-    /// It samples on the CPU (see `sample_on_gpu`) and keeps a thread per query in decode
-    /// attention (`attention_query_ranges`, measured on lavapipe only).
-    pub const SWIFTSHADER: Tuning = Tuning {
-        matmul_prefill_rows_per_thread: 8,
-        matmul_prefill_tokens: 4,
-        unroll_loops: true,
-        sample_on_gpu: false,
-        attention_query_ranges: 0,
-        ..Tuning::CPU
-    };
+    /// It samples on the CPU (see `sample_on_gpu`) and splits decode attention into 16 key
+    /// ranges a query as lavapipe does (`attention_query_ranges`; measured natively there,
+    /// 2026-11-27, `cargo bench --bench kernels -- --tokens 1 --only attention --ctx N`,
+    /// SmolLM2's heads, wall µs a layer, two runs each, none -> 16: 64 keys 919-1,354 ->
+    /// 810-1,043, 512 keys 6,832-8,772 -> 3,384-4,464, 2,048 keys 31,047-31,689 ->
+    /// 14,702-17,191). It keeps the KV cache in buffers: in textures (`kv_texels`) its
+    /// attention was no faster there (`hearth profile --context 500`: 219 against 219 ms a
+    /// decode token), nor were the matmuls from textures and uniforms (`hearth bench`, 32 + 16
+    /// tokens: 6.2 / 2.1 against 6.4 / 2.2 tok/s).
+    pub const SWIFTSHADER: Tuning =
+        Tuning { matmul_prefill_rows_per_thread: 8, matmul_prefill_tokens: 4, unroll_loops: true, sample_on_gpu: false, ..Tuning::CPU };
 
     /// GPUs. The GEMM's tile (prefill): 16 rows × 16 tokens, 2 × 2 per thread, the columns
     /// split between 2 thread groups. Measured on an H100 (native Vulkan, 2026-11-26,
