@@ -207,13 +207,22 @@ impl Tuning {
 
     /// lavapipe: the CPU tuning, and where its storage loads are slow (`slow_loads`: hosts
     /// without AVX-512, see `matmul_x_uniform`) the input from uniforms, the weights and the KV
-    /// cache in textures and the loops unrolled (see `unroll_loops`).
+    /// cache in textures, the loops unrolled (see `unroll_loops`) and 8 key ranges a query
+    /// rather than 16: with the cache in textures a key costs less and the merge more
+    /// (2026-11-27, Zen 3 without AVX-512, `cargo bench --bench kernels -- --tokens 1 --only
+    /// attention --ctx N`, CPU µs a layer over four runs, 8 against 16 ranges: 32 keys 120-150
+    /// against 130-150, 512 keys 580 against 710-740, 2,048 keys 1,670-1,800 against
+    /// 1,810-1,970; wall time, noisier, medians ~460 against ~490 and ~975 against ~1,400).
+    /// `hearth profile --context 1000` could not tell them apart on that VM (SmolLM2's decode
+    /// attention 19-35 against 18-26 ms a token over four alternations, its matmuls moving
+    /// 55-107 ms between the same runs).
     pub const fn lavapipe(slow_loads: bool) -> Tuning {
         Tuning {
             matmul_x_uniform: slow_loads,
             matmul_w_texture: slow_loads,
             unroll_loops: slow_loads,
             kv_texels: slow_loads,
+            attention_query_ranges: if slow_loads { 8 } else { Tuning::CPU.attention_query_ranges },
             ..Tuning::CPU
         }
     }

@@ -99,18 +99,18 @@ fn attention_matches_f64_reference() {
 /// packed into a workgroup, more lanes than a short context's ranges, ranges of 16 keys up to
 /// 4,000 keys in 64 ranges, a window of one key, and 8 tokens whose ranges all follow the first
 /// token's count. The f16 cache only (the loads are per_query's, which checks both), from
-/// buffers and, with the CPU tuning's ranges, from textures.
+/// buffers and, with the ranges lavapipe takes with it (`Tuning::lavapipe`), from textures.
 #[test]
 fn attention_per_range_matches_f64_reference() {
+    let served = |c: &Case| c.n_tokens <= SPLIT_MAX_TOKENS && c.head_dim <= PER_QUERY_MAX_HEAD_DIM;
     for ranges in [Tuning::CPU.attention_query_ranges, 2, 64] {
         let tuning = Tuning { attention_query_ranges: ranges, ..Tuning::CPU };
         let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
-        let served = |c: &Case| c.n_tokens <= SPLIT_MAX_TOKENS && c.head_dim <= PER_QUERY_MAX_HEAD_DIM;
         check_cases(&ctx, KvPrecision::F16, false, served);
-        if ranges == Tuning::CPU.attention_query_ranges {
-            check_cases(&ctx, KvPrecision::F16, true, served);
-        }
     }
+    let tuning = Tuning { attention_query_ranges: Tuning::lavapipe(true).attention_query_ranges, ..Tuning::CPU };
+    let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+    check_cases(&ctx, KvPrecision::F16, true, served);
 }
 
 /// Tiled attention (shaders/attention_tiled.wgsl; GPUs take it for prefill) on every case,
