@@ -5,7 +5,8 @@
 // length works.
 //
 // Assembled after a generated `const HEAD_DIM: u32 = N;` (a multiple of 4, at most 256), the
-// cache's reader (src/kernels/kv.rs: KvQuad, kv_unpack4, k_quad, key_dot, add_value) and
+// cache's reader (src/kernels/kv.rs: KvQuad, kv_unpack4, v_quad, key_dot, key_dot_shared,
+// add_value) and
 // shaders/attention_common.wgsl (parameters, bindings, the window rule).
 // Two entry points, picked per device (Tuning::attention_thread_per_query):
 //   main:      a workgroup per (head, token); its 64 threads score 64 keys at a time and
@@ -19,7 +20,7 @@
 // Bindings:
 //   q:       [n_tokens × n_heads × head_dim] f32
 //   1, 2:    keys, values: [n_ctx × n_kv_heads × head_dim] in the cache's precision and
-//            store (shaders/rope_store.wgsl), read a quad (k_quad) or a row (key_dot,
+//            store (shaders/rope_store.wgsl), read a quad (v_quad) or a row (key_dot,
 //            add_value) at a time
 //   out:     [n_tokens × n_heads × head_dim] f32
 
@@ -51,11 +52,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let j = start + lid;
         var s = LOWEST;
         if (j <= pos) {
-            var dot4 = vec4<f32>(0.0);
-            for (var d = 0u; d < V4; d++) {
-                dot4 += q_shared[d] * kv_unpack4(k_quad(j, kv_base + d, kv_stride));
-            }
-            s = (dot4.x + dot4.y) + (dot4.z + dot4.w);
+            s = key_dot_shared(j, kv_base, kv_stride);
         }
         weights[lid] = s;
         workgroupBarrier();

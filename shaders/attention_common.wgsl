@@ -1,7 +1,7 @@
 // What shaders/attention.wgsl and shaders/attention_tiled.wgsl share: their parameters
 // (mirrored by `Params` in src/kernels/attention.rs), their bindings and the causal window
 // rule. Assembled after the cache's reader (src/kernels/kv.rs, `KvFormat::reader_wgsl`:
-// KvQuad, the key and value bindings 1 and 2, k_load / k_quad) and shaders/step.wgsl.
+// KvQuad, the key and value bindings 1 and 2, k_quad, key_dot, ...) and shaders/step.wgsl.
 
 struct Params {
     n_heads: u32,

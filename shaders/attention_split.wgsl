@@ -6,7 +6,7 @@
 // ranges it is n_heads × max_splits, which fills a large GPU at any context length.
 //
 // Assembled after `const HEAD_DIM: u32 = N;` (a multiple of 4, at most 256), the cache's
-// reader (src/kernels/kv.rs: KvQuad, bindings 1 and 2, k_quad) and
+// reader (src/kernels/kv.rs: KvQuad, bindings 1 and 2, key_dot_shared, v_quad) and
 // shaders/attention_split_range.wgsl.
 // Dispatch (n_heads, max_splits, n_tokens); ranges past the query's last key return at once.
 // Bindings:
@@ -59,11 +59,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let j = start + lid;
         var score = LOWEST;
         if (j < hi) {
-            var dot4 = vec4<f32>(0.0);
-            for (var i = 0u; i < V4; i++) {
-                dot4 += q_shared[i] * kv_unpack4(k_quad(j, kv_base + i, kv_stride));
-            }
-            score = (dot4.x + dot4.y) + (dot4.z + dot4.w);
+            score = key_dot_shared(j, kv_base, kv_stride);
         }
         // The tile's max by a tree over the workgroup.
         scratch[lid] = score;

@@ -306,7 +306,7 @@ impl Kernel {
             Kernel::RopeStore { kv, .. } => kv.writer_wgsl(5) + include_str!("../../shaders/rope_store.wgsl"),
             Kernel::Attention { head_dim, kv, query_ranges, .. } => {
                 let source = format!("const HEAD_DIM: u32 = {head_dim}u;\n")
-                    + &kv.reader_wgsl(1)
+                    + &kv.reader_wgsl(1, true)
                     + include_str!("../../shaders/attention_common.wgsl")
                     + include_str!("../../shaders/attention.wgsl");
                 if query_ranges > 0 {
@@ -320,13 +320,13 @@ impl Kernel {
                 format!(
                     "const HEAD_DIM: u32 = {head_dim}u;\nconst LANES: u32 = {lanes}u;\nconst BLOCK_KEYS: u32 = {block_keys}u;\n\
                      const PARTIAL_LEN: u32 = {partial}u;\n"
-                ) + &kv.reader_wgsl(1)
+                ) + &kv.reader_wgsl(1, false)
                     + include_str!("../../shaders/attention_common.wgsl")
                     + include_str!("../../shaders/attention_tiled.wgsl")
             }
             Kernel::AttentionSplit { head_dim, kv } => {
                 format!("const HEAD_DIM: u32 = {head_dim}u;\n")
-                    + &kv.reader_wgsl(1)
+                    + &kv.reader_wgsl(1, true)
                     + include_str!("../../shaders/attention_split_range.wgsl")
                     + include_str!("../../shaders/attention_split.wgsl")
             }

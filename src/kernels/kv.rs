@@ -149,8 +149,38 @@ impl KvFormat {
     /// invocation (`attention::PER_QUERY_MAX_HEAD_DIM`) then counts keys, not quads; a loop
     /// over texels with one over their quads inside was not unrolled and went wrong past
     /// ~1,000 keys.
-    pub(crate) fn reader_wgsl(self, binding: u32) -> String {
+    ///
+    /// With `shared_q` (kernels with `var<workgroup> q_shared: array<vec4<f32>, 64>`, the
+    /// scaled query), also `key_dot_shared(j, kv_base, row_quads)`: q_shared · key j, one loop
+    /// over the row's quads or texels (a texture's score takes half the fetches of a quad
+    /// loop).
+    pub(crate) fn reader_wgsl(self, binding: u32, shared_q: bool) -> String {
         let next = binding + 1;
+        let key_dot_shared = match (shared_q, self.texels) {
+            (false, _) => "",
+            (true, true) => {
+                "fn key_dot_shared(j: u32, kv_base: u32, row_quads: u32) -> f32 {
+    var dot4 = vec4<f32>(0.0);
+    for (var c = 0u; c < V4 / 2u; c++) {
+        let t = textureLoad(k_texels, vec2<u32>((kv_base >> 1u) + c, j), 0);
+        dot4 += q_shared[2u * c] * kv_unpack4(t.xy) + q_shared[2u * c + 1u] * kv_unpack4(t.zw);
+    }
+    return (dot4.x + dot4.y) + (dot4.z + dot4.w);
+}
+"
+            }
+            (true, false) => {
+                "fn key_dot_shared(j: u32, kv_base: u32, row_quads: u32) -> f32 {
+    let kb = j * row_quads + kv_base;
+    var dot4 = vec4<f32>(0.0);
+    for (var d = 0u; d < V4; d++) {
+        dot4 += q_shared[d] * kv_unpack4(k_cache[kb + d]);
+    }
+    return (dot4.x + dot4.y) + (dot4.z + dot4.w);
+}
+"
+            }
+        };
         let access = if self.texels {
             format!(
                 "@group(0) @binding({binding}) var k_texels: texture_2d<u32>;
@@ -208,7 +238,7 @@ fn add_value(acc: ptr<function, array<vec4<f32>, V4>>, j: u32, kv_base: u32, row
 "
             )
         };
-        self.precision.wgsl().to_string() + &access
+        self.precision.wgsl().to_string() + &access + key_dot_shared
     }
 
     /// The precision's snippet and rope_store's write side, keys at binding `binding` and
