@@ -205,14 +205,7 @@ fn main() {
     let norm_w = ctx.f32_buffer_from("norm", &vec![1.0; s.d as usize]);
     // f16 caches, two values per 4-byte word, in buffers or textures as the tuning says
     // (src/model/kv_cache.rs).
-    let cache_words = (s.ctx * kv_dim / 2) as usize;
-    let kv_store = |name: &str| {
-        ctx.tuning
-            .kv_texels
-            .then(|| KvStore::texels(&ctx, name, kv_dim, s.ctx))
-            .flatten()
-            .unwrap_or_else(|| KvStore::Buffer(ctx.f32_buffer(name, cache_words)))
-    };
+    let kv_store = |name: &str| KvStore::for_tuning(&ctx, name, KvPrecision::F16, s.head_dim, kv_dim, s.ctx);
     let (k_cache, v_cache) = (kv_store("k_cache"), kv_store("v_cache"));
 
     println!("\n| pass | kernel | µs per call | CPU µs per call | calls per pass | ms per pass | weight GB/s |");

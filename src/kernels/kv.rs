@@ -52,6 +52,23 @@ pub enum KvStore {
 }
 
 impl KvStore {
+    /// The store the tuning asks for: textures (`Tuning::kv_texels`) for an f16 cache whose
+    /// heads fill whole texels, where the device's textures are large enough; else a buffer.
+    /// The two take the same bytes (n_ctx × kv_dim × 2 in f16), which the load plan counts.
+    pub fn for_tuning(ctx: &GpuContext, label: &str, precision: KvPrecision, head_dim: u32, kv_dim: u32, n_ctx: u32) -> KvStore {
+        let texels = ctx.tuning.kv_texels && precision == KvPrecision::F16 && head_dim % KV_TEXEL_ELEMENTS == 0;
+        texels
+            .then(|| KvStore::texels(ctx, label, kv_dim, n_ctx))
+            .flatten()
+            .unwrap_or_else(|| KvStore::Buffer(ctx.f32_buffer(label, (KvStore::buffer_bytes(precision, kv_dim, n_ctx) / 4) as usize)))
+    }
+
+    /// Bytes of a buffer store: `n_ctx × kv_dim` elements of `precision` in whole 4-byte words.
+    /// The one sizing rule, shared with the load plan's fit checks (`KvCache::layer_buffer_bytes`).
+    pub fn buffer_bytes(precision: KvPrecision, kv_dim: u32, n_ctx: u32) -> u64 {
+        (u64::from(n_ctx) * u64::from(kv_dim) * precision.bytes()).div_ceil(4) * 4
+    }
+
     /// A texture cache of `n_ctx` positions of `kv_dim` f16 elements (a multiple of 8), or
     /// None where the device's 2D textures are too small for it.
     pub fn texels(ctx: &GpuContext, label: &str, kv_dim: u32, n_ctx: u32) -> Option<KvStore> {

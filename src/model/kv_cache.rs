@@ -6,7 +6,7 @@
 
 use super::config::ModelConfig;
 use crate::gpu::GpuContext;
-use crate::kernels::kv::{KV_TEXEL_ELEMENTS, KvPrecision, KvStore};
+use crate::kernels::kv::{KvPrecision, KvStore};
 
 pub struct KvCache {
     pub n_ctx: u32,
@@ -17,25 +17,17 @@ pub struct KvCache {
 
 impl KvCache {
     pub fn new(ctx: &GpuContext, cfg: &ModelConfig, n_ctx: u32, precision: KvPrecision) -> KvCache {
-        let words = (Self::layer_buffer_bytes(cfg, n_ctx, precision) / 4) as usize;
-        // Texels hold f16 elements, 8 to a texel, whole heads each (see `KvStore::Texels`);
-        // elsewhere, or where the textures would be too large, buffers. The two take the same
-        // bytes (n_ctx × kv_dim × 2), which the load plan counts.
-        let texels = ctx.tuning.kv_texels && precision == KvPrecision::F16 && cfg.head_dim % KV_TEXEL_ELEMENTS == 0;
-        let store = |name: String| {
-            texels
-                .then(|| KvStore::texels(ctx, &name, cfg.kv_dim(), n_ctx))
-                .flatten()
-                .unwrap_or_else(|| KvStore::Buffer(ctx.f32_buffer(&name, words)))
-        };
+        // Textures or buffers as the tuning says (`KvStore::for_tuning`), buffers of
+        // `layer_buffer_bytes` each, the size the load plan counts.
+        let store = |name: String| KvStore::for_tuning(ctx, &name, precision, cfg.head_dim, cfg.kv_dim(), n_ctx);
         let layers = (0..cfg.n_layers).map(|i| (store(format!("k_cache.{i}")), store(format!("v_cache.{i}")))).collect();
         KvCache { n_ctx, precision, layers }
     }
 
-    /// Bytes of one layer's key (or value) buffer: sized in 4-byte words (f16 pairs, or f32s).
-    /// The one sizing rule, shared with the fit checks made before anything is allocated.
+    /// Bytes of one layer's key (or value) store (`KvStore::buffer_bytes`: whole 4-byte words;
+    /// a texture store takes the same), for the fit checks made before anything is allocated.
     pub fn layer_buffer_bytes(cfg: &ModelConfig, n_ctx: u32, precision: KvPrecision) -> u64 {
-        (u64::from(n_ctx) * u64::from(cfg.kv_dim()) * precision.bytes()).div_ceil(4) * 4
+        KvStore::buffer_bytes(precision, cfg.kv_dim(), n_ctx)
     }
 
     /// The longest context whose per-layer buffers stay within `limit` bytes each: a buffer
