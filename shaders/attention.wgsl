@@ -14,9 +14,9 @@
 //   per_query: a thread per (token, head), walking its keys alone with q and the output
 //              in registers: no barriers and 4-wide loads, which suits CPU-like devices
 //              (lavapipe runs a workgroup as SIMD lanes and pays for every barrier and
-//              every load). Dispatch (ceil(n_tokens * n_heads / 64)). Only for head_dim
-//              <= 64: see PER_QUERY_MAX_HEAD_DIM in src/kernels/attention.rs (llvmpipe's
-//              loop limit).
+//              every load). Dispatch (ceil(n_tokens * n_heads / 64)). Past 64 dims its
+//              row walks are unrolled in the source: see PER_QUERY_ROLLED_MAX_HEAD_DIM in
+//              src/kernels/attention.rs (llvmpipe's loop limit).
 // Bindings:
 //   q:       [n_tokens × n_heads × head_dim] f32
 //   1, 2:    keys, values: [n_ctx × n_kv_heads × head_dim] in the cache's precision and

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use super::context::GpuContext;
 use super::matmul_fusion::{MatmulEpilogue, MatmulNorm};
-use super::unroll::unroll_loops;
+use super::unroll::{UnrollLimits, unroll_loops, unroll_loops_within};
 use crate::error::{Error, Result};
+use crate::kernels::attention::PER_QUERY_ROLLED_MAX_HEAD_DIM;
 use crate::kernels::kv::KvFormat;
 use crate::quant::shader::MatrixFormats;
 use crate::quant::{self, DType};
@@ -236,7 +237,28 @@ impl Kernel {
     pub fn source(self, unroll: bool) -> String {
         let step = if self.reads_step() { include_str!("../../shaders/step.wgsl") } else { "" };
         let source = step.to_string() + &self.body();
-        if unroll && self.unrollable() { unroll_loops(&source) } else { source }
+        if let Some(limits) = self.must_unroll() {
+            unroll_loops_within(&source, limits)
+        } else if unroll && self.unrollable() {
+            unroll_loops(&source)
+        } else {
+            source
+        }
+    }
+
+    /// Kernels whose constant loops are unrolled on every device because they are only right
+    /// unrolled: a thread-per-query attention for heads past
+    /// `attention::PER_QUERY_ROLLED_MAX_HEAD_DIM`, whose per-key row walks would otherwise
+    /// count towards llvmpipe's 65,535 loop iterations per invocation (every loop but the key
+    /// loop then runs once per invocation: the query's load, its output, the ranges' merge).
+    fn must_unroll(self) -> Option<UnrollLimits> {
+        match self {
+            Kernel::Attention { head_dim, thread_per_query: true, .. } if head_dim > PER_QUERY_ROLLED_MAX_HEAD_DIM => {
+                // Up to a walk over a 256-dim head's 64 quads, each a few lines.
+                Some(UnrollLimits { max_trips: 64, max_expanded_bytes: 64 * 1024 })
+            }
+            _ => None,
+        }
     }
 
     /// Kernels whose short constant loops are unrolled where the tuning asks for it

@@ -23,9 +23,20 @@ pub struct Tuning {
     /// The most tokens one matmul workgroup computes (a power of two).
     pub matmul_prefill_tokens: u32,
     /// shaders/attention.wgsl: a thread per query (`per_query`, no barriers) rather than a
-    /// workgroup per query (`main`), for heads of up to 64 dims (see
-    /// `kernels::attention::PER_QUERY_MAX_HEAD_DIM`).
+    /// workgroup per query (`main`), for heads of up to `attention_per_query_max_head_dim`
+    /// dims.
     pub attention_thread_per_query: bool,
+    /// The largest head that `attention_thread_per_query` (and `attention_query_ranges`)
+    /// serve; larger heads take `main`. Past 64 dims the thread-per-query kernels have their
+    /// row walks unrolled in the source (`kernels::attention::PER_QUERY_ROLLED_MAX_HEAD_DIM`).
+    /// 256 on lavapipe: Gemma 3's heads of 256 dims there (2-core Zen 3 VM, 2026-11-27,
+    /// `cargo bench --bench kernels -- --only attention --heads 4 --kv-heads 1 --head-dim 256`,
+    /// µs a layer, two runs each, `main` -> thread per query): decode at 512 keys 3,446-3,675 ->
+    /// 528-734, at 2,048 keys 13,250-13,345 -> 1,516-1,553; `hearth profile --context 1000`:
+    /// a 16-token prefill's attention 1,150 -> 193 ms, a decode token's 80 -> 16 ms. 64 on
+    /// SwiftShader, where the unrolled 256-dim kernels were slower (`hearth profile --context
+    /// 500`, natively on its ICD: prefill attention 1,271 -> 2,106 ms, decode 81 -> 181 ms).
+    pub attention_per_query_max_head_dim: u32,
     /// With `attention_thread_per_query`, batches of up to `kernels::attention::SPLIT_MAX_TOKENS`
     /// tokens (decode) take this many threads per query, each walking a range of its keys,
     /// merged through workgroup memory in the same dispatch (`per_range`,
@@ -236,6 +247,7 @@ impl Tuning {
         matmul_prefill_rows_per_thread: 16,
         matmul_prefill_tokens: 4,
         attention_thread_per_query: true,
+        attention_per_query_max_head_dim: 256,
         attention_query_ranges: 16,
         kv_texels: false,
         rope_store_workgroup_per_head: false,
@@ -275,8 +287,15 @@ impl Tuning {
     /// attention was no faster there (`hearth profile --context 500`: 219 against 219 ms a
     /// decode token), nor were the matmuls from textures and uniforms (`hearth bench`, 32 + 16
     /// tokens: 6.2 / 2.1 against 6.4 / 2.2 tok/s).
-    pub const SWIFTSHADER: Tuning =
-        Tuning { matmul_prefill_rows_per_thread: 8, matmul_prefill_tokens: 4, unroll_loops: true, sample_on_gpu: false, ..Tuning::CPU };
+    /// Heads past 64 dims (Gemma 3's) keep the workgroup kernel (`attention_per_query_max_head_dim`).
+    pub const SWIFTSHADER: Tuning = Tuning {
+        matmul_prefill_rows_per_thread: 8,
+        matmul_prefill_tokens: 4,
+        unroll_loops: true,
+        sample_on_gpu: false,
+        attention_per_query_max_head_dim: 64,
+        ..Tuning::CPU
+    };
 
     /// GPUs. The GEMM's tile (prefill): 16 rows × 16 tokens, 2 × 2 per thread, the columns
     /// split between 2 thread groups. Measured on an H100 (native Vulkan, 2026-11-26,
@@ -297,6 +316,7 @@ impl Tuning {
         matmul_prefill_rows_per_thread: 1,
         matmul_prefill_tokens: 8,
         attention_thread_per_query: false,
+        attention_per_query_max_head_dim: 256,
         attention_query_ranges: 0,
         kv_texels: false,
         rope_store_workgroup_per_head: true,
@@ -340,6 +360,7 @@ impl Tuning {
                 "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
                 "attention_thread_per_query" => self.attention_thread_per_query = flag()?,
                 "attention_query_ranges" => self.attention_query_ranges = number()?,
+                "attention_per_query_max_head_dim" => self.attention_per_query_max_head_dim = number()?,
                 "kv_texels" => self.kv_texels = flag()?,
                 "rope_store_workgroup_per_head" => self.rope_store_workgroup_per_head = flag()?,
                 "attention_split_max" => self.attention_split_max = number()?,

@@ -12,26 +12,39 @@
 //! A loop is unrolled when it has exactly the form
 //! `for (var i = A; i < B; i++) { ... }` with A and B constant expressions (literals and
 //! the shader's `const` declarations, as `ROWS_PER_THREAD * TOKENS_PER_GROUP`), at most
-//! `MAX_TRIPS` iterations, and no `break` or `continue` in its body. Each iteration becomes
+//! `max_trips` iterations (`UnrollLimits`), and no `break` or `continue` in its body. Each iteration becomes
 //! a block `{ let i = 3u; ... }`: the body is untouched (an assignment to `i` would no longer
 //! compile, so a loop that changes its counter cannot be unrolled silently wrong), and naga
 //! folds the now-constant index expressions. Other loops are left as they are.
 
 use std::collections::HashMap;
 
-/// The most iterations a loop may have to be unrolled.
-pub const MAX_TRIPS: i64 = 32;
-/// The longest text one unrolled loop may become. SwiftShader's compile time grows fast with
-/// it: unrolling the matmul's row and token loops too (8 x 4 copies of the inner body in a
-/// prefill tile) took ~0.7 s per pipeline to compile, ~4 s more per model load, for no
-/// faster matmuls than with this limit, which keeps them loops around unrolled inner loops
-/// (a tiny model's load: 0.5 s without unrolling, 0.9 s with this limit, 4.8 s without it).
-pub const MAX_EXPANDED_BYTES: i64 = 6 * 1024;
+/// Which loops are short enough to unroll.
+#[derive(Clone, Copy, Debug)]
+pub struct UnrollLimits {
+    /// The most iterations a loop may have.
+    pub max_trips: i64,
+    /// The longest text one unrolled loop may become.
+    pub max_expanded_bytes: i64,
+}
+
+/// The limits where unrolling is a speed choice (`Tuning::unroll_loops`). SwiftShader's compile
+/// time grows fast with the expanded text: unrolling the matmul's row and token loops too (8 x
+/// 4 copies of the inner body in a prefill tile) took ~0.7 s per pipeline to compile, ~4 s more
+/// per model load, for no faster matmuls than with these limits, which keep them loops around
+/// unrolled inner loops (a tiny model's load: 0.5 s without unrolling, 0.9 s with these limits,
+/// 4.8 s without any).
+pub const SPEED_LIMITS: UnrollLimits = UnrollLimits { max_trips: 32, max_expanded_bytes: 6 * 1024 };
 
 /// `source` with its short constant-bound loops unrolled (see the module comment).
 pub fn unroll_loops(source: &str) -> String {
+    unroll_loops_within(source, SPEED_LIMITS)
+}
+
+/// `source` with its constant-bound loops within `limits` unrolled.
+pub fn unroll_loops_within(source: &str, limits: UnrollLimits) -> String {
     let constants = constants(source);
-    expand(source, &constants)
+    expand(source, &constants, limits)
 }
 
 /// The values of the shader's scalar `const` declarations that evaluate here.
@@ -50,16 +63,16 @@ fn constants(source: &str) -> HashMap<String, i64> {
 }
 
 /// Expands every unrollable loop of `text`, inner loops included.
-fn expand(text: &str, constants: &HashMap<String, i64>) -> String {
+fn expand(text: &str, constants: &HashMap<String, i64>, limits: UnrollLimits) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = find_for(rest) {
         out.push_str(&rest[..at]);
         let from_for = &rest[at..];
-        match parse_loop(from_for, constants) {
+        match parse_loop(from_for, constants, limits.max_trips) {
             Some(l) => {
-                let body = expand(l.body, constants);
-                if body.len() as i64 * (l.end - l.start) > MAX_EXPANDED_BYTES {
+                let body = expand(l.body, constants, limits);
+                if body.len() as i64 * (l.end - l.start) > limits.max_expanded_bytes {
                     // Too long unrolled (a test's extreme tile): the loop stays, its inner
                     // loops unrolled.
                     out.push_str(&from_for[..l.header_len]);
@@ -115,7 +128,7 @@ struct Loop<'a> {
 }
 
 /// `for (var i = A; i < B; i++) { body }` at the start of `text`, if unrollable.
-fn parse_loop<'a>(text: &'a str, constants: &HashMap<String, i64>) -> Option<Loop<'a>> {
+fn parse_loop<'a>(text: &'a str, constants: &HashMap<String, i64>, max_trips: i64) -> Option<Loop<'a>> {
     let open = text.find('(')?;
     if !text[3..open].trim().is_empty() {
         return None;
@@ -132,7 +145,7 @@ fn parse_loop<'a>(text: &'a str, constants: &HashMap<String, i64>) -> Option<Loo
     }
     let start = eval(start_expr.trim(), constants)?;
     let end = eval(end_expr.trim(), constants)?;
-    if end - start > MAX_TRIPS || end < start {
+    if end - start > max_trips || end < start {
         return None;
     }
     let suffix = match start_expr.trim().chars().last() {

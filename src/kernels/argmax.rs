@@ -64,7 +64,7 @@ pub async fn argmax(
     };
     let (workgroup_size, per_thread) = (ctx.tuning.argmax_workgroup_size, ctx.tuning.argmax_per_thread);
     // Values per thread at most 4,096: the loop over them stays far below llvmpipe's
-    // 65,535-iteration limit per invocation (see PER_QUERY_MAX_HEAD_DIM in attention.rs).
+    // 65,535-iteration limit per invocation (see PER_QUERY_ROLLED_MAX_HEAD_DIM in attention.rs).
     if !workgroup_size.is_power_of_two() || !(1..=256).contains(&workgroup_size) || !(1..=4096).contains(&per_thread) {
         return Err(crate::error::Error::InvalidArgument(format!(
             "argmax: workgroup size {workgroup_size} must be a power of two up to 256 and values per thread {per_thread} from 1 to 4096"

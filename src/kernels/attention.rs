@@ -44,16 +44,27 @@ pub struct AttentionShape {
     pub kv: KvPrecision,
 }
 
-/// The largest head_dim that the `per_query` entry point serves; larger heads take `main`
-/// even where the tuning asks for `per_query`. Why: llvmpipe (lavapipe) stops every loop of
-/// an invocation once all its loops together have run 65,535 iterations
-/// (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop in a shader) and carries on with
-/// wrong values, silently. `per_query` runs its head_dim/4-long inner loops once per key;
-/// up to 64 dims the compiler unrolls them and only the key loop counts (65,535 keys), but
-/// at 128 dims they count and the output went wrong past ~1,000 keys, at 256 past ~500
-/// (Gemma 3 on lavapipe). `main` runs ~200 iterations per 64 keys (~20,000 keys).
-/// tests/gpu/attention.rs checks both entry points past those lengths.
-pub const PER_QUERY_MAX_HEAD_DIM: u32 = 64;
+/// The largest head_dim whose thread-per-query kernels (`per_query`, `per_range`) keep the
+/// row walks over a key's and a value's dims as loops; for larger heads the kernel's source
+/// has them unrolled (src/gpu/pipelines.rs, `Kernel::must_unroll`). Why: llvmpipe (lavapipe)
+/// stops every loop of an invocation once all its loops together have run 65,535 iterations
+/// (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop in a shader) and carries on with wrong
+/// values, silently. Up to 64 dims LLVM unrolls the walks itself and only the key loop counts
+/// (65,535 keys a thread); at 128 dims they counted and the output went wrong past ~1,000
+/// keys, at 256 past ~500, which kept Gemma 3's heads on the workgroup kernel (`main`, 2-3x
+/// slower on lavapipe) until the source unrolled them. `main` runs ~200 iterations per 64
+/// keys (~20,000 keys). tests/gpu/attention.rs checks the entry points past those lengths.
+pub const PER_QUERY_ROLLED_MAX_HEAD_DIM: u32 = 64;
+
+/// The most key ranges per query whose partial results fit the device's workgroup memory
+/// (shaders/attention_per_range.wgsl: each range's output row, max and sum), a power of two:
+/// Gemma 3's heads of 256 dims take 4 KiB a range, so 16 ranges would need just over the
+/// 16 KiB WebGPU guarantees.
+fn ranges_in_workgroup_memory(ctx: &GpuContext, head_dim: u32) -> u32 {
+    let per_range = head_dim * 4 + 8;
+    let fit = (ctx.limits.max_compute_workgroup_storage_size / per_range).max(1);
+    1 << fit.ilog2()
+}
 
 /// The largest batch that takes split-K attention where the tuning asks for it
 /// (`Tuning::attention_split_max`): decode, and chunks of a few tokens. Larger batches have
@@ -97,7 +108,7 @@ pub async fn attention(
     if ctx.tuning.attention_split_max > 0 && max_tokens <= SPLIT_MAX_TOKENS {
         return attention_split(ctx, cache, inputs, kv, out, step, shape, max_tokens).await;
     }
-    let thread_per_query = ctx.tuning.attention_thread_per_query && head_dim <= PER_QUERY_MAX_HEAD_DIM;
+    let thread_per_query = ctx.tuning.attention_thread_per_query && head_dim <= ctx.tuning.attention_per_query_max_head_dim;
     if ctx.tuning.attention_tiled && !thread_per_query {
         return attention_tiled(ctx, cache, inputs, kv, out, step, shape).await;
     }
@@ -109,6 +120,7 @@ pub async fn attention(
             "attention: {query_ranges} threads per query (Tuning::attention_query_ranges), expected 0 or a power of two up to 64"
         )));
     }
+    let query_ranges = query_ranges.min(ranges_in_workgroup_memory(ctx, head_dim));
     let u = params_buffer(ctx, shape);
     let [q, k, v] = inputs;
     let resources = [q, k, v, out.binding(), u.as_entire_binding(), step.as_entire_binding()];

@@ -34,7 +34,7 @@ pub const MAX_SPLITS: u32 = 256;
 /// `inputs` binds the queries, the key cache and the value cache (stored as `kv` says); the
 /// shape is already checked.
 /// On lavapipe (its 65,535 loop iterations per invocation, see
-/// `attention::PER_QUERY_MAX_HEAD_DIM`) a range costs ~140 iterations per 64 keys, so ranges
+/// `attention::PER_QUERY_ROLLED_MAX_HEAD_DIM`) a range costs ~140 iterations per 64 keys, so ranges
 /// stay correct up to ~30,000 keys: contexts of 30,000 × the ranges.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn attention_split(

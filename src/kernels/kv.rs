@@ -163,9 +163,9 @@ impl KvFormat {
     /// and `add_value(acc, j, kv_base, row_quads, correction, e)` sets acc to
     /// acc × correction + e × value j; `v_quad` likewise. The row walks are one loop each, over quads or (a
     /// texture) texels: llvmpipe unrolls such a loop, and its 65,535-iteration limit per
-    /// invocation (`attention::PER_QUERY_MAX_HEAD_DIM`) then counts keys, not quads; a loop
-    /// over texels with one over their quads inside was not unrolled and went wrong past
-    /// ~1,000 keys.
+    /// invocation (`attention::PER_QUERY_ROLLED_MAX_HEAD_DIM`) then counts keys, not quads (past
+    /// 64 dims the thread-per-query kernels unroll them in the source); a loop over texels with
+    /// one over their quads inside was not unrolled and went wrong past ~1,000 keys.
     ///
     /// With `shared_q` (kernels with `var<workgroup> q_shared: array<vec4<f32>, 64>`, the
     /// scaled query), also `key_dot_shared(j, kv_base, row_quads)`: q_shared · key j, one loop

@@ -15,7 +15,7 @@ use crate::common;
 
 use common::kernels::{f16_pairs, kv_store, read_tensor, round_f16, step_buffer, submit, tensor, zeros};
 use hearth::gpu::{GpuOptions, PipelineCache, Tuning};
-use hearth::kernels::attention::{AttentionShape, PER_QUERY_MAX_HEAD_DIM, SPLIT_MAX_TOKENS, attention};
+use hearth::kernels::attention::{AttentionShape, SPLIT_MAX_TOKENS, attention};
 use hearth::kernels::kv::{KvPrecision, KvStore};
 
 #[derive(Clone, Copy, Debug)]
@@ -90,19 +90,25 @@ fn attention_matches_f64_reference() {
         }
         check_cases(&ctx, KvPrecision::F16, true, |_| true);
     }
+    // SwiftShader's tuning: heads past 64 dims keep the workgroup kernel (check_cases checks
+    // which kernel ran).
+    let tuning = Tuning { attention_per_query_max_head_dim: 64, ..Tuning::SWIFTSHADER };
+    let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+    check_cases(&ctx, KvPrecision::F16, false, |c| c.head_dim == 256 && c.pos0 < 1000);
 }
 
 /// Several threads per query, a key range each, merged in the workgroup
 /// (shaders/attention_per_range.wgsl; CPU-like devices' decode): on the batches it serves (up
-/// to SPLIT_MAX_TOKENS queries, heads of up to 64 dims), with the CPU tuning's ranges and with
-/// 2 and 64 lanes per query: one range at the shortest contexts, several ranges with queries
+/// to SPLIT_MAX_TOKENS queries), with the CPU tuning's ranges and with 2 and 64 lanes per
+/// query (heads of 256 dims take fewer: their ranges' rows fill the workgroup memory at 4):
+/// one range at the shortest contexts, several ranges with queries
 /// packed into a workgroup, more lanes than a short context's ranges, ranges of 16 keys up to
 /// 4,000 keys in 64 ranges, a window of one key, and 8 tokens whose ranges all follow the first
 /// token's count. The f16 cache only (the loads are per_query's, which checks both), from
 /// buffers and, with the ranges lavapipe takes with it (`Tuning::lavapipe`), from textures.
 #[test]
 fn attention_per_range_matches_f64_reference() {
-    let served = |c: &Case| c.n_tokens <= SPLIT_MAX_TOKENS && c.head_dim <= PER_QUERY_MAX_HEAD_DIM;
+    let served = |c: &Case| c.n_tokens <= SPLIT_MAX_TOKENS && c.head_dim <= Tuning::CPU.attention_per_query_max_head_dim;
     for ranges in [Tuning::CPU.attention_query_ranges, 2, 64] {
         let tuning = Tuning { attention_query_ranges: ranges, ..Tuning::CPU };
         let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
@@ -170,8 +176,9 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision, texels: bool, kee
         case(4, 1, 256, 16, 200, 1),
         case(4, 1, 256, 512, 90, 4),
         // Long contexts, past where llvmpipe's shared loop limit (65,535 iterations per
-        // invocation) cut `per_query` short at head_dim 128 and 256 (see
-        // PER_QUERY_MAX_HEAD_DIM): decode and a short prefill at 600-4,000 keys.
+        // invocation) cut `per_query` short at head_dim 128 and 256 while its row walks were
+        // loops (see PER_QUERY_ROLLED_MAX_HEAD_DIM): decode and a short prefill at 600-4,000
+        // keys.
         case(4, 1, 256, 0, 1000, 3),
         case(4, 1, 256, 512, 600, 2),
         case(8, 4, 128, 0, 2000, 2),
@@ -232,19 +239,31 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision, texels: bool, kee
             assert!(diff <= e, "{c:?}: out[{i}] (token {}, head {}) = {g}, want {w} (tolerance {e:.2e})", i / (nh * hd), i / hd % nh);
         }
         let t = ctx.tuning;
-        let per_range = t.attention_thread_per_query
-            && t.attention_query_ranges > 0
-            && c.n_tokens <= SPLIT_MAX_TOKENS
-            && c.head_dim <= PER_QUERY_MAX_HEAD_DIM;
+        let per_query = t.attention_thread_per_query && c.head_dim <= t.attention_per_query_max_head_dim;
+        let per_range = per_query && t.attention_query_ranges > 0 && c.n_tokens <= SPLIT_MAX_TOKENS;
         let variant = if split {
             format!("split {} / {}", t.attention_split_max, t.attention_split_min_keys)
         } else if per_range {
             format!("{} lanes per query", t.attention_query_ranges)
-        } else if t.attention_tiled && !t.attention_thread_per_query {
+        } else if t.attention_tiled && !per_query {
             "tiled".to_string()
         } else {
-            format!("thread per query {}", t.attention_thread_per_query)
+            format!("thread per query {per_query}")
         };
+        // The kernel that ran (kernels are labelled by head size and layout, src/gpu/pipelines.rs).
+        let layout = match (split, per_range, t.attention_tiled, per_query) {
+            (true, ..) => "split",
+            (false, true, ..) => "per_range",
+            (false, false, true, false) => "tiled",
+            (false, false, _, true) => "per_query",
+            (false, false, false, false) => "per_workgroup",
+        };
+        let label = match layout {
+            "split" => format!("attention_split_d{}", c.head_dim),
+            "tiled" => format!("attention_tiled_d{}", c.head_dim),
+            _ => format!("attention_d{}_{layout}", c.head_dim),
+        };
+        assert!(cache.labels().iter().any(|l| l.starts_with(&label)), "{c:?}: expected {label} among {:?}", cache.labels());
         let store = if texels { "texels" } else { "buffer" };
         eprintln!("{c:?} ({variant}, {kv:?} {store}): worst error {:.1}% of the bound", worst * 100.0);
     }

@@ -390,7 +390,7 @@ fn matrices_split_across_bindings_give_the_same_result() {
 
 /// Rows as long as the largest models Hearth targets have (Llama 3 8B's ffn_down: 14,336
 /// columns, 448 chunks of 32). llvmpipe silently stops every loop of an invocation once all
-/// of them together have run 65,535 iterations (see kernels::attention::PER_QUERY_MAX_HEAD_DIM);
+/// of them together have run 65,535 iterations (see kernels::attention::PER_QUERY_ROLLED_MAX_HEAD_DIM);
 /// a thread walking a long row with the CPU tuning's 16-row × 2-token tile must stay below it.
 /// (Q2_K and Q3_K failed here on prefill until their load_chunk loops got constant bounds.)
 /// The GEMM (the GPU tuning's tile, batches only) walks the row's 448 chunks with constant
