@@ -51,8 +51,8 @@ pub struct AttentionShape {
 /// (LP_MAX_TGSI_LOOP_ITERATIONS, shared by every loop in a shader) and carries on with wrong
 /// values, silently. Up to 64 dims LLVM unrolls the walks itself and only the key loop counts
 /// (65,535 keys a thread); at 128 dims they counted and the output went wrong past ~1,000
-/// keys, at 256 past ~500, which kept Gemma 3's heads on the workgroup kernel (`main`, 2-3x
-/// slower on lavapipe) until the source unrolled them. `main` runs ~200 iterations per 64
+/// keys, at 256 past ~500, which kept Gemma 3's heads on the workgroup kernel (`main`, 5-9x
+/// slower in decode on lavapipe) until the source unrolled them. `main` runs ~200 iterations per 64
 /// keys (~20,000 keys). tests/gpu/attention.rs checks the entry points past those lengths.
 pub const PER_QUERY_ROLLED_MAX_HEAD_DIM: u32 = 64;
 
