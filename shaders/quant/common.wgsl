@@ -64,11 +64,6 @@ fn q5_high_bytes(qh: u32, j: u32) -> u32 {
     return ((((qh >> j) & 0xfu) * 0x00204081u) & 0x01010101u) << 4u;
 }
 
-// Byte `i` (0-based) of the block starting at word `bw`.
-fn wbyte(bw: u32, i: u32) -> u32 {
-    return (w_word(bw + (i >> 2u)) >> ((i & 3u) * 8u)) & 0xffu;
-}
-
 // The f16 in the low (hi = 0) or high (hi = 1) half of word `i`.
 fn wf16(i: u32, hi: u32) -> f32 {
     let v = unpack2x16float(w_word(i));

@@ -10,8 +10,12 @@ fn load_chunk_q2_k(bw: u32, sub: u32) {
     let dm = unpack2x16float(w_word(bw + 20u));
     let n = sub / 4u;
     let j = sub % 4u;
-    let sc0 = wbyte(bw, 8u * n + 2u * j); // values 0..15
-    let sc1 = wbyte(bw, 8u * n + 2u * j + 1u); // values 16..31
+    // Both scale bytes (8n + 2j and the next) lie in one word, read once; so do the chunk's
+    // 2-bit values, words 4 + 8n .. 4 + 8n + 7.
+    let pair = w_word(bw + 2u * n + j / 2u) >> (16u * (j % 2u));
+    let sc0 = pair & 0xffu; // values 0..15
+    let sc1 = (pair >> 8u) & 0xffu; // values 16..31
+    let qs = w_oct(bw + 4u + 8u * n);
     // One loop with constant bounds, which compilers unroll: llvmpipe counts the
     // iterations of loops it does not unroll against a per-invocation limit (see
     // PER_QUERY_MAX_HEAD_DIM in src/kernels/attention.rs), and long rows reached it.
@@ -19,7 +23,7 @@ fn load_chunk_q2_k(bw: u32, sub: u32) {
         let sc = select(sc0, sc1, k >= 4u);
         let dl = dm.x * f32(sc & 0xfu);
         let ml = dm.y * f32(sc >> 4u);
-        chunk[k] = dl * vec4<f32>(byte_bits(w_word(bw + 4u + 8u * n + k), 2u * j, 3u)) - ml;
+        chunk[k] = dl * vec4<f32>(byte_bits(qs[k / 4u][k % 4u], 2u * j, 3u)) - ml;
     }
 }
 
@@ -29,10 +33,14 @@ fn load_chunk_i8_q2_k(bw: u32, sub: u32) {
     let dm = unpack2x16float(w_word(bw + 20u));
     let n = sub / 4u;
     let j = sub % 4u;
-    let sc0 = wbyte(bw, 8u * n + 2u * j);
-    let sc1 = wbyte(bw, 8u * n + 2u * j + 1u);
+    // Both scale bytes (8n + 2j and the next) lie in one word, read once; so do the chunk's
+    // 2-bit values, words 4 + 8n .. 4 + 8n + 7.
+    let pair = w_word(bw + 2u * n + j / 2u) >> (16u * (j % 2u));
+    let sc0 = pair & 0xffu; // values 0..15
+    let sc1 = (pair >> 8u) & 0xffu; // values 16..31
+    let qs = w_oct(bw + 4u + 8u * n);
     chunk_dm = vec4<f32>(dm.x * f32(sc0 & 0xfu), -dm.y * f32(sc0 >> 4u), dm.x * f32(sc1 & 0xfu), -dm.y * f32(sc1 >> 4u));
     for (var k = 0u; k < 8u; k++) {
-        chunk_q[k] = (w_word(bw + 4u + 8u * n + k) >> (2u * j)) & 0x03030303u;
+        chunk_q[k] = (qs[k / 4u][k % 4u] >> (2u * j)) & 0x03030303u;
     }
 }

@@ -7,11 +7,11 @@ const BLOCK_SIZE_Q3_K: u32 = 256u;
 const BLOCK_WORDS_Q3_K: u32 = 28u;
 const CHUNKS_PER_BLOCK_Q3_K: u32 = 8u;
 
-// Scale i (0..15) as a signed value.
-fn q3k_scale(bw: u32, i: u32) -> f32 {
-    let a0 = w_word(bw + 24u);
-    let a1 = w_word(bw + 25u);
-    let t = w_word(bw + 26u);
+// Scale i (0..15) as a signed value, from the block's words 24 .. 26 (`tail`, whose w is d).
+fn q3k_scale(tail: vec4<u32>, i: u32) -> f32 {
+    let a0 = tail.x;
+    let a1 = tail.y;
+    let t = tail.z;
     var s: u32;
     switch (i / 4u) {
         case 0u: { s = (a0 & 0x0f0f0f0fu) | ((t & 0x03030303u) << 4u); }
@@ -22,17 +22,32 @@ fn q3k_scale(bw: u32, i: u32) -> f32 {
     return f32(i32((s >> (8u * (i % 4u))) & 0xffu) - 32);
 }
 
-fn load_chunk_q3_k(bw: u32, sub: u32) {
-    let d = wf16(bw + 27u, 0u);
+// What chunk `sub` reads, each part once (a block of 28 words starts on a texel wherever the
+// matrix's segments do): the hmask words 0 .. 7, its 2-bit values (words 8 + 8n .. + 7) and
+// the two scales of its halves times d (words 24 .. 27).
+struct Q3kChunk {
+    hmask: array<vec4<u32>, 2>,
+    qs: array<vec4<u32>, 2>,
+    dl: vec2<f32>,
+}
+
+fn q3k_chunk(bw: u32, sub: u32) -> Q3kChunk {
     let n = sub / 4u;
     let j = sub % 4u;
-    let dl0 = d * q3k_scale(bw, 8u * n + 2u * j); // values 0..15
-    let dl1 = d * q3k_scale(bw, 8u * n + 2u * j + 1u); // values 16..31
+    let tail = w_quad_at_texel(bw + 24u);
+    let d = unpack2x16float(tail.w).x;
+    let dl = d * vec2<f32>(q3k_scale(tail, 8u * n + 2u * j), q3k_scale(tail, 8u * n + 2u * j + 1u));
+    return Q3kChunk(w_oct_at_texel(bw), w_oct_at_texel(bw + 8u + 8u * n), dl);
+}
+
+fn load_chunk_q3_k(bw: u32, sub: u32) {
+    let at = q3k_chunk(bw, sub);
+    let j = sub % 4u;
     // One loop with constant bounds (see q2_k.wgsl: llvmpipe's loop limit).
     for (var k = 0u; k < 8u; k++) {
-        let dl = select(dl0, dl1, k >= 4u);
-        let q = vec4<i32>(byte_bits(w_word(bw + 8u + 8u * n + k), 2u * j, 3u));
-        let high = byte_bits(w_word(bw + k), sub, 1u);
+        let dl = select(at.dl.x, at.dl.y, k >= 4u);
+        let q = vec4<i32>(byte_bits(at.qs[k / 4u][k % 4u], 2u * j, 3u));
+        let high = byte_bits(at.hmask[k / 4u][k % 4u], sub, 1u);
         chunk[k] = dl * vec4<f32>(q - select(vec4<i32>(4), vec4<i32>(0), high == vec4<u32>(1u)));
     }
 }
@@ -40,13 +55,10 @@ fn load_chunk_q3_k(bw: u32, sub: u32) {
 // The integer form (shaders/quant/common.wgsl): q = the 2 low bits with the hmask bit above
 // them (0 ..= 7), each half's value = dl_h q - 4 dl_h.
 fn load_chunk_i8_q3_k(bw: u32, sub: u32) {
-    let d = wf16(bw + 27u, 0u);
-    let n = sub / 4u;
+    let at = q3k_chunk(bw, sub);
     let j = sub % 4u;
-    let dl0 = d * q3k_scale(bw, 8u * n + 2u * j);
-    let dl1 = d * q3k_scale(bw, 8u * n + 2u * j + 1u);
-    chunk_dm = vec4<f32>(dl0, -4.0 * dl0, dl1, -4.0 * dl1);
+    chunk_dm = vec4<f32>(at.dl.x, -4.0 * at.dl.x, at.dl.y, -4.0 * at.dl.y);
     for (var k = 0u; k < 8u; k++) {
-        chunk_q[k] = ((w_word(bw + 8u + 8u * n + k) >> (2u * j)) & 0x03030303u) | (((w_word(bw + k) >> sub) & 0x01010101u) << 2u);
+        chunk_q[k] = ((at.qs[k / 4u][k % 4u] >> (2u * j)) & 0x03030303u) | (((at.hmask[k / 4u][k % 4u] >> sub) & 0x01010101u) << 2u);
     }
 }

@@ -11,7 +11,7 @@ fn load_chunk_q4_k(bw: u32, sub: u32) {
     let offset = mo.y;
     let shift = 4u * (sub % 2u);
     let base = bw + 4u + 8u * (sub / 2u);
-    let qs = w_oct(base);
+    let qs = w_oct_at_texel(base);
     for (var k = 0u; k < 8u; k++) {
         chunk[k] = scale * vec4<f32>(byte_bits(qs[k / 4u][k % 4u], shift, 0xfu)) - offset;
     }
@@ -24,7 +24,7 @@ fn load_chunk_i8_q4_k(bw: u32, sub: u32) {
     chunk_dm = both_halves(vec2<f32>(mo.x, -mo.y));
     let shift = 4u * (sub % 2u);
     let base = bw + 4u + 8u * (sub / 2u);
-    let qs = w_oct(base);
+    let qs = w_oct_at_texel(base);
     for (var k = 0u; k < 8u; k++) {
         chunk_q[k] = (qs[k / 4u][k % 4u] >> shift) & 0x0f0f0f0fu;
     }

@@ -4,11 +4,14 @@
 const BLOCK_SIZE_Q5_0: u32 = 32u;
 const BLOCK_WORDS_Q5_0: u32 = 6u;
 const CHUNKS_PER_BLOCK_Q5_0: u32 = 1u;
+// Blocks of 6 words start on even words wherever the matrix's segments start on texels:
+// read whole (w_six_at_even), two texel fetches rather than four separate reads.
 
 fn load_chunk_q5_0(bw: u32, sub: u32) {
-    let d = wf16(bw, 0u);
-    let qh = w_word(bw + 1u);
-    let qs = w_quad(bw + 2u);
+    let block = w_six_at_even(bw);
+    let d = unpack2x16float(block[0].x).x;
+    let qh = block[0].y;
+    let qs = vec4<u32>(block[0].zw, block[1].xy);
     for (var k = 0u; k < 4u; k++) {
         let q = qs[k];
         let lo = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);
@@ -19,10 +22,11 @@ fn load_chunk_q5_0(bw: u32, sub: u32) {
 }
 
 fn load_chunk_i8_q5_0(bw: u32, sub: u32) {
-    let d = wf16(bw, 0u);
+    let block = w_six_at_even(bw);
+    let d = unpack2x16float(block[0].x).x;
     chunk_dm = both_halves(vec2<f32>(d, -16.0 * d));
-    let qh = w_word(bw + 1u);
-    let qs = w_quad(bw + 2u);
+    let qh = block[0].y;
+    let qs = vec4<u32>(block[0].zw, block[1].xy);
     for (var k = 0u; k < 4u; k++) {
         let q = qs[k];
         chunk_q[k] = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);

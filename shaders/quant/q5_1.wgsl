@@ -3,11 +3,13 @@
 const BLOCK_SIZE_Q5_1: u32 = 32u;
 const BLOCK_WORDS_Q5_1: u32 = 6u;
 const CHUNKS_PER_BLOCK_Q5_1: u32 = 1u;
+// Read whole, as Q5_0's blocks (w_six_at_even).
 
 fn load_chunk_q5_1(bw: u32, sub: u32) {
-    let dm = unpack2x16float(w_word(bw));
-    let qh = w_word(bw + 1u);
-    let qs = w_quad(bw + 2u);
+    let block = w_six_at_even(bw);
+    let dm = unpack2x16float(block[0].x);
+    let qh = block[0].y;
+    let qs = vec4<u32>(block[0].zw, block[1].xy);
     for (var k = 0u; k < 4u; k++) {
         let q = qs[k];
         let lo = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);
@@ -18,9 +20,10 @@ fn load_chunk_q5_1(bw: u32, sub: u32) {
 }
 
 fn load_chunk_i8_q5_1(bw: u32, sub: u32) {
-    chunk_dm = both_halves(unpack2x16float(w_word(bw)));
-    let qh = w_word(bw + 1u);
-    let qs = w_quad(bw + 2u);
+    let block = w_six_at_even(bw);
+    chunk_dm = both_halves(unpack2x16float(block[0].x));
+    let qh = block[0].y;
+    let qs = vec4<u32>(block[0].zw, block[1].xy);
     for (var k = 0u; k < 4u; k++) {
         let q = qs[k];
         chunk_q[k] = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);

@@ -10,8 +10,8 @@ fn load_chunk_q5_k(bw: u32, sub: u32) {
     let offset = mo.y;
     let shift = 4u * (sub % 2u);
     let base = bw + 12u + 8u * (sub / 2u);
-    let qs = w_oct(base);
-    let qh = w_oct(bw + 4u);
+    let qs = w_oct_at_texel(base);
+    let qh = w_oct_at_texel(bw + 4u);
     for (var k = 0u; k < 8u; k++) {
         let v = byte_bits(qs[k / 4u][k % 4u], shift, 0xfu) | (byte_bits(qh[k / 4u][k % 4u], sub, 1u) << vec4<u32>(4u));
         chunk[k] = scale * vec4<f32>(v) - offset;
@@ -25,8 +25,8 @@ fn load_chunk_i8_q5_k(bw: u32, sub: u32) {
     chunk_dm = both_halves(vec2<f32>(mo.x, -mo.y));
     let shift = 4u * (sub % 2u);
     let base = bw + 12u + 8u * (sub / 2u);
-    let qs = w_oct(base);
-    let qh = w_oct(bw + 4u);
+    let qs = w_oct_at_texel(base);
+    let qh = w_oct_at_texel(bw + 4u);
     for (var k = 0u; k < 8u; k++) {
         chunk_q[k] = ((qs[k / 4u][k % 4u] >> shift) & 0x0f0f0f0fu) | (((qh[k / 4u][k % 4u] >> sub) & 0x01010101u) << 4u);
     }

@@ -20,8 +20,10 @@ fn q6k_chunk(bw: u32, sub: u32) -> Q6kChunk {
     let d = wf16(bw + 52u, 0u);
     let n = sub / 4u;
     let j = sub % 4u;
-    let s0 = d * f32(sbyte(wbyte(bw, 192u + 8u * n + 2u * j)));
-    let s1 = d * f32(sbyte(wbyte(bw, 192u + 8u * n + 2u * j + 1u)));
+    // Both scales (bytes 192 + 8n + 2j and the next) lie in one word, read once.
+    let pair = w_word(bw + 48u + 2u * n + j / 2u) >> (16u * (j % 2u));
+    let s0 = d * f32(sbyte(pair & 0xffu));
+    let s1 = d * f32(sbyte((pair >> 8u) & 0xffu));
     return Q6kChunk(bw + 16u * n + 8u * (j % 2u), bw + 32u + 8u * n, 4u * (j / 2u), 2u * j, vec2<f32>(s0, s1));
 }
 

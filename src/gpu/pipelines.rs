@@ -37,7 +37,8 @@ pub enum Kernel {
         /// a decode GEMV reads (`Tuning::matmul_x_uniform`).
         x_uniform_vec4s: u32,
         /// 0: w is a storage array; else w is read from an rgba32uint texture this many texels
-        /// wide that mirrors the weights' buffer (`Tuning::matmul_w_texture`).
+        /// wide that mirrors the weights' buffer (`Tuning::matmul_w_texture`), every segment
+        /// of the matrix starting on a texel.
         w_texture_width: u32,
     },
     /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in these
@@ -393,6 +394,15 @@ fn matmul_x_binding(uniform_vec4s: u32) -> String {
 /// (`Tuning::matmul_w_texture`, src/gpu/weight_texture.rs), where a quad is two texel fetches
 /// and a shuffle rather than four, an oct three rather than eight, a word and a quad two, a
 /// word and an oct three.
+///
+/// Then the readers of words whose alignment the snippets know, every segment of a matrix
+/// starting on a texel of the mirror (src/kernels/matmul.rs takes the texture only then):
+/// `w_quad_at_texel(i)` and `w_oct_at_texel(i)` for an i that is a multiple of 4 (a block of
+/// Q4_K, Q5_K or Q3_K, whose blocks are whole texels), one and two fetches rather than two
+/// and three; `w_six_at_even(i)`, words i .. i + 5 for an even i (Q5_0 and Q5_1 blocks of 6
+/// words), two fetches rather than three (or four separate reads). Why: llvmpipe's texel
+/// fetches took ~half of a decode GEMV's time (perf, 2026-11-27), and a K-quant chunk read
+/// 6 to 23 texels for its 16-24 bytes of weights.
 fn matmul_w_binding(texture_width: u32) -> String {
     if texture_width > 0 {
         format!(
@@ -429,6 +439,18 @@ fn w_word_oct(i: u32) -> WordOct {{
     let c = w_texel((i >> 2u) + 2u);
     return WordOct(a[i & 3u], array<vec4<u32>, 2>(words_after(a, b, i & 3u), words_after(b, c, i & 3u)));
 }}
+fn w_quad_at_texel(i: u32) -> vec4<u32> {{
+    return w_texel(i >> 2u);
+}}
+fn w_oct_at_texel(i: u32) -> array<vec4<u32>, 2> {{
+    return array<vec4<u32>, 2>(w_texel(i >> 2u), w_texel((i >> 2u) + 1u));
+}}
+fn w_six_at_even(i: u32) -> array<vec4<u32>, 2> {{
+    let a = w_texel(i >> 2u);
+    let b = w_texel((i >> 2u) + 1u);
+    let mid = (i & 2u) != 0u;
+    return array<vec4<u32>, 2>(select(a, vec4<u32>(a.zw, b.xy), mid), vec4<u32>(select(b.xy, b.zw, mid), 0u, 0u));
+}}
 "
         )
     } else {
@@ -447,6 +469,15 @@ fn w_word_quad(i: u32) -> WordQuad {
 }
 fn w_word_oct(i: u32) -> WordOct {
     return WordOct(w[i], w_oct(i + 1u));
+}
+fn w_quad_at_texel(i: u32) -> vec4<u32> {
+    return w_quad(i);
+}
+fn w_oct_at_texel(i: u32) -> array<vec4<u32>, 2> {
+    return w_oct(i);
+}
+fn w_six_at_even(i: u32) -> array<vec4<u32>, 2> {
+    return array<vec4<u32>, 2>(w_quad(i), vec4<u32>(w[i + 4u], w[i + 5u], 0u, 0u));
 }
 "
         .to_string()

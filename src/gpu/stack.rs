@@ -11,6 +11,11 @@ use crate::error::Result;
 use crate::quant::DType;
 use crate::quant::shader::{MAX_SEGMENTS, MatrixFormats};
 
+/// Where a run may start in the shared buffer: a multiple of 16 bytes, a texel of the buffer's
+/// texture mirror, so that the matmuls reading the mirror fetch the blocks of formats made of
+/// whole texels (Q4_K, Q5_K, Q3_K) one texel at a time (`Kernel::Matmul::w_segments_aligned`).
+const RUN_ALIGN: u64 = 16;
+
 pub struct RowStack {
     /// (first row in the stack, matrix) per run of one format, in row order.
     pub runs: Vec<(u32, GpuMatrix)>,
@@ -27,7 +32,7 @@ impl RowStack {
         for (name, dtype, rows) in runs {
             sizes.push(u64::from(*rows) * GpuMatrix::gpu_row_bytes_of(name, *dtype, cols)?);
         }
-        let total: u64 = sizes.iter().sum();
+        let total = Self::stacked_bytes(&sizes);
         let mut out = Vec::with_capacity(runs.len());
         let mut first_row = 0;
         if Self::fits(ctx.max_storage_binding, &sizes) {
@@ -43,7 +48,7 @@ impl RowStack {
                 let first = out.first().map(|(_, m): &(u32, GpuMatrix)| &m.parts[0]);
                 let m = GpuMatrix::in_buffer(name, *dtype, *rows, cols, buffer.clone(), offset, first);
                 out.push((first_row, m));
-                (first_row, offset) = (first_row + rows, offset + size);
+                (first_row, offset) = (first_row + rows, (offset + size).next_multiple_of(RUN_ALIGN));
             }
             return Ok(RowStack { runs: out, shared: true });
         }
@@ -57,7 +62,14 @@ impl RowStack {
     /// Whether runs of `sizes` bytes share one buffer under a `max_binding`-byte limit (pure,
     /// for the load plan).
     pub fn fits(max_binding: u64, sizes: &[u64]) -> bool {
-        sizes.len() <= MAX_SEGMENTS && sizes.iter().sum::<u64>() <= max_binding
+        sizes.len() <= MAX_SEGMENTS && Self::stacked_bytes(sizes) <= max_binding
+    }
+
+    /// The bytes of one buffer holding runs of `sizes` bytes, each starting at a multiple of
+    /// RUN_ALIGN (pure, for the load plan).
+    pub fn stacked_bytes(sizes: &[u64]) -> u64 {
+        let end_of_runs = sizes.iter().fold(0, |offset: u64, size| offset.next_multiple_of(RUN_ALIGN) + size);
+        end_of_runs.next_multiple_of(4)
     }
 
     /// The formats of the runs, in row order.

@@ -134,15 +134,39 @@ pub async fn matmul_with(
         // Each thread takes the gate and up rows of its outputs: at least 2 weight rows.
         tile.rows_per_thread = tile.rows_per_thread.max(2);
     }
-    let windows = if gemm || fusion.norm.is_some() { None } else { XWindows::plan(ctx, x, rows, tile.tokens_per_group) };
+    let mut windows = None;
+    if !gemm && fusion.norm.is_none() {
+        // Rows too wide for a uniform window of a workgroup's tokens (Qwen2.5's ffn_down: 4,864
+        // columns, 3 rows to lavapipe's 64 KiB binding, where the tile has 4 tokens) take
+        // fewer tokens per workgroup rather than x from storage: on lavapipe without AVX-512
+        // a storage load costs ~12x a uniform one, more than the lost reuse of the weights
+        // (see README "Speed" for the measurements).
+        loop {
+            windows = XWindows::plan(ctx, x, rows, tile.tokens_per_group);
+            if windows.is_some() || tile.tokens_per_group == 1 || XWindows::plan(ctx, x, rows, 1).is_none() {
+                break;
+            }
+            tile.tokens_per_group /= 2;
+        }
+    }
     let mut out = Vec::new();
     for b in &bound {
         let formats: Vec<DType> = b.segments.iter().map(|s| s.2).collect();
         let formats = MatrixFormats::of(&formats)
             .ok_or_else(|| Error::InvalidArgument(format!("{kernel_name}: {} formats in one buffer", formats.len())))?;
         // The weights from their texture mirror (`Tuning::matmul_w_texture`), where the device
-        // can hold one; the GEMM (GPUs) keeps the buffer.
-        let w_texels = if ctx.tuning.matmul_w_texture && !gemm { b.part.texture_mirror(ctx) } else { None };
+        // can hold one; the GEMM (GPUs) keeps the buffer. The mirror's readers take every
+        // segment to start on a texel (a multiple of 16 bytes: RowStack places them so, a
+        // matrix of its own starts at 0), which lets whole-texel blocks be read a texel at a
+        // time (src/gpu/pipelines.rs, matmul_w_binding).
+        let on_texels = b.segments.iter().all(|&(_, offset, _)| offset % 16 == 0);
+        let w_texels = if ctx.tuning.matmul_w_texture && !gemm && on_texels { b.part.texture_mirror(ctx) } else { None };
+        if w_texels.is_none() && b.part.buffer_released() {
+            return Err(Error::InvalidArgument(format!(
+                "{kernel_name}: weights kept only in a texture, at segment offsets {:?} that are not all on its 16-byte texels",
+                b.segments.iter().map(|s| s.1).collect::<Vec<_>>()
+            )));
+        }
         // The kernel, and the outputs and tokens one of its workgroups computes.
         let (kernel, rows_per_group, tokens_per_group) = if gemm {
             let dp4a = ctx.tuning.matmul_gemm_dp4a && ctx.features.packed_dot && has_i8_chunks(formats.as_slice());

@@ -293,7 +293,7 @@ impl WeightSizes<'_> {
         }
         let fits = RowStack::fits(self.limit, &sizes);
         if fits {
-            self.add(sizes.iter().sum());
+            self.add(RowStack::stacked_bytes(&sizes));
         }
         Ok(fits)
     }

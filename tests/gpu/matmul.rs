@@ -324,6 +324,11 @@ fn input_from_a_uniform_matches_reference() {
         assert_close(&format!("a {tokens}-token batch of {cols} columns"), &r.got, &r.want, &r.scale);
         assert!(r.kernels.iter().any(|k| k.contains("_xu")), "a batch of {cols} columns read x from storage: {:?}", r.kernels);
     }
+    // Rows too wide for a window of the tile's 4 tokens (4,864 columns, Qwen2.5's ffn_down:
+    // 3 rows a window) take 2 tokens per workgroup in windows of 2 rows rather than storage.
+    let r = run_matmul_full(&ctx, DType::Q4_K, 40, 4864, 9);
+    assert_close("a 9-token batch of 4,864 columns", &r.got, &r.want, &r.scale);
+    assert!(r.kernels.iter().any(|k| k.contains("_n2_") && k.contains("_xu2432")), "4,864 columns: {:?}", r.kernels);
     // 288 columns: rows of 1,152 bytes do not all start on the alignment, so storage.
     let r = run_matmul_full(&ctx, DType::Q4_1, 67, 9 * 32, 3);
     assert_close("a 3-token batch of 288 columns", &r.got, &r.want, &r.scale);
@@ -666,18 +671,22 @@ fn norm_prologue_matches_f64_reference() {
 /// segment chosen by its row: Q/K/V-like (three formats, segment boundaries inside
 /// workgroups' rows, a bias and the norm prologue) and gate/up-like (two formats, the GLU
 /// epilogue reading both), for every tuning's kernel, decode and a batch; and over a small
-/// binding limit the same stack as a dispatch per matrix, same result.
+/// binding limit the same stack as a dispatch per matrix, same result. The runs' sizes are
+/// not all multiples of 16 bytes (11 Q6_K rows of 512 columns take 4,664), so the runs after
+/// them start past padding: the weights' texture mirror is read a texel at a time from each
+/// run's start (lavapipe's tuning without AVX-512, checked to have read the texture).
 #[test]
 fn a_stack_of_formats_is_one_dispatch() {
     use hearth::gpu::{ElementwiseOp, RowStack};
     use hearth::kernels::matmul::{Fusion, matmul_with};
     use hearth::kernels::matmul_norm::Norm;
     let cols = 512;
-    let qkv = [(DType::Q5_0, 37), (DType::Q6_K, 10), (DType::Q8_0, 11)];
-    let gate_up = [(DType::Q4_K, 67), (DType::Q6_K, 67)];
+    let qkv = [(DType::Q5_0, 37), (DType::Q6_K, 11), (DType::Q8_0, 11)];
+    let gate_up = [(DType::Q6_K, 67), (DType::Q4_K, 67)];
     let gpu_plain = Tuning { matmul_gemm: false, matmul_subgroup_reduce: false, ..Tuning::GPU };
     let cases = [
         ("cpu", common::gpu_with(GpuOptions { tuning: Some(Tuning::CPU), ..Default::default() }), true),
+        ("weights from textures", gpu_with_tuning(Tuning::lavapipe(true)), true),
         ("gpu", gpu_with_tuning(Tuning::GPU), true),
         ("gpu, no gemm or subgroups", gpu_with_tuning(gpu_plain), true),
         ("12 KiB bindings", common::gpu_with(GpuOptions { max_storage_binding: Some(12 * 1024), ..Default::default() }), false),
@@ -731,6 +740,10 @@ fn a_stack_of_formats_is_one_dispatch() {
                     check_row(&label, &got[t * n_out..][..n_out], &wf, cols, &xn, glu, (!glu).then_some(&bias[..]));
                 }
             }
+        }
+        let texture = format!("_wt{WEIGHT_TEXTURE_WIDTH}");
+        if tname == "weights from textures" {
+            assert!(cache.labels().iter().all(|k| k.contains(&texture)), "{tname}: {:?}", cache.labels());
         }
     }
 }
