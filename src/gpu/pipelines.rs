@@ -398,7 +398,7 @@ fn matmul_x_binding(uniform_vec4s: u32) -> String {
 /// Then the readers of words whose alignment the snippets know, every segment of a matrix
 /// starting on a texel of the mirror (src/kernels/matmul.rs takes the texture only then):
 /// `w_quad_at_texel(i)` and `w_oct_at_texel(i)` for an i that is a multiple of 4 (a block of
-/// Q4_K, Q5_K or Q3_K, whose blocks are whole texels), one and two fetches rather than two
+/// Q4_K, Q5_K, Q3_K or Q6_K, whose blocks are whole texels), one and two fetches rather than two
 /// and three; `w_six_at_even(i)`, words i .. i + 5 for an even i (Q5_0 and Q5_1 blocks of 6
 /// words), two fetches rather than three (or four separate reads). Why: llvmpipe's texel
 /// fetches took ~half of a decode GEMV's time (perf, 2026-11-27), and a K-quant chunk read

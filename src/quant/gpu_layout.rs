@@ -3,7 +3,12 @@
 //! starts on a 4-byte boundary, moving nothing but inserting 2 pad bytes where needed:
 //! - Q4_0, Q5_0, Q8_0 (an f16 scale, then u32-aligned data in the GGUF order shifted by 2):
 //!   2 pad bytes after the scale, so the quants are word-aligned.
-//! - Q3_K, Q6_K (blocks of 110 and 210 bytes ending in an f16): 2 pad bytes at the end.
+//! - Q3_K (blocks of 110 bytes ending in an f16): 2 pad bytes at the end.
+//! - Q6_K (210 bytes ending in an f16): 14 pad bytes at the end, 224 bytes = 14 texels of 16
+//!   bytes, so that where the matmuls read the weights from a texture (lavapipe) every block
+//!   and its 32-byte runs of low and high bits start on a texel: a chunk then takes 6 texel
+//!   fetches rather than 8 (src/gpu/pipelines.rs, matmul_w_binding). 6.7% more bytes for
+//!   the Q6_K matrices, which a GPU reading buffers never reads.
 //! - every other format is already a whole number of words per block (or, for F16/BF16,
 //!   two elements per word) and is copied as it is.
 //!
@@ -12,17 +17,18 @@
 use super::DType;
 use crate::error::{Error, Result};
 
-/// Where the 2 pad bytes go in a block, if anywhere.
+/// Where a block's pad bytes go, if anywhere: 2 after the scale, or this many at the end.
 enum Pad {
     None,
     AfterScale,
-    AtEnd,
+    AtEnd(usize),
 }
 
 fn pad(dtype: DType) -> Pad {
     match dtype {
         DType::Q4_0 | DType::Q5_0 | DType::Q8_0 => Pad::AfterScale,
-        DType::Q3_K | DType::Q6_K => Pad::AtEnd,
+        DType::Q3_K => Pad::AtEnd(2),
+        DType::Q6_K => Pad::AtEnd(14),
         _ => Pad::None,
     }
 }
@@ -30,7 +36,8 @@ fn pad(dtype: DType) -> Pad {
 /// Bytes per block in the GPU layout (a multiple of 4 for every quantised format).
 pub const fn gpu_block_bytes(dtype: DType) -> usize {
     match dtype {
-        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::Q3_K | DType::Q6_K => dtype.block_bytes() + 2,
+        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 | DType::Q3_K => dtype.block_bytes() + 2,
+        DType::Q6_K => dtype.block_bytes() + 14,
         _ => dtype.block_bytes(),
     }
 }
@@ -57,10 +64,10 @@ pub fn repack_into(dtype: DType, src: &[u8], dst: &mut Vec<u8>) -> Result<()> {
                 dst.extend_from_slice(&block[2..]);
             }
         }
-        Pad::AtEnd => {
+        Pad::AtEnd(n) => {
             for block in src.chunks_exact(bb) {
                 dst.extend_from_slice(block);
-                dst.extend_from_slice(&[0, 0]);
+                dst.extend(std::iter::repeat_n(0, n));
             }
         }
     }
