@@ -46,7 +46,7 @@ const OUT_ROWS: u32 = ROWS_PER_THREAD / HALVES; // output rows per thread
 const ROWS_PER_GROUP: u32 = WG / THREADS_PER_ROW * OUT_ROWS;
 const TILE: u32 = ROWS_PER_THREAD * TOKENS_PER_GROUP;
 const OUT_TILE: u32 = OUT_ROWS * TOKENS_PER_GROUP;
-const XV_LEN: u32 = 8u * TOKENS_PER_GROUP;
+const XV_LEN: u32 = 8u * TOKENS_PER_GROUP * CHUNK_GROUP;
 
 var<workgroup> partial: array<f32, WG>;
 
@@ -78,21 +78,30 @@ fn main(
     norm_prologue(lid, wid.x + wid.y == 0u, t0, n_tokens);
 
     var acc: array<f32, TILE>; // acc[r * TOKENS_PER_GROUP + t]
-    var xv: array<vec4<f32>, XV_LEN>; // xv[8t + k]: the chunk's activations of token t
-    for (var c = lane; c < n_chunks; c += THREADS_PER_ROW) {
-        for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
-            for (var k = 0u; k < 8u; k++) {
-                xv[8u * t + k] = x_at(t, x_base[t], 8u * c + k);
+    // xv[8 (g TOKENS_PER_GROUP + t) + k]: chunk c + g's activations of token t. A thread takes
+    // CHUNK_GROUP consecutive chunks at a time (src/quant/chunk_group.rs: 1 but where the
+    // weights come from a texture a group of blocks is fetched at once).
+    var xv: array<vec4<f32>, XV_LEN>;
+    for (var c = lane * CHUNK_GROUP; c < n_chunks; c += THREADS_PER_ROW * CHUNK_GROUP) {
+        for (var g = 0u; g < CHUNK_GROUP; g++) {
+            for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
+                for (var k = 0u; k < 8u; k++) {
+                    xv[8u * (g * TOKENS_PER_GROUP + t) + k] = x_at(t, x_base[t], 8u * (c + g) + k);
+                }
             }
         }
         for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-            load_weight_chunk(row_seg[r], row_word[r], c);
-            for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
-                var s = chunk[0] * xv[8u * t];
-                for (var k = 1u; k < 8u; k++) {
-                    s += chunk[k] * xv[8u * t + k];
+            fetch_weight_group(row_seg[r], row_word[r], c);
+            for (var g = 0u; g < CHUNK_GROUP; g++) {
+                load_weight_chunk_in_group(row_seg[r], row_word[r], c, g);
+                for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
+                    let x0 = 8u * (g * TOKENS_PER_GROUP + t);
+                    var s = chunk[0] * xv[x0];
+                    for (var k = 1u; k < 8u; k++) {
+                        s += chunk[k] * xv[x0 + k];
+                    }
+                    acc[r * TOKENS_PER_GROUP + t] += (s.x + s.y) + (s.z + s.w);
                 }
-                acc[r * TOKENS_PER_GROUP + t] += (s.x + s.y) + (s.z + s.w);
             }
         }
     }

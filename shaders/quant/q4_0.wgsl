@@ -5,7 +5,11 @@ const BLOCK_WORDS_Q4_0: u32 = 5u;
 const CHUNKS_PER_BLOCK_Q4_0: u32 = 1u;
 
 fn load_chunk_q4_0(bw: u32, sub: u32) {
-    let block = w_word_quad(bw);
+    chunk_of_q4_0(w_word_quad(bw));
+}
+
+// The chunk from the block's words (also read a group of blocks at a time: chunk_group_wgsl).
+fn chunk_of_q4_0(block: WordQuad) {
     let d = unpack2x16float(block.word).x;
     let qs = block.quad;
     for (var k = 0u; k < 4u; k++) {

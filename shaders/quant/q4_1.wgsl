@@ -5,7 +5,11 @@ const BLOCK_WORDS_Q4_1: u32 = 5u;
 const CHUNKS_PER_BLOCK_Q4_1: u32 = 1u;
 
 fn load_chunk_q4_1(bw: u32, sub: u32) {
-    let block = w_word_quad(bw);
+    chunk_of_q4_1(w_word_quad(bw));
+}
+
+// The chunk from the block's words (also read a group of blocks at a time: chunk_group_wgsl).
+fn chunk_of_q4_1(block: WordQuad) {
     let dm = unpack2x16float(block.word);
     let qs = block.quad;
     for (var k = 0u; k < 4u; k++) {

@@ -8,7 +8,12 @@ const CHUNKS_PER_BLOCK_Q5_0: u32 = 1u;
 // read whole (w_six_at_even), two texel fetches rather than four separate reads.
 
 fn load_chunk_q5_0(bw: u32, sub: u32) {
-    let block = w_six_at_even(bw);
+    chunk_of_q5_0(w_six_at_even(bw));
+}
+
+// The chunk from the block's 6 words ([0].xyzw, [1].xy; also read a group of blocks at a
+// time: chunk_group_wgsl).
+fn chunk_of_q5_0(block: array<vec4<u32>, 2>) {
     let d = unpack2x16float(block[0].x).x;
     let qh = block[0].y;
     let qs = vec4<u32>(block[0].zw, block[1].xy);

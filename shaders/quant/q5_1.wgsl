@@ -6,7 +6,11 @@ const CHUNKS_PER_BLOCK_Q5_1: u32 = 1u;
 // Read whole, as Q5_0's blocks (w_six_at_even).
 
 fn load_chunk_q5_1(bw: u32, sub: u32) {
-    let block = w_six_at_even(bw);
+    chunk_of_q5_1(w_six_at_even(bw));
+}
+
+// The chunk from the block's 6 words, as Q5_0's.
+fn chunk_of_q5_1(block: array<vec4<u32>, 2>) {
     let dm = unpack2x16float(block[0].x);
     let qh = block[0].y;
     let qs = vec4<u32>(block[0].zw, block[1].xy);

@@ -4,7 +4,11 @@ const BLOCK_WORDS_Q8_0: u32 = 9u;
 const CHUNKS_PER_BLOCK_Q8_0: u32 = 1u;
 
 fn load_chunk_q8_0(bw: u32, sub: u32) {
-    let block = w_word_oct(bw);
+    chunk_of_q8_0(w_word_oct(bw));
+}
+
+// The chunk from the block's words (also read a group of blocks at a time: chunk_group_wgsl).
+fn chunk_of_q8_0(block: WordOct) {
     let d = unpack2x16float(block.word).x;
     let qs = block.oct;
     for (var k = 0u; k < 8u; k++) {

@@ -11,6 +11,7 @@ use super::unroll::{UnrollLimits, unroll_loops, unroll_loops_within};
 use crate::error::{Error, Result};
 use crate::kernels::attention::PER_QUERY_ROLLED_MAX_HEAD_DIM;
 use crate::kernels::kv::KvFormat;
+use crate::quant::chunk_group::{ChunkGroup, chunk_group_wgsl};
 use crate::quant::shader::MatrixFormats;
 use crate::quant::{self, DType};
 
@@ -40,6 +41,9 @@ pub enum Kernel {
         /// wide that mirrors the weights' buffer (`Tuning::matmul_w_texture`), every segment
         /// of the matrix starting on a texel.
         w_texture_width: u32,
+        /// From the texture, consecutive blocks of a row fetched a group at a time
+        /// (src/quant/chunk_group.rs); None: a block at a time.
+        chunk_group: Option<ChunkGroup>,
     },
     /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in these
     /// formats: tiles of weight rows × tokens per workgroup, and per thread.
@@ -143,12 +147,14 @@ impl Kernel {
                 epilogue,
                 x_uniform_vec4s,
                 w_texture_width,
+                chunk_group,
             } => {
                 let sg = if subgroup_reduce { "_sg" } else { "" };
                 let xu = if x_uniform_vec4s > 0 { format!("_xu{x_uniform_vec4s}") } else { String::new() };
                 let wt = if w_texture_width > 0 { format!("_wt{w_texture_width}") } else { String::new() };
+                let group = chunk_group.map_or(String::new(), ChunkGroup::label);
                 format!(
-                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{xu}{wt}{}{}",
+                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{xu}{wt}{group}{}{}",
                     norm.label(),
                     epilogue.label()
                 )
@@ -284,6 +290,7 @@ impl Kernel {
                 epilogue,
                 x_uniform_vec4s,
                 w_texture_width,
+                chunk_group,
             } => {
                 let reduce = if subgroup_reduce {
                     include_str!("../../shaders/matmul_subgroup.wgsl")
@@ -300,6 +307,7 @@ impl Kernel {
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::matrix_wgsl(formats)
                     + &matmul_w_binding(w_texture_width)
+                    + &chunk_group_wgsl(chunk_group)
                     + &matmul_x_binding(x_uniform_vec4s)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
                     + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tokens_per_group, threads_per_row > 1)

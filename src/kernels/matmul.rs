@@ -13,6 +13,7 @@ use crate::gpu::{
     ElementwiseOp, GpuContext, GpuMatrix, Kernel, MatmulEpilogue, PipelineCache, RowStack, Tuning, WEIGHT_TEXTURE_WIDTH, WeightPart,
 };
 use crate::quant::DType;
+use crate::quant::chunk_group::ChunkGroup;
 use crate::quant::shader::{MatrixFormats, has_i8_chunks};
 
 wgsl_struct! {
@@ -184,6 +185,14 @@ pub async fn matmul_with(
                 epilogue,
                 x_uniform_vec4s: windows.map_or(0, |w| w.rows * cols / 4),
                 w_texture_width: if w_texels.is_some() { WEIGHT_TEXTURE_WIDTH } else { 0 },
+                // Decode with a row per thread (lavapipe's tuning) reads blocks a group at a
+                // time from the texture, where the format's blocks are not whole texels.
+                chunk_group: match formats.as_slice() {
+                    &[dtype] if w_texels.is_some() && tile.tokens_per_group == 1 && tile.threads_per_row == 1 => {
+                        ChunkGroup::for_rows(dtype, cols)
+                    }
+                    _ => None,
+                },
             };
             (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
         };

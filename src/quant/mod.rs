@@ -7,6 +7,7 @@
 //! `dequantize_block(&Block, &mut [f32; N])`. [`dequantize`] is the one place that maps a
 //! `DType` to its block code.
 
+pub mod chunk_group;
 mod dtype;
 pub mod float;
 pub mod gpu_layout;

@@ -366,6 +366,18 @@ fn weights_from_a_texture_match_reference() {
             }
         }
     }
+    // Decode reads the small formats' blocks a group at a time (src/quant/chunk_group.rs): 2
+    // blocks where rows of 18 start on a texel or 2 words into one (576 columns of Q4_1 and
+    // Q8_0), 4 where rows start on texels (640 and 1,536 columns); Q5_0 and Q5_1 rows of 6-word
+    // blocks in groups of 4 (640 columns: 20 blocks). 67 rows: rows at both phases.
+    for dtype in [DType::Q4_0, DType::Q4_1, DType::Q8_0, DType::Q5_0, DType::Q5_1] {
+        for cols in [576, 640, 1536] {
+            let r = run_matmul_full(&ctx, dtype, 67, cols, 1);
+            assert_close(&format!("{dtype} 67x{cols}, blocks in groups"), &r.got, &r.want, &r.scale);
+            let group = hearth::quant::chunk_group::ChunkGroup::for_rows(dtype, cols as u32).expect("a group").label();
+            assert!(r.kernels.iter().any(|k| k.contains(&group)), "{dtype} {cols}: no {group} kernel ran: {:?}", r.kernels);
+        }
+    }
     let split =
         common::gpu_with(GpuOptions { max_storage_binding: Some(4096), tuning: Some(Tuning { matmul_w_texture: true, ..Tuning::CPU }) });
     for dtype in [DType::Q4_1, DType::Q8_0, DType::Q6_K] {
