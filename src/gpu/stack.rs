@@ -12,8 +12,10 @@ use crate::quant::DType;
 use crate::quant::shader::{MAX_SEGMENTS, MatrixFormats};
 
 /// Where a run may start in the shared buffer: a multiple of 16 bytes, a texel of the buffer's
-/// texture mirror, so that the matmuls reading the mirror fetch the blocks of formats made of
-/// whole texels (Q4_K, Q5_K, Q3_K) one texel at a time (`Kernel::Matmul::w_segments_aligned`).
+/// texture mirror. The matmuls read the mirror only where every run starts on a texel
+/// (src/kernels/matmul.rs), and their readers fetch the blocks of whole texels (Q4_K, Q5_K, Q3_K,
+/// Q6_K) a texel at a time and the small formats' blocks a group at a time from there
+/// (src/gpu/pipelines.rs, matmul_w_binding; src/quant/chunk_group.rs).
 const RUN_ALIGN: u64 = 16;
 
 pub struct RowStack {
