@@ -13,6 +13,7 @@
 //! (src/gpu/stack.rs) and a row is an even number of words.
 
 use super::DType;
+use super::gpu_layout::gpu_block_bytes;
 
 /// How many blocks of a row one fetch group holds, for shaders/matmul.wgsl's `CHUNK_GROUP`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -62,12 +63,12 @@ impl ChunkGroup {
 /// a time (w_word_quad, w_word_oct, w_six_at_even in src/gpu/pipelines.rs), for the formats
 /// of one block per 32 columns that are not whole texels.
 fn block_words_and_fetches(dtype: DType) -> Option<(u32, u32)> {
-    match dtype {
-        DType::Q4_0 | DType::Q4_1 => Some((5, 2)),
-        DType::Q8_0 => Some((9, 3)),
-        DType::Q5_0 | DType::Q5_1 => Some((6, 2)),
-        _ => None,
-    }
+    let fetches = match dtype {
+        DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 => 2,
+        DType::Q8_0 => 3,
+        _ => return None,
+    };
+    Some((gpu_block_bytes(dtype) as u32 / 4, fetches))
 }
 
 /// The WGSL behind shaders/matmul.wgsl's group reads: `CHUNK_GROUP`, `fetch_weight_group(seg,
