@@ -227,11 +227,12 @@ impl Tuning {
     /// `hearth profile --context 1000` could not tell them apart on that VM (SmolLM2's decode
     /// attention 19-35 against 18-26 ms a token over four alternations, its matmuls moving
     /// 55-107 ms between the same runs).
-    /// There a decode GEMV thread takes 16 rows rather than 8: each activation it loads (a
-    /// uniform load per lane, llvmpipe knowing no value is the same in every lane) then serves
-    /// twice the rows (2026-11-27, same VM, `cargo bench --bench kernels -- --tokens 1 --only
-    /// matmul --tune matmul_decode_rows_per_thread=N`, CPU ms a SmolLM2 pass over three runs:
-    /// 2 rows 116-124, 4 rows 100-104, 8 rows 77-84, 16 rows 67-76, 32 rows 68-73; `hearth
+    /// There a decode GEMV thread takes 16 rows rather than 8: what it does per chunk besides
+    /// its rows (the activations into its private array, the loop) and per thread (the rows'
+    /// offsets, the epilogue) then serves twice the rows (2026-11-27, same VM, `cargo bench
+    /// --bench kernels -- --tokens 1 --only matmul --tune matmul_decode_rows_per_thread=N`, CPU
+    /// ms a SmolLM2 pass over three runs: 2 rows 116-124, 4 rows 100-104, 8 rows 77-84, 16 rows
+    /// 67-76, 32 rows (the 16-row limit lifted for the probe) 68-73; `hearth
     /// bench`, decode in chains, alternated, 8 against 16 rows: SmolLM2 10.2-13.3 against
     /// 12.4-12.9 tok/s over four runs, Qwen2.5 3.9-4.1 against 4.1-4.2 and Gemma 3 6.9-8.2
     /// against 8.0-8.2 over three).
