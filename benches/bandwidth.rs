@@ -1,5 +1,5 @@
 //! The device's read bandwidth as a compute shader sees it (benches/support/read_reduce.rs):
-//! a read-reduce over a large buffer in three access patterns, the ceiling the decode GEMVs
+//! a read-reduce over a large buffer in four access patterns, the ceiling the decode GEMVs
 //! (`cargo bench --bench kernels`, its "weight GB/s" column and its "decode GEMVs" line, which
 //! measures the same in its own run) are set against. Then what one load instruction costs by
 //! where it reads from (benches/support/load_costs.rs): on CPU-like devices that, more than

@@ -399,7 +399,8 @@ fn matmul_x_binding(uniform_vec4s: u32) -> String {
 /// `w_quad(i)`, words i .. i + 3, `w_oct(i)`, words i .. i + 7, and `w_word_quad(i)` and
 /// `w_word_oct(i)`, word i and the 4 or 8 after it. A storage array, or with `texture_width` > 0 an
 /// rgba32uint texture of that many texels per row holding the same words in order
-/// (`Tuning::matmul_w_texture`, src/gpu/weight_texture.rs), where a quad is two texel fetches
+/// (`Tuning::matmul_w_texture`, src/gpu/weight_texture.rs; bound as a read-only storage
+/// texture, which llvmpipe reads faster than a sampled one), where a quad is two texel fetches
 /// and a shuffle rather than four, an oct three rather than eight, a word and a quad two, a
 /// word and an oct three.
 ///
@@ -414,9 +415,9 @@ fn matmul_x_binding(uniform_vec4s: u32) -> String {
 fn matmul_w_binding(texture_width: u32) -> String {
     if texture_width > 0 {
         format!(
-            "@group(0) @binding(0) var w_texels: texture_2d<u32>;
+            "@group(0) @binding(0) var w_texels: texture_storage_2d<rgba32uint, read>;
 fn w_texel(t: u32) -> vec4<u32> {{
-    return textureLoad(w_texels, vec2<u32>(t % {texture_width}u, t / {texture_width}u), 0);
+    return textureLoad(w_texels, vec2<u32>(t % {texture_width}u, t / {texture_width}u));
 }}
 fn w_word(i: u32) -> u32 {{
     return w_texel(i >> 2u)[i & 3u];

@@ -3,7 +3,12 @@
 //! into a loop over the SIMD lanes, which without AVX-512 costs ~5 ns per u32 per thread,
 //! but fetches texels (its rasteriser's hot path) with AVX2 gathers: on a Zen 3 host 32 MiB
 //! read as rgba32uint texels ran at 7.2 GB/s against 1.0 GB/s as storage vec4s
-//! (`cargo bench --bench bandwidth`).
+//! (`cargo bench --bench bandwidth`). The kernels bind the mirror as a read-only storage
+//! texture (`texture_storage_2d<rgba32uint, read>`), not a sampled one: llvmpipe compiles
+//! image loads by another path than sampled fetches (a texel-fetch function called per fetch,
+//! ~45% of a GEMV's samples under perf), and the read-reduce ran at 7.2-7.8 against 4.6-6.1
+//! GB/s, the decode GEMVs in 13% (SmolLM2, Q4_1) to 28% (Q4_K at Qwen2.5's shapes) less CPU
+//! time (`cargo bench --bench kernels`, 2026-11-27).
 //!
 //! Layout: the buffer's bytes in order, 16 to an rgba32uint texel, WEIGHT_TEXTURE_WIDTH texels
 //! to a texture row, so word i of the buffer is component i % 4 of texel i / 4, at
@@ -36,7 +41,7 @@ pub(super) fn mirror_in_texture(ctx: &GpuContext, buffer: &wgpu::Buffer) -> Opti
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
         format: wgpu::TextureFormat::Rgba32Uint,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::COPY_DST,
         view_formats: &[],
     });
     let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("weight texels") });

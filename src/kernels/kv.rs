@@ -48,6 +48,9 @@ pub enum KvStore {
     /// kv_dim elements (kv_dim / 8 texels wide, n_ctx rows). Why (`Tuning::kv_texels`): llvmpipe
     /// turns every storage-buffer load into a loop over the SIMD lanes, but fetches texels
     /// with AVX2 gathers, and attention over a long context is bound by its cache loads.
+    /// Attention binds it as a read-only storage texture, as the weight mirrors are
+    /// (src/gpu/weight_texture.rs says why): SmolLM2's decode attention took 28% (512 keys) to
+    /// 38% (2,048) less CPU time than through sampled fetches (2026-11-27).
     Texels { texture: wgpu::Texture, view: wgpu::TextureView },
 }
 
@@ -179,7 +182,7 @@ impl KvFormat {
                 "fn key_dot_shared(j: u32, kv_base: u32, row_quads: u32) -> f32 {
     var dot4 = vec4<f32>(0.0);
     for (var c = 0u; c < V4 / 2u; c++) {
-        let t = textureLoad(k_texels, vec2<u32>((kv_base >> 1u) + c, j), 0);
+        let t = textureLoad(k_texels, vec2<u32>((kv_base >> 1u) + c, j));
         dot4 += q_shared[2u * c] * kv_unpack4(t.xy) + q_shared[2u * c + 1u] * kv_unpack4(t.zw);
     }
     return (dot4.x + dot4.y) + (dot4.z + dot4.w);
@@ -200,28 +203,28 @@ impl KvFormat {
         };
         let access = if self.texels {
             format!(
-                "@group(0) @binding({binding}) var k_texels: texture_2d<u32>;
-@group(0) @binding({next}) var v_texels: texture_2d<u32>;
+                "@group(0) @binding({binding}) var k_texels: texture_storage_2d<rgba32uint, read>;
+@group(0) @binding({next}) var v_texels: texture_storage_2d<rgba32uint, read>;
 fn k_quad(j: u32, c: u32, row_quads: u32) -> KvQuad {{
-    let t = textureLoad(k_texels, vec2<u32>(c >> 1u, j), 0);
+    let t = textureLoad(k_texels, vec2<u32>(c >> 1u, j));
     return select(t.zw, t.xy, (c & 1u) == 0u);
 }}
 fn v_quad(j: u32, c: u32, row_quads: u32) -> KvQuad {{
-    let t = textureLoad(v_texels, vec2<u32>(c >> 1u, j), 0);
+    let t = textureLoad(v_texels, vec2<u32>(c >> 1u, j));
     return select(t.zw, t.xy, (c & 1u) == 0u);
 }}
 // Whole texels: heads start on one (kv_base even; head_dim a multiple of 8).
 fn key_dot(qv: ptr<function, array<vec4<f32>, V4>>, j: u32, kv_base: u32, row_quads: u32) -> f32 {{
     var dot4 = vec4<f32>(0.0);
     for (var c = 0u; c < V4 / 2u; c++) {{
-        let t = textureLoad(k_texels, vec2<u32>((kv_base >> 1u) + c, j), 0);
+        let t = textureLoad(k_texels, vec2<u32>((kv_base >> 1u) + c, j));
         dot4 += (*qv)[2u * c] * kv_unpack4(t.xy) + (*qv)[2u * c + 1u] * kv_unpack4(t.zw);
     }}
     return (dot4.x + dot4.y) + (dot4.z + dot4.w);
 }}
 fn add_value(acc: ptr<function, array<vec4<f32>, V4>>, j: u32, kv_base: u32, row_quads: u32, correction: f32, e: f32) {{
     for (var c = 0u; c < V4 / 2u; c++) {{
-        let t = textureLoad(v_texels, vec2<u32>((kv_base >> 1u) + c, j), 0);
+        let t = textureLoad(v_texels, vec2<u32>((kv_base >> 1u) + c, j));
         (*acc)[2u * c] = (*acc)[2u * c] * correction + e * kv_unpack4(t.xy);
         (*acc)[2u * c + 1u] = (*acc)[2u * c + 1u] * correction + e * kv_unpack4(t.zw);
     }}
