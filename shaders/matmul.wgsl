@@ -46,6 +46,9 @@ const OUT_ROWS: u32 = ROWS_PER_THREAD / HALVES; // output rows per thread
 const ROWS_PER_GROUP: u32 = WG / THREADS_PER_ROW * OUT_ROWS;
 const TILE: u32 = ROWS_PER_THREAD * TOKENS_PER_GROUP;
 const OUT_TILE: u32 = OUT_ROWS * TOKENS_PER_GROUP;
+// A thread's rows are ROW_STEP apart: consecutive, or interleaved with the other threads'
+// (`Tuning::matmul_decode_rows_interleaved`: lavapipe's SIMD lanes then read neighbouring rows).
+const ROW_STEP: u32 = select(1u, WG / THREADS_PER_ROW, ROWS_INTERLEAVED);
 const XV_LEN: u32 = 8u * TOKENS_PER_GROUP * CHUNK_GROUP;
 
 var<workgroup> partial: array<f32, WG>;
@@ -56,8 +59,8 @@ fn main(
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
-    // This thread's output rows: row0, row0 + 1, ... (OUT_ROWS of them).
-    let row0 = (wid.x + wid.y * groups.x) * ROWS_PER_GROUP + (lid / THREADS_PER_ROW) * OUT_ROWS;
+    // This thread's output rows: row0, row0 + ROW_STEP, ... (OUT_ROWS of them).
+    let row0 = (wid.x + wid.y * groups.x) * ROWS_PER_GROUP + (lid / THREADS_PER_ROW) * select(OUT_ROWS, 1u, ROWS_INTERLEAVED);
     let lane = lid % THREADS_PER_ROW;
     let t0 = p.t_begin + wid.z * TOKENS_PER_GROUP;
     let n_tokens = select(step.n_tokens, 1u, p.one_row == 1u);
@@ -66,7 +69,7 @@ fn main(
     var row_word: array<u32, ROWS_PER_THREAD>;
     for (var r = 0u; r < ROWS_PER_THREAD; r++) {
         // With GLU, slots OUT_ROWS .. are the up rows of the same outputs.
-        let w_row = min(row0 + r % OUT_ROWS, p.rows - 1u) + (r / OUT_ROWS) * p.glu_rows;
+        let w_row = min(row0 + ROW_STEP * (r % OUT_ROWS), p.rows - 1u) + (r / OUT_ROWS) * p.glu_rows;
         row_seg[r] = weight_segment(w_row);
         row_word[r] = weight_row_word(row_seg[r], w_row);
     }
@@ -130,8 +133,9 @@ fn main(
     for (var i = 0u; i < OUT_TILE; i++) {
         let r = i / TOKENS_PER_GROUP;
         let t = i % TOKENS_PER_GROUP;
-        if (lane == 0u && row0 + r < p.rows && t0 + t < n_tokens) {
-            let col = p.y_row_offset + row0 + r;
+        let row = row0 + ROW_STEP * r;
+        if (lane == 0u && row < p.rows && t0 + t < n_tokens) {
+            let col = p.y_row_offset + row;
             let at = (t0 + t) * p.y_stride + col;
             var v = acc[i];
             if (GLU == 1u) {

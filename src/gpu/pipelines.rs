@@ -30,6 +30,9 @@ pub enum Kernel {
         workgroup_size: u32,
         threads_per_row: u32,
         rows_per_thread: u32,
+        /// A thread's rows every (workgroup / threads_per_row)-th rather than consecutive
+        /// (`Tuning::matmul_decode_rows_interleaved`).
+        rows_interleaved: bool,
         tokens_per_group: u32,
         subgroup_reduce: bool,
         norm: MatmulNorm,
@@ -141,6 +144,7 @@ impl Kernel {
                 workgroup_size,
                 threads_per_row,
                 rows_per_thread,
+                rows_interleaved,
                 tokens_per_group,
                 subgroup_reduce,
                 norm,
@@ -153,8 +157,9 @@ impl Kernel {
                 let xu = if x_uniform_vec4s > 0 { format!("_xu{x_uniform_vec4s}") } else { String::new() };
                 let wt = if w_texture_width > 0 { format!("_wt{w_texture_width}") } else { String::new() };
                 let group = chunk_group.map_or(String::new(), ChunkGroup::label);
+                let ri = if rows_interleaved { "i" } else { "" };
                 format!(
-                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}_n{tokens_per_group}{sg}{xu}{wt}{group}{}{}",
+                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}{ri}_n{tokens_per_group}{sg}{xu}{wt}{group}{}{}",
                     norm.label(),
                     epilogue.label()
                 )
@@ -284,6 +289,7 @@ impl Kernel {
                 workgroup_size,
                 threads_per_row,
                 rows_per_thread,
+                rows_interleaved,
                 tokens_per_group,
                 subgroup_reduce,
                 norm,
@@ -300,7 +306,8 @@ impl Kernel {
                 };
                 format!(
                     "const WG: u32 = {workgroup_size}u;\nconst THREADS_PER_ROW: u32 = {threads_per_row}u;\n\
-                     const ROWS_PER_THREAD: u32 = {rows_per_thread}u;\nconst TOKENS_PER_GROUP: u32 = {tokens_per_group}u;\n\
+                     const ROWS_PER_THREAD: u32 = {rows_per_thread}u;\nconst ROWS_INTERLEAVED: bool = {rows_interleaved};\n\
+                     const TOKENS_PER_GROUP: u32 = {tokens_per_group}u;\n\
                      const SUBGROUP_REDUCE: bool = {subgroup_reduce};\n"
                 ) + reduce
                     + &epilogue.wgsl()

@@ -18,6 +18,16 @@ pub struct Tuning {
     pub matmul_prefill_threads_per_row: u32,
     /// Rows each thread computes in a single-token matmul (decode).
     pub matmul_decode_rows_per_thread: u32,
+    /// Which rows those are: consecutive ones (false), or every (workgroup / threads per row)-th
+    /// row, so that the threads' k-th rows are neighbours (true). Why: lavapipe runs 8 threads
+    /// as the SIMD lanes of one CPU thread, and with 16 consecutive rows each those lanes walk
+    /// 128 rows at once, too many streams for the CPU's prefetchers; interleaved, each step of
+    /// the row loop reads 8 neighbouring rows. On a Zen 3 host without AVX-512 (2026-11-27,
+    /// `cargo bench --bench kernels -- --tokens 1 --only matmul`, three alternating runs) the
+    /// SmolLM2 decode GEMVs took 49-51 against 57-65 ms of CPU a pass; Q4_K at Qwen2.5's
+    /// shapes, and batches, no faster. A probe with every thread's rows inside 8 rows (wrong
+    /// values, all in L1) took 44-47: the caches' share of the time was ~30%.
+    pub matmul_decode_rows_interleaved: bool,
     /// Rows each thread computes in a batched matmul (prefill).
     pub matmul_prefill_rows_per_thread: u32,
     /// The most tokens one matmul workgroup computes (a power of two).
@@ -239,6 +249,7 @@ impl Tuning {
     pub const fn lavapipe(slow_loads: bool) -> Tuning {
         Tuning {
             matmul_decode_rows_per_thread: if slow_loads { 16 } else { Tuning::CPU.matmul_decode_rows_per_thread },
+            matmul_decode_rows_interleaved: slow_loads,
             matmul_x_uniform: slow_loads,
             matmul_w_texture: slow_loads,
             unroll_loops: slow_loads,
@@ -254,6 +265,7 @@ impl Tuning {
         matmul_decode_threads_per_row: 1,
         matmul_prefill_threads_per_row: 1,
         matmul_decode_rows_per_thread: 8,
+        matmul_decode_rows_interleaved: false,
         matmul_prefill_rows_per_thread: 16,
         matmul_prefill_tokens: 4,
         attention_thread_per_query: true,
@@ -323,6 +335,7 @@ impl Tuning {
         matmul_decode_threads_per_row: 32,
         matmul_prefill_threads_per_row: 16,
         matmul_decode_rows_per_thread: 1,
+        matmul_decode_rows_interleaved: false,
         matmul_prefill_rows_per_thread: 1,
         matmul_prefill_tokens: 8,
         attention_thread_per_query: false,
@@ -366,6 +379,7 @@ impl Tuning {
                 "matmul_decode_threads_per_row" => self.matmul_decode_threads_per_row = number()?,
                 "matmul_prefill_threads_per_row" => self.matmul_prefill_threads_per_row = number()?,
                 "matmul_decode_rows_per_thread" => self.matmul_decode_rows_per_thread = number()?,
+                "matmul_decode_rows_interleaved" => self.matmul_decode_rows_interleaved = flag()?,
                 "matmul_prefill_rows_per_thread" => self.matmul_prefill_rows_per_thread = number()?,
                 "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
                 "attention_thread_per_query" => self.attention_thread_per_query = flag()?,

@@ -179,6 +179,7 @@ pub async fn matmul_with(
                 workgroup_size: tile.workgroup_size,
                 threads_per_row: tile.threads_per_row,
                 rows_per_thread: tile.rows_per_thread,
+                rows_interleaved: tile.rows_interleaved,
                 tokens_per_group: tile.tokens_per_group,
                 subgroup_reduce: subgroup_reduce(ctx, tile.threads_per_row),
                 norm,
@@ -382,6 +383,7 @@ struct Tile {
     workgroup_size: u32,
     threads_per_row: u32,
     rows_per_thread: u32,
+    rows_interleaved: bool,
     tokens_per_group: u32,
 }
 
@@ -409,6 +411,7 @@ impl Tile {
                 workgroup_size: t.matmul_decode_workgroup_size,
                 threads_per_row: t.matmul_decode_threads_per_row,
                 rows_per_thread: t.matmul_decode_rows_per_thread,
+                rows_interleaved: t.matmul_decode_rows_interleaved,
                 tokens_per_group: 1,
             }
         } else {
@@ -416,6 +419,7 @@ impl Tile {
                 workgroup_size: t.matmul_prefill_workgroup_size,
                 threads_per_row: t.matmul_prefill_threads_per_row,
                 rows_per_thread: t.matmul_prefill_rows_per_thread,
+                rows_interleaved: false,
                 tokens_per_group: n_tokens.next_power_of_two().min(t.matmul_prefill_tokens),
             }
         })

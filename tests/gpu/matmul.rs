@@ -111,29 +111,31 @@ fn matmul_matches_cpu_reference_for_every_format() {
 
 #[test]
 fn every_tile_shape_gives_the_same_result() {
-    // Workgroup size, threads per row, rows per thread and tokens per workgroup change how
-    // the work is split, never the result: the extremes and mixes of each, on a format with
-    // one chunk per block (Q4_1), one with eight (Q6_K) and a float format (F16).
+    // Workgroup size, threads per row, rows per thread (consecutive or interleaved with the
+    // other threads' in decode) and tokens per workgroup change how the work is split, never
+    // the result: the extremes and mixes of each, on a format with one chunk per block (Q4_1),
+    // one with eight (Q6_K) and a float format (F16).
     let tiles = [
-        (64, 1, 1, 1),
-        (16, 1, 2, 4),
-        (16, 1, 8, 2),
-        (16, 1, 8, 4),  // Tuning::SWIFTSHADER's prefill
-        (16, 1, 16, 4), // Tuning::CPU's prefill
-        (64, 1, 16, 32),
-        (16, 2, 4, 8),
-        (64, 16, 1, 8),
-        (16, 16, 4, 2),
-        (64, 64, 2, 8),
-        (256, 64, 1, 8),
+        (64, 1, 1, 1, false),
+        (16, 1, 2, 4, false),
+        (16, 1, 8, 2, false),
+        (16, 1, 8, 4, false), // Tuning::SWIFTSHADER's prefill
+        (16, 1, 16, 4, true), // Tuning::CPU's prefill; Tuning::lavapipe(true)'s decode
+        (64, 1, 16, 32, false),
+        (16, 2, 4, 8, true),
+        (64, 16, 1, 8, false),
+        (16, 16, 4, 2, true), // one row at a time a workgroup: interleaved is consecutive
+        (64, 64, 2, 8, false),
+        (256, 64, 1, 8, false),
     ];
-    for (workgroup_size, threads_per_row, rows_per_thread, tokens) in tiles {
+    for (workgroup_size, threads_per_row, rows_per_thread, tokens, interleaved) in tiles {
         let tuning = Tuning {
             matmul_decode_workgroup_size: workgroup_size,
             matmul_prefill_workgroup_size: workgroup_size,
             matmul_decode_threads_per_row: threads_per_row,
             matmul_prefill_threads_per_row: threads_per_row,
             matmul_decode_rows_per_thread: rows_per_thread,
+            matmul_decode_rows_interleaved: interleaved,
             matmul_prefill_rows_per_thread: rows_per_thread,
             matmul_prefill_tokens: tokens,
             ..Tuning::CPU
@@ -143,7 +145,9 @@ fn every_tile_shape_gives_the_same_result() {
             check(
                 &ctx,
                 dtype,
-                &format!("wg {workgroup_size}, {threads_per_row} threads/row, {rows_per_thread} rows/thread, {tokens} tokens"),
+                &format!(
+                    "wg {workgroup_size}, {threads_per_row} threads/row, {rows_per_thread} rows/thread (interleaved: {interleaved}), {tokens} tokens"
+                ),
             );
         }
     }
