@@ -21,12 +21,13 @@ pub struct Tuning {
     /// Which rows those are: consecutive ones (false), or every (workgroup / threads per row)-th
     /// row, so that the threads' k-th rows are neighbours (true). Why: lavapipe runs 8 threads
     /// as the SIMD lanes of one CPU thread, and with 16 consecutive rows each those lanes walk
-    /// 128 rows at once, too many streams for the CPU's prefetchers; interleaved, each step of
-    /// the row loop reads 8 neighbouring rows. On a Zen 3 host without AVX-512 (2026-11-27,
-    /// `cargo bench --bench kernels -- --tokens 1 --only matmul`, three alternating runs) the
-    /// SmolLM2 decode GEMVs took 49-51 against 57-65 ms of CPU a pass; Q4_K at Qwen2.5's
-    /// shapes, and batches, no faster. A probe with every thread's rows inside 8 rows (wrong
-    /// values, all in L1) took 44-47: the caches' share of the time was ~30%.
+    /// 128 rows at once (perf put the time just after the texel loads, waiting on memory: likely
+    /// more streams than the CPU's prefetchers follow); interleaved, each step of the row loop
+    /// reads 8 neighbouring rows. On a Zen 3 host without AVX-512 (2026-11-28, `cargo bench
+    /// --bench kernels -- --tokens 1 --only matmul`, CPU ms a pass, three alternating runs):
+    /// SmolLM2's decode GEMVs 46-55 against 54-61, Q5_0 at Qwen2.5's shapes 191-194 against
+    /// 238-255; Q4_K, and batches, no faster. A probe with every thread's rows inside 8 rows
+    /// (wrong values, all in L1) took 44-47 against 62-65: the caches' share was ~30%.
     pub matmul_decode_rows_interleaved: bool,
     /// Rows each thread computes in a batched matmul (prefill).
     pub matmul_prefill_rows_per_thread: u32,
