@@ -29,6 +29,18 @@ pub struct Tuning {
     /// 238-255; Q4_K, and batches, no faster. A probe with every thread's rows inside 8 rows
     /// (wrong values, all in L1) took 44-47 against 62-65: the caches' share was ~30%.
     pub matmul_decode_rows_interleaved: bool,
+    /// 0, or the CPU threads that run a decode GEMV's workgroups (lavapipe's: one per host
+    /// CPU, or `LP_NUM_THREADS`): then a GEMV with interleaved rows takes, within 4 of
+    /// `matmul_decode_rows_per_thread`, the rows per thread that split its workgroups most
+    /// evenly over those threads (src/kernels/matmul.rs, `Tile::balanced`). Why: a workgroup
+    /// runs on one thread, and one whose rows lie past the matrix's end costs as much as a full
+    /// one (lavapipe runs a uniform branch's body under a mask rather than skip it), so
+    /// SmolLM2's 576-row o and down projections in three 256-row workgroups kept one of two
+    /// threads busy for two workgroups' time while the other idled half of it. In two of 288
+    /// rows (18 rows a thread), on a Zen 3 host with 2 CPUs (2026-11-28, `cargo bench --bench
+    /// kernels -- --tokens 1 --only matmul`, medians of five alternated runs, wall µs): o 204
+    /// -> 143, down 328 -> 262.
+    pub matmul_decode_balance_threads: u32,
     /// Rows each thread computes in a batched matmul (prefill).
     pub matmul_prefill_rows_per_thread: u32,
     /// The most tokens one matmul workgroup computes (a power of two).
@@ -218,7 +230,7 @@ impl Tuning {
         let name = info.name.to_lowercase();
         if ["llvmpipe", "lavapipe"].iter().any(|n| name.contains(n)) {
             // lavapipe runs natively and compiles for this very CPU.
-            Tuning::lavapipe(!host_has_avx512())
+            Tuning::lavapipe(!host_has_avx512(), lavapipe_threads())
         } else if info.device_type == wgpu::DeviceType::Cpu || name.contains("swiftshader") {
             // Chromium reports its SwiftShader adapter with no name, as a CPU device.
             Tuning::SWIFTSHADER
@@ -247,8 +259,9 @@ impl Tuning {
     /// bench`, decode in chains, alternated, 8 against 16 rows: SmolLM2 10.2-13.3 against
     /// 12.4-12.9 tok/s over four runs, Qwen2.5 3.9-4.1 against 4.1-4.2 and Gemma 3 6.9-8.2
     /// against 8.0-8.2 over three).
-    pub const fn lavapipe(slow_loads: bool) -> Tuning {
+    pub const fn lavapipe(slow_loads: bool, threads: u32) -> Tuning {
         Tuning {
+            matmul_decode_balance_threads: if slow_loads { threads } else { 0 },
             matmul_decode_rows_per_thread: if slow_loads { 16 } else { Tuning::CPU.matmul_decode_rows_per_thread },
             matmul_decode_rows_interleaved: slow_loads,
             matmul_x_uniform: slow_loads,
@@ -267,6 +280,7 @@ impl Tuning {
         matmul_prefill_threads_per_row: 1,
         matmul_decode_rows_per_thread: 8,
         matmul_decode_rows_interleaved: false,
+        matmul_decode_balance_threads: 0,
         matmul_prefill_rows_per_thread: 16,
         matmul_prefill_tokens: 4,
         attention_thread_per_query: true,
@@ -337,6 +351,7 @@ impl Tuning {
         matmul_prefill_threads_per_row: 16,
         matmul_decode_rows_per_thread: 1,
         matmul_decode_rows_interleaved: false,
+        matmul_decode_balance_threads: 0,
         matmul_prefill_rows_per_thread: 1,
         matmul_prefill_tokens: 8,
         attention_thread_per_query: false,
@@ -381,6 +396,7 @@ impl Tuning {
                 "matmul_prefill_threads_per_row" => self.matmul_prefill_threads_per_row = number()?,
                 "matmul_decode_rows_per_thread" => self.matmul_decode_rows_per_thread = number()?,
                 "matmul_decode_rows_interleaved" => self.matmul_decode_rows_interleaved = flag()?,
+                "matmul_decode_balance_threads" => self.matmul_decode_balance_threads = number()?,
                 "matmul_prefill_rows_per_thread" => self.matmul_prefill_rows_per_thread = number()?,
                 "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
                 "attention_thread_per_query" => self.attention_thread_per_query = flag()?,
@@ -413,6 +429,14 @@ impl Tuning {
     }
 }
 
+/// The threads lavapipe runs a dispatch's workgroups on: `LP_NUM_THREADS` where set, else one
+/// per CPU this process may use (as llvmpipe counts them), at least 1.
+fn lavapipe_threads() -> u32 {
+    let set = std::env::var("LP_NUM_THREADS").ok().and_then(|v| v.trim().parse::<u32>().ok());
+    let cpus = || std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    set.unwrap_or_else(cpus).max(1)
+}
+
 /// Whether the CPU running this process has AVX-512 (where lavapipe's storage loads are cheap
 /// enough: `Tuning::matmul_x_uniform`). Only lavapipe asks, and it only runs natively.
 fn host_has_avx512() -> bool {
@@ -435,9 +459,10 @@ mod tests {
         let info =
             |name: &str, device_type| wgpu::AdapterInfo { name: name.into(), ..wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan) };
         let lavapipe = Tuning::for_device(&info("llvmpipe (LLVM 15.0.6, 256 bits)", wgpu::DeviceType::Cpu));
-        assert_eq!(lavapipe, Tuning::lavapipe(!super::host_has_avx512()));
-        assert!(Tuning::lavapipe(true).kv_texels && Tuning::lavapipe(true).matmul_w_texture);
-        assert_eq!(Tuning::lavapipe(false), Tuning::CPU);
+        assert_eq!(lavapipe, Tuning::lavapipe(!super::host_has_avx512(), super::lavapipe_threads()));
+        assert!(Tuning::lavapipe(true, 2).kv_texels && Tuning::lavapipe(true, 2).matmul_w_texture);
+        assert_eq!(Tuning::lavapipe(true, 2).matmul_decode_balance_threads, 2);
+        assert_eq!(Tuning::lavapipe(false, 2), Tuning::CPU);
         assert_eq!(Tuning::for_device(&info("SwiftShader Device (Subzero)", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);
         // Chromium's adapter as the browser tests see it.
         assert_eq!(Tuning::for_device(&info("", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);

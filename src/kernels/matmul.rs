@@ -152,6 +152,7 @@ pub async fn matmul_with(
     }
     let mut out = Vec::new();
     for b in &bound {
+        let tile = tile.balanced(b.rows / halves, halves, ctx.tuning.matmul_decode_balance_threads);
         let formats: Vec<DType> = b.segments.iter().map(|s| s.2).collect();
         let formats = MatrixFormats::of(&formats)
             .ok_or_else(|| Error::InvalidArgument(format!("{kernel_name}: {} formats in one buffer", formats.len())))?;
@@ -379,6 +380,7 @@ impl XWindows {
 }
 
 /// The work of one thread and one workgroup (the shader's generated constants).
+#[derive(Clone, Copy, Debug)]
 struct Tile {
     workgroup_size: u32,
     threads_per_row: u32,
@@ -424,4 +426,36 @@ impl Tile {
             }
         })
     }
+
+    /// This tile with the rows per thread (within `BALANCE_RANGE` of its own) that spread a
+    /// decode GEMV of `outputs` outputs (each `halves` weight rows: 2 with a GLU epilogue, whose
+    /// threads then take an even number) most evenly over `threads` CPU threads
+    /// (`Tuning::matmul_decode_balance_threads`; 0 leaves the tile as it is, as do batches and
+    /// rows that are not interleaved). A thread's time for a workgroup is modelled as
+    /// rows + `PER_THREAD_OVERHEAD_ROWS`, and the GEMV's as that times the rounds of workgroups
+    /// the busiest CPU thread runs; ties go to the rows closest to the tile's own, then to more.
+    fn balanced(&self, outputs: u32, halves: u32, threads: u32) -> Tile {
+        if threads == 0 || !self.rows_interleaved || self.tokens_per_group != 1 {
+            return *self;
+        }
+        let threads_per_group = self.workgroup_size / self.threads_per_row;
+        let cost = |rows: u32| {
+            let groups = outputs.div_ceil(threads_per_group * (rows / halves));
+            u64::from(groups.div_ceil(threads)) * u64::from(rows + PER_THREAD_OVERHEAD_ROWS)
+        };
+        let own = self.rows_per_thread;
+        let rows_per_thread = (own.saturating_sub(BALANCE_RANGE).max(halves)..=own + BALANCE_RANGE)
+            .filter(|r| r % halves == 0)
+            .min_by_key(|&r| (cost(r), r.abs_diff(own), u32::MAX - r))
+            .unwrap_or(own);
+        Tile { rows_per_thread, ..*self }
+    }
 }
+
+/// How far `Tile::balanced` moves a decode thread's rows from the tuning's.
+const BALANCE_RANGE: u32 = 4;
+
+/// What a decode GEMV thread does besides its rows (the activations it loads each chunk, its
+/// rows' offsets, the epilogue), in rows' worth of time: fitted to lavapipe's CPU time a
+/// SmolLM2 pass at 8 and 16 rows a thread (77-84 against 67-76 ms, `Tuning::lavapipe`).
+const PER_THREAD_OVERHEAD_ROWS: u32 = 2;

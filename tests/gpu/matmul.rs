@@ -120,7 +120,7 @@ fn every_tile_shape_gives_the_same_result() {
         (16, 1, 2, 4, false),
         (16, 1, 8, 2, false),
         (16, 1, 8, 4, false), // Tuning::SWIFTSHADER's prefill
-        (16, 1, 16, 4, true), // Tuning::CPU's prefill; Tuning::lavapipe(true)'s decode
+        (16, 1, 16, 4, true), // Tuning::CPU's prefill; Tuning::lavapipe(true, 2)'s decode
         (64, 1, 16, 32, false),
         (16, 2, 4, 8, true),
         (64, 16, 1, 8, false),
@@ -151,6 +151,48 @@ fn every_tile_shape_gives_the_same_result() {
             );
         }
     }
+}
+
+/// Decode GEMVs whose rows per thread are chosen to spread their workgroups over the CPU's
+/// threads (`Tuning::matmul_decode_balance_threads`, lavapipe's): the rows the choice lands
+/// on for two threads, sizes no tuning names (18 and 15 rows a thread, 18 with a GLU
+/// epilogue, where each thread takes 9 outputs' gate and up rows), give the f64 reference's
+/// result, and the choice is the one that ran (its label in the pipeline cache).
+#[test]
+fn decode_rows_balanced_over_threads_give_the_same_result() {
+    use hearth::gpu::ElementwiseOp;
+    use hearth::kernels::matmul::{Fusion, matmul_with};
+    let ctx = gpu_with_tuning(Tuning {
+        matmul_decode_rows_per_thread: 16,
+        matmul_decode_rows_interleaved: true,
+        matmul_decode_balance_threads: 2,
+        ..Tuning::CPU
+    });
+    let dtype = DType::Q4_1;
+    let cols = 2 * row_unit(dtype);
+    // 576 rows: two 288-row workgroups (three of 256 would leave a thread idle half the time);
+    // 960: four of 240.
+    for (rows, label) in [(576, "_r18i_"), (960, "_r15i_")] {
+        let r = run_matmul_full(&ctx, dtype, rows, cols, 1);
+        assert!(r.kernels.iter().any(|k| k.contains(label)), "{rows} rows: kernels {:?}, want {label}", r.kernels);
+        assert_close(&format!("{dtype} {rows}x{cols} balanced"), &r.got, &r.want, &r.scale);
+    }
+    // [gate; up] of 576 outputs: four workgroups of 144 outputs.
+    let outputs = 576;
+    let bytes = tiled_matrix(dtype, 2 * outputs, cols);
+    let w = GpuMatrix::upload(&ctx, "gate_up", dtype, 2 * outputs as u32, cols as u32, &bytes).unwrap();
+    let mut rng = common::Rng(0xba1);
+    let x: Vec<f32> = (0..cols).map(|_| rng.signed_unit()).collect();
+    let (xb, yb) = (tensor(&ctx, "x", 1, cols, &x), zeros(&ctx, "y", 1, outputs));
+    let step = common::kernels::step_buffer(&ctx, 0, 1);
+    let cache = PipelineCache::default();
+    let glu = Fusion { glu: Some(ElementwiseOp::SwiGlu), ..Default::default() };
+    let ds = pollster::block_on(matmul_with(&ctx, &cache, &w, &xb, &yb, &step, BatchRows::PerToken(1), glu)).unwrap();
+    common::kernels::submit(&ctx, 1, &ds);
+    assert!(cache.labels().iter().any(|k| k.contains("_r18i_")), "GLU: kernels {:?}", cache.labels());
+    let wf = quant::dequantize_to_vec(dtype, &bytes).unwrap();
+    let xn: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    check_row("Q4_1 GLU balanced", &read_tensor(&ctx, &yb), &wf, cols, &xn, true, None);
 }
 
 /// The register-tiled GEMM (shaders/gemm.wgsl, batches only) with tiles of other kinds: the
@@ -702,7 +744,7 @@ fn a_stack_of_formats_is_one_dispatch() {
     let gpu_plain = Tuning { matmul_gemm: false, matmul_subgroup_reduce: false, ..Tuning::GPU };
     let cases = [
         ("cpu", common::gpu_with(GpuOptions { tuning: Some(Tuning::CPU), ..Default::default() }), true),
-        ("weights from textures", gpu_with_tuning(Tuning::lavapipe(true)), true),
+        ("weights from textures", gpu_with_tuning(Tuning::lavapipe(true, 2)), true),
         ("gpu", gpu_with_tuning(Tuning::GPU), true),
         ("gpu, no gemm or subgroups", gpu_with_tuning(gpu_plain), true),
         ("12 KiB bindings", common::gpu_with(GpuOptions { max_storage_binding: Some(12 * 1024), ..Default::default() }), false),
