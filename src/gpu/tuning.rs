@@ -164,7 +164,13 @@ pub struct Tuning {
     /// dispatches); but every workgroup recomputes its rows' norm and each activation load
     /// takes a norm weight load, which on lavapipe (a dispatch costs little there, loads set
     /// the speed) made SmolLM2 12-15% slower (decode 16.5-17.6 -> 14.6-15.4 tok/s, prefill
-    /// 49-52 -> 41-44, 2026-11-26).
+    /// 49-52 -> 41-44, 2026-11-26). Measured again after x became a uniform there
+    /// (2026-11-28, a probe binding the norm's vectors as uniforms too, so the prologue's
+    /// loads were all uniform ones): SmolLM2's decode matmuls took 3-5 ms a token more, about
+    /// what its 60 norm dispatches cost (4.0-5.6 ms, `hearth profile`), and Gemma 3's prefill
+    /// fell from 43-56 to 32-37 tok/s (every thread of a prefill workgroup renormalises its
+    /// four tokens' rows): a dispatch costs ~70-90 µs there, but each activation's extra
+    /// gathered loads cost about as much.
     pub matmul_norm_prologue: bool,
     /// The matmuls read their activations from a uniform binding instead of a storage one:
     /// a decode GEMV its one row (where it fits a binding: 16,384 values on lavapipe), a batch
