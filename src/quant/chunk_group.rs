@@ -12,7 +12,9 @@
 //! and its (d, m), so shaders/matmul.wgsl scales a row's dot once a block rather than every
 //! value, two instructions a value fewer of the ~7 lavapipe spends (SmolLM2's decode GEMVs on
 //! a Zen 3 host with 2 CPUs, 2026-11-28, `cargo bench --bench kernels -- --tokens 1 --only
-//! matmul`, seven alternated runs: CPU ms a pass, median 46.8 -> 43.5, least 43.2 -> 41.4).
+//! matmul`, seven alternated runs: CPU ms a pass, median 46.8 -> 43.5, least 43.2 -> 41.4;
+//! Q5_0 at Qwen2.5's shapes, `--format Q5_0 --d 896 --ff 4864`, five runs: 186 -> 176, least
+//! 171 -> 162).
 //!
 //! Rows must start on a texel or 2 words into one (`mid_texel`: one more texel, and each word
 //! picked by the row's start), as they do where every segment starts on a texel
