@@ -169,8 +169,8 @@ pub struct Tuning {
     /// loads were all uniform ones): SmolLM2's decode matmuls took 3-5 ms a token more, about
     /// what its 60 norm dispatches cost (4.0-5.6 ms, `hearth profile`), and Gemma 3's prefill
     /// fell from 43-56 to 32-37 tok/s (every thread of a prefill workgroup renormalises its
-    /// four tokens' rows): a dispatch costs ~70-90 µs there, but each activation's extra
-    /// gathered loads cost about as much.
+    /// four tokens' rows): a dispatch costs ~70-100 µs there (`hearth profile`, small kernels
+    /// timed alone), but each activation's extra gathered loads cost about as much.
     pub matmul_norm_prologue: bool,
     /// The matmuls read their activations from a uniform binding instead of a storage one:
     /// a decode GEMV its one row (where it fits a binding: 16,384 values on lavapipe), a batch
