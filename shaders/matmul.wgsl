@@ -93,19 +93,6 @@ fn main(
                 }
             }
         }
-        // With raw chunks (CHUNK_RAW: blocks read a group at a time, src/quant/chunk_group.rs)
-        // each block's dot is scaled once, d * dot(q, x) + m * sum(x), rather than every value:
-        // the sums of each chunk's activations, xsum[g * TOKENS_PER_GROUP + t].
-        var xsum = array<f32, XV_LEN / 8u>();
-        if (CHUNK_RAW) {
-            for (var i = 0u; i < XV_LEN / 8u; i++) {
-                var a = xv[8u * i];
-                for (var k = 1u; k < 8u; k++) {
-                    a += xv[8u * i + k];
-                }
-                xsum[i] = (a.x + a.y) + (a.z + a.w);
-            }
-        }
         for (var r = 0u; r < ROWS_PER_THREAD; r++) {
             fetch_weight_group(row_seg[r], row_word[r], c);
             for (var g = 0u; g < CHUNK_GROUP; g++) {
@@ -116,12 +103,7 @@ fn main(
                     for (var k = 1u; k < 8u; k++) {
                         s += chunk[k] * xv[x0 + k];
                     }
-                    let dot = (s.x + s.y) + (s.z + s.w);
-                    if (CHUNK_RAW) {
-                        acc[r * TOKENS_PER_GROUP + t] += chunk_affine.x * dot + chunk_affine.y * xsum[g * TOKENS_PER_GROUP + t];
-                    } else {
-                        acc[r * TOKENS_PER_GROUP + t] += dot;
-                    }
+                    acc[r * TOKENS_PER_GROUP + t] += (s.x + s.y) + (s.z + s.w);
                 }
             }
         }

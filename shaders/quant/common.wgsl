@@ -13,20 +13,6 @@
 
 var<private> chunk: array<vec4<f32>, 8>;
 
-// The raw form, where a format has one (`chunk_raw_of_<format>(block)`: the formats of one
-// block per 32 values, which the decode GEMVs read a group of blocks at a time,
-// src/quant/chunk_group.rs): `chunk` holds the block's small integers q as floats and
-// chunk_affine (d, m) such that value = d * q + m, so a kernel can scale each row's dot with
-// the activations once a block (d * dot(q, x) + m * sum(x)) rather than every value.
-var<private> chunk_affine: vec2<f32>;
-
-// The values of a raw chunk.
-fn scale_raw_chunk() {
-    for (var k = 0u; k < 8u; k++) {
-        chunk[k] = chunk[k] * chunk_affine.x + chunk_affine.y;
-    }
-}
-
 // A block's first word and the 4 or 8 after it, read together (w_word_quad, w_word_oct): from
 // a texture that is two or three texel fetches where separate reads would take three or four.
 struct WordQuad {
@@ -76,19 +62,6 @@ fn sbytes(q: u32) -> vec4<f32> {
 // Q5_0 decode GEMVs took 1.7x Q4_0's time there (SmolLM2's gate/up: 5.7 against 3.4 ms).
 fn q5_high_bytes(qh: u32, j: u32) -> u32 {
     return ((((qh >> j) & 0xfu) * 0x00204081u) & 0x01010101u) << 4u;
-}
-
-// The 32 five-bit values of a Q5_0 or Q5_1 block into `chunk`.
-fn q5_raw_chunk(block: array<vec4<u32>, 2>) {
-    let qh = block[0].y;
-    let qs = vec4<u32>(block[0].zw, block[1].xy);
-    for (var k = 0u; k < 4u; k++) {
-        let q = qs[k];
-        let lo = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);
-        let hi = ((q >> 4u) & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k + 16u);
-        chunk[k] = vec4<f32>(byte_bits(lo, 0u, 0xffu));
-        chunk[k + 4u] = vec4<f32>(byte_bits(hi, 0u, 0xffu));
-    }
 }
 
 // The f16 in the low (hi = 0) or high (hi = 1) half of word `i`.

@@ -8,21 +8,14 @@ fn load_chunk_q4_0(bw: u32, sub: u32) {
     chunk_of_q4_0(w_word_quad(bw));
 }
 
-// The chunk from the block's words.
+// The chunk from the block's words (also read a group of blocks at a time: chunk_group_wgsl).
 fn chunk_of_q4_0(block: WordQuad) {
-    chunk_raw_of_q4_0(block);
-    scale_raw_chunk();
-}
-
-// The raw chunk (shaders/quant/common.wgsl; read a group of blocks at a time: chunk_group_wgsl).
-fn chunk_raw_of_q4_0(block: WordQuad) {
     let d = unpack2x16float(block.word).x;
-    chunk_affine = vec2<f32>(d, -8.0 * d);
     let qs = block.quad;
     for (var k = 0u; k < 4u; k++) {
         let q = qs[k];
-        chunk[k] = vec4<f32>(byte_bits(q, 0u, 0xfu));
-        chunk[k + 4u] = vec4<f32>(byte_bits(q, 4u, 0xfu));
+        chunk[k] = (vec4<f32>(byte_bits(q, 0u, 0xfu)) - 8.0) * d;
+        chunk[k + 4u] = (vec4<f32>(byte_bits(q, 4u, 0xfu)) - 8.0) * d;
     }
 }
 

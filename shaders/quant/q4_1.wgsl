@@ -8,20 +8,14 @@ fn load_chunk_q4_1(bw: u32, sub: u32) {
     chunk_of_q4_1(w_word_quad(bw));
 }
 
-// The chunk from the block's words.
+// The chunk from the block's words (also read a group of blocks at a time: chunk_group_wgsl).
 fn chunk_of_q4_1(block: WordQuad) {
-    chunk_raw_of_q4_1(block);
-    scale_raw_chunk();
-}
-
-// The raw chunk (shaders/quant/common.wgsl; read a group of blocks at a time: chunk_group_wgsl).
-fn chunk_raw_of_q4_1(block: WordQuad) {
-    chunk_affine = unpack2x16float(block.word);
+    let dm = unpack2x16float(block.word);
     let qs = block.quad;
     for (var k = 0u; k < 4u; k++) {
         let q = qs[k];
-        chunk[k] = vec4<f32>(byte_bits(q, 0u, 0xfu));
-        chunk[k + 4u] = vec4<f32>(byte_bits(q, 4u, 0xfu));
+        chunk[k] = vec4<f32>(byte_bits(q, 0u, 0xfu)) * dm.x + dm.y;
+        chunk[k + 4u] = vec4<f32>(byte_bits(q, 4u, 0xfu)) * dm.x + dm.y;
     }
 }
 

@@ -11,17 +11,19 @@ fn load_chunk_q5_0(bw: u32, sub: u32) {
     chunk_of_q5_0(w_six_at_even(bw));
 }
 
-// The chunk from the block's 6 words ([0].xyzw, [1].xy).
+// The chunk from the block's 6 words ([0].xyzw, [1].xy; also read a group of blocks at a
+// time: chunk_group_wgsl).
 fn chunk_of_q5_0(block: array<vec4<u32>, 2>) {
-    chunk_raw_of_q5_0(block);
-    scale_raw_chunk();
-}
-
-// The raw chunk (shaders/quant/common.wgsl; read a group of blocks at a time: chunk_group_wgsl).
-fn chunk_raw_of_q5_0(block: array<vec4<u32>, 2>) {
     let d = unpack2x16float(block[0].x).x;
-    chunk_affine = vec2<f32>(d, -16.0 * d);
-    q5_raw_chunk(block);
+    let qh = block[0].y;
+    let qs = vec4<u32>(block[0].zw, block[1].xy);
+    for (var k = 0u; k < 4u; k++) {
+        let q = qs[k];
+        let lo = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);
+        let hi = ((q >> 4u) & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k + 16u);
+        chunk[k] = (vec4<f32>(byte_bits(lo, 0u, 0xffu)) - 16.0) * d;
+        chunk[k + 4u] = (vec4<f32>(byte_bits(hi, 0u, 0xffu)) - 16.0) * d;
+    }
 }
 
 fn load_chunk_i8_q5_0(bw: u32, sub: u32) {

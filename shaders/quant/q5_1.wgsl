@@ -11,14 +11,16 @@ fn load_chunk_q5_1(bw: u32, sub: u32) {
 
 // The chunk from the block's 6 words, as Q5_0's.
 fn chunk_of_q5_1(block: array<vec4<u32>, 2>) {
-    chunk_raw_of_q5_1(block);
-    scale_raw_chunk();
-}
-
-// The raw chunk (shaders/quant/common.wgsl; read a group of blocks at a time: chunk_group_wgsl).
-fn chunk_raw_of_q5_1(block: array<vec4<u32>, 2>) {
-    chunk_affine = unpack2x16float(block[0].x);
-    q5_raw_chunk(block);
+    let dm = unpack2x16float(block[0].x);
+    let qh = block[0].y;
+    let qs = vec4<u32>(block[0].zw, block[1].xy);
+    for (var k = 0u; k < 4u; k++) {
+        let q = qs[k];
+        let lo = (q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k);
+        let hi = ((q >> 4u) & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k + 16u);
+        chunk[k] = vec4<f32>(byte_bits(lo, 0u, 0xffu)) * dm.x + dm.y;
+        chunk[k + 4u] = vec4<f32>(byte_bits(hi, 0u, 0xffu)) * dm.x + dm.y;
+    }
 }
 
 fn load_chunk_i8_q5_1(bw: u32, sub: u32) {

@@ -7,22 +7,12 @@ fn load_chunk_q8_0(bw: u32, sub: u32) {
     chunk_of_q8_0(w_word_oct(bw));
 }
 
-// The chunk from the block's words. (Not through the raw chunk: the scaling's add of m = 0
-// would cost every value an instruction.)
+// The chunk from the block's words (also read a group of blocks at a time: chunk_group_wgsl).
 fn chunk_of_q8_0(block: WordOct) {
     let d = unpack2x16float(block.word).x;
     let qs = block.oct;
     for (var k = 0u; k < 8u; k++) {
         chunk[k] = sbytes(qs[k / 4u][k % 4u]) * d;
-    }
-}
-
-// The raw chunk (shaders/quant/common.wgsl; read a group of blocks at a time: chunk_group_wgsl).
-fn chunk_raw_of_q8_0(block: WordOct) {
-    chunk_affine = vec2<f32>(unpack2x16float(block.word).x, 0.0);
-    let qs = block.oct;
-    for (var k = 0u; k < 8u; k++) {
-        chunk[k] = sbytes(qs[k / 4u][k % 4u]);
     }
 }
 

@@ -5,16 +5,8 @@
 //! fetches texels twice: a Q8_0 block (9 words) takes 3 fetches, 12 for 4 blocks that lie in 9
 //! texels; a Q4_0/Q4_1 block (5 words) 2, 8 for 4 blocks in 5 texels. A group of consecutive
 //! blocks of one row fetches its texels once (`fetch_weight_group`), then decodes each block
-//! from them (`load_weight_chunk_in_group`, through the format's `chunk_raw_of_<format>`), its
+//! from them (`load_weight_chunk_in_group`, through the format's `chunk_of_<format>`), its
 //! words at positions known when the shader is compiled.
-//!
-//! Those decodes are raw (shaders/quant/common.wgsl, `CHUNK_RAW`): the block's small integers
-//! and its (d, m), so shaders/matmul.wgsl scales a row's dot once a block rather than every
-//! value, two instructions a value fewer of the ~7 lavapipe spends (SmolLM2's decode GEMVs on
-//! a Zen 3 host with 2 CPUs, 2026-11-28, `cargo bench --bench kernels -- --tokens 1 --only
-//! matmul`, seven alternated runs: CPU ms a pass, median 46.8 -> 43.5, least 43.2 -> 41.4;
-//! Q5_0 at Qwen2.5's shapes, `--format Q5_0 --d 896 --ff 4864`, five runs: 186 -> 176, least
-//! 171 -> 162).
 //!
 //! Rows must start on a texel or 2 words into one (`mid_texel`: one more texel, and each word
 //! picked by the row's start), as they do where every segment starts on a texel
@@ -85,7 +77,7 @@ fn block_words_and_fetches(dtype: DType) -> Option<(u32, u32)> {
 /// Needs the texture's `w_texel` (src/gpu/pipelines.rs) and the format's snippet.
 pub fn chunk_group_wgsl(group: Option<ChunkGroup>) -> String {
     let Some(g) = group else {
-        return "const CHUNK_GROUP: u32 = 1u;\nconst CHUNK_RAW: bool = false;\n\
+        return "const CHUNK_GROUP: u32 = 1u;\n\
                 fn fetch_weight_group(seg: u32, word: u32, c: u32) {}\n\
                 fn load_weight_chunk_in_group(seg: u32, word: u32, c: u32, g: u32) { load_weight_chunk(seg, word, c + g); }\n"
             .to_string();
@@ -109,7 +101,6 @@ pub fn chunk_group_wgsl(group: Option<ChunkGroup>) -> String {
     };
     format!(
         "const CHUNK_GROUP: u32 = {blocks}u;
-const CHUNK_RAW: bool = true;
 var<private> group_texels: array<vec4<u32>, {texels}>;
 var<private> group_mid: bool;
 fn fetch_weight_group(seg: u32, word: u32, c: u32) {{
@@ -124,7 +115,7 @@ fn group_word(i: u32) -> u32 {{
 }}
 fn load_weight_chunk_in_group(seg: u32, word: u32, c: u32, g: u32) {{
     let b = {words}u * g;
-    chunk_raw_of_{name}({block});
+    chunk_of_{name}({block});
 }}
 "
     )
