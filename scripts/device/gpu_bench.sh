@@ -11,7 +11,7 @@
 # Env: RUNS (default 5), LLAMA=0 skips the llama.cpp build, TUNINGS (default "default"; "default cpu" also forces the CPU-like shapes, slow on a GPU: minutes),
 # TUNES (`;`-separated `--tune` specs to bench too, e.g. "matmul_decode_workgroup_size=128,matmul_decode_threads_per_row=32"),
 # SKELS (default: every .dev/skel/*.npz), BENCH_ARGS (extra `hearth bench` options),
-# TUNE_BINS, EXTRA and EXTRA_BINS (below), PROFILE (the binaries `hearth profile` runs with, default every .dev/hearth-*), PROFILE_PROMPTS
+# TUNE_BINS, EXTRA and EXTRA_BINS, BENCH_BIN_ARGS, PROFILE_TUNES and PROFILE_TUNE_BINS (below), PROFILE (the binaries `hearth profile` runs with, default every .dev/hearth-*), PROFILE_PROMPTS
 # (`;`-free list of prefill batch sizes profiled, default 128; at most 256), PROFILE_CONTEXT (tokens
 # in the cache before each profiled batch, default 0: e.g. 1744 with 256 profiles a 2,000-token
 # prompt's last chunk).
@@ -67,10 +67,17 @@ for line in sys.stdin:
 
 # Kernel benches built here (`cargo bench --bench NAME --no-run`, copied to .dev/bench-NAME):
 # the read-reduce ceiling (bandwidth) and each kernel at SmolLM2's shapes (kernels).
+# BENCH_BIN_ARGS: `;`-separated argument lists, each a run of every bench binary (default one
+# run with none), e.g. "--tokens 1 --only matmul;--tokens 1 --only matmul --tune ...".
+IFS=';' read -ra bench_args <<<"${BENCH_BIN_ARGS:-}"
+[ ${#bench_args[@]} -gt 0 ] || bench_args=("")
 for b in .dev/bench-*; do
   [ -x "$b" ] || continue
-  stamp "$b"
-  timeout 120 "$b" 2>&1 | tee -a "$OUT/log"
+  for a in "${bench_args[@]}"; do
+    stamp "$b $a"
+    # shellcheck disable=SC2086
+    timeout 120 "$b" $a 2>&1 | tee -a "$OUT/log"
+  done
 done
 
 for m in "${models[@]}"; do
@@ -80,7 +87,44 @@ for m in "${models[@]}"; do
       "$h" profile --model "$m" --prompt-tokens "$n" --context "${PROFILE_CONTEXT:-0}" 2>&1 | tee -a "$OUT/log"
     done
   done
+  # PROFILE_TUNES: `;`-separated `--tune` specs, each profiled (the first of PROFILE_PROMPTS)
+  # with the binaries in PROFILE_TUNE_BINS (default .dev/hearth-main): per-kernel GPU time of
+  # a sweep, where `hearth bench` gives only the total.
+  IFS=';' read -ra ptunes <<<"${PROFILE_TUNES:-}"
+  for t in "${ptunes[@]}"; do
+    for h in ${PROFILE_TUNE_BINS:-.dev/hearth-main}; do
+      n=${PROFILE_PROMPTS:-128}; n=${n%% *}
+      stamp "$h --tune $t profile --prompt-tokens $n $m"
+      "$h" --tune "$t" profile --model "$m" --prompt-tokens "$n" 2>&1 | tee -a "$OUT/log"
+    done
+  done
 done
+
+# TUNES: `;`-separated `hearth --tune` specs, each benched on top of the device's choice,
+# with the binaries in TUNE_BINS (default all; older builds reject newer keys). TUNES_EARLY=1
+# runs them (and the default once more, tagged early:default) while llama.cpp builds: a sweep
+# compares its own runs only, and the default both during and after the build shows what the
+# build's load did to the timings.
+bench_tunes() { # bench_tunes BINARY MODEL TAG_PREFIX
+  local h=$1 m=$2 prefix=$3 t
+  case " ${TUNE_BINS:-$h} " in *" $h "*) ;; *) return ;; esac
+  IFS=';' read -ra tunes <<<"${TUNES:-}"
+  if [ "$prefix" = early ]; then
+    stamp "$h early default bench $m"
+    "$h" bench --model "$m" --runs "$RUNS" --json ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/log" |
+      tag "$(basename "$h")" "early:default" >>"$results"
+  fi
+  for t in "${tunes[@]}"; do
+    stamp "$h --tune $t bench $m"
+    "$h" --tune "$t" bench --model "$m" --runs "$RUNS" --json ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/log" |
+      tag "$(basename "$h")" "$prefix:$t" >>"$results"
+  done
+}
+if [ "${TUNES_EARLY:-0}" = 1 ]; then
+  for m in "${models[@]}"; do
+    for h in .dev/hearth-*; do bench_tunes "$h" "$m" early; done
+  done
+fi
 
 if [ "${LLAMA:-1}" = 1 ]; then
   stamp "waiting for the llama.cpp build"
@@ -103,15 +147,7 @@ for m in "${models[@]}"; do
       "$h" "${opt[@]}" bench --model "$m" --runs "$RUNS" --json ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/log" |
         tag "$(basename "$h")" "$t" >>"$results"
     done
-    # TUNES: `;`-separated `hearth --tune` specs, each benched on top of the device's choice,
-    # with the binaries in TUNE_BINS (default all; older builds reject newer keys).
-    case " ${TUNE_BINS:-$h} " in *" $h "*) ;; *) continue ;; esac
-    IFS=';' read -ra tunes <<<"${TUNES:-}"
-    for t in "${tunes[@]}"; do
-      stamp "$h --tune $t bench $m"
-      "$h" --tune "$t" bench --model "$m" --runs "$RUNS" --json ${BENCH_ARGS:-} 2>&1 | tee -a "$OUT/log" |
-        tag "$(basename "$h")" "tune:$t" >>"$results"
-    done
+    [ "${TUNES_EARLY:-0}" = 1 ] || bench_tunes "$h" "$m" tune
   done
 done
 

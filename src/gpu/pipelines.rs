@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::context::GpuContext;
 use super::matmul_fusion::{MatmulEpilogue, MatmulNorm};
-use super::unroll::{UnrollLimits, unroll_loops, unroll_loops_within};
+use super::unroll::{SPEED_LIMITS, UnrollLimits, unroll_loops_within};
 use crate::error::{Error, Result};
 use crate::kernels::attention::PER_QUERY_ROLLED_MAX_HEAD_DIM;
 use crate::kernels::kv::KvFormat;
@@ -245,14 +245,15 @@ impl Kernel {
 
     /// The assembled WGSL: the step uniform's struct and the format's snippet (where used)
     /// in front of the kernel body.
-    /// `unroll`: the device's tuning asks for unrolled loops (`Tuning::unroll_loops`).
-    pub fn source(self, unroll: bool) -> String {
+    /// `unroll`: the limits within which the device's tuning asks for unrolled loops
+    /// (`Tuning::unroll_loops`, `Tuning::unroll_max_bytes`), or None.
+    pub fn source(self, unroll: Option<UnrollLimits>) -> String {
         let step = if self.reads_step() { include_str!("../../shaders/step.wgsl") } else { "" };
         let source = step.to_string() + &self.body();
         if let Some(limits) = self.must_unroll() {
             unroll_loops_within(&source, limits)
-        } else if unroll && self.unrollable() {
-            unroll_loops(&source)
+        } else if let Some(limits) = unroll.filter(|_| self.unrollable()) {
+            unroll_loops_within(&source, limits)
         } else {
             source
         }
@@ -518,7 +519,9 @@ impl PipelineCache {
         }
         let label = kernel.label();
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let source = kernel.source(ctx.tuning.unroll_loops);
+        let unroll =
+            ctx.tuning.unroll_loops.then_some(UnrollLimits { max_expanded_bytes: i64::from(ctx.tuning.unroll_max_bytes), ..SPEED_LIMITS });
+        let source = kernel.source(unroll);
         // HEARTH_DUMP_WGSL=dir writes each shader as compiled (assembled, maybe unrolled) to
         // dir/<label>.wgsl: what a profile of the device's compiled code has to be read against.
         if let Some(dir) = std::env::var_os("HEARTH_DUMP_WGSL") {

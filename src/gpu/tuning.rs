@@ -41,6 +41,13 @@ pub struct Tuning {
     /// kernels -- --tokens 1 --only matmul`, medians of five alternated runs, wall µs): o 204
     /// -> 143, down 328 -> 262.
     pub matmul_decode_balance_threads: u32,
+    /// 0, or the most workgroups a decode GEMV should take (GPUs): a matrix that would need
+    /// more at `matmul_decode_rows_per_thread` takes twice the rows per thread, and again, up
+    /// to 16 (src/kernels/matmul.rs, `Tile::capped`). Why: the output heads of large
+    /// vocabularies (Gemma 3's 262,144 rows of 640 columns: 32,768 workgroups of 8 rows) spent
+    /// their time starting and finishing workgroups that each read 5 KB of weights; on an H200
+    /// (2026-11-28, `hearth profile`) that head took 1.94 ms of a 3.9 ms decode step.
+    pub matmul_decode_max_workgroups: u32,
     /// Rows each thread computes in a batched matmul (prefill).
     pub matmul_prefill_rows_per_thread: u32,
     /// The most tokens one matmul workgroup computes (a power of two).
@@ -199,8 +206,17 @@ pub struct Tuning {
     /// medians of 3): SmolLM2 prefilled 20-24 -> 34-36 tok/s unrolled and decoded 7.5-7.8 ->
     /// 8.3-9.9, Qwen2.5 5.9 -> 8.8 and 2.4 -> 2.9, Gemma 3 16.6 -> 22.5 and 4.3 -> 4.3: llvmpipe
     /// does not unroll loops this large itself, and their private arrays then live in memory.
-    /// Off elsewhere: not measured on lavapipe with AVX-512 since; GPU compilers unroll.
+    /// On GPUs too: NVIDIA's Vulkan compiler did not unroll them either. On an H200 (2026-11-28,
+    /// native Vulkan, `hearth profile`, decode step's GPU time) SmolLM2 2.76 -> 1.91 ms,
+    /// Qwen2.5 4.41 -> 2.14, Gemma 3 3.89 -> 1.77 (its Q8_0 output head 1.94 -> 0.20 ms), and
+    /// `hearth bench` decode 320 -> 467, 210 -> 419, 235 -> 476 tok/s (README "Speed").
+    /// Not measured on lavapipe with AVX-512 since.
     pub unroll_loops: bool,
+    /// With `unroll_loops`, the longest text one unrolled loop may become (bytes of WGSL;
+    /// src/gpu/unroll.rs, `UnrollLimits`): loops that would grow longer stay loops. 6 KiB
+    /// (`unroll::SPEED_LIMITS`) keeps SwiftShader's compile times down; larger also unrolls the
+    /// matmuls' row loops around their unrolled inner loops.
+    pub unroll_max_bytes: u32,
     /// Sample on the GPU (shaders/sample.wgsl: only the id comes back, decode chains of
     /// several tokens per round trip) rather than on the CPU from read-back logits. Off for
     /// SwiftShader: its JIT takes ~3 s to compile the sampler (natively, the tiny chat model's
@@ -268,11 +284,13 @@ impl Tuning {
     pub const fn lavapipe(slow_loads: bool, threads: u32) -> Tuning {
         Tuning {
             matmul_decode_balance_threads: if slow_loads { threads } else { 0 },
+            matmul_decode_max_workgroups: 0,
             matmul_decode_rows_per_thread: if slow_loads { 16 } else { Tuning::CPU.matmul_decode_rows_per_thread },
             matmul_decode_rows_interleaved: slow_loads,
             matmul_x_uniform: slow_loads,
             matmul_w_texture: slow_loads,
             unroll_loops: slow_loads,
+            unroll_max_bytes: 6 * 1024,
             kv_texels: slow_loads,
             attention_query_ranges: if slow_loads { 8 } else { Tuning::CPU.attention_query_ranges },
             ..Tuning::CPU
@@ -287,6 +305,7 @@ impl Tuning {
         matmul_decode_rows_per_thread: 8,
         matmul_decode_rows_interleaved: false,
         matmul_decode_balance_threads: 0,
+        matmul_decode_max_workgroups: 0,
         matmul_prefill_rows_per_thread: 16,
         matmul_prefill_tokens: 4,
         attention_thread_per_query: true,
@@ -309,6 +328,7 @@ impl Tuning {
         matmul_x_uniform: false,
         matmul_w_texture: false,
         unroll_loops: false,
+        unroll_max_bytes: 6 * 1024,
         sample_on_gpu: true,
         argmax_workgroup_size: 16,
         argmax_per_thread: 256,
@@ -349,7 +369,9 @@ impl Tuning {
     /// 2,363 -> 5,027; 32 × 32 and 32 × 16 tiles within 15% of it, 64 × 16 slower); splitting
     /// the columns between 2 groups added 13-30% more (SmolLM2 3,634 -> 4,712, Qwen2.5 1,726 ->
     /// 2,130, Gemma 3 4,211 -> 5,163; 4 groups 4,642 / 1,964 / 5,209). Tiled attention stays
-    /// off: it was slower there (see `attention_tiled`).
+    /// off: it was slower there (see `attention_tiled`). The loops unrolled in the source and
+    /// decode GEMVs capped at 1,024 workgroups: measured on an H200 (2026-11-28, see
+    /// `unroll_loops` and `matmul_decode_max_workgroups`).
     pub const GPU: Tuning = Tuning {
         matmul_decode_workgroup_size: 256,
         matmul_prefill_workgroup_size: 64,
@@ -358,6 +380,7 @@ impl Tuning {
         matmul_decode_rows_per_thread: 1,
         matmul_decode_rows_interleaved: false,
         matmul_decode_balance_threads: 0,
+        matmul_decode_max_workgroups: 1024,
         matmul_prefill_rows_per_thread: 1,
         matmul_prefill_tokens: 8,
         attention_thread_per_query: false,
@@ -379,7 +402,8 @@ impl Tuning {
         matmul_norm_prologue: true,
         matmul_x_uniform: false,
         matmul_w_texture: false,
-        unroll_loops: false,
+        unroll_loops: true,
+        unroll_max_bytes: 6 * 1024,
         sample_on_gpu: true,
         argmax_workgroup_size: 256,
         argmax_per_thread: 8,
@@ -403,6 +427,7 @@ impl Tuning {
                 "matmul_decode_rows_per_thread" => self.matmul_decode_rows_per_thread = number()?,
                 "matmul_decode_rows_interleaved" => self.matmul_decode_rows_interleaved = flag()?,
                 "matmul_decode_balance_threads" => self.matmul_decode_balance_threads = number()?,
+                "matmul_decode_max_workgroups" => self.matmul_decode_max_workgroups = number()?,
                 "matmul_prefill_rows_per_thread" => self.matmul_prefill_rows_per_thread = number()?,
                 "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
                 "attention_thread_per_query" => self.attention_thread_per_query = flag()?,
@@ -425,6 +450,7 @@ impl Tuning {
                 "matmul_x_uniform" => self.matmul_x_uniform = flag()?,
                 "matmul_w_texture" => self.matmul_w_texture = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,
+                "unroll_max_bytes" => self.unroll_max_bytes = number()?,
                 "sample_on_gpu" => self.sample_on_gpu = flag()?,
                 "argmax_workgroup_size" => self.argmax_workgroup_size = number()?,
                 "argmax_per_thread" => self.argmax_per_thread = number()?,

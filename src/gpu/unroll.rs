@@ -37,6 +37,7 @@ pub struct UnrollLimits {
 pub const SPEED_LIMITS: UnrollLimits = UnrollLimits { max_trips: 32, max_expanded_bytes: 6 * 1024 };
 
 /// `source` with its short constant-bound loops unrolled (see the module comment).
+#[cfg(test)]
 pub fn unroll_loops(source: &str) -> String {
     unroll_loops_within(source, SPEED_LIMITS)
 }

@@ -152,7 +152,11 @@ pub async fn matmul_with(
     }
     let mut out = Vec::new();
     for b in &bound {
-        let tile = tile.balanced(b.rows / halves, halves, ctx.tuning.matmul_decode_balance_threads);
+        let tile = tile.balanced(b.rows / halves, halves, ctx.tuning.matmul_decode_balance_threads).capped(
+            b.rows / halves,
+            halves,
+            ctx.tuning.matmul_decode_max_workgroups,
+        );
         let formats: Vec<DType> = b.segments.iter().map(|s| s.2).collect();
         let formats = MatrixFormats::of(&formats)
             .ok_or_else(|| Error::InvalidArgument(format!("{kernel_name}: {} formats in one buffer", formats.len())))?;
@@ -451,6 +455,27 @@ impl Tile {
         Tile { rows_per_thread, ..*self }
     }
 }
+
+impl Tile {
+    /// This tile with its rows per thread doubled (up to `MAX_ROWS_PER_THREAD`) until a decode
+    /// GEMV of `outputs` outputs (each `halves` weight rows) takes at most `max_groups`
+    /// workgroups (`Tuning::matmul_decode_max_workgroups`; 0, batches and interleaved rows
+    /// leave the tile as it is).
+    fn capped(&self, outputs: u32, halves: u32, max_groups: u32) -> Tile {
+        if max_groups == 0 || self.rows_interleaved || self.tokens_per_group != 1 {
+            return *self;
+        }
+        let threads_per_group = self.workgroup_size / self.threads_per_row;
+        let mut rows_per_thread = self.rows_per_thread;
+        while rows_per_thread < MAX_ROWS_PER_THREAD && outputs.div_ceil(threads_per_group * (rows_per_thread / halves)) > max_groups {
+            rows_per_thread *= 2;
+        }
+        Tile { rows_per_thread, ..*self }
+    }
+}
+
+/// The most rows `Tile::capped` gives a decode thread (as many as the tunings may name).
+const MAX_ROWS_PER_THREAD: u32 = 16;
 
 /// How far `Tile::balanced` moves a decode thread's rows from the tuning's.
 const BALANCE_RANGE: u32 = 4;

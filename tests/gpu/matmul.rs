@@ -195,6 +195,29 @@ fn decode_rows_balanced_over_threads_give_the_same_result() {
     check_row("Q4_1 GLU balanced", &read_tensor(&ctx, &yb), &wf, cols, &xn, true, None);
 }
 
+/// Decode GEMVs with many rows take more rows per thread where the GPU tuning caps their
+/// workgroups (`Tuning::matmul_decode_max_workgroups`, for large vocabularies' output heads):
+/// 1,000 rows of 8 a workgroup would be 125 workgroups; a cap of 40 doubles the rows per
+/// thread twice (4 rows: 32 a workgroup, 32 workgroups), and a cap of 1 stops at 16 rows. The
+/// f64 reference's result either way, and the rows chosen are the kernel that ran (its label).
+#[test]
+fn decode_rows_capped_by_workgroups_give_the_same_result() {
+    let dtype = DType::Q8_0;
+    let cols = 2 * row_unit(dtype);
+    for (max_groups, label) in [(40, "_r4_"), (1, "_r16_")] {
+        let ctx = gpu_with_tuning(Tuning {
+            matmul_decode_workgroup_size: 256,
+            matmul_decode_threads_per_row: 32,
+            matmul_decode_rows_per_thread: 1,
+            matmul_decode_max_workgroups: max_groups,
+            ..Tuning::GPU
+        });
+        let r = run_matmul_full(&ctx, dtype, 1000, cols, 1);
+        assert!(r.kernels.iter().any(|k| k.contains(label)), "cap {max_groups}: kernels {:?}, want {label}", r.kernels);
+        assert_close(&format!("{dtype} 1000x{cols} capped at {max_groups}"), &r.got, &r.want, &r.scale);
+    }
+}
+
 /// The register-tiled GEMM (shaders/gemm.wgsl, batches only) with tiles of other kinds: the
 /// GPU tuning's is in `matmul_matches_cpu_reference_for_every_format` (every format) and
 /// `epilogues_match_f64_reference`; here one thread per output (256 threads), the largest
