@@ -245,14 +245,15 @@ impl Kernel {
 
     /// The assembled WGSL: the step uniform's struct and the format's snippet (where used)
     /// in front of the kernel body.
-    /// `unroll`: the limits within which the device's tuning asks for unrolled loops
-    /// (`Tuning::unroll_loops`, `Tuning::unroll_max_bytes`), or None.
+    /// `unroll`: the limits within which the device's tuning asks for this kernel's loops
+    /// unrolled (`Tuning::unroll_loops`, `unroll_max_bytes`, `unroll_gemm`; see `unrollable`),
+    /// or None.
     pub fn source(self, unroll: Option<UnrollLimits>) -> String {
         let step = if self.reads_step() { include_str!("../../shaders/step.wgsl") } else { "" };
         let source = step.to_string() + &self.body();
         if let Some(limits) = self.must_unroll() {
             unroll_loops_within(&source, limits)
-        } else if let Some(limits) = unroll.filter(|_| self.unrollable()) {
+        } else if let Some(limits) = unroll {
             unroll_loops_within(&source, limits)
         } else {
             source
@@ -276,11 +277,15 @@ impl Kernel {
 
     /// Kernels whose short constant loops are unrolled where the tuning asks for it
     /// (src/gpu/unroll.rs): the matmuls, whose inner loops index private arrays, which
-    /// SwiftShader's JIT would otherwise run as per-lane memory gathers. (The GEMM is not
-    /// used on CPU-like devices; attention and the embedding gained too little on
-    /// SwiftShader for their longer compile.)
-    fn unrollable(self) -> bool {
-        matches!(self, Kernel::Matmul { .. })
+    /// SwiftShader's JIT would otherwise run as per-lane memory gathers, and NVIDIA's Vulkan
+    /// compiler kept in memory too; the GEMM (GPUs only) where `unroll_gemm` asks for it.
+    /// (Attention and the embedding gained too little on SwiftShader for their longer compile.)
+    fn unrollable(self, unroll_gemm: bool) -> bool {
+        match self {
+            Kernel::Matmul { .. } => true,
+            Kernel::Gemm { .. } => unroll_gemm,
+            _ => false,
+        }
     }
 
     fn body(self) -> String {
@@ -519,8 +524,9 @@ impl PipelineCache {
         }
         let label = kernel.label();
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let unroll =
-            ctx.tuning.unroll_loops.then_some(UnrollLimits { max_expanded_bytes: i64::from(ctx.tuning.unroll_max_bytes), ..SPEED_LIMITS });
+        let t = &ctx.tuning;
+        let unroll = (t.unroll_loops && kernel.unrollable(t.unroll_gemm))
+            .then_some(UnrollLimits { max_expanded_bytes: i64::from(t.unroll_max_bytes), ..SPEED_LIMITS });
         let source = kernel.source(unroll);
         // HEARTH_DUMP_WGSL=dir writes each shader as compiled (assembled, maybe unrolled) to
         // dir/<label>.wgsl: what a profile of the device's compiled code has to be read against.

@@ -217,6 +217,11 @@ pub struct Tuning {
     /// (`unroll::SPEED_LIMITS`) keeps SwiftShader's compile times down; larger also unrolls the
     /// matmuls' row loops around their unrolled inner loops.
     pub unroll_max_bytes: u32,
+    /// With `unroll_loops`, the prefill GEMM's loops too (shaders/gemm.wgsl: its thread tile's
+    /// rows and tokens, and the format snippets' chunk loops that the GEMVs' unrolling moved
+    /// from memory into registers on an H200). Off everywhere: not yet measured on a GPU (the
+    /// session that found the GEMVs' gain had no device time left); tested on lavapipe.
+    pub unroll_gemm: bool,
     /// Sample on the GPU (shaders/sample.wgsl: only the id comes back, decode chains of
     /// several tokens per round trip) rather than on the CPU from read-back logits. Off for
     /// SwiftShader: its JIT takes ~3 s to compile the sampler (natively, the tiny chat model's
@@ -291,6 +296,7 @@ impl Tuning {
             matmul_w_texture: slow_loads,
             unroll_loops: slow_loads,
             unroll_max_bytes: 6 * 1024,
+            unroll_gemm: false,
             kv_texels: slow_loads,
             attention_query_ranges: if slow_loads { 8 } else { Tuning::CPU.attention_query_ranges },
             ..Tuning::CPU
@@ -329,6 +335,7 @@ impl Tuning {
         matmul_w_texture: false,
         unroll_loops: false,
         unroll_max_bytes: 6 * 1024,
+        unroll_gemm: false,
         sample_on_gpu: true,
         argmax_workgroup_size: 16,
         argmax_per_thread: 256,
@@ -404,6 +411,7 @@ impl Tuning {
         matmul_w_texture: false,
         unroll_loops: true,
         unroll_max_bytes: 6 * 1024,
+        unroll_gemm: false,
         sample_on_gpu: true,
         argmax_workgroup_size: 256,
         argmax_per_thread: 8,
@@ -451,6 +459,7 @@ impl Tuning {
                 "matmul_w_texture" => self.matmul_w_texture = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,
                 "unroll_max_bytes" => self.unroll_max_bytes = number()?,
+                "unroll_gemm" => self.unroll_gemm = flag()?,
                 "sample_on_gpu" => self.sample_on_gpu = flag()?,
                 "argmax_workgroup_size" => self.argmax_workgroup_size = number()?,
                 "argmax_per_thread" => self.argmax_per_thread = number()?,

@@ -252,6 +252,17 @@ fn every_gemm_tile_gives_the_same_result() {
     }
 }
 
+/// The GEMM with its loops unrolled in the source (`Tuning::unroll_gemm`, off in every tuning
+/// until a GPU measures it): the GPU tuning's tile and column split on formats with one chunk
+/// a block (Q4_0, Q5_0, Q8_0), eight (Q4_K, Q6_K) and none (F32), against the f64 reference.
+#[test]
+fn unrolled_gemm_gives_the_same_result() {
+    let ctx = gpu_with_tuning(Tuning { unroll_loops: true, unroll_gemm: true, ..Tuning::GPU });
+    for dtype in [DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F32] {
+        check(&ctx, dtype, "gemm unrolled");
+    }
+}
+
 /// The GEMM on 8-bit integers (shaders/gemm_dp4a.wgsl), forced on the GPU tuning, for every
 /// format with an integer reader, on the batch shapes (odd rows, 3 and 11 tokens, 3 and 71
 /// column steps): each output within the activations' q8 rounding (a bound computed from the
