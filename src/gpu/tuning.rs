@@ -91,7 +91,7 @@ pub struct Tuning {
     /// -> 144-148, 512 keys 1,533-1,668 -> 586-715, 2,048 keys 5,246-6,038 -> 1,429-1,473;
     /// `hearth profile --context 1000` decode attention SmolLM2 87 -> 22 ms a token, Qwen2.5 98
     /// -> 36, Gemma 3 (a workgroup per query, heads of 256) 122 -> 83. On by default where
-    /// `matmul_w_texture` is (lavapipe on hosts without AVX-512); elsewhere not measured.
+    /// `matmul_w_texture` is (lavapipe); elsewhere not measured.
     pub kv_texels: bool,
     /// shaders/rope_store.wgsl: a workgroup per (token, head), its threads sharing the head's
     /// elements (`per_head`), rather than a thread per (token, head) walking all of them
@@ -187,15 +187,18 @@ pub struct Tuning {
     /// variable position x86 does through memory unless it has AVX-512, but a uniform load
     /// into one AVX2 gather; on a Zen 3 host without AVX-512 a vec4 load cost 14.3 ns from
     /// storage against 1.2 ns from a uniform binding (`cargo bench --bench bandwidth`,
-    /// 2026-11-27). On by default only for lavapipe on hosts without AVX-512
-    /// (`Tuning::for_device`): with AVX-512 the same change measured no faster (2026-11-26).
+    /// 2026-11-27). On by default for lavapipe (`Tuning::lavapipe`): a 2026-11-26 measurement
+    /// on an AVX-512 host found this change alone no faster, but with the rest of the lavapipe
+    /// tuning it helps there too (a Zen 5 host, 2026-11-28: SmolLM2 decode 35.8 -> 37.2 tok/s,
+    /// prefill 131 -> 144).
     pub matmul_x_uniform: bool,
     /// The matmuls (not the GEMM) read their weights from an rgba32uint texture mirroring the
     /// weights' buffer (src/gpu/weight_texture.rs) instead of the storage buffer. Why: the same
     /// llvmpipe storage loads as above, where a texel fetch is AVX2 gathers: on a Zen 3 host
     /// 32 MiB streamed at 7.2 GB/s as texels against 1.0 GB/s as storage vec4s (2026-11-27).
-    /// Costs a second copy of the weights in memory. On by default only where
-    /// `matmul_x_uniform` is (lavapipe on hosts without AVX-512).
+    /// Costs a second copy of the weights in memory. On by default where `matmul_x_uniform` is
+    /// (lavapipe; with AVX-512 too: a Zen 5 host decoded SmolLM2 at 37.2 tok/s with it, 16.1
+    /// without, 2026-11-28).
     pub matmul_w_texture: bool,
     /// Unroll the short constant-bound loops of the matmul shaders in their source
     /// (src/gpu/unroll.rs). SwiftShader's JIT does not unroll: natively on Chromium's
@@ -210,7 +213,8 @@ pub struct Tuning {
     /// native Vulkan, `hearth profile`, decode step's GPU time) SmolLM2 2.76 -> 1.91 ms,
     /// Qwen2.5 4.41 -> 2.14, Gemma 3 3.89 -> 1.77 (its Q8_0 output head 1.94 -> 0.20 ms), and
     /// `hearth bench` decode 320 -> 467, 210 -> 419, 235 -> 476 tok/s (README "Speed").
-    /// Not measured on lavapipe with AVX-512 since.
+    /// On lavapipe with AVX-512 too (a Zen 5 host, 2026-11-28, unrolling alone on the CPU
+    /// tuning): SmolLM2 decode 14.9 -> 16.7 tok/s, prefill 70.5 -> 102.9.
     pub unroll_loops: bool,
     /// With `unroll_loops`, the longest text one unrolled loop may become (bytes of WGSL;
     /// src/gpu/unroll.rs, `UnrollLimits`): loops that would grow longer stay loops. 6 KiB
@@ -257,7 +261,7 @@ impl Tuning {
         let name = info.name.to_lowercase();
         if ["llvmpipe", "lavapipe"].iter().any(|n| name.contains(n)) {
             // lavapipe runs natively and compiles for this very CPU.
-            Tuning::lavapipe(!host_has_avx512(), lavapipe_threads())
+            Tuning::lavapipe(lavapipe_threads())
         } else if info.device_type == wgpu::DeviceType::Cpu || name.contains("swiftshader") {
             // Chromium reports its SwiftShader adapter with no name, as a CPU device.
             Tuning::SWIFTSHADER
@@ -266,9 +270,15 @@ impl Tuning {
         }
     }
 
-    /// lavapipe: the CPU tuning, and where its storage loads are slow (`slow_loads`: hosts
-    /// without AVX-512, see `matmul_x_uniform`) the input from uniforms, the weights and the KV
-    /// cache in textures, the loops unrolled (see `unroll_loops`) and 8 key ranges a query
+    /// lavapipe: the CPU tuning with its slow storage loads avoided (see `matmul_x_uniform`):
+    /// the input from uniforms, the weights and the KV cache in textures, the loops unrolled
+    /// (see `unroll_loops`), on every host. Until 2026-11-28 only hosts without AVX-512 took
+    /// this; on a 2-core Zen 5 VM with AVX-512 (`hearth bench --prompt-tokens 128
+    /// --gen-tokens 64`, medians of 2-3 alternated runs, the CPU tuning against this one)
+    /// SmolLM2 decoded 14.9 -> 41.8 tok/s and prefilled 70.5 -> 136.0, Qwen2.5 4.9 -> 15.7 and
+    /// 11.1 -> 38.3, Gemma 3 8.4 -> 24.8 and 36.4 -> 130.8; each part left out in turn
+    /// (SmolLM2): the weights from storage 37.2 -> 16.1 tok/s, 8 rows a thread not interleaved
+    /// 28.3, x from storage 35.8, the cache in buffers 37.6 (within noise). And 8 key ranges a query
     /// rather than 16: with the cache in textures a key costs less and the merge more
     /// (2026-11-27, Zen 3 without AVX-512, `cargo bench --bench kernels -- --tokens 1 --only
     /// attention --ctx N`, CPU µs a layer over four runs, 8 against 16 ranges: 32 keys 120-150
@@ -286,19 +296,19 @@ impl Tuning {
     /// bench`, decode in chains, alternated, 8 against 16 rows: SmolLM2 10.2-13.3 against
     /// 12.4-12.9 tok/s over four runs, Qwen2.5 3.9-4.1 against 4.1-4.2 and Gemma 3 6.9-8.2
     /// against 8.0-8.2 over three).
-    pub const fn lavapipe(slow_loads: bool, threads: u32) -> Tuning {
+    pub const fn lavapipe(threads: u32) -> Tuning {
         Tuning {
-            matmul_decode_balance_threads: if slow_loads { threads } else { 0 },
+            matmul_decode_balance_threads: threads,
             matmul_decode_max_workgroups: 0,
-            matmul_decode_rows_per_thread: if slow_loads { 16 } else { Tuning::CPU.matmul_decode_rows_per_thread },
-            matmul_decode_rows_interleaved: slow_loads,
-            matmul_x_uniform: slow_loads,
-            matmul_w_texture: slow_loads,
-            unroll_loops: slow_loads,
+            matmul_decode_rows_per_thread: 16,
+            matmul_decode_rows_interleaved: true,
+            matmul_x_uniform: true,
+            matmul_w_texture: true,
+            unroll_loops: true,
             unroll_max_bytes: 6 * 1024,
             unroll_gemm: false,
-            kv_texels: slow_loads,
-            attention_query_ranges: if slow_loads { 8 } else { Tuning::CPU.attention_query_ranges },
+            kv_texels: true,
+            attention_query_ranges: 8,
             ..Tuning::CPU
         }
     }
@@ -478,19 +488,6 @@ fn lavapipe_threads() -> u32 {
     set.unwrap_or_else(cpus).max(1)
 }
 
-/// Whether the CPU running this process has AVX-512 (where lavapipe's storage loads are cheap
-/// enough: `Tuning::matmul_x_uniform`). Only lavapipe asks, and it only runs natively.
-fn host_has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::Tuning;
@@ -500,10 +497,9 @@ mod tests {
         let info =
             |name: &str, device_type| wgpu::AdapterInfo { name: name.into(), ..wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan) };
         let lavapipe = Tuning::for_device(&info("llvmpipe (LLVM 15.0.6, 256 bits)", wgpu::DeviceType::Cpu));
-        assert_eq!(lavapipe, Tuning::lavapipe(!super::host_has_avx512(), super::lavapipe_threads()));
-        assert!(Tuning::lavapipe(true, 2).kv_texels && Tuning::lavapipe(true, 2).matmul_w_texture);
-        assert_eq!(Tuning::lavapipe(true, 2).matmul_decode_balance_threads, 2);
-        assert_eq!(Tuning::lavapipe(false, 2), Tuning::CPU);
+        assert_eq!(lavapipe, Tuning::lavapipe(super::lavapipe_threads()));
+        assert!(Tuning::lavapipe(2).kv_texels && Tuning::lavapipe(2).matmul_w_texture);
+        assert_eq!(Tuning::lavapipe(2).matmul_decode_balance_threads, 2);
         assert_eq!(Tuning::for_device(&info("SwiftShader Device (Subzero)", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);
         // Chromium's adapter as the browser tests see it.
         assert_eq!(Tuning::for_device(&info("", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);

@@ -114,7 +114,7 @@ fn attention_per_range_matches_f64_reference() {
         let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
         check_cases(&ctx, KvPrecision::F16, false, served);
     }
-    let tuning = Tuning { attention_query_ranges: Tuning::lavapipe(true, 2).attention_query_ranges, ..Tuning::CPU };
+    let tuning = Tuning { attention_query_ranges: Tuning::lavapipe(2).attention_query_ranges, ..Tuning::CPU };
     let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
     check_cases(&ctx, KvPrecision::F16, true, served);
 }

@@ -120,7 +120,7 @@ fn every_tile_shape_gives_the_same_result() {
         (16, 1, 2, 4, false),
         (16, 1, 8, 2, false),
         (16, 1, 8, 4, false), // Tuning::SWIFTSHADER's prefill
-        (16, 1, 16, 4, true), // Tuning::CPU's prefill; Tuning::lavapipe(true, 2)'s decode
+        (16, 1, 16, 4, true), // Tuning::CPU's prefill; Tuning::lavapipe(2)'s decode
         (64, 1, 16, 32, false),
         (16, 2, 4, 8, true),
         (64, 16, 1, 8, false),
@@ -778,7 +778,7 @@ fn a_stack_of_formats_is_one_dispatch() {
     let gpu_plain = Tuning { matmul_gemm: false, matmul_subgroup_reduce: false, ..Tuning::GPU };
     let cases = [
         ("cpu", common::gpu_with(GpuOptions { tuning: Some(Tuning::CPU), ..Default::default() }), true),
-        ("weights from textures", gpu_with_tuning(Tuning::lavapipe(true, 2)), true),
+        ("weights from textures", gpu_with_tuning(Tuning::lavapipe(2)), true),
         ("gpu", gpu_with_tuning(Tuning::GPU), true),
         ("gpu, no gemm or subgroups", gpu_with_tuning(gpu_plain), true),
         ("12 KiB bindings", common::gpu_with(GpuOptions { max_storage_binding: Some(12 * 1024), ..Default::default() }), false),
