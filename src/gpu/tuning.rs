@@ -46,7 +46,9 @@ pub struct Tuning {
     /// to 16 (src/kernels/matmul.rs, `Tile::capped`). Why: the output heads of large
     /// vocabularies (Gemma 3's 262,144 rows of 640 columns: 32,768 workgroups of 8 rows) spent
     /// their time starting and finishing workgroups that each read 5 KB of weights; on an H200
-    /// (2026-11-28, `hearth profile`) that head took 1.94 ms of a 3.9 ms decode step.
+    /// (2026-11-28, `hearth profile`) that head took 1.94 ms of a 3.9 ms decode step. Only
+    /// where subgroups sum a row's lanes (`matmul_subgroup_reduce`), as there: without them
+    /// (browsers) every extra row a thread costs a workgroup-memory reduction, not measured.
     pub matmul_decode_max_workgroups: u32,
     /// Rows each thread computes in a batched matmul (prefill).
     pub matmul_prefill_rows_per_thread: u32,

@@ -152,11 +152,12 @@ pub async fn matmul_with(
     }
     let mut out = Vec::new();
     for b in &bound {
-        let tile = tile.balanced(b.rows / halves, halves, ctx.tuning.matmul_decode_balance_threads).capped(
-            b.rows / halves,
-            halves,
-            ctx.tuning.matmul_decode_max_workgroups,
-        );
+        // The cap only where rows are summed by subgroup shuffles (native GPUs), where it was
+        // measured: without subgroups (browsers through wgpu) each of a thread's rows costs
+        // another workgroup-memory tree of 2 + log2(lanes) barriers.
+        let max_groups = if subgroup_reduce(ctx, tile.threads_per_row) { ctx.tuning.matmul_decode_max_workgroups } else { 0 };
+        let tile =
+            tile.balanced(b.rows / halves, halves, ctx.tuning.matmul_decode_balance_threads).capped(b.rows / halves, halves, max_groups);
         let formats: Vec<DType> = b.segments.iter().map(|s| s.2).collect();
         let formats = MatrixFormats::of(&formats)
             .ok_or_else(|| Error::InvalidArgument(format!("{kernel_name}: {} formats in one buffer", formats.len())))?;
@@ -459,8 +460,8 @@ impl Tile {
 impl Tile {
     /// This tile with its rows per thread doubled (up to `MAX_ROWS_PER_THREAD`) until a decode
     /// GEMV of `outputs` outputs (each `halves` weight rows) takes at most `max_groups`
-    /// workgroups (`Tuning::matmul_decode_max_workgroups`; 0, batches and interleaved rows
-    /// leave the tile as it is).
+    /// workgroups (`Tuning::matmul_decode_max_workgroups` where subgroups sum the rows; 0,
+    /// batches and interleaved rows leave the tile as it is).
     fn capped(&self, outputs: u32, halves: u32, max_groups: u32) -> Tile {
         if max_groups == 0 || self.rows_interleaved || self.tokens_per_group != 1 {
             return *self;

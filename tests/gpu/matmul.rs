@@ -196,25 +196,32 @@ fn decode_rows_balanced_over_threads_give_the_same_result() {
 }
 
 /// Decode GEMVs with many rows take more rows per thread where the GPU tuning caps their
-/// workgroups (`Tuning::matmul_decode_max_workgroups`, for large vocabularies' output heads):
-/// 1,000 rows of 8 a workgroup would be 125 workgroups; a cap of 40 doubles the rows per
-/// thread twice (4 rows: 32 a workgroup, 32 workgroups), and a cap of 1 stops at 16 rows. The
-/// f64 reference's result either way, and the rows chosen are the kernel that ran (its label).
+/// workgroups (`Tuning::matmul_decode_max_workgroups`, for large vocabularies' output heads),
+/// which it does only where subgroups sum a row's lanes: 8 lanes a row (lavapipe's subgroups
+/// hold 8 or more), 1,000 rows of 8 a workgroup would be 125 workgroups; a cap of 40 doubles
+/// the rows per thread twice (4 rows: 32 a workgroup, 32 workgroups), and a cap of 1 stops at
+/// 16 rows. With 32 lanes a row (wider than lavapipe's subgroups: a workgroup-memory tree sums
+/// them) the cap leaves 1 row. The f64 reference's result each time, and the rows chosen are
+/// the kernel that ran (its label).
 #[test]
 fn decode_rows_capped_by_workgroups_give_the_same_result() {
     let dtype = DType::Q8_0;
     let cols = 2 * row_unit(dtype);
-    for (max_groups, label) in [(40, "_r4_"), (1, "_r16_")] {
+    for (lanes, max_groups, label) in [(8, 40, "_r4_"), (8, 1, "_r16_"), (32, 1, "_r1_")] {
         let ctx = gpu_with_tuning(Tuning {
-            matmul_decode_workgroup_size: 256,
-            matmul_decode_threads_per_row: 32,
+            matmul_decode_workgroup_size: 8 * lanes,
+            matmul_decode_threads_per_row: lanes,
             matmul_decode_rows_per_thread: 1,
             matmul_decode_max_workgroups: max_groups,
             ..Tuning::GPU
         });
+        if ctx.info.name.contains("llvmpipe") {
+            let shuffles = ctx.features.subgroups && lanes <= ctx.info.subgroup_min_size;
+            assert_eq!(shuffles, lanes == 8, "lavapipe's subgroups hold 8 lanes or more, not 32");
+        }
         let r = run_matmul_full(&ctx, dtype, 1000, cols, 1);
-        assert!(r.kernels.iter().any(|k| k.contains(label)), "cap {max_groups}: kernels {:?}, want {label}", r.kernels);
-        assert_close(&format!("{dtype} 1000x{cols} capped at {max_groups}"), &r.got, &r.want, &r.scale);
+        assert!(r.kernels.iter().any(|k| k.contains(label)), "{lanes} lanes, cap {max_groups}: kernels {:?}, want {label}", r.kernels);
+        assert_close(&format!("{dtype} 1000x{cols}, {lanes} lanes, capped at {max_groups}"), &r.got, &r.want, &r.scale);
     }
 }
 
