@@ -455,9 +455,7 @@ impl Tile {
             .unwrap_or(own);
         Tile { rows_per_thread, ..*self }
     }
-}
 
-impl Tile {
     /// This tile with its rows per thread doubled (up to `MAX_ROWS_PER_THREAD`) until a decode
     /// GEMV of `outputs` outputs (each `halves` weight rows) takes at most `max_groups`
     /// workgroups (`Tuning::matmul_decode_max_workgroups` where subgroups sum the rows; 0,

@@ -129,7 +129,8 @@ test('the tiny chat model loads into a second worker engine', async () => {
 // GPUs run other kernels than SwiftShader (Tuning::GPU): the GEMM with its column split, the
 // matmuls' norm prologue, split-K decode attention, the per-head rope_store, the GPU GEMV and
 // argmax shapes, the loops unrolled in the source (the cap on the output head's workgroups
-// needs subgroups, which wgpu does not map in browsers), and here tiled prefill attention too. Chromium's WGSL compiler (Tint) is stricter than naga, which compiles them for the
+// needs subgroups, which wgpu does not map in browsers), and here tiled prefill attention too.
+// Chromium's WGSL compiler (Tint) is stricter than naga, which compiles them for the
 // native tests (it once refused the GEMM for a barrier it could not prove uniform), so they are
 // forced through `tune` on the tiny model and compiled and run here; greedy ids equal the
 // native CLI's (lavapipe, the CPU tuning's kernels).
