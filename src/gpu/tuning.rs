@@ -226,8 +226,11 @@ pub struct Tuning {
     pub unroll_max_bytes: u32,
     /// With `unroll_loops`, the prefill GEMM's loops too (shaders/gemm.wgsl: its thread tile's
     /// rows and tokens, and the format snippets' chunk loops that the GEMVs' unrolling moved
-    /// from memory into registers on an H200). Off everywhere: not yet measured on a GPU (the
-    /// session that found the GEMVs' gain had no device time left); tested on lavapipe.
+    /// from memory into registers on an H200). On for GPUs: on an H200 (native Vulkan,
+    /// 2026-11-28, bench/device/2026-11-28-h200-gemm-unroll-sweep.jsonl, `hearth profile`,
+    /// 128-token prefill's GPU time, 16 × 16 tiles) SmolLM2 19.3 -> 6.9 ms, Qwen2.5 53.8 ->
+    /// 16.7, Gemma 3 18.5 -> 7.3 (`hearth bench` prefill 6,417 -> 17,590 tok/s, 2,362 ->
+    /// 7,406, 6,697 -> 16,236). Off where `unroll_loops` is but no GEMM runs (lavapipe).
     pub unroll_gemm: bool,
     /// Sample on the GPU (shaders/sample.wgsl: only the id comes back, decode chains of
     /// several tokens per round trip) rather than on the CPU from read-back logits. Off for
@@ -380,8 +383,14 @@ impl Tuning {
         ..Tuning::CPU
     };
 
-    /// GPUs. The GEMM's tile (prefill): 16 rows × 16 tokens, 2 × 2 per thread, the columns
-    /// split between 2 thread groups. Measured on an H100 (native Vulkan, 2026-11-26,
+    /// GPUs. The GEMM's tile (prefill): 32 rows × 16 tokens, 2 × 2 per thread, the columns
+    /// split between 2 thread groups, its loops unrolled (`unroll_gemm`). With the loops
+    /// unrolled the tiles were measured again on an H200 (2026-11-28,
+    /// bench/device/2026-11-28-h200-gemm-unroll-sweep.jsonl, `hearth profile`, GPU ms of a
+    /// 128-token prefill, SmolLM2 / Qwen2.5 / Gemma 3): 16 × 16 tiles 6.9 / 16.7 / 7.3, 32 × 16
+    /// 6.4 / 14.2 / 6.4, 32 × 32 with 4 × 2 a thread 7.1 / 14.3 / 6.4, 32 × 32 with 4 × 4 and
+    /// 64 × 32 with 4 × 4 7.0-7.9 / 15.3-15.6 / 7.0-7.2, 64 × 64 (no split) and 8 × 4 a thread
+    /// 9.3-12.5 / 20.8-25.3 / 9.3-11.0, 4 column groups 7.8 / 18.0 / 7.9. Measured before on an H100 (native Vulkan, 2026-11-26,
     /// bench/device/2026-11-26-h100-gemm-tiles.jsonl and -gemm-split-tiled-attention.jsonl,
     /// 128-token prefill, `hearth --tune`): the earlier 64 × 32 tiles of 4 × 4 left most of
     /// the GPU idle (SmolLM2's matrices make 36-60 workgroups), and 16 × 16 with 2 × 2
@@ -412,7 +421,7 @@ impl Tuning {
         attention_split_min_keys: 16,
         attention_tiled: false,
         matmul_gemm: true,
-        matmul_gemm_tile_rows: 16,
+        matmul_gemm_tile_rows: 32,
         matmul_gemm_tile_tokens: 16,
         matmul_gemm_thread_rows: 2,
         matmul_gemm_thread_tokens: 2,
@@ -424,7 +433,7 @@ impl Tuning {
         matmul_w_texture: false,
         unroll_loops: true,
         unroll_max_bytes: super::unroll::SPEED_LIMITS.max_expanded_bytes as u32,
-        unroll_gemm: false,
+        unroll_gemm: true,
         sample_on_gpu: true,
         argmax_workgroup_size: 256,
         argmax_per_thread: 8,

@@ -135,12 +135,12 @@ test('the tiny chat model loads into a second worker engine', async () => {
 // forced through `tune` on the tiny model and compiled and run here; greedy ids equal the
 // native CLI's (lavapipe, the CPU tuning's kernels).
 const GPU_KERNELS =
-  'matmul_gemm=true,matmul_gemm_tile_rows=16,matmul_gemm_tile_tokens=16,matmul_gemm_thread_rows=2,' +
+  'matmul_gemm=true,matmul_gemm_tile_rows=32,matmul_gemm_tile_tokens=16,matmul_gemm_thread_rows=2,' +
   'matmul_gemm_thread_tokens=2,matmul_gemm_k_split=2,matmul_norm_prologue=true,attention_split_max=32,' +
   'attention_split_min_keys=16,attention_thread_per_query=false,attention_tiled=true,' +
   'rope_store_workgroup_per_head=true,matmul_decode_workgroup_size=256,matmul_decode_threads_per_row=32,' +
   'matmul_decode_rows_per_thread=1,matmul_prefill_workgroup_size=64,matmul_prefill_threads_per_row=16,' +
-  'matmul_prefill_rows_per_thread=1,matmul_prefill_tokens=8,unroll_loops=true,unroll_max_bytes=6144,' +
+  'matmul_prefill_rows_per_thread=1,matmul_prefill_tokens=8,unroll_loops=true,unroll_max_bytes=6144,unroll_gemm=true,' +
   'matmul_decode_max_workgroups=1024,argmax_workgroup_size=256,argmax_per_thread=8';
 
 test('the GPU tuning\'s kernels compile in Chromium and give the native CLI\'s greedy ids', async () => {
