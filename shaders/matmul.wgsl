@@ -24,6 +24,9 @@
 // and shaders/activation.wgsl.
 // then the weight formats' snippets and the reader of their row segments (src/quant/shader.rs:
 // weight_segment, weight_row_word, load_weight_chunk, which fills `chunk` with 32 values);
+// then the raw chunks' switches (src/quant/raw_chunks.rs: RAW_CHUNKS, RAW_SUMS, RAW_X_SCALE)
+// and the readers of blocks a group at a time (src/quant/chunk_group.rs: CHUNK_GROUP,
+// fetch_weight_group, load_weight_chunk_in_group);
 // then the norm prologue (shaders/matmul_norm.wgsl, or stubs without one), which gives
 // norm_prologue() and x_at(): token slot t's input, x itself or rmsnorm(x) * norm_w.
 //
@@ -85,11 +88,25 @@ fn main(
     // CHUNK_GROUP consecutive chunks at a time (src/quant/chunk_group.rs: 1 but where the
     // weights come from a texture a group of blocks is fetched at once).
     var xv: array<vec4<f32>, XV_LEN>;
+    // With raw chunks (RAW_CHUNKS, src/quant/raw_chunks.rs) xv carries the factors that undo
+    // the raw values' places, and xsum[g * TOKENS_PER_GROUP + t] the sum of the chunk's
+    // activations (for the blocks' minimum or offset, RAW_SUMS).
+    var xsum: array<f32, XV_LEN / 8u>;
     for (var c = lane * CHUNK_GROUP; c < n_chunks; c += THREADS_PER_ROW * CHUNK_GROUP) {
         for (var g = 0u; g < CHUNK_GROUP; g++) {
             for (var t = 0u; t < TOKENS_PER_GROUP; t++) {
+                var sum = vec4<f32>(0.0);
                 for (var k = 0u; k < 8u; k++) {
-                    xv[8u * (g * TOKENS_PER_GROUP + t) + k] = x_at(t, x_base[t], 8u * (c + g) + k);
+                    let v = x_at(t, x_base[t], 8u * (c + g) + k);
+                    if (RAW_CHUNKS) {
+                        xv[8u * (g * TOKENS_PER_GROUP + t) + k] = v * RAW_X_SCALE;
+                        sum += v;
+                    } else {
+                        xv[8u * (g * TOKENS_PER_GROUP + t) + k] = v;
+                    }
+                }
+                if (RAW_SUMS) {
+                    xsum[g * TOKENS_PER_GROUP + t] = (sum.x + sum.y) + (sum.z + sum.w);
                 }
             }
         }
@@ -103,7 +120,14 @@ fn main(
                     for (var k = 1u; k < 8u; k++) {
                         s += chunk[k] * xv[x0 + k];
                     }
-                    acc[r * TOKENS_PER_GROUP + t] += (s.x + s.y) + (s.z + s.w);
+                    let dot = (s.x + s.y) + (s.z + s.w);
+                    if (RAW_SUMS) {
+                        acc[r * TOKENS_PER_GROUP + t] += chunk_affine.x * dot + chunk_affine.y * xsum[g * TOKENS_PER_GROUP + t];
+                    } else if (RAW_CHUNKS) {
+                        acc[r * TOKENS_PER_GROUP + t] += chunk_affine.x * dot;
+                    } else {
+                        acc[r * TOKENS_PER_GROUP + t] += dot;
+                    }
                 }
             }
         }

@@ -13,6 +13,27 @@
 
 var<private> chunk: array<vec4<f32>, 8>;
 
+// The raw form, for the formats of one block per 32 values (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0;
+// src/quant/raw_chunks.rs): `chunk_raw_of_<format>(block)` fills `chunk` with the block's
+// small integers q as floats, each multiplied by an exact power of two that the kernel undoes
+// in the activations (`RAW_X_SCALE`), and chunk_affine with (d, m) such that value = d * q + m:
+// a row's dot with a chunk is then d * dot(q, x) + m * sum(x), one scale a block rather than
+// a multiply-add on every value. Why the powers of two: a value is masked where it lies in
+// its word (byte j at bit 8j) rather than shifted down, one instruction a value fewer on
+// lavapipe, and q * 2^(8j) times x * 2^(-8j) is the same product as q * x, exactly.
+var<private> chunk_affine: vec2<f32>;
+
+// Each byte of a word left in place, and the activations' factors that undo it.
+const BYTE_MASKS: vec4<u32> = vec4<u32>(0xffu, 0xff00u, 0xff0000u, 0xff000000u);
+const BYTE_PLACES: vec4<f32> = vec4<f32>(1.0, 1.0 / 256.0, 1.0 / 65536.0, 1.0 / 16777216.0);
+
+// The 4 values in the bytes of `q`, byte j scaled by 2^(8j): each below 32, so a masked word
+// is below 2^29 and converts to f32 exactly (and as a signed integer, which x86 does in one
+// instruction).
+fn raw_bytes(q: u32) -> vec4<f32> {
+    return vec4<f32>(vec4<u32>(q) & BYTE_MASKS);
+}
+
 // A block's first word and the 4 or 8 after it, read together (w_word_quad, w_word_oct): from
 // a texture that is two or three texel fetches where separate reads would take three or four.
 struct WordQuad {
@@ -62,6 +83,27 @@ fn sbytes(q: u32) -> vec4<f32> {
 // Q5_0 decode GEMVs took 1.7x Q4_0's time there (SmolLM2's gate/up: 5.7 against 3.4 ms).
 fn q5_high_bytes(qh: u32, j: u32) -> u32 {
     return ((((qh >> j) & 0xfu) * 0x00204081u) & 0x01010101u) << 4u;
+}
+
+// The raw chunk of the 16 bytes of a Q4_0 / Q4_1 block's nibbles (values k .. k + 3 in the low
+// nibbles of word k, values 16 + k .. in the high ones), each in place in its byte.
+fn raw_nibbles(qs: vec4<u32>) {
+    for (var k = 0u; k < 4u; k++) {
+        let q = qs[k];
+        chunk[k] = raw_bytes(q & 0x0f0f0f0fu);
+        chunk[k + 4u] = raw_bytes((q >> 4u) & 0x0f0f0f0fu);
+    }
+}
+
+// The raw chunk of a Q5_0 / Q5_1 block's 6 words: nibbles with their 5th bits, in place.
+fn raw_q5(block: array<vec4<u32>, 2>) {
+    let qh = block[0].y;
+    let qs = vec4<u32>(block[0].zw, block[1].xy);
+    for (var k = 0u; k < 4u; k++) {
+        let q = qs[k];
+        chunk[k] = raw_bytes((q & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k));
+        chunk[k + 4u] = raw_bytes(((q >> 4u) & 0x0f0f0f0fu) | q5_high_bytes(qh, 4u * k + 16u));
+    }
 }
 
 // The f16 in the low (hi = 0) or high (hi = 1) half of word `i`.

@@ -19,6 +19,17 @@ fn chunk_of_q4_0(block: WordQuad) {
     }
 }
 
+// The raw chunk (shaders/quant/common.wgsl): nibbles in place, value = d * q - 8 d.
+fn load_chunk_raw_q4_0(bw: u32, sub: u32) {
+    chunk_raw_of_q4_0(w_word_quad(bw));
+}
+
+fn chunk_raw_of_q4_0(block: WordQuad) {
+    let d = unpack2x16float(block.word).x;
+    chunk_affine = vec2<f32>(d, -8.0 * d);
+    raw_nibbles(block.quad);
+}
+
 fn load_chunk_i8_q4_0(bw: u32, sub: u32) {
     let block = w_word_quad(bw);
     let d = unpack2x16float(block.word).x;

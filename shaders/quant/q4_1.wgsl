@@ -19,6 +19,16 @@ fn chunk_of_q4_1(block: WordQuad) {
     }
 }
 
+// The raw chunk (shaders/quant/common.wgsl): nibbles in place, value = d * q + m.
+fn load_chunk_raw_q4_1(bw: u32, sub: u32) {
+    chunk_raw_of_q4_1(w_word_quad(bw));
+}
+
+fn chunk_raw_of_q4_1(block: WordQuad) {
+    chunk_affine = unpack2x16float(block.word);
+    raw_nibbles(block.quad);
+}
+
 fn load_chunk_i8_q4_1(bw: u32, sub: u32) {
     let block = w_word_quad(bw);
     chunk_dm = both_halves(unpack2x16float(block.word));

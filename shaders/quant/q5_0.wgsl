@@ -26,6 +26,17 @@ fn chunk_of_q5_0(block: array<vec4<u32>, 2>) {
     }
 }
 
+// The raw chunk (shaders/quant/common.wgsl): 5-bit values in place, value = d * q - 16 d.
+fn load_chunk_raw_q5_0(bw: u32, sub: u32) {
+    chunk_raw_of_q5_0(w_six_at_even(bw));
+}
+
+fn chunk_raw_of_q5_0(block: array<vec4<u32>, 2>) {
+    let d = unpack2x16float(block[0].x).x;
+    chunk_affine = vec2<f32>(d, -16.0 * d);
+    raw_q5(block);
+}
+
 fn load_chunk_i8_q5_0(bw: u32, sub: u32) {
     let block = w_six_at_even(bw);
     let d = unpack2x16float(block[0].x).x;

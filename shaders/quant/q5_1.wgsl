@@ -23,6 +23,16 @@ fn chunk_of_q5_1(block: array<vec4<u32>, 2>) {
     }
 }
 
+// The raw chunk (shaders/quant/common.wgsl): 5-bit values in place, value = d * q + m.
+fn load_chunk_raw_q5_1(bw: u32, sub: u32) {
+    chunk_raw_of_q5_1(w_six_at_even(bw));
+}
+
+fn chunk_raw_of_q5_1(block: array<vec4<u32>, 2>) {
+    chunk_affine = unpack2x16float(block[0].x);
+    raw_q5(block);
+}
+
 fn load_chunk_i8_q5_1(bw: u32, sub: u32) {
     let block = w_six_at_even(bw);
     chunk_dm = both_halves(unpack2x16float(block[0].x));

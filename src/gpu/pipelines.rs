@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::kernels::attention::PER_QUERY_ROLLED_MAX_HEAD_DIM;
 use crate::kernels::kv::KvFormat;
 use crate::quant::chunk_group::{ChunkGroup, chunk_group_wgsl};
+use crate::quant::raw_chunks::raw_chunk_wgsl;
 use crate::quant::shader::MatrixFormats;
 use crate::quant::{self, DType};
 
@@ -47,6 +48,9 @@ pub enum Kernel {
         /// From the texture, consecutive blocks of a row fetched a group at a time
         /// (src/quant/chunk_group.rs); None: a block at a time.
         chunk_group: Option<ChunkGroup>,
+        /// The blocks read raw, each row's dot scaled once a block (src/quant/raw_chunks.rs,
+        /// `Tuning::matmul_raw_chunks`): only for a matrix of one format that has raw readers.
+        raw_chunks: bool,
     },
     /// Register-tiled batched matrix × activations (shaders/gemm.wgsl) for weights in these
     /// formats: tiles of weight rows × tokens per workgroup, and per thread.
@@ -152,14 +156,16 @@ impl Kernel {
                 x_uniform_vec4s,
                 w_texture_width,
                 chunk_group,
+                raw_chunks,
             } => {
                 let sg = if subgroup_reduce { "_sg" } else { "" };
                 let xu = if x_uniform_vec4s > 0 { format!("_xu{x_uniform_vec4s}") } else { String::new() };
                 let wt = if w_texture_width > 0 { format!("_wt{w_texture_width}") } else { String::new() };
                 let group = chunk_group.map_or(String::new(), ChunkGroup::label);
                 let ri = if rows_interleaved { "i" } else { "" };
+                let raw = if raw_chunks { "_raw" } else { "" };
                 format!(
-                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}{ri}_n{tokens_per_group}{sg}{xu}{wt}{group}{}{}",
+                    "matmul_{formats}_w{workgroup_size}_t{threads_per_row}_r{rows_per_thread}{ri}_n{tokens_per_group}{sg}{xu}{wt}{group}{raw}{}{}",
                     norm.label(),
                     epilogue.label()
                 )
@@ -303,7 +309,9 @@ impl Kernel {
                 x_uniform_vec4s,
                 w_texture_width,
                 chunk_group,
+                raw_chunks,
             } => {
+                let raw = raw_chunks.then(|| formats.as_slice()[0]);
                 let reduce = if subgroup_reduce {
                     include_str!("../../shaders/matmul_subgroup.wgsl")
                 } else {
@@ -320,7 +328,8 @@ impl Kernel {
                     + include_str!("../../shaders/activation.wgsl")
                     + &quant::shader::matrix_wgsl(formats)
                     + &matmul_w_binding(w_texture_width)
-                    + &chunk_group_wgsl(chunk_group)
+                    + &raw_chunk_wgsl(raw)
+                    + &chunk_group_wgsl(chunk_group, raw_chunks)
                     + &matmul_x_binding(x_uniform_vec4s)
                     + include_str!("../../shaders/matmul_bindings.wgsl")
                     + &norm.wgsl(5 + epilogue.bindings(), workgroup_size, tokens_per_group, threads_per_row > 1)

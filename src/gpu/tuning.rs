@@ -202,6 +202,14 @@ pub struct Tuning {
     /// (lavapipe; with AVX-512 too: a Zen 5 host decoded SmolLM2 at 37.2 tok/s with it, 16.1
     /// without, 2026-11-28).
     pub matmul_w_texture: bool,
+    /// The matmuls (not the GEMM) read the blocks of Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 matrices
+    /// raw, scaling each row's dot once a block (src/quant/raw_chunks.rs), decode and batches
+    /// alike. On for lavapipe, where a weight's instructions set much of a GEMV's speed: on a
+    /// 2-core Zen 5 host (2026-11-28, `hearth bench --prompt-tokens 128 --gen-tokens 64`,
+    /// medians of three alternated runs, off -> on) SmolLM2 decoded 37.1 -> 41.6 tok/s and
+    /// prefilled 138.5 -> 151.3, Qwen2.5 15.1 -> 16.4 and 40.7 -> 43.3. GPUs are bound by
+    /// memory and dispatches there; SwiftShader is unmeasured.
+    pub matmul_raw_chunks: bool,
     /// Unroll the short constant-bound loops of the matmul shaders in their source
     /// (src/gpu/unroll.rs). SwiftShader's JIT does not unroll: natively on Chromium's
     /// SwiftShader, SmolLM2's Q4_1 matmuls for a 16-token prefill took 2.1 s of GPU time
@@ -310,6 +318,7 @@ impl Tuning {
             matmul_decode_rows_interleaved: true,
             matmul_x_uniform: true,
             matmul_w_texture: true,
+            matmul_raw_chunks: true,
             unroll_loops: true,
             unroll_max_bytes: super::unroll::SPEED_LIMITS.max_expanded_bytes as u32,
             unroll_gemm: false,
@@ -349,6 +358,7 @@ impl Tuning {
         matmul_norm_prologue: false,
         matmul_x_uniform: false,
         matmul_w_texture: false,
+        matmul_raw_chunks: false,
         unroll_loops: false,
         unroll_max_bytes: super::unroll::SPEED_LIMITS.max_expanded_bytes as u32,
         unroll_gemm: false,
@@ -431,6 +441,7 @@ impl Tuning {
         matmul_norm_prologue: true,
         matmul_x_uniform: false,
         matmul_w_texture: false,
+        matmul_raw_chunks: false,
         unroll_loops: true,
         unroll_max_bytes: super::unroll::SPEED_LIMITS.max_expanded_bytes as u32,
         unroll_gemm: true,
@@ -479,6 +490,7 @@ impl Tuning {
                 "matmul_norm_prologue" => self.matmul_norm_prologue = flag()?,
                 "matmul_x_uniform" => self.matmul_x_uniform = flag()?,
                 "matmul_w_texture" => self.matmul_w_texture = flag()?,
+                "matmul_raw_chunks" => self.matmul_raw_chunks = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,
                 "unroll_max_bytes" => self.unroll_max_bytes = number()?,
                 "unroll_gemm" => self.unroll_gemm = flag()?,

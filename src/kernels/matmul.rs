@@ -14,6 +14,7 @@ use crate::gpu::{
 };
 use crate::quant::DType;
 use crate::quant::chunk_group::ChunkGroup;
+use crate::quant::raw_chunks::has_raw_chunks;
 use crate::quant::shader::{MatrixFormats, has_i8_chunks};
 
 wgsl_struct! {
@@ -200,6 +201,9 @@ pub async fn matmul_with(
                     }
                     _ => None,
                 },
+                // Decode and batches alike, so that every logits row of a model rounds the same
+                // way (src/quant/raw_chunks.rs).
+                raw_chunks: ctx.tuning.matmul_raw_chunks && has_raw_chunks(formats.as_slice()),
             };
             (kernel, tile.workgroup_size / tile.threads_per_row * (tile.rows_per_thread / halves), tile.tokens_per_group)
         };

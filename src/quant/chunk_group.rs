@@ -74,13 +74,18 @@ fn block_words_and_fetches(dtype: DType) -> Option<(u32, u32)> {
 /// The WGSL behind shaders/matmul.wgsl's group reads: `CHUNK_GROUP`, `fetch_weight_group(seg,
 /// word, c)` and `load_weight_chunk_in_group(seg, word, c, g)` (block c + g of the row starting
 /// at `word`). Without a group they read a block at a time through `load_weight_chunk`.
-/// Needs the texture's `w_texel` (src/gpu/pipelines.rs) and the format's snippet.
-pub fn chunk_group_wgsl(group: Option<ChunkGroup>) -> String {
+/// Needs the texture's `w_texel` (src/gpu/pipelines.rs) and the format's snippet. `raw`: the
+/// blocks decoded raw (src/quant/raw_chunks.rs; `chunk_raw_of_<format>`, or without a group
+/// `load_weight_chunk_raw`).
+pub fn chunk_group_wgsl(group: Option<ChunkGroup>, raw: bool) -> String {
+    let raw_prefix = if raw { "raw_" } else { "" };
     let Some(g) = group else {
-        return "const CHUNK_GROUP: u32 = 1u;\n\
-                fn fetch_weight_group(seg: u32, word: u32, c: u32) {}\n\
-                fn load_weight_chunk_in_group(seg: u32, word: u32, c: u32, g: u32) { load_weight_chunk(seg, word, c + g); }\n"
-            .to_string();
+        return format!(
+            "const CHUNK_GROUP: u32 = 1u;\n\
+             fn fetch_weight_group(seg: u32, word: u32, c: u32) {{}}\n\
+             fn load_weight_chunk_in_group(seg: u32, word: u32, c: u32, g: u32) {{ load_weight_chunk{}(seg, word, c + g); }}\n",
+            if raw { "_raw" } else { "" }
+        );
     };
     let (words, _) = block_words_and_fetches(g.dtype).expect("checked by for_rows");
     let name = g.dtype.name().to_lowercase();
@@ -115,7 +120,7 @@ fn group_word(i: u32) -> u32 {{
 }}
 fn load_weight_chunk_in_group(seg: u32, word: u32, c: u32, g: u32) {{
     let b = {words}u * g;
-    chunk_of_{name}({block});
+    chunk_{raw_prefix}of_{name}({block});
 }}
 "
     )

@@ -22,6 +22,7 @@ pub mod q5_1;
 pub mod q5_k;
 pub mod q6_k;
 pub mod q8_0;
+pub mod raw_chunks;
 pub mod shader;
 
 pub use dtype::{DType, QK_K, ggml_type_name};

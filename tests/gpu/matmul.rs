@@ -475,6 +475,35 @@ fn weights_from_a_texture_match_reference() {
     }
 }
 
+/// Raw chunks (src/quant/raw_chunks.rs, `Tuning::matmul_raw_chunks`: lavapipe's tuning) for
+/// every format with raw readers, from storage (a block at a time) and with the lavapipe
+/// tuning (from the texture, decode reading blocks in groups), decode and a batch, against the
+/// f64 reference; the raw kernels are the ones that ran; and the batch's first token equals a
+/// decode of the same activations bit for bit (the engine computes a prompt's last logits row
+/// either way, and tests/core/engine_logprobs.rs compares them). Q4_K has no raw reader and
+/// keeps its own.
+#[test]
+fn raw_chunks_match_reference_and_decode_equals_batch() {
+    for (name, tuning) in [("storage", Tuning { matmul_raw_chunks: true, ..Tuning::CPU }), ("lavapipe", Tuning::lavapipe(2))] {
+        let ctx = gpu_with_tuning(tuning);
+        for dtype in [DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q4_K] {
+            let raw = dtype != DType::Q4_K;
+            // 576 and 640 columns: decode's groups of 2 and of 4 blocks (Q4_K: rows of 256 only).
+            let grouped = if raw { [(67, 576), (67, 640)] } else { [(67, 512), (67, 768)] };
+            for (rows, cols) in short_and_long_rows(dtype).into_iter().chain(grouped) {
+                let decode = run_matmul_full(&ctx, dtype, rows, cols, 1);
+                let batch = run_matmul_full(&ctx, dtype, rows, cols, 3);
+                for (r, tokens) in [(&decode, 1), (&batch, 3)] {
+                    let label = format!("{name}: {dtype} {rows}x{cols}x{tokens}");
+                    assert_close(&label, &r.got, &r.want, &r.scale);
+                    assert_eq!(r.kernels.iter().any(|k| k.contains("_raw")), raw, "{label}: kernels {:?}", r.kernels);
+                }
+                assert_eq!(decode.got, batch.got[..rows], "{name}: {dtype} {rows}x{cols}: decode against the batch's first token");
+            }
+        }
+    }
+}
+
 #[test]
 fn matrices_split_across_bindings_give_the_same_result() {
     // A 4 KiB binding limit splits every matrix below into several parts (a 256-column
