@@ -252,7 +252,7 @@ impl Kernel {
     /// The assembled WGSL: the step uniform's struct and the format's snippet (where used)
     /// in front of the kernel body.
     /// `unroll`: the limits within which the device's tuning asks for this kernel's loops
-    /// unrolled (`Tuning::unroll_loops`, `unroll_max_bytes`, `unroll_gemm`; see `unrollable`),
+    /// unrolled (`Tuning::unroll_loops`, `unroll_max_bytes`, `unroll_gemm_max_bytes`; see `unroll_max_bytes`),
     /// or None.
     pub fn source(self, unroll: Option<UnrollLimits>) -> String {
         let step = if self.reads_step() { include_str!("../../shaders/step.wgsl") } else { "" };
@@ -281,16 +281,17 @@ impl Kernel {
         }
     }
 
-    /// Kernels whose short constant loops are unrolled where the tuning asks for it
-    /// (src/gpu/unroll.rs): the matmuls, whose inner loops index private arrays, which
-    /// SwiftShader's JIT would otherwise run as per-lane memory gathers, and NVIDIA's Vulkan
-    /// compiler kept in memory too; the GEMM (GPUs only) where `unroll_gemm` asks for it.
-    /// (Attention and the embedding gained too little on SwiftShader for their longer compile.)
-    fn unrollable(self, unroll_gemm: bool) -> bool {
+    /// How long an unrolled loop of this kernel may become where the tuning unrolls loops
+    /// (src/gpu/unroll.rs), 0 for none: the matmuls, whose inner loops index private arrays,
+    /// which SwiftShader's JIT would otherwise run as per-lane memory gathers, and NVIDIA's
+    /// Vulkan compiler kept in memory too (`Tuning::unroll_max_bytes`); the GEMM (GPUs only)
+    /// by a limit of its own (`Tuning::unroll_gemm_max_bytes`). (Attention and the embedding
+    /// gained too little on SwiftShader for their longer compile.)
+    fn unroll_max_bytes(self, t: &super::Tuning) -> u32 {
         match self {
-            Kernel::Matmul { .. } => true,
-            Kernel::Gemm { .. } => unroll_gemm,
-            _ => false,
+            Kernel::Matmul { .. } => t.unroll_max_bytes,
+            Kernel::Gemm { .. } => t.unroll_gemm_max_bytes,
+            _ => 0,
         }
     }
 
@@ -534,8 +535,8 @@ impl PipelineCache {
         let label = kernel.label();
         let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let t = &ctx.tuning;
-        let unroll = (t.unroll_loops && kernel.unrollable(t.unroll_gemm))
-            .then_some(UnrollLimits { max_expanded_bytes: i64::from(t.unroll_max_bytes), ..SPEED_LIMITS });
+        let max_bytes = kernel.unroll_max_bytes(t);
+        let unroll = (t.unroll_loops && max_bytes > 0).then_some(UnrollLimits { max_expanded_bytes: i64::from(max_bytes), ..SPEED_LIMITS });
         let source = kernel.source(unroll);
         // HEARTH_DUMP_WGSL=dir writes each shader as compiled (assembled, maybe unrolled) to
         // dir/<label>.wgsl: what a profile of the device's compiled code has to be read against.

@@ -232,14 +232,18 @@ pub struct Tuning {
     /// matmuls' row loops around their unrolled inner loops, which on an H200 (2026-11-28,
     /// 64 KiB against 6) changed neither `hearth profile`'s GPU times nor the decode speed.
     pub unroll_max_bytes: u32,
-    /// With `unroll_loops`, the prefill GEMM's loops too (shaders/gemm.wgsl: its thread tile's
-    /// rows and tokens, and the format snippets' chunk loops that the GEMVs' unrolling moved
-    /// from memory into registers on an H200). On for GPUs: on an H200 (native Vulkan,
-    /// 2026-11-28, bench/device/2026-11-28-h200-gemm-unroll-sweep.jsonl, `hearth profile`,
-    /// 128-token prefill's GPU time, 16 × 16 tiles) SmolLM2 19.3 -> 6.9 ms, Qwen2.5 53.8 ->
-    /// 16.7, Gemma 3 18.5 -> 7.3 (`hearth bench` prefill 6,417 -> 17,590 tok/s, 2,362 ->
-    /// 7,406, 6,697 -> 16,236). Off where `unroll_loops` is but no GEMM runs (lavapipe).
-    pub unroll_gemm: bool,
+    /// With `unroll_loops`, the longest text one unrolled loop of the prefill GEMM may become
+    /// (shaders/gemm.wgsl: its thread tile's rows and tokens, and the format snippets' chunk
+    /// loops that the GEMVs' unrolling moved from memory into registers on an H200), 0: its
+    /// loops stay loops. 64 KiB for GPUs: on an H200 (native Vulkan, 2026-11-28,
+    /// bench/device/2026-11-28-h200-gemm-unroll-sweep.jsonl, `hearth profile`, 128-token
+    /// prefill's GPU time, 16 × 16 tiles) unrolled within 6 KiB SmolLM2 took 19.3 -> 6.9 ms,
+    /// Qwen2.5 53.8 -> 16.7, Gemma 3 18.5 -> 7.3 (`hearth bench` prefill 6,417 -> 17,590 tok/s,
+    /// 2,362 -> 7,406, 6,697 -> 16,236), and within 64 KiB 5-6% less again in each of three
+    /// sweeps (with 32 × 16 tiles, bench/device/2026-11-28-h200-gemm-steps.jsonl: 6.45 -> 6.12,
+    /// 14.37 -> 13.55, 6.45 -> 6.14 ms), where the GEMVs at 64 KiB decoded SmolLM2 4-9% slower
+    /// (hence a limit of its own). 0 where no GEMM runs (lavapipe, SwiftShader).
+    pub unroll_gemm_max_bytes: u32,
     /// Sample on the GPU (shaders/sample.wgsl: only the id comes back, decode chains of
     /// several tokens per round trip) rather than on the CPU from read-back logits. Off for
     /// SwiftShader: its JIT takes ~3 s to compile the sampler (natively, the tiny chat model's
@@ -321,7 +325,7 @@ impl Tuning {
             matmul_raw_chunks: true,
             unroll_loops: true,
             unroll_max_bytes: super::unroll::SPEED_LIMITS.max_expanded_bytes as u32,
-            unroll_gemm: false,
+            unroll_gemm_max_bytes: 0,
             kv_texels: true,
             attention_query_ranges: 8,
             ..Tuning::CPU
@@ -361,7 +365,7 @@ impl Tuning {
         matmul_raw_chunks: false,
         unroll_loops: false,
         unroll_max_bytes: super::unroll::SPEED_LIMITS.max_expanded_bytes as u32,
-        unroll_gemm: false,
+        unroll_gemm_max_bytes: 0,
         sample_on_gpu: true,
         argmax_workgroup_size: 16,
         argmax_per_thread: 256,
@@ -394,13 +398,17 @@ impl Tuning {
     };
 
     /// GPUs. The GEMM's tile (prefill): 32 rows × 16 tokens, 2 × 2 per thread, the columns
-    /// split between 2 thread groups, its loops unrolled (`unroll_gemm`). With the loops
+    /// split between 2 thread groups, its loops unrolled (`unroll_gemm_max_bytes`). With the loops
     /// unrolled the tiles were measured again on an H200 (2026-11-28,
     /// bench/device/2026-11-28-h200-gemm-unroll-sweep.jsonl, `hearth profile`, GPU ms of a
     /// 128-token prefill, SmolLM2 / Qwen2.5 / Gemma 3): 16 × 16 tiles 6.9 / 16.7 / 7.3, 32 × 16
     /// 6.4 / 14.2 / 6.4, 32 × 32 with 4 × 2 a thread 7.1 / 14.3 / 6.4, 32 × 32 with 4 × 4 and
     /// 64 × 32 with 4 × 4 7.0-7.9 / 15.3-15.6 / 7.0-7.2, 64 × 64 (no split) and 8 × 4 a thread
-    /// 9.3-12.5 / 20.8-25.3 / 9.3-11.0, 4 column groups 7.8 / 18.0 / 7.9. Measured before on an H100 (native Vulkan, 2026-11-26,
+    /// 9.3-12.5 / 20.8-25.3 / 9.3-11.0, 4 column groups 7.8 / 18.0 / 7.9. A probe that staged 2 or
+    /// 4 chunks of 32 columns between each pair of barriers rather than 1 (not kept;
+    /// bench/device/2026-11-28-h200-gemm-steps.jsonl) was slower: 8.7 / 20.2 / 8.6 ms with 2,
+    /// 11.4 / 26.4 / 11.3 with 4, 7.2-7.7 / 15.6-17.6 / 6.8-7.8 with 64 KiB unrolling, one
+    /// column group or 32-token tiles. Measured before on an H100 (native Vulkan, 2026-11-26,
     /// bench/device/2026-11-26-h100-gemm-tiles.jsonl and -gemm-split-tiled-attention.jsonl,
     /// 128-token prefill, `hearth --tune`): the earlier 64 × 32 tiles of 4 × 4 left most of
     /// the GPU idle (SmolLM2's matrices make 36-60 workgroups), and 16 × 16 with 2 × 2
@@ -444,7 +452,7 @@ impl Tuning {
         matmul_raw_chunks: false,
         unroll_loops: true,
         unroll_max_bytes: super::unroll::SPEED_LIMITS.max_expanded_bytes as u32,
-        unroll_gemm: true,
+        unroll_gemm_max_bytes: 64 * 1024,
         sample_on_gpu: true,
         argmax_workgroup_size: 256,
         argmax_per_thread: 8,
@@ -493,7 +501,7 @@ impl Tuning {
                 "matmul_raw_chunks" => self.matmul_raw_chunks = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,
                 "unroll_max_bytes" => self.unroll_max_bytes = number()?,
-                "unroll_gemm" => self.unroll_gemm = flag()?,
+                "unroll_gemm_max_bytes" => self.unroll_gemm_max_bytes = number()?,
                 "sample_on_gpu" => self.sample_on_gpu = flag()?,
                 "argmax_workgroup_size" => self.argmax_workgroup_size = number()?,
                 "argmax_per_thread" => self.argmax_per_thread = number()?,

@@ -140,7 +140,7 @@ const GPU_KERNELS =
   'attention_split_min_keys=16,attention_thread_per_query=false,attention_tiled=true,' +
   'rope_store_workgroup_per_head=true,matmul_decode_workgroup_size=256,matmul_decode_threads_per_row=32,' +
   'matmul_decode_rows_per_thread=1,matmul_prefill_workgroup_size=64,matmul_prefill_threads_per_row=16,' +
-  'matmul_prefill_rows_per_thread=1,matmul_prefill_tokens=8,unroll_loops=true,unroll_max_bytes=6144,unroll_gemm=true,' +
+  'matmul_prefill_rows_per_thread=1,matmul_prefill_tokens=8,unroll_loops=true,unroll_max_bytes=6144,unroll_gemm_max_bytes=65536,' +
   'matmul_decode_max_workgroups=1024,argmax_workgroup_size=256,argmax_per_thread=8';
 
 test('the GPU tuning\'s kernels compile in Chromium and give the native CLI\'s greedy ids', async () => {
