@@ -3,7 +3,9 @@
 // prompt text, greedy decoding. Prints a markdown table of medians and ratios Hearth/wllama.
 // Usage (scripts/bench.sh --browser installs and builds what this needs, then runs it):
 //   node bench/browser/run.mjs [--runs 3] [--prompt-tokens 128] [--gen-tokens 128]
-//        [--threads 2] [--wllama-webgpu] [--json FILE] [MODEL.gguf ...]
+//        [--threads 2] [--wllama-webgpu] [--tune KEY=VALUE,...] [--json FILE] [MODEL.gguf ...]
+// --tune: kernel shapes changed for Hearth (the engine's `tune` option, as the CLI's `--tune`),
+// to compare a variant with the default in the same Chromium, one run each.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -22,6 +24,7 @@ const { values: opt, positionals } = parseArgs({
     threads: { type: 'string', default: '2' },
     // ggml's WebGPU backend (on the same SwiftShader) instead of wllama's CPU build.
     'wllama-webgpu': { type: 'boolean', default: false },
+    tune: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -65,13 +68,13 @@ try {
       const name = basename(model);
 
       log(`${name}: loading in Hearth ...`);
-      const h = await page.evaluate((u) => window.bench.hearth.load(u), url);
+      const h = await page.evaluate(([u, tune]) => window.bench.hearth.load(u, tune), [url, opt.tune]);
       log(`${name}: Hearth loaded in ${(h.loadMs / 1000).toFixed(1)} s on ${adapter} (to Hearth: ${JSON.stringify(h.adapter)}); cutting the prompt to ${promptTokens} tokens ...`);
       const prompt = await page.evaluate((n) => window.bench.fitPrompt(n), promptTokens);
       log(`${name}: prompt is ${prompt.tokens} tokens for Hearth; loading in ${peerName} ...`);
       const w = await page.evaluate(([u, o]) => window.bench.wllama.load(u, o), [url, { threads, gpu }]);
       log(`${name}: ${peerName} loaded in ${(w.loadMs / 1000).toFixed(1)} s, ${w.threads} thread(s), multithread ${w.multithread}`);
-      environment ??= { chromium: browser.version(), adapter, hearthAdapter: h.adapter, isolated, wllamaThreads: w.threads, wllamaMultithread: w.multithread };
+      environment ??= { chromium: browser.version(), adapter, hearthAdapter: h.adapter, hearthTune: opt.tune ?? null, isolated, wllamaThreads: w.threads, wllamaMultithread: w.multithread };
 
       const hearthRuns = [];
       const peerRuns = [];
@@ -115,7 +118,7 @@ try {
 const wllamaVersion = JSON.parse(readFileSync(new URL('./node_modules/@wllama/wllama/package.json', import.meta.url))).version;
 const la = loadavg().map((x) => x.toFixed(1)).join(' ');
 console.log(
-  `Hearth on ${environment.adapter} (WebGPU); ${peerName} ${wllamaVersion}, ${environment.wllamaThreads} thread(s) ` +
+  `Hearth on ${environment.adapter} (WebGPU${opt.tune ? `, --tune ${opt.tune}` : ''}); ${peerName} ${wllamaVersion}, ${environment.wllamaThreads} thread(s) ` +
     `(crossOriginIsolated ${environment.isolated}); ${environment.chromium} headless; ${cpus()[0]?.model ?? '?'}, ` +
     `${cpus().length} cores; load average ${la}; median of ${runs} runs, ${promptTokens}-token prompt, ${genTokens} greedy tokens.\n`,
 );

@@ -207,8 +207,13 @@ pub struct Tuning {
     /// alike. On for lavapipe, where a weight's instructions set much of a GEMV's speed: on a
     /// 2-core Zen 5 host (2026-11-28, `hearth bench --prompt-tokens 128 --gen-tokens 64`,
     /// medians of three alternated runs, off -> on) SmolLM2 decoded 37.1 -> 41.6 tok/s and
-    /// prefilled 138.5 -> 151.3, Qwen2.5 15.1 -> 16.4 and 40.7 -> 43.3. GPUs are bound by
-    /// memory and dispatches there; SwiftShader is unmeasured.
+    /// prefilled 138.5 -> 151.3, Qwen2.5 15.1 -> 16.4 and 40.7 -> 43.3. On for SwiftShader
+    /// too: natively on Chromium's SwiftShader ICD (the same host, `hearth bench
+    /// --prompt-tokens 16 --gen-tokens 16`, off -> on, two alternations for SmolLM2, one for the
+    /// others) SmolLM2 decoded 4.9-5.0 -> 6.4 tok/s and prefilled 12.2-12.5 -> 14.1, Qwen2.5
+    /// 1.10 -> 1.25 and 3.26 -> 3.50, Gemma 3 (mostly Q4_K, which has no raw reader) 2.17 ->
+    /// 2.09 and 9.39 -> 9.77; `hearth profile`: SmolLM2's Q4_1 GEMVs 139-158 -> 98-101 ms a
+    /// decode token. GPUs are bound by memory and dispatches there: off.
     pub matmul_raw_chunks: bool,
     /// Unroll the short constant-bound loops of the matmul shaders in their source
     /// (src/gpu/unroll.rs). SwiftShader's JIT does not unroll: natively on Chromium's
@@ -392,6 +397,7 @@ impl Tuning {
         matmul_prefill_rows_per_thread: 8,
         matmul_prefill_tokens: 4,
         unroll_loops: true,
+        matmul_raw_chunks: true,
         sample_on_gpu: false,
         attention_per_query_max_head_dim: 64,
         ..Tuning::CPU

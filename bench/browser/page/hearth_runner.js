@@ -4,8 +4,9 @@ import { FLUSH } from './prompt.js';
 
 let engine = null;
 
-export async function load(url) {
-  engine = await CreateWorkerEngine(new Worker('/page/hearth_worker.js', { type: 'module' }));
+/** `tune`: the engine's kernel-shape overrides (EngineOptions.tune), or undefined. */
+export async function load(url, tune) {
+  engine = await CreateWorkerEngine(new Worker('/page/hearth_worker.js', { type: 'module' }), tune ? { tune } : {});
   const t = performance.now();
   // No Cache API copy: the bench reads the file from the local server every time.
   const info = await engine.load(url, { useCache: false });
