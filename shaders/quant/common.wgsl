@@ -13,14 +13,16 @@
 
 var<private> chunk: array<vec4<f32>, 8>;
 
-// The raw form, for the formats of one block per 32 values (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0;
-// src/quant/raw_chunks.rs): `chunk_raw_of_<format>(block)` fills `chunk` with the block's
-// small integers q as floats, each multiplied by an exact power of two that the kernel undoes
-// in the activations (`RAW_X_SCALE`), and chunk_affine with (d, m) such that value = d * q + m:
-// a row's dot with a chunk is then d * dot(q, x) + m * sum(x), one scale a block rather than
-// a multiply-add on every value. Why the powers of two: a value is masked where it lies in
-// its word (byte j at bit 8j) rather than shifted down, one instruction a value fewer on
-// lavapipe, and q * 2^(8j) times x * 2^(-8j) is the same product as q * x, exactly.
+// The raw form, for the formats with one scale (and minimum) per 32 values (Q4_0, Q4_1, Q5_0,
+// Q5_1, Q8_0, Q4_K, Q5_K; src/quant/raw_chunks.rs): `load_chunk_raw_<format>(block_word, sub)`
+// (and, for the formats of one block per 32 values, `chunk_raw_of_<format>(block)`, which the
+// group reads call) fills `chunk` with the chunk's small integers q as floats, each multiplied
+// by an exact power of two that the kernel undoes in the activations (`RAW_X_SCALE`), and
+// chunk_affine with (d, m) such that value = d * q + m: a row's dot with a chunk is then
+// d * dot(q, x) + m * sum(x), one scale a chunk rather than a multiply-add on every value. Why
+// the powers of two: a value is masked where it lies in its word (byte j at bit 8j) rather than
+// shifted down, one instruction a value fewer on lavapipe, and q * 2^(8j) times x * 2^(-8j) is
+// the same product as q * x, exactly.
 var<private> chunk_affine: vec2<f32>;
 
 // Each byte of a word left in place, and the activations' factors that undo it.

@@ -17,6 +17,18 @@ fn load_chunk_q4_k(bw: u32, sub: u32) {
     }
 }
 
+// The raw chunk (shaders/quant/common.wgsl): chunk s has one scale and minimum, so
+// value = (d scale_s) q - dmin min_s, the nibbles in place in their bytes.
+fn load_chunk_raw_q4_k(bw: u32, sub: u32) {
+    let mo = k_chunk_mul_off(bw, sub);
+    chunk_affine = vec2<f32>(mo.x, -mo.y);
+    let shift = 4u * (sub % 2u);
+    let qs = w_oct_at_texel(bw + 4u + 8u * (sub / 2u));
+    for (var k = 0u; k < 8u; k++) {
+        chunk[k] = raw_bytes((qs[k / 4u][k % 4u] >> shift) & 0x0f0f0f0fu);
+    }
+}
+
 // The integer form (shaders/quant/common.wgsl): chunk s has one scale and minimum, so
 // value = (d scale_s) q - dmin min_s with q the nibbles as they are.
 fn load_chunk_i8_q4_k(bw: u32, sub: u32) {

@@ -202,8 +202,8 @@ pub struct Tuning {
     /// (lavapipe; with AVX-512 too: a Zen 5 host decoded SmolLM2 at 37.2 tok/s with it, 16.1
     /// without, 2026-11-28).
     pub matmul_w_texture: bool,
-    /// The matmuls (not the GEMM) read the blocks of Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 matrices
-    /// raw, scaling each row's dot once a block (src/quant/raw_chunks.rs), decode and batches
+    /// The matmuls (not the GEMM) read the blocks of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K and
+    /// Q5_K matrices raw, scaling each row's dot once a chunk of 32 values (src/quant/raw_chunks.rs), decode and batches
     /// alike. On for lavapipe, where a weight's instructions set much of a GEMV's speed: on a
     /// 2-core Zen 5 host (2026-11-28, `hearth bench --prompt-tokens 128 --gen-tokens 64`,
     /// medians of three alternated runs, off -> on) SmolLM2 decoded 37.1 -> 41.6 tok/s and
@@ -211,9 +211,13 @@ pub struct Tuning {
     /// too: natively on Chromium's SwiftShader ICD (the same host, `hearth bench
     /// --prompt-tokens 16 --gen-tokens 16`, off -> on, two alternations for SmolLM2, one for the
     /// others) SmolLM2 decoded 4.9-5.0 -> 6.4 tok/s and prefilled 12.2-12.5 -> 14.1, Qwen2.5
-    /// 1.10 -> 1.25 and 3.26 -> 3.50, Gemma 3 (mostly Q4_K, which has no raw reader) 2.17 ->
+    /// 1.10 -> 1.25 and 3.26 -> 3.50, Gemma 3 (mostly Q4_K, which had no raw reader yet) 2.17 ->
     /// 2.09 and 9.39 -> 9.77; `hearth profile`: SmolLM2's Q4_1 GEMVs 139-158 -> 98-101 ms a
-    /// decode token. GPUs are bound by memory and dispatches there: off.
+    /// decode token. Q4_K and Q5_K read raw too (later the same day; binaries before and after,
+    /// alternated, medians of 3): on lavapipe Gemma 3 decoded 28.8 -> 30.2 tok/s and prefilled
+    /// 127 -> 142, Qwen2.5 17.2 -> 17.7 and 44.1 -> 45.7; on SwiftShader (two alternations)
+    /// Gemma 3 2.19-2.23 -> 2.33-2.37 and 9.0-9.4 -> 10.4. GPUs are bound by memory and
+    /// dispatches there: off.
     pub matmul_raw_chunks: bool,
     /// Unroll the short constant-bound loops of the matmul shaders in their source
     /// (src/gpu/unroll.rs). SwiftShader's JIT does not unroll: natively on Chromium's

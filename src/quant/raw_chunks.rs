@@ -6,8 +6,9 @@
 //! dequantising multiply-add, the dot's multiply-add) and the decode GEMVs ran at ~20% of the
 //! texture read-reduce; raw, the dequantising multiply-add goes, and the values are masked in
 //! place rather than shifted down (the activations carry the inverse powers of two,
-//! `RAW_X_SCALE`). Only for matrices of one format of one block per 32 values (Q4_0, Q4_1,
-//! Q5_0, Q5_1, Q8_0): mixed matrices and the K-quants keep the dequantising readers.
+//! `RAW_X_SCALE`). Only for matrices of one format with one scale (and minimum) per 32 values:
+//! Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K and Q5_K; mixed matrices and the K-quants with a scale
+//! per 16 values (Q2_K, Q3_K, Q6_K) keep the dequantising readers.
 //!
 //! Rounding differs from the dequantised path's (products summed, then scaled), so a model
 //! must compute every logits row with the same kind: `Tuning::matmul_raw_chunks` applies to
@@ -17,7 +18,7 @@ use super::DType;
 
 /// Whether a matrix of these formats has raw readers.
 pub fn has_raw_chunks(formats: &[DType]) -> bool {
-    matches!(formats, [DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0])
+    matches!(formats, [DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 | DType::Q4_K | DType::Q5_K])
 }
 
 /// The WGSL shaders/matmul.wgsl reads raw chunks through (after the formats' snippets):
@@ -38,7 +39,9 @@ pub fn raw_chunk_wgsl(raw: Option<DType>) -> String {
     let (sums, scale) = if dtype == DType::Q8_0 { ("false", "vec4<f32>(1.0)") } else { ("true", "BYTE_PLACES") };
     format!(
         "const RAW_CHUNKS: bool = true;\nconst RAW_SUMS: bool = {sums};\nconst RAW_X_SCALE: vec4<f32> = {scale};\n\
-         fn load_weight_chunk_raw(seg: u32, word: u32, c: u32) {{ load_chunk_raw_{f}(word + c * BLOCK_WORDS_{u}, 0u); }}\n"
+         fn load_weight_chunk_raw(seg: u32, word: u32, c: u32) {{\n\
+         \x20   load_chunk_raw_{f}(word + (c / CHUNKS_PER_BLOCK_{u}) * BLOCK_WORDS_{u}, c % CHUNKS_PER_BLOCK_{u});\n\
+         }}\n"
     )
 }
 
@@ -50,7 +53,8 @@ mod tests {
     fn only_single_formats_of_one_block_per_chunk_are_raw() {
         assert!(has_raw_chunks(&[DType::Q4_1]));
         assert!(has_raw_chunks(&[DType::Q8_0]));
-        assert!(!has_raw_chunks(&[DType::Q4_K]));
+        assert!(has_raw_chunks(&[DType::Q4_K]));
+        assert!(!has_raw_chunks(&[DType::Q6_K]));
         assert!(!has_raw_chunks(&[DType::F32]));
         assert!(!has_raw_chunks(&[DType::Q5_0, DType::Q8_0]));
     }

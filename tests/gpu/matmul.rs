@@ -480,16 +480,17 @@ fn weights_from_a_texture_match_reference() {
 /// tuning (from the texture, decode reading blocks in groups), decode and a batch, against the
 /// f64 reference; the raw kernels are the ones that ran; and the batch's first token equals a
 /// decode of the same activations bit for bit (the engine computes a prompt's last logits row
-/// either way, and tests/core/engine_logprobs.rs compares them). Q4_K has no raw reader and
-/// keeps its own.
+/// either way, and tests/core/engine_logprobs.rs compares them). Q6_K (a scale per 16 values)
+/// has no raw reader and keeps its own.
 #[test]
 fn raw_chunks_match_reference_and_decode_equals_batch() {
     for (name, tuning) in [("storage", Tuning { matmul_raw_chunks: true, ..Tuning::CPU }), ("lavapipe", Tuning::lavapipe(2))] {
         let ctx = gpu_with_tuning(tuning);
-        for dtype in [DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q4_K] {
-            let raw = dtype != DType::Q4_K;
-            // 576 and 640 columns: decode's groups of 2 and of 4 blocks (Q4_K: rows of 256 only).
-            let grouped = if raw { [(67, 576), (67, 640)] } else { [(67, 512), (67, 768)] };
+        for dtype in [DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K] {
+            let raw = dtype != DType::Q6_K;
+            // 576 and 640 columns: decode's groups of 2 and of 4 blocks (the K-quants: rows of
+            // whole 256-value blocks, no groups).
+            let grouped = if row_unit(dtype) == 32 { [(67, 576), (67, 640)] } else { [(67, 512), (67, 768)] };
             for (rows, cols) in short_and_long_rows(dtype).into_iter().chain(grouped) {
                 let decode = run_matmul_full(&ctx, dtype, rows, cols, 1);
                 let batch = run_matmul_full(&ctx, dtype, rows, cols, 3);
