@@ -203,8 +203,8 @@ pub struct Tuning {
     /// without, 2026-11-28).
     pub matmul_w_texture: bool,
     /// The matmuls (not the GEMM) read the blocks of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K and
-    /// Q5_K matrices raw, scaling each row's dot once a chunk of 32 values (src/quant/raw_chunks.rs), decode and batches
-    /// alike. On for lavapipe, where a weight's instructions set much of a GEMV's speed: on a
+    /// Q5_K matrices raw, scaling each row's dot once a chunk of 32 values
+    /// (src/quant/raw_chunks.rs), decode and batches alike. On for lavapipe, where a weight's instructions set much of a GEMV's speed: on a
     /// 2-core Zen 5 host (2026-11-28, `hearth bench --prompt-tokens 128 --gen-tokens 64`,
     /// medians of three alternated runs, off -> on) SmolLM2 decoded 37.1 -> 41.6 tok/s and
     /// prefilled 138.5 -> 151.3, Qwen2.5 15.1 -> 16.4 and 40.7 -> 43.3. On for SwiftShader
@@ -397,6 +397,7 @@ impl Tuning {
     /// decode token), nor were the matmuls from textures and uniforms (`hearth bench`, 32 + 16
     /// tokens: 6.2 / 2.1 against 6.4 / 2.2 tok/s).
     /// Heads past 64 dims (Gemma 3's) keep the workgroup kernel (`attention_per_query_max_head_dim`).
+    /// It reads raw blocks, as lavapipe does (measured there too: see `matmul_raw_chunks`).
     pub const SWIFTSHADER: Tuning = Tuning {
         matmul_prefill_rows_per_thread: 8,
         matmul_prefill_tokens: 4,

@@ -260,9 +260,9 @@ fn every_gemm_tile_gives_the_same_result() {
 }
 
 /// The GEMM with its loops left as loops (`Tuning::unroll_gemm_max_bytes` 0; the GPU tuning
-/// unrolls them, and the other GEMM tests run that): the GPU tuning's tile and column split on formats
-/// with one chunk a block (Q4_0, Q5_0, Q8_0), eight (Q4_K, Q6_K) and none (F32), against the
-/// f64 reference.
+/// unrolls them, and the other GEMM tests run that): the GPU tuning's tile and column split
+/// on formats with one chunk a block (Q4_0, Q5_0, Q8_0), eight (Q4_K, Q6_K) and none (F32),
+/// against the f64 reference.
 #[test]
 fn rolled_gemm_gives_the_same_result() {
     let ctx = gpu_with_tuning(Tuning { unroll_gemm_max_bytes: 0, ..Tuning::GPU });
