@@ -194,6 +194,15 @@ pub struct Tuning {
     /// tuning it helps there too (a Zen 5 host, 2026-11-28: SmolLM2 decode 35.8 -> 37.2 tok/s,
     /// prefill 131 -> 144).
     pub matmul_x_uniform: bool,
+    /// With `matmul_x_uniform`, a batched matmul whose rows are too wide for a uniform window
+    /// of its workgroups' tokens (Qwen2.5's ffn_down: 4,864 columns, 3 rows to lavapipe's
+    /// 64 KiB binding, against a tile of 4 tokens) takes fewer tokens a workgroup (true), or
+    /// reads x from storage with the whole tile (false). True but on lavapipe hosts with
+    /// AVX-512: without it a storage load cost ~12x a uniform one (see `matmul_x_uniform`);
+    /// with it (a 2-core Zen 5 VM, 2026-11-28, `hearth bench --prompt-tokens 128`, three
+    /// alternations, true -> false) Qwen2.5 prefilled 42.2 -> 49.8 tok/s; SmolLM2's and Gemma
+    /// 3's windows hold the whole tile, so they do not change.
+    pub matmul_x_windows_shrink_tokens: bool,
     /// The matmuls (not the GEMM) read their weights from an rgba32uint texture mirroring the
     /// weights' buffer (src/gpu/weight_texture.rs) instead of the storage buffer. Why: the same
     /// llvmpipe storage loads as above, where a texel fetch is AVX2 gathers: on a Zen 3 host
@@ -288,7 +297,7 @@ impl Tuning {
         let name = info.name.to_lowercase();
         if ["llvmpipe", "lavapipe"].iter().any(|n| name.contains(n)) {
             // lavapipe runs natively and compiles for this very CPU.
-            Tuning::lavapipe(lavapipe_threads())
+            Tuning { matmul_x_windows_shrink_tokens: !host_has_avx512(), ..Tuning::lavapipe(lavapipe_threads()) }
         } else if info.device_type == wgpu::DeviceType::Cpu || name.contains("swiftshader") {
             // Chromium reports its SwiftShader adapter with no name, as a CPU device.
             Tuning::SWIFTSHADER
@@ -370,6 +379,7 @@ impl Tuning {
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: false,
         matmul_x_uniform: false,
+        matmul_x_windows_shrink_tokens: true,
         matmul_w_texture: false,
         matmul_raw_chunks: false,
         unroll_loops: false,
@@ -459,6 +469,7 @@ impl Tuning {
         matmul_subgroup_reduce: true,
         matmul_norm_prologue: true,
         matmul_x_uniform: false,
+        matmul_x_windows_shrink_tokens: true,
         matmul_w_texture: false,
         matmul_raw_chunks: false,
         unroll_loops: true,
@@ -508,6 +519,7 @@ impl Tuning {
                 "matmul_subgroup_reduce" => self.matmul_subgroup_reduce = flag()?,
                 "matmul_norm_prologue" => self.matmul_norm_prologue = flag()?,
                 "matmul_x_uniform" => self.matmul_x_uniform = flag()?,
+                "matmul_x_windows_shrink_tokens" => self.matmul_x_windows_shrink_tokens = flag()?,
                 "matmul_w_texture" => self.matmul_w_texture = flag()?,
                 "matmul_raw_chunks" => self.matmul_raw_chunks = flag()?,
                 "unroll_loops" => self.unroll_loops = flag()?,
@@ -525,6 +537,19 @@ impl Tuning {
 
 /// The threads lavapipe runs a dispatch's workgroups on: `LP_NUM_THREADS` where set, else one
 /// per CPU this process may use (as llvmpipe counts them), at least 1.
+/// Whether this CPU has AVX-512 (where lavapipe's storage loads cost less: see
+/// `matmul_x_windows_shrink_tokens`).
+fn host_has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 fn lavapipe_threads() -> u32 {
     let set = std::env::var("LP_NUM_THREADS").ok().and_then(|v| v.trim().parse::<u32>().ok());
     let cpus = || std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
@@ -540,7 +565,10 @@ mod tests {
         let info =
             |name: &str, device_type| wgpu::AdapterInfo { name: name.into(), ..wgpu::AdapterInfo::new(device_type, wgpu::Backend::Vulkan) };
         let lavapipe = Tuning::for_device(&info("llvmpipe (LLVM 15.0.6, 256 bits)", wgpu::DeviceType::Cpu));
-        assert_eq!(lavapipe, Tuning::lavapipe(super::lavapipe_threads()));
+        assert_eq!(
+            lavapipe,
+            Tuning { matmul_x_windows_shrink_tokens: !super::host_has_avx512(), ..Tuning::lavapipe(super::lavapipe_threads()) }
+        );
         assert!(Tuning::lavapipe(2).kv_texels && Tuning::lavapipe(2).matmul_w_texture);
         assert_eq!(Tuning::lavapipe(2).matmul_decode_balance_threads, 2);
         assert_eq!(Tuning::for_device(&info("SwiftShader Device (Subzero)", wgpu::DeviceType::Cpu)), Tuning::SWIFTSHADER);

@@ -140,12 +140,16 @@ pub async fn matmul_with(
     if !gemm && fusion.norm.is_none() {
         // Rows too wide for a uniform window of a workgroup's tokens (Qwen2.5's ffn_down: 4,864
         // columns, 3 rows to lavapipe's 64 KiB binding, where the tile has 4 tokens) take
-        // fewer tokens per workgroup rather than x from storage: on lavapipe without AVX-512
-        // a storage load costs ~12x a uniform one, more than the lost reuse of the weights
-        // (see README "Speed" for the measurements).
+        // fewer tokens per workgroup rather than x from storage where the tuning asks
+        // (`Tuning::matmul_x_windows_shrink_tokens`: lavapipe without AVX-512, where a storage
+        // load costs ~12x a uniform one, more than the lost reuse of the weights).
         loop {
             windows = XWindows::plan(ctx, x, rows, tile.tokens_per_group);
-            if windows.is_some() || tile.tokens_per_group == 1 || XWindows::plan(ctx, x, rows, 1).is_none() {
+            if windows.is_some()
+                || tile.tokens_per_group == 1
+                || !ctx.tuning.matmul_x_windows_shrink_tokens
+                || XWindows::plan(ctx, x, rows, 1).is_none()
+            {
                 break;
             }
             tile.tokens_per_group /= 2;

@@ -417,6 +417,12 @@ fn input_from_a_uniform_matches_reference() {
     let r = run_matmul_full(&ctx, DType::Q4_K, 40, 4864, 9);
     assert_close("a 9-token batch of 4,864 columns", &r.got, &r.want, &r.scale);
     assert!(r.kernels.iter().any(|k| k.contains("_n2_") && k.contains("_xu2432")), "4,864 columns: {:?}", r.kernels);
+    // Or, where the tuning asks (`matmul_x_windows_shrink_tokens` false: hosts with AVX-512),
+    // the tile's 4 tokens with x from storage.
+    let wide = gpu_with_tuning(Tuning { matmul_x_uniform: true, matmul_x_windows_shrink_tokens: false, ..Tuning::CPU });
+    let r = run_matmul_full(&wide, DType::Q4_K, 40, 4864, 9);
+    assert_close("a 9-token batch of 4,864 columns, x from storage", &r.got, &r.want, &r.scale);
+    assert!(r.kernels.iter().all(|k| k.contains("_n4") && !k.contains("_xu")), "4,864 columns: {:?}", r.kernels);
     // 288 columns: rows of 1,152 bytes do not all start on the alignment, so storage.
     let r = run_matmul_full(&ctx, DType::Q4_1, 67, 9 * 32, 3);
     assert_close("a 3-token batch of 288 columns", &r.got, &r.want, &r.scale);
