@@ -48,7 +48,7 @@ pub enum Kernel {
         /// From the texture, consecutive blocks of a row fetched a group at a time
         /// (src/quant/chunk_group.rs); None: a block at a time.
         chunk_group: Option<ChunkGroup>,
-        /// The blocks read raw, each row's dot scaled once a block (src/quant/raw_chunks.rs,
+        /// The blocks read raw, each row's dot scaled once a chunk (src/quant/raw_chunks.rs,
         /// `Tuning::matmul_raw_chunks`): only for a matrix of one format that has raw readers.
         raw_chunks: bool,
     },
@@ -252,8 +252,8 @@ impl Kernel {
     /// The assembled WGSL: the step uniform's struct and the format's snippet (where used)
     /// in front of the kernel body.
     /// `unroll`: the limits within which the device's tuning asks for this kernel's loops
-    /// unrolled (`Tuning::unroll_loops`, `unroll_max_bytes`, `unroll_gemm_max_bytes`; see `unroll_max_bytes`),
-    /// or None.
+    /// unrolled (`Tuning::unroll_loops`, `unroll_max_bytes`, `unroll_gemm_max_bytes`; see
+    /// `Kernel::unroll_max_bytes`), or None.
     pub fn source(self, unroll: Option<UnrollLimits>) -> String {
         let step = if self.reads_step() { include_str!("../../shaders/step.wgsl") } else { "" };
         let source = step.to_string() + &self.body();
