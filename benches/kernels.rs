@@ -6,7 +6,7 @@
 //!
 //!     cargo bench --bench kernels [-- --d 576 --ff 1536 --heads 9 --kv-heads 3 --head-dim 64
 //!                                     --vocab 49152 --layers 30 --ctx 256 --format Q4_1 --head-format Q8_0
-//!                                     --tokens 1,128 --only matmul
+//!                                     --tokens 1,128 --only matmul --ceiling no --reps 200
 //!                                     --wg 16 --rows-decode 4 --rows-prefill 8 --tokens-prefill 2
 //!                                     --attention-per-query 1
 //!                                     --tune attention_split_max=32,matmul_decode_workgroup_size=64]
@@ -57,6 +57,11 @@ struct Shape {
     tuning: Vec<(String, u32)>,
     /// `Tuning::with_overrides` spec, applied after `tuning`.
     tune: String,
+    /// Measure the read-reduce ceiling after the decode GEMVs (`--ceiling no`: not, so that a
+    /// profile of the run holds the kernels alone).
+    ceiling: bool,
+    /// Calls of each kernel per timed pass for one token (`--reps`; a profile wants more).
+    decode_reps: u32,
 }
 
 fn parse_args() -> Shape {
@@ -75,6 +80,8 @@ fn parse_args() -> Shape {
         only: String::new(),
         tuning: Vec::new(),
         tune: String::new(),
+        ceiling: true,
+        decode_reps: 200,
     };
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let dtype = |name: &str| {
@@ -97,6 +104,8 @@ fn parse_args() -> Shape {
             "--tokens" => s.tokens = value.split(',').map(|t| t.parse().expect("--tokens 1,128")).collect(),
             "--only" => s.only = value.to_string(),
             "--tune" => s.tune = value.to_string(),
+            "--ceiling" => s.ceiling = value != "no",
+            "--reps" => s.decode_reps = n(),
             "--wg" | "--rows-decode" | "--rows-prefill" | "--tokens-prefill" | "--attention-per-query" => {
                 s.tuning.push((pair[0].clone(), n()))
             }
@@ -107,15 +116,20 @@ fn parse_args() -> Shape {
 }
 
 /// CPU seconds used by this process so far, all threads (lavapipe runs its shaders on
-/// threads of this process), from /proc/self/stat; NaN where there is none. On a shared,
-/// busy machine this measures the work done, which wall time does not.
+/// threads of this process): the process CPU clock, exact to the nanosecond where the OS keeps
+/// one (/proc/self/stat's ticks are 10 ms, too coarse for a kernel's few hundred µs); NaN
+/// where there is none. On a shared, busy machine, or a VM whose idle CPUs take tens of µs to
+/// wake for each dispatch, this measures the work done, which wall time does not.
 fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return f64::NAN };
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')').unwrap_or(0) + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    let ticks = |i: usize| f.get(i - 3).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
-    (ticks(14) + ticks(15)) / 100.0
+    #[cfg(unix)]
+    {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes one timespec through a valid pointer.
+        if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) } == 0 {
+            return t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9;
+        }
+    }
+    f64::NAN
 }
 
 /// (wall, CPU) seconds per call of a kernel, whose `calls` are its dispatches for one call
@@ -316,7 +330,7 @@ fn main() {
         // Decode's matmuls: weight bytes and seconds per forward pass.
         let (mut gemv_bytes, mut gemv_seconds) = (0.0, 0.0);
         for (name, ds, calls, wbytes) in kernels.iter().filter(|k| k.0.contains(&s.only)) {
-            let reps = if n == 1 { 200 } else { 3 };
+            let reps = if n == 1 { s.decode_reps } else { 3 };
             let (t, cpu) = time(&ctx, ds, n, reps);
             total += t * f64::from(*calls);
             if n == 1 && *wbytes > 0 {
@@ -341,7 +355,7 @@ fn main() {
         let gbs = bytes / seconds / 1e9;
         println!("\ndecode GEMVs: {:.1} MB of weights in {:.2} ms per forward pass, {gbs:.2} GB/s", bytes / 1e6, seconds * 1e3);
         // The ceiling, same run: 64 MiB read-reduce (past every cache), every access pattern.
-        for pattern in read_reduce::Pattern::ALL {
+        for pattern in read_reduce::Pattern::ALL.into_iter().filter(|_| s.ceiling) {
             if let Some(t) = read_reduce::seconds_per_read(&ctx, pattern, 64 << 20, 256) {
                 let ceiling = f64::from(64u32 << 20) / t / 1e9;
                 println!("  read-reduce {}: {ceiling:.2} GB/s; GEMVs at {:.0}% of it", pattern.name(), 100.0 * gbs / ceiling);
