@@ -11,28 +11,14 @@
 // barrier makes the shader a coroutine, which here only costs the merge.
 //
 // Assembled after shaders/attention_common.wgsl and shaders/attention.wgsl (V4, bindings,
-// first_visible, walk_keys) and a generated `const RANGES: u32 = N;` (threads per query, a power of
-// two). Only for head_dim <= 64 (attention::PER_QUERY_MAX_HEAD_DIM: llvmpipe's loop limit).
+// first_visible, walk_keys), a generated `const RANGES: u32 = N;` (threads per query, a power of
+// two) and shaders/attention_ranges.wgsl (ranges_for). Only for head_dim <= 64 (attention::PER_QUERY_MAX_HEAD_DIM: llvmpipe's loop limit).
 // Dispatch (n_tokens × n_heads, 1, 1): enough workgroups for RANGES lanes per query; with
 // fewer ranges (short contexts) the queries pack into the first ones and the rest return.
-
-// The fewest keys a range takes: a query takes the most ranges (a power of two up to RANGES)
-// that leave each at least this many, so short contexts keep a thread per query.
-const RANGE_MIN_KEYS: u32 = 16u;
 
 var<workgroup> range_max: array<f32, RANGES>;
 var<workgroup> range_sum: array<f32, RANGES>;
 var<workgroup> range_acc: array<vec4<f32>, RANGES * V4>;
-
-// Ranges per query for a batch whose first query sees `n` keys (the same for the whole
-// dispatch, so that a query's ranges are neighbouring lanes of one workgroup).
-fn ranges_for(n: u32) -> u32 {
-    var r = 1u;
-    while (r * 2u <= RANGES && r * 2u * RANGE_MIN_KEYS <= n) {
-        r *= 2u;
-    }
-    return r;
-}
 
 @compute @workgroup_size(RANGES)
 fn per_range(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

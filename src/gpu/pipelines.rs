@@ -84,11 +84,14 @@ pub enum Kernel {
     /// query (GPUs) or a thread per query (CPU-like devices), over a cache of this precision
     /// and store.
     /// `query_ranges` > 0: that many threads per query, each a range of its keys
-    /// (shaders/attention_per_range.wgsl; decode on CPU-like devices).
+    /// (shaders/attention_per_range.wgsl; decode on CPU-like devices); and `group` > 1 with
+    /// them: a thread's range for that many queries sharing a kv head
+    /// (shaders/attention_kv_group.wgsl).
     Attention {
         head_dim: u32,
         thread_per_query: bool,
         query_ranges: u32,
+        group: u32,
         kv: KvFormat,
     },
     /// Tiled attention for batches (shaders/attention_tiled.wgsl): `lanes` threads per query,
@@ -179,8 +182,10 @@ impl Kernel {
                 )
             }
             Kernel::Embed(d) => format!("embed_{d}"),
-            Kernel::Attention { head_dim, thread_per_query, query_ranges, kv } => {
-                let layout = if query_ranges > 0 {
+            Kernel::Attention { head_dim, thread_per_query, query_ranges, group, kv } => {
+                let layout = if query_ranges > 0 && group > 1 {
+                    format!("per_range{query_ranges}_group{group}")
+                } else if query_ranges > 0 {
                     format!("per_range{query_ranges}")
                 } else if thread_per_query {
                     "per_query".into()
@@ -224,6 +229,7 @@ impl Kernel {
     fn entry_point(self) -> &'static str {
         match self {
             Kernel::Elementwise(op) => op.entry_point(),
+            Kernel::Attention { query_ranges: 1.., group: 2.., .. } => "per_range_group",
             Kernel::Attention { query_ranges: 1.., .. } => "per_range",
             Kernel::Attention { thread_per_query: true, .. } => "per_query",
             Kernel::RopeStore { per_head_workgroup: true, .. } => "per_head",
@@ -267,7 +273,7 @@ impl Kernel {
     }
 
     /// Kernels whose constant loops are unrolled on every device because they are only right
-    /// unrolled: a thread-per-query attention for heads past
+    /// (or only fast) unrolled: a thread-per-query attention for heads past
     /// `attention::PER_QUERY_ROLLED_MAX_HEAD_DIM`, whose per-key row walks would otherwise
     /// count towards llvmpipe's 65,535 loop iterations per invocation (every loop but the key
     /// loop then runs once per invocation: the query's load, its output, the ranges' merge).
@@ -277,6 +283,9 @@ impl Kernel {
                 // Up to a walk over a 256-dim head's 64 quads, each a few lines.
                 Some(UnrollLimits { max_trips: 64, max_expanded_bytes: 64 * 1024 })
             }
+            // The kv-group kernel's loops over its queries and their rows index private
+            // arrays; left as loops, lavapipe ran it 4x slower than a query a lane.
+            Kernel::Attention { query_ranges: 1.., group: 2.., .. } => Some(UnrollLimits { max_trips: 64, max_expanded_bytes: 64 * 1024 }),
             _ => None,
         }
     }
@@ -358,15 +367,18 @@ impl Kernel {
             Kernel::RmsNorm => include_str!("../../shaders/rmsnorm.wgsl").into(),
             Kernel::ResidualNorm => include_str!("../../shaders/residual_norm.wgsl").into(),
             Kernel::RopeStore { kv, .. } => kv.writer_wgsl(5) + include_str!("../../shaders/rope_store.wgsl"),
-            Kernel::Attention { head_dim, kv, query_ranges, .. } => {
+            Kernel::Attention { head_dim, kv, query_ranges, group, .. } => {
                 let source = format!("const HEAD_DIM: u32 = {head_dim}u;\n")
                     + &kv.reader_wgsl(1, true)
                     + include_str!("../../shaders/attention_common.wgsl")
                     + include_str!("../../shaders/attention.wgsl");
-                if query_ranges > 0 {
-                    source + &format!("const RANGES: u32 = {query_ranges}u;\n") + include_str!("../../shaders/attention_per_range.wgsl")
-                } else {
+                let ranges = format!("const RANGES: u32 = {query_ranges}u;\n") + include_str!("../../shaders/attention_ranges.wgsl");
+                if query_ranges == 0 {
                     source
+                } else if group > 1 {
+                    source + &ranges + &format!("const GROUP: u32 = {group}u;\n") + include_str!("../../shaders/attention_kv_group.wgsl")
+                } else {
+                    source + &ranges + include_str!("../../shaders/attention_per_range.wgsl")
                 }
             }
             Kernel::AttentionTiled { head_dim, kv, lanes, block_keys } => {

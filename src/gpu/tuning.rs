@@ -83,6 +83,21 @@ pub struct Tuning {
     /// profile --context 1000`: SmolLM2's decode attention 158-179 -> 90-98 ms a token.
     /// SwiftShader too (measured there: see `Tuning::SWIFTSHADER`).
     pub attention_query_ranges: u32,
+    /// With `attention_query_ranges`, a lane walks its key range for every query head of one
+    /// kv head (`per_range_group`, shaders/attention_kv_group.wgsl) rather than for one query:
+    /// each key and value is fetched and unpacked once for the group (3 heads in SmolLM2, 7 in
+    /// Qwen2.5) instead of once per head. Where the group's rows fit the workgroup memory and
+    /// heads of at most 64 dims (the lane holds the group's q and output rows). On for lavapipe
+    /// and SwiftShader. Measured 2026-11-28 (2-core Zen 5 VM; `cargo bench --bench kernels --
+    /// --tokens 1 --only attention --ctx N --tune attention_group_queries=B`, a layer's wall /
+    /// CPU µs, off -> on): lavapipe, SmolLM2's heads (9 on 3), 256 keys 64 / 92 -> 62 / 70, 1,024
+    /// keys 187 / 237 -> 108 / 137, 4,096 keys 487 / 865 -> 379 / 475; Qwen2.5's (14 on 2),
+    /// 4,096 keys 692 / 1,291 -> 512 / 654 (wall gains less than CPU: SmolLM2's 3 kv heads are 3
+    /// workgroups for 2 threads). In the models, `hearth profile --context N` (decode attention,
+    /// ms a token): SmolLM2 at 4,000 keys 14.4 -> 11.7-12.1, Qwen2.5 at 2,000 keys 9.0 -> 5.8.
+    /// SwiftShader natively (its ICD, SmolLM2's heads): 256 keys 1,049 -> 611 µs, 1,024 keys
+    /// 3,651 -> 1,337.
+    pub attention_group_queries: bool,
     /// The KV cache in rgba32uint textures of f16 texels, written by texel stores and read by
     /// texel fetches (`kernels::kv::KvStore::Texels`), rather than in storage buffers, where
     /// the cache is f16 and heads are a multiple of 8 dims. Why: the same llvmpipe storage
@@ -346,6 +361,7 @@ impl Tuning {
             unroll_gemm_max_bytes: 0,
             kv_texels: true,
             attention_query_ranges: 8,
+            attention_group_queries: true,
             ..Tuning::CPU
         }
     }
@@ -364,6 +380,7 @@ impl Tuning {
         attention_thread_per_query: true,
         attention_per_query_max_head_dim: 256,
         attention_query_ranges: 16,
+        attention_group_queries: false,
         kv_texels: false,
         rope_store_workgroup_per_head: false,
         attention_split_max: 0,
@@ -407,7 +424,8 @@ impl Tuning {
     /// decode token), nor were the matmuls from textures and uniforms (`hearth bench`, 32 + 16
     /// tokens: 6.2 / 2.1 against 6.4 / 2.2 tok/s).
     /// Heads past 64 dims (Gemma 3's) keep the workgroup kernel (`attention_per_query_max_head_dim`).
-    /// It reads raw blocks, as lavapipe does (measured there too: see `matmul_raw_chunks`).
+    /// It reads raw blocks, as lavapipe does (measured there too: see `matmul_raw_chunks`), and
+    /// walks a kv head's queries together (measured there too: see `attention_group_queries`).
     pub const SWIFTSHADER: Tuning = Tuning {
         matmul_prefill_rows_per_thread: 8,
         matmul_prefill_tokens: 4,
@@ -415,6 +433,7 @@ impl Tuning {
         matmul_raw_chunks: true,
         sample_on_gpu: false,
         attention_per_query_max_head_dim: 64,
+        attention_group_queries: true,
         ..Tuning::CPU
     };
 
@@ -454,6 +473,7 @@ impl Tuning {
         attention_thread_per_query: false,
         attention_per_query_max_head_dim: 256,
         attention_query_ranges: 0,
+        attention_group_queries: false,
         kv_texels: false,
         rope_store_workgroup_per_head: true,
         attention_split_max: 32,
@@ -503,6 +523,7 @@ impl Tuning {
                 "matmul_prefill_tokens" => self.matmul_prefill_tokens = number()?,
                 "attention_thread_per_query" => self.attention_thread_per_query = flag()?,
                 "attention_query_ranges" => self.attention_query_ranges = number()?,
+                "attention_group_queries" => self.attention_group_queries = flag()?,
                 "attention_per_query_max_head_dim" => self.attention_per_query_max_head_dim = number()?,
                 "kv_texels" => self.kv_texels = flag()?,
                 "rope_store_workgroup_per_head" => self.rope_store_workgroup_per_head = flag()?,
@@ -535,8 +556,6 @@ impl Tuning {
     }
 }
 
-/// The threads lavapipe runs a dispatch's workgroups on: `LP_NUM_THREADS` where set, else one
-/// per CPU this process may use (as llvmpipe counts them), at least 1.
 /// Whether this CPU has AVX-512 (where lavapipe's storage loads cost less: see
 /// `matmul_x_windows_shrink_tokens`).
 fn host_has_avx512() -> bool {
@@ -550,6 +569,8 @@ fn host_has_avx512() -> bool {
     }
 }
 
+/// The threads lavapipe runs a dispatch's workgroups on: `LP_NUM_THREADS` where set, else one
+/// per CPU this process may use (as llvmpipe counts them), at least 1.
 fn lavapipe_threads() -> u32 {
     let set = std::env::var("LP_NUM_THREADS").ok().and_then(|v| v.trim().parse::<u32>().ok());
     let cpus = || std::thread::available_parallelism().map_or(1, |n| n.get() as u32);

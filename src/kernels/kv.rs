@@ -164,7 +164,8 @@ impl KvFormat {
     /// being `row_quads` quads long (a buffer's stride; a texture has a row per position);
     /// `key_dot(qv, j, kv_base, row_quads)` is q · key j of the head starting at quad kv_base,
     /// and `add_value(acc, j, kv_base, row_quads, correction, e)` sets acc to
-    /// acc × correction + e × value j; `v_quad` likewise. The row walks are one loop each, over quads or (a
+    /// acc × correction + e × value j; `v_quad` likewise; `key_row(j, kv_base, row_quads)` and
+    /// `value_row` return a whole row unpacked. The row walks are one loop each, over quads or (a
     /// texture) texels: llvmpipe unrolls such a loop, and its 65,535-iteration limit per
     /// invocation (`attention::PER_QUERY_ROLLED_MAX_HEAD_DIM`) then counts keys, not quads (past
     /// 64 dims the thread-per-query kernels unroll them in the source); a loop over texels with
@@ -229,6 +230,22 @@ fn add_value(acc: ptr<function, array<vec4<f32>, V4>>, j: u32, kv_base: u32, row
         (*acc)[2u * c + 1u] = (*acc)[2u * c + 1u] * correction + e * kv_unpack4(t.zw);
     }}
 }}
+// A whole key or value row, unpacked (shaders/attention_kv_group.wgsl).
+fn texel_row(texels: texture_storage_2d<rgba32uint, read>, j: u32, kv_base: u32) -> array<vec4<f32>, V4> {{
+    var row: array<vec4<f32>, V4>;
+    for (var c = 0u; c < V4 / 2u; c++) {{
+        let t = textureLoad(texels, vec2<u32>((kv_base >> 1u) + c, j));
+        row[2u * c] = kv_unpack4(t.xy);
+        row[2u * c + 1u] = kv_unpack4(t.zw);
+    }}
+    return row;
+}}
+fn key_row(j: u32, kv_base: u32, row_quads: u32) -> array<vec4<f32>, V4> {{
+    return texel_row(k_texels, j, kv_base);
+}}
+fn value_row(j: u32, kv_base: u32, row_quads: u32) -> array<vec4<f32>, V4> {{
+    return texel_row(v_texels, j, kv_base);
+}}
 "
             )
         } else {
@@ -254,6 +271,20 @@ fn add_value(acc: ptr<function, array<vec4<f32>, V4>>, j: u32, kv_base: u32, row
     for (var d = 0u; d < V4; d++) {{
         (*acc)[d] = (*acc)[d] * correction + e * kv_unpack4(v_cache[kb + d]);
     }}
+}}
+fn key_row(j: u32, kv_base: u32, row_quads: u32) -> array<vec4<f32>, V4> {{
+    var row: array<vec4<f32>, V4>;
+    for (var d = 0u; d < V4; d++) {{
+        row[d] = kv_unpack4(k_cache[j * row_quads + kv_base + d]);
+    }}
+    return row;
+}}
+fn value_row(j: u32, kv_base: u32, row_quads: u32) -> array<vec4<f32>, V4> {{
+    var row: array<vec4<f32>, V4>;
+    for (var d = 0u; d < V4; d++) {{
+        row[d] = kv_unpack4(v_cache[j * row_quads + kv_base + d]);
+    }}
+    return row;
 }}
 "
             )

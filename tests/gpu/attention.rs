@@ -119,6 +119,20 @@ fn attention_per_range_matches_f64_reference() {
     check_cases(&ctx, KvPrecision::F16, true, served);
 }
 
+/// A lane's key range for all the query heads of a kv head (shaders/attention_kv_group.wgsl,
+/// `Tuning::attention_group_queries`) on the cases `per_range` serves, from textures and
+/// buffers, with lavapipe's ranges and with 2 and 64 (64 ranges of a group's rows are over
+/// the workgroup memory: those take `per_range`); check_cases checks which kernel ran.
+#[test]
+fn attention_per_range_group_matches_f64_reference() {
+    let served = |c: &Case| c.n_tokens <= SPLIT_MAX_TOKENS && c.head_dim <= 64;
+    for (ranges, texels) in [(Tuning::lavapipe(2).attention_query_ranges, true), (2, false), (64, true)] {
+        let tuning = Tuning { attention_query_ranges: ranges, attention_group_queries: true, ..Tuning::CPU };
+        let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
+        check_cases(&ctx, KvPrecision::F16, texels, served);
+    }
+}
+
 /// Tiled attention (shaders/attention_tiled.wgsl; GPUs take it for prefill) on every case,
 /// decode included (with split-K attention off, it takes every batch): one lane per query at
 /// head_dim 64, two at 96 and 128, four at 256; key blocks of 32 down to 4 (the f32 cache's
@@ -167,8 +181,10 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision, texels: bool, kee
         case(9, 3, 64, 0, 0, 1),
         case(9, 3, 64, 0, 100, 1),
         case(9, 3, 64, 0, 299, 1),
-        // Qwen2.5 (14 / 2, head_dim 64) and head_dim 128 with 4 groups of 2.
+        // Qwen2.5 (14 / 2, head_dim 64: a batch, and a decode step at 701 keys) and head_dim
+        // 128 with 4 groups of 2.
         case(14, 2, 64, 0, 20, 9),
+        case(14, 2, 64, 0, 700, 1),
         case(8, 4, 128, 0, 65, 3),
         // Gemma 3 (4 query heads on 1 kv head of 256) with a sliding window: prefill that
         // crosses the window edge, decode far past it, and a window wider than the context.
@@ -258,12 +274,22 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision, texels: bool, kee
             (false, false, _, true) => "per_query",
             (false, false, false, false) => "per_workgroup",
         };
+        // The kv-group kernel: where heads share kv heads in groups of 2 to 8, of at most 64
+        // dims, whose ranges' rows fit the workgroup memory (kernels::attention).
+        let group = c.n_heads / c.n_kv_heads;
+        let grouped = per_range
+            && t.attention_group_queries
+            && (2..=8).contains(&group)
+            && c.head_dim <= 64
+            && t.attention_query_ranges * group * (c.head_dim * 4 + 8) <= ctx.limits.max_compute_workgroup_storage_size;
         let label = match layout {
             "split" => format!("attention_split_d{}", c.head_dim),
             "tiled" => format!("attention_tiled_d{}", c.head_dim),
+            "per_range" if grouped => format!("attention_d{}_per_range{}_group{group}_", c.head_dim, t.attention_query_ranges),
             _ => format!("attention_d{}_{layout}", c.head_dim),
         };
-        assert!(cache.labels().iter().any(|l| l.starts_with(&label)), "{c:?}: expected {label} among {:?}", cache.labels());
+        let ran = cache.labels().iter().any(|l| l.starts_with(&label) && (grouped || !l.contains("_group")));
+        assert!(ran, "{c:?}: expected {label} among {:?}", cache.labels());
         let store = if texels { "texels" } else { "buffer" };
         eprintln!("{c:?} ({variant}, {kv:?} {store}): worst error {:.1}% of the bound", worst * 100.0);
     }
