@@ -15,7 +15,7 @@
 // lane holds GROUP query rows and GROUP output rows; llvmpipe's loop limit, as per_range).
 // Dispatch (n_tokens × n_kv_heads, 1, 1): enough workgroups for RANGES lanes per unit (token,
 // kv head); with fewer ranges (short contexts) the units pack into the first ones and the rest
-// return. Each query's arithmetic is walk_keys' (shaders/attention.wgsl) over a texel cache.
+// return. Each query's arithmetic is walk_keys' (shaders/attention.wgsl), in the same order.
 
 var<workgroup> range_max: array<f32, RANGES * GROUP>;
 var<workgroup> range_sum: array<f32, RANGES * GROUP>;
@@ -29,12 +29,18 @@ var<private> group_q: array<vec4<f32>, GROUP * V4>;
 var<private> group_acc: array<vec4<f32>, GROUP * V4>;
 var<private> kv_row: array<vec4<f32>, V4>;
 
-// Query g's score against kv_row (the key): walk_keys' key_dot, pairs of quads as a texel
-// holds them.
+// Query g's score against kv_row (the key), summed in key_dot's order (KV_DOT_IN_PAIRS: a
+// texel's two quads at a time), so that a score is walk_keys' to the bit.
 fn group_score(g: u32) -> f32 {
     var dot4 = vec4<f32>(0.0);
-    for (var c = 0u; c < V4 / 2u; c++) {
-        dot4 += group_q[g * V4 + 2u * c] * kv_row[2u * c] + group_q[g * V4 + 2u * c + 1u] * kv_row[2u * c + 1u];
+    if (KV_DOT_IN_PAIRS) {
+        for (var c = 0u; c < V4 / 2u; c++) {
+            dot4 += group_q[g * V4 + 2u * c] * kv_row[2u * c] + group_q[g * V4 + 2u * c + 1u] * kv_row[2u * c + 1u];
+        }
+    } else {
+        for (var d = 0u; d < V4; d++) {
+            dot4 += group_q[g * V4 + d] * kv_row[d];
+        }
     }
     return (dot4.x + dot4.y) + (dot4.z + dot4.w);
 }

@@ -165,7 +165,8 @@ impl KvFormat {
     /// `key_dot(qv, j, kv_base, row_quads)` is q · key j of the head starting at quad kv_base,
     /// and `add_value(acc, j, kv_base, row_quads, correction, e)` sets acc to
     /// acc × correction + e × value j; `v_quad` likewise; `key_row(j, kv_base, row_quads)` and
-    /// `value_row` return a whole row unpacked. The row walks are one loop each, over quads or (a
+    /// `value_row` return a whole row unpacked (and `KV_DOT_IN_PAIRS` says in which order
+    /// key_dot sums, for kernels that score such rows). The row walks are one loop each, over quads or (a
     /// texture) texels: llvmpipe unrolls such a loop, and its 65,535-iteration limit per
     /// invocation (`attention::PER_QUERY_ROLLED_MAX_HEAD_DIM`) then counts keys, not quads (past
     /// 64 dims the thread-per-query kernels unroll them in the source); a loop over texels with
@@ -230,7 +231,9 @@ fn add_value(acc: ptr<function, array<vec4<f32>, V4>>, j: u32, kv_base: u32, row
         (*acc)[2u * c + 1u] = (*acc)[2u * c + 1u] * correction + e * kv_unpack4(t.zw);
     }}
 }}
-// A whole key or value row, unpacked (shaders/attention_kv_group.wgsl).
+// A whole key or value row, unpacked (shaders/attention_kv_group.wgsl), and the order key_dot
+// sums a score in: a texel's two quads at a time.
+const KV_DOT_IN_PAIRS: bool = true;
 fn texel_row(texels: texture_storage_2d<rgba32uint, read>, j: u32, kv_base: u32) -> array<vec4<f32>, V4> {{
     var row: array<vec4<f32>, V4>;
     for (var c = 0u; c < V4 / 2u; c++) {{
@@ -272,6 +275,7 @@ fn add_value(acc: ptr<function, array<vec4<f32>, V4>>, j: u32, kv_base: u32, row
         (*acc)[d] = (*acc)[d] * correction + e * kv_unpack4(v_cache[kb + d]);
     }}
 }}
+const KV_DOT_IN_PAIRS: bool = false;
 fn key_row(j: u32, kv_base: u32, row_quads: u32) -> array<vec4<f32>, V4> {{
     var row: array<vec4<f32>, V4>;
     for (var d = 0u; d < V4; d++) {{
