@@ -13,9 +13,9 @@
 // value_row), generated `const RANGES: u32 = N;` and `const GROUP: u32 = G;` (n_heads /
 // n_kv_heads) and shaders/attention_ranges.wgsl (ranges_for). Only for head_dim <= 64 (a
 // lane holds GROUP query rows and GROUP output rows; llvmpipe's loop limit, as per_range).
-// Dispatch (n_tokens × n_kv_heads, 1, 1): enough workgroups for RANGES lanes per unit (token,
-// kv head); with fewer ranges (short contexts) the units pack into the first ones and the rest
-// return. Each query's arithmetic is walk_keys' (shaders/attention.wgsl), in the same order.
+// Two entry points: per_range_group, dispatch (n_tokens × n_kv_heads, 1, 1): enough workgroups
+// for RANGES lanes per unit (token, kv head); with fewer ranges (short contexts) the units pack
+// into the first ones and the rest return; and per_query_group (at the end), a thread per unit. Each query's arithmetic is walk_keys' (shaders/attention.wgsl), in the same order.
 
 var<workgroup> range_max: array<f32, RANGES * GROUP>;
 var<workgroup> range_sum: array<f32, RANGES * GROUP>;
@@ -152,6 +152,31 @@ fn per_range_group(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
                 v += range_acc[((lane0 + k) * GROUP + g) * V4 + d] * exp(range_max[(lane0 + k) * GROUP + g] - big_m);
             }
             out[(q0 + g) * V4 + d] = v / total;
+        }
+    }
+}
+
+// A thread per unit (token, kv head) walking all its keys (CPU-like devices' batches, where
+// per_query would take a thread per query): no ranges, no merge.
+// Dispatch (ceil(n_tokens × n_kv_heads / 64), 1, 1).
+@compute @workgroup_size(64)
+fn per_query_group(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let u = gid.x;
+    if (u >= step.n_tokens * p.n_kv_heads) {
+        return;
+    }
+    let t = u / p.n_kv_heads;
+    let kv_head = u % p.n_kv_heads;
+    let q0 = t * p.n_heads + kv_head * GROUP;
+    let pos = step.pos0 + t;
+    var run: array<RunningSoftmax, GROUP>;
+    for (var g = 0u; g < GROUP; g++) {
+        run[g] = RunningSoftmax(LOWEST, 0.0);
+    }
+    walk_keys_group(q0, kv_head * V4, first_visible(pos), pos + 1u, &run);
+    for (var g = 0u; g < GROUP; g++) {
+        for (var d = 0u; d < V4; d++) {
+            out[(q0 + g) * V4 + d] = group_acc[g * V4 + d] / run[g].exp_sum;
         }
     }
 }

@@ -85,8 +85,8 @@ pub enum Kernel {
     /// and store.
     /// `query_ranges` > 0: that many threads per query, each a range of its keys
     /// (shaders/attention_per_range.wgsl; decode on CPU-like devices); and `group` > 1 with
-    /// them: a thread's range for that many queries sharing a kv head
-    /// (shaders/attention_kv_group.wgsl).
+    /// them or a thread per query: a thread's range, or all its keys, for that many queries
+    /// sharing a kv head (shaders/attention_kv_group.wgsl).
     Attention {
         head_dim: u32,
         thread_per_query: bool,
@@ -187,6 +187,8 @@ impl Kernel {
                     format!("per_range{query_ranges}_group{group}")
                 } else if query_ranges > 0 {
                     format!("per_range{query_ranges}")
+                } else if thread_per_query && group > 1 {
+                    format!("per_query_group{group}")
                 } else if thread_per_query {
                     "per_query".into()
                 } else {
@@ -231,6 +233,7 @@ impl Kernel {
             Kernel::Elementwise(op) => op.entry_point(),
             Kernel::Attention { query_ranges: 1.., group: 2.., .. } => "per_range_group",
             Kernel::Attention { query_ranges: 1.., .. } => "per_range",
+            Kernel::Attention { thread_per_query: true, group: 2.., .. } => "per_query_group",
             Kernel::Attention { thread_per_query: true, .. } => "per_query",
             Kernel::RopeStore { per_head_workgroup: true, .. } => "per_head",
             _ => "main",
@@ -285,7 +288,7 @@ impl Kernel {
             }
             // The kv-group kernel's loops over its queries and their rows index private
             // arrays; left as loops, lavapipe ran it 4x slower than a query a lane.
-            Kernel::Attention { query_ranges: 1.., group: 2.., .. } => Some(UnrollLimits { max_trips: 64, max_expanded_bytes: 64 * 1024 }),
+            Kernel::Attention { group: 2.., .. } => Some(UnrollLimits { max_trips: 64, max_expanded_bytes: 64 * 1024 }),
             _ => None,
         }
     }
@@ -372,13 +375,15 @@ impl Kernel {
                     + &kv.reader_wgsl(1, true)
                     + include_str!("../../shaders/attention_common.wgsl")
                     + include_str!("../../shaders/attention.wgsl");
-                let ranges = format!("const RANGES: u32 = {query_ranges}u;\n") + include_str!("../../shaders/attention_ranges.wgsl");
-                if query_ranges == 0 {
-                    source
-                } else if group > 1 {
+                // The kv-group module holds both its entry points (a thread per unit: RANGES 1).
+                let ranges =
+                    format!("const RANGES: u32 = {}u;\n", query_ranges.max(1)) + include_str!("../../shaders/attention_ranges.wgsl");
+                if group > 1 {
                     source + &ranges + &format!("const GROUP: u32 = {group}u;\n") + include_str!("../../shaders/attention_kv_group.wgsl")
-                } else {
+                } else if query_ranges > 0 {
                     source + &ranges + include_str!("../../shaders/attention_per_range.wgsl")
+                } else {
+                    source
                 }
             }
             Kernel::AttentionTiled { head_dim, kv, lanes, block_keys } => {

@@ -83,8 +83,9 @@ pub struct Tuning {
     /// profile --context 1000`: SmolLM2's decode attention 158-179 -> 90-98 ms a token.
     /// SwiftShader too (measured there: see `Tuning::SWIFTSHADER`).
     pub attention_query_ranges: u32,
-    /// With `attention_query_ranges`, a lane walks its key range for every query head of one
-    /// kv head (`per_range_group`, shaders/attention_kv_group.wgsl) rather than for one query:
+    /// With `attention_thread_per_query`, a thread walks its keys (with `attention_query_ranges`,
+    /// a lane its key range) for every query head of one kv head (`per_query_group`,
+    /// `per_range_group`, shaders/attention_kv_group.wgsl) rather than for one query:
     /// each key and value is fetched and unpacked once for the group (3 heads in SmolLM2, 7 in
     /// Qwen2.5) instead of once per head. Where the group's rows fit the workgroup memory and
     /// heads of at most 64 dims (the lane holds the group's q and output rows). On for lavapipe
@@ -94,9 +95,12 @@ pub struct Tuning {
     /// keys 187 / 237 -> 108 / 137, 4,096 keys 487 / 865 -> 379 / 475; Qwen2.5's (14 on 2),
     /// 4,096 keys 692 / 1,291 -> 512 / 654 (wall gains less than CPU: SmolLM2's 3 kv heads are 3
     /// workgroups for 2 threads). In the models, `hearth profile --context N` (decode attention,
-    /// ms a token): SmolLM2 at 4,000 keys 14.4 -> 11.7-12.1, Qwen2.5 at 2,000 keys 9.0 -> 5.8.
-    /// SwiftShader natively (its ICD, SmolLM2's heads): 256 keys 1,049 -> 611 µs, 1,024 keys
-    /// 3,651 -> 1,337.
+    /// ms a token): SmolLM2 at 4,000 keys 14.4 -> 11.7-12.1, Qwen2.5 at 2,000 keys 9.0 -> 5.8;
+    /// a 128-token prefill after 1,000 tokens (attention ms, the prefill's GPU ms): SmolLM2
+    /// 357-364 -> 153-159, 1,149-1,153 -> 903-934; Qwen2.5 461 -> 239, 3,083 -> 2,752.
+    /// SwiftShader natively (its ICD, SmolLM2's heads): 256 keys 1,049 -> 611 µs a layer,
+    /// 1,024 keys 3,651 -> 1,337; `hearth profile --context 256 --prompt-tokens 16` there:
+    /// prefill attention 402 -> 272 ms, decode 36.7 -> 29.3 ms a token.
     pub attention_group_queries: bool,
     /// The KV cache in rgba32uint textures of f16 texels, written by texel stores and read by
     /// texel fetches (`kernels::kv::KvStore::Texels`), rather than in storage buffers, where

@@ -120,12 +120,13 @@ pub async fn attention(
             "attention: {query_ranges} threads per query (Tuning::attention_query_ranges), expected 0 or a power of two up to 64"
         )));
     }
-    // A lane's range for all the queries of a kv head (`Tuning::attention_group_queries`,
-    // shaders/attention_kv_group.wgsl) where heads share kv heads, a lane can hold their rows
-    // (heads of up to 64 dims, at most 8 of them) and the ranges' rows fit the workgroup memory.
+    // A thread's keys (or range of them) for all the queries of a kv head
+    // (`Tuning::attention_group_queries`, shaders/attention_kv_group.wgsl) where heads share kv
+    // heads, a thread can hold their rows (heads of up to 64 dims, at most 8 of them) and any
+    // ranges' rows fit the workgroup memory.
     let group = n_heads / n_kv_heads;
     let group = if ctx.tuning.attention_group_queries
-        && query_ranges > 0
+        && thread_per_query
         && (2..=8).contains(&group)
         && head_dim <= PER_QUERY_ROLLED_MAX_HEAD_DIM
         && query_ranges * group * (head_dim * 4 + 8) <= ctx.limits.max_compute_workgroup_storage_size
@@ -140,7 +141,7 @@ pub async fn attention(
     let resources = [q, k, v, out.binding(), u.as_entire_binding(), step.as_entire_binding()];
     let grid = move |n: u32| match (query_ranges, thread_per_query) {
         (1.., _) => [n * n_heads / group, 1, 1],
-        (0, true) => [(n * n_heads).div_ceil(64), 1, 1],
+        (0, true) => [(n * n_heads / group).div_ceil(64), 1, 1],
         (0, false) => [n_heads, n, 1],
     };
     let kernel = Kernel::Attention { head_dim, thread_per_query, query_ranges, group, kv };

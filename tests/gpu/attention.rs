@@ -119,14 +119,15 @@ fn attention_per_range_matches_f64_reference() {
     check_cases(&ctx, KvPrecision::F16, true, served);
 }
 
-/// A lane's key range for all the query heads of a kv head (shaders/attention_kv_group.wgsl,
-/// `Tuning::attention_group_queries`) on the cases `per_range` serves, from textures and
-/// buffers, with lavapipe's ranges and with 2 and 64 (64 ranges of a group's rows are over
-/// the workgroup memory: those take `per_range`); check_cases checks which kernel ran.
+/// A thread's keys, or a lane's key range, for all the query heads of a kv head
+/// (shaders/attention_kv_group.wgsl, `Tuning::attention_group_queries`) on every case of heads
+/// up to 64 dims, from textures and buffers: batches past SPLIT_MAX_TOKENS and no ranges
+/// (`per_query_group`), lavapipe's ranges, 2 and 64 (64 ranges of a group's rows are over the
+/// workgroup memory: those take `per_range`); check_cases checks which kernel ran.
 #[test]
-fn attention_per_range_group_matches_f64_reference() {
-    let served = |c: &Case| c.n_tokens <= SPLIT_MAX_TOKENS && c.head_dim <= 64;
-    for (ranges, texels) in [(Tuning::lavapipe(2).attention_query_ranges, true), (2, false), (64, true)] {
+fn attention_kv_group_matches_f64_reference() {
+    let served = |c: &Case| c.head_dim <= 64;
+    for (ranges, texels) in [(Tuning::lavapipe(2).attention_query_ranges, true), (2, false), (64, true), (0, false)] {
         let tuning = Tuning { attention_query_ranges: ranges, attention_group_queries: true, ..Tuning::CPU };
         let ctx = common::gpu_with(GpuOptions { tuning: Some(tuning), ..Default::default() });
         check_cases(&ctx, KvPrecision::F16, texels, served);
@@ -277,15 +278,17 @@ fn check_cases(ctx: &hearth::gpu::GpuContext, kv: KvPrecision, texels: bool, kee
         // The kv-group kernel: where heads share kv heads in groups of 2 to 8, of at most 64
         // dims, whose ranges' rows fit the workgroup memory (kernels::attention).
         let group = c.n_heads / c.n_kv_heads;
-        let grouped = per_range
+        let ranges = if per_range { t.attention_query_ranges } else { 0 };
+        let grouped = per_query
             && t.attention_group_queries
             && (2..=8).contains(&group)
             && c.head_dim <= 64
-            && t.attention_query_ranges * group * (c.head_dim * 4 + 8) <= ctx.limits.max_compute_workgroup_storage_size;
+            && ranges * group * (c.head_dim * 4 + 8) <= ctx.limits.max_compute_workgroup_storage_size;
         let label = match layout {
             "split" => format!("attention_split_d{}", c.head_dim),
             "tiled" => format!("attention_tiled_d{}", c.head_dim),
-            "per_range" if grouped => format!("attention_d{}_per_range{}_group{group}_", c.head_dim, t.attention_query_ranges),
+            "per_range" if grouped => format!("attention_d{}_per_range{ranges}_group{group}_", c.head_dim),
+            "per_query" if grouped => format!("attention_d{}_per_query_group{group}_", c.head_dim),
             _ => format!("attention_d{}_{layout}", c.head_dim),
         };
         let ran = cache.labels().iter().any(|l| l.starts_with(&label) && (grouped || !l.contains("_group")));
