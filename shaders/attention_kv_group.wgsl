@@ -157,9 +157,11 @@ fn per_range_group(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocat
 }
 
 // A thread per unit (token, kv head) walking all its keys (CPU-like devices' batches, where
-// per_query would take a thread per query): no ranges, no merge.
-// Dispatch (ceil(n_tokens × n_kv_heads / 64), 1, 1).
-@compute @workgroup_size(64)
+// per_query would take a thread per query): no ranges, no merge. Workgroups of 16 rather than
+// per_query's 64: a batch has n_heads / n_kv_heads times fewer threads here, and under the
+// causal mask later tokens' threads walk more keys, so small workgroups keep the CPU's threads
+// evenly busy. Dispatch (ceil(n_tokens × n_kv_heads / 16), 1, 1).
+@compute @workgroup_size(16)
 fn per_query_group(@builtin(global_invocation_id) gid: vec3<u32>) {
     let u = gid.x;
     if (u >= step.n_tokens * p.n_kv_heads) {

@@ -141,7 +141,8 @@ pub async fn attention(
     let resources = [q, k, v, out.binding(), u.as_entire_binding(), step.as_entire_binding()];
     let grid = move |n: u32| match (query_ranges, thread_per_query) {
         (1.., _) => [n * n_heads / group, 1, 1],
-        (0, true) => [(n * n_heads / group).div_ceil(64), 1, 1],
+        (0, true) if group > 1 => [(n * n_heads / group).div_ceil(16), 1, 1],
+        (0, true) => [(n * n_heads).div_ceil(64), 1, 1],
         (0, false) => [n_heads, n, 1],
     };
     let kernel = Kernel::Attention { head_dim, thread_per_query, query_ranges, group, kv };
