@@ -11,8 +11,9 @@
 // barrier makes the shader a coroutine, which here only costs the merge.
 //
 // Assembled after shaders/attention_common.wgsl and shaders/attention.wgsl (V4, bindings,
-// first_visible, walk_keys), a generated `const RANGES: u32 = N;` (threads per query, a power of
-// two) and shaders/attention_ranges.wgsl (ranges_for). Only for head_dim <= 64 (attention::PER_QUERY_MAX_HEAD_DIM: llvmpipe's loop limit).
+// first_visible, walk_keys), a generated `const RANGES: u32 = N;` (threads per query, a power
+// of two) and shaders/attention_ranges.wgsl (ranges_for). Only for head_dim <= 64
+// (attention::PER_QUERY_MAX_HEAD_DIM: llvmpipe's loop limit).
 // Dispatch (n_tokens × n_heads, 1, 1): enough workgroups for RANGES lanes per query; with
 // fewer ranges (short contexts) the queries pack into the first ones and the rest return.
 
